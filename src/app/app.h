@@ -1,0 +1,33 @@
+/* app.h - the one process-wide context every part is handed.
+ *
+ * Everything runs on `loop`. The app owns the bus, the config and the parts;
+ * parts hold a borrowed pointer to the app and never free it. */
+#ifndef MCPPROXY_APP_H
+#define MCPPROXY_APP_H
+
+#include "core/bus.h"
+#include "core/config.h"
+
+#include <uv.h>
+
+struct manager;     /* src/upstream/manager.h */
+struct http_server; /* src/http/server.h */
+
+typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
+
+typedef struct app {
+    uv_loop_t *loop;
+    bus *bus;
+    config cfg;                /* the running configuration */
+    char *config_path;         /* absolute path of the config file; owned */
+    app_state state;
+    struct manager *manager;   /* upstream servers; owned */
+    struct http_server *http;  /* owned */
+} app;
+
+const char *app_state_name(app_state state);
+
+/* Moves the app to a new state and publishes app_state_changed. */
+void app_set_state(app *a, app_state state);
+
+#endif

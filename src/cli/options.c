@@ -1,0 +1,103 @@
+/* options.c - parsing and documenting the command line. */
+#include "cli/options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void cli_print_help(FILE *out)
+{
+    fputs("mcpproxy " MCPPROXY_VERSION " - one MCP endpoint for many MCP servers, with live events\n"
+          "\n"
+          "Usage: mcpproxy [serve] [options]\n"
+          "\n"
+          "Starts the upstream MCP servers listed in the config, serves the dashboard, the\n"
+          "HTTP API and the real-time event stream (WebSocket /ws/events, /ws/servers).\n"
+          "\n"
+          "Options:\n"
+          "  --config FILE        config file (default: ~/.mcpproxy/mcp_config.json; when that\n"
+          "                       file does not exist mcpproxy starts with defaults and creates\n"
+          "                       it on the first change made through the API)\n"
+          "  --listen HOST:PORT   address to serve on (default: the config's \"listen\",\n"
+          "                       127.0.0.1:8080); port 0 picks a free port\n"
+          "  --log-level LEVEL    debug, info (default), warn or error\n"
+          "  --log-format FORMAT  text (default; key=value) or json (one object per line)\n"
+          "  -h, --help           show this help and exit\n"
+          "  --version            print the version and exit\n"
+          "\n"
+          "Endpoints (see docs/PROTOCOL.md):\n"
+          "  /                    live dashboard\n"
+          "  /ws/events           every event over WebSocket (?types=a,b&since=SEQ&epoch=E&batch=1)\n"
+          "  /ws/servers?server=N events about one server\n"
+          "  /api/...             HTTP API: servers, groups, events, realtime stats\n"
+          "  /healthz, /metrics   health check and Prometheus metrics\n"
+          "\n"
+          "Signals: SIGINT/SIGTERM stop gracefully (WebSocket clients get close code 1001).\n",
+          out);
+}
+
+/* Accepts "--name value" and "--name=value". Returns the value or NULL. */
+static const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+    *matched = false;
+    if (strncmp(arg, name, n) != 0)
+        return NULL;
+    if (arg[n] == '=') {
+        *matched = true;
+        return arg + n + 1;
+    }
+    if (arg[n] != '\0')
+        return NULL;
+    *matched = true;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_len)
+{
+    *out = (cli_options){.level = LOG_INFO, .format = LOG_FORMAT_TEXT};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value;
+        bool matched;
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            out->help = true;
+        } else if (strcmp(arg, "--version") == 0) {
+            out->version = true;
+        } else if (i == 1 && strcmp(arg, "serve") == 0) {
+            /* the default (and so far only) command */
+        } else if ((value = option_value(argc, argv, &i, "--config", &matched)) || matched) {
+            if (!value || !*value)
+                goto missing;
+            out->config_path = value;
+        } else if ((value = option_value(argc, argv, &i, "--listen", &matched)) || matched) {
+            if (!value || !*value)
+                goto missing;
+            out->listen = value;
+        } else if ((value = option_value(argc, argv, &i, "--log-level", &matched)) || matched) {
+            if (!value)
+                goto missing;
+            if (!log_level_parse(value, &out->level)) {
+                snprintf(err, err_len, "--log-level must be debug, info, warn or error (got \"%s\")", value);
+                return false;
+            }
+        } else if ((value = option_value(argc, argv, &i, "--log-format", &matched)) || matched) {
+            if (!value)
+                goto missing;
+            if (!log_format_parse(value, &out->format)) {
+                snprintf(err, err_len, "--log-format must be text or json (got \"%s\")", value);
+                return false;
+            }
+        } else {
+            snprintf(err, err_len, "unknown option \"%s\" (see mcpproxy --help)", arg);
+            return false;
+        }
+        continue;
+    missing:
+        snprintf(err, err_len, "%s needs a value (see mcpproxy --help)", arg);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,24 @@
+/* options.h - mcpproxy's command line. */
+#ifndef MCPPROXY_CLI_OPTIONS_H
+#define MCPPROXY_CLI_OPTIONS_H
+
+#include "core/log.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct cli_options {
+    const char *config_path; /* NULL = ~/.mcpproxy/mcp_config.json; borrowed from argv */
+    const char *listen;      /* NULL = from the config; borrowed from argv */
+    log_level level;
+    log_format format;
+    bool help;
+    bool version;
+} cli_options;
+
+/* Parses argv. Returns false with a message in err for a bad command line. */
+bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_len);
+
+void cli_print_help(FILE *out);
+
+#endif

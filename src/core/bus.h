@@ -1,0 +1,76 @@
+/* bus.h - the event bus: numbers, serializes and fans out every event.
+ *
+ * Single-threaded by design: everything runs on the one libuv loop, so the
+ * bus needs no locks. bus_publish() delivers synchronously to every matching
+ * subscriber; a subscriber only queues (it must never block, and must not
+ * publish, subscribe or unsubscribe other subscribers from inside its deliver
+ * callback; unsubscribing itself is allowed).
+ *
+ * The bus keeps the last `history` events in a ring. That ring is the source
+ * of resume: a client that saw seq N can ask for everything after N as long
+ * as the ring still holds N+1. */
+#ifndef MCPPROXY_CORE_BUS_H
+#define MCPPROXY_CORE_BUS_H
+
+#include "core/event.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bus bus;
+typedef struct bus_sub bus_sub;
+
+/* Which events a subscriber wants. */
+typedef struct bus_filter {
+    event_type_mask types;   /* EVENT_MASK_ALL for every type */
+    const char *server_name; /* only events about this server; NULL for all. Copied. */
+} bus_filter;
+
+/* Called once per matching event. `msg` is borrowed: take a reference with
+ * event_msg_ref() to keep it past the call. */
+typedef void (*bus_deliver_fn)(event_msg *msg, void *ctx);
+
+/* Counters for /api/realtime/stats and /metrics. */
+typedef struct bus_stats {
+    uint64_t published;
+    size_t subscribers;
+} bus_stats;
+
+/* Creates a bus whose ring keeps `history` events (>= 1). The epoch is drawn
+ * at random. Returns NULL when out of memory. */
+bus *bus_create(uint32_t history);
+
+/* Frees the ring. All subscribers must have unsubscribed. */
+void bus_destroy(bus *b);
+
+/* Assigns the next seq, timestamps and serializes the event once, stores it in
+ * the ring and hands it to every matching subscriber. Returns the seq, or 0
+ * when out of memory (nothing was published). Never blocks. */
+uint64_t bus_publish(bus *b, const event_fields *fields);
+
+/* Adds a subscriber. Returns NULL when out of memory. The returned handle is
+ * owned by the bus; give it back with bus_unsubscribe(). */
+bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver, void *ctx);
+
+/* Removes and frees a subscriber. NULL is fine. */
+void bus_unsubscribe(bus *b, bus_sub *sub);
+
+/* Whether an event passes a filter (the same rule subscribers get). */
+bool bus_filter_match(const bus_filter *filter, const event_msg *msg);
+
+/* The seq of the newest event, 0 before the first publish. */
+uint64_t bus_head_seq(const bus *b);
+
+/* The seq of the oldest event still in the ring; head + 1 when empty. */
+uint64_t bus_oldest_seq(const bus *b);
+
+/* The event with this seq if the ring still holds it, else NULL. Borrowed. */
+event_msg *bus_history_get(const bus *b, uint64_t seq);
+
+/* This run's epoch: 16 lowercase hex digits, random per process start. */
+const char *bus_epoch(const bus *b);
+
+bus_stats bus_get_stats(const bus *b);
+
+#endif

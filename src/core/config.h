@@ -1,0 +1,92 @@
+/* config.h - mcpproxy's configuration file: defaults, strict parsing, saving.
+ *
+ * The file is JSON (see DESIGN.md). Parsing is strict: an unknown key, a value
+ * of the wrong type or out of range is an error whose message names the key
+ * and, where the text allows, its line and column. A config struct owns every
+ * string and array it points to; config_free() releases them. */
+#ifndef MCPPROXY_CORE_CONFIG_H
+#define MCPPROXY_CORE_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_LEN 512
+
+typedef struct ws_settings {
+    uint32_t ping_interval_ms;  /* 54000: send a ping this often */
+    uint32_t pong_timeout_ms;   /* 60000: close a client silent this long */
+    uint32_t write_timeout_ms;  /* 10000: close a client whose write is stuck this long */
+    uint32_t max_message_bytes; /* 524288: larger client messages close with 1009 */
+    uint32_t send_queue;        /* 256: pending messages per client before drops */
+    uint32_t max_clients;       /* 10000: one more is refused with 503 */
+    uint32_t history;           /* 4096: events kept for resume; >= send_queue */
+} ws_settings;
+
+typedef struct env_var {
+    char *name;
+    char *value;
+} env_var;
+
+typedef struct server_config {
+    char *name;        /* [A-Za-z0-9_.-]{1,64}; unique */
+    char *protocol;    /* "stdio" */
+    char *command;
+    char **args;
+    size_t n_args;
+    env_var *env;
+    size_t n_env;
+    char *working_dir; /* "" = inherit */
+    bool enabled;
+    char *group;       /* "" = no group */
+} server_config;
+
+typedef struct config {
+    char *listen;               /* "127.0.0.1:8080" */
+    char *api_key;              /* "" = none */
+    char **allowed_origins;
+    size_t n_allowed_origins;
+    uint32_t auto_disable_threshold; /* 3 */
+    ws_settings websocket;
+    server_config *servers;
+    size_t n_servers;
+} config;
+
+/* Fills cfg with the defaults and no servers. */
+void config_init_defaults(config *cfg);
+
+/* Parses JSON text (len bytes) over the defaults. On error returns false, leaves
+ * cfg empty (safe to config_free) and writes a message to err. `origin` names
+ * the text in messages (usually the file path). */
+bool config_parse(const char *text, size_t len, const char *origin, config *cfg, char err[CONFIG_ERR_LEN]);
+
+/* Reads and parses a file. A missing file is an error (the caller decides
+ * whether to fall back to defaults). */
+bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN]);
+
+/* Splits "HOST:PORT" ("[::1]:8080" for IPv6). Port 0 asks the OS for a free one.
+ * host_out receives at most host_len-1 bytes. */
+bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out);
+
+/* Validates one server entry (name charset, command present, protocol known). */
+bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN]);
+
+/* Deep copy / free of one server entry. */
+void server_config_copy(server_config *dst, const server_config *src);
+void server_config_free(server_config *srv);
+
+/* Finds a server by name, or NULL. */
+server_config *config_find_server(const config *cfg, const char *name);
+
+/* The whole config as JSON, in the file's shape. New reference. */
+json_t *config_to_json(const config *cfg);
+
+/* Writes the config to path atomically: temp file in the same directory, mode
+ * 0600, fsync, rename, fsync of the directory. On failure the old file is
+ * untouched and err says why. */
+bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN]);
+
+void config_free(config *cfg);
+
+#endif

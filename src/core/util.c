@@ -1,0 +1,121 @@
+/* util.c - time, randomness, constant-time compare and a growable buffer. */
+#include "core/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+void timestamp_now(char out[TIMESTAMP_LEN])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, TIMESTAMP_LEN, "%Y-%m-%dT%H:%M:%S", &tm); /* 19 chars until year 9999 */
+    snprintf(out + n, TIMESTAMP_LEN - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+void random_bytes(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("getrandom");
+            abort(); /* no entropy means no safe epoch or key: nothing sensible to do */
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+bool secure_equals(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    /* Walk the whole of `a` whatever `b` holds, so the time taken depends only
+     * on the length of the secret, not on where the first difference is. */
+    unsigned char diff = (unsigned char)(a_len != b_len);
+    for (size_t i = 0; i < a_len; i++)
+        diff |= (unsigned char)(a[i] ^ (i < b_len ? b[i] : 0));
+    return diff == 0;
+}
+
+bool strbuf_reserve(strbuf *sb, size_t extra)
+{
+    if (sb->len + extra + 1 <= sb->cap)
+        return true;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (cap < sb->len + extra + 1)
+        cap *= 2;
+    char *data = realloc(sb->data, cap);
+    if (!data)
+        return false;
+    sb->data = data;
+    sb->cap = cap;
+    return true;
+}
+
+bool strbuf_append(strbuf *sb, const void *bytes, size_t len)
+{
+    if (!strbuf_reserve(sb, len))
+        return false;
+    memcpy(sb->data + sb->len, bytes, len);
+    sb->len += len;
+    sb->data[sb->len] = '\0';
+    return true;
+}
+
+bool strbuf_appendf(strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !strbuf_reserve(sb, (size_t)n))
+        return false;
+    va_start(ap, fmt);
+    vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb->len += (size_t)n;
+    return true;
+}
+
+void strbuf_free(strbuf *sb)
+{
+    free(sb->data);
+    *sb = (strbuf){0};
+}
+
+static void *check_alloc(void *p)
+{
+    if (!p) {
+        fputs("mcpproxy: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *xmalloc(size_t size)
+{
+    return check_alloc(malloc(size ? size : 1));
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    return check_alloc(calloc(n ? n : 1, size ? size : 1));
+}
+
+void *xrealloc(void *p, size_t size)
+{
+    return check_alloc(realloc(p, size ? size : 1));
+}
+
+char *xstrdup(const char *s)
+{
+    return check_alloc(strdup(s));
+}

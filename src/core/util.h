@@ -1,0 +1,38 @@
+/* util.h - small helpers shared by every part: time, randomness, buffers. */
+#ifndef MCPPROXY_CORE_UTIL_H
+#define MCPPROXY_CORE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 3339 UTC with microseconds: "2026-11-28T01:02:03.456789Z" + NUL. */
+#define TIMESTAMP_LEN 28
+void timestamp_now(char out[TIMESTAMP_LEN]);
+
+/* Fills buf with random bytes from the kernel (getrandom). */
+void random_bytes(void *buf, size_t len);
+
+/* Constant-time comparison of two byte strings (length leaks, content does not). */
+bool secure_equals(const char *a, size_t a_len, const char *b, size_t b_len);
+
+/* A growable byte buffer. Owns `data`; zero-initialize, then append. */
+typedef struct strbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+} strbuf;
+
+/* Each returns false when out of memory (the buffer is left as it was). */
+bool strbuf_reserve(strbuf *sb, size_t extra);
+bool strbuf_append(strbuf *sb, const void *bytes, size_t len);
+bool strbuf_appendf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_free(strbuf *sb);
+
+/* Out-of-memory is fatal for allocations that have no sensible fallback. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+
+#endif
