@@ -1,0 +1,321 @@
+/* server.c - lws setup on our libuv loop, and the HTTP request cycle:
+ *
+ *   LWS_CALLBACK_HTTP             method, path and query are known; requests
+ *                                 without a body are routed at once
+ *   LWS_CALLBACK_HTTP_BODY        the body arrives in chunks (bounded)
+ *   LWS_CALLBACK_HTTP_BODY_COMPLETION  route with the whole body
+ *   LWS_CALLBACK_HTTP_WRITEABLE   headers, then the body in chunks
+ *
+ * Handlers (routes.h) see only http_request/http_response, never lws. */
+#include "http/server.h"
+
+#include "core/log.h"
+#include "http/http_types.h"
+#include "http/routes.h"
+#include "http/ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Largest request body we accept. A bulk POST /api/events of a few thousand
+ * events fits; anything larger is refused with 413. */
+#define HTTP_MAX_BODY (16u * 1024 * 1024)
+#define HTTP_WRITE_CHUNK (16 * 1024)
+
+struct http_server {
+    app *app;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    ws_manager *ws;
+    int port;
+    char url[300];
+    unsigned char write_buf[LWS_PRE + HTTP_WRITE_CHUNK];
+};
+
+/* Per HTTP connection (lws allocates it zeroed); reset per transaction. */
+typedef struct http_session {
+    http_method method;
+    char path[1024];
+    strbuf query;
+    strbuf body;
+    bool body_too_large;
+    http_response res;
+    size_t sent;
+    bool headers_sent;
+    bool responding;
+} http_session;
+
+http_server *http_server_of(struct lws *wsi)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    return ctx ? lws_context_user(ctx) : NULL;
+}
+
+app *http_server_app(const http_server *s)
+{
+    return s->app;
+}
+
+ws_manager *http_server_ws(const http_server *s)
+{
+    return s->ws;
+}
+
+int http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+const char *http_server_url(const http_server *s)
+{
+    return s->url;
+}
+
+void http_server_query(struct lws *wsi, strbuf *out)
+{
+    char frag[4096];
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0; i++) {
+        if (i)
+            strbuf_append(out, "&", 1);
+        const char *eq = strchr(frag, '=');
+        size_t name_len = eq ? (size_t)(eq - frag) + 1 : strlen(frag);
+        strbuf_append(out, frag, name_len);
+        for (const char *p = frag + name_len; *p; p++) {
+            if (*p == '%' || *p == '&' || *p == '+')
+                strbuf_appendf(out, "%%%02X", (unsigned char)*p);
+            else
+                strbuf_append(out, p, 1);
+        }
+    }
+    if (!out->data)
+        strbuf_append(out, "", 0);
+}
+
+static http_method method_of(struct lws *wsi)
+{
+    static const struct {
+        enum lws_token_indexes token;
+        http_method method;
+    } methods[] = {
+        {WSI_TOKEN_GET_URI, HTTP_GET},       {WSI_TOKEN_POST_URI, HTTP_POST},
+        {WSI_TOKEN_PUT_URI, HTTP_PUT},       {WSI_TOKEN_PATCH_URI, HTTP_PATCH},
+        {WSI_TOKEN_DELETE_URI, HTTP_DELETE}, {WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS},
+        {WSI_TOKEN_HEAD_URI, HTTP_HEAD},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (lws_hdr_total_length(wsi, methods[i].token) > 0)
+            return methods[i].method;
+    }
+    return HTTP_OTHER;
+}
+
+static void session_reset(http_session *s)
+{
+    strbuf_free(&s->query);
+    strbuf_free(&s->body);
+    strbuf_free(&s->res.body);
+    *s = (http_session){0};
+}
+
+static bool is_ws_path(const char *path)
+{
+    return strcmp(path, "/ws/events") == 0 || strcmp(path, "/ws/servers") == 0;
+}
+
+static void route(http_server *srv, http_session *s)
+{
+    http_request req = {
+        .method = s->method,
+        .path = s->path,
+        .query = s->query.data ? s->query.data : "",
+        .body = s->body.data ? s->body.data : "",
+        .body_len = s->body.len,
+    };
+    http_response *res = &s->res;
+    if (s->body_too_large)
+        http_respond_error(res, 413, "request body larger than %u bytes", HTTP_MAX_BODY);
+    else if (is_ws_path(s->path))
+        http_respond_error(res, 426, "%s is a WebSocket endpoint: connect with a WebSocket client", s->path);
+    else if (!api_route(srv->app, &req, res) && !api_servers_route(srv->app, &req, res) && !static_route(&req, res))
+        http_respond_error(res, 404, "nothing at %s", s->path);
+}
+
+static int start_response(struct lws *wsi, http_server *srv, http_session *s)
+{
+    route(srv, s);
+    s->responding = true;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int write_headers(struct lws *wsi, http_session *s)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    http_response *res = &s->res;
+    if (lws_add_http_common_headers(wsi, (unsigned)res->status, res->content_type, res->body.len, &p, end))
+        return -1;
+    const char *cache = res->cache_control ? res->cache_control : "no-store";
+    if (lws_add_http_header_by_name(wsi, (unsigned char *)"cache-control:", (const unsigned char *)cache,
+                                    (int)strlen(cache), &p, end))
+        return -1;
+    if (res->status == 426 &&
+        lws_add_http_header_by_name(wsi, (unsigned char *)"upgrade:", (unsigned char *)"websocket", 9, &p, end))
+        return -1;
+    if (res->allow && lws_add_http_header_by_name(wsi, (unsigned char *)"allow:", (const unsigned char *)res->allow,
+                                                  (int)strlen(res->allow), &p, end))
+        return -1;
+    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+}
+
+static int write_response(struct lws *wsi, http_server *srv, http_session *s)
+{
+    if (!s->responding)
+        return 0;
+    if (!s->headers_sent) {
+        if (write_headers(wsi, s))
+            return -1;
+        s->headers_sent = true;
+    } else {
+        size_t left = s->res.body.len - s->sent;
+        size_t n = left < HTTP_WRITE_CHUNK ? left : HTTP_WRITE_CHUNK;
+        memcpy(srv->write_buf + LWS_PRE, s->res.body.data + s->sent, n);
+        bool last = n == left;
+        if (lws_write(wsi, srv->write_buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
+            return -1;
+        s->sent += n;
+    }
+    if (s->sent < s->res.body.len && s->method != HTTP_HEAD) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    session_reset(s);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    http_session *s = user;
+    http_server *srv = http_server_of(wsi);
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        session_reset(s);
+        s->method = method_of(wsi);
+        snprintf(s->path, sizeof s->path, "%.*s", (int)len, (const char *)in);
+        http_server_query(wsi, &s->query);
+        char clen[32];
+        long long content_length = 0;
+        if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+            content_length = atoll(clen);
+        if (content_length > (long long)HTTP_MAX_BODY) {
+            s->body_too_large = true;
+            return start_response(wsi, srv, s);
+        }
+        if (content_length > 0)
+            return 0; /* route once the body is complete */
+        return start_response(wsi, srv, s);
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (s->body.len + len > HTTP_MAX_BODY)
+            s->body_too_large = true;
+        else if (!strbuf_append(&s->body, in, len))
+            return -1;
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return start_response(wsi, srv, s);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return write_response(wsi, srv, s);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (s)
+            session_reset(s);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+/* Not const: the WebSocket entry is filled in by ws.c, which alone knows
+ * the size of its per-client state. */
+static struct lws_protocols protocols[] = {
+    {"http", http_callback, sizeof(http_session), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}, /* ws_protocol_fill() */
+    {NULL, NULL, 0, 0, 0, NULL, 0}, /* terminator */
+};
+
+/* A browser's `new WebSocket(url)` offers no subprotocol; marking ours as the
+ * vhost default makes such upgrades bind to it. */
+static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, WS_PROTOCOL_NAME, ""};
+
+/* lws' own log lines go through ours, at warn and above. */
+static void lws_log_bridge(int level, const char *line)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s", line);
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    log_kv(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "libwebsockets", LOG_FIELDS(LOG_STR("detail", text)));
+}
+
+http_server *http_server_create(app *a, const char *listen_override, char *err, size_t err_len)
+{
+    const char *listen = listen_override ? listen_override : a->cfg.listen;
+    char host[256];
+    int port;
+    if (!config_split_listen(listen, host, sizeof host, &port)) {
+        snprintf(err, err_len, "listen address \"%s\" must be HOST:PORT, e.g. 127.0.0.1:8080", listen);
+        return NULL;
+    }
+
+    http_server *srv = xcalloc(1, sizeof *srv);
+    srv->app = a;
+    srv->ws = ws_manager_create(a);
+
+    ws_protocol_fill(&protocols[1]);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+    void *foreign_loops[1] = {a->loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (!strchr(host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address binds IPv4 only */
+    info.foreign_loops = foreign_loops;
+    info.port = port;
+    info.iface = host;
+    info.protocols = protocols;
+    info.pvo = &pvo;
+    info.vhost_name = "default";
+    info.user = srv;
+    info.timeout_secs = 10;
+
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx) {
+        snprintf(err, err_len, "cannot listen on %s (address in use, or not an address of this machine?)", listen);
+        ws_manager_destroy(srv->ws);
+        free(srv);
+        return NULL;
+    }
+    ws_manager_attach(srv->ws, srv->ctx);
+    srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+    srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : port;
+    snprintf(srv->url, sizeof srv->url, "http://%s:%d", host, srv->port);
+    return srv;
+}
+
+void http_server_shutdown(http_server *s, void (*done)(void *ctx), void *ctx)
+{
+    ws_manager_shutdown(s->ws, done, ctx);
+}
+
+void http_server_destroy(http_server *s)
+{
+    if (!s)
+        return;
+    lws_context_destroy(s->ctx);
+    ws_manager_destroy(s->ws);
+    free(s);
+}

@@ -1,0 +1,44 @@
+/* server.h - the HTTP server: one lws context on the app's libuv loop,
+ * serving the API, the dashboard and the WebSocket endpoints. */
+#ifndef MCPPROXY_HTTP_SERVER_H
+#define MCPPROXY_HTTP_SERVER_H
+
+#include "app/app.h"
+#include "core/util.h"
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+
+typedef struct http_server http_server;
+struct ws_manager;
+
+/* Creates the lws context on a->loop and starts listening on a->cfg.listen
+ * (or listen_override when not NULL). On failure returns NULL and says why in
+ * err. The app is borrowed. */
+http_server *http_server_create(app *a, const char *listen_override, char *err, size_t err_len);
+
+/* The port actually bound (useful with port 0). */
+int http_server_port(const http_server *s);
+
+/* "http://HOST:PORT" for logs and the dashboard link. */
+const char *http_server_url(const http_server *s);
+
+struct ws_manager *http_server_ws(const http_server *s);
+
+/* Starts a graceful stop: WebSocket clients get 1001. done(ctx) runs once
+ * they have all gone. */
+void http_server_shutdown(http_server *s, void (*done)(void *ctx), void *ctx);
+
+/* Destroys the lws context (closing whatever is still open) and frees s. */
+void http_server_destroy(http_server *s);
+
+/* The server a connection belongs to. */
+http_server *http_server_of(struct lws *wsi);
+app *http_server_app(const http_server *s);
+
+/* Rebuilds the request's query string from lws' decoded URL arguments,
+ * re-encoding '%', '&' and '+' in values so http_query_get() reads each
+ * value back exactly. */
+void http_server_query(struct lws *wsi, strbuf *out);
+
+#endif

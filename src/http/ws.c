@@ -1,0 +1,616 @@
+/* ws.c - WebSocket clients of the event stream.
+ *
+ * Life of a client:
+ *   FILTER_PROTOCOL_CONNECTION  parse and check the request; refuse with a
+ *                               real HTTP status before any upgrade
+ *   ESTABLISHED                 subscribe to the bus, queue hello (and the
+ *                               resume replay), start keep-alive timers
+ *   (bus publish)               ws_on_event queues a reference and asks for
+ *                               a writable callback; never writes, never waits
+ *   SERVER_WRITEABLE            write everything pending as complete frames
+ *                               in one send
+ *   CLOSED                      unsubscribe and free
+ *
+ * Timers are lws "sul"s on the same loop: a ping every ping_interval, an idle
+ * deadline of pong_timeout after the last frame from the client, and a write
+ * deadline armed whenever output waits for the socket. */
+#include "http/ws.h"
+
+#include "core/log.h"
+#include "http/http_types.h"
+#include "http/server.h"
+#include "http/ws_queue.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(EVENT_HEADROOM >= LWS_PRE, "events must leave room for an lws frame header");
+
+/* Stop gathering more events into one send past this many bytes: large
+ * enough to amortize the syscall, small enough to keep latency for others. */
+#define WS_WRITE_CHUNK (64 * 1024)
+#define WS_FRAME_HEADER_MAX 10
+
+typedef enum ws_endpoint { WS_EVENTS, WS_SERVERS, WS_ENDPOINT_COUNT } ws_endpoint;
+static const char *const endpoint_paths[WS_ENDPOINT_COUNT] = {"/ws/events", "/ws/servers"};
+
+/* Per-connection state, allocated zeroed by lws (per_session_data_size). */
+typedef struct ws_client {
+    /* From the request, set before the upgrade. */
+    ws_endpoint endpoint;
+    event_type_mask types;
+    char server[65]; /* "" = any */
+    bool batch;
+    bool resume;
+    uint64_t since;
+    char epoch[33]; /* "" = not given */
+    char peer[64];
+
+    /* Set once registered. */
+    bool registered;
+    struct lws *wsi;
+    ws_manager *mgr;
+    struct ws_client *prev, *next;
+    bus_sub *sub;
+    ws_queue queue;
+    uint64_t replay_next, replay_end; /* replay while next <= end */
+    bool hello_pending;
+    uint64_t hello_seq;               /* the head when registered */
+    const char *resync_reason;        /* static text, or NULL */
+    bool ping_due;
+    bool closing;
+    bool writable_requested;
+    lws_usec_t last_rx_us;
+    uint64_t rx_message_bytes;
+    lws_sorted_usec_list_t sul_ping, sul_idle, sul_write;
+} ws_client;
+
+struct ws_manager {
+    app *app;
+    struct lws_context *ctx;
+    ws_client *clients;
+    size_t n_clients;
+    size_t per_endpoint[WS_ENDPOINT_COUNT];
+    uint64_t delivered; /* event messages written to clients */
+    uint64_t dropped;   /* events dropped from slow clients' queues */
+    bool shutting_down;
+    void (*on_empty)(void *ctx);
+    void *on_empty_ctx;
+    strbuf out;   /* the next send: LWS_PRE padding, then frames */
+    strbuf batch; /* a batch=1 array being assembled */
+};
+
+ws_manager *ws_manager_create(app *a)
+{
+    ws_manager *m = xcalloc(1, sizeof *m);
+    m->app = a;
+    return m;
+}
+
+void ws_manager_attach(ws_manager *m, struct lws_context *ctx)
+{
+    m->ctx = ctx;
+}
+
+void ws_manager_destroy(ws_manager *m)
+{
+    if (!m)
+        return;
+    strbuf_free(&m->out);
+    strbuf_free(&m->batch);
+    free(m);
+}
+
+size_t ws_manager_client_count(const ws_manager *m)
+{
+    return m->n_clients;
+}
+
+void ws_manager_stats(const ws_manager *m, json_t *into)
+{
+    json_object_set_new(into, "connections",
+                        json_pack("{s:I,s:I,s:I}", "total", (json_int_t)m->n_clients, "ws_events",
+                                  (json_int_t)m->per_endpoint[WS_EVENTS], "ws_servers",
+                                  (json_int_t)m->per_endpoint[WS_SERVERS]));
+    json_object_set_new(into, "delivered", json_integer((json_int_t)m->delivered));
+    json_object_set_new(into, "dropped", json_integer((json_int_t)m->dropped));
+    json_int_t dropping = 0;
+    for (const ws_client *c = m->clients; c; c = c->next)
+        dropping += c->queue.dropped_total > 0;
+    json_object_set_new(into, "clients_dropping", json_integer(dropping));
+}
+
+/* ---- refusing before the upgrade ---------------------------------------- */
+
+static int refuse(struct lws *wsi, unsigned int status, const char *why)
+{
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    log_kv(LOG_WARN, "WebSocket upgrade refused",
+           LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why), LOG_STR("peer", peer)));
+    lws_return_http_status(wsi, status, why);
+    return -1;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s || strlen(s) > 19)
+        return false;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Reads the query into the client. Returns NULL or the reason for a 400. */
+static const char *parse_request(ws_client *c, const char *query, char *msg, size_t msg_len)
+{
+    char value[256];
+    int got = http_query_get(query, "server", c->server, sizeof c->server);
+    if (got < 0)
+        return "\"server\" is malformed or longer than 64 characters";
+    if (c->endpoint == WS_SERVERS && (got == 0 || c->server[0] == '\0'))
+        return "/ws/servers needs ?server=NAME";
+
+    c->types = EVENT_MASK_ALL;
+    got = http_query_get(query, "types", value, sizeof value);
+    if (got < 0)
+        return "\"types\" is malformed";
+    if (got > 0 && !event_type_mask_parse(value, &c->types, msg, msg_len))
+        return msg;
+
+    got = http_query_get(query, "batch", value, sizeof value);
+    if (got < 0)
+        return "\"batch\" is malformed";
+    if (got > 0) {
+        if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0)
+            c->batch = true;
+        else if (strcmp(value, "0") != 0 && strcmp(value, "false") != 0)
+            return "\"batch\" must be 1 or 0";
+    }
+
+    got = http_query_get(query, "since", value, sizeof value);
+    if (got < 0 || (got > 0 && !parse_u64(value, &c->since)))
+        return "\"since\" must be a non-negative integer (a seq)";
+    c->resume = got > 0;
+
+    got = http_query_get(query, "epoch", c->epoch, sizeof c->epoch);
+    if (got < 0)
+        return "\"epoch\" is malformed";
+    return NULL;
+}
+
+static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
+{
+    char path[256];
+    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
+        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "WebSocket upgrade must be a GET");
+    if (m->shutting_down)
+        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "mcpproxy is shutting down");
+
+    int endpoint = -1;
+    for (int i = 0; i < WS_ENDPOINT_COUNT; i++) {
+        if (strcmp(path, endpoint_paths[i]) == 0)
+            endpoint = i;
+    }
+    if (endpoint < 0)
+        return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here: use /ws/events or /ws/servers");
+    c->endpoint = (ws_endpoint)endpoint;
+
+    strbuf query = {0};
+    http_server_query(wsi, &query);
+    char msg[160];
+    const char *bad = parse_request(c, query.data ? query.data : "", msg, sizeof msg);
+    strbuf_free(&query);
+    if (bad)
+        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, bad);
+
+    if (m->n_clients >= m->app->cfg.websocket.max_clients)
+        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many WebSocket clients (websocket.max_clients)");
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    return 0;
+}
+
+/* ---- queuing (called from bus_publish) --------------------------------- */
+
+static void sul_write_timeout(lws_sorted_usec_list_t *sul);
+
+static bool has_output(const ws_client *c)
+{
+    return c->closing || c->ping_due || c->hello_pending || c->resync_reason || c->queue.unreported.count ||
+           c->replay_next <= c->replay_end || c->queue.len;
+}
+
+/* Asks lws for one writable callback and starts the write deadline: if the
+ * socket stays unwritable that long, the client is stuck and goes. */
+static void want_write(ws_client *c)
+{
+    if (c->writable_requested)
+        return;
+    c->writable_requested = true;
+    lws_callback_on_writable(c->wsi);
+    lws_sul_schedule(c->mgr->ctx, 0, &c->sul_write, sul_write_timeout,
+                     (lws_usec_t)c->mgr->app->cfg.websocket.write_timeout_ms * 1000);
+}
+
+static void ws_on_event(event_msg *msg, void *ctx)
+{
+    ws_client *c = ctx;
+    event_msg *dropped = ws_queue_push(&c->queue, msg);
+    if (dropped) {
+        c->mgr->dropped++;
+        /* One warning per burst: the notice to the client carries the count. */
+        if (c->queue.unreported.count == 1)
+            log_kv(LOG_WARN, "WebSocket send buffer full, dropping event",
+                   LOG_FIELDS(LOG_STR("event_type", event_type_name(dropped->type)), LOG_INT("seq", dropped->seq),
+                              LOG_STR("peer", c->peer), LOG_INT("send_queue", c->queue.budget)));
+        event_msg_unref(dropped);
+    }
+    want_write(c);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Appends one unmasked, final text frame (RFC 6455 5.2) to out. */
+static void append_text_frame(strbuf *out, const void *payload, size_t len)
+{
+    unsigned char hdr[WS_FRAME_HEADER_MAX];
+    size_t n = 0;
+    hdr[n++] = 0x81; /* FIN + text */
+    if (len < 126) {
+        hdr[n++] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        hdr[n++] = 126;
+        hdr[n++] = (unsigned char)(len >> 8);
+        hdr[n++] = (unsigned char)len;
+    } else {
+        hdr[n++] = 127;
+        for (int shift = 56; shift >= 0; shift -= 8)
+            hdr[n++] = (unsigned char)((uint64_t)len >> shift);
+    }
+    strbuf_append(out, hdr, n);
+    strbuf_append(out, payload, len);
+}
+
+static void append_control(ws_manager *m, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+    if (text)
+        append_text_frame(&m->out, text, strlen(text));
+    free(text);
+}
+
+/* hello, resync_required and events_dropped go before any event. */
+static void append_controls(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    bus *b = m->app->bus;
+    if (c->hello_pending) {
+        append_control(m, json_pack("{s:s,s:I,s:s,s:s}", "type", "hello", "seq", (json_int_t)c->hello_seq, "epoch",
+                                    bus_epoch(b), "version", MCPPROXY_VERSION));
+        c->hello_pending = false;
+    }
+    if (c->resync_reason) {
+        append_control(m, json_pack("{s:s,s:s,s:I,s:s}", "type", "resync_required", "reason", c->resync_reason, "seq",
+                                    (json_int_t)c->hello_seq, "epoch", bus_epoch(b)));
+        c->resync_reason = NULL;
+    }
+    ws_drops drops;
+    if (ws_queue_take_drops(&c->queue, &drops)) {
+        log_kv(LOG_WARN, "WebSocket client told of dropped events",
+               LOG_FIELDS(LOG_INT("count", drops.count), LOG_INT("first_seq", drops.first_seq),
+                          LOG_INT("last_seq", drops.last_seq), LOG_STR("peer", c->peer)));
+        append_control(m, json_pack("{s:s,s:I,s:I,s:I}", "type", "events_dropped", "count", (json_int_t)drops.count,
+                                    "first_seq", (json_int_t)drops.first_seq, "last_seq",
+                                    (json_int_t)drops.last_seq));
+    }
+}
+
+/* The next event to send, replay first: a new reference, or NULL. Replay
+ * reads the bus ring; an event the ring has already overwritten counts as
+ * dropped. */
+static event_msg *next_event(ws_client *c)
+{
+    bus *b = c->mgr->app->bus;
+    bus_filter filter = {.types = c->types, .server_name = c->server[0] ? c->server : NULL};
+    while (c->replay_next <= c->replay_end) {
+        uint64_t seq = c->replay_next++;
+        event_msg *msg = bus_history_get(b, seq);
+        if (!msg) {
+            ws_queue_note_drop(&c->queue, seq);
+            continue;
+        }
+        if (bus_filter_match(&filter, msg))
+            return event_msg_ref(msg);
+    }
+    return ws_queue_pop(&c->queue);
+}
+
+/* Gathers pending events into m->out, up to WS_WRITE_CHUNK bytes: one frame
+ * each, or one array frame with batch=1. Returns how many events. */
+static uint64_t append_events(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    uint64_t n = 0;
+    size_t budget_end = m->out.len + WS_WRITE_CHUNK;
+    if (c->batch)
+        m->batch.len = 0;
+    event_msg *msg;
+    while (m->out.len + m->batch.len < budget_end && (msg = next_event(c))) {
+        if (c->batch) {
+            strbuf_append(&m->batch, n ? "," : "[", 1);
+            strbuf_append(&m->batch, msg->json, msg->json_len);
+        } else {
+            append_text_frame(&m->out, msg->json, msg->json_len);
+        }
+        event_msg_unref(msg);
+        n++;
+        /* A drop noticed while replaying must be told before later events. */
+        if (c->queue.unreported.count)
+            break;
+    }
+    if (c->batch && n) {
+        strbuf_append(&m->batch, "]", 1);
+        append_text_frame(&m->out, m->batch.data, m->batch.len);
+    }
+    return n;
+}
+
+static int ws_write(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    c->writable_requested = false;
+    lws_sul_cancel(&c->sul_write);
+
+    if (c->closing) {
+        /* Returning -1 after lws_close_reason() from a writable callback makes
+         * lws 4.1 shut the socket without the close frame, so the frame is
+         * written here, then the connection ends. */
+        static const char reason[] = "mcpproxy is shutting down";
+        unsigned char frame[LWS_PRE + 4 + sizeof reason];
+        unsigned char *f = frame + LWS_PRE;
+        size_t len = 2 + sizeof reason - 1;
+        f[0] = 0x88; /* FIN + close */
+        f[1] = (unsigned char)len;
+        f[2] = LWS_CLOSE_STATUS_GOINGAWAY >> 8;
+        f[3] = LWS_CLOSE_STATUS_GOINGAWAY & 0xff;
+        memcpy(f + 4, reason, sizeof reason - 1);
+        lws_write(c->wsi, f, 2 + len, LWS_WRITE_RAW);
+        return -1;
+    }
+    if (c->ping_due) {
+        unsigned char ping[LWS_PRE];
+        c->ping_due = false;
+        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (has_output(c))
+            want_write(c);
+        return 0;
+    }
+
+    /* Several complete frames leave in one send: lws passes LWS_WRITE_RAW
+     * bytes through untouched (no extension is negotiated on this protocol),
+     * and keeps any part the kernel did not take, calling us again only once
+     * it has gone. */
+    m->out.len = 0;
+    strbuf_reserve(&m->out, LWS_PRE + WS_WRITE_CHUNK);
+    m->out.len = LWS_PRE;
+    append_controls(c);
+    uint64_t events = append_events(c);
+    size_t len = m->out.len - LWS_PRE;
+    if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len) {
+        log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
+        return -1;
+    }
+    m->delivered += events;
+    if (has_output(c))
+        want_write(c);
+    return 0;
+}
+
+/* ---- keep-alive timers -------------------------------------------------- */
+
+static void kill_client(ws_client *c, const char *reason)
+{
+    log_kv(LOG_INFO, "WebSocket client closed",
+           LOG_FIELDS(LOG_STR("reason", reason), LOG_STR("peer", c->peer)));
+    /* The peer is silent or not reading: a close handshake would only wait
+     * for it, so the connection is dropped at once (async, outside lws' own
+     * call stack). */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void sul_write_timeout(lws_sorted_usec_list_t *sul)
+{
+    ws_client *c = lws_container_of(sul, ws_client, sul_write);
+    kill_client(c, "write timeout");
+}
+
+static void sul_idle(lws_sorted_usec_list_t *sul)
+{
+    ws_client *c = lws_container_of(sul, ws_client, sul_idle);
+    lws_usec_t timeout = (lws_usec_t)c->mgr->app->cfg.websocket.pong_timeout_ms * 1000;
+    lws_usec_t silent = lws_now_usecs() - c->last_rx_us;
+    if (silent >= timeout) {
+        kill_client(c, "pong timeout");
+        return;
+    }
+    lws_sul_schedule(c->mgr->ctx, 0, &c->sul_idle, sul_idle, timeout - silent);
+}
+
+static void sul_ping(lws_sorted_usec_list_t *sul)
+{
+    ws_client *c = lws_container_of(sul, ws_client, sul_ping);
+    c->ping_due = true;
+    want_write(c);
+    lws_sul_schedule(c->mgr->ctx, 0, &c->sul_ping, sul_ping,
+                     (lws_usec_t)c->mgr->app->cfg.websocket.ping_interval_ms * 1000);
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+/* Decides what a resuming client gets: the replay range, or a resync. */
+static void plan_resume(ws_client *c)
+{
+    bus *b = c->mgr->app->bus;
+    uint64_t head = bus_head_seq(b);
+    c->replay_next = 1;
+    c->replay_end = 0; /* empty */
+    if (!c->resume)
+        return;
+    if (c->epoch[0] && strcmp(c->epoch, bus_epoch(b)) != 0)
+        c->resync_reason = "epoch does not match: mcpproxy restarted";
+    else if (c->since > head)
+        c->resync_reason = "since is ahead of the newest event";
+    else if (c->since + 1 < bus_oldest_seq(b))
+        c->resync_reason = "events after since are no longer in history";
+    else {
+        c->replay_next = c->since + 1;
+        c->replay_end = head;
+    }
+}
+
+static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
+{
+    const ws_settings *ws = &m->app->cfg.websocket;
+    c->wsi = wsi;
+    c->mgr = m;
+    ws_queue_init(&c->queue, ws->send_queue);
+    bus_filter filter = {.types = c->types, .server_name = c->server[0] ? c->server : NULL};
+    c->sub = bus_subscribe(m->app->bus, &filter, ws_on_event, c);
+    if (!c->sub)
+        return -1;
+    c->registered = true;
+    c->next = m->clients;
+    if (m->clients)
+        m->clients->prev = c;
+    m->clients = c;
+    m->n_clients++;
+    m->per_endpoint[c->endpoint]++;
+
+    c->hello_pending = true;
+    c->hello_seq = bus_head_seq(m->app->bus);
+    plan_resume(c);
+    c->last_rx_us = lws_now_usecs();
+    lws_sul_schedule(m->ctx, 0, &c->sul_ping, sul_ping, (lws_usec_t)ws->ping_interval_ms * 1000);
+    lws_sul_schedule(m->ctx, 0, &c->sul_idle, sul_idle, (lws_usec_t)ws->pong_timeout_ms * 1000);
+    log_kv(LOG_INFO, "WebSocket client registered",
+           LOG_FIELDS(LOG_INT("total_clients", m->n_clients), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
+                      LOG_STR("server", c->server[0] ? c->server : NULL), LOG_STR("peer", c->peer)));
+    want_write(c);
+    return 0;
+}
+
+static void ws_unregister(ws_manager *m, ws_client *c)
+{
+    if (!c->registered)
+        return;
+    c->registered = false;
+    lws_sul_cancel(&c->sul_ping);
+    lws_sul_cancel(&c->sul_idle);
+    lws_sul_cancel(&c->sul_write);
+    bus_unsubscribe(m->app->bus, c->sub);
+    c->sub = NULL;
+    ws_queue_free(&c->queue);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        m->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    m->n_clients--;
+    m->per_endpoint[c->endpoint]--;
+    log_kv(LOG_INFO, "WebSocket client unregistered",
+           LOG_FIELDS(LOG_INT("total_clients", m->n_clients), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
+                      LOG_STR("peer", c->peer)));
+    if (m->shutting_down && m->n_clients == 0 && m->on_empty) {
+        void (*done)(void *) = m->on_empty;
+        m->on_empty = NULL;
+        done(m->on_empty_ctx);
+    }
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Client messages carry nothing we act on; they prove the client is alive,
+ * and one larger than max_message_bytes (counted across fragments) closes
+ * the connection with 1009. */
+static int ws_receive(ws_manager *m, ws_client *c, size_t len)
+{
+    c->last_rx_us = lws_now_usecs();
+    c->rx_message_bytes += len;
+    if (c->rx_message_bytes > m->app->cfg.websocket.max_message_bytes) {
+        log_kv(LOG_WARN, "WebSocket client message too large",
+               LOG_FIELDS(LOG_INT("bytes", c->rx_message_bytes),
+                          LOG_INT("max_message_bytes", m->app->cfg.websocket.max_message_bytes),
+                          LOG_STR("peer", c->peer)));
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"message too large", 17);
+        return -1;
+    }
+    if (lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0)
+        c->rx_message_bytes = 0;
+    return 0;
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    ws_client *c = user;
+    http_server *srv = http_server_of(wsi);
+    ws_manager *m = srv ? http_server_ws(srv) : NULL;
+    (void)in;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return c && m ? ws_filter(m, c, wsi) : -1;
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_register(m, c, wsi);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c->registered ? ws_write(c) : 0;
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(m, c, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        c->last_rx_us = lws_now_usecs();
+        return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        unsigned int code = len >= 2 ? ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1] : 1005;
+        log_kv(LOG_DEBUG, "WebSocket client closing", LOG_FIELDS(LOG_INT("code", code), LOG_STR("peer", c->peer)));
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED:
+        ws_unregister(m, c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx)
+{
+    m->shutting_down = true;
+    if (m->n_clients == 0) {
+        done(ctx);
+        return;
+    }
+    m->on_empty = done;
+    m->on_empty_ctx = ctx;
+    for (ws_client *c = m->clients; c; c = c->next) {
+        c->closing = true;
+        want_write(c);
+    }
+}
+
+void ws_protocol_fill(struct lws_protocols *p)
+{
+    *p = (struct lws_protocols){
+        .name = WS_PROTOCOL_NAME,
+        .callback = ws_callback,
+        .per_session_data_size = sizeof(ws_client),
+    };
+}
