@@ -1,0 +1,39 @@
+# mcpproxy - the two commands a newcomer needs:
+#   make run    build and start mcpproxy with the demo config (http://127.0.0.1:8080)
+#   make test   build, then run every test (unit, unit under ASan+UBSan, integration, browser)
+# Both install what they need first (scripts/bootstrap.sh).
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CONFIG     ?= examples/demo.json
+
+.PHONY: all deps deps-test build build-asan run test test-unit clean
+
+all: build
+
+deps:
+	@scripts/bootstrap.sh build
+
+deps-test:
+	@scripts/bootstrap.sh test
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps-test
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DMCPPROXY_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$(JOBS)
+
+run: build
+	./$(BUILD)/mcpproxy --config $(CONFIG)
+
+# Unit tests run twice: plain and under ASan+UBSan. Integration and browser
+# tests run against the plain build's real binaries.
+test: deps-test build build-asan
+	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
