@@ -26,8 +26,11 @@ build-asan: deps-test
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DMCPPROXY_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$(JOBS)
 
+# The demo runs on a copy: changes made from the dashboard or the API are
+# saved to the config file, and examples/ should stay as checked in.
 run: build
-	./$(BUILD)/mcpproxy --config $(CONFIG)
+	@[ -f $(BUILD)/demo.json ] || cp $(CONFIG) $(BUILD)/demo.json
+	./$(BUILD)/mcpproxy --config $(BUILD)/demo.json
 
 # Unit tests run twice: plain and under ASan+UBSan. Integration and browser
 # tests run against the plain build's real binaries.
