@@ -61,6 +61,7 @@ typedef struct ws_client {
     const char *resync_reason;        /* static text, or NULL */
     bool ping_due;
     bool closing;
+    bool close_explained;             /* the end was logged or was a clean close */
     bool writable_requested;
     lws_usec_t last_rx_us;
     uint64_t rx_message_bytes;
@@ -407,6 +408,7 @@ static int ws_write(ws_client *c)
     size_t len = m->out.len - LWS_PRE;
     if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len) {
         log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
+        c->close_explained = true;
         return -1;
     }
     m->delivered += events;
@@ -419,6 +421,7 @@ static int ws_write(ws_client *c)
 
 static void kill_client(ws_client *c, const char *reason)
 {
+    c->close_explained = true;
     log_kv(LOG_INFO, "WebSocket client closed",
            LOG_FIELDS(LOG_STR("reason", reason), LOG_STR("peer", c->peer)));
     /* The peer is silent or not reading: a close handshake would only wait
@@ -516,6 +519,11 @@ static void ws_unregister(ws_manager *m, ws_client *c)
     lws_sul_cancel(&c->sul_ping);
     lws_sul_cancel(&c->sul_idle);
     lws_sul_cancel(&c->sul_write);
+    /* lws reports socket errors only as a close: one without a close frame
+     * and not of our making is the seed's "WebSocket read error". */
+    if (!c->close_explained && !c->closing)
+        log_kv(LOG_WARN, "WebSocket read error",
+               LOG_FIELDS(LOG_STR("error", "connection ended without a close frame"), LOG_STR("peer", c->peer)));
     bus_unsubscribe(m->app->bus, c->sub);
     c->sub = NULL;
     ws_queue_free(&c->queue);
@@ -552,6 +560,7 @@ static int ws_receive(ws_manager *m, ws_client *c, size_t len)
                           LOG_INT("max_message_bytes", m->app->cfg.websocket.max_message_bytes),
                           LOG_STR("peer", c->peer)));
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"message too large", 17);
+        c->close_explained = true;
         return -1;
     }
     if (lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0)
@@ -579,6 +588,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         c->last_rx_us = lws_now_usecs();
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        c->close_explained = true;
         unsigned int code = len >= 2 ? ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1] : 1005;
         log_kv(LOG_DEBUG, "WebSocket client closing", LOG_FIELDS(LOG_INT("code", code), LOG_STR("peer", c->peer)));
         return 0;
