@@ -10,6 +10,7 @@
 #include "http/server.h"
 
 #include "core/log.h"
+#include "http/access.h"
 #include "http/http_types.h"
 #include "http/routes.h"
 #include "http/ws.h"
@@ -29,6 +30,7 @@ struct http_server {
     struct lws_vhost *vhost;
     ws_manager *ws;
     int port;
+    bool on_loopback;
     char url[300];
     unsigned char write_buf[LWS_PRE + HTTP_WRITE_CHUNK];
 };
@@ -44,6 +46,8 @@ typedef struct http_session {
     size_t sent;
     bool headers_sent;
     bool responding;
+    int refused;            /* access refused with this status */
+    const char *refused_why;
 } http_session;
 
 http_server *http_server_of(struct lws *wsi)
@@ -92,6 +96,42 @@ void http_server_query(struct lws *wsi, strbuf *out)
         strbuf_append(out, "", 0);
 }
 
+/* Copies a header into buf; returns buf, or NULL when absent or too long. */
+static const char *header(struct lws *wsi, enum lws_token_indexes token, char *buf, int len)
+{
+    return lws_hdr_copy(wsi, buf, len, token) > 0 ? buf : NULL;
+}
+
+int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_key, const char **why)
+{
+    http_server *srv = http_server_of(wsi);
+    char host[256], origin[512], key[256], auth[300], query_key[256];
+    strbuf query = {0};
+    http_server_query(wsi, &query);
+    access_request req = {
+        .host = header(wsi, WSI_TOKEN_HOST, host, sizeof host),
+        .origin = header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin),
+        .api_key = lws_hdr_custom_copy(wsi, key, sizeof key, "x-api-key:", 10) > 0 ? key : NULL,
+        .authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth),
+        .query_key = http_query_get(query.data, "apikey", query_key, sizeof query_key) > 0 ? query_key : NULL,
+        .state_changing = state_changing,
+        .needs_key = needs_key,
+    };
+    strbuf_free(&query);
+    return access_check(&srv->app->cfg, srv->on_loopback, &req, why);
+}
+
+/* Everything but the dashboard's static files and the health check. */
+static bool path_needs_key(const char *path)
+{
+    static const char *const prefixes[] = {"/api/", "/ws/", "/events", "/mcp", "/metrics"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    }
+    return false;
+}
+
 static http_method method_of(struct lws *wsi)
 {
     static const struct {
@@ -133,7 +173,9 @@ static void route(http_server *srv, http_session *s)
         .body_len = s->body.len,
     };
     http_response *res = &s->res;
-    if (s->body_too_large)
+    if (s->refused)
+        http_respond_error(res, s->refused, "%s", s->refused_why);
+    else if (s->body_too_large)
         http_respond_error(res, 413, "request body larger than %u bytes", HTTP_MAX_BODY);
     else if (is_ws_path(s->path))
         http_respond_error(res, 426, "%s is a WebSocket endpoint: connect with a WebSocket client", s->path);
@@ -205,6 +247,16 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         s->method = method_of(wsi);
         snprintf(s->path, sizeof s->path, "%.*s", (int)len, (const char *)in);
         http_server_query(wsi, &s->query);
+        bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
+        s->refused = http_server_check_access(wsi, state_changing, path_needs_key(s->path), &s->refused_why);
+        if (s->refused) {
+            char peer[64] = "";
+            lws_get_peer_simple(wsi, peer, sizeof peer);
+            log_kv(LOG_WARN, "HTTP request refused",
+                   LOG_FIELDS(LOG_INT("status", s->refused), LOG_STR("path", s->path), LOG_STR("peer", peer)));
+            /* A body, if any, is still read (and bounded) so the connection
+             * stays in step for its next request. */
+        }
         char clen[32];
         long long content_length = 0;
         if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
@@ -270,9 +322,17 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
         snprintf(err, err_len, "listen address \"%s\" must be HOST:PORT, e.g. 127.0.0.1:8080", listen);
         return NULL;
     }
+    if (!access_listen_is_loopback(listen) && !a->cfg.api_key[0]) {
+        snprintf(err, err_len,
+                 "refusing to listen on %s without an API key: anyone who can reach it could run tools on this "
+                 "machine. Set \"api_key\" in the config (mcpproxy gen-key writes one), or listen on 127.0.0.1",
+                 listen);
+        return NULL;
+    }
 
     http_server *srv = xcalloc(1, sizeof *srv);
     srv->app = a;
+    srv->on_loopback = access_listen_is_loopback(listen);
     srv->ws = ws_manager_create(a);
 
     ws_protocol_fill(&protocols[1]);

@@ -36,6 +36,10 @@ void http_server_destroy(http_server *s);
 http_server *http_server_of(struct lws *wsi);
 app *http_server_app(const http_server *s);
 
+/* Applies the access rules (access.h) to a request. Returns 0 to proceed,
+ * else the status to refuse with, and the reason in *why. */
+int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_key, const char **why);
+
 /* Rebuilds the request's query string from lws' decoded URL arguments,
  * re-encoding '%', '&' and '+' in values so http_query_get() reads each
  * value back exactly. */

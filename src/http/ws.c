@@ -194,6 +194,10 @@ static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
         return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "WebSocket upgrade must be a GET");
     if (m->shutting_down)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "mcpproxy is shutting down");
+    const char *why;
+    int status = http_server_check_access(wsi, true, true, &why);
+    if (status)
+        return refuse(wsi, (unsigned)status, why);
 
     int endpoint = -1;
     for (int i = 0; i < WS_ENDPOINT_COUNT; i++) {
