@@ -7,6 +7,7 @@
  *              after STOP_DEADLINE_MS) the lws context goes, the loop drains,
  *              and the process exits 0. A second signal exits at once. */
 #include "app/app.h"
+#include "cli/gen_key.h"
 #include "cli/options.h"
 #include "core/bus.h"
 #include "core/config.h"
@@ -193,6 +194,12 @@ int main(int argc, char **argv)
     if (opts.version) {
         puts("mcpproxy " MCPPROXY_VERSION);
         return 0;
+    }
+    if (opts.command == CLI_GEN_KEY) {
+        char *path = opts.config_path ? xstrdup(opts.config_path) : default_config_path();
+        int rc = gen_key_run(path);
+        free(path);
+        return rc;
     }
     /* A client vanishing mid-write must be an error on that socket, not the
      * death of the process. */

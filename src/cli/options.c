@@ -9,9 +9,16 @@ void cli_print_help(FILE *out)
     fputs("mcpproxy " MCPPROXY_VERSION " - one MCP endpoint for many MCP servers, with live events\n"
           "\n"
           "Usage: mcpproxy [serve] [options]\n"
+          "       mcpproxy gen-key [--config FILE]\n"
           "\n"
-          "Starts the upstream MCP servers listed in the config, serves the dashboard, the\n"
-          "HTTP API and the real-time event stream (WebSocket /ws/events, /ws/servers).\n"
+          "serve (the default) starts the upstream MCP servers listed in the config and\n"
+          "serves the dashboard, the HTTP API and the real-time event stream (WebSocket\n"
+          "/ws/events, /ws/servers).\n"
+          "\n"
+          "gen-key writes a new random \"api_key\" into the config file and prints the\n"
+          "dashboard URL that carries it. With a key set, every API and WebSocket request\n"
+          "must present it (X-API-Key, Authorization: Bearer, or ?apikey=); a key is\n"
+          "required to listen on anything but loopback.\n"
           "\n"
           "Options:\n"
           "  --config FILE        config file (default: ~/.mcpproxy/mcp_config.json; when that\n"
@@ -67,7 +74,9 @@ bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_le
         } else if (strcmp(arg, "--version") == 0) {
             out->version = true;
         } else if (i == 1 && strcmp(arg, "serve") == 0) {
-            /* the default (and so far only) command */
+            out->command = CLI_SERVE;
+        } else if (i == 1 && strcmp(arg, "gen-key") == 0) {
+            out->command = CLI_GEN_KEY;
         } else if ((value = option_value(argc, argv, &i, "--config", &matched)) || matched) {
             if (!value || !*value)
                 goto missing;

@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+typedef enum cli_command { CLI_SERVE, CLI_GEN_KEY } cli_command;
+
 typedef struct cli_options {
+    cli_command command;
     const char *config_path; /* NULL = ~/.mcpproxy/mcp_config.json; borrowed from argv */
     const char *listen;      /* NULL = from the config; borrowed from argv */
     log_level level;
