@@ -81,8 +81,7 @@ static void finish(runtime *rt)
     if (rt->finished)
         return;
     rt->finished = true;
-    http_server_destroy(rt->app.http);
-    rt->app.http = NULL;
+    http_server_close(rt->app.http);
     uv_timer_stop(&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->sigint);
@@ -169,6 +168,7 @@ static int run(const cli_options *opts)
 
     uv_run(&loop, UV_RUN_DEFAULT);
 
+    http_server_destroy(a->http);
     manager_destroy(a->manager);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");

@@ -1,6 +1,8 @@
 /* options.c - parsing and documenting the command line. */
 #include "cli/options.h"
 
+#include "core/config.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -84,6 +86,12 @@ bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_le
         } else if ((value = option_value(argc, argv, &i, "--listen", &matched)) || matched) {
             if (!value || !*value)
                 goto missing;
+            char host[256];
+            int port;
+            if (!config_split_listen(value, host, sizeof host, &port)) {
+                snprintf(err, err_len, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", value);
+                return false;
+            }
             out->listen = value;
         } else if ((value = option_value(argc, argv, &i, "--log-level", &matched)) || matched) {
             if (!value)

@@ -65,10 +65,14 @@ static bool fail_at_key(const parse_ctx *pc, const char *key, const char *fmt, .
     int line = 0, col = 0;
     if (key)
         key_position(pc, key, &line, &col);
+    strbuf full = {0};
+    if (line)
+        strbuf_appendf(&full, "%s:%d:%d: %s", pc->origin, line, col, msg);
+    else
+        strbuf_appendf(&full, "%s: %s", pc->origin, msg);
     /* A message cut at CONFIG_ERR_LEN still names the file and the key first. */
-    int n = line ? snprintf(pc->err, CONFIG_ERR_LEN, "%s:%d:%d: %s", pc->origin, line, col, msg)
-                 : snprintf(pc->err, CONFIG_ERR_LEN, "%s: %s", pc->origin, msg);
-    (void)n;
+    snprintf(pc->err, CONFIG_ERR_LEN, "%s", full.data ? full.data : msg);
+    strbuf_free(&full);
     return false;
 }
 

@@ -23,6 +23,7 @@
  * events fits; anything larger is refused with 413. */
 #define HTTP_MAX_BODY (16u * 1024 * 1024)
 #define HTTP_WRITE_CHUNK (16 * 1024)
+#define HTTP_UPGRADE_REQUIRED 426 /* lws names no constant for it */
 
 struct http_server {
     app *app;
@@ -191,6 +192,28 @@ static int start_response(struct lws *wsi, http_server *srv, http_session *s)
     return 0;
 }
 
+void http_server_refuse(struct lws *wsi, unsigned status, const char *why)
+{
+    json_t *obj = json_pack("{s:s}", "error", why);
+    char *body = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    size_t body_len = body ? strlen(body) : 0;
+    unsigned char buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    /* Headers and body leave in one write, as lws_return_http_status() does
+     * for its HTML page: this request is answered and then closed. */
+    bool ok = !lws_add_http_common_headers(wsi, status, "application/json", body_len, &p, end);
+    if (ok && status == HTTP_UPGRADE_REQUIRED) /* RFC 6455 4.4: say which version we speak */
+        ok = !lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:",
+                                          (const unsigned char *)"13", 2, &p, end);
+    if (ok && !lws_finalize_http_header(wsi, &p, end) && (size_t)(end - p) > body_len) {
+        memcpy(p, body, body_len);
+        p += body_len;
+        lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+    }
+    free(body);
+}
+
 static int write_headers(struct lws *wsi, http_session *s)
 {
     unsigned char buf[LWS_PRE + 1024];
@@ -236,6 +259,27 @@ static int write_response(struct lws *wsi, http_server *srv, http_session *s)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* Checks lws leaves to us before a WebSocket upgrade: the protocol
+ * version, and a subprotocol offer that lws would otherwise answer by
+ * hanging up. Returns >0 once a refusal has been sent, 0 to go on. */
+int http_server_confirm_upgrade(struct lws *wsi)
+{
+    char value[256];
+    const char *why = NULL;
+    unsigned status = HTTP_STATUS_BAD_REQUEST;
+    if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_VERSION) <= 0 || strcmp(value, "13") != 0) {
+        status = HTTP_UPGRADE_REQUIRED;
+        why = "unsupported WebSocket version: mcpproxy speaks version 13 (RFC 6455)";
+    } else if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_PROTOCOL) > 0 && !strstr(value, WS_PROTOCOL_NAME)) {
+        why = "unsupported WebSocket subprotocol: connect without one (or offer " WS_PROTOCOL_NAME ")";
+    }
+    if (!why)
+        return 0;
+    log_kv(LOG_WARN, "WebSocket upgrade refused", LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why)));
+    http_server_refuse(wsi, status, why);
+    return 1;
+}
+
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *s = user;
@@ -269,6 +313,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             return 0; /* route once the body is complete */
         return start_response(wsi, srv, s);
     }
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return http_server_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP_BODY:
         if (s->body.len + len > HTTP_MAX_BODY)
             s->body_too_large = true;
@@ -350,6 +396,7 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
     info.pvo = &pvo;
     info.vhost_name = "default";
     info.user = srv;
+    info.pcontext = &srv->ctx;
     info.timeout_secs = 10;
 
     srv->ctx = lws_create_context(&info);
@@ -371,11 +418,21 @@ void http_server_shutdown(http_server *s, void (*done)(void *ctx), void *ctx)
     ws_manager_shutdown(s->ws, done, ctx);
 }
 
+void http_server_close(http_server *s)
+{
+    /* On a foreign loop this starts closing lws' handles; lws clears s->ctx
+     * (info.pcontext) once they are all closed. */
+    if (s->ctx)
+        lws_context_destroy(s->ctx);
+}
+
 void http_server_destroy(http_server *s)
 {
     if (!s)
         return;
-    lws_context_destroy(s->ctx);
+    /* After the loop has stopped: finishes whatever destruction is left. */
+    if (s->ctx)
+        lws_context_destroy(s->ctx);
     ws_manager_destroy(s->ws);
     free(s);
 }

@@ -29,7 +29,11 @@ struct ws_manager *http_server_ws(const http_server *s);
  * they have all gone. */
 void http_server_shutdown(http_server *s, void (*done)(void *ctx), void *ctx);
 
-/* Destroys the lws context (closing whatever is still open) and frees s. */
+/* Closes every connection and starts releasing lws' loop handles; the loop
+ * then runs until they are closed. */
+void http_server_close(http_server *s);
+
+/* Frees s, once the loop has stopped. */
 void http_server_destroy(http_server *s);
 
 /* The server a connection belongs to. */
@@ -39,6 +43,17 @@ app *http_server_app(const http_server *s);
 /* Applies the access rules (access.h) to a request. Returns 0 to proceed,
  * else the status to refuse with, and the reason in *why. */
 int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_key, const char **why);
+
+/* Answers a request that arrived as a WebSocket upgrade with an error
+ * status and a JSON {"error": why} body, before any upgrade. The caller
+ * then returns -1 from its lws callback. */
+void http_server_refuse(struct lws *wsi, unsigned status, const char *why);
+
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: refuses (and returns >0 for) an
+ * upgrade with a WebSocket version other than 13 or a subprotocol offer we
+ * do not speak; 0 lets it proceed. lws delivers this callback to whichever
+ * protocol the connection is bound to, so both protocols forward it. */
+int http_server_confirm_upgrade(struct lws *wsi);
 
 /* Rebuilds the request's query string from lws' decoded URL arguments,
  * re-encoding '%', '&' and '+' in values so http_query_get() reads each

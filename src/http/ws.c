@@ -131,7 +131,7 @@ static int refuse(struct lws *wsi, unsigned int status, const char *why)
     lws_get_peer_simple(wsi, peer, sizeof peer);
     log_kv(LOG_WARN, "WebSocket upgrade refused",
            LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why), LOG_STR("peer", peer)));
-    lws_return_http_status(wsi, status, why);
+    http_server_refuse(wsi, status, why);
     return -1;
 }
 
@@ -226,10 +226,15 @@ static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
 
 static void sul_write_timeout(lws_sorted_usec_list_t *sul);
 
+static bool has_pending_events(const ws_client *c)
+{
+    return c->hello_pending || c->resync_reason || c->queue.unreported.count || c->replay_next <= c->replay_end ||
+           c->queue.len;
+}
+
 static bool has_output(const ws_client *c)
 {
-    return c->closing || c->ping_due || c->hello_pending || c->resync_reason || c->queue.unreported.count ||
-           c->replay_next <= c->replay_end || c->queue.len;
+    return c->closing || c->ping_due || has_pending_events(c);
 }
 
 /* Asks lws for one writable callback and starts the write deadline: if the
@@ -281,6 +286,16 @@ static void append_text_frame(strbuf *out, const void *payload, size_t len)
     }
     strbuf_append(out, hdr, n);
     strbuf_append(out, payload, len);
+}
+
+/* A close frame (RFC 6455 5.5.1): status code, then a short reason. */
+static void append_close_frame(strbuf *out, unsigned code, const char *reason)
+{
+    size_t reason_len = strlen(reason); /* callers pass < 124 bytes */
+    unsigned char hdr[4] = {0x88 /* FIN + close */, (unsigned char)(2 + reason_len), (unsigned char)(code >> 8),
+                            (unsigned char)code};
+    strbuf_append(out, hdr, sizeof hdr);
+    strbuf_append(out, reason, reason_len);
 }
 
 static void append_control(ws_manager *m, json_t *obj)
@@ -374,26 +389,12 @@ static int ws_write(ws_client *c)
     c->writable_requested = false;
     lws_sul_cancel(&c->sul_write);
 
-    if (c->closing) {
-        /* Returning -1 after lws_close_reason() from a writable callback makes
-         * lws 4.1 shut the socket without the close frame, so the frame is
-         * written here, then the connection ends. */
-        static const char reason[] = "mcpproxy is shutting down";
-        unsigned char frame[LWS_PRE + 4 + sizeof reason];
-        unsigned char *f = frame + LWS_PRE;
-        size_t len = 2 + sizeof reason - 1;
-        f[0] = 0x88; /* FIN + close */
-        f[1] = (unsigned char)len;
-        f[2] = LWS_CLOSE_STATUS_GOINGAWAY >> 8;
-        f[3] = LWS_CLOSE_STATUS_GOINGAWAY & 0xff;
-        memcpy(f + 4, reason, sizeof reason - 1);
-        lws_write(c->wsi, f, 2 + len, LWS_WRITE_RAW);
-        return -1;
-    }
     if (c->ping_due) {
-        unsigned char ping[LWS_PRE];
+        /* lws 4.1 reports a pong to the protocol only when it carries a
+         * payload, and a pong echoes the ping's: so the ping carries one. */
+        unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'p', 'i', 'n', 'g'};
         c->ping_due = false;
-        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
             return -1;
         if (has_output(c))
             want_write(c);
@@ -409,6 +410,13 @@ static int ws_write(ws_client *c)
     m->out.len = LWS_PRE;
     append_controls(c);
     uint64_t events = append_events(c);
+    /* Closing: what is pending (the Stopping event among it) goes first,
+     * then the close frame, in the same send. lws 4.1 would shut the socket
+     * without a close frame if we only set lws_close_reason() and returned
+     * -1 here, so the frame is ours too. */
+    bool close_now = c->closing && !has_pending_events(c);
+    if (close_now)
+        append_close_frame(&m->out, LWS_CLOSE_STATUS_GOINGAWAY, "mcpproxy is shutting down");
     size_t len = m->out.len - LWS_PRE;
     if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len) {
         log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
@@ -416,6 +424,8 @@ static int ws_write(ws_client *c)
         return -1;
     }
     m->delivered += events;
+    if (close_now)
+        return -1;
     if (has_output(c))
         want_write(c);
     return 0;
@@ -580,6 +590,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     (void)in;
 
     switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return http_server_confirm_upgrade(wsi);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return c && m ? ws_filter(m, c, wsi) : -1;
     case LWS_CALLBACK_ESTABLISHED:
