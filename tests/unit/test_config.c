@@ -1,0 +1,414 @@
+/* test_config.c - defaults, strict parsing with positions, listen splitting,
+ * server validation, JSON round trip and atomic save. */
+#include "core/config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void check_ws_defaults(const ws_settings *ws) {
+    assert_int_equal(ws->ping_interval_ms, 54000);
+    assert_int_equal(ws->pong_timeout_ms, 60000);
+    assert_int_equal(ws->write_timeout_ms, 10000);
+    assert_int_equal(ws->max_message_bytes, 524288);
+    assert_int_equal(ws->send_queue, 256);
+    assert_int_equal(ws->max_clients, 10000);
+    assert_int_equal(ws->history, 4096);
+}
+
+static bool parse(const char *text, config *cfg, char err[CONFIG_ERR_LEN]) {
+    err[0] = '\0';
+    return config_parse(text, strlen(text), "test.json", cfg, err);
+}
+
+/* The error names `key` and its position, written either as "L:C" or as
+ * "line L" ... "column C". The column may point at the opening quote or at
+ * the key's first letter; both are honest. */
+static void expect_error_at(const char *text, const char *key, int line, int col) {
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    bool ok = parse(text, &cfg, err);
+    config_free(&cfg);
+    if (ok) fail_msg("config with bad `%s` was accepted", key);
+    if (!strstr(err, key)) fail_msg("error does not name `%s`: %s", key, err);
+    bool pos = false;
+    for (int c = col; c <= col + 1 && !pos; c++) {
+        char a[32], l[32], k[32];
+        snprintf(a, sizeof a, "%d:%d", line, c);
+        snprintf(l, sizeof l, "line %d", line);
+        snprintf(k, sizeof k, "column %d", c);
+        pos = strstr(err, a) || (strstr(err, l) && strstr(err, k));
+    }
+    if (!pos) fail_msg("error for `%s` lacks line %d column %d: %s", key, line, col, err);
+}
+
+static void expect_error(const char *text, const char *needle) {
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    bool ok = parse(text, &cfg, err);
+    config_free(&cfg);
+    if (ok) fail_msg("bad config accepted: %s", text);
+    if (needle && !strstr(err, needle)) fail_msg("error does not mention `%s`: %s", needle, err);
+}
+
+static void test_defaults(void **state) {
+    (void)state;
+    config cfg;
+    config_init_defaults(&cfg);
+    assert_string_equal(cfg.listen, "127.0.0.1:8080");
+    assert_string_equal(cfg.api_key, "");
+    assert_int_equal(cfg.n_allowed_origins, 0);
+    assert_int_equal(cfg.auto_disable_threshold, 3);
+    check_ws_defaults(&cfg.websocket);
+    assert_int_equal(cfg.n_servers, 0);
+    config_free(&cfg);
+}
+
+static void test_parse_empty_object_is_defaults(void **state) {
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{}", &cfg, err));
+    assert_string_equal(cfg.listen, "127.0.0.1:8080");
+    check_ws_defaults(&cfg.websocket);
+    config_free(&cfg);
+}
+
+static const char *const full_doc =
+    "{\n"
+    "  \"listen\": \"127.0.0.1:9999\",\n"
+    "  \"api_key\": \"k3y\",\n"
+    "  \"allowed_origins\": [\"http://a.example\", \"http://b.example\"],\n"
+    "  \"auto_disable_threshold\": 5,\n"
+    "  \"websocket\": {\"ping_interval_ms\": 200, \"pong_timeout_ms\": 600,\n"
+    "                \"write_timeout_ms\": 700, \"max_message_bytes\": 1024,\n"
+    "                \"send_queue\": 16, \"max_clients\": 3, \"history\": 64},\n"
+    "  \"mcpServers\": [\n"
+    "    {\"name\": \"demo\", \"protocol\": \"stdio\", \"command\": \"build/mcp-demo-server\",\n"
+    "     \"args\": [\"--x\", \"1\"], \"env\": {\"A\": \"1\", \"B\": \"two\"}, \"working_dir\": \"/tmp\",\n"
+    "     \"enabled\": false, \"group\": \"g\"},\n"
+    "    {\"name\": \"other.one_2-x\", \"command\": \"cat\"}\n"
+    "  ]\n"
+    "}\n";
+
+static void test_parse_full(void **state) {
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    if (!parse(full_doc, &cfg, err)) fail_msg("full config rejected: %s", err);
+    assert_string_equal(cfg.listen, "127.0.0.1:9999");
+    assert_string_equal(cfg.api_key, "k3y");
+    assert_int_equal(cfg.n_allowed_origins, 2);
+    assert_string_equal(cfg.allowed_origins[1], "http://b.example");
+    assert_int_equal(cfg.auto_disable_threshold, 5);
+    assert_int_equal(cfg.websocket.ping_interval_ms, 200);
+    assert_int_equal(cfg.websocket.pong_timeout_ms, 600);
+    assert_int_equal(cfg.websocket.write_timeout_ms, 700);
+    assert_int_equal(cfg.websocket.max_message_bytes, 1024);
+    assert_int_equal(cfg.websocket.send_queue, 16);
+    assert_int_equal(cfg.websocket.max_clients, 3);
+    assert_int_equal(cfg.websocket.history, 64);
+    assert_int_equal(cfg.n_servers, 2);
+    server_config *d = &cfg.servers[0];
+    assert_string_equal(d->name, "demo");
+    assert_string_equal(d->protocol, "stdio");
+    assert_string_equal(d->command, "build/mcp-demo-server");
+    assert_int_equal(d->n_args, 2);
+    assert_string_equal(d->args[0], "--x");
+    assert_string_equal(d->args[1], "1");
+    assert_int_equal(d->n_env, 2);
+    /* env order is not promised; find B */
+    bool found_b = false;
+    for (size_t i = 0; i < d->n_env; i++)
+        if (!strcmp(d->env[i].name, "B")) found_b = !strcmp(d->env[i].value, "two");
+    assert_true(found_b);
+    assert_string_equal(d->working_dir, "/tmp");
+    assert_false(d->enabled);
+    assert_string_equal(d->group, "g");
+    /* Defaults for a minimal server entry. */
+    server_config *o = &cfg.servers[1];
+    assert_string_equal(o->protocol, "stdio");
+    assert_true(o->enabled);
+    assert_string_equal(o->working_dir, "");
+    assert_string_equal(o->group, "");
+    assert_int_equal(o->n_args, 0);
+    assert_ptr_equal(config_find_server(&cfg, "other.one_2-x"), o);
+    assert_null(config_find_server(&cfg, "nope"));
+    config_free(&cfg);
+}
+
+static void test_partial_websocket_keeps_defaults(void **state) {
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{\"websocket\": {\"ping_interval_ms\": 100}}", &cfg, err));
+    assert_int_equal(cfg.websocket.ping_interval_ms, 100);
+    assert_int_equal(cfg.websocket.pong_timeout_ms, 60000);
+    assert_int_equal(cfg.websocket.history, 4096);
+    config_free(&cfg);
+}
+
+static void test_unknown_key_top(void **state) {
+    (void)state;
+    expect_error_at("{\n  \"listen\": \"127.0.0.1:1\",\n  \"bogus_key\": 1\n}\n", "bogus_key", 3, 3);
+}
+
+static void test_unknown_key_websocket(void **state) {
+    (void)state;
+    expect_error_at("{\n  \"websocket\": {\n    \"ping_interval_ms\": 50,\n    \"pingg\": 1\n  }\n}\n",
+                    "pingg", 4, 5);
+}
+
+static void test_unknown_key_server(void **state) {
+    (void)state;
+    expect_error_at("{\"mcpServers\": [\n"
+                    "  {\"name\": \"a\", \"command\": \"cat\"},\n"
+                    "  {\"name\": \"b\", \"command\": \"cat\", \"comand\": \"x\"}\n"
+                    "]}\n",
+                    "comand", 3, 35);
+}
+
+static void test_wrong_types(void **state) {
+    (void)state;
+    expect_error("{\"listen\": 8080}", "listen");
+    expect_error("{\"websocket\": {\"send_queue\": \"256\"}}", "send_queue");
+    expect_error("{\"websocket\": {\"send_queue\": -1}}", "send_queue");
+    expect_error("{\"websocket\": {\"history\": 1.5}}", "history");
+    expect_error("{\"websocket\": []}", "websocket");
+    expect_error("{\"mcpServers\": {}}", "mcpServers");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"enabled\": \"yes\"}]}", "enabled");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"args\": \"x\"}]}", "args");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"env\": {\"A\": 1}}]}", NULL);
+    expect_error("{\"allowed_origins\": \"x\"}", "allowed_origins");
+    expect_error("[]", NULL);
+    expect_error("\"x\"", NULL);
+}
+
+static void test_history_at_least_send_queue(void **state) {
+    (void)state;
+    expect_error("{\"websocket\": {\"send_queue\": 100, \"history\": 50}}", "history");
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{\"websocket\": {\"send_queue\": 50, \"history\": 50}}", &cfg, err));
+    config_free(&cfg);
+}
+
+static void test_syntax_error_position(void **state) {
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_false(parse("{\n  \"listen\": \"x\",\n  oops\n}\n", &cfg, err));
+    config_free(&cfg);
+    /* jansson reports line 3; the message carries it and the origin. */
+    assert_non_null(strstr(err, "3"));
+    assert_non_null(strstr(err, "test.json"));
+}
+
+static void test_server_errors(void **state) {
+    (void)state;
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\"}, {\"name\": \"a\", \"command\": \"d\"}]}", "a");
+    expect_error("{\"mcpServers\": [{\"name\": \"bad name\", \"command\": \"c\"}]}", "bad name");
+    expect_error("{\"mcpServers\": [{\"command\": \"c\"}]}", "name");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\"}]}", "command");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"protocol\": \"carrier-pigeon\"}]}", "protocol");
+}
+
+static void test_server_validate(void **state) {
+    (void)state;
+    char err[CONFIG_ERR_LEN];
+    char *args[] = {"x"};
+    server_config ok = {.name = "a-b_c.9", .protocol = "stdio", .command = "cat",
+                        .args = args, .n_args = 1, .working_dir = "", .enabled = true, .group = ""};
+    assert_true(config_server_validate(&ok, err));
+
+    char name64[65], name65[66];
+    memset(name64, 'n', 64);
+    name64[64] = '\0';
+    memset(name65, 'n', 65);
+    name65[65] = '\0';
+    server_config s = ok;
+    s.name = name64;
+    assert_true(config_server_validate(&s, err));
+    s.name = name65;
+    assert_false(config_server_validate(&s, err));
+    s.name = "";
+    assert_false(config_server_validate(&s, err));
+    s.name = "sl/ash";
+    assert_false(config_server_validate(&s, err));
+    s.name = "a";
+    s.command = "";
+    assert_false(config_server_validate(&s, err));
+    s.command = "cat";
+    s.protocol = "nope";
+    assert_false(config_server_validate(&s, err));
+}
+
+static void test_split_listen(void **state) {
+    (void)state;
+    char host[64];
+    int port = -1;
+    assert_true(config_split_listen("127.0.0.1:8080", host, sizeof host, &port));
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_true(config_split_listen("127.0.0.1:0", host, sizeof host, &port));
+    assert_int_equal(port, 0);
+    assert_true(config_split_listen("[::1]:8080", host, sizeof host, &port));
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 8080);
+    assert_true(config_split_listen("localhost:65535", host, sizeof host, &port));
+    assert_string_equal(host, "localhost");
+    assert_int_equal(port, 65535);
+
+    assert_false(config_split_listen("127.0.0.1", host, sizeof host, &port));
+    assert_false(config_split_listen("127.0.0.1:", host, sizeof host, &port));
+    assert_false(config_split_listen("127.0.0.1:65536", host, sizeof host, &port));
+    assert_false(config_split_listen("127.0.0.1:-1", host, sizeof host, &port));
+    assert_false(config_split_listen("127.0.0.1:80x", host, sizeof host, &port));
+    assert_false(config_split_listen("[::1:80", host, sizeof host, &port));
+    assert_false(config_split_listen("", host, sizeof host, &port));
+    /* A host that does not fit is refused, not truncated. */
+    char small[4];
+    assert_false(config_split_listen("localhost:80", small, sizeof small, &port));
+}
+
+static void test_listen_validated_on_parse(void **state) {
+    (void)state;
+    expect_error("{\"listen\": \"nonsense\"}", "listen");
+}
+
+static void test_to_json_roundtrip(void **state) {
+    (void)state;
+    config a, b;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse(full_doc, &a, err));
+    json_t *ja = config_to_json(&a);
+    assert_non_null(ja);
+    /* The file shape: the same keys the parser accepts. */
+    assert_non_null(json_object_get(ja, "websocket"));
+    assert_true(json_is_array(json_object_get(ja, "mcpServers")));
+    char *text = json_dumps(ja, JSON_INDENT(2));
+    assert_true(parse(text, &b, err));
+    json_t *jb = config_to_json(&b);
+    assert_true(json_equal(ja, jb));
+    assert_int_equal(b.websocket.send_queue, 16);
+    assert_string_equal(b.servers[0].env[0].name, a.servers[0].env[0].name);
+    json_decref(ja);
+    json_decref(jb);
+    free(text);
+    config_free(&a);
+    config_free(&b);
+}
+
+static void test_server_copy(void **state) {
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse(full_doc, &cfg, err));
+    server_config copy;
+    server_config_copy(&copy, &cfg.servers[0]);
+    assert_ptr_not_equal(copy.name, cfg.servers[0].name);
+    assert_ptr_not_equal(copy.args, cfg.servers[0].args);
+    config_free(&cfg); /* the copy must not depend on the original */
+    assert_string_equal(copy.name, "demo");
+    assert_string_equal(copy.args[1], "1");
+    assert_int_equal(copy.n_env, 2);
+    assert_string_equal(copy.group, "g");
+    assert_false(copy.enabled);
+    server_config_free(&copy);
+}
+
+static void test_save_and_load(void **state) {
+    (void)state;
+    char dir[] = "/tmp/mcpproxy-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/mcp_config.json", dir);
+
+    config a, b;
+    char err[CONFIG_ERR_LEN];
+    assert_false(config_load_file(path, &b, err)); /* missing file is an error */
+    config_free(&b);
+    assert_true(parse(full_doc, &a, err));
+    if (!config_save_file(&a, path, err)) fail_msg("save failed: %s", err);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    if (!config_load_file(path, &b, err)) fail_msg("reload failed: %s", err);
+    json_t *ja = config_to_json(&a), *jb = config_to_json(&b);
+    assert_true(json_equal(ja, jb));
+    json_decref(ja);
+    json_decref(jb);
+    config_free(&b);
+
+    /* Overwrite with a change; no temp file is left beside it. */
+    a.websocket.max_clients = 7;
+    assert_true(config_save_file(&a, path, err));
+    assert_true(config_load_file(path, &b, err));
+    assert_int_equal(b.websocket.max_clients, 7);
+    config_free(&b);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 1", dir);
+    assert_int_equal(system(cmd), 0);
+
+    /* Saving into a missing directory fails and says why. */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/missing/dir/cfg.json", dir);
+    err[0] = '\0';
+    assert_false(config_save_file(&a, bad, err));
+    assert_true(err[0] != '\0');
+
+    config_free(&a);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_load_file_error_names_path(void **state) {
+    (void)state;
+    char dir[] = "/tmp/mcpproxy-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\n  \"nope\": true\n}\n", f);
+    fclose(f);
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_false(config_load_file(path, &cfg, err));
+    config_free(&cfg);
+    assert_non_null(strstr(err, "nope"));
+    assert_non_null(strstr(err, path));
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_parse_empty_object_is_defaults),
+        cmocka_unit_test(test_parse_full),
+        cmocka_unit_test(test_partial_websocket_keeps_defaults),
+        cmocka_unit_test(test_unknown_key_top),
+        cmocka_unit_test(test_unknown_key_websocket),
+        cmocka_unit_test(test_unknown_key_server),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_history_at_least_send_queue),
+        cmocka_unit_test(test_syntax_error_position),
+        cmocka_unit_test(test_server_errors),
+        cmocka_unit_test(test_server_validate),
+        cmocka_unit_test(test_split_listen),
+        cmocka_unit_test(test_listen_validated_on_parse),
+        cmocka_unit_test(test_to_json_roundtrip),
+        cmocka_unit_test(test_server_copy),
+        cmocka_unit_test(test_save_and_load),
+        cmocka_unit_test(test_load_file_error_names_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
