@@ -1,0 +1,48 @@
+// dropped.test.mjs - when the proxy tells the page it dropped events for it
+// (the page fell more than websocket.send_queue messages behind), the page
+// refetches the status list once and ends up showing the truth.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProxy, api, demoServerBin } from '../integration/harness.mjs';
+import { launchBrowser, openDashboard, waitRowStatus, waitPageMatchesApi } from './browser.mjs';
+
+let proxy, browser;
+const status = async () => (await api(proxy, 'GET', '/api/servers/status')).json;
+
+before(async () => {
+  proxy = await startProxy({
+    config: {
+      websocket: { send_queue: 16, history: 64 },
+      mcpServers: [
+        { name: 'alpha', protocol: 'stdio', command: demoServerBin, args: ['--name', 'alpha'], enabled: true },
+      ],
+    },
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+});
+
+test('events_dropped: one refetch, then the page matches the API', async () => {
+  const dash = await openDashboard(browser, proxy.url);
+  await waitRowStatus(dash.page, 'alpha', 'Ready');
+  const mark = dash.requests.length;
+  // 200 events published at once: far more than the 16 the proxy queues per client.
+  const burst = [];
+  for (let i = 0; i < 200; i++) {
+    burst.push({ type: 'tool_called', server_name: 'alpha', data: { tool: 'echo', duration_ms: i, ok: true } });
+  }
+  const res = await api(proxy, 'POST', '/api/events', burst);
+  assert.equal(res.status, 200, res.text);
+  await dash.page.waitForSelector('#feed li[data-type="notice"]');
+  assert.match(await dash.page.textContent('#feed li[data-type="notice"]'), /events dropped/);
+  await waitPageMatchesApi(dash.page, status);
+  const refetches = dash.requests.slice(mark).filter((r) => new URL(r.url).pathname === '/api/servers/status');
+  // One per drop notice (the proxy reports a burst once), never one per event.
+  assert.ok(refetches.length >= 1 && refetches.length <= 2, `${refetches.length} status refetches`);
+  assert.equal(await dash.page.getAttribute('#conn', 'data-mode'), 'live');
+  assert.deepEqual(dash.consoleErrors, []);
+});

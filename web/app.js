@@ -1,0 +1,687 @@
+// app.js - the dashboard: server table, activity feed, connection indicator.
+//
+// live.js delivers a snapshot and then single events; this file keeps one
+// record per server and updates exactly the row an event is about, from the
+// event's own fields. No request is made per event.
+import { Live, readSettings } from './live.js';
+import { RateChart } from './chart.js';
+
+const $ = (id) => document.getElementById(id);
+const settings = readSettings(new URLSearchParams(window.location.search));
+
+const STATUS_CLASS = {
+  'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
+  'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
+  'Auto-Disabled': 'auto-disabled',
+};
+const FEED_MAX = 300;
+const UNGROUPED = '';
+
+/** name -> server record (the status API's fields plus autoDisabled). */
+const servers = new Map();
+/** group name -> {name, enabled, folded} */
+const groups = new Map();
+const feed = []; // newest last; rendered newest first
+let filterServer = '';
+let filterType = '';
+
+// ---- server records -------------------------------------------------------
+
+function statusOf(s) {
+  if (s.autoDisabled) return 'Auto-Disabled';
+  if (!s.enabled) return 'Disabled';
+  return s.state || 'Disconnected';
+}
+
+function recordFrom(api) {
+  return {
+    name: api.name,
+    group: api.group || UNGROUPED,
+    enabled: api.enabled !== false,
+    protocol: api.protocol || '',
+    command: api.command || '',
+    state: api.state || api.status || 'Disconnected',
+    status: api.status || null,
+    autoDisabled: api.status === 'Auto-Disabled',
+    tool_count: api.tool_count ?? null,
+    retry_count: api.retry_count ?? 0,
+    failure_count: api.failure_count ?? 0,
+    last_error: api.last_error ?? null,
+    connected_since: api.connected_since ?? null,
+    pid: api.pid ?? null,
+  };
+}
+
+function applySnapshot(status, why) {
+  const seen = new Set();
+  for (const api of status.servers) {
+    const rec = recordFrom(api);
+    seen.add(rec.name);
+    const old = servers.get(rec.name);
+    if (old) rec.pending = old.pending;
+    servers.set(rec.name, rec);
+    ensureGroup(rec.group);
+    renderRow(rec);
+  }
+  for (const name of [...servers.keys()]) {
+    if (!seen.has(name)) removeServer(name);
+  }
+  // Group enablement is its own setting in the config; /api/groups has it.
+  // Not on every poll: the fallback costs one request per period, as the
+  // seed's does, and member rows already show Disabled from the status list.
+  if (why !== 'polling' || !groupsLoaded) loadGroups();
+  renderGroups();
+  renderServerFilter();
+  renderSummary();
+}
+
+let groupsLoaded = false;
+async function loadGroups() {
+  try {
+    const r = await live.request('GET', '/api/groups');
+    if (!r.ok || !r.json || !Array.isArray(r.json.groups)) return;
+    groupsLoaded = true;
+    for (const g of r.json.groups) {
+      const grp = ensureGroup(g.name ?? g.group ?? UNGROUPED);
+      grp.enabled = g.enabled !== false;
+      grp.known = true;
+    }
+    renderGroups();
+  } catch { /* the server list still works without group switches */ }
+}
+
+function ensureGroup(name) {
+  let g = groups.get(name);
+  if (!g) {
+    g = { name, enabled: true, known: false, folded: false, pending: false };
+    groups.set(name, g);
+  }
+  return g;
+}
+
+function removeServer(name) {
+  servers.delete(name);
+  const row = document.querySelector(`tr[data-server="${CSS.escape(name)}"]`);
+  if (row) row.remove();
+}
+
+/** Applies one event to the server records. Returns true if it needs a full
+ *  refetch because the event does not carry enough to render from. */
+function applyEvent(ev) {
+  const d = ev.data || {};
+  const s = ev.server_name ? servers.get(ev.server_name) : null;
+  switch (ev.type) {
+    case 'server_state_changed':
+    case 'state_change': {
+      if (!s) return !!ev.server_name;
+      const st = ev.new_state;
+      if (st === 'Auto-Disabled') s.autoDisabled = true;
+      else if (st === 'Disabled') s.enabled = false;
+      else if (st) {
+        s.state = st;
+        if (st === 'Connecting' || st === 'Discovering' || st === 'Ready') s.autoDisabled = false;
+        if (st !== 'Ready') s.connected_since = null;
+        else if (!s.connected_since) s.connected_since = ev.timestamp;
+      }
+      if ('tool_count' in d) s.tool_count = d.tool_count;
+      if ('retry_count' in d) s.retry_count = d.retry_count;
+      if ('failure_count' in d) s.failure_count = d.failure_count;
+      if ('last_error' in d) s.last_error = d.last_error;
+      break;
+    }
+    case 'server_auto_disabled':
+      if (!s) return !!ev.server_name;
+      s.autoDisabled = true;
+      s.connected_since = null;
+      if ('failure_count' in d) s.failure_count = d.failure_count;
+      if (d.reason) s.last_error = d.reason;
+      break;
+    case 'server_config_changed':
+    case 'config_change': {
+      if (ev.type === 'config_change' && !ev.server_name) {
+        // A whole-file reload: the per-server events that follow carry the
+        // changes, so there is nothing to do here but show it in the feed.
+        return false;
+      }
+      // The proxy sends {action, changed:[names], server:{...all fields}};
+      // fields at the top level of data are accepted too (POST /api/events).
+      const f = { ...d, ...(d.server && typeof d.server === 'object' ? d.server : {}) };
+      const action = d.action || 'updated';
+      if (action === 'deleted') {
+        removeServer(ev.server_name);
+        renderGroups();
+        renderServerFilter();
+        renderSummary();
+        return false;
+      }
+      if (!s) {
+        // Created: draw the row from the event's fields. Without an enabled
+        // flag we cannot tell Disabled from starting: refetch instead.
+        if (!ev.server_name || !('enabled' in f)) return true;
+        const rec = recordFrom({ ...f, name: ev.server_name, status: f.status || undefined });
+        servers.set(rec.name, rec);
+        ensureGroup(rec.group);
+        renderRow(rec);
+        renderGroups();
+        renderServerFilter();
+        renderSummary();
+        return false;
+      }
+      if ('enabled' in f) {
+        s.enabled = f.enabled !== false;
+        if (s.enabled) s.autoDisabled = false;
+        else s.connected_since = null;
+      }
+      if ('group' in f) {
+        s.group = f.group || UNGROUPED;
+        ensureGroup(s.group);
+      }
+      if ('protocol' in f) s.protocol = f.protocol;
+      if ('command' in f) s.command = f.command;
+      if (f.status === 'Auto-Disabled') s.autoDisabled = true;
+      break;
+    }
+    case 'server_group_updated': {
+      if (!d.group && d.group !== '') return false;
+      const g = ensureGroup(d.group || UNGROUPED);
+      if ('enabled' in d) { g.enabled = d.enabled !== false; g.known = true; }
+      if (Array.isArray(d.servers)) {
+        for (const name of d.servers) {
+          const m = servers.get(name);
+          if (m) m.group = g.name;
+        }
+      }
+      for (const m of servers.values()) {
+        if (m.group === g.name) { m.status = null; renderRow(m); }
+      }
+      renderGroups();
+      renderSummary();
+      return false;
+    }
+    case 'tools_updated':
+      if (!s) return false;
+      if ('tool_count' in d) s.tool_count = d.tool_count;
+      break;
+    case 'connection_established':
+      if (!s) return false;
+      s.connected_since = ev.timestamp;
+      break;
+    case 'connection_lost':
+      if (!s) return false;
+      s.connected_since = null;
+      break;
+    case 'app_state_changed':
+      renderAppState(ev.new_state);
+      return false;
+    default:
+      return false;
+  }
+  if (s) {
+    s.status = null; // derived from now on
+    renderRow(s);
+    renderGroups();
+    renderSummary();
+  }
+  return false;
+}
+
+// ---- rendering: server table ------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+function groupLabel(name) { return name === UNGROUPED ? 'ungrouped' : name; }
+
+/** The <tbody> of a group, created in sorted position when missing. */
+function groupBody(name) {
+  const table = $('servers');
+  let body = table.querySelector(`tbody[data-group="${CSS.escape(name)}"]`);
+  if (body) return body;
+  body = el('tbody', { 'data-group': name });
+  const foldId = `grp-${Math.random().toString(36).slice(2, 8)}`;
+  body.dataset.foldId = foldId;
+  const head = el('tr', { class: 'group-row' },
+    el('th', { colspan: '7', scope: 'rowgroup' },
+      el('div', { class: 'group-head' },
+        el('button', {
+          class: 'fold', type: 'button', 'aria-expanded': 'true',
+          'aria-label': `Fold group ${groupLabel(name)}`,
+          onclick: () => toggleFold(name),
+        }, el('span', { class: 'chev', 'aria-hidden': 'true', text: '▾' }),
+        el('span', { class: 'group-name', text: groupLabel(name) })),
+        el('span', { class: 'group-meta muted' }),
+        name === UNGROUPED ? null : el('button', {
+          class: 'switch', type: 'button', role: 'switch', 'aria-checked': 'true',
+          'aria-label': `Group ${name} enabled`,
+          onclick: () => toggleGroup(name),
+        }, el('span', { class: 'knob', 'aria-hidden': 'true' }), el('span', { class: 'switch-text', text: 'on' })))));
+  body.append(head);
+  // Keep groups sorted by name, ungrouped last.
+  const others = [...table.querySelectorAll('tbody[data-group]')];
+  const after = others.find((b) => compareGroups(name, b.dataset.group) < 0);
+  table.insertBefore(body, after || null);
+  return body;
+}
+
+function compareGroups(a, b) {
+  if (a === b) return 0;
+  if (a === UNGROUPED) return 1;
+  if (b === UNGROUPED) return -1;
+  return a.localeCompare(b);
+}
+
+function renderRow(s) {
+  const status = s.status || statusOf(s);
+  let row = document.querySelector(`tr[data-server="${CSS.escape(s.name)}"]`);
+  if (!row) {
+    row = el('tr', { class: 'server', 'data-server': s.name },
+      el('td', { class: 'name', 'data-label': 'Server' },
+        el('span', { class: 'srv-name' }), el('span', { class: 'cmd muted' })),
+      el('td', { 'data-field': 'status', 'data-label': 'Status' },
+        el('span', { class: 'badge' }, el('span', { class: 'dot', 'aria-hidden': 'true' }), el('span', { class: 'st-text' }))),
+      el('td', { class: 'num', 'data-field': 'tools', 'data-label': 'Tools' }),
+      el('td', { class: 'num', 'data-field': 'retries', 'data-label': 'Retries' }),
+      el('td', { 'data-field': 'since', 'data-label': 'Connected' }),
+      el('td', { class: 'err', 'data-field': 'error', 'data-label': 'Last error' }),
+      el('td', { class: 'actions' },
+        el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
+        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart')));
+  }
+  // Move the row if its group changed (or it is new), keeping names sorted.
+  const body = groupBody(s.group);
+  if (row.parentElement !== body) {
+    const rows = [...body.querySelectorAll('tr.server')];
+    const after = rows.find((r) => r.dataset.server.localeCompare(s.name) > 0);
+    body.insertBefore(row, after || null);
+  }
+  row.querySelector('.srv-name').textContent = s.name;
+  const cmd = row.querySelector('.cmd');
+  // The program's name reads at a glance; the full path is in the tooltip.
+  cmd.textContent = [s.protocol, s.command.split('/').pop()].filter(Boolean).join(' · ');
+  cmd.title = s.command + (s.pid ? ` (pid ${s.pid})` : '');
+
+  row.dataset.status = status;
+  const badge = row.querySelector('.badge');
+  badge.className = `badge st-${STATUS_CLASS[status] || 'unknown'}`;
+  row.querySelector('.st-text').textContent = status;
+  row.querySelector('[data-field="status"]').dataset.status = status;
+
+  row.querySelector('[data-field="tools"]').textContent = s.tool_count ?? '–';
+  const retries = row.querySelector('[data-field="retries"]');
+  retries.textContent = String(s.retry_count ?? 0);
+  retries.title = `${s.failure_count ?? 0} consecutive failures`;
+
+  const since = row.querySelector('[data-field="since"]');
+  since.dataset.since = s.connected_since || '';
+  since.textContent = s.connected_since ? ago(s.connected_since) : '–';
+  since.title = s.connected_since ? new Date(s.connected_since).toLocaleString() : '';
+
+  const err = row.querySelector('[data-field="error"]');
+  err.textContent = s.last_error || '';
+  err.title = s.last_error || '';
+
+  const toggle = row.querySelector('[data-action="toggle"]');
+  const on = s.enabled && !s.autoDisabled;
+  toggle.textContent = on ? 'Disable' : 'Enable';
+  toggle.setAttribute('aria-label', `${on ? 'Disable' : 'Enable'} ${s.name}`);
+  toggle.classList.toggle('primary', !on);
+  toggle.disabled = !!s.pending;
+  const restart = row.querySelector('[data-action="restart"]');
+  restart.setAttribute('aria-label', `Restart ${s.name}`);
+  restart.disabled = !!s.pending || !on;
+  row.classList.toggle('pending', !!s.pending);
+  $('empty').hidden = servers.size > 0;
+}
+
+function renderGroups() {
+  for (const body of [...document.querySelectorAll('#servers tbody[data-group]')]) {
+    const name = body.dataset.group;
+    const members = [...servers.values()].filter((s) => s.group === name);
+    if (!members.length) { body.remove(); continue; }
+    const g = ensureGroup(name);
+    // Without /api/groups, a group reads as on while all its members are
+    // enabled, as the proxy defines it.
+    const enabled = g.known ? g.enabled : members.every((s) => s.enabled);
+    const ready = members.filter((s) => (s.status || statusOf(s)) === 'Ready').length;
+    body.querySelector('.group-meta').textContent =
+      `${members.length} server${members.length === 1 ? '' : 's'} · ${ready} ready`;
+    body.classList.toggle('folded', g.folded);
+    const anyOn = members.some((s) => s.enabled);
+    body.classList.toggle('group-off', !anyOn);
+    const fold = body.querySelector('.fold');
+    fold.setAttribute('aria-expanded', String(!g.folded));
+    fold.setAttribute('aria-label', `${g.folded ? 'Unfold' : 'Fold'} group ${groupLabel(name)}`);
+    const sw = body.querySelector('.switch');
+    if (sw) {
+      // On means every member is enabled (the proxy's definition); a group
+      // with some members off says so rather than pretending to be off.
+      sw.setAttribute('aria-checked', String(enabled));
+      sw.querySelector('.switch-text').textContent = enabled ? 'on' : anyOn ? 'partly' : 'off';
+      sw.title = enabled ? `Disable every server in ${name}` : `Enable every server in ${name}`;
+      sw.disabled = g.pending;
+    }
+  }
+}
+
+function renderSummary() {
+  const counts = {};
+  for (const s of servers.values()) {
+    const st = s.status || statusOf(s);
+    counts[st] = (counts[st] || 0) + 1;
+  }
+  const parts = [`${servers.size} server${servers.size === 1 ? '' : 's'}`];
+  for (const st of ['Ready', 'Connecting', 'Discovering', 'Error', 'Auto-Disabled', 'Disconnected', 'Disabled']) {
+    if (counts[st]) parts.push(`${counts[st]} ${st.toLowerCase()}`);
+  }
+  $('summary').textContent = parts.join(' · ');
+}
+
+function renderAppState(state) {
+  const e = $('app-state');
+  e.textContent = state || '';
+  e.dataset.state = state || '';
+}
+
+function ago(iso) {
+  const ms = Date.now() - new Date(iso).getTime();
+  if (!Number.isFinite(ms)) return '–';
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+function refreshAges() {
+  for (const td of document.querySelectorAll('[data-field="since"]')) {
+    if (td.dataset.since) td.textContent = ago(td.dataset.since);
+  }
+}
+
+// ---- actions ------------------------------------------------------------------
+
+function toggleFold(name) {
+  const g = ensureGroup(name);
+  g.folded = !g.folded;
+  renderGroups();
+}
+
+async function toggleServer(name) {
+  const s = servers.get(name);
+  if (!s) return;
+  await serverAction(name, s.enabled && !s.autoDisabled ? 'disable' : 'enable');
+}
+
+async function serverAction(name, action) {
+  const s = servers.get(name);
+  if (!s || s.pending) return;
+  s.pending = true;
+  renderRow(s);
+  try {
+    const r = await live.request('POST', `/api/servers/${encodeURIComponent(name)}/${action}`);
+    if (!r.ok) showBanner(`${action} ${name} failed: ${(r.json && r.json.error) || `HTTP ${r.status}`}`);
+  } catch (err) {
+    showBanner(`${action} ${name} failed: ${err.message}`);
+  }
+  const now = servers.get(name);
+  if (now) { now.pending = false; renderRow(now); }
+  // The row changes when the resulting events arrive; only without a live
+  // stream do we fetch the effect ourselves.
+  live.refreshIfNotLive();
+}
+
+async function toggleGroup(name) {
+  const g = ensureGroup(name);
+  if (g.pending) return;
+  const members = [...servers.values()].filter((s) => s.group === name);
+  const enabled = g.known ? g.enabled : members.every((s) => s.enabled);
+  const action = enabled ? 'disable' : 'enable';
+  g.pending = true;
+  renderGroups();
+  try {
+    const r = await live.request('POST', `/api/groups/${encodeURIComponent(name)}/${action}`);
+    if (!r.ok) showBanner(`${action} group ${name} failed: ${(r.json && r.json.error) || `HTTP ${r.status}`}`);
+  } catch (err) {
+    showBanner(`${action} group ${name} failed: ${err.message}`);
+  }
+  g.pending = false;
+  renderGroups();
+  live.refreshIfNotLive();
+}
+
+let bannerTimer = 0;
+function showBanner(text, sticky = false) {
+  const b = $('banner');
+  b.textContent = text;
+  b.hidden = false;
+  clearTimeout(bannerTimer);
+  if (!sticky) bannerTimer = setTimeout(() => { b.hidden = true; }, 8000);
+}
+
+// ---- activity feed --------------------------------------------------------------
+
+const TYPE_CATEGORY = {
+  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state',
+  server_config_changed: 'config', config_change: 'config', server_group_updated: 'config',
+  tool_called: 'tool', tools_updated: 'tools',
+  connection_established: 'connection', connection_lost: 'connection',
+  app_state_changed: 'app', notice: 'app',
+};
+
+function describe(ev) {
+  const d = ev.data || {};
+  switch (ev.type) {
+    case 'server_state_changed':
+    case 'state_change': {
+      let t = `${ev.old_state || '?'} → ${ev.new_state || '?'}`;
+      if (d.last_error) t += ` — ${d.last_error}`;
+      return t;
+    }
+    case 'server_auto_disabled':
+      return `auto-disabled after ${d.failure_count ?? '?'} failures${d.reason ? ` — ${d.reason}` : ''}`;
+    case 'server_config_changed': {
+      const fields = Object.keys(d).filter((k) => k !== 'action' && k !== 'name');
+      return `${d.action || 'changed'}${fields.length ? ` (${fields.join(', ')})` : ''}`;
+    }
+    case 'config_change': {
+      const list = (k, sign) => (Array.isArray(d[k]) && d[k].length ? ` ${sign}${d[k].join(` ${sign}`)}` : '');
+      return `config reloaded${list('servers_added', '+')}${list('servers_removed', '−')}${list('servers_changed', '~')}`;
+    }
+    case 'server_group_updated':
+      return `group ${d.group ?? '?'}${'enabled' in d ? (d.enabled ? ' enabled' : ' disabled') : ' updated'}` +
+        (Array.isArray(d.servers) ? ` (${d.servers.join(', ')})` : '');
+    case 'app_state_changed':
+      return `proxy ${ev.old_state || '?'} → ${ev.new_state || '?'}`;
+    case 'tools_updated': {
+      const n = (a) => (Array.isArray(a) ? a.length : a || 0);
+      return `${d.tool_count ?? '?'} tools` + (d.added || d.removed ? ` (+${n(d.added)} −${n(d.removed)})` : '');
+    }
+    case 'tool_called':
+      return `${d.tool || '?'} · ${d.duration_ms ?? '?'} ms · ${d.ok === false ? `failed${d.error ? `: ${d.error}` : ''}` : 'ok'}`;
+    case 'connection_established': {
+      const info = d.server_info ? [d.server_info.name, d.server_info.version].filter(Boolean).join(' ') : '';
+      return `connected${info ? ` to ${info}` : ''}${d.protocol_version ? ` (MCP ${d.protocol_version})` : ''}`;
+    }
+    case 'connection_lost': {
+      const how = d.signal ? `signal ${d.signal}` : d.exit_code !== undefined ? `exit ${d.exit_code}` : '';
+      const tail = d.stderr_tail ? ` — ${String(d.stderr_tail).trim().split('\n').pop()}` : '';
+      return `connection lost${how ? ` (${how})` : ''}${tail}`;
+    }
+    case 'notice':
+      return ev.text;
+    default:
+      return JSON.stringify(d);
+  }
+}
+
+function outcomeClass(ev) {
+  const d = ev.data || {};
+  if (ev.type === 'tool_called') return d.ok === false ? 'bad' : 'good';
+  if (ev.type === 'server_state_changed' || ev.type === 'state_change') {
+    return ev.new_state === 'Ready' ? 'good' : ev.new_state === 'Error' ? 'bad' : '';
+  }
+  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost') return 'bad';
+  if (ev.type === 'notice') return 'warn';
+  return '';
+}
+
+function feedMatches(ev) {
+  if (filterServer && ev.server_name !== filterServer) return false;
+  if (filterType && (TYPE_CATEGORY[ev.type] || 'app') !== filterType) return false;
+  return true;
+}
+
+function feedItem(ev) {
+  const t = ev.timestamp ? new Date(ev.timestamp) : new Date();
+  const time = t.toLocaleTimeString([], { hour12: false }) + '.' + String(t.getMilliseconds()).padStart(3, '0');
+  return el('li', { class: `ev ${outcomeClass(ev)}`, 'data-type': ev.type, 'data-seq': ev.seq ?? '' },
+    el('time', { datetime: ev.timestamp || t.toISOString(), text: time }),
+    el('span', { class: `etype cat-${TYPE_CATEGORY[ev.type] || 'app'}`, text: ev.type === 'notice' ? 'stream' : ev.type }),
+    el('span', { class: 'esrv', text: ev.server_name || '' }),
+    el('span', { class: 'emsg', text: describe(ev) }));
+}
+
+function addToFeed(ev) {
+  feed.push(ev);
+  const list = $('feed');
+  if (feed.length > FEED_MAX) {
+    const gone = feed.shift();
+    if (gone.li) gone.li.remove();
+  }
+  if (feedMatches(ev)) {
+    ev.li = feedItem(ev);
+    list.prepend(ev.li);
+  }
+  $('feed-empty').hidden = list.childElementCount > 0;
+  if (ev.server_name && !serverFilterNames.has(ev.server_name)) renderServerFilter();
+}
+
+function renderFeed() {
+  const list = $('feed');
+  list.textContent = '';
+  for (const ev of feed) ev.li = null;
+  const frag = document.createDocumentFragment();
+  for (let i = feed.length - 1; i >= 0; i--) {
+    const ev = feed[i];
+    if (!feedMatches(ev)) continue;
+    ev.li = feedItem(ev);
+    frag.append(ev.li);
+  }
+  list.append(frag);
+  $('feed-empty').hidden = list.childElementCount > 0;
+}
+
+let serverFilterNames = new Set();
+function renderServerFilter() {
+  const names = new Set([...servers.keys()]);
+  for (const ev of feed) if (ev.server_name) names.add(ev.server_name);
+  if (filterServer) names.add(filterServer);
+  const sorted = [...names].sort();
+  if (sorted.join('\0') === [...serverFilterNames].join('\0')) return;
+  serverFilterNames = new Set(sorted);
+  const sel = $('filter-server');
+  sel.textContent = '';
+  sel.append(el('option', { value: '', text: 'all' }));
+  for (const n of sorted) sel.append(el('option', { value: n, text: n }));
+  sel.value = filterServer;
+}
+
+// ---- connection indicator -----------------------------------------------------------
+
+let modeInfo = null;
+function renderMode() {
+  const info = modeInfo;
+  if (!info) return;
+  const box = $('conn');
+  let text;
+  let mode = info.mode;
+  const secs = info.nextTryAt ? Math.max(0, Math.ceil((info.nextTryAt - Date.now()) / 1000)) : 0;
+  let detail = '';
+  switch (info.mode) {
+    case 'live':
+      text = 'Live';
+      break;
+    case 'reconnecting':
+      text = `Reconnecting (attempt ${info.attempt} of ${info.maxAttempts})`;
+      detail = info.connecting ? 'connecting…' : `next try in ${secs} s`;
+      break;
+    case 'polling':
+      text = `Polling every ${info.pollMs < 1000 ? `${info.pollMs} ms` : `${Math.round(info.pollMs / 1000)} s`}` + (info.pollOk === false ? ' — server unreachable' : '');
+      detail = info.connecting ? 'trying WebSocket…' : `WebSocket retry in ${secs} s`;
+      break;
+    default:
+      text = 'Connecting…';
+      mode = 'connecting';
+  }
+  box.dataset.mode = mode;
+  box.title = mode === 'live' ? 'Receiving events as they happen' :
+    mode === 'polling' ? 'The WebSocket is down; the server list is refreshed periodically' :
+      'The WebSocket is down; what you see may be out of date';
+  const t = $('conn-text');
+  if (t.textContent !== text) t.textContent = text;
+  const dt = $('conn-detail');
+  if (dt.textContent !== detail) dt.textContent = detail;
+}
+
+// ---- wiring ---------------------------------------------------------------------
+
+const chart = new RateChart($('rate-chart'));
+chart.onDraw = ({ last, peak }) => {
+  $('rate-now').textContent = `${last}/s now · peak ${peak}/s`;
+};
+
+const live = new Live(settings, {
+  snapshot(status, why) {
+    applySnapshot(status, why);
+  },
+  event(ev, apply, past) {
+    // History replayed on first load goes on the chart at its own time.
+    chart.record(1, past ? Date.parse(ev.timestamp) : undefined);
+    addToFeed(ev);
+    // The status list does not carry the proxy's own state, so its events
+    // always apply (in order, the last one wins).
+    if ((apply || ev.type === 'app_state_changed') && applyEvent(ev)) {
+      // Counted in the report: only a created server whose event lacks its
+      // fields lands here.
+      live.fetchSnapshot(`${ev.type} without enough fields`);
+    }
+  },
+  notice(kind, text) {
+    addToFeed({ type: 'notice', kind, text, timestamp: new Date().toISOString() });
+  },
+  mode(info) {
+    modeInfo = info;
+    renderMode();
+  },
+  authError(status) {
+    showBanner(status === 401
+      ? 'The proxy wants an API key: open this page as /?apikey=YOUR_KEY.'
+      : 'The proxy refused this page (403): check the API key and allowed_origins.', true);
+  },
+});
+
+$('filter-server').addEventListener('change', (e) => { filterServer = e.target.value; renderFeed(); });
+$('filter-type').addEventListener('change', (e) => { filterType = e.target.value; renderFeed(); });
+
+// Countdown and ages: display only, no network.
+setInterval(() => {
+  if (modeInfo && modeInfo.mode !== 'live') renderMode();
+}, 1000);
+setInterval(refreshAges, 5000);
+
+// For tests and the curious: a read-only view of what the page believes.
+window.mcpproxyDashboard = { live, servers, groups, feed };
+
+live.start();
