@@ -159,6 +159,40 @@ static bool parse_websocket(const parse_ctx *pc, json_t *obj, ws_settings *ws)
     return true;
 }
 
+static bool parse_limits(const parse_ctx *pc, json_t *obj, limits_settings *lim)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "limits", "\"limits\" must be an object");
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "max_header_bytes") == 0) {
+            ok = get_u32(pc, value, key, 1024, &lim->max_header_bytes);
+            if (ok && lim->max_header_bytes > 65535) /* lws keeps header sizes in 16 bits */
+                ok = fail_at_key(pc, key, "\"limits.max_header_bytes\" must be at most 65535");
+        } else if (strcmp(key, "max_body_bytes") == 0) {
+            ok = get_u32(pc, value, key, 1024, &lim->max_body_bytes);
+        } else if (strcmp(key, "max_connections") == 0) {
+            ok = get_u32(pc, value, key, 1, &lim->max_connections);
+        } else if (strcmp(key, "max_connections_per_address") == 0) {
+            ok = get_u32(pc, value, key, 1, &lim->max_connections_per_address);
+        } else if (strcmp(key, "handshake_timeout_ms") == 0) {
+            ok = get_u32(pc, value, key, 1000, &lim->handshake_timeout_ms);
+        } else if (strcmp(key, "keepalive_timeout_ms") == 0) {
+            ok = get_u32(pc, value, key, 1000, &lim->keepalive_timeout_ms);
+        } else {
+            ok = fail_at_key(pc, key,
+                             "unknown key \"limits.%s\" (known: max_header_bytes, max_body_bytes, max_connections, "
+                             "max_connections_per_address, handshake_timeout_ms, keepalive_timeout_ms)",
+                             key);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bool parse_env(const parse_ctx *pc, json_t *obj, server_config *srv)
 {
     if (!json_is_object(obj))
@@ -258,6 +292,14 @@ void config_init_defaults(config *cfg)
         .max_clients = 10000,
         .history = 4096,
     };
+    cfg->limits = (limits_settings){
+        .max_header_bytes = 8192,
+        .max_body_bytes = 4 * 1024 * 1024,
+        .max_connections = 2048,
+        .max_connections_per_address = 512,
+        .handshake_timeout_ms = 10000,
+        .keepalive_timeout_ms = 15000,
+    };
 }
 
 static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
@@ -283,12 +325,14 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = get_u32(pc, value, key, 1, &cfg->auto_disable_threshold);
         } else if (strcmp(key, "websocket") == 0) {
             ok = parse_websocket(pc, value, &cfg->websocket);
+        } else if (strcmp(key, "limits") == 0) {
+            ok = parse_limits(pc, value, &cfg->limits);
         } else if (strcmp(key, "mcpServers") == 0) {
             ok = parse_servers(pc, value, cfg);
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, mcpServers)",
+                             "auto_disable_threshold, websocket, limits, mcpServers)",
                              key);
         }
         if (!ok)

@@ -24,6 +24,16 @@ typedef struct ws_settings {
     uint32_t history;           /* 4096: events kept for resume; >= send_queue */
 } ws_settings;
 
+/* Bounds on what one client can make the server hold. */
+typedef struct limits_settings {
+    uint32_t max_header_bytes;            /* 8192: larger request headers are refused */
+    uint32_t max_body_bytes;              /* 4 MiB: larger request bodies get 413 */
+    uint32_t max_connections;             /* 2048: TCP connections at once, all clients */
+    uint32_t max_connections_per_address; /* 512: from one client address */
+    uint32_t handshake_timeout_ms;        /* 10000: headers (and WebSocket handshake) must arrive in time */
+    uint32_t keepalive_timeout_ms;        /* 15000: idle HTTP keep-alive connections are closed */
+} limits_settings;
+
 typedef struct env_var {
     char *name;
     char *value;
@@ -49,6 +59,7 @@ typedef struct config {
     size_t n_allowed_origins;
     uint32_t auto_disable_threshold; /* 3 */
     ws_settings websocket;
+    limits_settings limits;
     server_config *servers;
     size_t n_servers;
 } config;

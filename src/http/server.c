@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "http/access.h"
+#include "http/conn_limit.h"
 #include "http/http_types.h"
 #include "http/routes.h"
 #include "http/ws.h"
@@ -19,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Largest request body we accept. A bulk POST /api/events of a few thousand
- * events fits; anything larger is refused with 413. */
-#define HTTP_MAX_BODY (16u * 1024 * 1024)
 #define HTTP_WRITE_CHUNK (16 * 1024)
 #define HTTP_UPGRADE_REQUIRED 426 /* lws names no constant for it */
 
@@ -30,6 +28,8 @@ struct http_server {
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     ws_manager *ws;
+    conn_limit *conns;
+    conn_addr *admitted; /* accepted, waiting for its wsi */
     int port;
     bool on_loopback;
     char url[300];
@@ -65,6 +65,11 @@ app *http_server_app(const http_server *s)
 ws_manager *http_server_ws(const http_server *s)
 {
     return s->ws;
+}
+
+size_t http_server_connection_count(const http_server *s)
+{
+    return conn_limit_total(s->conns);
 }
 
 int http_server_port(const http_server *s)
@@ -177,7 +182,8 @@ static void route(http_server *srv, http_session *s)
     if (s->refused)
         http_respond_error(res, s->refused, "%s", s->refused_why);
     else if (s->body_too_large)
-        http_respond_error(res, 413, "request body larger than %u bytes", HTTP_MAX_BODY);
+        http_respond_error(res, 413, "request body larger than %u bytes (limits.max_body_bytes)",
+                           srv->app->cfg.limits.max_body_bytes);
     else if (is_ws_path(s->path))
         http_respond_error(res, 426, "%s is a WebSocket endpoint: connect with a WebSocket client", s->path);
     else if (!api_route(srv->app, &req, res) && !api_servers_route(srv->app, &req, res) && !static_route(&req, res))
@@ -280,6 +286,43 @@ int http_server_confirm_upgrade(struct lws *wsi)
     return 1;
 }
 
+int http_server_connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
+{
+    http_server *srv = http_server_of(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        /* Called on the listening socket with the accepted fd: the new
+         * connection has no wsi yet, so its token waits in `admitted` until
+         * SERVER_NEW_CLIENT_INSTANTIATED, which follows at once. */
+        char peer[64] = "";
+        const char *why;
+        if (srv->admitted) /* its connection never came to be */
+            conn_limit_release(srv->conns, srv->admitted);
+        lws_get_peer_simple_fd((lws_sockfd_type)(intptr_t)in, peer, sizeof peer);
+        srv->admitted = conn_limit_acquire(srv->conns, peer, &why);
+        if (!srv->admitted) {
+            log_kv(LOG_WARN, "connection refused", LOG_FIELDS(LOG_STR("reason", why), LOG_STR("peer", peer)));
+            return 1;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        lws_set_opaque_user_data(wsi, srv->admitted);
+        srv->admitted = NULL;
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY: {
+        conn_addr *token = lws_get_opaque_user_data(wsi);
+        if (token) {
+            lws_set_opaque_user_data(wsi, NULL);
+            conn_limit_release(srv->conns, token);
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *s = user;
@@ -305,7 +348,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         long long content_length = 0;
         if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
             content_length = atoll(clen);
-        if (content_length > (long long)HTTP_MAX_BODY) {
+        if (content_length > (long long)srv->app->cfg.limits.max_body_bytes) {
             s->body_too_large = true;
             return start_response(wsi, srv, s);
         }
@@ -315,8 +358,12 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     }
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return http_server_confirm_upgrade(wsi);
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        return http_server_connection_event(wsi, reason, in);
     case LWS_CALLBACK_HTTP_BODY:
-        if (s->body.len + len > HTTP_MAX_BODY)
+        if (s->body.len + len > srv->app->cfg.limits.max_body_bytes)
             s->body_too_large = true;
         else if (!strbuf_append(&s->body, in, len))
             return -1;
@@ -380,6 +427,8 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
     srv->app = a;
     srv->on_loopback = access_listen_is_loopback(listen);
     srv->ws = ws_manager_create(a);
+    const limits_settings *lim = &a->cfg.limits;
+    srv->conns = conn_limit_create(lim->max_connections, lim->max_connections_per_address);
 
     ws_protocol_fill(&protocols[1]);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
@@ -397,12 +446,17 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
     info.vhost_name = "default";
     info.user = srv;
     info.pcontext = &srv->ctx;
-    info.timeout_secs = 10;
+    /* lws counts these in whole seconds. */
+    info.timeout_secs = (lim->handshake_timeout_ms + 999) / 1000;
+    info.timeout_secs_ah_idle = info.timeout_secs;
+    info.keepalive_timeout = (int)((lim->keepalive_timeout_ms + 999) / 1000);
+    info.max_http_header_data = (unsigned short)lim->max_header_bytes;
 
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
         snprintf(err, err_len, "cannot listen on %s (address in use, or not an address of this machine?)", listen);
         ws_manager_destroy(srv->ws);
+        conn_limit_destroy(srv->conns);
         free(srv);
         return NULL;
     }
@@ -434,5 +488,8 @@ void http_server_destroy(http_server *s)
     if (s->ctx)
         lws_context_destroy(s->ctx);
     ws_manager_destroy(s->ws);
+    if (s->admitted)
+        conn_limit_release(s->conns, s->admitted);
+    conn_limit_destroy(s->conns);
     free(s);
 }

@@ -17,6 +17,9 @@ struct ws_manager;
  * err. The app is borrowed. */
 http_server *http_server_create(app *a, const char *listen_override, char *err, size_t err_len);
 
+/* Open TCP connections (HTTP and WebSocket), as limits.max_connections counts them. */
+size_t http_server_connection_count(const http_server *s);
+
 /* The port actually bound (useful with port 0). */
 int http_server_port(const http_server *s);
 
@@ -54,6 +57,12 @@ void http_server_refuse(struct lws *wsi, unsigned status, const char *why);
  * do not speak; 0 lets it proceed. lws delivers this callback to whichever
  * protocol the connection is bound to, so both protocols forward it. */
 int http_server_confirm_upgrade(struct lws *wsi);
+
+/* Connection accounting (limits.max_connections*): FILTER_NETWORK_CONNECTION,
+ * SERVER_NEW_CLIENT_INSTANTIATED and WSI_DESTROY. lws sends them to
+ * whichever protocol a connection is bound to, so both protocols forward
+ * them here. Returns nonzero to refuse the connection. */
+int http_server_connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in);
 
 /* Rebuilds the request's query string from lws' decoded URL arguments,
  * re-encoding '%', '&' and '+' in values so http_query_get() reads each
