@@ -403,6 +403,24 @@ static int ws_write(ws_client *c)
         return 0;
     }
 
+    /* The common case, one event and nothing else pending, goes out straight
+     * from the event's own buffer: lws writes the frame header into the
+     * headroom every event_msg reserves (the same bytes for every client,
+     * since they depend only on the length). */
+    if (!c->batch && !c->closing && c->queue.len == 1 && !c->hello_pending && !c->resync_reason &&
+        !c->queue.unreported.count && c->replay_next > c->replay_end) {
+        event_msg *msg = ws_queue_pop(&c->queue);
+        int n = lws_write(c->wsi, msg->json, msg->json_len, LWS_WRITE_TEXT);
+        event_msg_unref(msg);
+        if (n < 0) {
+            log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
+            c->close_explained = true;
+            return -1;
+        }
+        m->delivered++;
+        return 0;
+    }
+
     /* Several complete frames leave in one send: lws passes LWS_WRITE_RAW
      * bytes through untouched (no extension is negotiated on this protocol),
      * and keeps any part the kernel did not take, calling us again only once
