@@ -56,7 +56,7 @@ class Waiters {
  * Starts mcpproxy. `config` is merged over a minimal config; `websocket` keys are
  * merged over testWebsocketSettings. Resolves once the proxy logs "listening".
  */
-export async function startProxy({ config = {}, args = [], env = {}, configPath, keepConfig = false } = {}) {
+export async function startProxy({ config = {}, args = [], env = {}, configPath, keepConfig = false, wrapper = [], readyMs = 15000 } = {}) {
   let dir = null;
   if (!configPath) {
     dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-test-'));
@@ -68,8 +68,10 @@ export async function startProxy({ config = {}, args = [], env = {}, configPath,
     };
     writeFileSync(configPath, JSON.stringify(full, null, 2));
   }
-  const proc = spawn(proxyBin, ['--config', configPath, '--listen', '127.0.0.1:0',
-    '--log-format', 'json', '--log-level', 'debug', ...args], {
+  // `wrapper` runs the proxy under another program, e.g. valgrind.
+  const argv = [proxyBin, '--config', configPath, '--listen', '127.0.0.1:0',
+    '--log-format', 'json', '--log-level', 'debug', ...args];
+  const proc = spawn(wrapper.length ? wrapper[0] : argv[0], [...wrapper.slice(1), ...argv].slice(wrapper.length ? 0 : 1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -113,7 +115,7 @@ export async function startProxy({ config = {}, args = [], env = {}, configPath,
     },
   };
 
-  const ready = proxy.waitForLog((e) => e.msg === 'listening', 15000, '"listening" log line');
+  const ready = proxy.waitForLog((e) => e.msg === 'listening', readyMs, '"listening" log line');
   const early = exited.then(({ code, signal }) => {
     throw new Error(`mcpproxy exited before listening (code ${code}, signal ${signal}):\n` +
       logs.map((e) => JSON.stringify(e)).join('\n'));
