@@ -64,7 +64,8 @@ bool strbuf_append(strbuf *sb, const void *bytes, size_t len)
 {
     if (!strbuf_reserve(sb, len))
         return false;
-    memcpy(sb->data + sb->len, bytes, len);
+    if (len) /* bytes may be NULL when len is 0 (an empty request body) */
+        memcpy(sb->data + sb->len, bytes, len);
     sb->len += len;
     sb->data[sb->len] = '\0';
     return true;
