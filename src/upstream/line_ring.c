@@ -1,0 +1,107 @@
+/* line_ring.c - fixed-capacity ring of text lines. */
+#include "upstream/line_ring.h"
+
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void line_ring_init(line_ring *r, size_t capacity)
+{
+    memset(r, 0, sizeof(*r));
+    r->capacity = capacity ? capacity : LINE_RING_DEFAULT_CAPACITY;
+    r->lines = xcalloc(r->capacity, sizeof(char *));
+    r->partial = xmalloc(LINE_RING_MAX_LINE + 1);
+}
+
+void line_ring_free(line_ring *r)
+{
+    if (r->lines) {
+        for (size_t i = 0; i < r->capacity; i++)
+            free(r->lines[i]);
+        free(r->lines);
+    }
+    free(r->partial);
+    memset(r, 0, sizeof(*r));
+}
+
+void line_ring_push(line_ring *r, const char *line, size_t len)
+{
+    if (len > LINE_RING_MAX_LINE)
+        len = LINE_RING_MAX_LINE;
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    size_t slot = (r->start + r->count) % r->capacity;
+    if (r->count == r->capacity) {
+        free(r->lines[r->start]);
+        r->start = (r->start + 1) % r->capacity;
+    } else {
+        r->count++;
+    }
+    r->lines[slot] = copy;
+}
+
+void line_ring_feed(line_ring *r, const char *bytes, size_t len)
+{
+    while (len > 0) {
+        const char *nl = memchr(bytes, '\n', len);
+        size_t chunk = nl ? (size_t)(nl - bytes) : len;
+        size_t room = LINE_RING_MAX_LINE - r->partial_len;
+        size_t take = chunk < room ? chunk : room;
+        memcpy(r->partial + r->partial_len, bytes, take);
+        r->partial_len += take;
+        if (!nl)
+            break;
+        size_t l = r->partial_len;
+        if (l > 0 && r->partial[l - 1] == '\r')
+            l--;
+        line_ring_push(r, r->partial, l);
+        r->partial_len = 0;
+        bytes += chunk + 1;
+        len -= chunk + 1;
+    }
+}
+
+void line_ring_flush(line_ring *r)
+{
+    if (r->partial_len > 0) {
+        line_ring_push(r, r->partial, r->partial_len);
+        r->partial_len = 0;
+    }
+}
+
+static size_t first_of_tail(const line_ring *r, size_t n)
+{
+    return (n == 0 || n > r->count) ? 0 : r->count - n;
+}
+
+json_t *line_ring_tail_json(const line_ring *r, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = first_of_tail(r, n); i < r->count; i++)
+        json_array_append_new(arr, json_string(r->lines[(r->start + i) % r->capacity]));
+    return arr;
+}
+
+char *line_ring_tail_text(const line_ring *r, size_t n)
+{
+    strbuf sb = {0};
+    for (size_t i = first_of_tail(r, n); i < r->count; i++) {
+        if (sb.len)
+            strbuf_append(&sb, "\n", 1);
+        const char *line = r->lines[(r->start + i) % r->capacity];
+        strbuf_append(&sb, line, strlen(line));
+    }
+    if (!sb.data)
+        return xstrdup("");
+    strbuf_append(&sb, "", 1); /* NUL */
+    return sb.data;
+}
+
+const char *line_ring_last(const line_ring *r)
+{
+    if (r->count == 0)
+        return NULL;
+    return r->lines[(r->start + r->count - 1) % r->capacity];
+}

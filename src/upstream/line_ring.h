@@ -1,0 +1,48 @@
+/* line_ring.h - the last N lines of a server's stderr.
+ *
+ * Kept per server (not per process) so the lines that explain a crash are
+ * still there after the restart. Fixed capacity; the oldest line is
+ * overwritten. Pure code, unit-tested. */
+#ifndef MCPPROXY_UPSTREAM_LINE_RING_H
+#define MCPPROXY_UPSTREAM_LINE_RING_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define LINE_RING_DEFAULT_CAPACITY 1000
+/* Longer stderr lines are cut here: a log ring, not an archive. */
+#define LINE_RING_MAX_LINE 4096
+
+typedef struct line_ring {
+    char **lines;    /* capacity slots, owned; NULL when unused */
+    size_t capacity;
+    size_t start;    /* index of the oldest line */
+    size_t count;
+    size_t partial_len; /* bytes of an unterminated line waiting in `partial` */
+    char *partial;      /* owned, LINE_RING_MAX_LINE + 1 bytes */
+} line_ring;
+
+void line_ring_init(line_ring *r, size_t capacity);
+void line_ring_free(line_ring *r);
+
+/* Adds one complete line (copied, cut at LINE_RING_MAX_LINE). */
+void line_ring_push(line_ring *r, const char *line, size_t len);
+
+/* Feeds raw bytes: complete lines are pushed, the rest waits for more. */
+void line_ring_feed(line_ring *r, const char *bytes, size_t len);
+
+/* Pushes a waiting partial line, if any (at process exit). */
+void line_ring_flush(line_ring *r);
+
+/* The newest `n` lines (all when n is 0 or larger than count), oldest first,
+ * as a new JSON array of strings. */
+json_t *line_ring_tail_json(const line_ring *r, size_t n);
+
+/* The newest `n` lines joined with '\n' into a new malloc'd string ("" when
+ * empty). Caller frees. */
+char *line_ring_tail_text(const line_ring *r, size_t n);
+
+/* The newest line, or NULL. Borrowed. */
+const char *line_ring_last(const line_ring *r);
+
+#endif

@@ -1,0 +1,759 @@
+/* manager.c - per-server state machine, backoff, auto-disable, config diffs. */
+#include "upstream/manager.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "upstream/backoff.h"
+#include "upstream/config_watch.h"
+#include "upstream/line_ring.h"
+#include "upstream/mcp_client.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Lines of stderr carried in connection_lost. */
+#define STDERR_TAIL_LINES 20
+
+typedef enum conn_state { CONN_DISCONNECTED, CONN_CONNECTING, CONN_DISCOVERING, CONN_READY, CONN_ERROR } conn_state;
+
+static const char *const conn_state_names[] = {"Disconnected", "Connecting", "Discovering", "Ready", "Error"};
+
+/* What to do once a server we are stopping has exited. */
+typedef enum after_exit { AFTER_NOTHING, AFTER_RESTART, AFTER_REMOVE } after_exit;
+
+typedef struct upstream {
+    struct manager *m;
+    struct upstream *next;
+    server_config cfg;       /* own copy of the server's settings */
+    conn_state state;
+    bool auto_disabled;
+    struct mcp_client *client; /* NULL when no process runs */
+    bool stopping;           /* we asked it to stop: its exit is no failure */
+    bool removing;           /* deleted: invisible to find(), freed after exit */
+    after_exit after;
+    char *fail_reason;       /* why the handshake failed, until the exit */
+    uint32_t retry_count;    /* retries since the last stable Ready period */
+    uint32_t failure_count;  /* consecutive failures */
+    char *last_error;
+    bool connected;
+    char connected_since[TIMESTAMP_LEN];
+    uv_timer_t timer;        /* retry backoff, or the Ready-reset period */
+    line_ring stderr_ring;
+} upstream;
+
+struct manager {
+    app *a;
+    manager_settings settings;
+    upstream *servers;
+    config_watch *watch;
+    bool stopping_all;
+    int closing;             /* timer handles still closing */
+    void (*stop_done)(void *ctx);
+    void *stop_ctx;
+};
+
+static void upstream_start(upstream *u);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint64_t env_u64(const char *name, uint64_t fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    return (*end || n == 0) ? fallback : (uint64_t)n;
+}
+
+static void set_str(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = value ? xstrdup(value) : NULL;
+}
+
+static upstream *find(struct manager *m, const char *name)
+{
+    for (upstream *u = m->servers; u; u = u->next)
+        if (!u->removing && strcmp(u->cfg.name, name) == 0)
+            return u;
+    return NULL;
+}
+
+static size_t tool_count(const upstream *u)
+{
+    return u->client ? json_array_size(mcp_client_tools(u->client)) : 0;
+}
+
+static void publish(struct manager *m, event_type type, const char *server, const char *old_state,
+                    const char *new_state, json_t *data)
+{
+    bus_publish(m->a->bus, &(event_fields){.type = type, .server_name = server, .old_state = old_state,
+                                           .new_state = new_state, .data = data});
+    json_decref(data);
+}
+
+static void set_state(upstream *u, conn_state state)
+{
+    if (u->state == state)
+        return;
+    conn_state old = u->state;
+    u->state = state;
+    log_kv(LOG_INFO, "server state changed",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("old_state", conn_state_names[old]),
+                      LOG_STR("new_state", conn_state_names[state])));
+    json_t *data = json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count",
+                             (json_int_t)u->retry_count);
+    if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING))
+        json_object_set_new(data, "last_error", json_string(u->last_error));
+    publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
+}
+
+static const char *status_name(const upstream *u)
+{
+    if (!u->cfg.enabled)
+        return "Disabled";
+    if (u->auto_disabled)
+        return "Auto-Disabled";
+    return conn_state_names[u->state];
+}
+
+/* ---- lifetime of an upstream ------------------------------------------ */
+
+static void maybe_all_stopped(struct manager *m)
+{
+    if (m->stopping_all && !m->servers && m->closing == 0 && m->stop_done) {
+        void (*done)(void *) = m->stop_done;
+        m->stop_done = NULL;
+        log_msg(LOG_INFO, "all upstream servers stopped");
+        done(m->stop_ctx);
+    }
+}
+
+static void upstream_closed(uv_handle_t *h)
+{
+    upstream *u = h->data;
+    struct manager *m = u->m;
+    line_ring_free(&u->stderr_ring);
+    server_config_free(&u->cfg);
+    free(u->last_error);
+    free(u->fail_reason);
+    free(u);
+    m->closing--;
+    maybe_all_stopped(m);
+}
+
+/* Unlinks and frees (once its timer is closed) a server with no process. */
+static void upstream_remove(upstream *u)
+{
+    struct manager *m = u->m;
+    for (upstream **pp = &m->servers; *pp; pp = &(*pp)->next) {
+        if (*pp == u) {
+            *pp = u->next;
+            break;
+        }
+    }
+    uv_timer_stop(&u->timer);
+    m->closing++;
+    uv_close((uv_handle_t *)&u->timer, upstream_closed);
+}
+
+static upstream *upstream_new(struct manager *m, const server_config *cfg)
+{
+    upstream *u = xcalloc(1, sizeof(*u));
+    u->m = m;
+    server_config_copy(&u->cfg, cfg);
+    u->state = CONN_DISCONNECTED;
+    line_ring_init(&u->stderr_ring, LINE_RING_DEFAULT_CAPACITY);
+    uv_timer_init(m->a->loop, &u->timer);
+    u->timer.data = u;
+    /* Append: status lists follow config order anyway, but logs read better. */
+    upstream **pp = &m->servers;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = u;
+    return u;
+}
+
+/* Stops the process (if any), then does `after`. */
+static void upstream_stop(upstream *u, after_exit after)
+{
+    uv_timer_stop(&u->timer);
+    if (after == AFTER_REMOVE)
+        u->removing = true;
+    if (u->client) {
+        /* A removal wins over a restart asked for earlier. */
+        if (!u->stopping || after == AFTER_REMOVE || u->after == AFTER_NOTHING)
+            u->after = after;
+        u->stopping = true;
+        mcp_client_stop(u->client);
+        return;
+    }
+    u->connected = false;
+    set_state(u, CONN_DISCONNECTED);
+    if (after == AFTER_RESTART)
+        upstream_start(u);
+    else if (after == AFTER_REMOVE)
+        upstream_remove(u);
+}
+
+static void reset_failures(upstream *u)
+{
+    u->failure_count = 0;
+    u->retry_count = 0;
+    u->auto_disabled = false;
+}
+
+/* ---- client callbacks ------------------------------------------------- */
+
+static void ready_period_passed(uv_timer_t *timer)
+{
+    upstream *u = timer->data;
+    if (u->failure_count || u->retry_count)
+        log_kv(LOG_DEBUG, "server stable; failure count reset", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
+    u->failure_count = 0;
+    u->retry_count = 0;
+}
+
+static void on_initialized(struct mcp_client *c, void *ctx)
+{
+    upstream *u = ctx;
+    json_t *info = mcp_client_server_info(c);
+    publish(u->m, EVENT_CONNECTION_ESTABLISHED, u->cfg.name, NULL, NULL,
+            json_pack("{s:s, s:O}", "protocol_version", mcp_client_protocol_version(c), "server_info",
+                      info ? info : json_null()));
+    log_kv(LOG_INFO, "server connected",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("protocol_version", mcp_client_protocol_version(c))));
+    set_state(u, CONN_DISCOVERING);
+}
+
+static void on_tools(struct mcp_client *c, size_t added, size_t removed, bool first, void *ctx)
+{
+    upstream *u = ctx;
+    size_t n = json_array_size(mcp_client_tools(c));
+    publish(u->m, EVENT_TOOLS_UPDATED, u->cfg.name, NULL, NULL,
+            json_pack("{s:I, s:I, s:I}", "tool_count", (json_int_t)n, "added", (json_int_t)added, "removed",
+                      (json_int_t)removed));
+    log_kv(LOG_INFO, "server tools updated",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("tool_count", n), LOG_INT("added", added),
+                      LOG_INT("removed", removed)));
+    if (first) {
+        u->connected = true;
+        timestamp_now(u->connected_since);
+        set_str(&u->last_error, NULL);
+        set_state(u, CONN_READY);
+        /* Only a Ready period that lasts resets the failure count: a server
+         * that crashes right after its handshake still gets auto-disabled. */
+        uv_timer_start(&u->timer, ready_period_passed, u->m->settings.ready_reset_ms, 0);
+    }
+}
+
+static void on_failed(struct mcp_client *c, const char *reason, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    set_str(&u->fail_reason, reason);
+}
+
+static void on_stderr(const char *bytes, size_t len, void *ctx)
+{
+    upstream *u = ctx;
+    line_ring_feed(&u->stderr_ring, bytes, len);
+}
+
+static void retry_now(uv_timer_t *timer)
+{
+    upstream *u = timer->data;
+    if (!u->client && u->cfg.enabled && !u->auto_disabled && !u->m->stopping_all)
+        upstream_start(u);
+}
+
+static void on_failure(upstream *u, const char *reason)
+{
+    struct manager *m = u->m;
+    set_str(&u->last_error, reason);
+    u->failure_count++;
+    u->connected = false;
+    set_state(u, CONN_ERROR);
+    uint32_t threshold = m->a->cfg.auto_disable_threshold;
+    if (threshold > 0 && u->failure_count >= threshold) {
+        u->auto_disabled = true;
+        char why[CONFIG_ERR_LEN + 64];
+        snprintf(why, sizeof(why), "%u consecutive failures; last: %s", u->failure_count, reason);
+        log_kv(LOG_WARN, "server auto-disabled",
+               LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("failure_count", u->failure_count),
+                          LOG_STR("reason", why)));
+        publish(m, EVENT_SERVER_AUTO_DISABLED, u->cfg.name, NULL, NULL,
+                json_pack("{s:s, s:I}", "reason", why, "failure_count", (json_int_t)u->failure_count));
+        return;
+    }
+    u->retry_count++;
+    uint32_t rnd;
+    random_bytes(&rnd, sizeof(rnd));
+    uint64_t delay = backoff_jitter_ms(
+        backoff_delay_ms(u->retry_count, m->settings.backoff_base_ms, m->settings.backoff_max_ms), rnd);
+    log_kv(LOG_INFO, "server retry scheduled",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("retry_count", u->retry_count),
+                      LOG_INT("delay_ms", delay), LOG_STR("reason", reason)));
+    uv_timer_start(&u->timer, retry_now, delay, 0);
+}
+
+static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_signal, void *ctx)
+{
+    upstream *u = ctx;
+    struct manager *m = u->m;
+    line_ring_flush(&u->stderr_ring);
+    mcp_client_destroy(c);
+    u->client = NULL;
+    uv_timer_stop(&u->timer);
+    char *fail_reason = u->fail_reason;
+    u->fail_reason = NULL;
+
+    if (u->stopping) {
+        u->stopping = false;
+        after_exit after = u->after;
+        u->after = AFTER_NOTHING;
+        free(fail_reason);
+        log_kv(LOG_INFO, "server stopped", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
+        u->connected = false;
+        set_state(u, CONN_DISCONNECTED);
+        if (after == AFTER_REMOVE || m->stopping_all)
+            upstream_remove(u);
+        else if (after == AFTER_RESTART && u->cfg.enabled)
+            upstream_start(u);
+        maybe_all_stopped(m);
+        return;
+    }
+
+    /* Unasked-for exit: a crash, or a handshake failure we acted on. */
+    json_t *data = json_object();
+    char how[64];
+    if (term_signal) {
+        json_object_set_new(data, "signal", json_string(strsignal(term_signal)));
+        json_object_set_new(data, "signal_number", json_integer(term_signal));
+        snprintf(how, sizeof(how), "killed by signal %d (%s)", term_signal, strsignal(term_signal));
+    } else {
+        json_object_set_new(data, "exit_code", json_integer(exit_status));
+        snprintf(how, sizeof(how), "exited with code %lld", (long long)exit_status);
+    }
+    char *tail = line_ring_tail_text(&u->stderr_ring, STDERR_TAIL_LINES);
+    json_object_set_new(data, "stderr_tail", json_string(tail));
+    free(tail);
+    log_kv(LOG_WARN, "server connection lost",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("how", how), LOG_STR("reason", fail_reason)));
+    publish(m, EVENT_CONNECTION_LOST, u->cfg.name, NULL, NULL, data);
+
+    char reason[CONFIG_ERR_LEN];
+    const char *last_line = line_ring_last(&u->stderr_ring);
+    if (fail_reason)
+        snprintf(reason, sizeof(reason), "%s", fail_reason);
+    else if (last_line)
+        snprintf(reason, sizeof(reason), "%s: %.400s", how, last_line);
+    else
+        snprintf(reason, sizeof(reason), "%s", how);
+    free(fail_reason);
+    on_failure(u, reason);
+}
+
+static void upstream_start(upstream *u)
+{
+    struct manager *m = u->m;
+    if (u->client || !u->cfg.enabled || u->auto_disabled || m->stopping_all)
+        return;
+    uv_timer_stop(&u->timer);
+    set_state(u, CONN_CONNECTING);
+    mcp_client_options opts = {.server_name = u->cfg.name,
+                               .request_timeout_ms = m->settings.request_timeout_ms,
+                               .stop_grace_ms = m->settings.stop_grace_ms};
+    mcp_client_callbacks cbs = {.on_initialized = on_initialized,
+                                .on_tools = on_tools,
+                                .on_failed = on_failed,
+                                .on_stderr = on_stderr,
+                                .on_exit = on_client_exit};
+    char err[CONFIG_ERR_LEN];
+    u->client = mcp_client_start(m->a->loop, &u->cfg, &opts, &cbs, u, err);
+    if (!u->client) {
+        log_kv(LOG_WARN, "server failed to start", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", err)));
+        on_failure(u, err);
+        return;
+    }
+    log_kv(LOG_INFO, "server process started",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("pid", mcp_client_pid(u->client)),
+                      LOG_STR("command", u->cfg.command)));
+}
+
+/* ---- creation and shutdown -------------------------------------------- */
+
+struct manager *manager_create(app *a)
+{
+    struct manager *m = xcalloc(1, sizeof(*m));
+    m->a = a;
+    m->settings.backoff_base_ms = env_u64("MCPPROXY_BACKOFF_BASE_MS", BACKOFF_BASE_MS_DEFAULT);
+    m->settings.backoff_max_ms = env_u64("MCPPROXY_BACKOFF_MAX_MS", BACKOFF_MAX_MS_DEFAULT);
+    m->settings.ready_reset_ms = env_u64("MCPPROXY_READY_RESET_MS", 30000);
+    m->settings.request_timeout_ms = (uint32_t)env_u64("MCPPROXY_REQUEST_TIMEOUT_MS", 30000);
+    m->settings.stop_grace_ms = (uint32_t)env_u64("MCPPROXY_STOP_GRACE_MS", 1000);
+    if (m->settings.stop_grace_ms > 1000)
+        m->settings.stop_grace_ms = 1000; /* the proxy must exit within 2 s */
+    /* Children that die while we write to their pipe must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    for (size_t i = 0; i < a->cfg.n_servers; i++) {
+        upstream *u = upstream_new(m, &a->cfg.servers[i]);
+        upstream_start(u);
+    }
+    if (a->config_path)
+        m->watch = config_watch_start(a, m);
+    return m;
+}
+
+void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx)
+{
+    m->stopping_all = true;
+    m->stop_done = done;
+    m->stop_ctx = ctx;
+    config_watch_stop(m->watch);
+    m->watch = NULL;
+    upstream *u = m->servers;
+    while (u) {
+        upstream *next = u->next;
+        upstream_stop(u, AFTER_REMOVE);
+        u = next;
+    }
+    maybe_all_stopped(m);
+}
+
+void manager_destroy(struct manager *m)
+{
+    free(m);
+}
+
+const manager_settings *manager_get_settings(const struct manager *m)
+{
+    return &m->settings;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+static json_t *status_of(const upstream *u)
+{
+    json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name", u->cfg.name, "group",
+                          u->cfg.group ? u->cfg.group : "", "enabled", u->cfg.enabled, "protocol",
+                          u->cfg.protocol ? u->cfg.protocol : "stdio", "command", u->cfg.command, "status",
+                          status_name(u), "state", conn_state_names[u->state], "tool_count",
+                          (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count, "failure_count",
+                          (json_int_t)u->failure_count);
+    json_object_set_new(o, "last_error", u->last_error ? json_string(u->last_error) : json_null());
+    json_object_set_new(o, "connected_since",
+                        (u->connected && u->state == CONN_READY) ? json_string(u->connected_since) : json_null());
+    int pid = u->client ? mcp_client_pid(u->client) : 0;
+    json_object_set_new(o, "pid", pid > 0 ? json_integer(pid) : json_null());
+    return o;
+}
+
+json_t *manager_status_json(struct manager *m)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < m->a->cfg.n_servers; i++) {
+        upstream *u = find(m, m->a->cfg.servers[i].name);
+        if (u)
+            json_array_append_new(arr, status_of(u));
+    }
+    return arr;
+}
+
+json_t *manager_server_status_json(struct manager *m, const char *name)
+{
+    upstream *u = find(m, name);
+    return (u && config_find_server(&m->a->cfg, name)) ? status_of(u) : NULL;
+}
+
+json_t *manager_server_tools(struct manager *m, const char *name)
+{
+    static json_t *empty;
+    upstream *u = find(m, name);
+    if (!u || !config_find_server(&m->a->cfg, name))
+        return NULL;
+    if (u->client && u->state == CONN_READY)
+        return mcp_client_tools(u->client);
+    if (!empty)
+        empty = json_array(); /* one immortal empty array, never edited */
+    return empty;
+}
+
+struct mcp_client *manager_server_client(struct manager *m, const char *name)
+{
+    upstream *u = find(m, name);
+    return (u && u->client && u->state == CONN_READY) ? u->client : NULL;
+}
+
+json_t *manager_server_logs(struct manager *m, const char *name, size_t n)
+{
+    upstream *u = find(m, name);
+    if (!u || !config_find_server(&m->a->cfg, name))
+        return NULL;
+    return line_ring_tail_json(&u->stderr_ring, n);
+}
+
+static json_t *group_json(const config *cfg, const char *group)
+{
+    json_t *names = json_array();
+    bool all_enabled = true;
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        const server_config *s = &cfg->servers[i];
+        if (s->group && strcmp(s->group, group) == 0) {
+            json_array_append_new(names, json_string(s->name));
+            all_enabled = all_enabled && s->enabled;
+        }
+    }
+    return json_pack("{s:s, s:o, s:b}", "group", group, "servers", names, "enabled",
+                     all_enabled && json_array_size(names) > 0);
+}
+
+json_t *manager_groups_json(struct manager *m)
+{
+    const config *cfg = &m->a->cfg;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        const char *g = cfg->servers[i].group;
+        if (!g || !*g)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = cfg->servers[j].group && strcmp(cfg->servers[j].group, g) == 0;
+        if (!seen)
+            json_array_append_new(arr, group_json(cfg, g));
+    }
+    return arr;
+}
+
+void manager_publish_group(struct manager *m, const char *group)
+{
+    if (!group || !*group)
+        return;
+    publish(m, EVENT_SERVER_GROUP_UPDATED, NULL, NULL, NULL, group_json(&m->a->cfg, group));
+}
+
+/* ---- applying a new configuration -------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Appends the names of the fields that differ; returns whether the process
+ * must restart (anything that reaches the child changed). */
+static bool server_diff(const server_config *a, const server_config *b, json_t *changed)
+{
+    bool restart = false;
+    if (!str_eq(a->protocol, b->protocol)) {
+        json_array_append_new(changed, json_string("protocol"));
+        restart = true;
+    }
+    if (!str_eq(a->command, b->command)) {
+        json_array_append_new(changed, json_string("command"));
+        restart = true;
+    }
+    bool args_same = a->n_args == b->n_args;
+    for (size_t i = 0; args_same && i < a->n_args; i++)
+        args_same = str_eq(a->args[i], b->args[i]);
+    if (!args_same) {
+        json_array_append_new(changed, json_string("args"));
+        restart = true;
+    }
+    bool env_same = a->n_env == b->n_env;
+    for (size_t i = 0; env_same && i < a->n_env; i++)
+        env_same = str_eq(a->env[i].name, b->env[i].name) && str_eq(a->env[i].value, b->env[i].value);
+    if (!env_same) {
+        json_array_append_new(changed, json_string("env"));
+        restart = true;
+    }
+    if (!str_eq(a->working_dir, b->working_dir)) {
+        json_array_append_new(changed, json_string("working_dir"));
+        restart = true;
+    }
+    if (a->enabled != b->enabled)
+        json_array_append_new(changed, json_string("enabled"));
+    if (!str_eq(a->group, b->group))
+        json_array_append_new(changed, json_string("group"));
+    return restart;
+}
+
+static void add_group(json_t *groups, const char *g)
+{
+    if (!g || !*g)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(groups, i, v) {
+        if (strcmp(json_string_value(v), g) == 0)
+            return;
+    }
+    json_array_append_new(groups, json_string(g));
+}
+
+static void warn_unapplied(const config *old, const config *neu)
+{
+    json_t *a = config_to_json(old), *b = config_to_json(neu);
+    const char *key;
+    json_t *v;
+    json_object_foreach(a, key, v) {
+        /* listen is routinely overridden on the command line: no noise. */
+        if (strcmp(key, "mcpServers") == 0 || strcmp(key, "auto_disable_threshold") == 0 ||
+            strcmp(key, "listen") == 0)
+            continue;
+        if (!json_equal(v, json_object_get(b, key)))
+            log_kv(LOG_WARN, "setting changed in the config file; restart mcpproxy to apply it",
+                   LOG_FIELDS(LOG_STR("key", key)));
+    }
+    json_decref(a);
+    json_decref(b);
+}
+
+static int apply(struct manager *m, config *neu, bool reload)
+{
+    config *cur = &m->a->cfg;
+    json_t *added = json_array(), *removed = json_array(), *changed = json_array();
+    json_t *groups = json_array();
+    for (size_t i = 0; i < cur->n_servers; i++)
+        if (!config_find_server(neu, cur->servers[i].name))
+            json_array_append_new(removed, json_string(cur->servers[i].name));
+    for (size_t i = 0; i < neu->n_servers; i++) {
+        const server_config *old = config_find_server(cur, neu->servers[i].name);
+        if (!old) {
+            json_array_append_new(added, json_string(neu->servers[i].name));
+            continue;
+        }
+        json_t *fields = json_array();
+        server_diff(old, &neu->servers[i], fields);
+        if (json_array_size(fields) > 0)
+            json_array_append_new(changed, json_string(neu->servers[i].name));
+        json_decref(fields);
+    }
+    if (reload) {
+        warn_unapplied(cur, neu);
+        log_kv(LOG_INFO, "config reloaded",
+               LOG_FIELDS(LOG_INT("servers_added", json_array_size(added)),
+                          LOG_INT("servers_removed", json_array_size(removed)),
+                          LOG_INT("servers_changed", json_array_size(changed))));
+        publish(m, EVENT_CONFIG_CHANGE, NULL, NULL, NULL,
+                json_pack("{s:O, s:O, s:O}", "servers_added", added, "servers_removed", removed, "servers_changed",
+                          changed));
+    }
+
+    /* The new servers become the running config first, so that events
+     * published below and status requests they trigger see it. */
+    server_config *old_servers = cur->servers;
+    size_t old_n = cur->n_servers;
+    cur->servers = neu->servers;
+    cur->n_servers = neu->n_servers;
+    cur->auto_disable_threshold = neu->auto_disable_threshold;
+    neu->servers = NULL;
+    neu->n_servers = 0;
+    config_free(neu);
+    config old_view;
+    memset(&old_view, 0, sizeof(old_view));
+    old_view.servers = old_servers;
+    old_view.n_servers = old_n;
+
+    for (size_t i = 0; i < old_n; i++) {
+        const server_config *o = &old_servers[i];
+        if (config_find_server(cur, o->name))
+            continue;
+        add_group(groups, o->group);
+        upstream *u = find(m, o->name);
+        publish(m, EVENT_SERVER_CONFIG_CHANGED, o->name, NULL, NULL, json_pack("{s:s}", "action", "deleted"));
+        log_kv(LOG_INFO, "server removed", LOG_FIELDS(LOG_STR("server", o->name)));
+        if (u)
+            upstream_stop(u, AFTER_REMOVE);
+    }
+    for (size_t i = 0; i < cur->n_servers; i++) {
+        const server_config *s = &cur->servers[i];
+        const server_config *o = config_find_server(&old_view, s->name);
+        upstream *u = find(m, s->name);
+        if (!o || !u) {
+            add_group(groups, s->group);
+            publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
+                    json_pack("{s:s, s:o}", "action", "created", "server", server_config_to_json(s, true)));
+            log_kv(LOG_INFO, "server added", LOG_FIELDS(LOG_STR("server", s->name)));
+            if (!u)
+                u = upstream_new(m, s);
+            upstream_start(u);
+            continue;
+        }
+        json_t *fields = json_array();
+        bool restart = server_diff(o, s, fields);
+        if (json_array_size(fields) == 0) {
+            json_decref(fields);
+            continue;
+        }
+        if (o->enabled != s->enabled || !str_eq(o->group, s->group)) {
+            add_group(groups, o->group);
+            add_group(groups, s->group);
+        }
+        publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
+                json_pack("{s:s, s:o, s:o}", "action", "updated", "changed", fields, "server", server_config_to_json(s, true)));
+        log_kv(LOG_INFO, "server updated", LOG_FIELDS(LOG_STR("server", s->name), LOG_INT("restart", restart)));
+        server_config_free(&u->cfg);
+        server_config_copy(&u->cfg, s);
+        if (!s->enabled) {
+            upstream_stop(u, AFTER_NOTHING);
+        } else if (restart || !o->enabled) {
+            /* New settings or a fresh enable: a clean slate. */
+            reset_failures(u);
+            if (u->client)
+                upstream_stop(u, AFTER_RESTART);
+            else
+                upstream_start(u);
+        }
+    }
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g) manager_publish_group(m, json_string_value(g));
+    for (size_t k = 0; k < old_n; k++)
+        server_config_free(&old_servers[k]);
+    free(old_servers);
+    json_decref(added);
+    json_decref(removed);
+    json_decref(changed);
+    json_decref(groups);
+    return 0;
+}
+
+int manager_apply_config(struct manager *m, config *new_cfg)
+{
+    return apply(m, new_cfg, true);
+}
+
+int manager_commit_config(struct manager *m, config *new_cfg)
+{
+    return apply(m, new_cfg, false);
+}
+
+bool manager_restart_server(struct manager *m, const char *name, char *err, size_t err_len)
+{
+    upstream *u = find(m, name);
+    if (!u || !config_find_server(&m->a->cfg, name)) {
+        snprintf(err, err_len, "no server named '%s'", name);
+        return false;
+    }
+    if (!u->cfg.enabled) {
+        snprintf(err, err_len, "server '%s' is disabled; enable it instead", name);
+        return false;
+    }
+    log_kv(LOG_INFO, "server restart requested", LOG_FIELDS(LOG_STR("server", name)));
+    reset_failures(u);
+    upstream_stop(u, AFTER_RESTART);
+    return true;
+}
+
+void manager_clear_auto_disable(struct manager *m, const char *name)
+{
+    upstream *u = find(m, name);
+    if (!u || !u->auto_disabled)
+        return;
+    log_kv(LOG_INFO, "server re-enabled after auto-disable", LOG_FIELDS(LOG_STR("server", name)));
+    reset_failures(u);
+    upstream_start(u);
+}

@@ -1,0 +1,104 @@
+/* manager.h - every upstream MCP server: start, watch, restart, report.
+ *
+ * One `upstream` per configured server runs this state machine (connection
+ * states of DESIGN.md; "Disabled" and "Auto-Disabled" exist only in status):
+ *
+ *   Disconnected ─start─▶ Connecting ─initialize ok─▶ Discovering ─tools listed─▶ Ready
+ *        ▲                    │                          │                          │
+ *        │ stop (disable,     └──────── exit / handshake failure ───────────────────┘
+ *        │  restart, delete)                        ▼
+ *        └──────────────────────────────────────  Error ─backoff timer─▶ Connecting
+ *                                                   │
+ *                             failure_count >= auto_disable_threshold
+ *                                                   ▼
+ *                                        (Error, status Auto-Disabled)
+ *
+ * Every transition is published on the bus as it happens; see
+ * docs/PROTOCOL.md for the events and their data. */
+#ifndef MCPPROXY_UPSTREAM_MANAGER_H
+#define MCPPROXY_UPSTREAM_MANAGER_H
+
+#include "app/app.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct manager;
+struct mcp_client;
+
+/* Tunables. Defaults are production values; hidden environment variables
+ * (read by manager_create) shrink them for tests:
+ *   MCPPROXY_BACKOFF_BASE_MS   first retry delay            (1000)
+ *   MCPPROXY_BACKOFF_MAX_MS    longest retry delay          (300000)
+ *   MCPPROXY_READY_RESET_MS    Ready this long resets the failure count (30000)
+ *   MCPPROXY_REQUEST_TIMEOUT_MS handshake/tools/list timeout (30000)
+ *   MCPPROXY_STOP_GRACE_MS     SIGTERM → SIGKILL            (1000)  */
+typedef struct manager_settings {
+    uint64_t backoff_base_ms;
+    uint64_t backoff_max_ms;
+    uint64_t ready_reset_ms;
+    uint32_t request_timeout_ms;
+    uint32_t stop_grace_ms;
+} manager_settings;
+
+/* Borrowed app; starts every enabled server in a->cfg and watches
+ * a->config_path (when set) for edits. */
+struct manager *manager_create(app *a);
+
+/* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
+ * after the grace (<= 1 s). Calls done once every child has exited and every
+ * handle is closed (possibly before manager_stop_all returns). */
+void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx);
+
+/* Frees the manager; after stop_all's done. */
+void manager_destroy(struct manager *m);
+
+/* New reference: JSON array of server status objects, in config order. */
+json_t *manager_status_json(struct manager *m);
+
+/* One server's status object (new reference), or NULL if unknown. */
+json_t *manager_server_status_json(struct manager *m, const char *name);
+
+/* Diff-applies a config reloaded from disk: publishes config_change, then
+ * the per-server events; only servers whose settings changed restart. Takes
+ * ownership of *new_cfg's contents (new_cfg is left empty). The servers and
+ * auto_disable_threshold take effect; other settings need a restart (logged).
+ * Returns 0. */
+int manager_apply_config(struct manager *m, config *new_cfg);
+
+/* The same for a change made through the API (already validated and saved):
+ * no config_change event, only the per-server ones. Takes ownership of
+ * *new_cfg's contents. */
+int manager_commit_config(struct manager *m, config *new_cfg);
+
+/* Restarts a server (clearing Auto-Disabled). Returns false if unknown or
+ * disabled (err says which). */
+bool manager_restart_server(struct manager *m, const char *name, char *err, size_t err_len);
+
+/* Gives an Auto-Disabled server a fresh start (after an enable through the
+ * API, when its config already said enabled). No-op otherwise. */
+void manager_clear_auto_disable(struct manager *m, const char *name);
+
+/* The server's tools as the server sent them (JSON array, borrowed; empty
+ * when not connected), or NULL if the server is unknown. */
+json_t *manager_server_tools(struct manager *m, const char *name);
+
+/* The client of a Ready server (for tools/call), or NULL. Borrowed; valid
+ * until the server's next state change. */
+struct mcp_client *manager_server_client(struct manager *m, const char *name);
+
+/* The last `n` stderr lines (0 = all kept), new JSON array, or NULL if the
+ * server is unknown. */
+json_t *manager_server_logs(struct manager *m, const char *name, size_t n);
+
+/* {"group","servers":[names],"enabled"} for every non-empty group in a->cfg,
+ * as a new JSON array. */
+json_t *manager_groups_json(struct manager *m);
+
+/* Publishes server_group_updated for one group as it is in a->cfg. */
+void manager_publish_group(struct manager *m, const char *group);
+
+const manager_settings *manager_get_settings(const struct manager *m);
+
+#endif

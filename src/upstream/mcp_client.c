@@ -1,0 +1,441 @@
+/* mcp_client.c - MCP handshake, tool listing and requests over stdio. */
+#include "upstream/mcp_client.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "upstream/jsonrpc.h"
+#include "upstream/stdio_transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MCPPROXY_VERSION
+#define MCPPROXY_VERSION "0.0.0"
+#endif
+
+/* A server that hands out cursors forever is a bug; stop listing there. */
+#define MAX_TOOL_PAGES 1000
+
+const char *const mcp_client_supported_versions[] = {
+    "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL,
+};
+
+typedef struct pending {
+    struct pending *next;
+    int64_t id;
+    mcp_response_fn cb;
+    void *ctx;
+    mcp_client *client;
+    uv_timer_t timer; /* the struct is freed in the timer's close callback */
+} pending;
+
+typedef enum phase { PHASE_INITIALIZING, PHASE_LISTING, PHASE_READY, PHASE_DONE } phase;
+
+struct mcp_client {
+    uv_loop_t *loop;
+    stdio_transport *transport;
+    mcp_client_callbacks cbs;
+    void *ctx;
+    char *name;
+    uint32_t request_timeout_ms;
+    uint32_t stop_grace_ms;
+    int64_t next_id;
+    pending *pending;
+    phase phase;
+    bool exited;
+    char *protocol_version;
+    json_t *server_info;
+    json_t *capabilities;
+    json_t *tools;       /* current list; never NULL */
+    json_t *listing;     /* pages collected by the listing in flight, or NULL */
+    unsigned pages;
+    bool relist_wanted;  /* list_changed arrived during a listing */
+    bool listed_once;
+};
+
+static void list_tools(mcp_client *c);
+
+static void pending_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Unlinks a pending request and releases its timer. The struct lives until
+ * the timer is closed; callers copy what they need first. */
+static pending *pending_take(mcp_client *c, int64_t id)
+{
+    for (pending **pp = &c->pending; *pp; pp = &(*pp)->next) {
+        pending *p = *pp;
+        if (p->id == id) {
+            *pp = p->next;
+            uv_timer_stop(&p->timer);
+            uv_close((uv_handle_t *)&p->timer, pending_closed);
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void fail_request(mcp_client *c, int64_t id, int code, const char *message)
+{
+    pending *p = pending_take(c, id);
+    if (!p)
+        return;
+    mcp_error err = {.code = code, .message = message, .data = NULL};
+    p->cb(NULL, &err, p->ctx);
+}
+
+static void request_timeout(uv_timer_t *timer)
+{
+    pending *p = timer->data;
+    log_kv(LOG_WARN, "upstream request timed out",
+           LOG_FIELDS(LOG_STR("server", p->client->name), LOG_INT("id", p->id)));
+    fail_request(p->client, p->id, MCP_ERR_TIMEOUT, "request timed out");
+}
+
+int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
+                           mcp_response_fn cb, void *ctx)
+{
+    if (c->exited)
+        return -1;
+    int64_t id = ++c->next_id;
+    json_t *msg = jsonrpc_request_new(id, method, params);
+    int rc = stdio_transport_send(c->transport, msg);
+    json_decref(msg);
+    if (rc != 0)
+        return -1;
+    pending *p = xcalloc(1, sizeof(*p));
+    p->id = id;
+    p->cb = cb;
+    p->ctx = ctx;
+    p->client = c;
+    uv_timer_init(c->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, request_timeout, timeout_ms ? timeout_ms : c->request_timeout_ms, 0);
+    p->next = c->pending;
+    c->pending = p;
+    return id;
+}
+
+void mcp_client_cancel(mcp_client *c, int64_t id, const char *reason)
+{
+    if (!pending_take(c, id))
+        return;
+    json_t *params = json_pack("{s:I, s:s}", "requestId", (json_int_t)id, "reason", reason ? reason : "cancelled");
+    mcp_client_notify(c, "notifications/cancelled", params);
+    json_decref(params);
+}
+
+int mcp_client_notify(mcp_client *c, const char *method, json_t *params)
+{
+    if (c->exited)
+        return UV_EPIPE;
+    json_t *msg = jsonrpc_notification_new(method, params);
+    int rc = stdio_transport_send(c->transport, msg);
+    json_decref(msg);
+    return rc;
+}
+
+/* The handshake or first listing failed: tell the owner, then stop. */
+static void client_fail(mcp_client *c, const char *reason)
+{
+    if (c->phase == PHASE_DONE)
+        return;
+    c->phase = PHASE_DONE;
+    log_kv(LOG_WARN, "upstream handshake failed", LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
+    c->cbs.on_failed(c, reason, c->ctx);
+    mcp_client_stop(c);
+}
+
+static bool tool_named(const json_t *tools, const char *name)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        const char *n = json_string_value(json_object_get(t, "name"));
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* O(n*m): tool lists are tens to hundreds long; a hash set would be the next
+ * step if servers with thousands of tools show up. */
+void mcp_tools_diff(const json_t *before, const json_t *now, size_t *added, size_t *removed)
+{
+    size_t i;
+    json_t *t;
+    *added = *removed = 0;
+    json_array_foreach(now, i, t) {
+        const char *n = json_string_value(json_object_get(t, "name"));
+        if (n && !tool_named(before, n))
+            (*added)++;
+    }
+    json_array_foreach(before, i, t) {
+        const char *n = json_string_value(json_object_get(t, "name"));
+        if (n && !tool_named(now, n))
+            (*removed)++;
+    }
+}
+
+static void listing_done(mcp_client *c)
+{
+    size_t added, removed;
+    mcp_tools_diff(c->tools, c->listing, &added, &removed);
+    json_decref(c->tools);
+    c->tools = c->listing;
+    c->listing = NULL;
+    bool first = !c->listed_once;
+    c->listed_once = true;
+    if (first)
+        c->phase = PHASE_READY;
+    c->cbs.on_tools(c, added, removed, first, c->ctx);
+    if (c->relist_wanted && c->phase == PHASE_READY) {
+        c->relist_wanted = false;
+        list_tools(c);
+    }
+}
+
+static void tools_page(json_t *result, const mcp_error *err, void *ctx)
+{
+    mcp_client *c = ctx;
+    if (err) {
+        json_decref(c->listing);
+        c->listing = NULL;
+        char reason[256];
+        snprintf(reason, sizeof(reason), "tools/list failed: %s", err->message ? err->message : "error");
+        if (!c->listed_once) {
+            client_fail(c, reason);
+        } else {
+            log_kv(LOG_WARN, "upstream tools/list failed; keeping the previous list",
+                   LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
+            c->relist_wanted = false;
+        }
+        return;
+    }
+    json_t *tools = json_object_get(result, "tools");
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        if (json_is_string(json_object_get(t, "name")))
+            json_array_append(c->listing, t);
+        else
+            log_kv(LOG_WARN, "upstream sent a tool without a name; ignored", LOG_FIELDS(LOG_STR("server", c->name)));
+    }
+    const char *cursor = json_string_value(json_object_get(result, "nextCursor"));
+    if (cursor && *cursor && ++c->pages < MAX_TOOL_PAGES) {
+        json_t *params = json_pack("{s:s}", "cursor", cursor);
+        int64_t id = mcp_client_request(c, "tools/list", params, 0, tools_page, c);
+        json_decref(params);
+        if (id < 0) {
+            json_decref(c->listing);
+            c->listing = NULL;
+        }
+        return;
+    }
+    listing_done(c);
+}
+
+static void list_tools(mcp_client *c)
+{
+    if (c->listing) {
+        c->relist_wanted = true; /* re-list once this listing finishes */
+        return;
+    }
+    c->listing = json_array();
+    c->pages = 0;
+    json_t *params = json_object();
+    int64_t id = mcp_client_request(c, "tools/list", params, 0, tools_page, c);
+    json_decref(params);
+    if (id < 0) {
+        json_decref(c->listing);
+        c->listing = NULL;
+    }
+}
+
+static void initialized(json_t *result, const mcp_error *err, void *ctx)
+{
+    mcp_client *c = ctx;
+    if (err) {
+        char reason[256];
+        snprintf(reason, sizeof(reason), "initialize failed: %s", err->message ? err->message : "error");
+        client_fail(c, reason);
+        return;
+    }
+    const char *version = json_string_value(json_object_get(result, "protocolVersion"));
+    bool known = false;
+    for (size_t i = 0; version && mcp_client_supported_versions[i]; i++)
+        known = known || strcmp(version, mcp_client_supported_versions[i]) == 0;
+    if (!known) {
+        char reason[256];
+        snprintf(reason, sizeof(reason), "unsupported protocol version %s", version ? version : "(none)");
+        client_fail(c, reason);
+        return;
+    }
+    c->protocol_version = xstrdup(version);
+    c->server_info = json_incref(json_object_get(result, "serverInfo"));
+    c->capabilities = json_incref(json_object_get(result, "capabilities"));
+    mcp_client_notify(c, "notifications/initialized", NULL);
+    c->phase = PHASE_LISTING;
+    c->cbs.on_initialized(c, c->ctx);
+    if (c->phase != PHASE_LISTING)
+        return; /* the owner stopped us */
+    if (json_object_get(c->capabilities, "tools")) {
+        list_tools(c);
+    } else {
+        /* No tools capability: nothing to list, ready with an empty list. */
+        c->listing = json_array();
+        listing_done(c);
+    }
+}
+
+static void answer_request(mcp_client *c, json_t *msg)
+{
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    json_t *id = json_object_get(msg, "id");
+    json_t *reply;
+    if (strcmp(method, "ping") == 0)
+        reply = jsonrpc_result_new(id, json_object());
+    else
+        reply = jsonrpc_error_new(id, -32601, "method not supported by mcpproxy");
+    stdio_transport_send(c->transport, reply);
+    json_decref(reply);
+}
+
+static void on_message(json_t *msg, void *ctx)
+{
+    mcp_client *c = ctx;
+    int64_t id = 0;
+    switch (jsonrpc_classify(msg, &id)) {
+    case JSONRPC_REQUEST:
+        answer_request(c, msg);
+        break;
+    case JSONRPC_NOTIFICATION: {
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        if (strcmp(method, "notifications/tools/list_changed") == 0) {
+            /* Before the first listing there is nothing to refresh: the
+             * listing that follows the handshake sees the new list. */
+            if (c->phase == PHASE_READY)
+                list_tools(c);
+            else if (c->listing)
+                c->relist_wanted = true;
+        } else {
+            log_kv(LOG_DEBUG, "upstream notification", LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("method", method)));
+        }
+        break;
+    }
+    case JSONRPC_RESPONSE:
+    case JSONRPC_ERROR: {
+        pending *p = id ? pending_take(c, id) : NULL;
+        if (!p) {
+            log_kv(LOG_WARN, "upstream sent a response to an unknown id; ignored",
+                   LOG_FIELDS(LOG_STR("server", c->name), LOG_INT("id", id)));
+            break;
+        }
+        json_t *error = json_object_get(msg, "error");
+        if (error) {
+            json_t *code = json_object_get(error, "code");
+            const char *message = json_string_value(json_object_get(error, "message"));
+            mcp_error err = {.code = json_is_integer(code) ? (int)json_integer_value(code) : -32603,
+                             .message = message ? message : "error",
+                             .data = json_object_get(error, "data")};
+            p->cb(NULL, &err, p->ctx);
+        } else {
+            p->cb(json_object_get(msg, "result"), NULL, p->ctx);
+        }
+        break;
+    }
+    case JSONRPC_INVALID:
+        log_kv(LOG_WARN, "upstream sent an invalid JSON-RPC message; ignored", LOG_FIELDS(LOG_STR("server", c->name)));
+        break;
+    }
+}
+
+static void on_bad_line(const char *why, const char *line, size_t len, void *ctx)
+{
+    mcp_client *c = ctx;
+    char head[121];
+    size_t n = len < 120 ? len : 120;
+    memcpy(head, line, n);
+    head[n] = '\0';
+    log_kv(LOG_WARN, "upstream sent an unusable line; ignored",
+           LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", why), LOG_STR("line", head)));
+}
+
+static void on_stderr(const char *bytes, size_t len, void *ctx)
+{
+    mcp_client *c = ctx;
+    c->cbs.on_stderr(bytes, len, c->ctx);
+}
+
+static void on_exit_cb(int64_t exit_status, int term_signal, void *ctx)
+{
+    mcp_client *c = ctx;
+    c->exited = true;
+    c->phase = PHASE_DONE;
+    json_decref(c->listing);
+    c->listing = NULL;
+    while (c->pending)
+        fail_request(c, c->pending->id, MCP_ERR_CLOSED, "server connection closed");
+    c->cbs.on_exit(c, exit_status, term_signal, c->ctx);
+}
+
+mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mcp_client_options *opts,
+                             const mcp_client_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN])
+{
+    mcp_client *c = xcalloc(1, sizeof(*c));
+    c->loop = loop;
+    c->cbs = *cbs;
+    c->ctx = ctx;
+    c->name = xstrdup(opts->server_name ? opts->server_name : srv->name);
+    c->request_timeout_ms = opts->request_timeout_ms ? opts->request_timeout_ms : 30000;
+    c->stop_grace_ms = opts->stop_grace_ms ? opts->stop_grace_ms : 1000;
+    c->tools = json_array();
+    stdio_transport_callbacks tcbs = {
+        .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
+    c->transport = stdio_transport_start(loop, srv, &tcbs, c, err);
+    if (!c->transport) {
+        mcp_client_destroy(c);
+        return NULL;
+    }
+    json_t *params = json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion", MCP_PROTOCOL_VERSION,
+                               "capabilities", "clientInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION);
+    int64_t id = mcp_client_request(c, "initialize", params, 0, initialized, c);
+    json_decref(params);
+    if (id < 0)
+        mcp_client_stop(c); /* on_exit reports it */
+    return c;
+}
+
+bool mcp_client_ready(const mcp_client *c)
+{
+    return c->phase == PHASE_READY && !c->exited;
+}
+
+json_t *mcp_client_tools(const mcp_client *c) { return c->tools; }
+const char *mcp_client_protocol_version(const mcp_client *c) { return c->protocol_version; }
+json_t *mcp_client_server_info(const mcp_client *c) { return c->server_info; }
+json_t *mcp_client_capabilities(const mcp_client *c) { return c->capabilities; }
+int mcp_client_pid(const mcp_client *c) { return c->transport ? stdio_transport_pid(c->transport) : 0; }
+
+void mcp_client_stop(mcp_client *c)
+{
+    if (c->phase != PHASE_DONE && c->phase != PHASE_READY)
+        c->phase = PHASE_DONE;
+    if (c->transport && !c->exited)
+        stdio_transport_stop(c->transport, c->stop_grace_ms);
+}
+
+void mcp_client_destroy(mcp_client *c)
+{
+    if (!c)
+        return;
+    stdio_transport_destroy(c->transport);
+    json_decref(c->tools);
+    json_decref(c->listing);
+    json_decref(c->server_info);
+    json_decref(c->capabilities);
+    free(c->protocol_version);
+    free(c->name);
+    free(c);
+}

@@ -1,0 +1,105 @@
+/* mcp_client.h - the client side of MCP over one stdio transport.
+ *
+ * Does the handshake (initialize → notifications/initialized), lists tools
+ * (following nextCursor pages), re-lists on notifications/tools/list_changed,
+ * answers the server's pings, and offers a general asynchronous request with
+ * a per-request timeout (issue 4 uses it for tools/call). A timeout fails only
+ * that request. Everything runs on the loop; callbacks fire from it. */
+#ifndef MCPPROXY_UPSTREAM_MCP_CLIENT_H
+#define MCPPROXY_UPSTREAM_MCP_CLIENT_H
+
+#include "core/config.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* The version we ask for; an older one the server answers with is accepted
+ * when it is in mcp_client_supported_versions. */
+#define MCP_PROTOCOL_VERSION "2025-11-25"
+
+/* Local error codes (JSON-RPC reserves -32000..-32099 for implementations). */
+#define MCP_ERR_TIMEOUT (-32001)
+#define MCP_ERR_CLOSED (-32002)
+
+typedef struct mcp_client mcp_client;
+
+typedef struct mcp_error {
+    int code;
+    const char *message; /* borrowed */
+    json_t *data;        /* borrowed, may be NULL */
+} mcp_error;
+
+/* Exactly one of result / err is non-NULL. Both are borrowed for the call. */
+typedef void (*mcp_response_fn)(json_t *result, const mcp_error *err, void *ctx);
+
+typedef struct mcp_client_callbacks {
+    /* The handshake finished; tools are being listed next. */
+    void (*on_initialized)(mcp_client *c, void *ctx);
+    /* The tool list was (re)listed. `first` for the listing after the
+     * handshake (the client is ready from then on). */
+    void (*on_tools)(mcp_client *c, size_t added, size_t removed, bool first, void *ctx);
+    /* The handshake or the first listing failed; the client is stopping
+     * itself and on_exit follows. `reason` is borrowed. */
+    void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
+    /* Raw stderr bytes of the server (borrowed). */
+    void (*on_stderr)(const char *bytes, size_t len, void *ctx);
+    /* The process exited and every pending request has been failed. Called
+     * once; the owner may destroy the client from inside it. */
+    void (*on_exit)(mcp_client *c, int64_t exit_status, int term_signal, void *ctx);
+} mcp_client_callbacks;
+
+typedef struct mcp_client_options {
+    const char *server_name;     /* for log lines; copied */
+    uint32_t request_timeout_ms; /* handshake and tools/list */
+    uint32_t stop_grace_ms;      /* SIGTERM → SIGKILL */
+} mcp_client_options;
+
+extern const char *const mcp_client_supported_versions[];
+
+/* Spawns the server and starts the handshake. NULL with err on failure
+ * (no callback fires then). `cbs` and `opts` are copied; `ctx` borrowed. */
+mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mcp_client_options *opts,
+                             const mcp_client_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN]);
+
+/* Sends a request. `params` is borrowed (NULL: none). `cb` is called exactly
+ * once (result, error, timeout after timeout_ms, or MCP_ERR_CLOSED when the
+ * server goes away) unless the request is cancelled. Returns the request id
+ * (> 0), or -1 when the server cannot be written to (cb is not called). */
+int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
+                           mcp_response_fn cb, void *ctx);
+
+/* Forgets a pending request: its callback will not be called. Sends
+ * notifications/cancelled to the server. Unknown ids are ignored. */
+void mcp_client_cancel(mcp_client *c, int64_t id, const char *reason);
+
+/* Sends a notification; `params` borrowed. Returns 0 or a libuv error. */
+int mcp_client_notify(mcp_client *c, const char *method, json_t *params);
+
+/* Whether the handshake and first listing are done and the server lives. */
+bool mcp_client_ready(const mcp_client *c);
+
+/* The tool objects exactly as the server sent them (a JSON array).
+ * Borrowed; replaced (not edited) on every re-list. */
+json_t *mcp_client_tools(const mcp_client *c);
+/* Negotiated version, or NULL before the handshake. Borrowed. */
+const char *mcp_client_protocol_version(const mcp_client *c);
+/* The server's serverInfo / capabilities objects, or NULL. Borrowed. */
+json_t *mcp_client_server_info(const mcp_client *c);
+json_t *mcp_client_capabilities(const mcp_client *c);
+int mcp_client_pid(const mcp_client *c);
+
+/* Stops the server (stdin EOF, SIGTERM, SIGKILL after the grace). on_exit
+ * follows. Idempotent. */
+void mcp_client_stop(mcp_client *c);
+
+/* Frees the client; only after on_exit (or from inside it). */
+void mcp_client_destroy(mcp_client *c);
+
+/* Pure helper (unit-tested): counts the tools, by name, that are in `now`
+ * and not in `before` (added) and the reverse (removed). */
+void mcp_tools_diff(const json_t *before, const json_t *now, size_t *added, size_t *removed);
+
+#endif

@@ -1,0 +1,65 @@
+/* stdio_transport.h - one upstream MCP server as a child process.
+ *
+ * Spawns `command args` with the server's env and working_dir in its own
+ * session and process group (so a stop reaches the server's own children
+ * too), speaks newline-delimited JSON on its stdin/stdout and hands every
+ * stderr byte to the owner. The child is always reaped through libuv's exit
+ * callback: no zombies.
+ *
+ * Orphans: when mcpproxy dies without a chance to stop its children (SIGKILL),
+ * the child's stdin reaches EOF, which MCP servers treat as "exit". For the
+ * ones that do not, the child is started through `mcpproxy-exec` (built next
+ * to the mcpproxy binary) when it exists: that helper sets
+ * PR_SET_PDEATHSIG=SIGKILL and then execs the server, so the kernel kills the
+ * server when mcpproxy dies. */
+#ifndef MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
+#define MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
+
+#include "core/config.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct stdio_transport stdio_transport;
+
+typedef struct stdio_transport_callbacks {
+    /* One parsed JSON value per stdout line; `msg` is borrowed. */
+    void (*on_message)(json_t *msg, void *ctx);
+    /* A stdout line that could not be used (too long, not JSON); for logs. */
+    void (*on_bad_line)(const char *why, const char *line, size_t len, void *ctx);
+    /* Raw stderr bytes (borrowed). */
+    void (*on_stderr)(const char *bytes, size_t len, void *ctx);
+    /* The process has exited and every handle is closed. Called exactly
+     * once; the owner may destroy the transport from inside it.
+     * exit_status is the exit code (when term_signal is 0). */
+    void (*on_exit)(int64_t exit_status, int term_signal, void *ctx);
+} stdio_transport_callbacks;
+
+/* Spawns the server. On failure returns NULL with a reason in err (nothing
+ * to clean up, on_exit is never called). `cbs` is copied; `ctx` is borrowed
+ * and must outlive the transport. */
+stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv,
+                                       const stdio_transport_callbacks *cbs, void *ctx,
+                                       char err[CONFIG_ERR_LEN]);
+
+/* Writes one message followed by '\n'. `msg` is borrowed. Returns 0, or a
+ * negative libuv error (the transport is stopping or the pipe is gone). */
+int stdio_transport_send(stdio_transport *t, const json_t *msg);
+
+/* Stops the server: closes its stdin, sends SIGTERM to its process group and
+ * SIGKILL after grace_ms if it has not exited. on_exit follows. Idempotent. */
+void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms);
+
+/* Frees the transport; only after on_exit (or from inside it). */
+void stdio_transport_destroy(stdio_transport *t);
+
+/* The child's pid (also its process group id). */
+int stdio_transport_pid(const stdio_transport *t);
+
+/* Where the exec helper is looked for: next to the running binary. Returns
+ * a malloc'd path when the helper exists, else NULL. */
+char *stdio_transport_find_helper(void);
+
+#endif
