@@ -90,7 +90,16 @@ void server_config_free(server_config *srv);
 /* Finds a server by name, or NULL. */
 server_config *config_find_server(const config *cfg, const char *name);
 
-/* The whole config as JSON, in the file's shape. New reference. */
+/* What a secret reads as wherever it is shown rather than stored. */
+#define CONFIG_SECRET_MASK "***"
+
+/* One server in the file's shape. With mask_secrets, env values read
+ * CONFIG_SECRET_MASK (for events, API responses and logs; env carries
+ * tokens). New reference. */
+json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
+
+/* The whole config as JSON, in the file's shape, secrets included (this is
+ * what is saved). New reference. */
 json_t *config_to_json(const config *cfg);
 
 /* Writes the config to path atomically: temp file in the same directory, mode

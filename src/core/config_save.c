@@ -49,11 +49,13 @@ static json_t *strings_json(char *const *v, size_t n)
     return arr;
 }
 
-static json_t *server_to_json(const server_config *s)
+json_t *server_config_to_json(const server_config *s, bool mask_secrets)
 {
     json_t *env = json_object();
-    for (size_t i = 0; i < s->n_env; i++)
-        json_object_set_new(env, s->env[i].name, json_string(s->env[i].value ? s->env[i].value : ""));
+    for (size_t i = 0; i < s->n_env; i++) {
+        const char *value = mask_secrets ? CONFIG_SECRET_MASK : s->env[i].value ? s->env[i].value : "";
+        json_object_set_new(env, s->env[i].name, json_string(value));
+    }
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
                      s->protocol ? s->protocol : "stdio", "command", s->command ? s->command : "", "args",
                      strings_json(s->args, s->n_args), "env", env, "working_dir",
@@ -65,7 +67,7 @@ json_t *config_to_json(const config *cfg)
 {
     json_t *servers = json_array();
     for (size_t i = 0; i < cfg->n_servers; i++)
-        json_array_append_new(servers, server_to_json(&cfg->servers[i]));
+        json_array_append_new(servers, server_config_to_json(&cfg->servers[i], false));
     const ws_settings *ws = &cfg->websocket;
     const limits_settings *lim = &cfg->limits;
     json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "max_header_bytes",
