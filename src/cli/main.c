@@ -7,6 +7,7 @@
  *              after STOP_DEADLINE_MS) the lws context goes, the loop drains,
  *              and the process exits 0. A second signal exits at once. */
 #include "app/app.h"
+#include "cli/events_cmd.h"
 #include "cli/gen_key.h"
 #include "cli/options.h"
 #include "core/bus.h"
@@ -195,9 +196,13 @@ int main(int argc, char **argv)
         puts("mcpproxy " MCPPROXY_VERSION);
         return 0;
     }
-    if (opts.command == CLI_GEN_KEY) {
+    if (opts.command != CLI_EVENTS && (opts.url || opts.server || opts.types || opts.api_key || opts.json)) {
+        fprintf(stderr, "mcpproxy: --url, --server, --types, --api-key and --json belong to `mcpproxy events`\n");
+        return 2;
+    }
+    if (opts.command == CLI_GEN_KEY || opts.command == CLI_EVENTS) {
         char *path = opts.config_path ? xstrdup(opts.config_path) : default_config_path();
-        int rc = gen_key_run(path);
+        int rc = opts.command == CLI_GEN_KEY ? gen_key_run(path) : events_cmd_run(&opts, path);
         free(path);
         return rc;
     }

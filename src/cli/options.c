@@ -12,6 +12,7 @@ void cli_print_help(FILE *out)
           "\n"
           "Usage: mcpproxy [serve] [options]\n"
           "       mcpproxy gen-key [--config FILE]\n"
+          "       mcpproxy events [--url URL] [--server NAME] [--types a,b] [--json]\n"
           "\n"
           "serve (the default) starts the upstream MCP servers listed in the config and\n"
           "serves the dashboard, the HTTP API and the real-time event stream (WebSocket\n"
@@ -22,6 +23,10 @@ void cli_print_help(FILE *out)
           "must present it (X-API-Key, Authorization: Bearer, or ?apikey=); a key is\n"
           "required to listen on anything but loopback.\n"
           "\n"
+          "events prints the live event stream of a running mcpproxy, one line per\n"
+          "event, and reconnects (resuming without gaps) if the connection drops. The\n"
+          "URL and API key default to the config's listen address and api_key.\n"
+          "\n"
           "Options:\n"
           "  --config FILE        config file (default: ~/.mcpproxy/mcp_config.json; when that\n"
           "                       file does not exist mcpproxy starts with defaults and creates\n"
@@ -30,6 +35,11 @@ void cli_print_help(FILE *out)
           "                       127.0.0.1:8080); port 0 picks a free port\n"
           "  --log-level LEVEL    debug, info (default), warn or error\n"
           "  --log-format FORMAT  text (default; key=value) or json (one object per line)\n"
+          "  --url URL            events: the proxy to watch (default http://<listen>)\n"
+          "  --server NAME        events: only events about this server\n"
+          "  --types a,b          events: only these event types\n"
+          "  --api-key KEY        events: the proxy's API key (default: the config's)\n"
+          "  --json               events: print each event as its raw JSON\n"
           "  -h, --help           show this help and exit\n"
           "  --version            print the version and exit\n"
           "\n"
@@ -79,6 +89,26 @@ bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_le
             out->command = CLI_SERVE;
         } else if (i == 1 && strcmp(arg, "gen-key") == 0) {
             out->command = CLI_GEN_KEY;
+        } else if (i == 1 && strcmp(arg, "events") == 0) {
+            out->command = CLI_EVENTS;
+        } else if (strcmp(arg, "--json") == 0) {
+            out->json = true;
+        } else if ((value = option_value(argc, argv, &i, "--url", &matched)) || matched) {
+            if (!value || !*value)
+                goto missing;
+            out->url = value;
+        } else if ((value = option_value(argc, argv, &i, "--server", &matched)) || matched) {
+            if (!value || !*value)
+                goto missing;
+            out->server = value;
+        } else if ((value = option_value(argc, argv, &i, "--types", &matched)) || matched) {
+            if (!value || !*value)
+                goto missing;
+            out->types = value;
+        } else if ((value = option_value(argc, argv, &i, "--api-key", &matched)) || matched) {
+            if (!value || !*value)
+                goto missing;
+            out->api_key = value;
         } else if ((value = option_value(argc, argv, &i, "--config", &matched)) || matched) {
             if (!value || !*value)
                 goto missing;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum cli_command { CLI_SERVE, CLI_GEN_KEY } cli_command;
+typedef enum cli_command { CLI_SERVE, CLI_GEN_KEY, CLI_EVENTS } cli_command;
 
 typedef struct cli_options {
     cli_command command;
@@ -17,6 +17,12 @@ typedef struct cli_options {
     log_format format;
     bool help;
     bool version;
+    /* events */
+    const char *url;     /* NULL = from the config's listen */
+    const char *server;  /* only this server's events */
+    const char *types;   /* comma-separated type filter */
+    const char *api_key; /* NULL = from the config */
+    bool json;           /* print raw JSON lines */
 } cli_options;
 
 /* Parses argv. Returns false with a message in err for a bad command line. */

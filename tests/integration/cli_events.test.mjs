@@ -1,0 +1,125 @@
+// cli_events.test.mjs - `mcpproxy events`, the terminal view of the stream:
+// prints events as they are published, filters, and reconnects across a
+// proxy restart, saying so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { startProxy, api, proxyBin } from './harness.mjs';
+
+/** Runs `mcpproxy events ARGS`, collecting stdout and stderr lines. */
+function watch(args) {
+  const proc = spawn(proxyBin, ['events', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = { out: [], err: [] };
+  const waiters = [];
+  const feed = (kind) => {
+    let tail = '';
+    return (chunk) => {
+      tail += chunk;
+      let nl;
+      while ((nl = tail.indexOf('\n')) >= 0) {
+        lines[kind].push(tail.slice(0, nl));
+        tail = tail.slice(nl + 1);
+        for (const w of [...waiters]) w.check();
+      }
+    };
+  };
+  proc.stdout.setEncoding('utf8').on('data', feed('out'));
+  proc.stderr.setEncoding('utf8').on('data', feed('err'));
+  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc, lines, exited,
+    /** Resolves once some line of `kind` matches. */
+    until(kind, pred, ms = 10000) {
+      return new Promise((resolve, reject) => {
+        const w = {
+          check() {
+            const hit = lines[kind].find(pred);
+            if (hit !== undefined) { clearTimeout(timer); waiters.splice(waiters.indexOf(w), 1); resolve(hit); }
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no matching ${kind} line in ${ms} ms; got:\n${lines.out.join('\n')}\n${lines.err.join('\n')}`));
+        }, ms);
+        waiters.push(w);
+        w.check();
+      });
+    },
+  };
+}
+
+test('prints each event as JSON, filtered by server and type', async () => {
+  const proxy = await startProxy();
+  const all = watch(['--url', proxy.url, '--json']);
+  const one = watch(['--url', proxy.url, '--json', '--server', 'alpha', '--types', 'server_state_changed']);
+  try {
+    await all.until('err', (l) => l.includes('connected to'));
+    await one.until('err', (l) => l.includes('connected to'));
+    const { json } = await api(proxy, 'POST', '/api/events', [
+      { type: 'tool_called', server_name: 'alpha', data: { tool: 'echo' } },
+      { type: 'server_state_changed', server_name: 'beta', new_state: 'Ready' },
+      { type: 'server_state_changed', server_name: 'alpha', new_state: 'Ready' },
+    ]);
+    const last = json.seqs[2];
+    await all.until('out', (l) => JSON.parse(l).seq === last);
+    await one.until('out', (l) => JSON.parse(l).seq === last);
+    const seen = all.lines.out.map((l) => JSON.parse(l).seq).filter((s) => json.seqs.includes(s));
+    assert.deepEqual(seen, json.seqs);
+    assert.deepEqual(one.lines.out.map((l) => JSON.parse(l).seq), [last]);
+  } finally {
+    all.proc.kill('SIGINT');
+    one.proc.kill('SIGINT');
+    assert.equal(await all.exited, 0);
+    assert.equal(await one.exited, 0);
+    await proxy.stop();
+  }
+});
+
+test('text lines name the time, seq, type, server and state change', async () => {
+  const proxy = await startProxy();
+  const w = watch(['--url', proxy.url]);
+  try {
+    await w.until('err', (l) => l.includes('connected to'));
+    const { json } = await api(proxy, 'POST', '/api/events',
+      { type: 'server_state_changed', server_name: 'gamma', old_state: 'Connecting', new_state: 'Ready', data: { tool_count: 4 } });
+    const line = await w.until('out', (l) => l.includes('gamma'));
+    assert.match(line, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+${json.seq}\\s+server_state_changed\\s+gamma\\s+Connecting -> Ready \\{"tool_count":4\\}$`));
+  } finally {
+    w.proc.kill('SIGINT');
+    await w.exited;
+    await proxy.stop();
+  }
+});
+
+test('reconnects after the proxy restarts and says the run changed', async () => {
+  const first = await startProxy();
+  const port = new URL(first.url).port;
+  const w = watch(['--url', first.url, '--json']);
+  let second;
+  try {
+    await w.until('err', (l) => l.includes('connected to'));
+    await first.stop();
+    await w.until('err', (l) => l.includes('disconnected'));
+    second = await startProxy({ args: ['--listen', `127.0.0.1:${port}`] });
+    await w.until('err', (l) => l.includes('restarted'), 20000);
+    const { json } = await api(second, 'POST', '/api/events', { type: 'tool_called', server_name: 'after' });
+    await w.until('out', (l) => { const e = JSON.parse(l); return e.server_name === 'after' && e.seq === json.seq; });
+  } finally {
+    w.proc.kill('SIGINT');
+    await w.exited;
+    if (second) await second.stop();
+  }
+});
+
+test('bad arguments and an unreachable proxy are reported, not retried forever', () => {
+  const bad = spawnSync(proxyBin, ['events', '--types', 'nope'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown event type "nope"/);
+  // Port 1 on loopback: nothing listens there.
+  const down = spawnSync(proxyBin, ['events', '--url', 'http://127.0.0.1:1'], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(down.status, 1);
+  assert.match(down.stderr, /cannot connect to http:\/\/127\.0\.0\.1:1/);
+  const misplaced = spawnSync(proxyBin, ['--json'], { encoding: 'utf8' });
+  assert.equal(misplaced.status, 2);
+  assert.match(misplaced.stderr, /belong to `mcpproxy events`/);
+});
