@@ -22,7 +22,8 @@
 #include "core/log.h"
 #include "http/http_types.h"
 #include "http/server.h"
-#include "http/ws_queue.h"
+#include "http/send_queue.h"
+#include "http/stream.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,12 +44,7 @@ static const char *const endpoint_paths[WS_ENDPOINT_COUNT] = {"/ws/events", "/ws
 typedef struct ws_client {
     /* From the request, set before the upgrade. */
     ws_endpoint endpoint;
-    event_type_mask types;
-    char server[65]; /* "" = any */
-    bool batch;
-    bool resume;
-    uint64_t since;
-    char epoch[33]; /* "" = not given */
+    stream_request req;
     char peer[64];
 
     /* Set once registered. */
@@ -57,11 +53,9 @@ typedef struct ws_client {
     ws_manager *mgr;
     struct ws_client *prev, *next;
     bus_sub *sub;
-    ws_queue queue;
-    uint64_t replay_next, replay_end; /* replay while next <= end */
+    send_queue queue;
+    stream_cursor cursor;             /* replay and resync owed before live events */
     bool hello_pending;
-    uint64_t hello_seq;               /* the head when registered */
-    const char *resync_reason;        /* static text, or NULL */
     bool ping_due;
     bool closing;
     bool close_explained;             /* the end was logged or was a clean close */
@@ -140,58 +134,6 @@ static int refuse(struct lws *wsi, unsigned int status, const char *why)
     return -1;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (!*s || strlen(s) > 19)
-        return false;
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Reads the query into the client. Returns NULL or the reason for a 400. */
-static const char *parse_request(ws_client *c, const char *query, char *msg, size_t msg_len)
-{
-    char value[256];
-    int got = http_query_get(query, "server", c->server, sizeof c->server);
-    if (got < 0)
-        return "\"server\" is malformed or longer than 64 characters";
-    if (c->endpoint == WS_SERVERS && (got == 0 || c->server[0] == '\0'))
-        return "/ws/servers needs ?server=NAME";
-
-    c->types = EVENT_MASK_ALL;
-    got = http_query_get(query, "types", value, sizeof value);
-    if (got < 0)
-        return "\"types\" is malformed";
-    if (got > 0 && !event_type_mask_parse(value, &c->types, msg, msg_len))
-        return msg;
-
-    got = http_query_get(query, "batch", value, sizeof value);
-    if (got < 0)
-        return "\"batch\" is malformed";
-    if (got > 0) {
-        if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0)
-            c->batch = true;
-        else if (strcmp(value, "0") != 0 && strcmp(value, "false") != 0)
-            return "\"batch\" must be 1 or 0";
-    }
-
-    got = http_query_get(query, "since", value, sizeof value);
-    if (got < 0 || (got > 0 && !parse_u64(value, &c->since)))
-        return "\"since\" must be a non-negative integer (a seq)";
-    c->resume = got > 0;
-
-    got = http_query_get(query, "epoch", c->epoch, sizeof c->epoch);
-    if (got < 0)
-        return "\"epoch\" is malformed";
-    return NULL;
-}
-
 static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
 {
     char path[256];
@@ -216,7 +158,8 @@ static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
     strbuf query = {0};
     http_server_query(wsi, &query);
     char msg[160];
-    const char *bad = parse_request(c, query.data ? query.data : "", msg, sizeof msg);
+    const char *bad =
+        stream_request_parse(&c->req, query.data ? query.data : "", c->endpoint == WS_SERVERS, msg, sizeof msg);
     strbuf_free(&query);
     if (bad)
         return refuse(wsi, HTTP_STATUS_BAD_REQUEST, bad);
@@ -231,8 +174,8 @@ static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
 
 static bool has_pending_events(const ws_client *c)
 {
-    return c->hello_pending || c->resync_reason || c->queue.unreported.count || c->replay_next <= c->replay_end ||
-           c->queue.len;
+    return c->hello_pending || c->cursor.resync_reason || c->queue.unreported.count ||
+           stream_cursor_replaying(&c->cursor) || c->queue.len;
 }
 
 static bool has_output(const ws_client *c)
@@ -254,7 +197,7 @@ static void want_write(ws_client *c)
 static void ws_on_event(event_msg *msg, void *ctx)
 {
     ws_client *c = ctx;
-    event_msg *dropped = ws_queue_push(&c->queue, msg);
+    event_msg *dropped = send_queue_push(&c->queue, msg);
     if (dropped) {
         c->mgr->dropped++;
         /* One warning per burst: the notice to the client carries the count. */
@@ -300,10 +243,9 @@ static void append_close_frame(strbuf *out, unsigned code, const char *reason)
     strbuf_append(out, reason, reason_len);
 }
 
-static void append_control(ws_manager *m, json_t *obj)
+/* Appends a control message (text from stream.c, freed here). */
+static void append_control(ws_manager *m, char *text)
 {
-    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(obj);
     if (text)
         append_text_frame(&m->out, text, strlen(text));
     free(text);
@@ -315,44 +257,28 @@ static void append_controls(ws_client *c)
     ws_manager *m = c->mgr;
     bus *b = m->app->bus;
     if (c->hello_pending) {
-        append_control(m, json_pack("{s:s,s:I,s:s,s:s}", "type", "hello", "seq", (json_int_t)c->hello_seq, "epoch",
-                                    bus_epoch(b), "version", MCPPROXY_VERSION));
+        append_control(m, stream_hello_json(&c->cursor, b));
         c->hello_pending = false;
     }
-    if (c->resync_reason) {
-        append_control(m, json_pack("{s:s,s:s,s:I,s:s}", "type", "resync_required", "reason", c->resync_reason, "seq",
-                                    (json_int_t)c->hello_seq, "epoch", bus_epoch(b)));
-        c->resync_reason = NULL;
+    if (c->cursor.resync_reason) {
+        append_control(m, stream_resync_json(&c->cursor, b));
+        c->cursor.resync_reason = NULL;
     }
-    ws_drops drops;
-    if (ws_queue_take_drops(&c->queue, &drops)) {
+    send_drops drops;
+    if (send_queue_take_drops(&c->queue, &drops)) {
         log_kv(LOG_WARN, "WebSocket client told of dropped events",
                LOG_FIELDS(LOG_INT("count", drops.count), LOG_INT("first_seq", drops.first_seq),
                           LOG_INT("last_seq", drops.last_seq), LOG_STR("peer", c->peer)));
-        append_control(m, json_pack("{s:s,s:I,s:I,s:I}", "type", "events_dropped", "count", (json_int_t)drops.count,
-                                    "first_seq", (json_int_t)drops.first_seq, "last_seq",
-                                    (json_int_t)drops.last_seq));
+        append_control(m, stream_dropped_json(&drops));
     }
 }
 
-/* The next event to send, replay first: a new reference, or NULL. Replay
- * reads the bus ring; an event the ring has already overwritten counts as
- * dropped. */
+/* The next event to send, replay first: a new reference, or NULL. */
 static event_msg *next_event(ws_client *c)
 {
-    bus *b = c->mgr->app->bus;
-    bus_filter filter = {.types = c->types, .server_name = c->server[0] ? c->server : NULL};
-    while (c->replay_next <= c->replay_end) {
-        uint64_t seq = c->replay_next++;
-        event_msg *msg = bus_history_get(b, seq);
-        if (!msg) {
-            ws_queue_note_drop(&c->queue, seq);
-            continue;
-        }
-        if (bus_filter_match(&filter, msg))
-            return event_msg_ref(msg);
-    }
-    return ws_queue_pop(&c->queue);
+    bus_filter filter = stream_request_filter(&c->req);
+    event_msg *msg = stream_cursor_next(&c->cursor, c->mgr->app->bus, &filter, &c->queue);
+    return msg ? msg : send_queue_pop(&c->queue);
 }
 
 /* Gathers pending events into m->out, up to WS_WRITE_CHUNK bytes: one frame
@@ -362,11 +288,11 @@ static uint64_t append_events(ws_client *c)
     ws_manager *m = c->mgr;
     uint64_t n = 0;
     size_t budget_end = m->out.len + WS_WRITE_CHUNK;
-    if (c->batch)
+    if (c->req.batch)
         m->batch.len = 0;
     event_msg *msg;
     while (m->out.len + m->batch.len < budget_end && (msg = next_event(c))) {
-        if (c->batch) {
+        if (c->req.batch) {
             strbuf_append(&m->batch, n ? "," : "[", 1);
             strbuf_append(&m->batch, msg->json, msg->json_len);
         } else {
@@ -378,7 +304,7 @@ static uint64_t append_events(ws_client *c)
         if (c->queue.unreported.count)
             break;
     }
-    if (c->batch && n) {
+    if (c->req.batch && n) {
         strbuf_append(&m->batch, "]", 1);
         append_text_frame(&m->out, m->batch.data, m->batch.len);
     }
@@ -407,9 +333,9 @@ static int ws_write(ws_client *c)
      * from the event's own buffer: lws writes the frame header into the
      * headroom every event_msg reserves (the same bytes for every client,
      * since they depend only on the length). */
-    if (!c->batch && !c->closing && c->queue.len == 1 && !c->hello_pending && !c->resync_reason &&
-        !c->queue.unreported.count && c->replay_next > c->replay_end) {
-        event_msg *msg = ws_queue_pop(&c->queue);
+    if (!c->req.batch && !c->closing && c->queue.len == 1 && !c->hello_pending && !c->cursor.resync_reason &&
+        !c->queue.unreported.count && !stream_cursor_replaying(&c->cursor)) {
+        event_msg *msg = send_queue_pop(&c->queue);
         int n = lws_write(c->wsi, msg->json, msg->json_len, LWS_WRITE_TEXT);
         event_msg_unref(msg);
         if (n < 0) {
@@ -503,34 +429,13 @@ static void ws_sweep(lws_sorted_usec_list_t *sul)
 
 /* ---- registration ------------------------------------------------------- */
 
-/* Decides what a resuming client gets: the replay range, or a resync. */
-static void plan_resume(ws_client *c)
-{
-    bus *b = c->mgr->app->bus;
-    uint64_t head = bus_head_seq(b);
-    c->replay_next = 1;
-    c->replay_end = 0; /* empty */
-    if (!c->resume)
-        return;
-    if (c->epoch[0] && strcmp(c->epoch, bus_epoch(b)) != 0)
-        c->resync_reason = "epoch does not match: mcpproxy restarted";
-    else if (c->since > head)
-        c->resync_reason = "since is ahead of the newest event";
-    else if (c->since + 1 < bus_oldest_seq(b))
-        c->resync_reason = "events after since are no longer in history";
-    else {
-        c->replay_next = c->since + 1;
-        c->replay_end = head;
-    }
-}
-
 static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
 {
     const ws_settings *ws = &m->app->cfg.websocket;
     c->wsi = wsi;
     c->mgr = m;
-    ws_queue_init(&c->queue, ws->send_queue);
-    bus_filter filter = {.types = c->types, .server_name = c->server[0] ? c->server : NULL};
+    send_queue_init(&c->queue, ws->send_queue);
+    bus_filter filter = stream_request_filter(&c->req);
     c->sub = bus_subscribe(m->app->bus, &filter, ws_on_event, c);
     if (!c->sub)
         return -1;
@@ -543,14 +448,13 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     m->per_endpoint[c->endpoint]++;
 
     c->hello_pending = true;
-    c->hello_seq = bus_head_seq(m->app->bus);
-    plan_resume(c);
+    stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
     c->last_rx_us = c->last_ping_us = lws_now_usecs();
     if (m->n_clients == 1)
         lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
     log_kv(LOG_INFO, "WebSocket client registered",
            LOG_FIELDS(LOG_INT("total_clients", m->n_clients), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
-                      LOG_STR("server", c->server[0] ? c->server : NULL), LOG_STR("peer", c->peer)));
+                      LOG_STR("server", c->req.server[0] ? c->req.server : NULL), LOG_STR("peer", c->peer)));
     want_write(c);
     return 0;
 }
@@ -567,7 +471,7 @@ static void ws_unregister(ws_manager *m, ws_client *c)
                LOG_FIELDS(LOG_STR("error", "connection ended without a close frame"), LOG_STR("peer", c->peer)));
     bus_unsubscribe(m->app->bus, c->sub);
     c->sub = NULL;
-    ws_queue_free(&c->queue);
+    send_queue_free(&c->queue);
     if (c->prev)
         c->prev->next = c->next;
     else

@@ -1,6 +1,6 @@
 /* ws.h - the WebSocket event stream: /ws/events and /ws/servers.
  *
- * Each client is a bus subscriber with its own bounded queue (ws_queue).
+ * Each client is a bus subscriber with its own bounded queue (send_queue).
  * Publishing only queues and asks lws for a writable callback; all the
  * events a client has pending are written together in that callback, as
  * complete frames in a single send. */

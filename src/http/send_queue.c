@@ -1,5 +1,5 @@
-/* ws_queue.c - bounded FIFO of event references with drop-oldest. */
-#include "http/ws_queue.h"
+/* send_queue.c - bounded FIFO of event references with drop-oldest. */
+#include "http/send_queue.h"
 
 #include "core/util.h"
 
@@ -8,26 +8,26 @@
 
 /* Idle clients should cost little: storage starts small and doubles up to
  * the budget only when a client actually falls behind. */
-#define WS_QUEUE_INITIAL_ALLOC 8
+#define SEND_QUEUE_INITIAL_ALLOC 8
 
-void ws_queue_init(ws_queue *q, uint32_t budget)
+void send_queue_init(send_queue *q, uint32_t budget)
 {
-    *q = (ws_queue){.budget = budget ? budget : 1};
+    *q = (send_queue){.budget = budget ? budget : 1};
 }
 
-void ws_queue_free(ws_queue *q)
+void send_queue_free(send_queue *q)
 {
     event_msg *msg;
-    while ((msg = ws_queue_pop(q)))
+    while ((msg = send_queue_pop(q)))
         event_msg_unref(msg);
     free(q->items);
     q->items = NULL;
     q->alloc = 0;
 }
 
-static void grow(ws_queue *q)
+static void grow(send_queue *q)
 {
-    uint32_t alloc = q->alloc ? q->alloc * 2 : WS_QUEUE_INITIAL_ALLOC;
+    uint32_t alloc = q->alloc ? q->alloc * 2 : SEND_QUEUE_INITIAL_ALLOC;
     if (alloc > q->budget)
         alloc = q->budget;
     event_msg **items = xmalloc(alloc * sizeof *items);
@@ -40,7 +40,7 @@ static void grow(ws_queue *q)
     q->head = 0;
 }
 
-void ws_queue_note_drop(ws_queue *q, uint64_t seq)
+void send_queue_note_drop(send_queue *q, uint64_t seq)
 {
     if (q->unreported.count == 0)
         q->unreported.first_seq = seq;
@@ -49,12 +49,12 @@ void ws_queue_note_drop(ws_queue *q, uint64_t seq)
     q->dropped_total++;
 }
 
-event_msg *ws_queue_push(ws_queue *q, event_msg *msg)
+event_msg *send_queue_push(send_queue *q, event_msg *msg)
 {
     event_msg *dropped = NULL;
     if (q->len == q->budget) {
-        dropped = ws_queue_pop(q);
-        ws_queue_note_drop(q, dropped->seq);
+        dropped = send_queue_pop(q);
+        send_queue_note_drop(q, dropped->seq);
     } else if (q->len == q->alloc) {
         grow(q);
     }
@@ -63,7 +63,7 @@ event_msg *ws_queue_push(ws_queue *q, event_msg *msg)
     return dropped;
 }
 
-event_msg *ws_queue_pop(ws_queue *q)
+event_msg *send_queue_pop(send_queue *q)
 {
     if (q->len == 0)
         return NULL;
@@ -73,16 +73,16 @@ event_msg *ws_queue_pop(ws_queue *q)
     return msg;
 }
 
-event_msg *ws_queue_peek(const ws_queue *q)
+event_msg *send_queue_peek(const send_queue *q)
 {
     return q->len ? q->items[q->head] : NULL;
 }
 
-bool ws_queue_take_drops(ws_queue *q, ws_drops *out)
+bool send_queue_take_drops(send_queue *q, send_drops *out)
 {
     if (q->unreported.count == 0)
         return false;
     *out = q->unreported;
-    q->unreported = (ws_drops){0};
+    q->unreported = (send_drops){0};
     return true;
 }
