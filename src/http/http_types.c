@@ -14,6 +14,17 @@ void http_respond_bytes(http_response *res, int status, const char *content_type
     strbuf_append(&res->body, bytes, len);
 }
 
+bool http_response_add_header(http_response *res, const char *name, const char *value)
+{
+    if (res->n_extra >= HTTP_MAX_EXTRA_HEADERS || strlen(name) >= sizeof res->extra[0].name ||
+        strlen(value) >= sizeof res->extra[0].value)
+        return false;
+    http_header *h = &res->extra[res->n_extra++];
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->value, sizeof h->value, "%s", value);
+    return true;
+}
+
 void http_respond_json(http_response *res, int status, json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -28,7 +28,23 @@ typedef struct http_request {
     const char *query; /* raw query string without '?', "" if none */
     const char *body;  /* request body (NUL-terminated), "" if none */
     size_t body_len;
+    /* The few request headers handlers read (server.c copies them); NULL
+     * when absent or too long to be valid. */
+    const char *accept;
+    const char *content_type;
+    const char *mcp_session_id;       /* Mcp-Session-Id */
+    const char *mcp_protocol_version; /* MCP-Protocol-Version */
+    const char *last_event_id;        /* Last-Event-ID */
+    /* Opaque: the connection, for http_respond_later() (http_pending.h). */
+    void *conn;
 } http_request;
+
+/* A response header beyond the ones server.c always sends. */
+#define HTTP_MAX_EXTRA_HEADERS 4
+typedef struct http_header {
+    char name[48];   /* e.g. "Mcp-Session-Id" */
+    char value[208];
+} http_header;
 
 typedef struct http_response {
     int status;               /* 0 = not handled */
@@ -36,7 +52,12 @@ typedef struct http_response {
     strbuf body;              /* owned by the response */
     const char *allow;        /* for 405: the Allow header value (static), or NULL */
     const char *cache_control; /* static; NULL = "no-store" */
+    http_header extra[HTTP_MAX_EXTRA_HEADERS];
+    size_t n_extra;
 } http_response;
+
+/* Adds a response header (copied). Returns false when it does not fit. */
+bool http_response_add_header(http_response *res, const char *name, const char *value);
 
 /* Sets status and a JSON body. Steals the reference to `body`. */
 void http_respond_json(http_response *res, int status, json_t *body);

@@ -12,7 +12,9 @@
 #include "core/log.h"
 #include "http/access.h"
 #include "http/conn_limit.h"
+#include "http/http_pending.h"
 #include "http/http_types.h"
+#include "http/mcp_endpoint.h"
 #include "http/routes.h"
 #include "http/ws.h"
 
@@ -28,6 +30,7 @@ struct http_server {
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     ws_manager *ws;
+    mcp_endpoint *mcp;
     conn_limit *conns;
     conn_addr *admitted; /* accepted, waiting for its wsi */
     int port;
@@ -49,6 +52,9 @@ typedef struct http_session {
     bool responding;
     int refused;            /* access refused with this status */
     const char *refused_why;
+    /* Request headers handlers read (http_request); "" when absent. */
+    char accept[256], content_type[128], mcp_session_id[128], mcp_protocol_version[32], last_event_id[128];
+    http_pending *pending;  /* a handler answers later (http_pending.h) */
 } http_session;
 
 http_server *http_server_of(struct lws *wsi)
@@ -158,6 +164,8 @@ static http_method method_of(struct lws *wsi)
 
 static void session_reset(http_session *s)
 {
+    if (s->pending) /* the connection closes under a deferred answer */
+        http_pending_on_closed(s->pending);
     strbuf_free(&s->query);
     strbuf_free(&s->body);
     strbuf_free(&s->res.body);
@@ -169,7 +177,33 @@ static bool is_ws_path(const char *path)
     return strcmp(path, "/ws/events") == 0 || strcmp(path, "/ws/servers") == 0;
 }
 
-static void route(http_server *srv, http_session *s)
+http_pending **http_server_pending_slot(struct lws *wsi)
+{
+    http_session *s = lws_wsi_user(wsi);
+    return &s->pending;
+}
+
+static void copy_headers(struct lws *wsi, http_session *s)
+{
+    if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) <= 0)
+        s->accept[0] = '\0';
+    if (lws_hdr_copy(wsi, s->content_type, sizeof s->content_type, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        s->content_type[0] = '\0';
+    if (lws_hdr_custom_copy(wsi, s->mcp_session_id, sizeof s->mcp_session_id, "mcp-session-id:", 15) <= 0)
+        s->mcp_session_id[0] = '\0';
+    if (lws_hdr_custom_copy(wsi, s->mcp_protocol_version, sizeof s->mcp_protocol_version,
+                            "mcp-protocol-version:", 21) <= 0)
+        s->mcp_protocol_version[0] = '\0';
+    if (lws_hdr_custom_copy(wsi, s->last_event_id, sizeof s->last_event_id, "last-event-id:", 14) <= 0)
+        s->last_event_id[0] = '\0';
+}
+
+static const char *or_null(const char *value)
+{
+    return value[0] ? value : NULL;
+}
+
+static void route(struct lws *wsi, http_server *srv, http_session *s)
 {
     http_request req = {
         .method = s->method,
@@ -177,6 +211,12 @@ static void route(http_server *srv, http_session *s)
         .query = s->query.data ? s->query.data : "",
         .body = s->body.data ? s->body.data : "",
         .body_len = s->body.len,
+        .accept = or_null(s->accept),
+        .content_type = or_null(s->content_type),
+        .mcp_session_id = or_null(s->mcp_session_id),
+        .mcp_protocol_version = or_null(s->mcp_protocol_version),
+        .last_event_id = or_null(s->last_event_id),
+        .conn = wsi,
     };
     http_response *res = &s->res;
     if (s->refused)
@@ -186,13 +226,17 @@ static void route(http_server *srv, http_session *s)
                            srv->app->cfg.limits.max_body_bytes);
     else if (is_ws_path(s->path))
         http_respond_error(res, 426, "%s is a WebSocket endpoint: connect with a WebSocket client", s->path);
+    else if (mcp_endpoint_route(srv->mcp, &req, res))
+        ; /* answered now, or later through s->pending */
     else if (!api_route(srv->app, &req, res) && !api_servers_route(srv->app, &req, res) && !static_route(&req, res))
         http_respond_error(res, 404, "nothing at %s", s->path);
 }
 
 static int start_response(struct lws *wsi, http_server *srv, http_session *s)
 {
-    route(srv, s);
+    route(wsi, srv, s);
+    if (s->pending && !s->res.status)
+        return 0; /* the handler answers later */
     s->responding = true;
     lws_callback_on_writable(wsi);
     return 0;
@@ -236,6 +280,8 @@ static int write_headers(struct lws *wsi, http_session *s)
         return -1;
     if (res->allow && lws_add_http_header_by_name(wsi, (unsigned char *)"allow:", (const unsigned char *)res->allow,
                                                   (int)strlen(res->allow), &p, end))
+        return -1;
+    if (http_add_extra_headers(wsi, res->extra, res->n_extra, &p, end))
         return -1;
     return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
 }
@@ -334,6 +380,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         s->method = method_of(wsi);
         snprintf(s->path, sizeof s->path, "%.*s", (int)len, (const char *)in);
         http_server_query(wsi, &s->query);
+        copy_headers(wsi, s);
         bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
         s->refused = http_server_check_access(wsi, state_changing, path_needs_key(s->path), &s->refused_why);
         if (s->refused) {
@@ -371,6 +418,14 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return start_response(wsi, srv, s);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (s->pending) {
+            int done = http_pending_on_writable(s->pending, wsi);
+            if (done <= 0)
+                return done;
+            s->pending = NULL; /* freed by http_pending_on_writable */
+            session_reset(s);
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
         return write_response(wsi, srv, s);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -461,6 +516,7 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
         return NULL;
     }
     ws_manager_attach(srv->ws, srv->ctx);
+    srv->mcp = mcp_endpoint_create(a);
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
     srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : port;
     snprintf(srv->url, sizeof srv->url, "http://%s:%d", host, srv->port);
@@ -478,6 +534,7 @@ void http_server_close(http_server *s)
      * (info.pcontext) once they are all closed. */
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    mcp_endpoint_close(s->mcp);
 }
 
 void http_server_destroy(http_server *s)
@@ -488,6 +545,7 @@ void http_server_destroy(http_server *s)
     if (s->ctx)
         lws_context_destroy(s->ctx);
     ws_manager_destroy(s->ws);
+    mcp_endpoint_destroy(s->mcp);
     if (s->admitted)
         conn_limit_release(s->conns, s->admitted);
     conn_limit_destroy(s->conns);

@@ -1,0 +1,50 @@
+// mcp_helpers.mjs - helpers for the mcp_*.test.mjs files: the official MCP
+// TypeScript SDK client connected to mcpproxy's /mcp, and raw HTTP requests
+// for what a well-behaved client never sends.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+
+/** Connects the SDK client; `onListChanged` gets each tools/list_changed. */
+export async function mcpConnect(proxy, { headers = {}, onListChanged } = {}) {
+  const transport = new StreamableHTTPClientTransport(new URL(proxy.url + '/mcp'), {
+    requestInit: { headers },
+  });
+  const client = new Client({ name: 'mcpproxy-test', version: '1.0.0' });
+  if (onListChanged) client.setNotificationHandler(ToolListChangedNotificationSchema, onListChanged);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+export const jsonHeaders = (sessionId, extra = {}) => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+  ...extra,
+});
+
+/** A raw POST /mcp; resolves with status, headers, text and parsed JSON. */
+export async function mcpPost(proxy, body, headers) {
+  const res = await fetch(proxy.url + '/mcp', {
+    method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* SSE or empty */ }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Parses the data lines of an SSE body into JSON messages. */
+export function sseMessages(text) {
+  return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+}
+
+/** A raw initialize; resolves with the new session id. */
+export async function rawInitialize(proxy, protocolVersion = '2025-06-18', headers = {}) {
+  const res = await mcpPost(proxy, {
+    jsonrpc: '2.0', id: 0, method: 'initialize',
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  }, jsonHeaders(null, headers));
+  if (res.status !== 200) throw new Error(`initialize: ${res.status} ${res.text}`);
+  return res.headers.get('mcp-session-id');
+}
