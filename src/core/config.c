@@ -193,6 +193,33 @@ static bool parse_limits(const parse_ctx *pc, json_t *obj, limits_settings *lim)
     return true;
 }
 
+static bool parse_mcp(const parse_ctx *pc, json_t *obj, mcp_settings *mcp)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "mcp", "\"mcp\" must be an object");
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "call_timeout_ms") == 0)
+            ok = get_u32(pc, value, key, 100, &mcp->call_timeout_ms);
+        else if (strcmp(key, "session_ttl_ms") == 0)
+            ok = get_u32(pc, value, key, 100, &mcp->session_ttl_ms);
+        else if (strcmp(key, "ping_interval_ms") == 0)
+            ok = get_u32(pc, value, key, 10, &mcp->ping_interval_ms);
+        else if (strcmp(key, "log_tool_arguments") == 0)
+            ok = get_bool(pc, value, key, &mcp->log_tool_arguments);
+        else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"mcp.%s\" (known: call_timeout_ms, session_ttl_ms, ping_interval_ms, "
+                             "log_tool_arguments)",
+                             key);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bool parse_env(const parse_ctx *pc, json_t *obj, server_config *srv)
 {
     if (!json_is_object(obj))
@@ -300,6 +327,12 @@ void config_init_defaults(config *cfg)
         .handshake_timeout_ms = 10000,
         .keepalive_timeout_ms = 15000,
     };
+    cfg->mcp = (mcp_settings){
+        .call_timeout_ms = 300000,
+        .session_ttl_ms = 1800000,
+        .ping_interval_ms = 15000,
+        .log_tool_arguments = false,
+    };
 }
 
 static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
@@ -327,12 +360,14 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = parse_websocket(pc, value, &cfg->websocket);
         } else if (strcmp(key, "limits") == 0) {
             ok = parse_limits(pc, value, &cfg->limits);
+        } else if (strcmp(key, "mcp") == 0) {
+            ok = parse_mcp(pc, value, &cfg->mcp);
         } else if (strcmp(key, "mcpServers") == 0) {
             ok = parse_servers(pc, value, cfg);
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcpServers)",
+                             "auto_disable_threshold, websocket, limits, mcp, mcpServers)",
                              key);
         }
         if (!ok)

@@ -34,6 +34,14 @@ typedef struct limits_settings {
     uint32_t keepalive_timeout_ms;        /* 15000: idle HTTP keep-alive connections are closed */
 } limits_settings;
 
+/* The proxy's own MCP endpoint (/mcp). */
+typedef struct mcp_settings {
+    uint32_t call_timeout_ms;  /* 300000: a tools/call waits this long for its upstream */
+    uint32_t session_ttl_ms;   /* 1800000: an idle session expires */
+    uint32_t ping_interval_ms; /* 15000: keep-alive comment on open SSE streams */
+    bool log_tool_arguments;   /* false: tool_called events carry the arguments */
+} mcp_settings;
+
 typedef struct env_var {
     char *name;
     char *value;
@@ -60,6 +68,7 @@ typedef struct config {
     uint32_t auto_disable_threshold; /* 3 */
     ws_settings websocket;
     limits_settings limits;
+    mcp_settings mcp;
     server_config *servers;
     size_t n_servers;
 } config;

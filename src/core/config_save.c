@@ -76,7 +76,11 @@ json_t *config_to_json(const config *cfg)
                                (json_int_t)lim->max_connections_per_address, "handshake_timeout_ms",
                                (json_int_t)lim->handshake_timeout_ms, "keepalive_timeout_ms",
                                (json_int_t)lim->keepalive_timeout_ms);
-    return json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}", "listen",
+    const mcp_settings *mcp = &cfg->mcp;
+    json_t *mcp_json = json_pack("{s:I, s:I, s:I, s:b}", "call_timeout_ms", (json_int_t)mcp->call_timeout_ms,
+                                 "session_ttl_ms", (json_int_t)mcp->session_ttl_ms, "ping_interval_ms",
+                                 (json_int_t)mcp->ping_interval_ms, "log_tool_arguments", mcp->log_tool_arguments);
+    return json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "listen",
                      cfg->listen ? cfg->listen : "127.0.0.1:8080", "api_key", cfg->api_key ? cfg->api_key : "",
                      "allowed_origins", strings_json(cfg->allowed_origins, cfg->n_allowed_origins),
                      "auto_disable_threshold", (json_int_t)cfg->auto_disable_threshold, "websocket",
@@ -84,7 +88,7 @@ json_t *config_to_json(const config *cfg)
                      (json_int_t)ws->pong_timeout_ms, "write_timeout_ms", (json_int_t)ws->write_timeout_ms,
                      "max_message_bytes", (json_int_t)ws->max_message_bytes, "send_queue",
                      (json_int_t)ws->send_queue, "max_clients", (json_int_t)ws->max_clients, "history",
-                     (json_int_t)ws->history, "limits", limits, "mcpServers", servers);
+                     (json_int_t)ws->history, "limits", limits, "mcp", mcp_json, "mcpServers", servers);
 }
 
 static bool write_all(int fd, const char *data, size_t len)

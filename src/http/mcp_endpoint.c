@@ -48,21 +48,12 @@
 /* Newest first: an unknown version asked for gets the first. */
 static const char *const protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 
-/* Settings. TODO(lead): move to the config file ("mcp" object); read from
- * the environment until then so tests can shrink them. */
-typedef struct mcp_settings {
-    uint32_t call_timeout_ms;  /* MCPPROXY_MCP_CALL_TIMEOUT_MS, 300000 */
-    uint64_t session_ttl_ms;   /* MCPPROXY_MCP_SESSION_TTL_MS, 1800000 */
-    uint64_t ping_ms;          /* MCPPROXY_MCP_PING_MS, 15000 */
-    bool log_tool_arguments;   /* MCPPROXY_LOG_TOOL_ARGUMENTS=1 */
-} mcp_settings;
-
 typedef struct mcp_batch mcp_batch;
 typedef struct mcp_call mcp_call;
 
 struct mcp_endpoint {
     app *a;
-    mcp_settings settings;
+    const mcp_settings *settings; /* the app's config (a->cfg.mcp); borrowed */
     mcp_sessions *sessions;
     bus_sub *sub;
     mcp_catalog catalog;
@@ -98,16 +89,6 @@ struct mcp_call {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t env_u64(const char *name, uint64_t fallback)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return fallback;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    return *end ? fallback : (uint64_t)n;
-}
 
 static json_t *rpc_result(json_t *id, json_t *result)
 {
@@ -212,7 +193,7 @@ static void publish_called(mcp_endpoint *ep, const char *server, const char *too
     if (error)
         json_object_set_new(data, "error", json_string(error));
     json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
-    if (arguments && ep->settings.log_tool_arguments)
+    if (arguments && ep->settings->log_tool_arguments)
         json_object_set(data, "arguments", arguments);
     bus_publish(ep->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED, .server_name = server, .data = data});
     json_decref(data);
@@ -333,7 +314,7 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
         }
     } else if (err->code == MCP_ERR_TIMEOUT) {
         snprintf(error, sizeof error, "tool call to server \"%s\" timed out after %u ms", c->server,
-                 ep->settings.call_timeout_ms);
+                 ep->settings->call_timeout_ms);
         answer = rpc_error(c->client_id, RPC_UPSTREAM_TIMEOUT, error, NULL);
         event_error = error;
     } else if (err->code == MCP_ERR_CLOSED) {
@@ -402,8 +383,8 @@ static json_t *tools_call(mcp_endpoint *ep, mcp_batch *b, const char *session_id
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = start;
-    c->arguments = ep->settings.log_tool_arguments ? json_incref(arguments) : NULL;
-    c->upstream_id = mcp_client_request(client, "tools/call", up, ep->settings.call_timeout_ms, call_answered, c);
+    c->arguments = ep->settings->log_tool_arguments ? json_incref(arguments) : NULL;
+    c->upstream_id = mcp_client_request(client, "tools/call", up, ep->settings->call_timeout_ms, call_answered, c);
     json_decref(up);
     if (c->upstream_id < 0) {
         char why[300];
@@ -769,13 +750,8 @@ mcp_endpoint *mcp_endpoint_create(app *a)
 {
     mcp_endpoint *ep = xcalloc(1, sizeof *ep);
     ep->a = a;
-    ep->settings = (mcp_settings){
-        .call_timeout_ms = (uint32_t)env_u64("MCPPROXY_MCP_CALL_TIMEOUT_MS", 300000),
-        .session_ttl_ms = env_u64("MCPPROXY_MCP_SESSION_TTL_MS", 1800000),
-        .ping_ms = env_u64("MCPPROXY_MCP_PING_MS", 15000),
-        .log_tool_arguments = env_u64("MCPPROXY_LOG_TOOL_ARGUMENTS", 0) != 0,
-    };
-    ep->sessions = mcp_sessions_create(a->loop, ep->settings.session_ttl_ms, ep->settings.ping_ms, ping_batches, ep);
+    ep->settings = &a->cfg.mcp;
+    ep->sessions = mcp_sessions_create(a->loop, ep->settings->session_ttl_ms, ep->settings->ping_interval_ms, ping_batches, ep);
     bus_filter filter = {
         .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) |
                  (1u << EVENT_SERVER_CONFIG_CHANGED),

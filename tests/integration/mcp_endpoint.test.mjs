@@ -115,7 +115,7 @@ test('SDK client: list, call, concurrent calls, one tool_called per call', async
 });
 
 test('tool arguments appear in tool_called only when asked for', async () => {
-  const proxy = await startProxy({ config: { mcpServers: [demo('demo')] }, env: { MCPPROXY_LOG_TOOL_ARGUMENTS: '1' } });
+  const proxy = await startProxy({ config: { mcpServers: [demo('demo')], mcp: { log_tool_arguments: true } } });
   let mcp;
   try {
     const rec = await recordEvents(proxy);

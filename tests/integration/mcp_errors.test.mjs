@@ -9,8 +9,9 @@ import { mcpConnect, mcpPost, jsonHeaders, rawInitialize, sseMessages } from './
 
 test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_called says so', async () => {
   const proxy = await startProxy({
-    env: { ...fastEnv, MCPPROXY_MCP_CALL_TIMEOUT_MS: '1500' },
-    config: { auto_disable_threshold: 100, mcpServers: [demo('demo'), demo('off', [], { enabled: false }), demo('victim')] },
+    env: fastEnv,
+    config: { auto_disable_threshold: 100, mcp: { call_timeout_ms: 1500 },
+      mcpServers: [demo('demo'), demo('off', [], { enabled: false }), demo('victim')] },
   });
   let mcp;
   try {
@@ -142,7 +143,7 @@ test('status codes: sessions, methods, media types, batches', async () => {
 });
 
 test('idle sessions expire', async () => {
-  const proxy = await startProxy({ env: { MCPPROXY_MCP_SESSION_TTL_MS: '400' } });
+  const proxy = await startProxy({ config: { mcp: { session_ttl_ms: 400 } } });
   try {
     const sid = await rawInitialize(proxy);
     await proxy.waitForLog((e) => e.msg === 'mcp session expired' && e.session_id === sid, 10000);

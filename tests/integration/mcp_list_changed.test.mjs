@@ -64,7 +64,7 @@ test('list_changed reaches the session when an upstream re-lists and when a serv
 
 test('a second GET stream on one session is 409; a client gone mid-call is a tool_called error', async () => {
   // Keep-alives every 100 ms: lws notices a vanished client only when a write fails.
-  const proxy = await startProxy({ config: { mcpServers: [demo('demo')] }, env: { MCPPROXY_MCP_PING_MS: '100' } });
+  const proxy = await startProxy({ config: { mcpServers: [demo('demo')], mcp: { ping_interval_ms: 100 } } });
   try {
     const rec = await recordEvents(proxy);
     await rec.until(isState('demo', 'Ready'));
