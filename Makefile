@@ -1,14 +1,16 @@
 # mcpproxy - the two commands a newcomer needs:
 #   make run    build and start mcpproxy with the demo config (http://127.0.0.1:8080)
-#   make test   build, then run every test (unit, unit under ASan+UBSan, integration, browser)
+#   make test   build, then run every test (unit, unit under ASan+UBSan, integration, browser, fuzz)
 # Both install what they need first (scripts/bootstrap.sh).
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CONFIG     ?= examples/demo.json
 
-.PHONY: all deps deps-test build build-asan run test test-unit clean
+.PHONY: all deps deps-test build build-asan fuzz run test clean
 
 all: build
 
@@ -32,11 +34,17 @@ run: build
 	@[ -f $(BUILD)/demo.json ] || cp $(CONFIG) $(BUILD)/demo.json
 	./$(BUILD)/mcpproxy --config $(BUILD)/demo.json
 
+# libFuzzer harnesses (clang), each replaying its corpus and then fuzzing for
+# FUZZ_SECONDS; any finding fails.
+fuzz: deps-test
+	@fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
 # Unit tests run twice: plain and under ASan+UBSan. Integration and browser
-# tests run against the plain build's real binaries.
+# tests run against the plain build's real binaries. Then the fuzzers.
 test: deps-test build build-asan
 	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure
 	cd $(BUILD) && ctest --output-on-failure
+	@fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -2,8 +2,9 @@
 # bootstrap.sh - install what building (and testing) mcpproxy needs on Debian.
 #
 #   scripts/bootstrap.sh build   compiler, cmake and the C libraries
-#   scripts/bootstrap.sh test    the above, plus cmocka, valgrind, Node.js, the
-#                                npm test peers and Debian's chromium
+#   scripts/bootstrap.sh test    the above, plus cmocka, valgrind, clang with
+#                                libFuzzer, Node.js, the npm test peers and
+#                                Debian's chromium
 #
 # Installs only what is missing, so running it again costs a second.
 set -euo pipefail
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev)
 if [ "$mode" = test ]; then
-  packages+=(libcmocka-dev valgrind nodejs npm chromium clang)
+  # clang's libFuzzer runtime is only a Recommends of clang: name it.
+  packages+=(libcmocka-dev valgrind nodejs npm chromium clang libclang-rt-14-dev)
 elif [ "$mode" != build ]; then
   echo "usage: $0 build|test" >&2
   exit 2
