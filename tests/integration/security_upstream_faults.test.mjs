@@ -1,0 +1,134 @@
+// security_upstream_faults.test.mjs - upstream servers that misbehave
+// (issue 6): a server that floods stdout, writes invalid JSON, never
+// answers, or exits in the middle of a call. mcpproxy keeps running and
+// serving, the status API reports the error, the caller of a tool gets an
+// error (not a hang, not a success), and no process or memory is left behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProxy, api } from './harness.mjs';
+import { recordEvents, isState, fastEnv } from './upstream_helpers.mjs';
+import { mcpConnect } from './mcp_helpers.mjs';
+import { rssKiB, eventually } from './security_helpers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const faultServer = path.join(here, 'fixtures', 'fault_server.mjs');
+const env = { ...fastEnv, MCPPROXY_REQUEST_TIMEOUT_MS: '2000', MCPPROXY_STOP_GRACE_MS: '300' };
+const mcp = { call_timeout_ms: 2000 };
+
+const fault = (name, mode) => ({ name, protocol: 'stdio', command: process.execPath, args: [faultServer, mode] });
+
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** The fault servers' pids, from their first stderr line in the proxy's log. */
+async function serverStatus(proxy, name) {
+  const res = await api(proxy, 'GET', '/api/servers/status');
+  assert.equal(res.status, 200, res.text);
+  return res.json.servers.find((s) => s.name === name);
+}
+
+async function withProxy(servers, fn) {
+  const proxy = await startProxy({ config: { mcpServers: servers, mcp }, env });
+  const pids = new Set();
+  const track = setInterval(async () => {
+    try {
+      const res = await api(proxy, 'GET', '/api/servers/status');
+      for (const s of res.json?.servers || []) if (s.pid) pids.add(s.pid);
+    } catch { /* stopping */ }
+  }, 200);
+  try {
+    await fn(proxy, pids);
+    assert.equal((await api(proxy, 'GET', '/healthz')).status, 200, 'the proxy still serves');
+  } finally {
+    clearInterval(track);
+    const { code, signal } = await proxy.stop();
+    assert.equal(signal, null, `the proxy died by signal ${signal}`);
+    assert.equal(code, 0);
+  }
+  // every fault server the proxy ever started is gone with it
+  await eventually(() => [...pids].every((pid) => !alive(pid)), 10000, `fault servers ${[...pids]} to be gone`);
+}
+
+/** Calls <server>__work through /mcp; resolves with how it failed. */
+async function callFails(proxy, server) {
+  const { client } = await mcpConnect(proxy);
+  try {
+    const started = Date.now();
+    let outcome;
+    try {
+      const result = await client.callTool({ name: `${server}__work`, arguments: {} }, undefined, { timeout: 20000 });
+      outcome = { result };
+    } catch (err) {
+      outcome = { error: err };
+    }
+    const ms = Date.now() - started;
+    if (outcome.result) assert.equal(outcome.result.isError, true, `a broken server's call must fail: ${JSON.stringify(outcome.result)}`);
+    // The client gives up after 20 s; the proxy must answer (an error) well
+    // before, once its request timeout (2 s here) or the server's exit says so.
+    assert.ok(ms < 15000, `the caller waited ${ms} ms: ${outcome.error?.message}`);
+    if (outcome.error) assert.match(outcome.error.message, new RegExp(`server "${server}"`), 'the error names the server');
+    return outcome;
+  } finally {
+    await client.close();
+  }
+}
+
+for (const mode of ['silent', 'invalid_init']) {
+  test(`a server that ${mode === 'silent' ? 'never answers' : 'answers with invalid JSON'} ends in Error; the proxy keeps serving`, async () => {
+    await withProxy([fault('bad', mode)], async (proxy) => {
+      const rec = await recordEvents(proxy);
+      const err = await rec.until(isState('bad', 'Error'), 30000, 'bad to reach Error');
+      assert.ok(err.data.last_error, JSON.stringify(err));
+      const st = await serverStatus(proxy, 'bad');
+      assert.ok(st.last_error, JSON.stringify(st));
+      assert.notEqual(st.state, 'Ready');
+      await rec.close();
+    });
+  });
+}
+
+for (const [mode, what] of [
+  ['hang_call', 'never answers a call'],
+  ['invalid_call', 'answers a call with invalid JSON'],
+  ['exit_call', 'exits in the middle of a call'],
+]) {
+  test(`a server that ${what}: the caller gets an error, the proxy keeps serving`, async () => {
+    await withProxy([fault('f', mode)], async (proxy) => {
+      const rec = await recordEvents(proxy);
+      await rec.until(isState('f', 'Ready'), 30000, 'f to be Ready');
+      const lost = mode === 'exit_call'
+        ? rec.until((e) => e.type === 'connection_lost' && e.server_name === 'f', 20000, 'connection_lost') : null;
+      await callFails(proxy, 'f');
+      if (lost) assert.equal((await lost).data.exit_code, 3);
+      await rec.close();
+    });
+  });
+}
+
+test('a server that floods stdout: memory stays bounded, the caller gets an error, others are served', async () => {
+  await withProxy([fault('flood', 'flood'), fault('calm', 'hang_call')], async (proxy) => {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('flood', 'Ready'), 30000, 'flood to be Ready');
+    await rec.until(isState('calm', 'Ready'), 30000, 'calm to be Ready');
+    const rssBefore = rssKiB(proxy.proc.pid);
+    const call = callFails(proxy, 'flood');
+    // while the flood runs, the proxy answers and its memory stays bounded
+    let peak = rssBefore;
+    for (let i = 0; i < 10; i++) {
+      const started = Date.now();
+      assert.equal((await api(proxy, 'GET', '/healthz')).status, 200);
+      assert.ok(Date.now() - started < 5000, 'healthz answered slowly during the flood');
+      peak = Math.max(peak, rssKiB(proxy.proc.pid));
+    }
+    await call;
+    peak = Math.max(peak, rssKiB(proxy.proc.pid));
+    // the line limit is 16 MiB: anything far above means the flood is buffered
+    assert.ok(peak < rssBefore + 80 * 1024, `RSS ${rssBefore} -> ${peak} KiB during the flood`);
+    const calm = await serverStatus(proxy, 'calm');
+    assert.equal(calm.state, 'Ready', 'the other server is unaffected');
+    await rec.close();
+  });
+});
