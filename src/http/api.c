@@ -113,8 +113,9 @@ static json_t *realtime_stats(app *a)
     json_t *stats = json_pack("{s:s,s:I,s:I}", "epoch", bus_epoch(a->bus), "seq", (json_int_t)bus_head_seq(a->bus),
                               "published", (json_int_t)bs.published);
     ws_manager_stats(http_server_ws(a->http), stats);
-    json_object_set_new(json_object_get(stats, "connections"), "tcp",
-                        json_integer((json_int_t)http_server_connection_count(a->http)));
+    json_t *connections = json_object_get(stats, "connections");
+    json_object_set_new(connections, "sse", json_integer((json_int_t)http_server_sse_count(a->http)));
+    json_object_set_new(connections, "tcp", json_integer((json_int_t)http_server_connection_count(a->http)));
     json_object_set_new(stats, "subscribers", json_integer((json_int_t)bs.subscribers));
     return stats;
 }

@@ -16,6 +16,7 @@
 #include "http/http_types.h"
 #include "http/mcp_endpoint.h"
 #include "http/routes.h"
+#include "http/sse.h"
 #include "http/ws.h"
 
 #include <stdio.h>
@@ -31,8 +32,13 @@ struct http_server {
     struct lws_vhost *vhost;
     ws_manager *ws;
     mcp_endpoint *mcp;
+    sse_manager *sse;
     conn_limit *conns;
     conn_addr *admitted; /* accepted, waiting for its wsi */
+    size_t pending_answers;   /* connections with an http_pending attached */
+    bool shutting_down, ws_closed;
+    void (*on_drained)(void *ctx); /* shutdown: everything said has been sent */
+    void *on_drained_ctx;
     int port;
     bool on_loopback;
     char url[300];
@@ -77,6 +83,11 @@ ws_manager *http_server_ws(const http_server *s)
 size_t http_server_connection_count(const http_server *s)
 {
     return conn_limit_total(s->conns);
+}
+
+size_t http_server_sse_count(const http_server *s)
+{
+    return sse_manager_client_count(s->sse);
 }
 
 int http_server_port(const http_server *s)
@@ -163,10 +174,30 @@ static http_method method_of(struct lws *wsi)
     return HTTP_OTHER;
 }
 
-static void session_reset(http_session *s)
+/* A graceful stop is complete once WebSocket clients are gone and every
+ * deferred or streamed answer (SSE, /mcp) has been written or abandoned. */
+static void maybe_drained(http_server *srv)
 {
-    if (s->pending) /* the connection closes under a deferred answer */
+    if (srv->shutting_down && srv->ws_closed && srv->pending_answers == 0 && srv->on_drained) {
+        void (*done)(void *) = srv->on_drained;
+        srv->on_drained = NULL;
+        done(srv->on_drained_ctx);
+    }
+}
+
+static void pending_detached(http_server *srv)
+{
+    srv->pending_answers--;
+    maybe_drained(srv);
+}
+
+static void session_reset(http_server *srv, http_session *s)
+{
+    if (s->pending) { /* the connection closes under a deferred answer */
         http_pending_on_closed(s->pending);
+        s->pending = NULL;
+        pending_detached(srv);
+    }
     strbuf_free(&s->query);
     strbuf_free(&s->body);
     strbuf_free(&s->res.body);
@@ -245,7 +276,7 @@ static void route(struct lws *wsi, http_server *srv, http_session *s)
     if (answer_refusal(srv, s))
         return;
     http_response *res = &s->res;
-    if (mcp_endpoint_route(srv->mcp, &req, res))
+    if (mcp_endpoint_route(srv->mcp, &req, res) || sse_route(srv->sse, &req, res))
         return; /* answered now, or later through s->pending */
     if (!api_route(srv->app, &req, res) && !api_servers_route(srv->app, &req, res) && !static_route(&req, res))
         http_respond_error(res, 404, "nothing at %s", s->path);
@@ -254,8 +285,10 @@ static void route(struct lws *wsi, http_server *srv, http_session *s)
 static int start_response(struct lws *wsi, http_server *srv, http_session *s)
 {
     route(wsi, srv, s);
-    if (s->pending && !s->res.status)
+    if (s->pending) {
+        srv->pending_answers++;
         return 0; /* the handler answers later */
+    }
     s->responding = true;
     lws_callback_on_writable(wsi);
     return 0;
@@ -327,7 +360,7 @@ static int write_response(struct lws *wsi, http_server *srv, http_session *s)
         return 0;
     }
     bool close_now = s->length_required;
-    session_reset(s);
+    session_reset(srv, s);
     if (close_now)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -398,7 +431,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
-        session_reset(s);
+        session_reset(srv, s);
         s->method = method_of(wsi);
         snprintf(s->path, sizeof s->path, "%.*s", (int)len, (const char *)in);
         http_server_query(wsi, &s->query);
@@ -452,14 +485,15 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             if (done <= 0)
                 return done;
             s->pending = NULL; /* freed by http_pending_on_writable */
-            session_reset(s);
+            pending_detached(srv);
+            session_reset(srv, s);
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
         return write_response(wsi, srv, s);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (s)
-            session_reset(s);
+            session_reset(srv, s);
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -554,21 +588,37 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
     }
     ws_manager_attach(srv->ws, srv->ctx);
     srv->mcp = mcp_endpoint_create(a);
+    srv->sse = sse_manager_create(a);
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
     srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : port;
     snprintf(srv->url, sizeof srv->url, "http://%s:%d", host, srv->port);
     return srv;
 }
 
+static void on_ws_closed(void *ctx)
+{
+    http_server *s = ctx;
+    s->ws_closed = true;
+    maybe_drained(s);
+}
+
 void http_server_shutdown(http_server *s, void (*done)(void *ctx), void *ctx)
 {
-    ws_manager_shutdown(s->ws, done, ctx);
+    s->shutting_down = true;
+    s->on_drained = done;
+    s->on_drained_ctx = ctx;
+    /* Streams end and calls in flight are answered now; what they wrote
+     * drains with the loop, and maybe_drained() reports the end. */
+    sse_manager_close(s->sse);
+    mcp_endpoint_close(s->mcp);
+    ws_manager_shutdown(s->ws, on_ws_closed, s);
 }
 
 void http_server_close(http_server *s)
 {
     /* On a foreign loop this starts closing lws' handles; lws clears s->ctx
      * (info.pcontext) once they are all closed. */
+    sse_manager_close(s->sse);
     if (s->ctx)
         lws_context_destroy(s->ctx);
     mcp_endpoint_close(s->mcp);
@@ -583,6 +633,7 @@ void http_server_destroy(http_server *s)
         lws_context_destroy(s->ctx);
     ws_manager_destroy(s->ws);
     mcp_endpoint_destroy(s->mcp);
+    sse_manager_destroy(s->sse);
     if (s->admitted)
         conn_limit_release(s->conns, s->admitted);
     conn_limit_destroy(s->conns);

@@ -20,6 +20,9 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
 /* Open TCP connections (HTTP and WebSocket), as limits.max_connections counts them. */
 size_t http_server_connection_count(const http_server *s);
 
+/* Connected Server-Sent Events clients of /events. */
+size_t http_server_sse_count(const http_server *s);
+
 /* The port actually bound (useful with port 0). */
 int http_server_port(const http_server *s);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool parse_u64(const char *s, uint64_t *out)
+bool stream_parse_seq(const char *s, uint64_t *out)
 {
     if (!*s || strlen(s) > 19)
         return false;
@@ -49,7 +49,7 @@ const char *stream_request_parse(stream_request *r, const char *query, bool serv
     }
 
     got = http_query_get(query, "since", value, sizeof value);
-    if (got < 0 || (got > 0 && !parse_u64(value, &r->since)))
+    if (got < 0 || (got > 0 && !stream_parse_seq(value, &r->since)))
         return "\"since\" must be a non-negative integer (a seq)";
     r->resume = got > 0;
 

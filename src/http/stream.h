@@ -26,6 +26,9 @@ typedef struct stream_request {
 const char *stream_request_parse(stream_request *r, const char *query, bool server_required, char *msg,
                                  size_t msg_len);
 
+/* Parses a seq (decimal, no sign). */
+bool stream_parse_seq(const char *text, uint64_t *out);
+
 /* The bus filter for a request; borrows r's server name. */
 bus_filter stream_request_filter(const stream_request *r);
 
