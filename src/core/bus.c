@@ -6,6 +6,7 @@
  * make publish O(matching); not needed at the client counts we target. */
 #include "core/bus.h"
 
+#include "core/dlist.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 struct bus_sub {
-    bus_sub *prev, *next;
+    dlist_node link; /* in bus.subs */
     event_type_mask types;
     char *server_name; /* owned; NULL = any */
     bus_deliver_fn deliver;
@@ -24,9 +25,8 @@ struct bus {
     event_msg **ring;  /* ring[seq % capacity]; each slot holds one reference */
     uint32_t capacity;
     uint64_t head_seq; /* newest seq, 0 before the first */
-    bus_sub *subs;
-    size_t n_subs;
-    bus_sub *delivering_next; /* lets a subscriber unsubscribe itself mid-delivery */
+    dlist subs;
+    dlist_node *delivering_next; /* lets a subscriber unsubscribe itself mid-delivery */
     uint64_t published;
     char epoch[17];
 };
@@ -54,8 +54,8 @@ void bus_destroy(bus *b)
         return;
     for (uint32_t i = 0; i < b->capacity; i++)
         event_msg_unref(b->ring[i]);
-    while (b->subs)
-        bus_unsubscribe(b, b->subs);
+    while (b->subs.head)
+        bus_unsubscribe(b, DLIST_ENTRY(b->subs.head, bus_sub, link));
     free(b->ring);
     free(b);
 }
@@ -90,8 +90,9 @@ uint64_t bus_publish(bus *b, const event_fields *fields)
     b->head_seq = seq;
     b->published++;
 
-    for (bus_sub *sub = b->subs; sub; sub = b->delivering_next) {
-        b->delivering_next = sub->next;
+    for (dlist_node *n = b->subs.head; n; n = b->delivering_next) {
+        bus_sub *sub = DLIST_ENTRY(n, bus_sub, link);
+        b->delivering_next = n->next;
         if (sub_matches(sub, msg))
             sub->deliver(msg, sub->ctx);
     }
@@ -111,11 +112,7 @@ bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver,
     sub->types = filter->types;
     sub->deliver = deliver;
     sub->ctx = ctx;
-    sub->next = b->subs;
-    if (b->subs)
-        b->subs->prev = sub;
-    b->subs = sub;
-    b->n_subs++;
+    dlist_push_front(&b->subs, &sub->link);
     return sub;
 }
 
@@ -123,15 +120,9 @@ void bus_unsubscribe(bus *b, bus_sub *sub)
 {
     if (!sub)
         return;
-    if (b->delivering_next == sub)
-        b->delivering_next = sub->next;
-    if (sub->prev)
-        sub->prev->next = sub->next;
-    else
-        b->subs = sub->next;
-    if (sub->next)
-        sub->next->prev = sub->prev;
-    b->n_subs--;
+    if (b->delivering_next == &sub->link)
+        b->delivering_next = sub->link.next;
+    dlist_remove(&b->subs, &sub->link);
     free(sub->server_name);
     free(sub);
 }
@@ -162,5 +153,5 @@ const char *bus_epoch(const bus *b)
 
 bus_stats bus_get_stats(const bus *b)
 {
-    return (bus_stats){.published = b->published, .subscribers = b->n_subs};
+    return (bus_stats){.published = b->published, .subscribers = b->subs.count};
 }

@@ -369,7 +369,7 @@ static int write_response(struct lws *wsi, http_server *srv, http_session *s)
 /* Checks lws leaves to us before a WebSocket upgrade: the protocol
  * version, and a subprotocol offer that lws would otherwise answer by
  * hanging up. Returns >0 once a refusal has been sent, 0 to go on. */
-int http_server_confirm_upgrade(struct lws *wsi)
+static int confirm_upgrade(struct lws *wsi)
 {
     char value[256];
     const char *why = NULL;
@@ -387,7 +387,7 @@ int http_server_confirm_upgrade(struct lws *wsi)
     return 1;
 }
 
-int http_server_connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
+static int connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
 {
     http_server *srv = http_server_of(wsi);
     switch (reason) {
@@ -424,10 +424,25 @@ int http_server_connection_event(struct lws *wsi, enum lws_callback_reasons reas
     }
 }
 
+bool http_server_takes(enum lws_callback_reasons reason)
+{
+    return reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE || reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION ||
+           reason == LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED || reason == LWS_CALLBACK_WSI_DESTROY;
+}
+
+int http_server_common_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
+{
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+        return confirm_upgrade(wsi);
+    return connection_event(wsi, reason, in);
+}
+
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *s = user;
     http_server *srv = http_server_of(wsi);
+    if (http_server_takes(reason))
+        return http_server_common_event(wsi, reason, in);
 
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
@@ -465,12 +480,6 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             return 0; /* route once the body is complete */
         return start_response(wsi, srv, s);
     }
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return http_server_confirm_upgrade(wsi);
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-    case LWS_CALLBACK_WSI_DESTROY:
-        return http_server_connection_event(wsi, reason, in);
     case LWS_CALLBACK_HTTP_BODY:
         if (s->body.len + len > srv->app->cfg.limits.max_body_bytes)
             s->body_too_large = true;

@@ -55,17 +55,14 @@ int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_ke
  * then returns -1 from its lws callback. */
 void http_server_refuse(struct lws *wsi, unsigned status, const char *why);
 
-/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: refuses (and returns >0 for) an
- * upgrade with a WebSocket version other than 13 or a subprotocol offer we
- * do not speak; 0 lets it proceed. lws delivers this callback to whichever
- * protocol the connection is bound to, so both protocols forward it. */
-int http_server_confirm_upgrade(struct lws *wsi);
-
-/* Connection accounting (limits.max_connections*): FILTER_NETWORK_CONNECTION,
- * SERVER_NEW_CLIENT_INSTANTIATED and WSI_DESTROY. lws sends them to
- * whichever protocol a connection is bound to, so both protocols forward
- * them here. Returns nonzero to refuse the connection. */
-int http_server_connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in);
+/* Callbacks lws delivers to whichever protocol a connection is bound to at
+ * the time: the upgrade check (a WebSocket version other than 13 or a
+ * subprotocol we do not speak is refused) and the accounting of
+ * limits.max_connections*. Both protocols begin with
+ *     if (http_server_takes(reason)) return http_server_common_event(...);
+ * Returns what the lws callback should return. */
+bool http_server_takes(enum lws_callback_reasons reason);
+int http_server_common_event(struct lws *wsi, enum lws_callback_reasons reason, void *in);
 
 /* Rebuilds the request's query string from lws' decoded URL arguments,
  * re-encoding '%', '&' and '+' in values so http_query_get() reads each

@@ -10,6 +10,7 @@
  * stream out and reveals dead peers (lws notices them only on a write). */
 #include "http/sse.h"
 
+#include "core/dlist.h"
 #include "core/log.h"
 #include "http/http_pending.h"
 #include "http/send_queue.h"
@@ -24,7 +25,7 @@
 #define SSE_BYTES_PER_EVENT 1024
 
 typedef struct sse_client {
-    struct sse_client *prev, *next;
+    dlist_node link; /* in sse_manager.clients */
     struct sse_manager *m;
     http_pending *http;
     stream_request req;
@@ -35,8 +36,7 @@ typedef struct sse_client {
 
 struct sse_manager {
     app *app;
-    sse_client *clients;
-    size_t n_clients;
+    dlist clients;
     uv_timer_t keepalive;
     bool timer_running;
     bool closed;
@@ -54,7 +54,7 @@ sse_manager *sse_manager_create(app *a)
 
 size_t sse_manager_client_count(const sse_manager *m)
 {
-    return m->n_clients;
+    return m->clients.count;
 }
 
 /* Writes one SSE message, "id: SEQ" (events only) then the JSON as data,
@@ -110,14 +110,8 @@ static void client_free(sse_client *c)
     sse_manager *m = c->m;
     bus_unsubscribe(m->app->bus, c->sub);
     send_queue_free(&c->drops);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        m->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    m->n_clients--;
-    log_kv(LOG_INFO, "SSE client unregistered", LOG_FIELDS(LOG_INT("total_clients", m->n_clients)));
+    dlist_remove(&m->clients, &c->link);
+    log_kv(LOG_INFO, "SSE client unregistered", LOG_FIELDS(LOG_INT("total_clients", m->clients.count)));
     free(c);
 }
 
@@ -132,8 +126,8 @@ static void on_gone(void *ctx)
 static void on_keepalive(uv_timer_t *t)
 {
     sse_manager *m = t->data;
-    for (sse_client *c = m->clients; c; c = c->next)
-        http_stream_write(c->http, ": ping\n\n", 8);
+    for (dlist_node *n = m->clients.head; n; n = n->next)
+        http_stream_write(DLIST_ENTRY(n, sse_client, link)->http, ": ping\n\n", 8);
 }
 
 /* Hello, then the resync notice or the replay, then live (subscribed in the
@@ -182,7 +176,7 @@ bool sse_route(sse_manager *m, const http_request *req, http_response *res)
         return true;
     }
     const ws_settings *ws = &m->app->cfg.websocket;
-    if (m->n_clients >= ws->max_clients) {
+    if (m->clients.count >= ws->max_clients) {
         free(c);
         http_respond_error(res, 503, "too many event stream clients (websocket.max_clients)");
         return true;
@@ -192,14 +186,10 @@ bool sse_route(sse_manager *m, const http_request *req, http_response *res)
     bus_filter filter = stream_request_filter(&c->req);
     c->sub = bus_subscribe(m->app->bus, &filter, on_event, c);
     c->http = http_respond_later(req, on_gone, c);
-    c->next = m->clients;
-    if (m->clients)
-        m->clients->prev = c;
-    m->clients = c;
-    m->n_clients++;
+    dlist_push_front(&m->clients, &c->link);
     stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
     log_kv(LOG_INFO, "SSE client registered",
-           LOG_FIELDS(LOG_INT("total_clients", m->n_clients), LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
     start_stream(c);
     if (!m->timer_running) {
         uv_timer_start(&m->keepalive, on_keepalive, ws->ping_interval_ms, ws->ping_interval_ms);
@@ -213,8 +203,8 @@ void sse_manager_close(sse_manager *m)
     if (m->closed)
         return;
     m->closed = true;
-    while (m->clients) {
-        sse_client *c = m->clients;
+    while (m->clients.head) {
+        sse_client *c = DLIST_ENTRY(m->clients.head, sse_client, link);
         http_stream_end(c->http); /* lets go of the handle */
         client_free(c);
     }

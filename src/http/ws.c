@@ -19,6 +19,7 @@
  * long. Deadlines are therefore honoured within one sweep period. */
 #include "http/ws.h"
 
+#include "core/dlist.h"
 #include "core/log.h"
 #include "http/http_types.h"
 #include "http/server.h"
@@ -51,7 +52,7 @@ typedef struct ws_client {
     bool registered;
     struct lws *wsi;
     ws_manager *mgr;
-    struct ws_client *prev, *next;
+    dlist_node link; /* in ws_manager.clients */
     bus_sub *sub;
     send_queue queue;
     stream_cursor cursor;             /* replay and resync owed before live events */
@@ -69,8 +70,7 @@ typedef struct ws_client {
 struct ws_manager {
     app *app;
     struct lws_context *ctx;
-    ws_client *clients;
-    size_t n_clients;
+    dlist clients;
     size_t per_endpoint[WS_ENDPOINT_COUNT];
     uint64_t delivered; /* event messages written to clients */
     uint64_t dropped;   /* events dropped from slow clients' queues */
@@ -105,20 +105,20 @@ void ws_manager_destroy(ws_manager *m)
 
 size_t ws_manager_client_count(const ws_manager *m)
 {
-    return m->n_clients;
+    return m->clients.count;
 }
 
 void ws_manager_stats(const ws_manager *m, json_t *into)
 {
     json_object_set_new(into, "connections",
-                        json_pack("{s:I,s:I,s:I}", "total", (json_int_t)m->n_clients, "ws_events",
+                        json_pack("{s:I,s:I,s:I}", "total", (json_int_t)m->clients.count, "ws_events",
                                   (json_int_t)m->per_endpoint[WS_EVENTS], "ws_servers",
                                   (json_int_t)m->per_endpoint[WS_SERVERS]));
     json_object_set_new(into, "delivered", json_integer((json_int_t)m->delivered));
     json_object_set_new(into, "dropped", json_integer((json_int_t)m->dropped));
     json_int_t dropping = 0;
-    for (const ws_client *c = m->clients; c; c = c->next)
-        dropping += c->queue.dropped_total > 0;
+    for (const dlist_node *n = m->clients.head; n; n = n->next)
+        dropping += DLIST_ENTRY(n, const ws_client, link)->queue.dropped_total > 0;
     json_object_set_new(into, "clients_dropping", json_integer(dropping));
 }
 
@@ -164,7 +164,7 @@ static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
     if (bad)
         return refuse(wsi, HTTP_STATUS_BAD_REQUEST, bad);
 
-    if (m->n_clients >= m->app->cfg.websocket.max_clients)
+    if (m->clients.count >= m->app->cfg.websocket.max_clients)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many WebSocket clients (websocket.max_clients)");
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     return 0;
@@ -410,7 +410,8 @@ static void ws_sweep(lws_sorted_usec_list_t *sul)
     ws_manager *m = lws_container_of(sul, ws_manager, sweep);
     const ws_settings *ws = &m->app->cfg.websocket;
     lws_usec_t now = lws_now_usecs();
-    for (ws_client *c = m->clients; c; c = c->next) {
+    for (dlist_node *n = m->clients.head; n; n = n->next) {
+        ws_client *c = DLIST_ENTRY(n, ws_client, link);
         if (c->close_explained)
             continue; /* already being dropped */
         if (c->write_wait_since_us && now - c->write_wait_since_us >= (lws_usec_t)ws->write_timeout_ms * 1000) {
@@ -423,7 +424,7 @@ static void ws_sweep(lws_sorted_usec_list_t *sul)
             want_write(c);
         }
     }
-    if (m->clients)
+    if (m->clients.count)
         lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
 }
 
@@ -440,20 +441,16 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     if (!c->sub)
         return -1;
     c->registered = true;
-    c->next = m->clients;
-    if (m->clients)
-        m->clients->prev = c;
-    m->clients = c;
-    m->n_clients++;
+    dlist_push_front(&m->clients, &c->link);
     m->per_endpoint[c->endpoint]++;
 
     c->hello_pending = true;
     stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
     c->last_rx_us = c->last_ping_us = lws_now_usecs();
-    if (m->n_clients == 1)
+    if (m->clients.count == 1)
         lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
     log_kv(LOG_INFO, "WebSocket client registered",
-           LOG_FIELDS(LOG_INT("total_clients", m->n_clients), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
                       LOG_STR("server", c->req.server[0] ? c->req.server : NULL), LOG_STR("peer", c->peer)));
     want_write(c);
     return 0;
@@ -472,20 +469,14 @@ static void ws_unregister(ws_manager *m, ws_client *c)
     bus_unsubscribe(m->app->bus, c->sub);
     c->sub = NULL;
     send_queue_free(&c->queue);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        m->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    m->n_clients--;
+    dlist_remove(&m->clients, &c->link);
     m->per_endpoint[c->endpoint]--;
-    if (m->n_clients == 0)
+    if (m->clients.count == 0)
         lws_sul_cancel(&m->sweep);
     log_kv(LOG_INFO, "WebSocket client unregistered",
-           LOG_FIELDS(LOG_INT("total_clients", m->n_clients), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
                       LOG_STR("peer", c->peer)));
-    if (m->shutting_down && m->n_clients == 0 && m->on_empty) {
+    if (m->shutting_down && m->clients.count == 0 && m->on_empty) {
         void (*done)(void *) = m->on_empty;
         m->on_empty = NULL;
         done(m->on_empty_ctx);
@@ -522,13 +513,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     ws_manager *m = srv ? http_server_ws(srv) : NULL;
     (void)in;
 
+    if (http_server_takes(reason))
+        return http_server_common_event(wsi, reason, in);
     switch (reason) {
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return http_server_confirm_upgrade(wsi);
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-    case LWS_CALLBACK_WSI_DESTROY:
-        return http_server_connection_event(wsi, reason, in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return c && m ? ws_filter(m, c, wsi) : -1;
     case LWS_CALLBACK_ESTABLISHED:
@@ -557,13 +544,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx)
 {
     m->shutting_down = true;
-    if (m->n_clients == 0) {
+    if (m->clients.count == 0) {
         done(ctx);
         return;
     }
     m->on_empty = done;
     m->on_empty_ctx = ctx;
-    for (ws_client *c = m->clients; c; c = c->next) {
+    for (dlist_node *n = m->clients.head; n; n = n->next) {
+        ws_client *c = DLIST_ENTRY(n, ws_client, link);
         c->closing = true;
         want_write(c);
     }
