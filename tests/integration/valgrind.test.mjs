@@ -28,3 +28,34 @@ test('a session under valgrind has no memory errors and no leaks', { timeout: 18
   assert.equal(signal, null);
   assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
 });
+
+test('upstream servers, /mcp calls, SSE and API edits under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const { demo, fastEnv } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const proxy = await startProxy({
+    wrapper: valgrind, readyMs: 60000, env: fastEnv,
+    config: { auto_disable_threshold: 2, mcpServers: [demo('demo'), demo('crashy', ['--crash-after', '0.3'])] },
+  });
+  // since=0 replays everything from the start: the servers may be Ready before we connect.
+  const [ws, hello] = await connectReady(proxy, '/ws/events?since=0');
+  // demo reaches Ready; crashy crashes and is auto-disabled.
+  const until = async (pred) => { for (;;) { const m = await ws.next(60000); if (pred(m)) return m; } };
+  await until((e) => e.type === 'server_state_changed' && e.server_name === 'demo' && e.new_state === 'Ready');
+  await until((e) => e.type === 'server_auto_disabled' && e.server_name === 'crashy');
+  // An MCP client lists and calls tools through the proxy.
+  const { client } = await mcpConnect(proxy);
+  const { tools } = await client.listTools();
+  assert.ok(tools.some((t) => t.name === 'demo__echo'));
+  const result = await client.callTool({ name: 'demo__echo', arguments: { text: 'under valgrind' } });
+  assert.equal(result.content[0].text, 'under valgrind');
+  await until((e) => e.type === 'tool_called' && e.data.tool === 'echo');
+  // An SSE reader resumes from the start; an API edit is saved and applied.
+  const sse = await fetch(`${proxy.url}/events?since=${hello.seq}&epoch=${hello.epoch}`);
+  assert.equal(sse.status, 200);
+  const patched = await api(proxy, 'PATCH', '/api/servers/demo', { group: 'tools' });
+  assert.equal(patched.status, 200);
+  await until((e) => e.type === 'server_config_changed' && e.server_name === 'demo');
+  const { code, signal } = await proxy.stop('SIGTERM');
+  assert.equal(signal, null);
+  assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
+});
