@@ -1,6 +1,7 @@
 # mcpproxy - the two commands a newcomer needs:
 #   make run    build and start mcpproxy with the demo config (http://127.0.0.1:8080)
-#   make test   build, then run every test (unit, unit under ASan+UBSan, integration, browser, fuzz)
+#   make test   build, then run every test (unit and integration under ASan+UBSan, then
+#               unit, integration, valgrind and browser on the plain build, then the fuzzers)
 # Both install what they need first (scripts/bootstrap.sh).
 
 BUILD      ?= build
@@ -39,10 +40,14 @@ run: build
 fuzz: deps-test
 	@fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
-# Unit tests run twice: plain and under ASan+UBSan. Integration and browser
-# tests run against the plain build's real binaries. Then the fuzzers.
+# Unit and integration tests run under ASan+UBSan first (valgrind's test
+# cannot: the two do not mix; it runs in the plain build). ASan's quarantine
+# would hold freed memory and read as growth in the tests that watch RSS, so
+# it is off; leak detection stays on. Then everything against the plain
+# build, browser tests included, then the fuzzers.
 test: deps-test build build-asan
 	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=quarantine_size_mb=0 ctest -L integration -E valgrind --output-on-failure
 	cd $(BUILD) && ctest --output-on-failure
 	@fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
