@@ -296,6 +296,10 @@ static int start_response(struct lws *wsi, http_server *srv, http_session *s)
 
 void http_server_refuse(struct lws *wsi, unsigned status, const char *why)
 {
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    log_kv(LOG_WARN, "WebSocket upgrade refused",
+           LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why), LOG_STR("peer", peer)));
     json_t *obj = json_pack("{s:s}", "error", why);
     char *body = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
@@ -382,7 +386,6 @@ static int confirm_upgrade(struct lws *wsi)
     }
     if (!why)
         return 0;
-    log_kv(LOG_WARN, "WebSocket upgrade refused", LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why)));
     http_server_refuse(wsi, status, why);
     return 1;
 }

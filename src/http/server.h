@@ -51,8 +51,8 @@ app *http_server_app(const http_server *s);
 int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_key, const char **why);
 
 /* Answers a request that arrived as a WebSocket upgrade with an error
- * status and a JSON {"error": why} body, before any upgrade. The caller
- * then returns -1 from its lws callback. */
+ * status and a JSON {"error": why} body, before any upgrade, and logs it.
+ * The caller then returns -1 (or >0 from CONFIRM_UPGRADE). */
 void http_server_refuse(struct lws *wsi, unsigned status, const char *why);
 
 /* Callbacks lws delivers to whichever protocol a connection is bound to at

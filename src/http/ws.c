@@ -4,7 +4,7 @@
  *   FILTER_PROTOCOL_CONNECTION  parse and check the request; refuse with a
  *                               real HTTP status before any upgrade
  *   ESTABLISHED                 subscribe to the bus, queue hello (and the
- *                               resume replay), start keep-alive timers
+ *                               resume replay), join the keep-alive sweep
  *   (bus publish)               ws_on_event queues a reference and asks for
  *                               a writable callback; never writes, never waits
  *   SERVER_WRITEABLE            write everything pending as complete frames
@@ -126,10 +126,6 @@ void ws_manager_stats(const ws_manager *m, json_t *into)
 
 static int refuse(struct lws *wsi, unsigned int status, const char *why)
 {
-    char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    log_kv(LOG_WARN, "WebSocket upgrade refused",
-           LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why), LOG_STR("peer", peer)));
     http_server_refuse(wsi, status, why);
     return -1;
 }
@@ -311,6 +307,15 @@ static uint64_t append_events(ws_client *c)
     return n;
 }
 
+/* The socket refused a write: the connection ends (lws closes it when the
+ * writable callback returns -1). */
+static int write_failed(ws_client *c)
+{
+    log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
+    c->close_explained = true;
+    return -1;
+}
+
 static int ws_write(ws_client *c)
 {
     ws_manager *m = c->mgr;
@@ -323,7 +328,7 @@ static int ws_write(ws_client *c)
         unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'p', 'i', 'n', 'g'};
         c->ping_due = false;
         if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
-            return -1;
+            return write_failed(c);
         if (has_output(c))
             want_write(c);
         return 0;
@@ -338,11 +343,8 @@ static int ws_write(ws_client *c)
         event_msg *msg = send_queue_pop(&c->queue);
         int n = lws_write(c->wsi, msg->json, msg->json_len, LWS_WRITE_TEXT);
         event_msg_unref(msg);
-        if (n < 0) {
-            log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
-            c->close_explained = true;
-            return -1;
-        }
+        if (n < 0)
+            return write_failed(c);
         m->delivered++;
         return 0;
     }
@@ -364,11 +366,8 @@ static int ws_write(ws_client *c)
     if (close_now)
         append_close_frame(&m->out, LWS_CLOSE_STATUS_GOINGAWAY, "mcpproxy is shutting down");
     size_t len = m->out.len - LWS_PRE;
-    if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len) {
-        log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
-        c->close_explained = true;
-        return -1;
-    }
+    if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
+        return write_failed(c);
     m->delivered += events;
     if (close_now)
         return -1;
