@@ -193,6 +193,39 @@ static bool parse_limits(const parse_ctx *pc, json_t *obj, limits_settings *lim)
     return true;
 }
 
+static bool parse_upstream(const parse_ctx *pc, json_t *obj, upstream_settings *up)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "upstream", "\"upstream\" must be an object");
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "backoff_base_ms") == 0)
+            ok = get_u32(pc, value, key, 10, &up->backoff_base_ms);
+        else if (strcmp(key, "backoff_max_ms") == 0)
+            ok = get_u32(pc, value, key, 10, &up->backoff_max_ms);
+        else if (strcmp(key, "ready_reset_ms") == 0)
+            ok = get_u32(pc, value, key, 10, &up->ready_reset_ms);
+        else if (strcmp(key, "request_timeout_ms") == 0)
+            ok = get_u32(pc, value, key, 10, &up->request_timeout_ms);
+        else if (strcmp(key, "stop_grace_ms") == 0) {
+            ok = get_u32(pc, value, key, 10, &up->stop_grace_ms);
+            if (ok && up->stop_grace_ms > 1000) /* the proxy exits within 2 s of SIGTERM */
+                ok = fail_at_key(pc, key, "\"upstream.stop_grace_ms\" must be at most 1000");
+        } else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"upstream.%s\" (known: backoff_base_ms, backoff_max_ms, "
+                             "ready_reset_ms, request_timeout_ms, stop_grace_ms)",
+                             key);
+        if (!ok)
+            return false;
+    }
+    if (up->backoff_max_ms < up->backoff_base_ms)
+        return fail_at_key(pc, "backoff_max_ms", "\"upstream.backoff_max_ms\" must be at least backoff_base_ms");
+    return true;
+}
+
 static bool parse_mcp(const parse_ctx *pc, json_t *obj, mcp_settings *mcp)
 {
     if (!json_is_object(obj))
@@ -327,6 +360,13 @@ void config_init_defaults(config *cfg)
         .handshake_timeout_ms = 10000,
         .keepalive_timeout_ms = 15000,
     };
+    cfg->upstream = (upstream_settings){
+        .backoff_base_ms = 1000,
+        .backoff_max_ms = 300000,
+        .ready_reset_ms = 30000,
+        .request_timeout_ms = 30000,
+        .stop_grace_ms = 1000,
+    };
     cfg->mcp = (mcp_settings){
         .call_timeout_ms = 300000,
         .session_ttl_ms = 1800000,
@@ -362,12 +402,14 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = parse_limits(pc, value, &cfg->limits);
         } else if (strcmp(key, "mcp") == 0) {
             ok = parse_mcp(pc, value, &cfg->mcp);
+        } else if (strcmp(key, "upstream") == 0) {
+            ok = parse_upstream(pc, value, &cfg->upstream);
         } else if (strcmp(key, "mcpServers") == 0) {
             ok = parse_servers(pc, value, cfg);
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcp, mcpServers)",
+                             "auto_disable_threshold, websocket, limits, mcp, upstream, mcpServers)",
                              key);
         }
         if (!ok)

@@ -34,6 +34,15 @@ typedef struct limits_settings {
     uint32_t keepalive_timeout_ms;        /* 15000: idle HTTP keep-alive connections are closed */
 } limits_settings;
 
+/* How upstream servers are started, retried and stopped. */
+typedef struct upstream_settings {
+    uint32_t backoff_base_ms;    /* 1000: first retry delay, doubling per failure */
+    uint32_t backoff_max_ms;     /* 300000: longest retry delay */
+    uint32_t ready_reset_ms;     /* 30000: Ready this long resets the failure count */
+    uint32_t request_timeout_ms; /* 30000: handshake and tools/list */
+    uint32_t stop_grace_ms;      /* 1000 (at most): SIGTERM, then SIGKILL after this */
+} upstream_settings;
+
 /* The proxy's own MCP endpoint (/mcp). */
 typedef struct mcp_settings {
     uint32_t call_timeout_ms;  /* 300000: a tools/call waits this long for its upstream */
@@ -69,6 +78,7 @@ typedef struct config {
     ws_settings websocket;
     limits_settings limits;
     mcp_settings mcp;
+    upstream_settings upstream;
     server_config *servers;
     size_t n_servers;
 } config;

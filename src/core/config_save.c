@@ -80,7 +80,12 @@ json_t *config_to_json(const config *cfg)
     json_t *mcp_json = json_pack("{s:I, s:I, s:I, s:b}", "call_timeout_ms", (json_int_t)mcp->call_timeout_ms,
                                  "session_ttl_ms", (json_int_t)mcp->session_ttl_ms, "ping_interval_ms",
                                  (json_int_t)mcp->ping_interval_ms, "log_tool_arguments", mcp->log_tool_arguments);
-    return json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "listen",
+    const upstream_settings *up = &cfg->upstream;
+    json_t *upstream = json_pack("{s:I, s:I, s:I, s:I, s:I}", "backoff_base_ms", (json_int_t)up->backoff_base_ms,
+                                 "backoff_max_ms", (json_int_t)up->backoff_max_ms, "ready_reset_ms",
+                                 (json_int_t)up->ready_reset_ms, "request_timeout_ms",
+                                 (json_int_t)up->request_timeout_ms, "stop_grace_ms", (json_int_t)up->stop_grace_ms);
+    return json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o}", "listen",
                      cfg->listen ? cfg->listen : "127.0.0.1:8080", "api_key", cfg->api_key ? cfg->api_key : "",
                      "allowed_origins", strings_json(cfg->allowed_origins, cfg->n_allowed_origins),
                      "auto_disable_threshold", (json_int_t)cfg->auto_disable_threshold, "websocket",
@@ -88,7 +93,7 @@ json_t *config_to_json(const config *cfg)
                      (json_int_t)ws->pong_timeout_ms, "write_timeout_ms", (json_int_t)ws->write_timeout_ms,
                      "max_message_bytes", (json_int_t)ws->max_message_bytes, "send_queue",
                      (json_int_t)ws->send_queue, "max_clients", (json_int_t)ws->max_clients, "history",
-                     (json_int_t)ws->history, "limits", limits, "mcp", mcp_json, "mcpServers", servers);
+                     (json_int_t)ws->history, "limits", limits, "mcp", mcp_json, "upstream", upstream, "mcpServers", servers);
 }
 
 static bool write_all(int fd, const char *data, size_t len)

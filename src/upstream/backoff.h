@@ -9,9 +9,6 @@
 
 #include <stdint.h>
 
-#define BACKOFF_BASE_MS_DEFAULT 1000u
-#define BACKOFF_MAX_MS_DEFAULT 300000u
-
 /* The un-jittered delay for retry number `attempt` (1 = first retry). */
 uint64_t backoff_delay_ms(uint32_t attempt, uint64_t base_ms, uint64_t max_ms);
 

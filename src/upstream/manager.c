@@ -45,7 +45,6 @@ typedef struct upstream {
 
 struct manager {
     app *a;
-    manager_settings settings;
     upstream *servers;
     config_watch *watch;
     bool stopping_all;
@@ -57,16 +56,6 @@ struct manager {
 static void upstream_start(upstream *u);
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t env_u64(const char *name, uint64_t fallback)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return fallback;
-    char *end;
-    unsigned long long n = strtoull(v, &end, 10);
-    return (*end || n == 0) ? fallback : (uint64_t)n;
-}
 
 static void set_str(char **slot, const char *value)
 {
@@ -246,7 +235,7 @@ static void on_tools(struct mcp_client *c, size_t added, size_t removed, bool fi
         set_state(u, CONN_READY);
         /* Only a Ready period that lasts resets the failure count: a server
          * that crashes right after its handshake still gets auto-disabled. */
-        uv_timer_start(&u->timer, ready_period_passed, u->m->settings.ready_reset_ms, 0);
+        uv_timer_start(&u->timer, ready_period_passed, u->m->a->cfg.upstream.ready_reset_ms, 0);
     }
 }
 
@@ -293,7 +282,7 @@ static void on_failure(upstream *u, const char *reason)
     uint32_t rnd;
     random_bytes(&rnd, sizeof(rnd));
     uint64_t delay = backoff_jitter_ms(
-        backoff_delay_ms(u->retry_count, m->settings.backoff_base_ms, m->settings.backoff_max_ms), rnd);
+        backoff_delay_ms(u->retry_count, m->a->cfg.upstream.backoff_base_ms, m->a->cfg.upstream.backoff_max_ms), rnd);
     log_kv(LOG_INFO, "server retry scheduled",
            LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("retry_count", u->retry_count),
                       LOG_INT("delay_ms", delay), LOG_STR("reason", reason)));
@@ -365,8 +354,8 @@ static void upstream_start(upstream *u)
     uv_timer_stop(&u->timer);
     set_state(u, CONN_CONNECTING);
     mcp_client_options opts = {.server_name = u->cfg.name,
-                               .request_timeout_ms = m->settings.request_timeout_ms,
-                               .stop_grace_ms = m->settings.stop_grace_ms};
+                               .request_timeout_ms = m->a->cfg.upstream.request_timeout_ms,
+                               .stop_grace_ms = m->a->cfg.upstream.stop_grace_ms};
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,
@@ -390,13 +379,6 @@ struct manager *manager_create(app *a)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
-    m->settings.backoff_base_ms = env_u64("MCPPROXY_BACKOFF_BASE_MS", BACKOFF_BASE_MS_DEFAULT);
-    m->settings.backoff_max_ms = env_u64("MCPPROXY_BACKOFF_MAX_MS", BACKOFF_MAX_MS_DEFAULT);
-    m->settings.ready_reset_ms = env_u64("MCPPROXY_READY_RESET_MS", 30000);
-    m->settings.request_timeout_ms = (uint32_t)env_u64("MCPPROXY_REQUEST_TIMEOUT_MS", 30000);
-    m->settings.stop_grace_ms = (uint32_t)env_u64("MCPPROXY_STOP_GRACE_MS", 1000);
-    if (m->settings.stop_grace_ms > 1000)
-        m->settings.stop_grace_ms = 1000; /* the proxy must exit within 2 s */
     /* Children that die while we write to their pipe must not kill us. */
     signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
@@ -427,11 +409,6 @@ void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx)
 void manager_destroy(struct manager *m)
 {
     free(m);
-}
-
-const manager_settings *manager_get_settings(const struct manager *m)
-{
-    return &m->settings;
 }
 
 /* ---- status ----------------------------------------------------------- */

@@ -27,20 +27,8 @@
 struct manager;
 struct mcp_client;
 
-/* Tunables. Defaults are production values; hidden environment variables
- * (read by manager_create) shrink them for tests:
- *   MCPPROXY_BACKOFF_BASE_MS   first retry delay            (1000)
- *   MCPPROXY_BACKOFF_MAX_MS    longest retry delay          (300000)
- *   MCPPROXY_READY_RESET_MS    Ready this long resets the failure count (30000)
- *   MCPPROXY_REQUEST_TIMEOUT_MS handshake/tools/list timeout (30000)
- *   MCPPROXY_STOP_GRACE_MS     SIGTERM → SIGKILL            (1000)  */
-typedef struct manager_settings {
-    uint64_t backoff_base_ms;
-    uint64_t backoff_max_ms;
-    uint64_t ready_reset_ms;
-    uint32_t request_timeout_ms;
-    uint32_t stop_grace_ms;
-} manager_settings;
+/* Tunables (retry backoff, timeouts, stop grace) are the config's
+ * `upstream` object (a->cfg.upstream), read when they are used. */
 
 /* Borrowed app; starts every enabled server in a->cfg and watches
  * a->config_path (when set) for edits. */
@@ -99,6 +87,5 @@ json_t *manager_groups_json(struct manager *m);
 /* Publishes server_group_updated for one group as it is in a->cfg. */
 void manager_publish_group(struct manager *m, const char *group);
 
-const manager_settings *manager_get_settings(const struct manager *m);
 
 #endif

@@ -32,9 +32,8 @@ const requestsSince = (from) => dash.requests.slice(from).map((r) => `${r.method
 
 before(async () => {
   proxy = await startProxy({
-    config: demoConfig,
     // Quick retries so "broken" reaches Auto-Disabled and "crashy" comes back fast.
-    env: { MCPPROXY_BACKOFF_BASE_MS: '200', MCPPROXY_BACKOFF_MAX_MS: '400' },
+    config: { ...demoConfig, upstream: { backoff_base_ms: 200, backoff_max_ms: 400 } },
   });
   browser = await launchBrowser();
   dash = await openDashboard(browser, proxy.url);

@@ -4,13 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, api } from './harness.mjs';
-import { recordEvents, isState, demo, fastEnv } from './upstream_helpers.mjs';
+import { recordEvents, isState, demo, fastUpstream } from './upstream_helpers.mjs';
 import { mcpConnect, mcpPost, jsonHeaders, rawInitialize, sseMessages } from './mcp_helpers.mjs';
 
 test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_called says so', async () => {
   const proxy = await startProxy({
-    env: fastEnv,
-    config: { auto_disable_threshold: 100, mcp: { call_timeout_ms: 1500 },
+    config: { upstream: fastUpstream, auto_disable_threshold: 100, mcp: { call_timeout_ms: 1500 },
       mcpServers: [demo('demo'), demo('off', [], { enabled: false }), demo('victim')] },
   });
   let mcp;

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProxy, api } from './harness.mjs';
-import { recordEvents, isState, fastEnv } from './upstream_helpers.mjs';
+import { recordEvents, isState, fastUpstream } from './upstream_helpers.mjs';
 import { mcpConnect } from './mcp_helpers.mjs';
 import { rssKiB, eventually } from './security_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const faultServer = path.join(here, 'fixtures', 'fault_server.mjs');
-const env = { ...fastEnv, MCPPROXY_REQUEST_TIMEOUT_MS: '2000', MCPPROXY_STOP_GRACE_MS: '300' };
+const upstream = { ...fastUpstream, request_timeout_ms: 2000, stop_grace_ms: 300 };
 const mcp = { call_timeout_ms: 2000 };
 
 const fault = (name, mode) => ({ name, protocol: 'stdio', command: process.execPath, args: [faultServer, mode] });
@@ -31,7 +31,7 @@ async function serverStatus(proxy, name) {
 }
 
 async function withProxy(servers, fn) {
-  const proxy = await startProxy({ config: { mcpServers: servers, mcp }, env });
+  const proxy = await startProxy({ config: { mcpServers: servers, mcp, upstream } });
   const pids = new Set();
   const track = setInterval(async () => {
     try {

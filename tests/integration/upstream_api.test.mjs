@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { writeFileSync, renameSync, rmSync, mkdirSync } from 'node:fs';
 import { startProxy, api } from './harness.mjs';
 import {
-  recordEvents, isState, isType, serverStatus, demo, fastEnv, readConfig, status,
+  recordEvents, isState, isType, serverStatus, demo, fastUpstream, readConfig, status,
 } from './upstream_helpers.mjs';
 
 const after = (rec, from, pred) => (e) => rec.events.indexOf(e) >= from && pred(e);
 
 test('add, edit, disable, enable, restart, groups, delete: events, file, and a restart of mcpproxy', async () => {
-  let proxy = await startProxy({ env: fastEnv, keepConfig: true, config: { mcpServers: [demo('a', [], { group: 'g1' })] } });
+  let proxy = await startProxy({ keepConfig: true, config: { upstream: fastUpstream, mcpServers: [demo('a', [], { group: 'g1' })] } });
   const configPath = proxy.configPath;
   try {
     let rec = await recordEvents(proxy);
@@ -117,7 +117,7 @@ test('add, edit, disable, enable, restart, groups, delete: events, file, and a r
     await proxy.stop();
 
     // The file was written: a new mcpproxy on the same file sees the same servers.
-    proxy = await startProxy({ configPath, env: fastEnv });
+    proxy = await startProxy({ configPath });
     rec = await recordEvents(proxy);
     await rec.until(isState('b', 'Ready'));
     const s = (await status(proxy)).servers;

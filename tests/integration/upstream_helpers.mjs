@@ -12,7 +12,8 @@ export { demoServerBin };
 export const everythingArgs = [path.join(repoRoot, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'];
 
 // Fast retries so crash loops finish in a test's time.
-export const fastEnv = { MCPPROXY_BACKOFF_BASE_MS: '100', MCPPROXY_BACKOFF_MAX_MS: '400' };
+/** Quick retries, as the config's `upstream` object. */
+export const fastUpstream = { backoff_base_ms: 100, backoff_max_ms: 400 };
 
 export function demo(name, args = [], extra = {}) {
   return { name, protocol: 'stdio', command: demoServerBin, args: ['--name', name, ...args], ...extra };

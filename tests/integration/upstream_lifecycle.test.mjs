@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, api } from './harness.mjs';
 import {
-  recordEvents, isState, isType, status, serverStatus, demo, fastEnv, everythingArgs, listToolsDirect,
+  recordEvents, isState, isType, status, serverStatus, demo, fastUpstream, everythingArgs, listToolsDirect,
 } from './upstream_helpers.mjs';
 
 test('server-everything from npm reaches Ready with the tool count tools/list gives', async () => {
@@ -76,8 +76,7 @@ test('pagination, list_changed → tools_updated, stderr lines kept per server',
 
 test('a crashing server: connection_lost → retries → server_auto_disabled, and status agrees', async () => {
   const proxy = await startProxy({
-    env: fastEnv,
-    config: { auto_disable_threshold: 3, mcpServers: [demo('crashy', ['--crash-after', '0.2'])] },
+    config: { upstream: fastUpstream, auto_disable_threshold: 3, mcpServers: [demo('crashy', ['--crash-after', '0.2'])] },
   });
   try {
     const rec = await recordEvents(proxy);
@@ -126,8 +125,8 @@ test('a crashing server: connection_lost → retries → server_auto_disabled, a
 
 test('a failing handshake and a missing command are errors with a reason', async () => {
   const proxy = await startProxy({
-    env: fastEnv,
     config: {
+      upstream: fastUpstream,
       auto_disable_threshold: 2,
       mcpServers: [
         demo('nohand', ['--fail-handshake']),

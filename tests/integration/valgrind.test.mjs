@@ -30,11 +30,11 @@ test('a session under valgrind has no memory errors and no leaks', { timeout: 18
 });
 
 test('upstream servers, /mcp calls, SSE and API edits under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
-  const { demo, fastEnv } = await import('./upstream_helpers.mjs');
+  const { demo, fastUpstream } = await import('./upstream_helpers.mjs');
   const { mcpConnect } = await import('./mcp_helpers.mjs');
   const proxy = await startProxy({
-    wrapper: valgrind, readyMs: 60000, env: fastEnv,
-    config: { auto_disable_threshold: 2, mcpServers: [demo('demo'), demo('crashy', ['--crash-after', '0.3'])] },
+    wrapper: valgrind, readyMs: 60000,
+    config: { upstream: fastUpstream, auto_disable_threshold: 2, mcpServers: [demo('demo'), demo('crashy', ['--crash-after', '0.3'])] },
   });
   // since=0 replays everything from the start: the servers may be Ready before we connect.
   const [ws, hello] = await connectReady(proxy, '/ws/events?since=0');
