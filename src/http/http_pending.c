@@ -59,13 +59,7 @@ http_pending *http_respond_later(const http_request *req, void (*on_gone)(void *
 
 bool http_pending_add_header(http_pending *p, const char *name, const char *value)
 {
-    if (p->started || p->n_extra >= HTTP_MAX_EXTRA_HEADERS || strlen(name) >= sizeof p->extra[0].name ||
-        strlen(value) >= sizeof p->extra[0].value)
-        return false;
-    http_header *h = &p->extra[p->n_extra++];
-    snprintf(h->name, sizeof h->name, "%s", name);
-    snprintf(h->value, sizeof h->value, "%s", value);
-    return true;
+    return !p->started && http_headers_add(p->extra, &p->n_extra, name, value);
 }
 
 bool http_pending_gone(const http_pending *p)

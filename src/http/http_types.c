@@ -14,15 +14,20 @@ void http_respond_bytes(http_response *res, int status, const char *content_type
     strbuf_append(&res->body, bytes, len);
 }
 
-bool http_response_add_header(http_response *res, const char *name, const char *value)
+bool http_headers_add(http_header headers[HTTP_MAX_EXTRA_HEADERS], size_t *n, const char *name, const char *value)
 {
-    if (res->n_extra >= HTTP_MAX_EXTRA_HEADERS || strlen(name) >= sizeof res->extra[0].name ||
-        strlen(value) >= sizeof res->extra[0].value)
+    if (*n >= HTTP_MAX_EXTRA_HEADERS || strlen(name) >= sizeof headers[0].name ||
+        strlen(value) >= sizeof headers[0].value)
         return false;
-    http_header *h = &res->extra[res->n_extra++];
+    http_header *h = &headers[(*n)++];
     snprintf(h->name, sizeof h->name, "%s", name);
     snprintf(h->value, sizeof h->value, "%s", value);
     return true;
+}
+
+bool http_response_add_header(http_response *res, const char *name, const char *value)
+{
+    return http_headers_add(res->extra, &res->n_extra, name, value);
 }
 
 void http_respond_json(http_response *res, int status, json_t *body)

@@ -56,6 +56,10 @@ typedef struct http_response {
     size_t n_extra;
 } http_response;
 
+/* Appends a header (copied) to a list of at most HTTP_MAX_EXTRA_HEADERS.
+ * Returns false when it does not fit. */
+bool http_headers_add(http_header headers[HTTP_MAX_EXTRA_HEADERS], size_t *n, const char *name, const char *value);
+
 /* Adds a response header (copied). Returns false when it does not fit. */
 bool http_response_add_header(http_response *res, const char *name, const char *value);
 
