@@ -7,10 +7,12 @@
  * parser would be exact always, and is not worth its size here. */
 #include "core/config.h"
 
+#include "core/config_schema.h"
 #include "core/util.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,133 +125,105 @@ static bool get_string_array(const parse_ctx *pc, json_t *value, const char *key
     return true;
 }
 
-static bool parse_websocket(const parse_ctx *pc, json_t *obj, ws_settings *ws)
+/* ---- the settings sections (config_schema.h) ---------------------------- */
+
+#define U32(section, field, lo, hi) \
+    {#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)}
+#define BOOL(section, field) {#field, CONFIG_BOOL, offsetof(config, section.field), 0, 0}
+
+static const config_field websocket_fields[] = {
+    U32(websocket, ping_interval_ms, 10, UINT32_MAX), U32(websocket, pong_timeout_ms, 10, UINT32_MAX),
+    U32(websocket, write_timeout_ms, 10, UINT32_MAX), U32(websocket, max_message_bytes, 16, UINT32_MAX),
+    U32(websocket, send_queue, 1, UINT32_MAX),        U32(websocket, max_clients, 1, UINT32_MAX),
+    U32(websocket, history, 1, UINT32_MAX),
+};
+static const config_field limits_fields[] = {
+    U32(limits, max_header_bytes, 1024, 65535), /* lws keeps header sizes in 16 bits */
+    U32(limits, max_body_bytes, 1024, UINT32_MAX),
+    U32(limits, max_connections, 1, UINT32_MAX),
+    U32(limits, max_connections_per_address, 1, UINT32_MAX),
+    U32(limits, handshake_timeout_ms, 1000, UINT32_MAX),
+    U32(limits, keepalive_timeout_ms, 1000, UINT32_MAX),
+};
+static const config_field mcp_fields[] = {
+    U32(mcp, call_timeout_ms, 100, UINT32_MAX),
+    U32(mcp, session_ttl_ms, 100, UINT32_MAX),
+    U32(mcp, ping_interval_ms, 10, UINT32_MAX),
+    BOOL(mcp, log_tool_arguments),
+};
+static const config_field upstream_fields[] = {
+    U32(upstream, backoff_base_ms, 10, UINT32_MAX),
+    U32(upstream, backoff_max_ms, 10, UINT32_MAX),
+    U32(upstream, ready_reset_ms, 10, UINT32_MAX),
+    U32(upstream, request_timeout_ms, 10, UINT32_MAX),
+    U32(upstream, stop_grace_ms, 10, 1000), /* the proxy exits within 2 s of SIGTERM */
+};
+
+#undef U32
+#undef BOOL
+
+#define SECTION(name, fields) {name, fields, sizeof fields / sizeof fields[0]}
+const config_section config_sections[] = {
+    SECTION("websocket", websocket_fields),
+    SECTION("limits", limits_fields),
+    SECTION("mcp", mcp_fields),
+    SECTION("upstream", upstream_fields),
+};
+#undef SECTION
+const size_t config_section_count = sizeof config_sections / sizeof config_sections[0];
+
+static const config_section *find_section(const char *name)
 {
-    if (!json_is_object(obj))
-        return fail_at_key(pc, "websocket", "\"websocket\" must be an object");
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        bool ok;
-        if (strcmp(key, "ping_interval_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &ws->ping_interval_ms);
-        else if (strcmp(key, "pong_timeout_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &ws->pong_timeout_ms);
-        else if (strcmp(key, "write_timeout_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &ws->write_timeout_ms);
-        else if (strcmp(key, "max_message_bytes") == 0)
-            ok = get_u32(pc, value, key, 16, &ws->max_message_bytes);
-        else if (strcmp(key, "send_queue") == 0)
-            ok = get_u32(pc, value, key, 1, &ws->send_queue);
-        else if (strcmp(key, "max_clients") == 0)
-            ok = get_u32(pc, value, key, 1, &ws->max_clients);
-        else if (strcmp(key, "history") == 0)
-            ok = get_u32(pc, value, key, 1, &ws->history);
-        else
-            ok = fail_at_key(pc, key,
-                             "unknown key \"websocket.%s\" (known: ping_interval_ms, pong_timeout_ms, "
-                             "write_timeout_ms, max_message_bytes, send_queue, max_clients, history)",
-                             key);
-        if (!ok)
-            return false;
+    for (size_t i = 0; i < config_section_count; i++) {
+        if (strcmp(config_sections[i].name, name) == 0)
+            return &config_sections[i];
     }
-    if (ws->history < ws->send_queue)
-        return fail_at_key(pc, "history", "\"websocket.history\" (%u) must be at least \"websocket.send_queue\" (%u)",
-                           ws->history, ws->send_queue);
-    return true;
+    return NULL;
 }
 
-static bool parse_limits(const parse_ctx *pc, json_t *obj, limits_settings *lim)
+/* Parses one settings object against its table. */
+static bool parse_section(const parse_ctx *pc, const config_section *sec, json_t *obj, config *cfg)
 {
     if (!json_is_object(obj))
-        return fail_at_key(pc, "limits", "\"limits\" must be an object");
+        return fail_at_key(pc, sec->name, "\"%s\" must be an object", sec->name);
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value) {
-        bool ok;
-        if (strcmp(key, "max_header_bytes") == 0) {
-            ok = get_u32(pc, value, key, 1024, &lim->max_header_bytes);
-            if (ok && lim->max_header_bytes > 65535) /* lws keeps header sizes in 16 bits */
-                ok = fail_at_key(pc, key, "\"limits.max_header_bytes\" must be at most 65535");
-        } else if (strcmp(key, "max_body_bytes") == 0) {
-            ok = get_u32(pc, value, key, 1024, &lim->max_body_bytes);
-        } else if (strcmp(key, "max_connections") == 0) {
-            ok = get_u32(pc, value, key, 1, &lim->max_connections);
-        } else if (strcmp(key, "max_connections_per_address") == 0) {
-            ok = get_u32(pc, value, key, 1, &lim->max_connections_per_address);
-        } else if (strcmp(key, "handshake_timeout_ms") == 0) {
-            ok = get_u32(pc, value, key, 1000, &lim->handshake_timeout_ms);
-        } else if (strcmp(key, "keepalive_timeout_ms") == 0) {
-            ok = get_u32(pc, value, key, 1000, &lim->keepalive_timeout_ms);
-        } else {
-            ok = fail_at_key(pc, key,
-                             "unknown key \"limits.%s\" (known: max_header_bytes, max_body_bytes, max_connections, "
-                             "max_connections_per_address, handshake_timeout_ms, keepalive_timeout_ms)",
-                             key);
+        const config_field *f = NULL;
+        for (size_t i = 0; i < sec->n_fields && !f; i++)
+            f = strcmp(sec->fields[i].key, key) == 0 ? &sec->fields[i] : NULL;
+        if (!f) {
+            strbuf known = {0};
+            for (size_t i = 0; i < sec->n_fields; i++)
+                strbuf_appendf(&known, "%s%s", i ? ", " : "", sec->fields[i].key);
+            fail_at_key(pc, key, "unknown key \"%s.%s\" (known: %s)", sec->name, key, known.data);
+            strbuf_free(&known);
+            return false;
         }
-        if (!ok)
-            return false;
+        char *slot = (char *)cfg + f->offset;
+        if (f->kind == CONFIG_BOOL) {
+            if (!json_is_boolean(value))
+                return fail_at_key(pc, key, "\"%s.%s\" must be true or false", sec->name, key);
+            *(bool *)slot = json_is_true(value);
+        } else {
+            if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)f->min ||
+                json_integer_value(value) > (json_int_t)f->max)
+                return fail_at_key(pc, key, "\"%s.%s\" must be an integer from %u to %u", sec->name, key, f->min,
+                                   f->max);
+            *(uint32_t *)slot = (uint32_t)json_integer_value(value);
+        }
     }
     return true;
 }
 
-static bool parse_upstream(const parse_ctx *pc, json_t *obj, upstream_settings *up)
+/* Rules that tie two settings together. */
+static bool check_relations(const parse_ctx *pc, const config *cfg)
 {
-    if (!json_is_object(obj))
-        return fail_at_key(pc, "upstream", "\"upstream\" must be an object");
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        bool ok;
-        if (strcmp(key, "backoff_base_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &up->backoff_base_ms);
-        else if (strcmp(key, "backoff_max_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &up->backoff_max_ms);
-        else if (strcmp(key, "ready_reset_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &up->ready_reset_ms);
-        else if (strcmp(key, "request_timeout_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &up->request_timeout_ms);
-        else if (strcmp(key, "stop_grace_ms") == 0) {
-            ok = get_u32(pc, value, key, 10, &up->stop_grace_ms);
-            if (ok && up->stop_grace_ms > 1000) /* the proxy exits within 2 s of SIGTERM */
-                ok = fail_at_key(pc, key, "\"upstream.stop_grace_ms\" must be at most 1000");
-        } else
-            ok = fail_at_key(pc, key,
-                             "unknown key \"upstream.%s\" (known: backoff_base_ms, backoff_max_ms, "
-                             "ready_reset_ms, request_timeout_ms, stop_grace_ms)",
-                             key);
-        if (!ok)
-            return false;
-    }
-    if (up->backoff_max_ms < up->backoff_base_ms)
+    if (cfg->websocket.history < cfg->websocket.send_queue)
+        return fail_at_key(pc, "history", "\"websocket.history\" (%u) must be at least \"websocket.send_queue\" (%u)",
+                           cfg->websocket.history, cfg->websocket.send_queue);
+    if (cfg->upstream.backoff_max_ms < cfg->upstream.backoff_base_ms)
         return fail_at_key(pc, "backoff_max_ms", "\"upstream.backoff_max_ms\" must be at least backoff_base_ms");
-    return true;
-}
-
-static bool parse_mcp(const parse_ctx *pc, json_t *obj, mcp_settings *mcp)
-{
-    if (!json_is_object(obj))
-        return fail_at_key(pc, "mcp", "\"mcp\" must be an object");
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        bool ok;
-        if (strcmp(key, "call_timeout_ms") == 0)
-            ok = get_u32(pc, value, key, 100, &mcp->call_timeout_ms);
-        else if (strcmp(key, "session_ttl_ms") == 0)
-            ok = get_u32(pc, value, key, 100, &mcp->session_ttl_ms);
-        else if (strcmp(key, "ping_interval_ms") == 0)
-            ok = get_u32(pc, value, key, 10, &mcp->ping_interval_ms);
-        else if (strcmp(key, "log_tool_arguments") == 0)
-            ok = get_bool(pc, value, key, &mcp->log_tool_arguments);
-        else
-            ok = fail_at_key(pc, key,
-                             "unknown key \"mcp.%s\" (known: call_timeout_ms, session_ttl_ms, ping_interval_ms, "
-                             "log_tool_arguments)",
-                             key);
-        if (!ok)
-            return false;
-    }
     return true;
 }
 
@@ -383,6 +357,7 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
     json_t *value;
     json_object_foreach(root, key, value) {
         bool ok;
+        const config_section *section;
         if (strcmp(key, "listen") == 0) {
             char host[256];
             int port;
@@ -396,16 +371,10 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
         } else if (strcmp(key, "auto_disable_threshold") == 0) {
             ok = get_u32(pc, value, key, 1, &cfg->auto_disable_threshold);
-        } else if (strcmp(key, "websocket") == 0) {
-            ok = parse_websocket(pc, value, &cfg->websocket);
-        } else if (strcmp(key, "limits") == 0) {
-            ok = parse_limits(pc, value, &cfg->limits);
-        } else if (strcmp(key, "mcp") == 0) {
-            ok = parse_mcp(pc, value, &cfg->mcp);
-        } else if (strcmp(key, "upstream") == 0) {
-            ok = parse_upstream(pc, value, &cfg->upstream);
         } else if (strcmp(key, "mcpServers") == 0) {
             ok = parse_servers(pc, value, cfg);
+        } else if ((section = find_section(key))) {
+            ok = parse_section(pc, section, value, cfg);
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
@@ -415,7 +384,7 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
         if (!ok)
             return false;
     }
-    return true;
+    return check_relations(pc, cfg);
 }
 
 bool config_parse(const char *text, size_t len, const char *origin, config *cfg, char err[CONFIG_ERR_LEN])

@@ -5,6 +5,7 @@
  * A key added to the parser must be added here too. */
 #include "core/config.h"
 
+#include "core/config_schema.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -68,32 +69,25 @@ json_t *config_to_json(const config *cfg)
     json_t *servers = json_array();
     for (size_t i = 0; i < cfg->n_servers; i++)
         json_array_append_new(servers, server_config_to_json(&cfg->servers[i], false));
-    const ws_settings *ws = &cfg->websocket;
-    const limits_settings *lim = &cfg->limits;
-    json_t *limits = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "max_header_bytes",
-                               (json_int_t)lim->max_header_bytes, "max_body_bytes", (json_int_t)lim->max_body_bytes,
-                               "max_connections", (json_int_t)lim->max_connections, "max_connections_per_address",
-                               (json_int_t)lim->max_connections_per_address, "handshake_timeout_ms",
-                               (json_int_t)lim->handshake_timeout_ms, "keepalive_timeout_ms",
-                               (json_int_t)lim->keepalive_timeout_ms);
-    const mcp_settings *mcp = &cfg->mcp;
-    json_t *mcp_json = json_pack("{s:I, s:I, s:I, s:b}", "call_timeout_ms", (json_int_t)mcp->call_timeout_ms,
-                                 "session_ttl_ms", (json_int_t)mcp->session_ttl_ms, "ping_interval_ms",
-                                 (json_int_t)mcp->ping_interval_ms, "log_tool_arguments", mcp->log_tool_arguments);
-    const upstream_settings *up = &cfg->upstream;
-    json_t *upstream = json_pack("{s:I, s:I, s:I, s:I, s:I}", "backoff_base_ms", (json_int_t)up->backoff_base_ms,
-                                 "backoff_max_ms", (json_int_t)up->backoff_max_ms, "ready_reset_ms",
-                                 (json_int_t)up->ready_reset_ms, "request_timeout_ms",
-                                 (json_int_t)up->request_timeout_ms, "stop_grace_ms", (json_int_t)up->stop_grace_ms);
-    return json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o}", "listen",
-                     cfg->listen ? cfg->listen : "127.0.0.1:8080", "api_key", cfg->api_key ? cfg->api_key : "",
-                     "allowed_origins", strings_json(cfg->allowed_origins, cfg->n_allowed_origins),
-                     "auto_disable_threshold", (json_int_t)cfg->auto_disable_threshold, "websocket",
-                     "ping_interval_ms", (json_int_t)ws->ping_interval_ms, "pong_timeout_ms",
-                     (json_int_t)ws->pong_timeout_ms, "write_timeout_ms", (json_int_t)ws->write_timeout_ms,
-                     "max_message_bytes", (json_int_t)ws->max_message_bytes, "send_queue",
-                     (json_int_t)ws->send_queue, "max_clients", (json_int_t)ws->max_clients, "history",
-                     (json_int_t)ws->history, "limits", limits, "mcp", mcp_json, "upstream", upstream, "mcpServers", servers);
+    json_t *root = json_pack("{s:s, s:s, s:o, s:I}", "listen", cfg->listen ? cfg->listen : "127.0.0.1:8080",
+                             "api_key", cfg->api_key ? cfg->api_key : "", "allowed_origins",
+                             strings_json(cfg->allowed_origins, cfg->n_allowed_origins), "auto_disable_threshold",
+                             (json_int_t)cfg->auto_disable_threshold);
+    /* The settings sections, from the same table the parser reads. */
+    for (size_t i = 0; i < config_section_count; i++) {
+        const config_section *sec = &config_sections[i];
+        json_t *obj = json_object();
+        for (size_t k = 0; k < sec->n_fields; k++) {
+            const config_field *f = &sec->fields[k];
+            const char *slot = (const char *)cfg + f->offset;
+            json_object_set_new(obj, f->key,
+                                f->kind == CONFIG_BOOL ? json_boolean(*(const bool *)slot)
+                                                       : json_integer((json_int_t) * (const uint32_t *)slot));
+        }
+        json_object_set_new(root, sec->name, obj);
+    }
+    json_object_set_new(root, "mcpServers", servers);
+    return root;
 }
 
 static bool write_all(int fd, const char *data, size_t len)
