@@ -10,18 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The default location's directory may not exist on a first run. */
-static void ensure_parent_dir(const char *path)
-{
-    char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        mkdir(dir, 0700);
-    }
-    free(dir);
-}
-
 int gen_key_run(const char *config_path)
 {
     config cfg;
@@ -29,7 +17,6 @@ int gen_key_run(const char *config_path)
     struct stat st;
     if (stat(config_path, &st) != 0 && errno == ENOENT) {
         config_init_defaults(&cfg);
-        ensure_parent_dir(config_path);
     } else if (!config_load_file(config_path, &cfg, err)) {
         fprintf(stderr, "mcpproxy: invalid config: %s\n", err);
         return 2;

@@ -47,6 +47,8 @@ void cli_print_help(FILE *out)
           "  /                    live dashboard\n"
           "  /ws/events           every event over WebSocket (?types=a,b&since=SEQ&epoch=E&batch=1)\n"
           "  /ws/servers?server=N events about one server\n"
+          "  /events              the same stream as Server-Sent Events (curl -N)\n"
+          "  /mcp                 MCP endpoint (Streamable HTTP): every Ready server's tools\n"
           "  /api/...             HTTP API: servers, groups, events, realtime stats\n"
           "  /healthz, /metrics   health check and Prometheus metrics\n"
           "\n"

@@ -122,8 +122,8 @@ json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
 json_t *config_to_json(const config *cfg);
 
 /* Writes the config to path atomically: temp file in the same directory, mode
- * 0600, fsync, rename, fsync of the directory. On failure the old file is
- * untouched and err says why. */
+ * 0600, fsync, rename, fsync of the directory. A missing parent directory is
+ * created (mode 0700). On failure the old file is untouched and err says why. */
 bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN]);
 
 void config_free(config *cfg);

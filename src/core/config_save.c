@@ -108,8 +108,24 @@ static bool write_all(int fd, const char *data, size_t len)
 /* A blocking write on the loop thread: a config file is a few KiB on a local
  * disk, written only when a user changes something. uv_fs_* on the thread
  * pool would make every API change asynchronous for no practical gain. */
+/* The default location (~/.mcpproxy/) may not exist on a first run: its
+ * directory is created, private to the user like the file. */
+static void ensure_parent_dir(const char *path)
+{
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        /* Failure (it exists, or cannot be made) is reported by the temp
+         * file's creation below, with the real reason. */
+        (void)mkdir(dir, 0700);
+    }
+    free(dir);
+}
+
 bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN])
 {
+    ensure_parent_dir(path);
     json_t *root = config_to_json(cfg);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
