@@ -45,6 +45,41 @@ struct http_server {
     unsigned char write_buf[LWS_PRE + HTTP_WRITE_CHUNK];
 };
 
+/* What the server keeps about one TCP connection, from accept to close
+ * (lws' opaque user data of the connection, whatever protocol it speaks). */
+typedef struct http_conn {
+    conn_addr *addr;          /* its count in limits.max_connections* */
+    lws_usec_t accepted_us;
+    lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
+    bool in_request;
+    bool upgraded;            /* now a WebSocket client */
+} http_conn;
+
+void http_server_note_upgrade(struct lws *wsi)
+{
+    http_conn *conn = lws_get_opaque_user_data(wsi);
+    if (conn)
+        conn->upgraded = true;
+}
+
+static void conn_request_started(struct lws *wsi)
+{
+    http_conn *conn = lws_get_opaque_user_data(wsi);
+    if (conn)
+        conn->in_request = true;
+}
+
+/* The answer is out and the connection waits for the next request. */
+static int conn_request_done(struct lws *wsi)
+{
+    http_conn *conn = lws_get_opaque_user_data(wsi);
+    if (conn) {
+        conn->in_request = false;
+        conn->idle_since_us = lws_now_usecs();
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 /* Per HTTP connection (lws allocates it zeroed); reset per transaction. */
 typedef struct http_session {
     http_method method;
@@ -367,7 +402,7 @@ static int write_response(struct lws *wsi, http_server *srv, http_session *s)
     session_reset(srv, s);
     if (close_now)
         return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return conn_request_done(wsi);
 }
 
 /* Checks lws leaves to us before a WebSocket upgrade: the protocol
@@ -390,6 +425,32 @@ static int confirm_upgrade(struct lws *wsi)
     return 1;
 }
 
+/* lws closes connections that hit limits.handshake_timeout_ms or
+ * keepalive_timeout_ms without telling us why; a connection that ends
+ * after waiting that long in either state is logged as such. */
+static void log_timeout_close(http_server *srv, struct lws *wsi, const http_conn *conn)
+{
+    if (conn->in_request || conn->upgraded)
+        return; /* mid-request, or a WebSocket client (ws.c logs those) */
+    const limits_settings *lim = &srv->app->cfg.limits;
+    lws_usec_t now = lws_now_usecs();
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (!conn->idle_since_us) {
+        long long waited_ms = (long long)((now - conn->accepted_us) / 1000);
+        if (waited_ms >= lim->handshake_timeout_ms)
+            log_kv(LOG_WARN, "connection closed: no complete request in time",
+                   LOG_FIELDS(LOG_STR("limit", "limits.handshake_timeout_ms"), LOG_INT("waited_ms", waited_ms),
+                              LOG_STR("peer", peer)));
+    } else {
+        long long idle_ms = (long long)((now - conn->idle_since_us) / 1000);
+        if (idle_ms >= lim->keepalive_timeout_ms)
+            log_kv(LOG_INFO, "idle keep-alive connection closed",
+                   LOG_FIELDS(LOG_STR("limit", "limits.keepalive_timeout_ms"), LOG_INT("idle_ms", idle_ms),
+                              LOG_STR("peer", peer)));
+    }
+}
+
 static int connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
 {
     http_server *srv = http_server_of(wsi);
@@ -410,15 +471,22 @@ static int connection_event(struct lws *wsi, enum lws_callback_reasons reason, v
         }
         return 0;
     }
-    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-        lws_set_opaque_user_data(wsi, srv->admitted);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
+        http_conn *conn = xcalloc(1, sizeof *conn);
+        conn->addr = srv->admitted;
+        conn->accepted_us = lws_now_usecs();
         srv->admitted = NULL;
+        lws_set_opaque_user_data(wsi, conn);
         return 0;
+    }
     case LWS_CALLBACK_WSI_DESTROY: {
-        conn_addr *token = lws_get_opaque_user_data(wsi);
-        if (token) {
+        http_conn *conn = lws_get_opaque_user_data(wsi);
+        if (conn) {
             lws_set_opaque_user_data(wsi, NULL);
-            conn_limit_release(srv->conns, token);
+            log_timeout_close(srv, wsi, conn);
+            if (conn->addr)
+                conn_limit_release(srv->conns, conn->addr);
+            free(conn);
         }
         return 0;
     }
@@ -449,6 +517,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
+        conn_request_started(wsi);
         session_reset(srv, s);
         s->method = method_of(wsi);
         snprintf(s->path, sizeof s->path, "%.*s", (int)len, (const char *)in);
@@ -499,7 +568,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             s->pending = NULL; /* freed by http_pending_on_writable */
             pending_detached(srv);
             session_reset(srv, s);
-            return lws_http_transaction_completed(wsi) ? -1 : 0;
+            return conn_request_done(wsi);
         }
         return write_response(wsi, srv, s);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

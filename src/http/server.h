@@ -64,6 +64,10 @@ void http_server_refuse(struct lws *wsi, unsigned status, const char *why);
 bool http_server_takes(enum lws_callback_reasons reason);
 int http_server_common_event(struct lws *wsi, enum lws_callback_reasons reason, void *in);
 
+/* A connection became a WebSocket client (ws.c, at ESTABLISHED): its end is
+ * no longer an HTTP timeout to report. */
+void http_server_note_upgrade(struct lws *wsi);
+
 /* Rebuilds the request's query string from lws' decoded URL arguments,
  * re-encoding '%', '&' and '+' in values so http_query_get() reads each
  * value back exactly. */

@@ -434,6 +434,7 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     const ws_settings *ws = &m->app->cfg.websocket;
     c->wsi = wsi;
     c->mgr = m;
+    http_server_note_upgrade(wsi);
     send_queue_init(&c->queue, ws->send_queue);
     bus_filter filter = stream_request_filter(&c->req);
     c->sub = bus_subscribe(m->app->bus, &filter, ws_on_event, c);

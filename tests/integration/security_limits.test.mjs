@@ -137,6 +137,10 @@ test('half-open and slowloris clients are dropped after limits.handshake_timeout
       clearInterval(drip);
     }
     assert.ok(Date.now() - started < 9000);
+    // Each of the three was logged as closed for want of a request in time.
+    const timedOut = () => proxy.logs.filter((e) => isWarn(e) && e.msg === 'connection closed: no complete request in time' &&
+      e.limit === 'limits.handshake_timeout_ms').length >= 3;
+    if (!timedOut()) await proxy.nextLog(timedOut, 10000, 'three handshake-timeout log lines');
     assert.equal((await api(proxy, 'GET', '/healthz')).status, 200);
     await eventually(() => fdCount(proxy.proc.pid) <= baseline, 10000, 'fds back to the baseline');
   } finally {
@@ -153,6 +157,9 @@ test('an idle keep-alive HTTP connection is closed after limits.keepalive_timeou
     s.write(`GET /healthz HTTP/1.1\r\nHost: ${url.host}\r\nConnection: keep-alive\r\n\r\n`);
     const got = (await closed).toString();
     assert.match(got, /^HTTP\/1\.1 200/, 'the request itself was answered');
+    const line = await proxy.waitForLog((e) => e.msg === 'idle keep-alive connection closed', 10000, 'the keep-alive log line');
+    assert.equal(line.limit, 'limits.keepalive_timeout_ms');
+    assert.ok(line.idle_ms >= 2000, `idle ${line.idle_ms} ms`);
   } finally {
     await proxy.stop();
   }
