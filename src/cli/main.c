@@ -109,7 +109,7 @@ static void on_stop_deadline(uv_timer_t *t)
 {
     runtime *rt = t->data;
     log_kv(LOG_WARN, "stop deadline reached: closing what is left",
-           LOG_FIELDS(LOG_INT("websocket_clients_closed", rt->clients_closed),
+           LOG_FIELDS(LOG_INT("clients_drained", rt->clients_closed),
                       LOG_INT("upstreams_stopped", rt->upstreams_stopped)));
     finish(rt);
 }
