@@ -3,6 +3,7 @@
 
 #include "core/config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +77,31 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
     return argv[++*i];
 }
 
+/* Options whose value is a non-empty string kept as given (borrowed from
+ * argv), and where cli_options keeps it. */
+static const struct {
+    const char *name;
+    size_t offset;
+} string_options[] = {
+    {"--config", offsetof(cli_options, config_path)}, {"--listen", offsetof(cli_options, listen)},
+    {"--url", offsetof(cli_options, url)},            {"--server", offsetof(cli_options, server)},
+    {"--types", offsetof(cli_options, types)},        {"--api-key", offsetof(cli_options, api_key)},
+};
+
+/* Matches argv[*i] against string_options and stores its value. Returns the
+ * value, or NULL with *matched telling "not one of them" from "no value". */
+static const char *string_option(int argc, char **argv, int *i, cli_options *out, bool *matched)
+{
+    for (size_t k = 0; k < sizeof string_options / sizeof string_options[0]; k++) {
+        const char *value = option_value(argc, argv, i, string_options[k].name, matched);
+        if (*matched) {
+            *(const char **)((char *)out + string_options[k].offset) = value;
+            return value;
+        }
+    }
+    return NULL;
+}
+
 bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_len)
 {
     *out = (cli_options){.level = LOG_INFO, .format = LOG_FORMAT_TEXT};
@@ -95,36 +121,9 @@ bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_le
             out->command = CLI_EVENTS;
         } else if (strcmp(arg, "--json") == 0) {
             out->json = true;
-        } else if ((value = option_value(argc, argv, &i, "--url", &matched)) || matched) {
+        } else if ((value = string_option(argc, argv, &i, out, &matched)) || matched) {
             if (!value || !*value)
                 goto missing;
-            out->url = value;
-        } else if ((value = option_value(argc, argv, &i, "--server", &matched)) || matched) {
-            if (!value || !*value)
-                goto missing;
-            out->server = value;
-        } else if ((value = option_value(argc, argv, &i, "--types", &matched)) || matched) {
-            if (!value || !*value)
-                goto missing;
-            out->types = value;
-        } else if ((value = option_value(argc, argv, &i, "--api-key", &matched)) || matched) {
-            if (!value || !*value)
-                goto missing;
-            out->api_key = value;
-        } else if ((value = option_value(argc, argv, &i, "--config", &matched)) || matched) {
-            if (!value || !*value)
-                goto missing;
-            out->config_path = value;
-        } else if ((value = option_value(argc, argv, &i, "--listen", &matched)) || matched) {
-            if (!value || !*value)
-                goto missing;
-            char host[256];
-            int port;
-            if (!config_split_listen(value, host, sizeof host, &port)) {
-                snprintf(err, err_len, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", value);
-                return false;
-            }
-            out->listen = value;
         } else if ((value = option_value(argc, argv, &i, "--log-level", &matched)) || matched) {
             if (!value)
                 goto missing;
@@ -146,6 +145,12 @@ bool cli_parse(int argc, char **argv, cli_options *out, char *err, size_t err_le
         continue;
     missing:
         snprintf(err, err_len, "%s needs a value (see mcpproxy --help)", arg);
+        return false;
+    }
+    char host[256];
+    int port;
+    if (out->listen && !config_split_listen(out->listen, host, sizeof host, &port)) {
+        snprintf(err, err_len, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", out->listen);
         return false;
     }
     return true;
