@@ -25,6 +25,7 @@
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,14 +64,18 @@ struct mcp_endpoint {
     bool closed;
 };
 
-/* One POST whose answer waits on upstream calls. */
+/* One POST whose answer waits on upstream calls. Its lifetime has one
+ * owner, the count `waiting`: each call in flight holds one, and handle_post
+ * holds one while it dispatches the messages, so nothing a message does (a
+ * cancel that ends an earlier call of the same batch) can free the batch
+ * under the loop. It is freed exactly when the count drops to zero. */
 struct mcp_batch {
     mcp_batch *next;
     mcp_endpoint *ep;
-    http_pending *http; /* NULL once the client went away */
+    http_pending *http; /* NULL while dispatching and once the client went away */
     bool sse;           /* answer as text/event-stream */
     bool is_array;      /* the request was a batch: answer with an array */
-    size_t waiting;     /* calls not yet answered */
+    size_t waiting;     /* calls not yet answered, plus the dispatcher's hold */
     json_t *answers;    /* JSON mode: answers so far; SSE mode: not yet written */
 };
 
@@ -258,10 +263,11 @@ static void batch_finish(mcp_batch *b)
 /* One answer of the batch (stolen; NULL: none, as for a cancelled call). */
 static void batch_answer(mcp_batch *b, json_t *answer)
 {
+    assert(b->waiting > 0);
     if (answer && b->http && b->sse)
         sse_write(b, answer);
-    else if (answer && b->http)
-        json_array_append(b->answers, answer);
+    else if (answer)
+        json_array_append(b->answers, answer); /* written or sent once the answer starts */
     json_decref(answer);
     if (--b->waiting == 0)
         batch_finish(b);
@@ -603,11 +609,11 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
     mcp_batch *b = xcalloc(1, sizeof *b);
     b->ep = ep;
     b->is_array = is_array;
+    b->waiting = 1; /* the dispatcher's hold, released below */
     /* A wait is answered as a stream when the client takes one: the headers
      * leave at once, so no client-side header timeout cuts a long call. */
     b->sse = sse_ok;
     b->answers = json_array();
-    bool any_request = false;
     size_t n = is_array ? json_array_size(body) : 1;
     for (i = 0; i < n; i++) {
         msg = is_array ? json_array_get(body, i) : body;
@@ -617,7 +623,6 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
         if (kind == MSG_INVALID) {
             answer = rpc_error(NULL, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message", NULL);
         } else if (kind == MSG_REQUEST) {
-            any_request = true;
             answer = handle_request(ep, b, s, method, id, params);
         } else if (kind == MSG_NOTIFICATION) {
             handle_notification(ep, s, method, params);
@@ -627,11 +632,9 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
     }
     json_decref(body);
 
-    if (b->waiting == 0) { /* everything answered now */
-        if (!any_request && json_array_size(b->answers) == 0)
+    if (b->waiting == 1) { /* only the dispatcher's hold: everything answered now */
+        if (json_array_size(b->answers) == 0) /* notifications only, or every call cancelled at once */
             http_respond_bytes(res, 202, "application/json", "", 0);
-        else if (json_array_size(b->answers) == 0)
-            http_respond_bytes(res, 202, "application/json", "", 0); /* all cancelled at once */
         else
             http_respond_json(res, 200, json_incref(is_array ? b->answers : json_array_get(b->answers, 0)));
         batch_free(b);
@@ -647,6 +650,9 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
             sse_write(b, msg);
         json_array_clear(b->answers);
     }
+    /* Calls are still in flight, so this never ends the batch. */
+    b->waiting--;
+    assert(b->waiting > 0);
 }
 
 static void handle_get(mcp_endpoint *ep, const http_request *req, http_response *res)
@@ -768,9 +774,11 @@ void mcp_endpoint_close(mcp_endpoint *ep)
     while (ep->calls) {
         mcp_call *c = ep->calls;
         mcp_batch *b = c->batch;
-        call_abandon(c, "mcpproxy is shutting down");
+        static const char why[] = "mcpproxy is shutting down";
+        json_t *answer = rpc_error(c->client_id, RPC_SERVER_UNAVAILABLE, why, NULL);
+        call_abandon(c, why);
         call_free(c);
-        batch_answer(b, NULL);
+        batch_answer(b, answer);
     }
     mcp_sessions_close(ep->sessions);
     bus_unsubscribe(ep->a->bus, ep->sub);
