@@ -7,7 +7,7 @@
  * exactly the events it names (all-or-nothing), a 400 published none. */
 #include "app/app.h"
 #include "core/bus.h"
-#include "http/routes.h"
+#include "api/routes.h"
 
 #include <jansson.h>
 #include <stdint.h>

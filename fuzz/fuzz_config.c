@@ -7,7 +7,7 @@
  * config_parse unchanged (config_save.c promises it emits exactly what the
  * parser accepts). The input is copied without a trailing NUL so reads past
  * `len` are caught by ASan. */
-#include "core/config.h"
+#include "config/config.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * report the same lines and overflows: how the kernel splits a pipe's
  * bytes must never change what mcpproxy sees. Every line is then parsed
  * and classified as the client would. */
-#include "upstream/jsonrpc.h"
+#include "core/jsonrpc.h"
 
 #include <jansson.h>
 #include <stdint.h>

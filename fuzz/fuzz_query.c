@@ -6,7 +6,7 @@
  * up with a few output sizes (tiny ones force the "does not fit" path); a
  * value that was found is then parsed as a types list, as ws.c does. */
 #include "core/event.h"
-#include "http/http_types.h"
+#include "http/request.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,17 +1,23 @@
 /* app.h - the one process-wide context every part is handed.
  *
- * Everything runs on `loop`. The app owns the bus, the config and the parts;
- * parts hold a borrowed pointer to the app and never free it. */
+ * Everything runs on `loop`. The app owns the bus, the config and the parts
+ * (wiring.c creates and destroys them); parts hold a borrowed pointer to the
+ * app and never free it. This header and app.c depend on core and config
+ * only, so any part may include them; only wiring.c knows every part. */
 #ifndef MCPPROXY_APP_H
 #define MCPPROXY_APP_H
 
 #include "core/bus.h"
-#include "core/config.h"
+#include "config/config.h"
 
 #include <uv.h>
 
-struct manager;     /* src/upstream/manager.h */
-struct http_server; /* src/http/server.h */
+struct manager;      /* src/upstream/manager.h */
+struct http_server;  /* src/http/server.h */
+struct ws_manager;   /* src/stream/ws.h */
+struct sse_manager;  /* src/stream/sse.h */
+struct mcp_endpoint; /* src/mcp/endpoint.h */
+struct config_watch; /* src/config/watch.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 
@@ -21,8 +27,12 @@ typedef struct app {
     config cfg;                /* the running configuration */
     char *config_path;         /* absolute path of the config file; owned */
     app_state state;
-    struct manager *manager;   /* upstream servers; owned */
-    struct http_server *http;  /* owned */
+    struct manager *manager;    /* upstream servers; owned */
+    struct http_server *http;   /* owned */
+    struct ws_manager *ws;      /* /ws/events, /ws/servers; owned */
+    struct sse_manager *sse;    /* /events; owned */
+    struct mcp_endpoint *mcp;   /* /mcp; owned */
+    struct config_watch *watch; /* live reload of config_path; owned */
 } app;
 
 const char *app_state_name(app_state state);

@@ -7,7 +7,7 @@
  * one line each; everything about the connection goes to stderr. */
 #include "cli/events_cmd.h"
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/event.h"
 #include "core/util.h"
 

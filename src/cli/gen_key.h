@@ -2,7 +2,7 @@
 #ifndef MCPPROXY_CLI_GEN_KEY_H
 #define MCPPROXY_CLI_GEN_KEY_H
 
-#include "core/config.h"
+#include "config/config.h"
 
 /* Loads the config at path (defaults when the file does not exist yet),
  * sets a new random api_key, saves it atomically (mode 0600) and prints the

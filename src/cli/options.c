@@ -1,7 +1,7 @@
 /* options.c - parsing and documenting the command line. */
 #include "cli/options.h"
 
-#include "core/config.h"
+#include "config/config.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -70,7 +70,7 @@ bool event_type_mask_parse(const char *csv, event_type_mask *out, char *err, siz
     return true;
 }
 
-/* Builds the JSON object in the field order of DESIGN.md. Jansson keeps
+/* Builds the JSON object in the field order docs/PROTOCOL.md shows. Jansson keeps
  * insertion order when dumping with JSON_PRESERVE_ORDER. */
 static json_t *event_to_json(uint64_t seq, const event_fields *f, const char *timestamp)
 {

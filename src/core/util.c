@@ -1,6 +1,7 @@
 /* util.c - time, randomness, constant-time compare and a growable buffer. */
 #include "core/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,45 +46,38 @@ bool secure_equals(const char *a, size_t a_len, const char *b, size_t b_len)
     return diff == 0;
 }
 
-bool strbuf_reserve(strbuf *sb, size_t extra)
+void strbuf_reserve(strbuf *sb, size_t extra)
 {
     if (sb->len + extra + 1 <= sb->cap)
-        return true;
+        return;
     size_t cap = sb->cap ? sb->cap : 256;
     while (cap < sb->len + extra + 1)
         cap *= 2;
-    char *data = realloc(sb->data, cap);
-    if (!data)
-        return false;
-    sb->data = data;
+    sb->data = xrealloc(sb->data, cap);
     sb->cap = cap;
-    return true;
 }
 
-bool strbuf_append(strbuf *sb, const void *bytes, size_t len)
+void strbuf_append(strbuf *sb, const void *bytes, size_t len)
 {
-    if (!strbuf_reserve(sb, len))
-        return false;
+    strbuf_reserve(sb, len);
     if (len) /* bytes may be NULL when len is 0 (an empty request body) */
         memcpy(sb->data + sb->len, bytes, len);
     sb->len += len;
     sb->data[sb->len] = '\0';
-    return true;
 }
 
-bool strbuf_appendf(strbuf *sb, const char *fmt, ...)
+void strbuf_appendf(strbuf *sb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !strbuf_reserve(sb, (size_t)n))
-        return false;
+    assert(n >= 0); /* only an invalid format fails, and formats are literals */
+    strbuf_reserve(sb, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     sb->len += (size_t)n;
-    return true;
 }
 
 void strbuf_free(strbuf *sb)

@@ -23,13 +23,16 @@ typedef struct strbuf {
     size_t cap;
 } strbuf;
 
-/* Each returns false when out of memory (the buffer is left as it was). */
-bool strbuf_reserve(strbuf *sb, size_t extra);
-bool strbuf_append(strbuf *sb, const void *bytes, size_t len);
-bool strbuf_appendf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Out of memory aborts (xrealloc), so appending cannot fail. The data is
+ * always NUL-terminated once anything was appended. */
+void strbuf_reserve(strbuf *sb, size_t extra);
+void strbuf_append(strbuf *sb, const void *bytes, size_t len);
+void strbuf_appendf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_free(strbuf *sb);
 
-/* Out-of-memory is fatal for allocations that have no sensible fallback. */
+/* Out of memory is fatal: these print a line and abort. Nothing in
+ * mcpproxy has a sensible fallback for a failed small allocation, so no
+ * caller checks for one. */
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);

@@ -6,7 +6,7 @@
 #ifndef MCPPROXY_HTTP_ACCESS_H
 #define MCPPROXY_HTTP_ACCESS_H
 
-#include "core/config.h"
+#include "config/config.h"
 
 #include <stdbool.h>
 

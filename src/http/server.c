@@ -1,128 +1,78 @@
 /* server.c - lws setup on our libuv loop, and the HTTP request cycle:
  *
- *   LWS_CALLBACK_HTTP             method, path and query are known; requests
+ *   LWS_CALLBACK_HTTP             method, path, query and headers are known:
+ *                                 access and framing are checked, requests
  *                                 without a body are routed at once
  *   LWS_CALLBACK_HTTP_BODY        the body arrives in chunks (bounded)
  *   LWS_CALLBACK_HTTP_BODY_COMPLETION  route with the whole body
- *   LWS_CALLBACK_HTTP_WRITEABLE   headers, then the body in chunks
+ *   LWS_CALLBACK_HTTP_WRITEABLE   the answer goes out (exchange.c)
  *
- * Handlers (routes.h) see only http_request/http_response, never lws. */
+ * Handlers see only http_request/http_response, never lws. */
 #include "http/server.h"
 
 #include "core/log.h"
 #include "http/access.h"
-#include "http/conn_limit.h"
-#include "http/http_pending.h"
-#include "http/http_types.h"
-#include "http/mcp_endpoint.h"
-#include "http/routes.h"
-#include "http/sse.h"
-#include "http/ws.h"
+#include "http/conn.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_WRITE_CHUNK (16 * 1024)
-#define HTTP_UPGRADE_REQUIRED 426 /* lws names no constant for it */
+typedef struct route {
+    char prefix[32];
+    bool needs_key;
+    http_handler_fn fn;
+    void *ctx;
+} route;
+
+#define MAX_ROUTES 16
 
 struct http_server {
-    app *app;
+    const config *cfg;
     struct lws_context *ctx;
     struct lws_vhost *vhost;
-    ws_manager *ws;
-    mcp_endpoint *mcp;
-    sse_manager *sse;
-    conn_limit *conns;
-    conn_addr *admitted; /* accepted, waiting for its wsi */
-    size_t pending_answers;   /* connections with an http_pending attached */
-    bool shutting_down, ws_closed;
-    void (*on_drained)(void *ctx); /* shutdown: everything said has been sent */
+    conn_table *conns;
+    route routes[MAX_ROUTES];
+    size_t n_routes;
+    size_t answers_under_way; /* connections with a deferred or streamed answer attached */
+    void (*on_drained)(void *ctx);
     void *on_drained_ctx;
     int port;
     bool on_loopback;
     char url[300];
-    unsigned char write_buf[LWS_PRE + HTTP_WRITE_CHUNK];
+    /* lws keeps pointers into these for the context's lifetime. */
+    struct lws_protocols protocols[3];
+    struct lws_protocol_vhost_options pvo, pvo_default;
 };
 
-/* What the server keeps about one TCP connection, from accept to close
- * (lws' opaque user data of the connection, whatever protocol it speaks). */
-typedef struct http_conn {
-    conn_addr *addr;          /* its count in limits.max_connections* */
-    lws_usec_t accepted_us;
-    lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
-    bool in_request;
-    bool upgraded;            /* now a WebSocket client */
-} http_conn;
-
-void http_server_note_upgrade(struct lws *wsi)
-{
-    http_conn *conn = lws_get_opaque_user_data(wsi);
-    if (conn)
-        conn->upgraded = true;
-}
-
-static void conn_request_started(struct lws *wsi)
-{
-    http_conn *conn = lws_get_opaque_user_data(wsi);
-    if (conn)
-        conn->in_request = true;
-}
-
-/* The answer is out and the connection waits for the next request. */
-static int conn_request_done(struct lws *wsi)
-{
-    http_conn *conn = lws_get_opaque_user_data(wsi);
-    if (conn) {
-        conn->in_request = false;
-        conn->idle_since_us = lws_now_usecs();
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-/* Per HTTP connection (lws allocates it zeroed); reset per transaction. */
+/* Per HTTP connection (lws allocates it zeroed); reset per request. */
 typedef struct http_session {
     http_method method;
     char path[1024];
     strbuf query;
     strbuf body;
     bool body_too_large;
-    http_response res;
-    size_t sent;
-    bool headers_sent;
-    bool responding;
-    int refused;            /* access refused with this status */
-    bool length_required;   /* a chunked body: answered 411, then the connection closes */
+    bool bad_framing;     /* answered 400 or 411, then the connection closes */
+    int framing_status;
+    const char *framing_why;
+    int refused;          /* access refused with this status */
     const char *refused_why;
     /* Request headers handlers read (http_request); "" when absent. */
     char accept[256], content_type[128], mcp_session_id[128], mcp_protocol_version[32], last_event_id[128];
-    http_pending *pending;  /* a handler answers later (http_pending.h) */
+    http_slot slot; /* the answer under way, if any */
 } http_session;
 
-http_server *http_server_of(struct lws *wsi)
+static http_server *server_of(struct lws *wsi)
 {
     struct lws_context *ctx = lws_get_context(wsi);
     return ctx ? lws_context_user(ctx) : NULL;
 }
 
-app *http_server_app(const http_server *s)
-{
-    return s->app;
-}
-
-ws_manager *http_server_ws(const http_server *s)
-{
-    return s->ws;
-}
-
 size_t http_server_connection_count(const http_server *s)
 {
-    return conn_limit_total(s->conns);
-}
-
-size_t http_server_sse_count(const http_server *s)
-{
-    return sse_manager_client_count(s->sse);
+    return conn_table_count(s->conns);
 }
 
 int http_server_port(const http_server *s)
@@ -135,134 +85,106 @@ const char *http_server_url(const http_server *s)
     return s->url;
 }
 
-void http_server_query(struct lws *wsi, strbuf *out)
+struct lws_context *http_server_lws_context(const http_server *s)
 {
-    char frag[4096];
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0; i++) {
-        if (i)
-            strbuf_append(out, "&", 1);
-        const char *eq = strchr(frag, '=');
-        size_t name_len = eq ? (size_t)(eq - frag) + 1 : strlen(frag);
-        strbuf_append(out, frag, name_len);
-        for (const char *p = frag + name_len; *p; p++) {
-            if (*p == '%' || *p == '&' || *p == '+')
-                strbuf_appendf(out, "%%%02X", (unsigned char)*p);
-            else
-                strbuf_append(out, p, 1);
-        }
-    }
-    if (!out->data)
-        strbuf_append(out, "", 0);
+    return s->ctx;
 }
 
-/* Copies a header into buf; returns buf, or NULL when absent or too long. */
-static const char *header(struct lws *wsi, enum lws_token_indexes token, char *buf, int len)
+void http_server_add_route(http_server *s, const char *prefix, bool needs_key, http_handler_fn fn, void *ctx)
 {
-    return lws_hdr_copy(wsi, buf, len, token) > 0 ? buf : NULL;
+    assert(s->n_routes < MAX_ROUTES && strlen(prefix) < sizeof s->routes[0].prefix);
+    route *r = &s->routes[s->n_routes++];
+    snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
+    r->needs_key = needs_key;
+    r->fn = fn;
+    r->ctx = ctx;
 }
 
-int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_key, const char **why)
+static bool route_matches(const route *r, const char *path)
 {
-    http_server *srv = http_server_of(wsi);
-    char host[256], origin[512], key[256], auth[300], query_key[256];
-    strbuf query = {0};
-    http_server_query(wsi, &query);
-    access_request req = {
-        .host = header(wsi, WSI_TOKEN_HOST, host, sizeof host),
-        .origin = header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin),
-        .api_key = lws_hdr_custom_copy(wsi, key, sizeof key, "x-api-key:", 10) > 0 ? key : NULL,
-        .authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth),
-        .query_key = http_query_get(query.data, "apikey", query_key, sizeof query_key) > 0 ? query_key : NULL,
-        .state_changing = state_changing,
-        .needs_key = needs_key,
-    };
-    strbuf_free(&query);
-    return access_check(&srv->app->cfg, srv->on_loopback, &req, why);
+    return strncmp(path, r->prefix, strlen(r->prefix)) == 0;
 }
 
-/* Everything but the dashboard's static files and the health check. */
-static bool path_needs_key(const char *path)
+static bool path_needs_key(const http_server *s, const char *path)
 {
-    static const char *const prefixes[] = {"/api/", "/ws/", "/events", "/mcp", "/metrics"};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+    for (size_t i = 0; i < s->n_routes; i++) {
+        if (s->routes[i].needs_key && route_matches(&s->routes[i], path))
             return true;
     }
     return false;
 }
 
-static http_method method_of(struct lws *wsi)
+int http_server_check_access(struct lws *wsi, bool state_changing, bool needs_key, const char **why)
 {
-    static const struct {
-        enum lws_token_indexes token;
-        http_method method;
-    } methods[] = {
-        {WSI_TOKEN_GET_URI, HTTP_GET},       {WSI_TOKEN_POST_URI, HTTP_POST},
-        {WSI_TOKEN_PUT_URI, HTTP_PUT},       {WSI_TOKEN_PATCH_URI, HTTP_PATCH},
-        {WSI_TOKEN_DELETE_URI, HTTP_DELETE}, {WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS},
-        {WSI_TOKEN_HEAD_URI, HTTP_HEAD},
+    http_server *srv = server_of(wsi);
+    char host[256], origin[512], key[256], auth[300], query_key[256];
+    strbuf query = {0};
+    http_request_query(wsi, &query);
+    access_request req = {
+        .host = http_request_header(wsi, WSI_TOKEN_HOST, NULL, host, sizeof host),
+        .origin = http_request_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof origin),
+        .api_key = http_request_header(wsi, 0, "x-api-key:", key, sizeof key),
+        .authorization = http_request_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, NULL, auth, sizeof auth),
+        .query_key = http_query_get(query.data, "apikey", query_key, sizeof query_key) > 0 ? query_key : NULL,
+        .state_changing = state_changing,
+        .needs_key = needs_key,
     };
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        if (lws_hdr_total_length(wsi, methods[i].token) > 0)
-            return methods[i].method;
-    }
-    return HTTP_OTHER;
+    strbuf_free(&query);
+    return access_check(srv->cfg, srv->on_loopback, &req, why);
 }
 
-/* A graceful stop is complete once WebSocket clients are gone and every
- * deferred or streamed answer (SSE, /mcp) has been written or abandoned. */
+int http_server_connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
+{
+    return conn_table_event(server_of(wsi)->conns, wsi, reason, in);
+}
+
+/* ---- draining ------------------------------------------------------------ */
+
 static void maybe_drained(http_server *srv)
 {
-    if (srv->shutting_down && srv->ws_closed && srv->pending_answers == 0 && srv->on_drained) {
+    if (srv->on_drained && srv->answers_under_way == 0) {
         void (*done)(void *) = srv->on_drained;
         srv->on_drained = NULL;
         done(srv->on_drained_ctx);
     }
 }
 
-static void pending_detached(http_server *srv)
+void http_server_drain(http_server *s, void (*done)(void *ctx), void *ctx)
 {
-    srv->pending_answers--;
-    maybe_drained(srv);
+    s->on_drained = done;
+    s->on_drained_ctx = ctx;
+    maybe_drained(s);
 }
+
+/* ---- one request ---------------------------------------------------------- */
 
 static void session_reset(http_server *srv, http_session *s)
 {
-    if (s->pending) { /* the connection closes under a deferred answer */
-        http_pending_on_closed(s->pending);
-        s->pending = NULL;
-        pending_detached(srv);
+    if (s->slot.pending) { /* the connection closes under an answer */
+        http_exchange_on_closed(&s->slot);
+        srv->answers_under_way--;
+        maybe_drained(srv);
     }
+    struct lws *wsi = s->slot.wsi;
     strbuf_free(&s->query);
     strbuf_free(&s->body);
-    strbuf_free(&s->res.body);
     *s = (http_session){0};
+    s->slot.wsi = wsi;
 }
 
-static bool is_ws_path(const char *path)
+static void copy_header(struct lws *wsi, int token, const char *custom, char *buf, size_t len)
 {
-    return strcmp(path, "/ws/events") == 0 || strcmp(path, "/ws/servers") == 0;
-}
-
-http_pending **http_server_pending_slot(struct lws *wsi)
-{
-    http_session *s = lws_wsi_user(wsi);
-    return &s->pending;
+    if (!http_request_header(wsi, token, custom, buf, len))
+        buf[0] = '\0';
 }
 
 static void copy_headers(struct lws *wsi, http_session *s)
 {
-    if (lws_hdr_copy(wsi, s->accept, sizeof s->accept, WSI_TOKEN_HTTP_ACCEPT) <= 0)
-        s->accept[0] = '\0';
-    if (lws_hdr_copy(wsi, s->content_type, sizeof s->content_type, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
-        s->content_type[0] = '\0';
-    if (lws_hdr_custom_copy(wsi, s->mcp_session_id, sizeof s->mcp_session_id, "mcp-session-id:", 15) <= 0)
-        s->mcp_session_id[0] = '\0';
-    if (lws_hdr_custom_copy(wsi, s->mcp_protocol_version, sizeof s->mcp_protocol_version,
-                            "mcp-protocol-version:", 21) <= 0)
-        s->mcp_protocol_version[0] = '\0';
-    if (lws_hdr_custom_copy(wsi, s->last_event_id, sizeof s->last_event_id, "last-event-id:", 14) <= 0)
-        s->last_event_id[0] = '\0';
+    copy_header(wsi, WSI_TOKEN_HTTP_ACCEPT, NULL, s->accept, sizeof s->accept);
+    copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, NULL, s->content_type, sizeof s->content_type);
+    copy_header(wsi, 0, "mcp-session-id:", s->mcp_session_id, sizeof s->mcp_session_id);
+    copy_header(wsi, 0, "mcp-protocol-version:", s->mcp_protocol_version, sizeof s->mcp_protocol_version);
+    copy_header(wsi, 0, "last-event-id:", s->last_event_id, sizeof s->last_event_id);
 }
 
 static const char *or_null(const char *value)
@@ -271,29 +193,26 @@ static const char *or_null(const char *value)
 }
 
 /* Answers what must not reach any handler. Returns true if it did. */
-static bool answer_refusal(http_server *srv, http_session *s)
+static bool answer_refusal(http_server *srv, http_session *s, http_response *res)
 {
-    http_response *res = &s->res;
-    const limits_settings *lim = &srv->app->cfg.limits;
-    if (s->refused) {
+    const limits_settings *lim = &srv->cfg->limits;
+    if (s->bad_framing) {
+        http_respond_error(res, s->framing_status, "%s", s->framing_why);
+    } else if (s->refused) {
         http_respond_error(res, s->refused, "%s", s->refused_why);
-    } else if (s->length_required) {
-        http_respond_error(res, 411, "send the body with Content-Length (chunked request bodies are not supported)");
     } else if (s->body_too_large) {
         log_kv(LOG_WARN, "request body too large",
                LOG_FIELDS(LOG_INT("status", 413), LOG_STR("path", s->path),
                           LOG_INT("max_body_bytes", lim->max_body_bytes)));
         http_respond_error(res, 413, "request body larger than %u bytes (limits.max_body_bytes)",
                            lim->max_body_bytes);
-    } else if (is_ws_path(s->path)) {
-        http_respond_error(res, 426, "%s is a WebSocket endpoint: connect with a WebSocket client", s->path);
     } else {
         return false;
     }
     return true;
 }
 
-static void route(struct lws *wsi, http_server *srv, http_session *s)
+static void route_request(http_server *srv, http_session *s, http_response *res)
 {
     http_request req = {
         .method = s->method,
@@ -306,271 +225,126 @@ static void route(struct lws *wsi, http_server *srv, http_session *s)
         .mcp_session_id = or_null(s->mcp_session_id),
         .mcp_protocol_version = or_null(s->mcp_protocol_version),
         .last_event_id = or_null(s->last_event_id),
-        .conn = wsi,
+        .slot = &s->slot,
     };
-    if (answer_refusal(srv, s))
+    if (answer_refusal(srv, s, res))
         return;
-    http_response *res = &s->res;
-    if (mcp_endpoint_route(srv->mcp, &req, res) || sse_route(srv->sse, &req, res))
-        return; /* answered now, or later through s->pending */
-    if (!api_route(srv->app, &req, res) && !api_servers_route(srv->app, &req, res) && !static_route(&req, res))
-        http_respond_error(res, 404, "nothing at %s", s->path);
+    for (size_t i = 0; i < srv->n_routes; i++) {
+        const route *r = &srv->routes[i];
+        if (route_matches(r, s->path) && r->fn(r->ctx, &req, res))
+            return; /* answered now, or later through the slot */
+    }
+    http_respond_error(res, 404, "nothing at %s", s->path);
 }
 
-static int start_response(struct lws *wsi, http_server *srv, http_session *s)
+static int start_response(http_server *srv, http_session *s)
 {
-    route(wsi, srv, s);
-    if (s->pending) {
-        srv->pending_answers++;
-        return 0; /* the handler answers later */
-    }
-    s->responding = true;
-    lws_callback_on_writable(wsi);
+    http_response res = {0};
+    route_request(srv, s, &res);
+    if (!s->slot.pending) /* answered at once: the same path as a later answer */
+        http_exchange_answer(&s->slot, &res, s->method == HTTP_HEAD, s->bad_framing);
+    strbuf_free(&res.body);
+    srv->answers_under_way++;
     return 0;
 }
 
-void http_server_refuse(struct lws *wsi, unsigned status, const char *why)
+/* RFC 9112 6.3: a request whose framing is ambiguous must be refused and its
+ * connection closed, or a proxy in front of us and we could disagree on
+ * where the next request starts. Returns the status, 0 when it is sound. */
+static int check_framing(struct lws *wsi, long long *content_length, const char **why)
 {
-    char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    log_kv(LOG_WARN, "WebSocket upgrade refused",
-           LOG_FIELDS(LOG_INT("status", status), LOG_STR("reason", why), LOG_STR("peer", peer)));
-    json_t *obj = json_pack("{s:s}", "error", why);
-    char *body = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    size_t body_len = body ? strlen(body) : 0;
-    unsigned char buf[LWS_PRE + 2048];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    /* Headers and body leave in one write, as lws_return_http_status() does
-     * for its HTML page: this request is answered and then closed. */
-    bool ok = !lws_add_http_common_headers(wsi, status, "application/json", body_len, &p, end);
-    if (ok && status == HTTP_UPGRADE_REQUIRED) /* RFC 6455 4.4: say which version we speak */
-        ok = !lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:",
-                                          (const unsigned char *)"13", 2, &p, end);
-    if (ok && !lws_finalize_http_header(wsi, &p, end) && (size_t)(end - p) > body_len) {
-        memcpy(p, body, body_len);
-        p += body_len;
-        lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+    /* lws 4.1 does not decode chunked request bodies. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        *why = "send the body with Content-Length (chunked request bodies are not supported)";
+        return 411;
     }
-    free(body);
+    *content_length = 0;
+    char clen[32];
+    int n = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    if (n < 0) {
+        *why = "Content-Length is not a number";
+        return 400;
+    }
+    if (n > 0) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(clen, &end, 10);
+        if (end == clen || *end || v < 0 || errno) {
+            *why = "Content-Length is not a number";
+            return 400;
+        }
+        *content_length = v;
+    }
+    return 0;
 }
 
-static int write_headers(struct lws *wsi, http_session *s)
+static int on_request(struct lws *wsi, http_server *srv, http_session *s, const char *path, size_t len)
 {
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    http_response *res = &s->res;
-    if (lws_add_http_common_headers(wsi, (unsigned)res->status, res->content_type, res->body.len, &p, end))
-        return -1;
-    const char *cache = res->cache_control ? res->cache_control : "no-store";
-    if (lws_add_http_header_by_name(wsi, (unsigned char *)"cache-control:", (const unsigned char *)cache,
-                                    (int)strlen(cache), &p, end))
-        return -1;
-    if (res->status == 426 &&
-        lws_add_http_header_by_name(wsi, (unsigned char *)"upgrade:", (unsigned char *)"websocket", 9, &p, end))
-        return -1;
-    if (res->allow && lws_add_http_header_by_name(wsi, (unsigned char *)"allow:", (const unsigned char *)res->allow,
-                                                  (int)strlen(res->allow), &p, end))
-        return -1;
-    if (http_add_extra_headers(wsi, res->extra, res->n_extra, &p, end))
-        return -1;
-    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
-}
-
-static int write_response(struct lws *wsi, http_server *srv, http_session *s)
-{
-    if (!s->responding)
-        return 0;
-    if (!s->headers_sent) {
-        if (write_headers(wsi, s))
-            return -1;
-        s->headers_sent = true;
-    } else {
-        size_t left = s->res.body.len - s->sent;
-        size_t n = left < HTTP_WRITE_CHUNK ? left : HTTP_WRITE_CHUNK;
-        memcpy(srv->write_buf + LWS_PRE, s->res.body.data + s->sent, n);
-        bool last = n == left;
-        if (lws_write(wsi, srv->write_buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
-            return -1;
-        s->sent += n;
-    }
-    if (s->sent < s->res.body.len && s->method != HTTP_HEAD) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    bool close_now = s->length_required;
+    conn_request_started(wsi);
     session_reset(srv, s);
-    if (close_now)
-        return -1;
-    return conn_request_done(wsi);
-}
-
-/* Checks lws leaves to us before a WebSocket upgrade: the protocol
- * version, and a subprotocol offer that lws would otherwise answer by
- * hanging up. Returns >0 once a refusal has been sent, 0 to go on. */
-static int confirm_upgrade(struct lws *wsi)
-{
-    char value[256];
-    const char *why = NULL;
-    unsigned status = HTTP_STATUS_BAD_REQUEST;
-    if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_VERSION) <= 0 || strcmp(value, "13") != 0) {
-        status = HTTP_UPGRADE_REQUIRED;
-        why = "unsupported WebSocket version: mcpproxy speaks version 13 (RFC 6455)";
-    } else if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_PROTOCOL) > 0 && !strstr(value, WS_PROTOCOL_NAME)) {
-        why = "unsupported WebSocket subprotocol: connect without one (or offer " WS_PROTOCOL_NAME ")";
-    }
-    if (!why)
-        return 0;
-    http_server_refuse(wsi, status, why);
-    return 1;
-}
-
-/* lws closes connections that hit limits.handshake_timeout_ms or
- * keepalive_timeout_ms without telling us why; a connection that ends
- * after waiting that long in either state is logged as such. */
-static void log_timeout_close(http_server *srv, struct lws *wsi, const http_conn *conn)
-{
-    if (conn->in_request || conn->upgraded)
-        return; /* mid-request, or a WebSocket client (ws.c logs those) */
-    const limits_settings *lim = &srv->app->cfg.limits;
-    lws_usec_t now = lws_now_usecs();
-    char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
-    if (!conn->idle_since_us) {
-        long long waited_ms = (long long)((now - conn->accepted_us) / 1000);
-        if (waited_ms >= lim->handshake_timeout_ms)
-            log_kv(LOG_WARN, "connection closed: no complete request in time",
-                   LOG_FIELDS(LOG_STR("limit", "limits.handshake_timeout_ms"), LOG_INT("waited_ms", waited_ms),
-                              LOG_STR("peer", peer)));
-    } else {
-        long long idle_ms = (long long)((now - conn->idle_since_us) / 1000);
-        if (idle_ms >= lim->keepalive_timeout_ms)
-            log_kv(LOG_INFO, "idle keep-alive connection closed",
-                   LOG_FIELDS(LOG_STR("limit", "limits.keepalive_timeout_ms"), LOG_INT("idle_ms", idle_ms),
-                              LOG_STR("peer", peer)));
-    }
-}
-
-static int connection_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
-{
-    http_server *srv = http_server_of(wsi);
-    switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
-        /* Called on the listening socket with the accepted fd: the new
-         * connection has no wsi yet, so its token waits in `admitted` until
-         * SERVER_NEW_CLIENT_INSTANTIATED, which follows at once. */
+    s->slot.wsi = wsi;
+    s->method = http_request_method(wsi);
+    snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
+    http_request_query(wsi, &s->query);
+    copy_headers(wsi, s);
+    bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
+    s->refused = http_server_check_access(wsi, state_changing, path_needs_key(srv, s->path), &s->refused_why);
+    if (s->refused) {
         char peer[64] = "";
-        const char *why;
-        if (srv->admitted) /* its connection never came to be */
-            conn_limit_release(srv->conns, srv->admitted);
-        lws_get_peer_simple_fd((lws_sockfd_type)(intptr_t)in, peer, sizeof peer);
-        srv->admitted = conn_limit_acquire(srv->conns, peer, &why);
-        if (!srv->admitted) {
-            log_kv(LOG_WARN, "connection refused", LOG_FIELDS(LOG_STR("reason", why), LOG_STR("peer", peer)));
-            return 1;
-        }
-        return 0;
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        log_kv(LOG_WARN, "HTTP request refused",
+               LOG_FIELDS(LOG_INT("status", s->refused), LOG_STR("path", s->path), LOG_STR("peer", peer)));
+        /* A body, if any, is still read (and bounded) so the connection
+         * stays in step for its next request. */
     }
-    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
-        http_conn *conn = xcalloc(1, sizeof *conn);
-        conn->addr = srv->admitted;
-        conn->accepted_us = lws_now_usecs();
-        srv->admitted = NULL;
-        lws_set_opaque_user_data(wsi, conn);
-        return 0;
+    long long content_length;
+    s->framing_status = check_framing(wsi, &content_length, &s->framing_why);
+    if (s->framing_status) {
+        /* Answered, then closed: unread body bytes must never be parsed
+         * as a next request. */
+        s->bad_framing = true;
+        return start_response(srv, s);
     }
-    case LWS_CALLBACK_WSI_DESTROY: {
-        http_conn *conn = lws_get_opaque_user_data(wsi);
-        if (conn) {
-            lws_set_opaque_user_data(wsi, NULL);
-            log_timeout_close(srv, wsi, conn);
-            if (conn->addr)
-                conn_limit_release(srv->conns, conn->addr);
-            free(conn);
-        }
-        return 0;
+    if (content_length > (long long)srv->cfg->limits.max_body_bytes) {
+        s->body_too_large = true;
+        return start_response(srv, s);
     }
-    default:
-        return 0;
-    }
-}
-
-bool http_server_takes(enum lws_callback_reasons reason)
-{
-    return reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE || reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION ||
-           reason == LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED || reason == LWS_CALLBACK_WSI_DESTROY;
-}
-
-int http_server_common_event(struct lws *wsi, enum lws_callback_reasons reason, void *in)
-{
-    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
-        return confirm_upgrade(wsi);
-    return connection_event(wsi, reason, in);
+    if (content_length > 0)
+        return 0; /* route once the body is complete */
+    return start_response(srv, s);
 }
 
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     http_session *s = user;
-    http_server *srv = http_server_of(wsi);
-    if (http_server_takes(reason))
-        return http_server_common_event(wsi, reason, in);
+    http_server *srv = server_of(wsi);
+    if (conn_takes(reason))
+        return http_server_connection_event(wsi, reason, in);
 
     switch (reason) {
-    case LWS_CALLBACK_HTTP: {
-        conn_request_started(wsi);
-        session_reset(srv, s);
-        s->method = method_of(wsi);
-        snprintf(s->path, sizeof s->path, "%.*s", (int)len, (const char *)in);
-        http_server_query(wsi, &s->query);
-        copy_headers(wsi, s);
-        bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
-        s->refused = http_server_check_access(wsi, state_changing, path_needs_key(s->path), &s->refused_why);
-        if (s->refused) {
-            char peer[64] = "";
-            lws_get_peer_simple(wsi, peer, sizeof peer);
-            log_kv(LOG_WARN, "HTTP request refused",
-                   LOG_FIELDS(LOG_INT("status", s->refused), LOG_STR("path", s->path), LOG_STR("peer", peer)));
-            /* A body, if any, is still read (and bounded) so the connection
-             * stays in step for its next request. */
-        }
-        /* lws 4.1 does not decode chunked request bodies: refuse them, and
-         * close after the answer so the unread chunks are never parsed as
-         * a next request. */
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-            s->length_required = true;
-            return start_response(wsi, srv, s);
-        }
-        char clen[32];
-        long long content_length = 0;
-        if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-            content_length = atoll(clen);
-        if (content_length > (long long)srv->app->cfg.limits.max_body_bytes) {
-            s->body_too_large = true;
-            return start_response(wsi, srv, s);
-        }
-        if (content_length > 0)
-            return 0; /* route once the body is complete */
-        return start_response(wsi, srv, s);
-    }
+    case LWS_CALLBACK_HTTP:
+        return on_request(wsi, srv, s, in, len);
     case LWS_CALLBACK_HTTP_BODY:
-        if (s->body.len + len > srv->app->cfg.limits.max_body_bytes)
+        if (s->body.len + len > srv->cfg->limits.max_body_bytes)
             s->body_too_large = true;
-        else if (!strbuf_append(&s->body, in, len))
-            return -1;
+        else
+            strbuf_append(&s->body, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return start_response(wsi, srv, s);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (s->pending) {
-            int done = http_pending_on_writable(s->pending, wsi);
-            if (done <= 0)
-                return done;
-            s->pending = NULL; /* freed by http_pending_on_writable */
-            pending_detached(srv);
-            session_reset(srv, s);
-            return conn_request_done(wsi);
-        }
-        return write_response(wsi, srv, s);
+        return start_response(srv, s);
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!s->slot.pending)
+            return 0; /* a stray callback */
+        int done = http_exchange_on_writable(&s->slot);
+        if (done == 0)
+            return 0;
+        srv->answers_under_way--;
+        maybe_drained(srv);
+        if (done < 0)
+            return -1;
+        session_reset(srv, s);
+        return conn_request_done(wsi);
+    }
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (s)
@@ -580,19 +354,6 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
-
-/* Not const: the WebSocket entry is filled in by ws.c, which alone knows
- * the size of its per-client state. */
-static struct lws_protocols protocols[] = {
-    {"http", http_callback, sizeof(http_session), 0, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0}, /* ws_protocol_fill() */
-    {NULL, NULL, 0, 0, 0, NULL, 0}, /* terminator */
-};
-
-/* A browser's `new WebSocket(url)` offers no subprotocol; marking ours as the
- * vhost default makes such upgrades bind to it. */
-static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
-static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, WS_PROTOCOL_NAME, ""};
 
 /* lws' own log lines go through ours, at warn and above. */
 static void lws_log_bridge(int level, const char *line)
@@ -613,33 +374,40 @@ static void lws_log_bridge(int level, const char *line)
     log_kv(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "libwebsockets", LOG_FIELDS(LOG_STR("detail", text)));
 }
 
-http_server *http_server_create(app *a, const char *listen_override, char *err, size_t err_len)
+http_server *http_server_create(const http_server_options *opts, char *err, size_t err_len)
 {
-    const char *listen = listen_override ? listen_override : a->cfg.listen;
+    const config *cfg = opts->cfg;
     char host[256];
     int port;
-    if (!config_split_listen(listen, host, sizeof host, &port)) {
-        snprintf(err, err_len, "listen address \"%s\" must be HOST:PORT, e.g. 127.0.0.1:8080", listen);
+    if (!config_split_listen(opts->listen, host, sizeof host, &port)) {
+        snprintf(err, err_len, "listen address \"%s\" must be HOST:PORT, e.g. 127.0.0.1:8080", opts->listen);
         return NULL;
     }
-    if (!access_listen_is_loopback(listen) && !a->cfg.api_key[0]) {
+    bool on_loopback = access_listen_is_loopback(opts->listen);
+    if (!on_loopback && !cfg->api_key[0]) {
         snprintf(err, err_len,
                  "refusing to listen on %s without an API key: anyone who can reach it could run tools on this "
                  "machine. Set \"api_key\" in the config (mcpproxy gen-key writes one), or listen on 127.0.0.1",
-                 listen);
+                 opts->listen);
         return NULL;
     }
 
     http_server *srv = xcalloc(1, sizeof *srv);
-    srv->app = a;
-    srv->on_loopback = access_listen_is_loopback(listen);
-    srv->ws = ws_manager_create(a);
-    const limits_settings *lim = &a->cfg.limits;
-    srv->conns = conn_limit_create(lim->max_connections, lim->max_connections_per_address);
+    srv->cfg = cfg;
+    srv->on_loopback = on_loopback;
+    const struct lws_protocols *ws = opts->ws_protocol;
+    srv->conns = conn_table_create(&cfg->limits, ws ? ws->name : NULL);
+    srv->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_session), 0, 0, NULL, 0};
+    if (ws) {
+        srv->protocols[1] = *ws;
+        /* A browser's `new WebSocket(url)` offers no subprotocol; marking
+         * ours as the vhost default makes such upgrades bind to it. */
+        srv->pvo_default = (struct lws_protocol_vhost_options){NULL, NULL, "default", "1"};
+        srv->pvo = (struct lws_protocol_vhost_options){NULL, &srv->pvo_default, ws->name, ""};
+    }
 
-    ws_protocol_fill(&protocols[1]);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
-    void *foreign_loops[1] = {a->loop};
+    void *foreign_loops[1] = {opts->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -648,12 +416,13 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
     info.foreign_loops = foreign_loops;
     info.port = port;
     info.iface = host;
-    info.protocols = protocols;
-    info.pvo = &pvo;
+    info.protocols = srv->protocols;
+    info.pvo = ws ? &srv->pvo : NULL;
     info.vhost_name = "default";
     info.user = srv;
     info.pcontext = &srv->ctx;
     /* lws counts these in whole seconds. */
+    const limits_settings *lim = &cfg->limits;
     info.timeout_secs = (lim->handshake_timeout_ms + 999) / 1000;
     info.timeout_secs_ah_idle = info.timeout_secs;
     info.keepalive_timeout = (int)((lim->keepalive_timeout_ms + 999) / 1000);
@@ -661,48 +430,24 @@ http_server *http_server_create(app *a, const char *listen_override, char *err, 
 
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        snprintf(err, err_len, "cannot listen on %s (address in use, or not an address of this machine?)", listen);
-        ws_manager_destroy(srv->ws);
-        conn_limit_destroy(srv->conns);
+        snprintf(err, err_len, "cannot listen on %s (address in use, or not an address of this machine?)",
+                 opts->listen);
+        conn_table_destroy(srv->conns);
         free(srv);
         return NULL;
     }
-    ws_manager_attach(srv->ws, srv->ctx);
-    srv->mcp = mcp_endpoint_create(a);
-    srv->sse = sse_manager_create(a);
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
     srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : port;
     snprintf(srv->url, sizeof srv->url, "http://%s:%d", host, srv->port);
     return srv;
 }
 
-static void on_ws_closed(void *ctx)
-{
-    http_server *s = ctx;
-    s->ws_closed = true;
-    maybe_drained(s);
-}
-
-void http_server_shutdown(http_server *s, void (*done)(void *ctx), void *ctx)
-{
-    s->shutting_down = true;
-    s->on_drained = done;
-    s->on_drained_ctx = ctx;
-    /* Streams end and calls in flight are answered now; what they wrote
-     * drains with the loop, and maybe_drained() reports the end. */
-    sse_manager_close(s->sse);
-    mcp_endpoint_close(s->mcp);
-    ws_manager_shutdown(s->ws, on_ws_closed, s);
-}
-
 void http_server_close(http_server *s)
 {
     /* On a foreign loop this starts closing lws' handles; lws clears s->ctx
      * (info.pcontext) once they are all closed. */
-    sse_manager_close(s->sse);
     if (s->ctx)
         lws_context_destroy(s->ctx);
-    mcp_endpoint_close(s->mcp);
 }
 
 void http_server_destroy(http_server *s)
@@ -712,11 +457,6 @@ void http_server_destroy(http_server *s)
     /* After the loop has stopped: finishes whatever destruction is left. */
     if (s->ctx)
         lws_context_destroy(s->ctx);
-    ws_manager_destroy(s->ws);
-    mcp_endpoint_destroy(s->mcp);
-    sse_manager_destroy(s->sse);
-    if (s->admitted)
-        conn_limit_release(s->conns, s->admitted);
-    conn_limit_destroy(s->conns);
+    conn_table_destroy(s->conns);
     free(s);
 }

@@ -4,7 +4,6 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "upstream/backoff.h"
-#include "upstream/config_watch.h"
 #include "upstream/line_ring.h"
 #include "upstream/mcp_client.h"
 
@@ -46,7 +45,6 @@ typedef struct upstream {
 struct manager {
     app *a;
     upstream *servers;
-    config_watch *watch;
     bool stopping_all;
     int closing;             /* timer handles still closing */
     void (*stop_done)(void *ctx);
@@ -379,14 +377,10 @@ struct manager *manager_create(app *a)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
-    /* Children that die while we write to their pipe must not kill us. */
-    signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
         upstream *u = upstream_new(m, &a->cfg.servers[i]);
         upstream_start(u);
     }
-    if (a->config_path)
-        m->watch = config_watch_start(a, m);
     return m;
 }
 
@@ -395,8 +389,6 @@ void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx)
     m->stopping_all = true;
     m->stop_done = done;
     m->stop_ctx = ctx;
-    config_watch_stop(m->watch);
-    m->watch = NULL;
     upstream *u = m->servers;
     while (u) {
         upstream *next = u->next;

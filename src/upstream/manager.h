@@ -1,7 +1,7 @@
 /* manager.h - every upstream MCP server: start, watch, restart, report.
  *
- * One `upstream` per configured server runs this state machine (connection
- * states of DESIGN.md; "Disabled" and "Auto-Disabled" exist only in status):
+ * One `upstream` per configured server runs this state machine (the
+ * connection states; "Disabled" and "Auto-Disabled" exist only in status):
  *
  *   Disconnected ─start─▶ Connecting ─initialize ok─▶ Discovering ─tools listed─▶ Ready
  *        ▲                    │                          │                          │
@@ -30,8 +30,7 @@ struct mcp_client;
 /* Tunables (retry backoff, timeouts, stop grace) are the config's
  * `upstream` object (a->cfg.upstream), read when they are used. */
 
-/* Borrowed app; starts every enabled server in a->cfg and watches
- * a->config_path (when set) for edits. */
+/* Borrowed app; starts every enabled server in a->cfg. */
 struct manager *manager_create(app *a);
 
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL

@@ -8,7 +8,7 @@
 #ifndef MCPPROXY_UPSTREAM_MCP_CLIENT_H
 #define MCPPROXY_UPSTREAM_MCP_CLIENT_H
 
-#include "core/config.h"
+#include "config/config.h"
 
 #include <jansson.h>
 #include <stdbool.h>

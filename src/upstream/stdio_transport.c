@@ -3,7 +3,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "upstream/jsonrpc.h"
+#include "core/jsonrpc.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -15,7 +15,7 @@
 #ifndef MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 #define MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 
-#include "core/config.h"
+#include "config/config.h"
 
 #include <jansson.h>
 #include <stddef.h>

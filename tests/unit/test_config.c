@@ -1,6 +1,6 @@
 /* test_config.c - defaults, strict parsing with positions, listen splitting,
  * server validation, JSON round trip and atomic save. */
-#include "core/config.h"
+#include "config/config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

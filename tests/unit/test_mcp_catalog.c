@@ -1,7 +1,7 @@
 /* test_mcp_catalog.c - the names /mcp offers for upstream tools: plain
  * <server>__<tool> when it fits, sanitized to [A-Za-z0-9_-], and a 64-byte
  * hashed form that tells apart pairs sanitizing merged or length cut. */
-#include "http/mcp_catalog.h"
+#include "mcp/catalog.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* test_send_queue.c - the per-client send budget: FIFO order, drop-oldest past
  * the budget, drop accounting (count / first_seq / last_seq) and reference
  * ownership. Reference counts are checked directly on real event_msgs. */
-#include "http/send_queue.h"
+#include "stream/send_queue.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

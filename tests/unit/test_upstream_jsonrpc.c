@@ -1,6 +1,6 @@
 /* test_upstream_jsonrpc.c - line framing (limits, split reads, CRLF) and
  * JSON-RPC message classification. */
-#include "upstream/jsonrpc.h"
+#include "core/jsonrpc.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

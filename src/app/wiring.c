@@ -1,0 +1,240 @@
+/* wiring.c - parts created, routed, started and stopped in order (wiring.h). */
+#include "app/wiring.h"
+
+#include "api/routes.h"
+#include "app/app.h"
+#include "config/watch.h"
+#include "core/bus.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/server.h"
+#include "mcp/endpoint.h"
+#include "stream/sse.h"
+#include "stream/ws.h"
+#include "upstream/manager.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct runtime {
+    app app;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t stop_deadline;
+    bool ws_closed;
+    bool answers_drained;
+    bool upstreams_stopped;
+    bool finished;
+} runtime;
+
+/* Loads the config. A missing file at the default location means "defaults";
+ * a missing --config file is an error, as is any invalid file. */
+static bool load_config(const app_options *opts, app *a)
+{
+    char err[CONFIG_ERR_LEN];
+    a->config_path = realpath(opts->config_path, NULL);
+    if (!a->config_path && opts->config_is_default && errno == ENOENT) {
+        a->config_path = xstrdup(opts->config_path);
+        config_init_defaults(&a->cfg);
+        log_kv(LOG_INFO, "no config file yet: starting with defaults", LOG_FIELDS(LOG_STR("path", a->config_path)));
+        return true;
+    }
+    if (!a->config_path) {
+        fprintf(stderr, "mcpproxy: config file %s: %s\n", opts->config_path, strerror(errno));
+        return false;
+    }
+    if (!config_load_file(a->config_path, &a->cfg, err)) {
+        fprintf(stderr, "mcpproxy: invalid config: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+/* The routes, in the order they are tried; prefixes that need the key are
+ * everything but the dashboard's files and the health check. */
+static void add_routes(app *a)
+{
+    http_server_add_route(a->http, "/mcp", true, mcp_endpoint_route, a->mcp);
+    http_server_add_route(a->http, "/events", true, sse_route, a->sse);
+    http_server_add_route(a->http, "/ws/", true, ws_route, NULL);
+    http_server_add_route(a->http, "/api/", true, api_route, a);
+    http_server_add_route(a->http, "/api/", true, api_servers_route, a);
+    http_server_add_route(a->http, "/metrics", true, api_route, a);
+    http_server_add_route(a->http, "/healthz", false, api_route, a);
+    http_server_add_route(a->http, "/", false, static_route, NULL);
+}
+
+/* A hand edit of the config file, valid and different: applied while the
+ * app says Reloading. */
+static void on_config_changed(config *next, void *ctx)
+{
+    app *a = ctx;
+    app_state before = a->state;
+    if (before == APP_RUNNING)
+        app_set_state(a, APP_RELOADING);
+    manager_apply_config(a->manager, next);
+    if (before == APP_RUNNING)
+        app_set_state(a, APP_RUNNING);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Everything has stopped (or the deadline passed): let go of the loop. */
+static void finish(runtime *rt)
+{
+    if (rt->finished)
+        return;
+    rt->finished = true;
+    app *a = &rt->app;
+    sse_manager_close(a->sse);
+    mcp_endpoint_close(a->mcp);
+    http_server_close(a->http);
+    uv_timer_stop(&rt->stop_deadline);
+    close_handle((uv_handle_t *)&rt->stop_deadline);
+    close_handle((uv_handle_t *)&rt->sigint);
+    close_handle((uv_handle_t *)&rt->sigterm);
+}
+
+static void maybe_finish(runtime *rt)
+{
+    if (rt->ws_closed && rt->answers_drained && rt->upstreams_stopped)
+        finish(rt);
+}
+
+static void on_ws_closed(void *ctx)
+{
+    runtime *rt = ctx;
+    rt->ws_closed = true;
+    maybe_finish(rt);
+}
+
+static void on_answers_drained(void *ctx)
+{
+    runtime *rt = ctx;
+    rt->answers_drained = true;
+    maybe_finish(rt);
+}
+
+static void on_upstreams_stopped(void *ctx)
+{
+    runtime *rt = ctx;
+    rt->upstreams_stopped = true;
+    maybe_finish(rt);
+}
+
+static void on_stop_deadline(uv_timer_t *t)
+{
+    runtime *rt = t->data;
+    log_kv(LOG_WARN, "stop deadline reached: closing what is left",
+           LOG_FIELDS(LOG_INT("clients_drained", rt->ws_closed && rt->answers_drained),
+                      LOG_INT("upstreams_stopped", rt->upstreams_stopped)));
+    finish(rt);
+}
+
+/* The stop, in parallel: streams end and calls in flight are answered now,
+ * what they wrote drains with the loop; upstream servers are stopped. */
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    runtime *rt = sig->data;
+    app *a = &rt->app;
+    if (a->state == APP_STOPPING) {
+        log_kv(LOG_WARN, "second signal: exiting now", LOG_FIELDS(LOG_STR("signal", strsignal(signum))));
+        exit(1);
+    }
+    log_kv(LOG_INFO, "stopping", LOG_FIELDS(LOG_STR("signal", strsignal(signum))));
+    app_set_state(a, APP_STOPPING);
+    uv_timer_start(&rt->stop_deadline, on_stop_deadline, APP_STOP_DEADLINE_MS, 0);
+    config_watch_stop(a->watch);
+    a->watch = NULL;
+    sse_manager_close(a->sse);
+    mcp_endpoint_close(a->mcp);
+    ws_manager_shutdown(a->ws, on_ws_closed, rt);
+    http_server_drain(a->http, on_answers_drained, rt);
+    manager_stop_all(a->manager, on_upstreams_stopped, rt);
+}
+
+/* Creates the parts that serve clients. Returns false (said on stderr) when
+ * the server cannot listen. */
+static bool start_serving(app *a, const char *listen)
+{
+    a->ws = ws_manager_create(a);
+    http_server_options opts = {
+        .loop = a->loop,
+        .cfg = &a->cfg,
+        .listen = listen ? listen : a->cfg.listen,
+        .ws_protocol = ws_manager_protocol(a->ws),
+    };
+    char err[512];
+    a->http = http_server_create(&opts, err, sizeof err);
+    if (!a->http) {
+        fprintf(stderr, "mcpproxy: %s\n", err);
+        ws_manager_destroy(a->ws);
+        a->ws = NULL;
+        return false;
+    }
+    ws_manager_attach(a->ws, http_server_lws_context(a->http));
+    a->sse = sse_manager_create(a);
+    a->mcp = mcp_endpoint_create(a);
+    add_routes(a);
+    return true;
+}
+
+int app_run(const app_options *opts)
+{
+    runtime rt = {0};
+    app *a = &rt.app;
+    if (!load_config(opts, a)) {
+        free(a->config_path);
+        return 2;
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    a->loop = &loop;
+    a->bus = bus_create(a->cfg.websocket.history);
+    app_set_state(a, APP_STARTING);
+
+    if (!start_serving(a, opts->listen)) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_loop_close(&loop);
+        bus_destroy(a->bus);
+        config_free(&a->cfg);
+        free(a->config_path);
+        return 1;
+    }
+
+    uv_signal_init(&loop, &rt.sigint);
+    uv_signal_init(&loop, &rt.sigterm);
+    uv_timer_init(&loop, &rt.stop_deadline);
+    rt.sigint.data = rt.sigterm.data = rt.stop_deadline.data = &rt;
+    uv_signal_start(&rt.sigint, on_signal, SIGINT);
+    uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
+
+    a->manager = manager_create(a);
+    a->watch = config_watch_start(a->loop, a->config_path, &a->cfg, on_config_changed, a);
+    log_kv(LOG_INFO, "listening",
+           LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),
+                      LOG_STR("version", MCPPROXY_VERSION)));
+    app_set_state(a, APP_RUNNING);
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+
+    http_server_destroy(a->http);
+    ws_manager_destroy(a->ws);
+    mcp_endpoint_destroy(a->mcp);
+    sse_manager_destroy(a->sse);
+    manager_destroy(a->manager);
+    if (uv_loop_close(&loop) != 0)
+        log_msg(LOG_WARN, "event loop closed with handles still open");
+    bus_destroy(a->bus);
+    config_free(&a->cfg);
+    free(a->config_path);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}

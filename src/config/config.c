@@ -1,0 +1,529 @@
+/* config.c - defaults, strict parsing and validation of the config file.
+ *
+ * Jansson reports line and column for syntax errors but keeps no positions
+ * for values, so for an unknown key or a bad value we find the key's text in
+ * the source ("key" followed by a colon) and report where it first appears.
+ * That is exact for the usual case of a unique key; a full position-tracking
+ * parser would be exact always, and is not worth its size here. */
+#include "config/config.h"
+
+#include "config/schema.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct parse_ctx {
+    const char *text;
+    size_t len;
+    const char *origin;
+    char *err;
+} parse_ctx;
+
+/* Finds `"key"` followed by optional whitespace and ':' in the source. */
+static void key_position(const parse_ctx *pc, const char *key, int *line, int *col)
+{
+    size_t klen = strlen(key);
+    *line = *col = 0;
+    for (size_t i = 0; i + klen + 2 <= pc->len; i++) {
+        if (pc->text[i] != '"' || memcmp(pc->text + i + 1, key, klen) != 0 || pc->text[i + 1 + klen] != '"')
+            continue;
+        size_t j = i + klen + 2;
+        while (j < pc->len && strchr(" \t\r\n", pc->text[j]))
+            j++;
+        if (j >= pc->len || pc->text[j] != ':')
+            continue;
+        int l = 1, c = 1;
+        for (size_t k = 0; k < i; k++) {
+            if (pc->text[k] == '\n') {
+                l++;
+                c = 1;
+            } else {
+                c++;
+            }
+        }
+        *line = l;
+        *col = c;
+        return;
+    }
+}
+
+static bool fail_at_key(const parse_ctx *pc, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes "origin:line:col: message" (position omitted when unknown). */
+static bool fail_at_key(const parse_ctx *pc, const char *key, const char *fmt, ...)
+{
+    char msg[CONFIG_ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = 0, col = 0;
+    if (key)
+        key_position(pc, key, &line, &col);
+    strbuf full = {0};
+    if (line)
+        strbuf_appendf(&full, "%s:%d:%d: %s", pc->origin, line, col, msg);
+    else
+        strbuf_appendf(&full, "%s: %s", pc->origin, msg);
+    /* A message cut at CONFIG_ERR_LEN still names the file and the key first. */
+    snprintf(pc->err, CONFIG_ERR_LEN, "%s", full.data ? full.data : msg);
+    strbuf_free(&full);
+    return false;
+}
+
+static bool get_string(const parse_ctx *pc, json_t *value, const char *key, char **out)
+{
+    if (!json_is_string(value))
+        return fail_at_key(pc, key, "\"%s\" must be a string", key);
+    free(*out);
+    *out = xstrdup(json_string_value(value));
+    return true;
+}
+
+static bool get_bool(const parse_ctx *pc, json_t *value, const char *key, bool *out)
+{
+    if (!json_is_boolean(value))
+        return fail_at_key(pc, key, "\"%s\" must be true or false", key);
+    *out = json_is_true(value);
+    return true;
+}
+
+static bool get_u32(const parse_ctx *pc, json_t *value, const char *key, uint32_t min, uint32_t *out)
+{
+    if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)min ||
+        json_integer_value(value) > (json_int_t)UINT32_MAX)
+        return fail_at_key(pc, key, "\"%s\" must be an integer from %u to %u", key, min, UINT32_MAX);
+    *out = (uint32_t)json_integer_value(value);
+    return true;
+}
+
+static bool get_string_array(const parse_ctx *pc, json_t *value, const char *key, char ***out, size_t *n_out)
+{
+    if (!json_is_array(value))
+        return fail_at_key(pc, key, "\"%s\" must be an array of strings", key);
+    size_t n = json_array_size(value);
+    char **items = xcalloc(n, sizeof *items);
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(value, i);
+        if (!json_is_string(item)) {
+            for (size_t k = 0; k < i; k++)
+                free(items[k]);
+            free(items);
+            return fail_at_key(pc, key, "\"%s\"[%zu] must be a string", key, i);
+        }
+        items[i] = xstrdup(json_string_value(item));
+    }
+    *out = items;
+    *n_out = n;
+    return true;
+}
+
+/* ---- the settings sections (config_schema.h) ---------------------------- */
+
+#define U32(section, field, lo, hi) \
+    {#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)}
+#define BOOL(section, field) {#field, CONFIG_BOOL, offsetof(config, section.field), 0, 0}
+
+static const config_field websocket_fields[] = {
+    U32(websocket, ping_interval_ms, 10, UINT32_MAX), U32(websocket, pong_timeout_ms, 10, UINT32_MAX),
+    U32(websocket, write_timeout_ms, 10, UINT32_MAX), U32(websocket, max_message_bytes, 16, UINT32_MAX),
+    U32(websocket, send_queue, 1, UINT32_MAX),        U32(websocket, max_clients, 1, UINT32_MAX),
+    U32(websocket, history, 1, UINT32_MAX),
+};
+static const config_field limits_fields[] = {
+    U32(limits, max_header_bytes, 1024, 65535), /* lws keeps header sizes in 16 bits */
+    U32(limits, max_body_bytes, 1024, UINT32_MAX),
+    U32(limits, max_connections, 1, UINT32_MAX),
+    U32(limits, max_connections_per_address, 1, UINT32_MAX),
+    U32(limits, handshake_timeout_ms, 1000, UINT32_MAX),
+    U32(limits, keepalive_timeout_ms, 1000, UINT32_MAX),
+};
+static const config_field mcp_fields[] = {
+    U32(mcp, call_timeout_ms, 100, UINT32_MAX),
+    U32(mcp, session_ttl_ms, 100, UINT32_MAX),
+    U32(mcp, ping_interval_ms, 10, UINT32_MAX),
+    BOOL(mcp, log_tool_arguments),
+};
+static const config_field upstream_fields[] = {
+    U32(upstream, backoff_base_ms, 10, UINT32_MAX),
+    U32(upstream, backoff_max_ms, 10, UINT32_MAX),
+    U32(upstream, ready_reset_ms, 10, UINT32_MAX),
+    U32(upstream, request_timeout_ms, 10, UINT32_MAX),
+    U32(upstream, stop_grace_ms, 10, 1000), /* the proxy exits within 2 s of SIGTERM */
+};
+
+#undef U32
+#undef BOOL
+
+#define SECTION(name, fields) {name, fields, sizeof fields / sizeof fields[0]}
+const config_section config_sections[] = {
+    SECTION("websocket", websocket_fields),
+    SECTION("limits", limits_fields),
+    SECTION("mcp", mcp_fields),
+    SECTION("upstream", upstream_fields),
+};
+#undef SECTION
+const size_t config_section_count = sizeof config_sections / sizeof config_sections[0];
+
+static const config_section *find_section(const char *name)
+{
+    for (size_t i = 0; i < config_section_count; i++) {
+        if (strcmp(config_sections[i].name, name) == 0)
+            return &config_sections[i];
+    }
+    return NULL;
+}
+
+/* Parses one settings object against its table. */
+static bool parse_section(const parse_ctx *pc, const config_section *sec, json_t *obj, config *cfg)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, sec->name, "\"%s\" must be an object", sec->name);
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        const config_field *f = NULL;
+        for (size_t i = 0; i < sec->n_fields && !f; i++)
+            f = strcmp(sec->fields[i].key, key) == 0 ? &sec->fields[i] : NULL;
+        if (!f) {
+            strbuf known = {0};
+            for (size_t i = 0; i < sec->n_fields; i++)
+                strbuf_appendf(&known, "%s%s", i ? ", " : "", sec->fields[i].key);
+            fail_at_key(pc, key, "unknown key \"%s.%s\" (known: %s)", sec->name, key, known.data);
+            strbuf_free(&known);
+            return false;
+        }
+        char *slot = (char *)cfg + f->offset;
+        if (f->kind == CONFIG_BOOL) {
+            if (!json_is_boolean(value))
+                return fail_at_key(pc, key, "\"%s.%s\" must be true or false", sec->name, key);
+            *(bool *)slot = json_is_true(value);
+        } else {
+            if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)f->min ||
+                json_integer_value(value) > (json_int_t)f->max)
+                return fail_at_key(pc, key, "\"%s.%s\" must be an integer from %u to %u", sec->name, key, f->min,
+                                   f->max);
+            *(uint32_t *)slot = (uint32_t)json_integer_value(value);
+        }
+    }
+    return true;
+}
+
+/* Rules that tie two settings together. */
+static bool check_relations(const parse_ctx *pc, const config *cfg)
+{
+    if (cfg->websocket.history < cfg->websocket.send_queue)
+        return fail_at_key(pc, "history", "\"websocket.history\" (%u) must be at least \"websocket.send_queue\" (%u)",
+                           cfg->websocket.history, cfg->websocket.send_queue);
+    if (cfg->upstream.backoff_max_ms < cfg->upstream.backoff_base_ms)
+        return fail_at_key(pc, "backoff_max_ms", "\"upstream.backoff_max_ms\" must be at least backoff_base_ms");
+    return true;
+}
+
+static bool parse_env(const parse_ctx *pc, json_t *obj, server_config *srv)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "env", "\"env\" must be an object of strings");
+    srv->env = xcalloc(json_object_size(obj), sizeof *srv->env);
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        if (!json_is_string(value))
+            return fail_at_key(pc, key, "env \"%s\" must be a string", key);
+        srv->env[srv->n_env].name = xstrdup(key);
+        srv->env[srv->n_env].value = xstrdup(json_string_value(value));
+        srv->n_env++;
+    }
+    return true;
+}
+
+static void server_init_defaults(server_config *srv)
+{
+    *srv = (server_config){0};
+    srv->protocol = xstrdup("stdio");
+    srv->working_dir = xstrdup("");
+    srv->group = xstrdup("");
+    srv->enabled = true;
+}
+
+static bool parse_server(const parse_ctx *pc, json_t *obj, size_t index, server_config *srv)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "mcpServers", "\"mcpServers\"[%zu] must be an object", index);
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "name") == 0)
+            ok = get_string(pc, value, key, &srv->name);
+        else if (strcmp(key, "protocol") == 0)
+            ok = get_string(pc, value, key, &srv->protocol);
+        else if (strcmp(key, "command") == 0)
+            ok = get_string(pc, value, key, &srv->command);
+        else if (strcmp(key, "args") == 0)
+            ok = get_string_array(pc, value, key, &srv->args, &srv->n_args);
+        else if (strcmp(key, "env") == 0)
+            ok = parse_env(pc, value, srv);
+        else if (strcmp(key, "working_dir") == 0)
+            ok = get_string(pc, value, key, &srv->working_dir);
+        else if (strcmp(key, "enabled") == 0)
+            ok = get_bool(pc, value, key, &srv->enabled);
+        else if (strcmp(key, "group") == 0)
+            ok = get_string(pc, value, key, &srv->group);
+        else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"%s\" in \"mcpServers\"[%zu] (known: name, protocol, command, "
+                             "args, env, working_dir, enabled, group)",
+                             key, index);
+        if (!ok)
+            return false;
+    }
+    char err[CONFIG_ERR_LEN];
+    if (!config_server_validate(srv, err))
+        return fail_at_key(pc, srv->name ? srv->name : NULL, "\"mcpServers\"[%zu]: %s", index, err);
+    return true;
+}
+
+static bool parse_servers(const parse_ctx *pc, json_t *arr, config *cfg)
+{
+    if (!json_is_array(arr))
+        return fail_at_key(pc, "mcpServers", "\"mcpServers\" must be an array of server objects");
+    size_t n = json_array_size(arr);
+    cfg->servers = xcalloc(n, sizeof *cfg->servers);
+    for (size_t i = 0; i < n; i++) {
+        server_config *srv = &cfg->servers[i];
+        server_init_defaults(srv);
+        cfg->n_servers = i + 1; /* so config_free releases what was parsed so far */
+        if (!parse_server(pc, json_array_get(arr, i), i, srv))
+            return false;
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(cfg->servers[k].name, srv->name) == 0)
+                return fail_at_key(pc, NULL, "\"mcpServers\"[%zu]: duplicate server name \"%s\"", i, srv->name);
+        }
+    }
+    return true;
+}
+
+void config_init_defaults(config *cfg)
+{
+    *cfg = (config){0};
+    cfg->listen = xstrdup("127.0.0.1:8080");
+    cfg->api_key = xstrdup("");
+    cfg->auto_disable_threshold = 3;
+    cfg->websocket = (ws_settings){
+        .ping_interval_ms = 54000,
+        .pong_timeout_ms = 60000,
+        .write_timeout_ms = 10000,
+        .max_message_bytes = 512 * 1024,
+        .send_queue = 256,
+        .max_clients = 10000,
+        .history = 4096,
+    };
+    cfg->limits = (limits_settings){
+        .max_header_bytes = 8192,
+        .max_body_bytes = 4 * 1024 * 1024,
+        .max_connections = 2048,
+        .max_connections_per_address = 512,
+        .handshake_timeout_ms = 10000,
+        .keepalive_timeout_ms = 15000,
+    };
+    cfg->upstream = (upstream_settings){
+        .backoff_base_ms = 1000,
+        .backoff_max_ms = 300000,
+        .ready_reset_ms = 30000,
+        .request_timeout_ms = 30000,
+        .stop_grace_ms = 1000,
+    };
+    cfg->mcp = (mcp_settings){
+        .call_timeout_ms = 300000,
+        .session_ttl_ms = 1800000,
+        .ping_interval_ms = 15000,
+        .log_tool_arguments = false,
+    };
+}
+
+static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
+{
+    if (!json_is_object(root))
+        return fail_at_key(pc, NULL, "the top level must be a JSON object");
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        bool ok;
+        const config_section *section;
+        if (strcmp(key, "listen") == 0) {
+            char host[256];
+            int port;
+            ok = get_string(pc, value, key, &cfg->listen);
+            if (ok && !config_split_listen(cfg->listen, host, sizeof host, &port))
+                ok = fail_at_key(pc, key, "\"listen\" must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")",
+                                 cfg->listen);
+        } else if (strcmp(key, "api_key") == 0) {
+            ok = get_string(pc, value, key, &cfg->api_key);
+        } else if (strcmp(key, "allowed_origins") == 0) {
+            ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
+        } else if (strcmp(key, "auto_disable_threshold") == 0) {
+            ok = get_u32(pc, value, key, 1, &cfg->auto_disable_threshold);
+        } else if (strcmp(key, "mcpServers") == 0) {
+            ok = parse_servers(pc, value, cfg);
+        } else if ((section = find_section(key))) {
+            ok = parse_section(pc, section, value, cfg);
+        } else {
+            ok = fail_at_key(pc, key,
+                             "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
+                             "auto_disable_threshold, websocket, limits, mcp, upstream, mcpServers)",
+                             key);
+        }
+        if (!ok)
+            return false;
+    }
+    return check_relations(pc, cfg);
+}
+
+bool config_parse(const char *text, size_t len, const char *origin, config *cfg, char err[CONFIG_ERR_LEN])
+{
+    config_init_defaults(cfg);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(err, CONFIG_ERR_LEN, "%s:%d:%d: %s", origin, jerr.line, jerr.column, jerr.text);
+        config_free(cfg);
+        return false;
+    }
+    parse_ctx pc = {.text = text, .len = len, .origin = origin, .err = err};
+    bool ok = parse_root(&pc, root, cfg);
+    json_decref(root);
+    if (!ok)
+        config_free(cfg);
+    return ok;
+}
+
+bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, CONFIG_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
+        config_init_defaults(cfg);
+        config_free(cfg);
+        return false;
+    }
+    strbuf sb = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        strbuf_append(&sb, chunk, n);
+    bool read_ok = !ferror(f);
+    fclose(f);
+    bool ok;
+    if (!read_ok) {
+        snprintf(err, CONFIG_ERR_LEN, "%s: read error", path);
+        config_init_defaults(cfg);
+        config_free(cfg);
+        ok = false;
+    } else {
+        ok = config_parse(sb.data ? sb.data : "", sb.len, path, cfg, err);
+    }
+    strbuf_free(&sb);
+    return ok;
+}
+
+bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen)
+        return false;
+    const char *host = listen;
+    size_t hlen = (size_t)(colon - listen);
+    if (host[0] == '[') { /* [::1]:8080 */
+        if (hlen < 3 || host[hlen - 1] != ']')
+            return false;
+        host++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= host_len)
+        return false;
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
+        return false;
+    memcpy(host_out, host, hlen);
+    host_out[hlen] = '\0';
+    *port_out = (int)port;
+    return true;
+}
+
+bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
+{
+    if (!srv->name || !*srv->name) {
+        snprintf(err, CONFIG_ERR_LEN, "\"name\" is required");
+        return false;
+    }
+    size_t len = strlen(srv->name);
+    bool charset_ok = len <= 64;
+    for (const char *p = srv->name; *p && charset_ok; p++)
+        charset_ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                     *p == '_' || *p == '-' || *p == '.';
+    if (!charset_ok) {
+        snprintf(err, CONFIG_ERR_LEN, "server name \"%.80s\" must be 1-64 characters of A-Z a-z 0-9 _ - .",
+                 srv->name);
+        return false;
+    }
+    if (strcmp(srv->protocol, "stdio") != 0) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": protocol \"%.40s\" is not supported (use \"stdio\")",
+                 srv->name, srv->protocol);
+        return false;
+    }
+    if (!srv->command || !*srv->command) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": \"command\" is required for stdio servers", srv->name);
+        return false;
+    }
+    return true;
+}
+
+server_config *config_find_server(const config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        if (strcmp(cfg->servers[i].name, name) == 0)
+            return &cfg->servers[i];
+    }
+    return NULL;
+}
+
+void server_config_free(server_config *srv)
+{
+    free(srv->name);
+    free(srv->protocol);
+    free(srv->command);
+    for (size_t i = 0; i < srv->n_args; i++)
+        free(srv->args[i]);
+    free(srv->args);
+    for (size_t i = 0; i < srv->n_env; i++) {
+        free(srv->env[i].name);
+        free(srv->env[i].value);
+    }
+    free(srv->env);
+    free(srv->working_dir);
+    free(srv->group);
+    *srv = (server_config){0};
+}
+
+void config_free(config *cfg)
+{
+    free(cfg->listen);
+    free(cfg->api_key);
+    for (size_t i = 0; i < cfg->n_allowed_origins; i++)
+        free(cfg->allowed_origins[i]);
+    free(cfg->allowed_origins);
+    for (size_t i = 0; i < cfg->n_servers; i++)
+        server_config_free(&cfg->servers[i]);
+    free(cfg->servers);
+    *cfg = (config){0};
+}

@@ -1,0 +1,131 @@
+/* config.h - mcpproxy's configuration file: defaults, strict parsing, saving.
+ *
+ * The file is JSON (README shows every key). Parsing is strict: an unknown key, a value
+ * of the wrong type or out of range is an error whose message names the key
+ * and, where the text allows, its line and column. A config struct owns every
+ * string and array it points to; config_free() releases them. */
+#ifndef MCPPROXY_CORE_CONFIG_H
+#define MCPPROXY_CORE_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_LEN 512
+
+typedef struct ws_settings {
+    uint32_t ping_interval_ms;  /* 54000: send a ping this often */
+    uint32_t pong_timeout_ms;   /* 60000: close a client silent this long */
+    uint32_t write_timeout_ms;  /* 10000: close a client whose write is stuck this long */
+    uint32_t max_message_bytes; /* 524288: larger client messages close with 1009 */
+    uint32_t send_queue;        /* 256: pending messages per client before drops */
+    uint32_t max_clients;       /* 10000: one more is refused with 503 */
+    uint32_t history;           /* 4096: events kept for resume; >= send_queue */
+} ws_settings;
+
+/* Bounds on what one client can make the server hold. */
+typedef struct limits_settings {
+    uint32_t max_header_bytes;            /* 8192: larger request headers are refused */
+    uint32_t max_body_bytes;              /* 4 MiB: larger request bodies get 413 */
+    uint32_t max_connections;             /* 2048: TCP connections at once, all clients */
+    uint32_t max_connections_per_address; /* 512: from one client address */
+    uint32_t handshake_timeout_ms;        /* 10000: headers (and WebSocket handshake) must arrive in time */
+    uint32_t keepalive_timeout_ms;        /* 15000: idle HTTP keep-alive connections are closed */
+} limits_settings;
+
+/* How upstream servers are started, retried and stopped. */
+typedef struct upstream_settings {
+    uint32_t backoff_base_ms;    /* 1000: first retry delay, doubling per failure */
+    uint32_t backoff_max_ms;     /* 300000: longest retry delay */
+    uint32_t ready_reset_ms;     /* 30000: Ready this long resets the failure count */
+    uint32_t request_timeout_ms; /* 30000: handshake and tools/list */
+    uint32_t stop_grace_ms;      /* 1000 (at most): SIGTERM, then SIGKILL after this */
+} upstream_settings;
+
+/* The proxy's own MCP endpoint (/mcp). */
+typedef struct mcp_settings {
+    uint32_t call_timeout_ms;  /* 300000: a tools/call waits this long for its upstream */
+    uint32_t session_ttl_ms;   /* 1800000: an idle session expires */
+    uint32_t ping_interval_ms; /* 15000: keep-alive comment on open SSE streams */
+    bool log_tool_arguments;   /* false: tool_called events carry the arguments */
+} mcp_settings;
+
+typedef struct env_var {
+    char *name;
+    char *value;
+} env_var;
+
+typedef struct server_config {
+    char *name;        /* [A-Za-z0-9_.-]{1,64}; unique */
+    char *protocol;    /* "stdio" */
+    char *command;
+    char **args;
+    size_t n_args;
+    env_var *env;
+    size_t n_env;
+    char *working_dir; /* "" = inherit */
+    bool enabled;
+    char *group;       /* "" = no group */
+} server_config;
+
+typedef struct config {
+    char *listen;               /* "127.0.0.1:8080" */
+    char *api_key;              /* "" = none */
+    char **allowed_origins;
+    size_t n_allowed_origins;
+    uint32_t auto_disable_threshold; /* 3 */
+    ws_settings websocket;
+    limits_settings limits;
+    mcp_settings mcp;
+    upstream_settings upstream;
+    server_config *servers;
+    size_t n_servers;
+} config;
+
+/* Fills cfg with the defaults and no servers. */
+void config_init_defaults(config *cfg);
+
+/* Parses JSON text (len bytes) over the defaults. On error returns false, leaves
+ * cfg empty (safe to config_free) and writes a message to err. `origin` names
+ * the text in messages (usually the file path). */
+bool config_parse(const char *text, size_t len, const char *origin, config *cfg, char err[CONFIG_ERR_LEN]);
+
+/* Reads and parses a file. A missing file is an error (the caller decides
+ * whether to fall back to defaults). */
+bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN]);
+
+/* Splits "HOST:PORT" ("[::1]:8080" for IPv6). Port 0 asks the OS for a free one.
+ * host_out receives at most host_len-1 bytes. */
+bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out);
+
+/* Validates one server entry (name charset, command present, protocol known). */
+bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN]);
+
+/* Deep copy / free of one server entry. */
+void server_config_copy(server_config *dst, const server_config *src);
+void server_config_free(server_config *srv);
+
+/* Finds a server by name, or NULL. */
+server_config *config_find_server(const config *cfg, const char *name);
+
+/* What a secret reads as wherever it is shown rather than stored. */
+#define CONFIG_SECRET_MASK "***"
+
+/* One server in the file's shape. With mask_secrets, env values read
+ * CONFIG_SECRET_MASK (for events, API responses and logs; env carries
+ * tokens). New reference. */
+json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
+
+/* The whole config as JSON, in the file's shape, secrets included (this is
+ * what is saved). New reference. */
+json_t *config_to_json(const config *cfg);
+
+/* Writes the config to path atomically: temp file in the same directory, mode
+ * 0600, fsync, rename, fsync of the directory. A missing parent directory is
+ * created (mode 0700). On failure the old file is untouched and err says why. */
+bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN]);
+
+void config_free(config *cfg);
+
+#endif

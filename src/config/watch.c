@@ -1,0 +1,120 @@
+/* watch.c - directory watch, debounce, reload (see watch.h). */
+#include "config/watch.h"
+
+#include "core/log.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct config_watch {
+    char *path;
+    const config *running;
+    config_changed_fn on_change;
+    void *ctx;
+    uv_fs_event_t event;
+    uv_timer_t debounce;
+    char *dir;
+    char *base;
+    int open_handles;
+};
+
+void config_watch_reload(config_watch *w)
+{
+    config neu;
+    char err[CONFIG_ERR_LEN];
+    if (!config_load_file(w->path, &neu, err)) {
+        /* The parser's message names the line and column. */
+        log_kv(LOG_WARN, "config reload rejected; keeping the running config",
+               LOG_FIELDS(LOG_STR("path", w->path), LOG_STR("error", err)));
+        config_free(&neu);
+        return;
+    }
+    /* Only what a reload applies counts: our own API writes come back
+     * here, and settings overridden on the command line differ for good. */
+    json_t *now = config_to_json(w->running);
+    json_t *next = config_to_json(&neu);
+    bool same = json_equal(json_object_get(now, "mcpServers"), json_object_get(next, "mcpServers")) &&
+                json_equal(json_object_get(now, "auto_disable_threshold"),
+                           json_object_get(next, "auto_disable_threshold"));
+    json_decref(now);
+    json_decref(next);
+    if (same) {
+        log_kv(LOG_DEBUG, "config file unchanged", LOG_FIELDS(LOG_STR("path", w->path)));
+        config_free(&neu);
+        return;
+    }
+    log_kv(LOG_INFO, "config file changed; applying", LOG_FIELDS(LOG_STR("path", w->path)));
+    w->on_change(&neu, w->ctx);
+}
+
+static void debounced(uv_timer_t *t)
+{
+    config_watch_reload(t->data);
+}
+
+static void on_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    (void)events;
+    config_watch *w = h->data;
+    if (status < 0) {
+        log_kv(LOG_WARN, "config watch error", LOG_FIELDS(LOG_STR("error", uv_strerror(status))));
+        return;
+    }
+    if (filename && strcmp(filename, w->base) != 0)
+        return;
+    uv_timer_start(&w->debounce, debounced, CONFIG_WATCH_DEBOUNCE_MS, 0);
+}
+
+config_watch *config_watch_start(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
+                                 void *ctx)
+{
+    config_watch *w = xcalloc(1, sizeof(*w));
+    w->path = xstrdup(path);
+    w->running = running;
+    w->on_change = on_change;
+    w->ctx = ctx;
+    w->dir = xstrdup(path);
+    char *slash = strrchr(w->dir, '/');
+    if (slash) {
+        w->base = xstrdup(slash + 1);
+        if (slash == w->dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    } else {
+        w->base = xstrdup(w->dir);
+        free(w->dir);
+        w->dir = xstrdup(".");
+    }
+    uv_fs_event_init(loop, &w->event);
+    uv_timer_init(loop, &w->debounce);
+    w->event.data = w->debounce.data = w;
+    int rc = uv_fs_event_start(&w->event, on_event, w->dir, 0);
+    if (rc != 0)
+        log_kv(LOG_WARN, "cannot watch the config directory; edits apply after a restart",
+               LOG_FIELDS(LOG_STR("dir", w->dir), LOG_STR("error", uv_strerror(rc))));
+    else
+        log_kv(LOG_DEBUG, "watching config file", LOG_FIELDS(LOG_STR("path", w->path)));
+    return w;
+}
+
+static void watch_closed(uv_handle_t *h)
+{
+    config_watch *w = h->data;
+    if (--w->open_handles > 0)
+        return;
+    free(w->path);
+    free(w->dir);
+    free(w->base);
+    free(w);
+}
+
+void config_watch_stop(config_watch *w)
+{
+    if (!w)
+        return;
+    w->open_handles = 2;
+    uv_close((uv_handle_t *)&w->event, watch_closed);
+    uv_close((uv_handle_t *)&w->debounce, watch_closed);
+}

@@ -1,0 +1,40 @@
+/* watch.h - hand edits of the config file, noticed while running.
+ *
+ * Watches the directory that holds the file (editors save by writing a new
+ * file and renaming it over the old one, which a watch on the file itself
+ * would lose), waits for the burst of events of one save to settle, then
+ * reloads. A file that does not parse is rejected with a log line naming the
+ * line and column, and the running config stays. A file whose servers and
+ * auto_disable_threshold equal the running config's (our own API writes land
+ * here too) is ignored. Anything else is handed to the callback: the watch
+ * knows nothing of who applies it. */
+#ifndef MCPPROXY_CONFIG_WATCH_H
+#define MCPPROXY_CONFIG_WATCH_H
+
+#include "config/config.h"
+
+#include <uv.h>
+
+typedef struct config_watch config_watch;
+
+/* Milliseconds of quiet after the last file event before a reload. */
+#define CONFIG_WATCH_DEBOUNCE_MS 150
+
+/* A changed, valid file. The callee takes over *next's contents (and leaves
+ * or frees them as config_free would). */
+typedef void (*config_changed_fn)(config *next, void *ctx);
+
+/* Starts watching `path` (copied). `running` is borrowed and read at each
+ * reload; `ctx` is borrowed. Never NULL: if the directory cannot be watched
+ * it says so in the log and the proxy runs on without live reload. */
+config_watch *config_watch_start(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
+                                 void *ctx);
+
+/* Reloads now (as after a file event). */
+void config_watch_reload(config_watch *w);
+
+/* Stops watching; the struct is freed once its handles are closed. NULL is
+ * ignored. */
+void config_watch_stop(config_watch *w);
+
+#endif

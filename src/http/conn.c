@@ -1,0 +1,259 @@
+/* conn.c - connection counts, records and upgrade checks (see conn.h).
+ *
+ * Per-address counts are a linked list: linear in the number of distinct client addresses; at the sizes
+ * a local proxy or a team gateway sees (a handful of addresses) that is
+ * cheaper than a hash table. A public-facing deployment with thousands of
+ * distinct peers would want one. */
+#include "http/conn.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/exchange.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conn_addr {
+    conn_addr *next;
+    uint32_t count;
+    char address[64];
+};
+
+struct conn_limit {
+    conn_addr *addresses;
+    size_t total;
+    uint32_t max_total;
+    uint32_t max_per_address;
+};
+
+conn_limit *conn_limit_create(uint32_t max_total, uint32_t max_per_address)
+{
+    conn_limit *cl = xcalloc(1, sizeof *cl);
+    cl->max_total = max_total;
+    cl->max_per_address = max_per_address;
+    return cl;
+}
+
+void conn_limit_destroy(conn_limit *cl)
+{
+    if (!cl)
+        return;
+    while (cl->addresses) {
+        conn_addr *next = cl->addresses->next;
+        free(cl->addresses);
+        cl->addresses = next;
+    }
+    free(cl);
+}
+
+conn_addr *conn_limit_acquire(conn_limit *cl, const char *address, const char **why)
+{
+    if (cl->total >= cl->max_total) {
+        *why = "too many connections (limits.max_connections)";
+        return NULL;
+    }
+    conn_addr *a = cl->addresses;
+    while (a && strcmp(a->address, address) != 0)
+        a = a->next;
+    if (a && a->count >= cl->max_per_address) {
+        *why = "too many connections from this address (limits.max_connections_per_address)";
+        return NULL;
+    }
+    if (!a) {
+        a = xcalloc(1, sizeof *a);
+        strncpy(a->address, address, sizeof a->address - 1);
+        a->next = cl->addresses;
+        cl->addresses = a;
+    }
+    a->count++;
+    cl->total++;
+    return a;
+}
+
+void conn_limit_release(conn_limit *cl, conn_addr *token)
+{
+    cl->total--;
+    if (--token->count > 0)
+        return;
+    /* The last connection from this address: forget it, so the list holds
+     * only addresses that are connected now. */
+    for (conn_addr **p = &cl->addresses; *p; p = &(*p)->next) {
+        if (*p == token) {
+            *p = token->next;
+            free(token);
+            return;
+        }
+    }
+}
+
+size_t conn_limit_total(const conn_limit *cl)
+{
+    return cl->total;
+}
+
+/* ---- records --------------------------------------------------------- */
+
+struct conn_table {
+    conn_limit *limit;
+    conn_addr *admitted; /* accepted, waiting for its wsi */
+    const limits_settings *lim;
+    const char *ws_protocol_name;
+};
+
+/* What the server keeps about one TCP connection, from accept to close
+ * (lws' opaque user data of the connection, whatever protocol it speaks). */
+typedef struct conn_record {
+    conn_addr *addr; /* its count in limits.max_connections* */
+    lws_usec_t accepted_us;
+    lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
+    bool in_request;
+    bool upgraded; /* now a WebSocket client */
+} conn_record;
+
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name)
+{
+    conn_table *t = xcalloc(1, sizeof *t);
+    t->limit = conn_limit_create(lim->max_connections, lim->max_connections_per_address);
+    t->lim = lim;
+    t->ws_protocol_name = ws_protocol_name;
+    return t;
+}
+
+void conn_table_destroy(conn_table *t)
+{
+    if (!t)
+        return;
+    if (t->admitted)
+        conn_limit_release(t->limit, t->admitted);
+    conn_limit_destroy(t->limit);
+    free(t);
+}
+
+size_t conn_table_count(const conn_table *t)
+{
+    return conn_limit_total(t->limit);
+}
+
+void conn_note_upgrade(struct lws *wsi)
+{
+    conn_record *conn = lws_get_opaque_user_data(wsi);
+    if (conn)
+        conn->upgraded = true;
+}
+
+void conn_request_started(struct lws *wsi)
+{
+    conn_record *conn = lws_get_opaque_user_data(wsi);
+    if (conn)
+        conn->in_request = true;
+}
+
+int conn_request_done(struct lws *wsi)
+{
+    conn_record *conn = lws_get_opaque_user_data(wsi);
+    if (conn) {
+        conn->in_request = false;
+        conn->idle_since_us = lws_now_usecs();
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Checks lws leaves to us before a WebSocket upgrade: the protocol
+ * version, and a subprotocol offer that lws would otherwise answer by
+ * hanging up. Returns >0 once a refusal has been sent, 0 to go on. */
+static int confirm_upgrade(conn_table *t, struct lws *wsi)
+{
+    char value[256], text[160];
+    const char *why = NULL;
+    unsigned status = HTTP_STATUS_BAD_REQUEST;
+    if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_VERSION) <= 0 || strcmp(value, "13") != 0) {
+        status = 426;
+        why = "unsupported WebSocket version: mcpproxy speaks version 13 (RFC 6455)";
+    } else if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_PROTOCOL) > 0 &&
+               (!t->ws_protocol_name || !strstr(value, t->ws_protocol_name))) {
+        snprintf(text, sizeof text, "unsupported WebSocket subprotocol: connect without one (or offer %s)",
+                 t->ws_protocol_name ? t->ws_protocol_name : "none");
+        why = text;
+    }
+    if (!why)
+        return 0;
+    http_refuse_upgrade(wsi, status, why);
+    return 1;
+}
+
+/* lws closes connections that hit limits.handshake_timeout_ms or
+ * keepalive_timeout_ms without telling us why; a connection that ends
+ * after waiting that long in either state is logged as such. */
+static void log_timeout_close(const conn_table *t, struct lws *wsi, const conn_record *conn)
+{
+    if (conn->in_request || conn->upgraded)
+        return; /* mid-request, or a WebSocket client (the stream logs those) */
+    lws_usec_t now = lws_now_usecs();
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (!conn->idle_since_us) {
+        long long waited_ms = (long long)((now - conn->accepted_us) / 1000);
+        if (waited_ms >= t->lim->handshake_timeout_ms)
+            log_kv(LOG_WARN, "connection closed: no complete request in time",
+                   LOG_FIELDS(LOG_STR("limit", "limits.handshake_timeout_ms"), LOG_INT("waited_ms", waited_ms),
+                              LOG_STR("peer", peer)));
+    } else {
+        long long idle_ms = (long long)((now - conn->idle_since_us) / 1000);
+        if (idle_ms >= t->lim->keepalive_timeout_ms)
+            log_kv(LOG_INFO, "idle keep-alive connection closed",
+                   LOG_FIELDS(LOG_STR("limit", "limits.keepalive_timeout_ms"), LOG_INT("idle_ms", idle_ms),
+                              LOG_STR("peer", peer)));
+    }
+}
+
+bool conn_takes(enum lws_callback_reasons reason)
+{
+    return reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE || reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION ||
+           reason == LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED || reason == LWS_CALLBACK_WSI_DESTROY;
+}
+
+int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons reason, void *in)
+{
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(t, wsi);
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        /* Called on the listening socket with the accepted fd: the new
+         * connection has no wsi yet, so its token waits in `admitted` until
+         * SERVER_NEW_CLIENT_INSTANTIATED, which follows at once. */
+        char peer[64] = "";
+        const char *why;
+        if (t->admitted) /* its connection never came to be */
+            conn_limit_release(t->limit, t->admitted);
+        lws_get_peer_simple_fd((lws_sockfd_type)(intptr_t)in, peer, sizeof peer);
+        t->admitted = conn_limit_acquire(t->limit, peer, &why);
+        if (!t->admitted) {
+            log_kv(LOG_WARN, "connection refused", LOG_FIELDS(LOG_STR("reason", why), LOG_STR("peer", peer)));
+            return 1;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
+        conn_record *conn = xcalloc(1, sizeof *conn);
+        conn->addr = t->admitted;
+        conn->accepted_us = lws_now_usecs();
+        t->admitted = NULL;
+        lws_set_opaque_user_data(wsi, conn);
+        return 0;
+    }
+    case LWS_CALLBACK_WSI_DESTROY: {
+        conn_record *conn = lws_get_opaque_user_data(wsi);
+        if (conn) {
+            lws_set_opaque_user_data(wsi, NULL);
+            log_timeout_close(t, wsi, conn);
+            if (conn->addr)
+                conn_limit_release(t->limit, conn->addr);
+            free(conn);
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}

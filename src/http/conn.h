@@ -1,0 +1,60 @@
+/* conn.h - TCP connections, whatever protocol they end up speaking: caps on
+ * how many there are (in total and per client address, so one client or a
+ * flood of them cannot take every fd), a record of each from accept to
+ * close, and the checks lws leaves to us before a WebSocket upgrade. */
+#ifndef MCPPROXY_HTTP_CONN_H
+#define MCPPROXY_HTTP_CONN_H
+
+#include "config/config.h"
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- counting (pure bookkeeping, unit-testable) -------------------------- */
+
+typedef struct conn_limit conn_limit;
+typedef struct conn_addr conn_addr; /* one client address and its count */
+
+conn_limit *conn_limit_create(uint32_t max_total, uint32_t max_per_address);
+
+/* All tokens must have been released. */
+void conn_limit_destroy(conn_limit *cl);
+
+/* Counts a new connection from `address` (text form). Returns a token to
+ * release when it closes (owned by the limiter), or NULL when a limit is
+ * reached, with the reason in *why. */
+conn_addr *conn_limit_acquire(conn_limit *cl, const char *address, const char **why);
+
+void conn_limit_release(conn_limit *cl, conn_addr *token);
+
+size_t conn_limit_total(const conn_limit *cl);
+
+/* ---- the connections of one server --------------------------------------- */
+
+typedef struct conn_table conn_table;
+
+/* `lim` is borrowed (the app's config) and read when used;
+ * `ws_protocol_name` is the one WebSocket subprotocol spoken (static). */
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name);
+void conn_table_destroy(conn_table *t);
+
+/* Open TCP connections (HTTP and WebSocket), as limits.max_connections counts them. */
+size_t conn_table_count(const conn_table *t);
+
+/* The lws callback reasons about connections rather than requests; every
+ * protocol's callback hands them to conn_table_event(). */
+bool conn_takes(enum lws_callback_reasons reason);
+int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons reason, void *in);
+
+/* A request began arriving on the connection. */
+void conn_request_started(struct lws *wsi);
+/* The answer is out and the connection waits for the next request. Returns
+ * what the lws callback should return. */
+int conn_request_done(struct lws *wsi);
+/* The connection became a WebSocket client: its end is no longer an HTTP
+ * timeout to report. */
+void conn_note_upgrade(struct lws *wsi);
+
+#endif

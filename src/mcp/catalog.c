@@ -1,0 +1,169 @@
+/* mcp_catalog.c - naming and collecting the tools /mcp offers. */
+#include "mcp/catalog.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "upstream/manager.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Room kept for "_" + 8 hex digits when a name has to be shortened. */
+#define HASHED_PREFIX (MCP_TOOL_NAME_MAX - 9)
+
+static bool name_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* Appends s to out[*len..], replacing characters clients reject; stops at
+ * `cap` bytes. */
+static void append_sanitized(char *out, size_t *len, size_t cap, const char *s)
+{
+    for (; *s && *len < cap; s++)
+        out[(*len)++] = name_char_ok((unsigned char)*s) ? *s : '_';
+}
+
+static uint32_t fnv1a(uint32_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void mcp_tool_name(const char *server, const char *tool, bool hashed, char out[MCP_TOOL_NAME_MAX + 1])
+{
+    /* Built long first (sanitizing keeps the length), then cut if needed. */
+    size_t full_len = strlen(server) + 2 + strlen(tool);
+    if (!hashed && full_len <= MCP_TOOL_NAME_MAX) {
+        size_t len = 0;
+        append_sanitized(out, &len, MCP_TOOL_NAME_MAX, server);
+        append_sanitized(out, &len, MCP_TOOL_NAME_MAX, "__");
+        append_sanitized(out, &len, MCP_TOOL_NAME_MAX, tool);
+        out[len] = '\0';
+        return;
+    }
+    /* The hash covers the original names with a separator that cannot occur
+     * in either, so different pairs differ even where sanitizing merged them. */
+    uint32_t h = fnv1a(2166136261u, server, strlen(server));
+    h = fnv1a(h, "\0", 1);
+    h = fnv1a(h, tool, strlen(tool));
+    size_t len = 0;
+    append_sanitized(out, &len, HASHED_PREFIX, server);
+    append_sanitized(out, &len, HASHED_PREFIX, "__");
+    append_sanitized(out, &len, HASHED_PREFIX, tool);
+    snprintf(out + len, MCP_TOOL_NAME_MAX + 1 - len, "_%08x", h);
+}
+
+const mcp_catalog_entry *mcp_catalog_find(const mcp_catalog *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->entries[i].name, name) == 0)
+            return &c->entries[i];
+    }
+    return NULL;
+}
+
+static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const char *tool, json_t *def)
+{
+    char name[MCP_TOOL_NAME_MAX + 1];
+    mcp_tool_name(server, tool, false, name);
+    if (mcp_catalog_find(c, name)) {
+        /* Two tools sanitized to one name: the later one is told apart by
+         * the hash of its original names. */
+        mcp_tool_name(server, tool, true, name);
+        if (mcp_catalog_find(c, name)) {
+            log_kv(LOG_WARN, "tool not offered: its name collides with another",
+                   LOG_FIELDS(LOG_STR("server", server), LOG_STR("tool", tool), LOG_STR("name", name)));
+            return;
+        }
+    }
+    if (c->n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        c->entries = xrealloc(c->entries, *cap * sizeof *c->entries);
+    }
+    mcp_catalog_entry *e = &c->entries[c->n++];
+    memcpy(e->name, name, sizeof name);
+    e->server = xstrdup(server);
+    e->tool = xstrdup(tool);
+    e->def = json_incref(def);
+}
+
+void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
+{
+    *out = (mcp_catalog){0};
+    if (!m)
+        return;
+    size_t cap = 0;
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        const server_config *srv = &cfg->servers[i];
+        if (!srv->enabled || !manager_server_client(m, srv->name))
+            continue;
+        json_t *tools = manager_server_tools(m, srv->name);
+        size_t k;
+        json_t *def;
+        json_array_foreach(tools, k, def) {
+            const char *tool = json_string_value(json_object_get(def, "name"));
+            if (tool && *tool)
+                add_entry(out, &cap, srv->name, tool, def);
+        }
+    }
+}
+
+bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        if (strcmp(a->entries[i].name, b->entries[i].name) != 0 || !json_equal(a->entries[i].def, b->entries[i].def))
+            return false;
+    }
+    return true;
+}
+
+json_t *mcp_catalog_tools_json(const mcp_catalog *c)
+{
+    json_t *tools = json_array();
+    for (size_t i = 0; i < c->n; i++) {
+        /* A shallow copy: description, schemas and annotations stay the
+         * server's own objects, only the name differs. */
+        json_t *def = json_copy(c->entries[i].def);
+        json_object_set_new(def, "name", json_string(c->entries[i].name));
+        json_array_append_new(tools, def);
+    }
+    return tools;
+}
+
+const char *mcp_catalog_guess_server(const config *cfg, const char *name, size_t *prefix_len)
+{
+    const char *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        char prefix[MCP_TOOL_NAME_MAX + 3];
+        size_t len = 0;
+        append_sanitized(prefix, &len, MCP_TOOL_NAME_MAX, cfg->servers[i].name);
+        append_sanitized(prefix, &len, sizeof prefix - 1, "__");
+        prefix[len] = '\0';
+        if (len > best_len && strncmp(name, prefix, len) == 0) {
+            best = cfg->servers[i].name;
+            best_len = len;
+        }
+    }
+    *prefix_len = best_len;
+    return best;
+}
+
+void mcp_catalog_free(mcp_catalog *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->entries[i].server);
+        free(c->entries[i].tool);
+        json_decref(c->entries[i].def);
+    }
+    free(c->entries);
+    *c = (mcp_catalog){0};
+}

@@ -1,0 +1,58 @@
+/* mcp_catalog.h - the tools /mcp offers: every tool of every Ready, enabled
+ * upstream, named <server>__<tool>.
+ *
+ * Names must fit what common MCP clients accept: [A-Za-z0-9_-]{1,64}. Other
+ * bytes become '_'; a name longer than 64 (or one that collides with an
+ * earlier name) keeps its first 55 bytes and gets "_" + 8 hex digits of a
+ * hash (FNV-1a, 32 bits) of the original server and tool names. The catalog
+ * maps each offered name back to its server and original tool name. */
+#ifndef MCPPROXY_HTTP_MCP_CATALOG_H
+#define MCPPROXY_HTTP_MCP_CATALOG_H
+
+#include "config/config.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct manager;
+
+#define MCP_TOOL_NAME_MAX 64
+
+typedef struct mcp_catalog_entry {
+    char name[MCP_TOOL_NAME_MAX + 1]; /* as offered */
+    char *server;                     /* owned */
+    char *tool;                       /* the upstream's own name; owned */
+    json_t *def;                      /* the tool object as the server sent it; one reference */
+} mcp_catalog_entry;
+
+typedef struct mcp_catalog {
+    mcp_catalog_entry *entries; /* in config order, then the server's order */
+    size_t n;
+} mcp_catalog;
+
+/* Pure: the offered name of one tool. `hashed` forces the hashed form. */
+void mcp_tool_name(const char *server, const char *tool, bool hashed, char out[MCP_TOOL_NAME_MAX + 1]);
+
+/* Builds the catalog from the manager (NULL: empty) and the config. `out`
+ * must be empty (zeroed or freed). */
+void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg);
+
+/* Whether two catalogs offer the same names with equal definitions. */
+bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);
+
+/* The entry offered under `name`, or NULL. Borrowed. */
+const mcp_catalog_entry *mcp_catalog_find(const mcp_catalog *c, const char *name);
+
+/* The tools/list array: each definition as sent, with the offered name.
+ * New reference. */
+json_t *mcp_catalog_tools_json(const mcp_catalog *c);
+
+/* The configured server whose sanitized name + "__" prefixes `name`
+ * (longest match), for saying why a tool is missing; *prefix_len gets the
+ * prefix's length. Borrowed, or NULL. */
+const char *mcp_catalog_guess_server(const config *cfg, const char *name, size_t *prefix_len);
+
+void mcp_catalog_free(mcp_catalog *c);
+
+#endif

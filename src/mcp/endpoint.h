@@ -1,0 +1,34 @@
+/* mcp_endpoint.h - the proxy's own MCP server at /mcp (Streamable HTTP).
+ *
+ * MCP clients initialize a session here, list the tools of every Ready
+ * upstream as <server>__<tool> (mcp_catalog.h) and call them; each call is
+ * routed to its upstream's mcp_client and published as tool_called. Sessions
+ * with a GET stream are told notifications/tools/list_changed when the set
+ * of offered tools changes. See docs/PROTOCOL.md, "MCP endpoint (/mcp)". */
+#ifndef MCPPROXY_HTTP_MCP_ENDPOINT_H
+#define MCPPROXY_HTTP_MCP_ENDPOINT_H
+
+#include "app/app.h"
+#include "http/exchange.h"
+#include "http/request.h"
+
+#include <stdbool.h>
+
+typedef struct mcp_endpoint mcp_endpoint;
+
+/* Borrowed app (a->manager may still be NULL: it is looked up per use).
+ * Subscribes to the bus. */
+mcp_endpoint *mcp_endpoint_create(app *a);
+
+/* Handles /mcp; false for any other path. */
+bool mcp_endpoint_route(void *mcp_endpoint, const http_request *req, http_response *res);
+
+/* Ends every session and call, unsubscribes and starts closing the timer;
+ * after the HTTP connections have closed. Idempotent. */
+void mcp_endpoint_close(mcp_endpoint *ep);
+
+/* Frees it once the loop has run; before the manager is destroyed (calls
+ * still in flight are cancelled on their upstream clients). NULL is fine. */
+void mcp_endpoint_destroy(mcp_endpoint *ep);
+
+#endif

@@ -1,0 +1,59 @@
+/* mcp_session.h - the sessions of the /mcp endpoint (Mcp-Session-Id).
+ *
+ * A session is created by initialize and lives until the client DELETEs it
+ * or it has been idle (no request, no open GET stream) for `ttl_ms`. Each may
+ * hold one GET stream (Server-Sent Events) through which the server sends
+ * notifications; a keep-alive comment goes down every open stream every
+ * `ping_ms`, which also finds clients that vanished without closing.
+ * One uv timer serves all sessions. */
+#ifndef MCPPROXY_HTTP_MCP_SESSION_H
+#define MCPPROXY_HTTP_MCP_SESSION_H
+
+#include "http/exchange.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define MCP_SESSION_ID_LEN 32
+
+typedef struct mcp_session mcp_session;
+typedef struct mcp_sessions mcp_sessions;
+
+/* The table; `loop` borrowed. `on_ping(ctx)`, when not NULL, runs at each
+ * keep-alive round so the owner can ping its own streams too. */
+mcp_sessions *mcp_sessions_create(uv_loop_t *loop, uint64_t ttl_ms, uint64_t ping_ms, void (*on_ping)(void *ctx),
+                                  void *ctx);
+
+/* Ends every session (their streams end) and starts closing the timer. */
+void mcp_sessions_close(mcp_sessions *t);
+
+/* Frees the table, after close and once the loop has run. NULL is fine. */
+void mcp_sessions_destroy(mcp_sessions *t);
+
+/* A new session with a fresh random id. Owned by the table. */
+mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version);
+
+/* The live session with this id (and marks it active), or NULL. Borrowed:
+ * valid until the handler returns (sessions end from timers and DELETE). */
+mcp_session *mcp_session_find(mcp_sessions *t, const char *id);
+
+/* Ends a session now (DELETE): its stream, if any, ends. */
+void mcp_session_end(mcp_sessions *t, mcp_session *s);
+
+const char *mcp_session_id(const mcp_session *s);
+const char *mcp_session_protocol_version(const mcp_session *s);
+
+/* Answers a GET on the session with its notification stream (200,
+ * text/event-stream, kept open). Returns false, answering nothing, when the
+ * session has a stream open already (the caller answers 409). */
+bool mcp_session_open_stream(mcp_session *s, const http_request *req);
+
+/* Writes bytes (one or more complete SSE events) to every open stream.
+ * Returns the number of streams written to. */
+size_t mcp_sessions_broadcast(mcp_sessions *t, const char *bytes, size_t len);
+
+size_t mcp_sessions_count(const mcp_sessions *t);
+
+#endif

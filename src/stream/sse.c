@@ -1,0 +1,221 @@
+/* sse.c - Server-Sent Events clients of the bus.
+ *
+ * A client is a bus subscriber whose events are written to its HTTP stream
+ * at once (http_stream_write copies them into the connection's queue, which
+ * drains as the socket allows). The slow-client rule is the WebSocket one,
+ * counted in bytes here since the stream queue holds bytes: while a client
+ * has more than send_queue × SSE_BYTES_PER_EVENT unsent, new events are
+ * dropped for it, and an events_dropped message precedes the next one that
+ * fits. A comment line every ping_interval_ms keeps proxies from timing the
+ * stream out and reveals dead peers (lws notices them only on a write). */
+#include "stream/sse.h"
+
+#include "core/dlist.h"
+#include "core/log.h"
+#include "http/exchange.h"
+#include "stream/send_queue.h"
+#include "stream/stream.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An event is a few hundred bytes; this sizes the byte budget generously. */
+#define SSE_BYTES_PER_EVENT 1024
+
+typedef struct sse_client {
+    dlist_node link; /* in sse_manager.clients */
+    struct sse_manager *m;
+    http_pending *http;
+    stream_request req;
+    stream_cursor cursor;
+    bus_sub *sub;
+    send_queue drops; /* only its drop accounting is used: events go straight out */
+} sse_client;
+
+struct sse_manager {
+    app *app;
+    dlist clients;
+    uv_timer_t keepalive;
+    bool timer_running;
+    bool closed;
+    strbuf scratch; /* the message being written */
+};
+
+sse_manager *sse_manager_create(app *a)
+{
+    sse_manager *m = xcalloc(1, sizeof *m);
+    m->app = a;
+    uv_timer_init(a->loop, &m->keepalive);
+    m->keepalive.data = m;
+    return m;
+}
+
+size_t sse_manager_client_count(const sse_manager *m)
+{
+    return m->clients.count;
+}
+
+/* Writes one SSE message, "id: SEQ" (events only) then the JSON as data,
+ * in one write (one chunk on the wire). JSON text has no raw newline, so
+ * one data line holds it. */
+static void write_message(sse_client *c, uint64_t id, const char *json, size_t len)
+{
+    strbuf *out = &c->m->scratch;
+    out->len = 0;
+    if (id)
+        strbuf_appendf(out, "id: %" PRIu64 "\n", id);
+    strbuf_append(out, "data: ", 6);
+    strbuf_append(out, json, len);
+    strbuf_append(out, "\n\n", 2);
+    http_stream_write(c->http, out->data, out->len);
+}
+
+static void write_control(sse_client *c, char *json)
+{
+    if (json)
+        write_message(c, 0, json, strlen(json));
+    free(json);
+}
+
+static size_t budget_bytes(const sse_client *c)
+{
+    return (size_t)c->m->app->cfg.websocket.send_queue * SSE_BYTES_PER_EVENT;
+}
+
+static void deliver(sse_client *c, event_msg *msg)
+{
+    /* Writing nothing reports what is still queued. */
+    if (http_stream_write(c->http, "", 0) > budget_bytes(c)) {
+        if (c->drops.unreported.count == 0)
+            log_kv(LOG_WARN, "SSE client too slow, dropping event",
+                   LOG_FIELDS(LOG_STR("event_type", event_type_name(msg->type)), LOG_INT("seq", msg->seq)));
+        send_queue_note_drop(&c->drops, msg->seq);
+        return;
+    }
+    send_drops drops;
+    if (send_queue_take_drops(&c->drops, &drops))
+        write_control(c, stream_dropped_json(&drops));
+    write_message(c, msg->seq, (const char *)msg->json, msg->json_len);
+}
+
+static void on_event(event_msg *msg, void *ctx)
+{
+    deliver(ctx, msg);
+}
+
+static void client_free(sse_client *c)
+{
+    sse_manager *m = c->m;
+    bus_unsubscribe(m->app->bus, c->sub);
+    send_queue_free(&c->drops);
+    dlist_remove(&m->clients, &c->link);
+    log_kv(LOG_INFO, "SSE client unregistered", LOG_FIELDS(LOG_INT("total_clients", m->clients.count)));
+    free(c);
+}
+
+/* The client went away: its handle is inert until released. */
+static void on_gone(void *ctx)
+{
+    sse_client *c = ctx;
+    http_pending_release(c->http);
+    client_free(c);
+}
+
+static void on_keepalive(uv_timer_t *t)
+{
+    sse_manager *m = t->data;
+    for (dlist_node *n = m->clients.head; n; n = n->next)
+        http_stream_write(DLIST_ENTRY(n, sse_client, link)->http, ": ping\n\n", 8);
+}
+
+/* Hello, then the resync notice or the replay, then live (subscribed in the
+ * same loop turn, so nothing falls in between). */
+static void start_stream(sse_client *c)
+{
+    bus *b = c->m->app->bus;
+    http_stream_begin(c->http, 200, "text/event-stream");
+    write_control(c, stream_hello_json(&c->cursor, b));
+    if (c->cursor.resync_reason)
+        write_control(c, stream_resync_json(&c->cursor, b));
+    bus_filter filter = stream_request_filter(&c->req);
+    event_msg *msg;
+    while ((msg = stream_cursor_next(&c->cursor, b, &filter, &c->drops))) {
+        deliver(c, msg);
+        event_msg_unref(msg);
+    }
+}
+
+bool sse_route(void *ctx, const http_request *req, http_response *res)
+{
+    sse_manager *m = ctx;
+    if (strcmp(req->path, "/events") != 0)
+        return false;
+    if (req->method != HTTP_GET) {
+        res->allow = "GET";
+        http_respond_error(res, 405, "use GET for /events");
+        return true;
+    }
+    if (m->closed) {
+        http_respond_error(res, 503, "mcpproxy is shutting down");
+        return true;
+    }
+    sse_client *c = xcalloc(1, sizeof *c);
+    char msg[160];
+    const char *bad = stream_request_parse(&c->req, req->query, false, msg, sizeof msg);
+    /* An EventSource reconnecting says where it was with Last-Event-ID. */
+    if (!bad && req->last_event_id) {
+        if (stream_parse_seq(req->last_event_id, &c->req.since))
+            c->req.resume = true;
+        else
+            bad = "Last-Event-ID must be the seq of an event";
+    }
+    if (bad) {
+        free(c);
+        http_respond_error(res, 400, "%s", bad);
+        return true;
+    }
+    const ws_settings *ws = &m->app->cfg.websocket;
+    if (m->clients.count >= ws->max_clients) {
+        free(c);
+        http_respond_error(res, 503, "too many event stream clients (websocket.max_clients)");
+        return true;
+    }
+    c->m = m;
+    send_queue_init(&c->drops, ws->send_queue);
+    bus_filter filter = stream_request_filter(&c->req);
+    c->sub = bus_subscribe(m->app->bus, &filter, on_event, c);
+    c->http = http_respond_later(req, on_gone, c);
+    dlist_push_front(&m->clients, &c->link);
+    stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
+    log_kv(LOG_INFO, "SSE client registered",
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
+    start_stream(c);
+    if (!m->timer_running) {
+        uv_timer_start(&m->keepalive, on_keepalive, ws->ping_interval_ms, ws->ping_interval_ms);
+        m->timer_running = true;
+    }
+    return true;
+}
+
+void sse_manager_close(sse_manager *m)
+{
+    if (m->closed)
+        return;
+    m->closed = true;
+    while (m->clients.head) {
+        sse_client *c = DLIST_ENTRY(m->clients.head, sse_client, link);
+        http_stream_end(c->http); /* lets go of the handle */
+        client_free(c);
+    }
+    uv_close((uv_handle_t *)&m->keepalive, NULL);
+}
+
+void sse_manager_destroy(sse_manager *m)
+{
+    if (!m)
+        return;
+    strbuf_free(&m->scratch);
+    free(m);
+}

@@ -1,0 +1,585 @@
+/* ws.c - WebSocket clients of the event stream.
+ *
+ * Life of a client:
+ *   FILTER_PROTOCOL_CONNECTION  parse and check the request; refuse with a
+ *                               real HTTP status before any upgrade
+ *   ESTABLISHED                 subscribe to the bus, queue hello (and the
+ *                               resume replay), join the keep-alive sweep
+ *   (bus publish)               ws_on_event queues a reference and asks for
+ *                               a writable callback; never writes, never waits
+ *   SERVER_WRITEABLE            write everything pending as complete frames
+ *                               in one send
+ *   CLOSED                      unsubscribe and free
+ *
+ * Keep-alive is one sweep timer for all clients, not timers per client:
+ * lws keeps scheduled callbacks in one sorted list, so re-arming a deadline
+ * per client on every event made fan-out O(clients^2) (measured: 40% of the
+ * CPU at 5000 clients). The sweep runs every ws_sweep_period() and checks
+ * each client's three clocks: ping due, silent too long, write stuck too
+ * long. Deadlines are therefore honoured within one sweep period. */
+#include "stream/ws.h"
+
+#include "core/dlist.h"
+#include "core/log.h"
+#include "http/conn.h"
+#include "http/exchange.h"
+#include "http/request.h"
+#include "http/server.h"
+#include "stream/send_queue.h"
+#include "stream/stream.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(EVENT_HEADROOM >= LWS_PRE, "events must leave room for an lws frame header");
+
+/* Stop gathering more events into one send past this many bytes: large
+ * enough to amortize the syscall, small enough to keep latency for others. */
+#define WS_WRITE_CHUNK (64 * 1024)
+#define WS_FRAME_HEADER_MAX 10
+
+typedef enum ws_endpoint { WS_EVENTS, WS_SERVERS, WS_ENDPOINT_COUNT } ws_endpoint;
+static const char *const endpoint_paths[WS_ENDPOINT_COUNT] = {"/ws/events", "/ws/servers"};
+
+/* Per-connection state, allocated zeroed by lws (per_session_data_size). */
+typedef struct ws_client {
+    /* From the request, set before the upgrade. */
+    ws_endpoint endpoint;
+    stream_request req;
+    char peer[64];
+
+    /* Set once registered. */
+    bool registered;
+    struct lws *wsi;
+    ws_manager *mgr;
+    dlist_node link; /* in ws_manager.clients */
+    bus_sub *sub;
+    send_queue queue;
+    stream_cursor cursor;             /* replay and resync owed before live events */
+    bool hello_pending;
+    bool ping_due;
+    bool closing;
+    bool close_explained;             /* the end was logged or was a clean close */
+    bool writable_requested;
+    lws_usec_t last_rx_us;            /* last frame of any kind from the client */
+    lws_usec_t last_ping_us;
+    lws_usec_t write_wait_since_us;   /* output waiting for the socket since; 0 = none */
+    uint64_t rx_message_bytes;
+} ws_client;
+
+struct ws_manager {
+    app *app;
+    struct lws_context *ctx;
+    dlist clients;
+    size_t per_endpoint[WS_ENDPOINT_COUNT];
+    uint64_t delivered; /* event messages written to clients */
+    uint64_t dropped;   /* events dropped from slow clients' queues */
+    bool shutting_down;
+    void (*on_empty)(void *ctx);
+    void *on_empty_ctx;
+    lws_sorted_usec_list_t sweep; /* keep-alive for every client; armed while any is connected */
+    strbuf out;   /* the next send: LWS_PRE padding, then frames */
+    strbuf batch; /* a batch=1 array being assembled */
+    struct lws_protocols protocol; /* handed to the HTTP server; .user is this manager */
+};
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+
+ws_manager *ws_manager_create(app *a)
+{
+    ws_manager *m = xcalloc(1, sizeof *m);
+    m->app = a;
+    m->protocol = (struct lws_protocols){
+        .name = WS_PROTOCOL_NAME,
+        .callback = ws_callback,
+        .per_session_data_size = sizeof(ws_client),
+        .user = m,
+    };
+    return m;
+}
+
+const struct lws_protocols *ws_manager_protocol(const ws_manager *m)
+{
+    return &m->protocol;
+}
+
+bool ws_route(void *ctx, const http_request *req, http_response *res)
+{
+    (void)ctx;
+    for (int i = 0; i < WS_ENDPOINT_COUNT; i++) {
+        if (strcmp(req->path, endpoint_paths[i]) == 0) {
+            http_respond_error(res, 426, "%s is a WebSocket endpoint: connect with a WebSocket client", req->path);
+            return true;
+        }
+    }
+    return false;
+}
+
+void ws_manager_attach(ws_manager *m, struct lws_context *ctx)
+{
+    m->ctx = ctx;
+}
+
+void ws_manager_destroy(ws_manager *m)
+{
+    if (!m)
+        return;
+    strbuf_free(&m->out);
+    strbuf_free(&m->batch);
+    free(m);
+}
+
+size_t ws_manager_client_count(const ws_manager *m)
+{
+    return m->clients.count;
+}
+
+void ws_manager_stats(const ws_manager *m, json_t *into)
+{
+    json_object_set_new(into, "connections",
+                        json_pack("{s:I,s:I,s:I}", "total", (json_int_t)m->clients.count, "ws_events",
+                                  (json_int_t)m->per_endpoint[WS_EVENTS], "ws_servers",
+                                  (json_int_t)m->per_endpoint[WS_SERVERS]));
+    json_object_set_new(into, "delivered", json_integer((json_int_t)m->delivered));
+    json_object_set_new(into, "dropped", json_integer((json_int_t)m->dropped));
+    json_int_t dropping = 0;
+    for (const dlist_node *n = m->clients.head; n; n = n->next)
+        dropping += DLIST_ENTRY(n, const ws_client, link)->queue.dropped_total > 0;
+    json_object_set_new(into, "clients_dropping", json_integer(dropping));
+}
+
+/* ---- refusing before the upgrade ---------------------------------------- */
+
+static int refuse(struct lws *wsi, unsigned int status, const char *why)
+{
+    http_refuse_upgrade(wsi, status, why);
+    return -1;
+}
+
+static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
+{
+    char path[256];
+    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
+        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "WebSocket upgrade must be a GET");
+    if (m->shutting_down)
+        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "mcpproxy is shutting down");
+    const char *why;
+    int status = http_server_check_access(wsi, true, true, &why);
+    if (status)
+        return refuse(wsi, (unsigned)status, why);
+
+    int endpoint = -1;
+    for (int i = 0; i < WS_ENDPOINT_COUNT; i++) {
+        if (strcmp(path, endpoint_paths[i]) == 0)
+            endpoint = i;
+    }
+    if (endpoint < 0)
+        return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here: use /ws/events or /ws/servers");
+    c->endpoint = (ws_endpoint)endpoint;
+
+    strbuf query = {0};
+    http_request_query(wsi, &query);
+    char msg[160];
+    const char *bad =
+        stream_request_parse(&c->req, query.data ? query.data : "", c->endpoint == WS_SERVERS, msg, sizeof msg);
+    strbuf_free(&query);
+    if (bad)
+        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, bad);
+
+    if (m->clients.count >= m->app->cfg.websocket.max_clients)
+        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many WebSocket clients (websocket.max_clients)");
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    return 0;
+}
+
+/* ---- queuing (called from bus_publish) --------------------------------- */
+
+static bool has_pending_events(const ws_client *c)
+{
+    return c->hello_pending || c->cursor.resync_reason || c->queue.unreported.count ||
+           stream_cursor_replaying(&c->cursor) || c->queue.len;
+}
+
+static bool has_output(const ws_client *c)
+{
+    return c->closing || c->ping_due || has_pending_events(c);
+}
+
+/* Asks lws for one writable callback and starts the write clock: if the
+ * socket stays unwritable for write_timeout_ms, the sweep drops the client. */
+static void want_write(ws_client *c)
+{
+    if (c->writable_requested)
+        return;
+    c->writable_requested = true;
+    lws_callback_on_writable(c->wsi);
+    c->write_wait_since_us = lws_now_usecs();
+}
+
+static void ws_on_event(event_msg *msg, void *ctx)
+{
+    ws_client *c = ctx;
+    event_msg *dropped = send_queue_push(&c->queue, msg);
+    if (dropped) {
+        c->mgr->dropped++;
+        /* One warning per burst: the notice to the client carries the count. */
+        if (c->queue.unreported.count == 1)
+            log_kv(LOG_WARN, "WebSocket send buffer full, dropping event",
+                   LOG_FIELDS(LOG_STR("event_type", event_type_name(dropped->type)), LOG_INT("seq", dropped->seq),
+                              LOG_STR("peer", c->peer), LOG_INT("send_queue", c->queue.budget)));
+        event_msg_unref(dropped);
+    }
+    want_write(c);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Appends one unmasked, final text frame (RFC 6455 5.2) to out. */
+static void append_text_frame(strbuf *out, const void *payload, size_t len)
+{
+    unsigned char hdr[WS_FRAME_HEADER_MAX];
+    size_t n = 0;
+    hdr[n++] = 0x81; /* FIN + text */
+    if (len < 126) {
+        hdr[n++] = (unsigned char)len;
+    } else if (len <= 0xffff) {
+        hdr[n++] = 126;
+        hdr[n++] = (unsigned char)(len >> 8);
+        hdr[n++] = (unsigned char)len;
+    } else {
+        hdr[n++] = 127;
+        for (int shift = 56; shift >= 0; shift -= 8)
+            hdr[n++] = (unsigned char)((uint64_t)len >> shift);
+    }
+    strbuf_append(out, hdr, n);
+    strbuf_append(out, payload, len);
+}
+
+/* A close frame (RFC 6455 5.5.1): status code, then a short reason. */
+static void append_close_frame(strbuf *out, unsigned code, const char *reason)
+{
+    size_t reason_len = strlen(reason); /* callers pass < 124 bytes */
+    unsigned char hdr[4] = {0x88 /* FIN + close */, (unsigned char)(2 + reason_len), (unsigned char)(code >> 8),
+                            (unsigned char)code};
+    strbuf_append(out, hdr, sizeof hdr);
+    strbuf_append(out, reason, reason_len);
+}
+
+/* Appends a control message (text from stream.c, freed here). */
+static void append_control(ws_manager *m, char *text)
+{
+    if (text)
+        append_text_frame(&m->out, text, strlen(text));
+    free(text);
+}
+
+/* hello, resync_required and events_dropped go before any event. */
+static void append_controls(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    bus *b = m->app->bus;
+    if (c->hello_pending) {
+        append_control(m, stream_hello_json(&c->cursor, b));
+        c->hello_pending = false;
+    }
+    if (c->cursor.resync_reason) {
+        append_control(m, stream_resync_json(&c->cursor, b));
+        c->cursor.resync_reason = NULL;
+    }
+    send_drops drops;
+    if (send_queue_take_drops(&c->queue, &drops)) {
+        log_kv(LOG_WARN, "WebSocket client told of dropped events",
+               LOG_FIELDS(LOG_INT("count", drops.count), LOG_INT("first_seq", drops.first_seq),
+                          LOG_INT("last_seq", drops.last_seq), LOG_STR("peer", c->peer)));
+        append_control(m, stream_dropped_json(&drops));
+    }
+}
+
+/* The next event to send, replay first: a new reference, or NULL. */
+static event_msg *next_event(ws_client *c)
+{
+    bus_filter filter = stream_request_filter(&c->req);
+    event_msg *msg = stream_cursor_next(&c->cursor, c->mgr->app->bus, &filter, &c->queue);
+    return msg ? msg : send_queue_pop(&c->queue);
+}
+
+/* Gathers pending events into m->out, up to WS_WRITE_CHUNK bytes: one frame
+ * each, or one array frame with batch=1. Returns how many events. */
+static uint64_t append_events(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    uint64_t n = 0;
+    size_t budget_end = m->out.len + WS_WRITE_CHUNK;
+    if (c->req.batch)
+        m->batch.len = 0;
+    event_msg *msg;
+    while (m->out.len + m->batch.len < budget_end && (msg = next_event(c))) {
+        if (c->req.batch) {
+            strbuf_append(&m->batch, n ? "," : "[", 1);
+            strbuf_append(&m->batch, msg->json, msg->json_len);
+        } else {
+            append_text_frame(&m->out, msg->json, msg->json_len);
+        }
+        event_msg_unref(msg);
+        n++;
+        /* A drop noticed while replaying must be told before later events. */
+        if (c->queue.unreported.count)
+            break;
+    }
+    if (c->req.batch && n) {
+        strbuf_append(&m->batch, "]", 1);
+        append_text_frame(&m->out, m->batch.data, m->batch.len);
+    }
+    return n;
+}
+
+/* The socket refused a write: the connection ends (lws closes it when the
+ * writable callback returns -1). */
+static int write_failed(ws_client *c)
+{
+    log_kv(LOG_WARN, "WebSocket write failed", LOG_FIELDS(LOG_STR("peer", c->peer)));
+    c->close_explained = true;
+    return -1;
+}
+
+static int ws_write(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    c->writable_requested = false;
+    c->write_wait_since_us = 0;
+
+    if (c->ping_due) {
+        /* lws 4.1 reports a pong to the protocol only when it carries a
+         * payload, and a pong echoes the ping's: so the ping carries one. */
+        unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'p', 'i', 'n', 'g'};
+        c->ping_due = false;
+        if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+            return write_failed(c);
+        if (has_output(c))
+            want_write(c);
+        return 0;
+    }
+
+    /* The common case, one event and nothing else pending, goes out straight
+     * from the event's own buffer: lws writes the frame header into the
+     * headroom every event_msg reserves (the same bytes for every client,
+     * since they depend only on the length). */
+    if (!c->req.batch && !c->closing && c->queue.len == 1 && !c->hello_pending && !c->cursor.resync_reason &&
+        !c->queue.unreported.count && !stream_cursor_replaying(&c->cursor)) {
+        event_msg *msg = send_queue_pop(&c->queue);
+        int n = lws_write(c->wsi, msg->json, msg->json_len, LWS_WRITE_TEXT);
+        event_msg_unref(msg);
+        if (n < 0)
+            return write_failed(c);
+        m->delivered++;
+        return 0;
+    }
+
+    /* Several complete frames leave in one send: lws passes LWS_WRITE_RAW
+     * bytes through untouched (no extension is negotiated on this protocol),
+     * and keeps any part the kernel did not take, calling us again only once
+     * it has gone. */
+    m->out.len = 0;
+    strbuf_reserve(&m->out, LWS_PRE + WS_WRITE_CHUNK);
+    m->out.len = LWS_PRE;
+    append_controls(c);
+    uint64_t events = append_events(c);
+    /* Closing: what is pending (the Stopping event among it) goes first,
+     * then the close frame, in the same send. lws 4.1 would shut the socket
+     * without a close frame if we only set lws_close_reason() and returned
+     * -1 here, so the frame is ours too. */
+    bool close_now = c->closing && !has_pending_events(c);
+    if (close_now)
+        append_close_frame(&m->out, LWS_CLOSE_STATUS_GOINGAWAY, "mcpproxy is shutting down");
+    size_t len = m->out.len - LWS_PRE;
+    if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
+        return write_failed(c);
+    m->delivered += events;
+    if (close_now)
+        return -1;
+    if (has_output(c))
+        want_write(c);
+    return 0;
+}
+
+/* ---- keep-alive timers -------------------------------------------------- */
+
+static void kill_client(ws_client *c, const char *reason)
+{
+    c->close_explained = true;
+    log_kv(LOG_INFO, "WebSocket client closed",
+           LOG_FIELDS(LOG_STR("reason", reason), LOG_STR("peer", c->peer)));
+    /* The peer is silent or not reading: a close handshake would only wait
+     * for it, so the connection is dropped at once (async, outside lws' own
+     * call stack). */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Every client's keep-alive clocks, checked in one pass. A check can come
+ * up to one period late, so the period is a quarter of the shortest
+ * setting, kept between 10 ms and 1 s. */
+static lws_usec_t ws_sweep_period(const ws_settings *ws)
+{
+    uint32_t shortest = ws->ping_interval_ms;
+    if (ws->pong_timeout_ms < shortest)
+        shortest = ws->pong_timeout_ms;
+    if (ws->write_timeout_ms < shortest)
+        shortest = ws->write_timeout_ms;
+    uint32_t ms = shortest / 4;
+    ms = ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
+    return (lws_usec_t)ms * 1000;
+}
+
+static void ws_sweep(lws_sorted_usec_list_t *sul)
+{
+    ws_manager *m = lws_container_of(sul, ws_manager, sweep);
+    const ws_settings *ws = &m->app->cfg.websocket;
+    lws_usec_t now = lws_now_usecs();
+    for (dlist_node *n = m->clients.head; n; n = n->next) {
+        ws_client *c = DLIST_ENTRY(n, ws_client, link);
+        if (c->close_explained)
+            continue; /* already being dropped */
+        if (c->write_wait_since_us && now - c->write_wait_since_us >= (lws_usec_t)ws->write_timeout_ms * 1000) {
+            kill_client(c, "write timeout");
+        } else if (now - c->last_rx_us >= (lws_usec_t)ws->pong_timeout_ms * 1000) {
+            kill_client(c, "pong timeout");
+        } else if (now - c->last_ping_us >= (lws_usec_t)ws->ping_interval_ms * 1000) {
+            c->last_ping_us = now;
+            c->ping_due = true;
+            want_write(c);
+        }
+    }
+    if (m->clients.count)
+        lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
+{
+    const ws_settings *ws = &m->app->cfg.websocket;
+    c->wsi = wsi;
+    c->mgr = m;
+    conn_note_upgrade(wsi);
+    send_queue_init(&c->queue, ws->send_queue);
+    bus_filter filter = stream_request_filter(&c->req);
+    c->sub = bus_subscribe(m->app->bus, &filter, ws_on_event, c);
+    if (!c->sub)
+        return -1;
+    c->registered = true;
+    dlist_push_front(&m->clients, &c->link);
+    m->per_endpoint[c->endpoint]++;
+
+    c->hello_pending = true;
+    stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
+    c->last_rx_us = c->last_ping_us = lws_now_usecs();
+    if (m->clients.count == 1)
+        lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
+    log_kv(LOG_INFO, "WebSocket client registered",
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
+                      LOG_STR("server", c->req.server[0] ? c->req.server : NULL), LOG_STR("peer", c->peer)));
+    want_write(c);
+    return 0;
+}
+
+static void ws_unregister(ws_manager *m, ws_client *c)
+{
+    if (!c->registered)
+        return;
+    c->registered = false;
+    /* lws reports socket errors only as a close: one without a close frame
+     * and not of our making is the seed's "WebSocket read error". */
+    if (!c->close_explained && !c->closing)
+        log_kv(LOG_WARN, "WebSocket read error",
+               LOG_FIELDS(LOG_STR("error", "connection ended without a close frame"), LOG_STR("peer", c->peer)));
+    bus_unsubscribe(m->app->bus, c->sub);
+    c->sub = NULL;
+    send_queue_free(&c->queue);
+    dlist_remove(&m->clients, &c->link);
+    m->per_endpoint[c->endpoint]--;
+    if (m->clients.count == 0)
+        lws_sul_cancel(&m->sweep);
+    log_kv(LOG_INFO, "WebSocket client unregistered",
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
+                      LOG_STR("peer", c->peer)));
+    if (m->shutting_down && m->clients.count == 0 && m->on_empty) {
+        void (*done)(void *) = m->on_empty;
+        m->on_empty = NULL;
+        done(m->on_empty_ctx);
+    }
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Client messages carry nothing we act on; they prove the client is alive,
+ * and one larger than max_message_bytes (counted across fragments) closes
+ * the connection with 1009. */
+static int ws_receive(ws_manager *m, ws_client *c, size_t len)
+{
+    c->last_rx_us = lws_now_usecs();
+    c->rx_message_bytes += len;
+    if (c->rx_message_bytes > m->app->cfg.websocket.max_message_bytes) {
+        log_kv(LOG_WARN, "WebSocket client message too large",
+               LOG_FIELDS(LOG_INT("bytes", c->rx_message_bytes),
+                          LOG_INT("max_message_bytes", m->app->cfg.websocket.max_message_bytes),
+                          LOG_STR("peer", c->peer)));
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"message too large", 17);
+        c->close_explained = true;
+        return -1;
+    }
+    if (lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0)
+        c->rx_message_bytes = 0;
+    return 0;
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    ws_client *c = user;
+    const struct lws_protocols *protocol = lws_get_protocol(wsi);
+    ws_manager *m = protocol ? protocol->user : NULL;
+
+    if (conn_takes(reason))
+        return http_server_connection_event(wsi, reason, in);
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return c && m ? ws_filter(m, c, wsi) : -1;
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_register(m, c, wsi);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c->registered ? ws_write(c) : 0;
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(m, c, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        c->last_rx_us = lws_now_usecs();
+        return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        c->close_explained = true;
+        unsigned int code = len >= 2 ? ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1] : 1005;
+        log_kv(LOG_DEBUG, "WebSocket client closing", LOG_FIELDS(LOG_INT("code", code), LOG_STR("peer", c->peer)));
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED:
+        ws_unregister(m, c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx)
+{
+    m->shutting_down = true;
+    if (m->clients.count == 0) {
+        done(ctx);
+        return;
+    }
+    m->on_empty = done;
+    m->on_empty_ctx = ctx;
+    for (dlist_node *n = m->clients.head; n; n = n->next) {
+        ws_client *c = DLIST_ENTRY(n, ws_client, link);
+        c->closing = true;
+        want_write(c);
+    }
+}

@@ -1,0 +1,50 @@
+/* ws.h - the WebSocket event stream: /ws/events and /ws/servers.
+ *
+ * Each client is a bus subscriber with its own bounded queue (send_queue).
+ * Publishing only queues and asks lws for a writable callback; all the
+ * events a client has pending are written together in that callback, as
+ * complete frames in a single send. */
+#ifndef MCPPROXY_HTTP_WS_H
+#define MCPPROXY_HTTP_WS_H
+
+#include "app/app.h"
+#include "http/exchange.h"
+#include "http/request.h"
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#define WS_PROTOCOL_NAME "mcpproxy-events"
+
+typedef struct ws_manager ws_manager;
+
+/* The app is borrowed and must outlive the manager. */
+ws_manager *ws_manager_create(app *a);
+
+/* Called once the lws context exists (the sul timers live on it). */
+void ws_manager_attach(ws_manager *m, struct lws_context *ctx);
+
+/* All clients must be gone (lws context destroyed) before this. */
+void ws_manager_destroy(ws_manager *m);
+
+/* The lws protocol for the HTTP server (http_server_options.ws_protocol):
+ * name, callback, per-client state size, and this manager as its user.
+ * Valid while m lives. */
+const struct lws_protocols *ws_manager_protocol(const ws_manager *m);
+
+/* An HTTP route for the WebSocket paths: a plain GET there gets 426 Upgrade
+ * Required. `ctx` is unused. */
+bool ws_route(void *ctx, const http_request *req, http_response *res);
+
+/* Sends close 1001 to every client; refuses new ones; calls done(ctx) once the
+ * last client has gone (at once when there are none). */
+void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx);
+
+/* Connected WebSocket clients, all endpoints together. */
+size_t ws_manager_client_count(const ws_manager *m);
+
+/* {"total":..,"ws_events":..,"ws_servers":..} and the delivery counters, as
+ * fields added to `into`. */
+void ws_manager_stats(const ws_manager *m, json_t *into);
+
+#endif
