@@ -18,6 +18,7 @@ struct ws_manager;   /* src/stream/ws.h */
 struct sse_manager;  /* src/stream/sse.h */
 struct mcp_endpoint; /* src/mcp/endpoint.h */
 struct config_watch; /* src/config/watch.h */
+struct ticker;       /* src/http/ticker.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 
@@ -33,6 +34,7 @@ typedef struct app {
     struct sse_manager *sse;    /* /events; owned */
     struct mcp_endpoint *mcp;   /* /mcp; owned */
     struct config_watch *watch; /* live reload of config_path; owned */
+    struct ticker *ticker;      /* the keep-alive jobs of every stream; owned */
 } app;
 
 const char *app_state_name(app_state state);

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
+#include "http/ticker.h"
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
 #include "stream/ws.h"
@@ -96,6 +97,7 @@ static void finish(runtime *rt)
     sse_manager_close(a->sse);
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
+    ticker_close(a->ticker);
     uv_timer_stop(&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->sigint);
@@ -179,7 +181,6 @@ static bool start_serving(app *a, const char *listen)
         a->ws = NULL;
         return false;
     }
-    ws_manager_attach(a->ws, http_server_lws_context(a->http));
     a->sse = sse_manager_create(a);
     a->mcp = mcp_endpoint_create(a);
     add_routes(a);
@@ -198,10 +199,13 @@ int app_run(const app_options *opts)
     uv_loop_init(&loop);
     a->loop = &loop;
     a->bus = bus_create(a->cfg.websocket.history);
+    a->ticker = ticker_create(a->loop);
     app_set_state(a, APP_STARTING);
 
     if (!start_serving(a, opts->listen)) {
+        ticker_close(a->ticker);
         uv_run(&loop, UV_RUN_NOWAIT);
+        ticker_destroy(a->ticker);
         uv_loop_close(&loop);
         bus_destroy(a->bus);
         config_free(&a->cfg);
@@ -230,6 +234,7 @@ int app_run(const app_options *opts)
     mcp_endpoint_destroy(a->mcp);
     sse_manager_destroy(a->sse);
     manager_destroy(a->manager);
+    ticker_destroy(a->ticker);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");
     bus_destroy(a->bus);

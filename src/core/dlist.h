@@ -4,6 +4,8 @@
 #ifndef MCPPROXY_CORE_DLIST_H
 #define MCPPROXY_CORE_DLIST_H
 
+#include "core/util.h"
+
 #include <stddef.h>
 
 typedef struct dlist_node {
@@ -16,7 +18,7 @@ typedef struct dlist {
 } dlist;
 
 /* The element that contains `node` as its member `member`. */
-#define DLIST_ENTRY(node, type, member) ((type *)(void *)((char *)(node) - offsetof(type, member)))
+#define DLIST_ENTRY(node, type, member) CONTAINER_OF(node, type, member)
 
 static inline void dlist_push_front(dlist *list, dlist_node *node)
 {

@@ -1,6 +1,8 @@
 /* jsonrpc.c - line framing and message shapes for JSON-RPC over stdio. */
 #include "core/jsonrpc.h"
 
+#include "core/utf8.h"
+
 #include <string.h>
 
 void jsonrpc_framer_init(jsonrpc_framer *f, size_t max_line)
@@ -64,35 +66,54 @@ void jsonrpc_framer_feed(jsonrpc_framer *f, const char *bytes, size_t len,
     }
 }
 
-jsonrpc_kind jsonrpc_classify(const json_t *msg, int64_t *id_out)
+jsonrpc_kind jsonrpc_classify_parts(const json_t *msg, jsonrpc_parts *parts)
 {
-    if (id_out)
-        *id_out = 0;
+    jsonrpc_parts none;
+    if (!parts)
+        parts = &none;
+    *parts = (jsonrpc_parts){0};
     if (!json_is_object(msg))
         return JSONRPC_INVALID;
     const json_t *version = json_object_get(msg, "jsonrpc");
     if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0)
         return JSONRPC_INVALID;
-    const json_t *method = json_object_get(msg, "method");
-    const json_t *id = json_object_get(msg, "id");
+    json_t *method = json_object_get(msg, "method");
+    json_t *id = json_object_get(msg, "id");
+    json_t *params = json_object_get(msg, "params");
     if (method) {
-        if (!json_is_string(method))
+        if (!json_is_string(method) || (params && !json_is_object(params) && !json_is_array(params)))
             return JSONRPC_INVALID;
+        parts->method = json_string_value(method);
+        parts->params = params;
         if (!id)
             return JSONRPC_NOTIFICATION;
         if (!json_is_string(id) && !json_is_integer(id))
             return JSONRPC_INVALID;
+        parts->id = id;
         return JSONRPC_REQUEST;
     }
     if (!id)
         return JSONRPC_INVALID;
-    if (json_is_integer(id) && json_integer_value(id) >= 1 && id_out)
-        *id_out = (int64_t)json_integer_value(id);
+    parts->id = id;
     if (json_object_get(msg, "result"))
         return JSONRPC_RESPONSE;
     if (json_is_object(json_object_get(msg, "error")))
         return JSONRPC_ERROR;
+    parts->id = NULL;
     return JSONRPC_INVALID;
+}
+
+jsonrpc_kind jsonrpc_classify(const json_t *msg, int64_t *id_out)
+{
+    jsonrpc_parts parts;
+    jsonrpc_kind kind = jsonrpc_classify_parts(msg, &parts);
+    if (id_out) {
+        bool response = kind == JSONRPC_RESPONSE || kind == JSONRPC_ERROR;
+        *id_out = response && json_is_integer(parts.id) && json_integer_value(parts.id) >= 1
+                      ? (int64_t)json_integer_value(parts.id)
+                      : 0;
+    }
+    return kind;
 }
 
 json_t *jsonrpc_request_new(int64_t id, const char *method, json_t *params)
@@ -113,11 +134,13 @@ json_t *jsonrpc_notification_new(const char *method, json_t *params)
 
 json_t *jsonrpc_result_new(json_t *id, json_t *result)
 {
-    return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result);
+    return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "result", result);
 }
 
-json_t *jsonrpc_error_new(json_t *id, int code, const char *message)
+json_t *jsonrpc_error_new(json_t *id, int code, const char *message, json_t *data)
 {
-    return json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", code,
-                     "message", message);
+    json_t *err = json_pack("{s:i, s:o}", "code", code, "message", json_string_lossy(message, strlen(message)));
+    if (data)
+        json_object_set(err, "data", data);
+    return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error", err);
 }

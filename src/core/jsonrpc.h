@@ -46,8 +46,22 @@ typedef enum jsonrpc_kind {
     JSONRPC_ERROR         /* id + error */
 } jsonrpc_kind;
 
-/* Classifies a parsed message. For a response, *id_out receives its id when
- * the id is an integer we could have issued (>= 1); otherwise it is 0. */
+/* A message's parts, borrowed from it. */
+typedef struct jsonrpc_parts {
+    const char *method; /* requests and notifications, else NULL */
+    json_t *id;         /* requests and responses, else NULL */
+    json_t *params;     /* an object or array, or NULL */
+} jsonrpc_parts;
+
+/* The one classifier, for what upstreams send us and what MCP clients send
+ * /mcp: JSON-RPC 2.0, a string method, params an object or array, a request
+ * id a string or integer, a response with result or an error object.
+ * `parts` may be NULL. */
+jsonrpc_kind jsonrpc_classify_parts(const json_t *msg, jsonrpc_parts *parts);
+
+/* The same, for a client that issues integer ids: for a response, *id_out
+ * receives its id when it is an integer we could have issued (>= 1);
+ * otherwise it is 0. */
 jsonrpc_kind jsonrpc_classify(const json_t *msg, int64_t *id_out);
 
 /* {"jsonrpc":"2.0","id":id,"method":method,"params":params}. `params` is
@@ -55,10 +69,11 @@ jsonrpc_kind jsonrpc_classify(const json_t *msg, int64_t *id_out);
 json_t *jsonrpc_request_new(int64_t id, const char *method, json_t *params);
 /* The same without id. New reference. */
 json_t *jsonrpc_notification_new(const char *method, json_t *params);
-/* A response to a server's request: `id` borrowed (copied as is); `result`
- * stolen. New reference. */
+/* A response: `id` borrowed (copied as is; NULL: null); `result` stolen.
+ * New reference. */
 json_t *jsonrpc_result_new(json_t *id, json_t *result);
-/* An error response to a server's request; `id` borrowed. New reference. */
-json_t *jsonrpc_error_new(json_t *id, int code, const char *message);
+/* An error response: `id` borrowed (NULL: null); `message` may be any
+ * bytes (made valid UTF-8); `data` borrowed, NULL for none. New reference. */
+json_t *jsonrpc_error_new(json_t *id, int code, const char *message, json_t *data);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <inttypes.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,6 +214,32 @@ size_t http_stream_write(http_pending *p, const void *bytes, size_t len)
         want_write(p);
     }
     return p->out.len - p->sent;
+}
+
+size_t http_stream_sse(http_pending *p, const char *event, uint64_t id, const char *data, size_t len)
+{
+    if (!p->slot || !p->streaming || p->ending)
+        return 0;
+    char head[160];
+    int n = 0;
+    if (event)
+        n += snprintf(head + n, sizeof head - (size_t)n, "event: %.60s\n", event);
+    if (id)
+        n += snprintf(head + n, sizeof head - (size_t)n, "id: %" PRIu64 "\n", id);
+    n += snprintf(head + n, sizeof head - (size_t)n, "data: ");
+    /* Chunked framing around the message: hex size, CRLF, bytes, CRLF. */
+    strbuf_appendf(&p->out, "%zx\r\n%s", (size_t)n + len + 2, head);
+    strbuf_append(&p->out, data, len);
+    strbuf_append(&p->out, "\n\n\r\n", 4);
+    want_write(p);
+    return p->out.len - p->sent;
+}
+
+size_t http_stream_sse_comment(http_pending *p, const char *text)
+{
+    char line[128];
+    int n = snprintf(line, sizeof line, ": %.120s\n\n", text);
+    return http_stream_write(p, line, (size_t)n);
 }
 
 void http_stream_end(http_pending *p)

@@ -38,6 +38,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct lws;
 
@@ -98,6 +99,17 @@ void http_stream_begin(http_pending *p, int status, const char *content_type);
  * socket allows. Returns the bytes still queued (a caller can bound a slow
  * client with it), or 0 when the client is gone. */
 size_t http_stream_write(http_pending *p, const void *bytes, size_t len);
+
+/* The one Server-Sent Events framer: writes one SSE message as one chunk:
+ * "event: EVENT" when `event` is not NULL, "id: ID" when `id` is not 0,
+ * then the data line and a blank line. `data` must hold no newline (JSON
+ * text holds none). Returns what http_stream_write returns. */
+size_t http_stream_sse(http_pending *p, const char *event, uint64_t id, const char *data, size_t len);
+
+/* An SSE comment line (": TEXT"; TEXT without newlines): a keep-alive
+ * ("ping") keeps proxies from timing the stream out, and a write is how a
+ * vanished peer is found (see the known limit above). */
+size_t http_stream_sse_comment(http_pending *p, const char *text);
 
 /* Ends a streamed response once everything queued is written, and lets go
  * of p. */

@@ -4,6 +4,7 @@
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int hex_value(char c)
 {
@@ -57,6 +58,28 @@ int http_query_get(const char *query, const char *name, char *out, size_t out_le
         p = end ? end + 1 : NULL;
     }
     return 0;
+}
+
+bool http_accepts(const char *accept, const char *type)
+{
+    if (!accept)
+        return true;
+    size_t type_len = strlen(type);
+    size_t slash = (size_t)(strchr(type, '/') - type);
+    for (const char *p = accept; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",;");
+        while (len && p[len - 1] == ' ')
+            len--;
+        bool exact = len == type_len && strncasecmp(p, type, len) == 0;
+        bool any = len == 3 && strncmp(p, "*/*", 3) == 0;
+        bool any_sub = len == slash + 2 && strncasecmp(p, type, slash + 1) == 0 && p[slash + 1] == '*';
+        if (exact || any || any_sub)
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
 }
 
 http_method http_request_method(struct lws *wsi)

@@ -45,6 +45,11 @@ typedef struct http_request {
  * Returns 1 if present, 0 if absent, -1 if it does not fit or is malformed. */
 int http_query_get(const char *query, const char *name, char *out, size_t out_len);
 
+/* Whether an Accept header admits a media type ("type/sub"), by exact name,
+ * "type/ *" or "* / *" (parameters such as q= are ignored). No header
+ * (NULL) admits everything. */
+bool http_accepts(const char *accept, const char *type);
+
 /* ---- reading a request from lws ---------------------------------------- */
 
 /* The request's method, from whichever method token lws parsed. */

@@ -85,11 +85,6 @@ const char *http_server_url(const http_server *s)
     return s->url;
 }
 
-struct lws_context *http_server_lws_context(const http_server *s)
-{
-    return s->ctx;
-}
-
 void http_server_add_route(http_server *s, const char *prefix, bool needs_key, http_handler_fn fn, void *ctx)
 {
     assert(s->n_routes < MAX_ROUTES && strlen(prefix) < sizeof s->routes[0].prefix);

@@ -46,9 +46,6 @@ size_t http_server_connection_count(const http_server *s);
 int http_server_port(const http_server *s);
 const char *http_server_url(const http_server *s);
 
-/* For parts that run lws timers on the context (the WebSocket stream). */
-struct lws_context *http_server_lws_context(const http_server *s);
-
 /* done(ctx) runs once no answer is under way (deferred or streamed), at
  * once if none is. Owners of long answers end them first (a stop). */
 void http_server_drain(http_server *s, void (*done)(void *ctx), void *ctx);

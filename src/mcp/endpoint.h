@@ -1,12 +1,13 @@
-/* mcp_endpoint.h - the proxy's own MCP server at /mcp (Streamable HTTP).
+/* endpoint.h - the proxy's own MCP server at /mcp (Streamable HTTP).
  *
- * MCP clients initialize a session here, list the tools of every Ready
- * upstream as <server>__<tool> (mcp_catalog.h) and call them; each call is
- * routed to its upstream's mcp_client and published as tool_called. Sessions
+ * MCP clients initialize a session here (session.h), list the tools of every
+ * Ready upstream as <server>__<tool> (catalog.h) and call them (calls.h);
+ * each call is routed to its upstream's mcp_client and published as
+ * tool_called. Sessions
  * with a GET stream are told notifications/tools/list_changed when the set
  * of offered tools changes. See docs/PROTOCOL.md, "MCP endpoint (/mcp)". */
-#ifndef MCPPROXY_HTTP_MCP_ENDPOINT_H
-#define MCPPROXY_HTTP_MCP_ENDPOINT_H
+#ifndef MCPPROXY_MCP_ENDPOINT_H
+#define MCPPROXY_MCP_ENDPOINT_H
 
 #include "app/app.h"
 #include "http/exchange.h"
@@ -23,8 +24,8 @@ mcp_endpoint *mcp_endpoint_create(app *a);
 /* Handles /mcp; false for any other path. */
 bool mcp_endpoint_route(void *mcp_endpoint, const http_request *req, http_response *res);
 
-/* Ends every session and call, unsubscribes and starts closing the timer;
- * after the HTTP connections have closed. Idempotent. */
+/* Answers every call in flight with an error, ends every session and
+ * unsubscribes. Idempotent. */
 void mcp_endpoint_close(mcp_endpoint *ep);
 
 /* Frees it once the loop has run; before the manager is destroyed (calls

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "http/ticker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,11 @@ struct mcp_session {
 
 struct mcp_sessions {
     uv_loop_t *loop;
-    uv_timer_t timer; /* expiry sweep and stream keep-alive */
+    ticker *ticker;
+    ticker_job sweep; /* expiry and stream keep-alive; on while any session lives */
     uint64_t ttl_ms;
     uint64_t ping_ms;
     uint64_t last_ping;
-    void (*on_ping)(void *ctx);
-    void *ctx;
     mcp_session *list;
     size_t count;
     bool closed;
@@ -41,20 +41,26 @@ static void session_free(mcp_session *s)
     free(s);
 }
 
+static void count_down(mcp_sessions *t)
+{
+    if (--t->count == 0)
+        ticker_job_stop(t->ticker, &t->sweep);
+}
+
 static void unlink_session(mcp_sessions *t, mcp_session *s)
 {
     for (mcp_session **pp = &t->list; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
             *pp = s->next;
-            t->count--;
+            count_down(t);
             return;
         }
     }
 }
 
-static void sweep(uv_timer_t *timer)
+static void sweep(ticker_job *job)
 {
-    mcp_sessions *t = timer->data;
+    mcp_sessions *t = CONTAINER_OF(job, mcp_sessions, sweep);
     uint64_t now = uv_now(t->loop);
     bool ping = now - t->last_ping >= t->ping_ms;
     if (ping)
@@ -65,40 +71,35 @@ static void sweep(uv_timer_t *timer)
             /* A live stream keeps its session; the comment finds a peer
              * that went away without closing. */
             if (ping)
-                http_stream_write(s->stream, ": ping\n\n", 8);
+                http_stream_sse_comment(s->stream, "ping");
             s->last_active = now;
         }
         if (now - s->last_active >= t->ttl_ms) {
             log_kv(LOG_INFO, "mcp session expired", LOG_FIELDS(LOG_STR("session_id", s->id)));
             *pp = s->next;
-            t->count--;
             session_free(s);
+            count_down(t); /* may stop this job: the ticker allows it */
             continue;
         }
         pp = &s->next;
     }
-    if (ping && t->on_ping)
-        t->on_ping(t->ctx);
 }
 
-mcp_sessions *mcp_sessions_create(uv_loop_t *loop, uint64_t ttl_ms, uint64_t ping_ms, void (*on_ping)(void *ctx),
-                                  void *ctx)
+mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, uint64_t ttl_ms, uint64_t ping_ms)
 {
     mcp_sessions *t = xcalloc(1, sizeof *t);
-    t->on_ping = on_ping;
-    t->ctx = ctx;
     t->loop = loop;
+    t->ticker = tk;
     t->ttl_ms = ttl_ms ? ttl_ms : 1;
     t->ping_ms = ping_ms ? ping_ms : 1;
-    uv_timer_init(loop, &t->timer);
-    t->timer.data = t;
-    /* Fine enough for both jobs; a session lives at most one tick longer. */
-    uint64_t tick = t->ttl_ms / 4 < t->ping_ms ? t->ttl_ms / 4 : t->ping_ms;
-    if (tick < 50)
-        tick = 50;
-    uv_timer_start(&t->timer, sweep, tick, tick);
-    uv_unref((uv_handle_t *)&t->timer); /* never the reason the loop stays up */
     return t;
+}
+
+/* Fine enough for both jobs; a session lives at most one period longer. */
+static uint64_t sweep_period_ms(const mcp_sessions *t)
+{
+    uint64_t period = t->ttl_ms / 4 < t->ping_ms ? t->ttl_ms / 4 : t->ping_ms;
+    return period < 50 ? 50 : period;
 }
 
 void mcp_sessions_close(mcp_sessions *t)
@@ -112,8 +113,7 @@ void mcp_sessions_close(mcp_sessions *t)
         session_free(s);
     }
     t->count = 0;
-    uv_timer_stop(&t->timer);
-    uv_close((uv_handle_t *)&t->timer, NULL);
+    ticker_job_stop(t->ticker, &t->sweep);
 }
 
 void mcp_sessions_destroy(mcp_sessions *t)
@@ -136,7 +136,10 @@ mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version)
     s->last_active = uv_now(t->loop);
     s->next = t->list;
     t->list = s;
-    t->count++;
+    if (t->count++ == 0) {
+        t->last_ping = uv_now(t->loop);
+        ticker_job_start(t->ticker, &t->sweep, sweep_period_ms(t), sweep);
+    }
     log_kv(LOG_INFO, "mcp session started",
            LOG_FIELDS(LOG_STR("session_id", s->id), LOG_STR("protocol_version", protocol_version)));
     return s;
@@ -187,17 +190,17 @@ bool mcp_session_open_stream(mcp_session *s, const http_request *req)
     s->stream = http_respond_later(req, stream_gone, s);
     http_stream_begin(s->stream, 200, "text/event-stream");
     /* A first comment, so the client sees the stream is live at once. */
-    http_stream_write(s->stream, ": stream open\n\n", 15);
+    http_stream_sse_comment(s->stream, "stream open");
     log_kv(LOG_DEBUG, "mcp session stream opened", LOG_FIELDS(LOG_STR("session_id", s->id)));
     return true;
 }
 
-size_t mcp_sessions_broadcast(mcp_sessions *t, const char *bytes, size_t len)
+size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
 {
     size_t n = 0;
     for (mcp_session *s = t->list; s; s = s->next) {
         if (s->stream) {
-            http_stream_write(s->stream, bytes, len);
+            http_stream_sse(s->stream, "message", 0, json, len);
             n++;
         }
     }

@@ -1,15 +1,16 @@
-/* mcp_session.h - the sessions of the /mcp endpoint (Mcp-Session-Id).
+/* session.h - the sessions of the /mcp endpoint (Mcp-Session-Id).
  *
  * A session is created by initialize and lives until the client DELETEs it
  * or it has been idle (no request, no open GET stream) for `ttl_ms`. Each may
  * hold one GET stream (Server-Sent Events) through which the server sends
  * notifications; a keep-alive comment goes down every open stream every
  * `ping_ms`, which also finds clients that vanished without closing.
- * One uv timer serves all sessions. */
+ * One job of the app's ticker serves all sessions. */
 #ifndef MCPPROXY_HTTP_MCP_SESSION_H
 #define MCPPROXY_HTTP_MCP_SESSION_H
 
 #include "http/exchange.h"
+#include "http/ticker.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,12 +22,10 @@
 typedef struct mcp_session mcp_session;
 typedef struct mcp_sessions mcp_sessions;
 
-/* The table; `loop` borrowed. `on_ping(ctx)`, when not NULL, runs at each
- * keep-alive round so the owner can ping its own streams too. */
-mcp_sessions *mcp_sessions_create(uv_loop_t *loop, uint64_t ttl_ms, uint64_t ping_ms, void (*on_ping)(void *ctx),
-                                  void *ctx);
+/* The table; `loop` and `tk` borrowed. */
+mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, uint64_t ttl_ms, uint64_t ping_ms);
 
-/* Ends every session (their streams end) and starts closing the timer. */
+/* Ends every session (their streams end). */
 void mcp_sessions_close(mcp_sessions *t);
 
 /* Frees the table, after close and once the loop has run. NULL is fine. */
@@ -50,9 +49,9 @@ const char *mcp_session_protocol_version(const mcp_session *s);
  * session has a stream open already (the caller answers 409). */
 bool mcp_session_open_stream(mcp_session *s, const http_request *req);
 
-/* Writes bytes (one or more complete SSE events) to every open stream.
- * Returns the number of streams written to. */
-size_t mcp_sessions_broadcast(mcp_sessions *t, const char *bytes, size_t len);
+/* Sends one JSON-RPC message (JSON text) as an SSE "message" event down
+ * every open stream. Returns the number of streams written to. */
+size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len);
 
 size_t mcp_sessions_count(const mcp_sessions *t);
 

@@ -13,6 +13,7 @@
 #include "core/dlist.h"
 #include "core/log.h"
 #include "http/exchange.h"
+#include "http/ticker.h"
 #include "stream/send_queue.h"
 #include "stream/stream.h"
 
@@ -37,18 +38,14 @@ typedef struct sse_client {
 struct sse_manager {
     app *app;
     dlist clients;
-    uv_timer_t keepalive;
-    bool timer_running;
+    ticker_job keepalive; /* on while any client is connected */
     bool closed;
-    strbuf scratch; /* the message being written */
 };
 
 sse_manager *sse_manager_create(app *a)
 {
     sse_manager *m = xcalloc(1, sizeof *m);
     m->app = a;
-    uv_timer_init(a->loop, &m->keepalive);
-    m->keepalive.data = m;
     return m;
 }
 
@@ -57,25 +54,11 @@ size_t sse_manager_client_count(const sse_manager *m)
     return m->clients.count;
 }
 
-/* Writes one SSE message, "id: SEQ" (events only) then the JSON as data,
- * in one write (one chunk on the wire). JSON text has no raw newline, so
- * one data line holds it. */
-static void write_message(sse_client *c, uint64_t id, const char *json, size_t len)
-{
-    strbuf *out = &c->m->scratch;
-    out->len = 0;
-    if (id)
-        strbuf_appendf(out, "id: %" PRIu64 "\n", id);
-    strbuf_append(out, "data: ", 6);
-    strbuf_append(out, json, len);
-    strbuf_append(out, "\n\n", 2);
-    http_stream_write(c->http, out->data, out->len);
-}
-
+/* A control message (hello, resync_required, events_dropped): no id, so a
+ * reconnecting EventSource resumes from the last event. Takes `json`. */
 static void write_control(sse_client *c, char *json)
 {
-    if (json)
-        write_message(c, 0, json, strlen(json));
+    http_stream_sse(c->http, NULL, 0, json, strlen(json));
     free(json);
 }
 
@@ -97,7 +80,7 @@ static void deliver(sse_client *c, event_msg *msg)
     send_drops drops;
     if (send_queue_take_drops(&c->drops, &drops))
         write_control(c, stream_dropped_json(&drops));
-    write_message(c, msg->seq, (const char *)msg->json, msg->json_len);
+    http_stream_sse(c->http, NULL, msg->seq, (const char *)msg->json, msg->json_len);
 }
 
 static void on_event(event_msg *msg, void *ctx)
@@ -111,6 +94,8 @@ static void client_free(sse_client *c)
     bus_unsubscribe(m->app->bus, c->sub);
     send_queue_free(&c->drops);
     dlist_remove(&m->clients, &c->link);
+    if (m->clients.count == 0)
+        ticker_job_stop(m->app->ticker, &m->keepalive);
     log_kv(LOG_INFO, "SSE client unregistered", LOG_FIELDS(LOG_INT("total_clients", m->clients.count)));
     free(c);
 }
@@ -123,11 +108,11 @@ static void on_gone(void *ctx)
     client_free(c);
 }
 
-static void on_keepalive(uv_timer_t *t)
+static void on_keepalive(ticker_job *job)
 {
-    sse_manager *m = t->data;
+    sse_manager *m = CONTAINER_OF(job, sse_manager, keepalive);
     for (dlist_node *n = m->clients.head; n; n = n->next)
-        http_stream_write(DLIST_ENTRY(n, sse_client, link)->http, ": ping\n\n", 8);
+        http_stream_sse_comment(DLIST_ENTRY(n, sse_client, link)->http, "ping");
 }
 
 /* Hello, then the resync notice or the replay, then live (subscribed in the
@@ -192,10 +177,8 @@ bool sse_route(void *ctx, const http_request *req, http_response *res)
     log_kv(LOG_INFO, "SSE client registered",
            LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
     start_stream(c);
-    if (!m->timer_running) {
-        uv_timer_start(&m->keepalive, on_keepalive, ws->ping_interval_ms, ws->ping_interval_ms);
-        m->timer_running = true;
-    }
+    if (m->clients.count == 1)
+        ticker_job_start(m->app->ticker, &m->keepalive, ws->ping_interval_ms, on_keepalive);
     return true;
 }
 
@@ -209,13 +192,11 @@ void sse_manager_close(sse_manager *m)
         http_stream_end(c->http); /* lets go of the handle */
         client_free(c);
     }
-    uv_close((uv_handle_t *)&m->keepalive, NULL);
 }
 
 void sse_manager_destroy(sse_manager *m)
 {
     if (!m)
         return;
-    strbuf_free(&m->scratch);
     free(m);
 }

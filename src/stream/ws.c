@@ -11,10 +11,11 @@
  *                               in one send
  *   CLOSED                      unsubscribe and free
  *
- * Keep-alive is one sweep timer for all clients, not timers per client:
- * lws keeps scheduled callbacks in one sorted list, so re-arming a deadline
- * per client on every event made fan-out O(clients^2) (measured: 40% of the
- * CPU at 5000 clients). The sweep runs every ws_sweep_period() and checks
+ * Keep-alive is one sweep for all clients (a job of the app's ticker), not
+ * timers per client: lws keeps scheduled callbacks in one sorted list, so
+ * re-arming a deadline per client on every event made fan-out
+ * O(clients^2) (measured: 40% of the CPU at 5000 clients). The sweep runs
+ * every ws_sweep_period_ms() and checks
  * each client's three clocks: ping due, silent too long, write stuck too
  * long. Deadlines are therefore honoured within one sweep period. */
 #include "stream/ws.h"
@@ -25,6 +26,7 @@
 #include "http/exchange.h"
 #include "http/request.h"
 #include "http/server.h"
+#include "http/ticker.h"
 #include "stream/send_queue.h"
 #include "stream/stream.h"
 
@@ -71,7 +73,6 @@ typedef struct ws_client {
 
 struct ws_manager {
     app *app;
-    struct lws_context *ctx;
     dlist clients;
     size_t per_endpoint[WS_ENDPOINT_COUNT];
     uint64_t delivered; /* event messages written to clients */
@@ -79,7 +80,7 @@ struct ws_manager {
     bool shutting_down;
     void (*on_empty)(void *ctx);
     void *on_empty_ctx;
-    lws_sorted_usec_list_t sweep; /* keep-alive for every client; armed while any is connected */
+    ticker_job sweep; /* keep-alive for every client; on while any is connected */
     strbuf out;   /* the next send: LWS_PRE padding, then frames */
     strbuf batch; /* a batch=1 array being assembled */
     struct lws_protocols protocol; /* handed to the HTTP server; .user is this manager */
@@ -115,11 +116,6 @@ bool ws_route(void *ctx, const http_request *req, http_response *res)
         }
     }
     return false;
-}
-
-void ws_manager_attach(ws_manager *m, struct lws_context *ctx)
-{
-    m->ctx = ctx;
 }
 
 void ws_manager_destroy(ws_manager *m)
@@ -420,7 +416,7 @@ static void kill_client(ws_client *c, const char *reason)
 /* Every client's keep-alive clocks, checked in one pass. A check can come
  * up to one period late, so the period is a quarter of the shortest
  * setting, kept between 10 ms and 1 s. */
-static lws_usec_t ws_sweep_period(const ws_settings *ws)
+static uint64_t ws_sweep_period_ms(const ws_settings *ws)
 {
     uint32_t shortest = ws->ping_interval_ms;
     if (ws->pong_timeout_ms < shortest)
@@ -428,13 +424,12 @@ static lws_usec_t ws_sweep_period(const ws_settings *ws)
     if (ws->write_timeout_ms < shortest)
         shortest = ws->write_timeout_ms;
     uint32_t ms = shortest / 4;
-    ms = ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
-    return (lws_usec_t)ms * 1000;
+    return ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
 }
 
-static void ws_sweep(lws_sorted_usec_list_t *sul)
+static void ws_sweep(ticker_job *job)
 {
-    ws_manager *m = lws_container_of(sul, ws_manager, sweep);
+    ws_manager *m = CONTAINER_OF(job, ws_manager, sweep);
     const ws_settings *ws = &m->app->cfg.websocket;
     lws_usec_t now = lws_now_usecs();
     for (dlist_node *n = m->clients.head; n; n = n->next) {
@@ -451,8 +446,6 @@ static void ws_sweep(lws_sorted_usec_list_t *sul)
             want_write(c);
         }
     }
-    if (m->clients.count)
-        lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
 }
 
 /* ---- registration ------------------------------------------------------- */
@@ -476,7 +469,7 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
     c->last_rx_us = c->last_ping_us = lws_now_usecs();
     if (m->clients.count == 1)
-        lws_sul_schedule(m->ctx, 0, &m->sweep, ws_sweep, ws_sweep_period(ws));
+        ticker_job_start(m->app->ticker, &m->sweep, ws_sweep_period_ms(ws), ws_sweep);
     log_kv(LOG_INFO, "WebSocket client registered",
            LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
                       LOG_STR("server", c->req.server[0] ? c->req.server : NULL), LOG_STR("peer", c->peer)));
@@ -490,7 +483,7 @@ static void ws_unregister(ws_manager *m, ws_client *c)
         return;
     c->registered = false;
     /* lws reports socket errors only as a close: one without a close frame
-     * and not of our making is the seed's "WebSocket read error". */
+     * and not of our making is logged as a read error. */
     if (!c->close_explained && !c->closing)
         log_kv(LOG_WARN, "WebSocket read error",
                LOG_FIELDS(LOG_STR("error", "connection ended without a close frame"), LOG_STR("peer", c->peer)));
@@ -500,7 +493,7 @@ static void ws_unregister(ws_manager *m, ws_client *c)
     dlist_remove(&m->clients, &c->link);
     m->per_endpoint[c->endpoint]--;
     if (m->clients.count == 0)
-        lws_sul_cancel(&m->sweep);
+        ticker_job_stop(m->app->ticker, &m->sweep);
     log_kv(LOG_INFO, "WebSocket client unregistered",
            LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
                       LOG_STR("peer", c->peer)));

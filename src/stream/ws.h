@@ -21,9 +21,6 @@ typedef struct ws_manager ws_manager;
 /* The app is borrowed and must outlive the manager. */
 ws_manager *ws_manager_create(app *a);
 
-/* Called once the lws context exists (the sul timers live on it). */
-void ws_manager_attach(ws_manager *m, struct lws_context *ctx);
-
 /* All clients must be gone (lws context destroyed) before this. */
 void ws_manager_destroy(ws_manager *m);
 

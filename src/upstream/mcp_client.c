@@ -297,7 +297,7 @@ static void answer_request(mcp_client *c, json_t *msg)
     if (strcmp(method, "ping") == 0)
         reply = jsonrpc_result_new(id, json_object());
     else
-        reply = jsonrpc_error_new(id, -32601, "method not supported by mcpproxy");
+        reply = jsonrpc_error_new(id, -32601, "method not supported by mcpproxy", NULL);
     stdio_transport_send(c->transport, reply);
     json_decref(reply);
 }

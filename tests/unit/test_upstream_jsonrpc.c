@@ -115,7 +115,7 @@ static void test_builders(void **state)
     free(text);
     json_decref(req);
     json_t *id = json_string("abc");
-    json_t *err = jsonrpc_error_new(id, -32601, "nope");
+    json_t *err = jsonrpc_error_new(id, -32601, "nope", NULL);
     assert_int_equal(jsonrpc_classify(err, NULL), JSONRPC_ERROR);
     assert_string_equal(json_string_value(json_object_get(err, "id")), "abc");
     json_decref(err);

@@ -1,0 +1,438 @@
+/* calls.c - tools/call in flight and the POSTs waiting on them (calls.h). */
+#include "mcp/calls.h"
+
+#include "core/jsonrpc.h"
+#include "core/log.h"
+#include "core/utf8.h"
+#include "core/util.h"
+#include "http/ticker.h"
+#include "mcp/session.h"
+#include "upstream/manager.h"
+#include "upstream/mcp_client.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(RPC_UPSTREAM_TIMEOUT == MCP_ERR_TIMEOUT, "/mcp passes an upstream timeout on as its own code");
+_Static_assert(RPC_UPSTREAM_CLOSED == MCP_ERR_CLOSED, "/mcp passes a closed upstream on as its own code");
+
+typedef struct mcp_call mcp_call;
+
+struct mcp_calls {
+    app *a;
+    const mcp_settings *settings; /* the app's config (a->cfg.mcp); borrowed */
+    mcp_call *calls;              /* upstream requests in flight */
+    mcp_batch *batches;           /* POSTs waiting for answers */
+    ticker_job ping;              /* keep-alive for streamed answers; on while any batch waits */
+    bool closed;
+};
+
+struct mcp_batch {
+    mcp_batch *next;
+    mcp_calls *calls;
+    http_pending *http; /* NULL while dispatching and once the client went away */
+    bool sse;           /* answer as text/event-stream */
+    bool is_array;      /* the request was a batch: answer with an array */
+    size_t waiting;     /* calls not yet answered, plus the dispatcher's hold */
+    json_t *answers;    /* JSON mode: answers so far; SSE mode: not yet written */
+};
+
+struct mcp_call {
+    mcp_call *next;
+    mcp_calls *owner;
+    mcp_batch *batch;
+    json_t *client_id; /* the id the MCP client chose */
+    char *server;
+    char *tool; /* the upstream's own name */
+    char session_id[MCP_SESSION_ID_LEN + 1];
+    struct mcp_client *client;
+    int64_t upstream_id;
+    uint64_t start_ns;
+    json_t *arguments; /* only when they are logged */
+};
+
+/* ---- tool_called ------------------------------------------------------ */
+
+/* The text a failed tool result carries, for the event's `error`. */
+static void result_error_text(json_t *result, char *out, size_t len)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(result, "content"), i, item) {
+        const char *text = json_string_value(json_object_get(item, "text"));
+        if (text) {
+            snprintf(out, len, "%s", text);
+            return;
+        }
+    }
+    snprintf(out, len, "the tool reported an error (isError)");
+}
+
+static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns,
+                           const char *error, const char *session_id, json_t *arguments)
+{
+    uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
+    json_t *data = json_pack("{s:s, s:I, s:b}", "tool", tool, "duration_ms", (json_int_t)ms, "ok", error == NULL);
+    if (error)
+        json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
+    json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
+    if (arguments && calls->settings->log_tool_arguments)
+        json_object_set(data, "arguments", arguments);
+    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED, .server_name = server, .data = data});
+    json_decref(data);
+    log_kv(error ? LOG_INFO : LOG_DEBUG, "tool called",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("tool", tool), LOG_INT("duration_ms", ms),
+                      LOG_STR("error", error), LOG_STR("session_id", session_id)));
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+static void sse_write(mcp_batch *b, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    http_stream_sse(b->http, "message", 0, text, strlen(text));
+    free(text);
+}
+
+static void batch_unlink(mcp_batch *b)
+{
+    mcp_calls *calls = b->calls;
+    for (mcp_batch **pp = &calls->batches; *pp; pp = &(*pp)->next) {
+        if (*pp == b) {
+            *pp = b->next;
+            break;
+        }
+    }
+    if (!calls->batches)
+        ticker_job_stop(calls->a->ticker, &calls->ping);
+}
+
+static void batch_free(mcp_batch *b)
+{
+    json_decref(b->answers);
+    free(b);
+}
+
+/* Every answer is in: the response ends. */
+static void batch_finish(mcp_batch *b)
+{
+    batch_unlink(b);
+    if (!b->http) {
+        batch_free(b);
+        return;
+    }
+    if (b->sse) {
+        http_stream_end(b->http);
+    } else if (json_array_size(b->answers) == 0) {
+        /* Everything was cancelled: nothing to say. */
+        http_pending_finish(b->http, 202, "application/json", "", 0);
+    } else {
+        json_t *body = b->is_array ? b->answers : json_array_get(b->answers, 0);
+        char *text = json_dumps(body, JSON_COMPACT);
+        http_pending_finish(b->http, 200, "application/json", text, strlen(text));
+        free(text);
+    }
+    b->http = NULL;
+    batch_free(b);
+}
+
+/* One owed answer of the batch arrived (stolen; NULL: none, as for a
+ * cancelled call). The last one ends the batch. */
+static void batch_answer(mcp_batch *b, json_t *answer)
+{
+    assert(b->waiting > 0);
+    if (answer && b->http && b->sse)
+        sse_write(b, answer);
+    else if (answer)
+        json_array_append(b->answers, answer); /* written or sent once the answer starts */
+    json_decref(answer);
+    if (--b->waiting == 0)
+        batch_finish(b);
+}
+
+mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool sse)
+{
+    mcp_batch *b = xcalloc(1, sizeof *b);
+    b->calls = calls;
+    b->is_array = is_array;
+    b->sse = sse;
+    b->answers = json_array();
+    b->waiting = 1; /* the dispatcher's hold, released by mcp_batch_end */
+    return b;
+}
+
+void mcp_batch_answer_now(mcp_batch *b, json_t *answer)
+{
+    json_array_append_new(b->answers, answer);
+}
+
+/* ---- calls ------------------------------------------------------------ */
+
+static void call_unlink(mcp_call *c)
+{
+    for (mcp_call **pp = &c->owner->calls; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            return;
+        }
+    }
+}
+
+static void call_free(mcp_call *c)
+{
+    json_decref(c->client_id);
+    json_decref(c->arguments);
+    free(c->server);
+    free(c->tool);
+    free(c);
+}
+
+/* Ends a call without an upstream answer (client gone, cancelled, shutdown):
+ * the upstream is told, the event says why. The caller frees it and answers
+ * its batch. */
+static void call_abandon(mcp_call *c, const char *why)
+{
+    call_unlink(c);
+    mcp_client_cancel(c->client, c->upstream_id, why);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
+}
+
+/* The answer to send the MCP client for an upstream's outcome, and the
+ * event's error text (NULL for success) in `error`. */
+static json_t *answer_for(const mcp_call *c, json_t *result, const mcp_error *err, char *error, size_t error_len,
+                          const char **event_error)
+{
+    *event_error = NULL;
+    if (result) {
+        /* Forwarded untouched: content, structuredContent, isError, _meta. */
+        if (json_is_true(json_object_get(result, "isError"))) {
+            result_error_text(result, error, error_len);
+            *event_error = error;
+        }
+        return jsonrpc_result_new(c->client_id, json_incref(result));
+    }
+    *event_error = error;
+    if (err->code == MCP_ERR_TIMEOUT) {
+        snprintf(error, error_len, "tool call to server \"%s\" timed out after %u ms", c->server,
+                 c->owner->settings->call_timeout_ms);
+        return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_TIMEOUT, error, NULL);
+    }
+    if (err->code == MCP_ERR_CLOSED) {
+        snprintf(error, error_len,
+                 "server \"%s\" closed its connection before answering (it crashed or was stopped)", c->server);
+        return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_CLOSED, error, NULL);
+    }
+    /* The upstream's own JSON-RPC error, passed on as it is. */
+    snprintf(error, error_len, "%s", err->message ? err->message : "error");
+    return jsonrpc_error_new(c->client_id, err->code, err->message ? err->message : "error", err->data);
+}
+
+static void call_answered(json_t *result, const mcp_error *err, void *ctx)
+{
+    mcp_call *c = ctx;
+    call_unlink(c);
+    char error[600];
+    const char *event_error;
+    json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+    mcp_batch *b = c->batch;
+    call_free(c);
+    batch_answer(b, answer);
+}
+
+/* Why a tool cannot be called now: its server is not Ready, or no such tool
+ * is on offer. The event names the tool as the server would (best effort
+ * for a server whose tools are not on offer now). */
+static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const char *name, const char *session_id,
+                           json_t *id, json_t *arguments, uint64_t start)
+{
+    char why[600];
+    json_t *answer;
+    size_t prefix = 0;
+    app *a = calls->a;
+    const char *server = e ? e->server : mcp_catalog_guess_server(&a->cfg, name, &prefix);
+    json_t *status = server && a->manager ? manager_server_status_json(a->manager, server) : NULL;
+    const char *state = json_string_value(json_object_get(status, "status"));
+    if (server && (!state || strcmp(state, "Ready") != 0)) {
+        snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now",
+                 server, state ? state : "unknown");
+        answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
+    } else {
+        snprintf(why, sizeof why, "unknown tool \"%s\": tools/list names the tools on offer", name);
+        answer = jsonrpc_error_new(id, RPC_INVALID_PARAMS, why, NULL);
+    }
+    json_decref(status);
+    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments);
+    return answer;
+}
+
+void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params)
+{
+    mcp_calls *calls = b->calls;
+    uint64_t start = uv_hrtime();
+    const char *name = json_string_value(json_object_get(params, "name"));
+    json_t *arguments = json_object_get(params, "arguments");
+    if (!name) {
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_INVALID_PARAMS, "tools/call needs params.name, a string", NULL));
+        return;
+    }
+    if (arguments && !json_is_object(arguments)) {
+        mcp_batch_answer_now(
+            b, jsonrpc_error_new(id, RPC_INVALID_PARAMS, "tools/call params.arguments must be an object", NULL));
+        return;
+    }
+    const mcp_catalog_entry *e = mcp_catalog_find(cat, name);
+    struct mcp_client *client = e && calls->a->manager ? manager_server_client(calls->a->manager, e->server) : NULL;
+    if (!client) {
+        mcp_batch_answer_now(b, refuse_call(calls, e, name, session_id, id, arguments, start));
+        return;
+    }
+
+    /* The same params with the upstream's own tool name (arguments and
+     * _meta such as a progressToken pass through). */
+    json_t *up = json_copy(params);
+    json_object_set_new(up, "name", json_string(e->tool));
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(id);
+    c->server = xstrdup(e->server);
+    c->tool = xstrdup(e->tool);
+    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    c->client = client;
+    c->start_ns = start;
+    c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
+    c->upstream_id =
+        mcp_client_request(client, "tools/call", up, calls->settings->call_timeout_ms, call_answered, c);
+    json_decref(up);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
+        publish_called(calls, c->server, c->tool, start, why, session_id, arguments);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
+        return;
+    }
+    c->next = calls->calls;
+    calls->calls = c;
+    b->waiting++;
+    log_kv(LOG_DEBUG, "tool call forwarded",
+           LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool), LOG_INT("upstream_id", c->upstream_id),
+                      LOG_STR("session_id", session_id)));
+}
+
+void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params)
+{
+    json_t *request_id = json_object_get(params, "requestId");
+    for (mcp_call *c = calls->calls; c; c = c->next) {
+        if (strcmp(c->session_id, session_id) == 0 && json_equal(c->client_id, request_id)) {
+            mcp_batch *b = c->batch;
+            call_abandon(c, "cancelled by the client");
+            call_free(c);
+            batch_answer(b, NULL); /* no answer to a cancelled request */
+            return;
+        }
+    }
+}
+
+/* The client went away under a waiting POST: its calls are abandoned. */
+static void batch_gone(void *ctx)
+{
+    mcp_batch *b = ctx;
+    mcp_calls *calls = b->calls;
+    http_pending_release(b->http);
+    b->http = NULL;
+    for (mcp_call **pp = &calls->calls; *pp;) {
+        mcp_call *c = *pp;
+        if (c->batch != b) {
+            pp = &c->next;
+            continue;
+        }
+        call_abandon(c, "the MCP client disconnected before the answer");
+        call_free(c);
+        /* call_abandon unlinked c: *pp is already the next call. */
+        if (--b->waiting == 0) {
+            batch_finish(b);
+            return;
+        }
+    }
+}
+
+/* Keep-alive for answers being streamed: it also finds clients that left
+ * (exchange.h, known limit). */
+static void ping_batches(ticker_job *job)
+{
+    mcp_calls *calls = CONTAINER_OF(job, mcp_calls, ping);
+    for (mcp_batch *b = calls->batches; b; b = b->next) {
+        if (b->http && b->sse)
+            http_stream_sse_comment(b->http, "ping");
+    }
+}
+
+void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
+{
+    mcp_calls *calls = b->calls;
+    if (b->waiting == 1) { /* only the dispatcher's hold: everything answered now */
+        if (json_array_size(b->answers) == 0) /* notifications only, or every call cancelled at once */
+            http_respond_bytes(res, 202, "application/json", "", 0);
+        else
+            http_respond_json(res, 200, json_incref(b->is_array ? b->answers : json_array_get(b->answers, 0)));
+        batch_free(b);
+        return;
+    }
+    b->http = http_respond_later(req, batch_gone, b);
+    if (!calls->batches)
+        ticker_job_start(calls->a->ticker, &calls->ping, calls->settings->ping_interval_ms, ping_batches);
+    b->next = calls->batches;
+    calls->batches = b;
+    if (b->sse) {
+        /* The headers leave at once, so no client-side header timeout cuts
+         * a long call; what is answered already goes first. */
+        http_stream_begin(b->http, 200, "text/event-stream");
+        size_t k;
+        json_t *msg;
+        json_array_foreach(b->answers, k, msg)
+            sse_write(b, msg);
+        json_array_clear(b->answers);
+    }
+    /* Calls are still in flight, so this never ends the batch. */
+    b->waiting--;
+    assert(b->waiting > 0);
+}
+
+/* ---- lifetime --------------------------------------------------------- */
+
+mcp_calls *mcp_calls_create(app *a)
+{
+    mcp_calls *calls = xcalloc(1, sizeof *calls);
+    calls->a = a;
+    calls->settings = &a->cfg.mcp;
+    return calls;
+}
+
+void mcp_calls_close(mcp_calls *calls)
+{
+    if (!calls || calls->closed)
+        return;
+    calls->closed = true;
+    static const char why[] = "mcpproxy is shutting down";
+    while (calls->calls) {
+        mcp_call *c = calls->calls;
+        mcp_batch *b = c->batch;
+        json_t *answer = jsonrpc_error_new(c->client_id, RPC_SERVER_UNAVAILABLE, why, NULL);
+        call_abandon(c, why);
+        call_free(c);
+        batch_answer(b, answer);
+    }
+}
+
+void mcp_calls_destroy(mcp_calls *calls)
+{
+    if (!calls)
+        return;
+    mcp_calls_close(calls);
+    assert(!calls->batches);
+    free(calls);
+}

@@ -1,0 +1,71 @@
+/* calls.h - the tools/call requests of /mcp in flight, and the POSTs that
+ * wait for their answers.
+ *
+ * Each tools/call is a `call` remapped onto its upstream: the client's id
+ * stays here, the upstream request gets the mcp_client's own id. A call
+ * record exists exactly while the upstream request is pending, and the
+ * mcp_client fails every pending request before it goes away, so a live
+ * call's client pointer is always valid (that is what makes cancelling
+ * safe).
+ *
+ * A POST's messages are answered through one `batch`: mcp_batch_begin(),
+ * then one mcp_batch_* call per message, then mcp_batch_end(), which answers
+ * at once when nothing waits, or later (as Server-Sent Events when the
+ * client takes them, one event per answer as it comes; else as JSON once
+ * every answer is in). Lifetime: a batch is owned by the count of answers it
+ * still owes, in which the dispatcher holds a share from begin to end, so a
+ * message that ends an earlier call of the same batch (a cancel) can never
+ * free the batch under its dispatcher. */
+#ifndef MCPPROXY_MCP_CALLS_H
+#define MCPPROXY_MCP_CALLS_H
+
+#include "app/app.h"
+#include "http/exchange.h"
+#include "mcp/catalog.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* JSON-RPC error codes of /mcp. -32000..-32099 are ours to define. */
+#define RPC_PARSE_ERROR (-32700)
+#define RPC_INVALID_REQUEST (-32600)
+#define RPC_METHOD_NOT_FOUND (-32601)
+#define RPC_INVALID_PARAMS (-32602)
+#define RPC_BAD_SESSION (-32000)        /* HTTP-level refusals, as the SDKs use */
+#define RPC_UPSTREAM_TIMEOUT (-32001)   /* = MCP_ERR_TIMEOUT */
+#define RPC_UPSTREAM_CLOSED (-32002)    /* = MCP_ERR_CLOSED */
+#define RPC_SERVER_UNAVAILABLE (-32003)
+#define RPC_REQUEST_CANCELLED (-32800)
+
+typedef struct mcp_calls mcp_calls;
+typedef struct mcp_batch mcp_batch;
+
+/* The app is borrowed; its ticker pings answers being streamed. */
+mcp_calls *mcp_calls_create(app *a);
+
+/* Answers every call in flight with an error ("mcpproxy is shutting down")
+ * and cancels it upstream. Idempotent. */
+void mcp_calls_close(mcp_calls *calls);
+
+/* Frees the table, after close. NULL is ignored. */
+void mcp_calls_destroy(mcp_calls *calls);
+
+/* A POST's answer: `is_array` answers with an array, `sse` streams a wait. */
+mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool sse);
+
+/* An answer given at once (stolen). */
+void mcp_batch_answer_now(mcp_batch *b, json_t *answer);
+
+/* tools/call: an answer at once (an error) goes into the batch; otherwise
+ * the call is now in flight. `cat` is borrowed for the call only. */
+void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params);
+
+/* notifications/cancelled from a session: the call it names (in any batch
+ * of that session) ends without an answer, and stops upstream too. */
+void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);
+
+/* Every message is dispatched: answers now (`res`: 200 with the answers, or
+ * 202 when there are none) or later (through `req`), and lets go of b. */
+void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res);
+
+#endif
