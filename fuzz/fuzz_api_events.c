@@ -1,5 +1,5 @@
 /* fuzz_api_events.c - the POST /api/events decoder, driven through the real
- * router (api_route) with a real bus, exactly as server.c calls it once a
+ * handler (api_events_route) with a real bus, exactly as the server calls it once a
  * request body is complete. The body is what any client holding the API key
  * (or any local process, when there is none) can send.
  *
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     http_response res = {0};
     uint64_t before = bus_head_seq(the_app.bus);
-    trap_unless(api_route(&the_app, &req, &res));
+    trap_unless(api_events_route(&the_app, &req, &res));
     uint64_t after = bus_head_seq(the_app.bus);
 
     trap_unless(res.status == 200 || res.status == 400);

@@ -1,11 +1,9 @@
-/* api.c - the real-time part of the HTTP API: publish events, counters,
- * health. Server management lives in api_servers.c. */
+/* events.c - POST /api/events: publish events from outside (integrations,
+ * tests), one object or an array, all or nothing. */
+#include "api/routes.h"
 #include "core/bus.h"
 #include "core/log.h"
-#include "api/routes.h"
-#include "http/server.h"
-#include "stream/sse.h"
-#include "stream/ws.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -108,82 +106,13 @@ static void post_events(app *a, const http_request *req, http_response *res)
     json_decref(body);
 }
 
-static json_t *realtime_stats(app *a)
+bool api_events_route(void *ctx, const http_request *req, http_response *res)
 {
-    bus_stats bs = bus_get_stats(a->bus);
-    json_t *stats = json_pack("{s:s,s:I,s:I}", "epoch", bus_epoch(a->bus), "seq", (json_int_t)bus_head_seq(a->bus),
-                              "published", (json_int_t)bs.published);
-    ws_manager_stats(a->ws, stats);
-    json_t *connections = json_object_get(stats, "connections");
-    json_object_set_new(connections, "sse", json_integer((json_int_t)sse_manager_client_count(a->sse)));
-    json_object_set_new(connections, "tcp", json_integer((json_int_t)http_server_connection_count(a->http)));
-    json_object_set_new(stats, "subscribers", json_integer((json_int_t)bs.subscribers));
-    return stats;
-}
-
-/* Prometheus text exposition of the same counters. */
-static void metrics(app *a, http_response *res)
-{
-    json_t *s = realtime_stats(a);
-    json_t *conn = json_object_get(s, "connections");
-    strbuf *b = &res->body;
-    res->body.len = 0;
-    strbuf_appendf(b, "# HELP mcpproxy_events_published_total Events published on the bus.\n"
-                      "# TYPE mcpproxy_events_published_total counter\n"
-                      "mcpproxy_events_published_total %lld\n",
-                   (long long)json_integer_value(json_object_get(s, "published")));
-    strbuf_appendf(b, "# HELP mcpproxy_ws_messages_delivered_total Events written to WebSocket clients.\n"
-                      "# TYPE mcpproxy_ws_messages_delivered_total counter\n"
-                      "mcpproxy_ws_messages_delivered_total %lld\n",
-                   (long long)json_integer_value(json_object_get(s, "delivered")));
-    strbuf_appendf(b, "# HELP mcpproxy_ws_events_dropped_total Events dropped from slow WebSocket clients.\n"
-                      "# TYPE mcpproxy_ws_events_dropped_total counter\n"
-                      "mcpproxy_ws_events_dropped_total %lld\n",
-                   (long long)json_integer_value(json_object_get(s, "dropped")));
-    strbuf_appendf(b, "# HELP mcpproxy_ws_connections Connected WebSocket clients by endpoint.\n"
-                      "# TYPE mcpproxy_ws_connections gauge\n"
-                      "mcpproxy_ws_connections{endpoint=\"/ws/events\"} %lld\n"
-                      "mcpproxy_ws_connections{endpoint=\"/ws/servers\"} %lld\n",
-                   (long long)json_integer_value(json_object_get(conn, "ws_events")),
-                   (long long)json_integer_value(json_object_get(conn, "ws_servers")));
-    json_decref(s);
-    res->status = 200;
-    res->content_type = "text/plain; version=0.0.4";
-}
-
-static bool method_is(const http_request *req, http_method method, const char *allow, http_response *res)
-{
-    if (req->method == method || (method == HTTP_GET && req->method == HTTP_HEAD))
-        return true;
-    res->allow = allow;
-    http_respond_error(res, 405, "use %s for %s", allow, req->path);
-    return false;
-}
-
-bool api_route(void *ctx, const http_request *req, http_response *res)
-{
-    app *a = ctx;
-    if (strcmp(req->path, "/healthz") == 0) {
-        if (method_is(req, HTTP_GET, "GET", res))
-            http_respond_json(res, 200,
-                              json_pack("{s:s,s:s,s:I,s:s}", "status", "ok", "epoch", bus_epoch(a->bus), "seq",
-                                        (json_int_t)bus_head_seq(a->bus), "state", app_state_name(a->state)));
-        return true;
-    }
-    if (strcmp(req->path, "/api/events") == 0) {
-        if (method_is(req, HTTP_POST, "POST", res))
-            post_events(a, req, res);
-        return true;
-    }
-    if (strcmp(req->path, "/api/realtime/stats") == 0) {
-        if (method_is(req, HTTP_GET, "GET", res))
-            http_respond_json(res, 200, realtime_stats(a));
-        return true;
-    }
-    if (strcmp(req->path, "/metrics") == 0) {
-        if (method_is(req, HTTP_GET, "GET", res))
-            metrics(a, res);
-        return true;
-    }
-    return false;
+    if (strcmp(req->path, "/api/events") != 0)
+        return false;
+    if (req->method == HTTP_POST)
+        post_events(ctx, req, res);
+    else
+        http_respond_not_allowed(res, "POST");
+    return true;
 }

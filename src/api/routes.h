@@ -1,8 +1,26 @@
 /* routes.h - the REST API's and the dashboard's handlers, in the form the
- * HTTP server calls (http_handler_fn). Each returns true when the path is
- * its own (and has filled the response). */
-#ifndef MCPPROXY_HTTP_ROUTES_H
-#define MCPPROXY_HTTP_ROUTES_H
+ * HTTP server calls (http_handler_fn, with the app as ctx). Each returns
+ * true when the path is its own (and has answered). docs/PROTOCOL.md
+ * documents every endpoint.
+ *
+ *   events.c   POST /api/events                   publish events
+ *   metrics.c  GET  /healthz, /api/realtime/stats, /metrics
+ *   servers.c  GET  /api/servers/status           {"seq","epoch","servers":[status...]}
+ *              GET  /api/servers                  {"servers":[config + status...]}
+ *              POST /api/servers                  add (body: a server config object)
+ *              GET|PATCH|DELETE /api/servers/{name}
+ *              GET  /api/servers/{name}/tools     {"server","tool_count","tools":[...]}
+ *              GET  /api/servers/{name}/logs      {"server","lines":[...]} (?tail=N)
+ *              POST /api/servers/{name}/enable|disable|restart
+ *   groups.c   GET  /api/groups                   {"groups":[{"name","enabled","servers"}]}
+ *              POST /api/groups                   {"name","servers":[...]}: put servers in a group
+ *              POST /api/groups/{name}/enable|disable
+ *   static.c   GET  /, the dashboard's files
+ *
+ * Every change is validated, written to the config file atomically, and
+ * only then applied and published (edit.h); a failed write changes nothing. */
+#ifndef MCPPROXY_API_ROUTES_H
+#define MCPPROXY_API_ROUTES_H
 
 #include "app/app.h"
 #include "http/exchange.h"
@@ -10,13 +28,10 @@
 
 #include <stdbool.h>
 
-/* /healthz, /api/events, /api/realtime/stats, /metrics (api.c). */
-bool api_route(void *app, const http_request *req, http_response *res);
-
-/* /api/servers..., /api/groups... (api_servers.c). */
+bool api_events_route(void *app, const http_request *req, http_response *res);
+bool api_metrics_route(void *app, const http_request *req, http_response *res);
 bool api_servers_route(void *app, const http_request *req, http_response *res);
-
-/* The embedded dashboard (static.c). */
+bool api_groups_route(void *app, const http_request *req, http_response *res);
 bool static_route(void *unused, const http_request *req, http_response *res);
 
 #endif

@@ -1,97 +1,14 @@
-/* api_servers.c - /api/servers and /api/groups: status, tools, logs, edits. */
-#include "api/servers.h"
-
+/* servers.c - /api/servers: status, config, tools, logs, edits, actions. */
+#include "api/edit.h"
+#include "api/path.h"
+#include "api/routes.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "api/routes.h"
 #include "upstream/manager.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_SEGMENTS 4
-#define SEGMENT_LEN 128
-
-/* The path split at '/': "/api/servers/x/tools" → api, servers, x, tools. */
-typedef struct path_parts {
-    size_t n;
-    char seg[MAX_SEGMENTS][SEGMENT_LEN];
-} path_parts;
-
-static bool split_path(const char *path, path_parts *out)
-{
-    out->n = 0;
-    const char *p = path;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (out->n == MAX_SEGMENTS || len >= SEGMENT_LEN)
-            return false;
-        memcpy(out->seg[out->n], p, len);
-        out->seg[out->n][len] = '\0';
-        out->n++;
-        p += len;
-    }
-    return true;
-}
-
-static void method_not_allowed(http_response *res, const char *allow)
-{
-    http_respond_error(res, 405, "method not allowed; use %s", allow);
-    res->allow = allow;
-}
-
-/* ---- building and committing a new config ------------------------------- */
-
-/* The config to write: the file's own non-server settings (so command-line
- * overrides such as --listen never leak into it), or the running ones when
- * the file does not parse right now; plus a copy of the running servers. */
-static void config_for_edit(app *a, config *out)
-{
-    char err[CONFIG_ERR_LEN];
-    if (!a->config_path || !config_load_file(a->config_path, out, err)) {
-        config_free(out);
-        config_init_defaults(out);
-        free(out->listen);
-        out->listen = xstrdup(a->cfg.listen);
-        free(out->api_key);
-        out->api_key = xstrdup(a->cfg.api_key);
-        out->n_allowed_origins = a->cfg.n_allowed_origins;
-        out->allowed_origins = xcalloc(a->cfg.n_allowed_origins + 1, sizeof(char *));
-        for (size_t i = 0; i < a->cfg.n_allowed_origins; i++)
-            out->allowed_origins[i] = xstrdup(a->cfg.allowed_origins[i]);
-        out->websocket = a->cfg.websocket;
-    }
-    for (size_t i = 0; i < out->n_servers; i++)
-        server_config_free(&out->servers[i]);
-    free(out->servers);
-    out->auto_disable_threshold = a->cfg.auto_disable_threshold;
-    out->n_servers = a->cfg.n_servers;
-    out->servers = xcalloc(a->cfg.n_servers + 1, sizeof(server_config)); /* +1: room for an add */
-    for (size_t i = 0; i < a->cfg.n_servers; i++)
-        server_config_copy(&out->servers[i], &a->cfg.servers[i]);
-}
-
-/* Saves, then hands the config to the manager (which publishes). On a failed
- * write responds 500, frees neu and returns false: nothing changed. */
-static bool commit(app *a, config *neu, http_response *res)
-{
-    char err[CONFIG_ERR_LEN];
-    if (a->config_path && !config_save_file(neu, a->config_path, err)) {
-        log_kv(LOG_ERROR, "config save failed; change not applied", LOG_FIELDS(LOG_STR("error", err)));
-        http_respond_error(res, 500, "the change was not applied because the config file could not be written: %s",
-                           err);
-        config_free(neu);
-        return false;
-    }
-    manager_commit_config(a->manager, neu);
-    return true;
-}
 
 /* Parses one server object with the config file's own strict rules by
  * wrapping it in a config document. */
@@ -181,11 +98,11 @@ static void server_add(app *a, const http_request *req, http_response *res)
         return;
     }
     config neu;
-    config_for_edit(a, &neu);
+    api_edit_begin(a, &neu);
     neu.servers[neu.n_servers++] = srv; /* config_for_edit left room */
-    char name[SEGMENT_LEN];
+    char name[API_SEGMENT_LEN];
     snprintf(name, sizeof(name), "%s", srv.name);
-    if (commit(a, &neu, res))
+    if (api_edit_commit(a, &neu, res))
         http_respond_json(res, 201, server_full_json(a, name));
 }
 
@@ -222,11 +139,11 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     }
     bool enabling = srv.enabled;
     config neu;
-    config_for_edit(a, &neu);
+    api_edit_begin(a, &neu);
     server_config *slot = config_find_server(&neu, name);
     server_config_free(slot);
     *slot = srv;
-    if (!commit(a, &neu, res))
+    if (!api_edit_commit(a, &neu, res))
         return;
     if (enabling)
         manager_clear_auto_disable(a->manager, name);
@@ -236,7 +153,7 @@ static void server_patch(app *a, const char *name, const http_request *req, http
 static void server_delete(app *a, const char *name, http_response *res)
 {
     config neu;
-    config_for_edit(a, &neu);
+    api_edit_begin(a, &neu);
     for (size_t i = 0; i < neu.n_servers; i++) {
         if (strcmp(neu.servers[i].name, name) == 0) {
             server_config_free(&neu.servers[i]);
@@ -245,7 +162,7 @@ static void server_delete(app *a, const char *name, http_response *res)
             break;
         }
     }
-    if (commit(a, &neu, res))
+    if (api_edit_commit(a, &neu, res))
         http_respond_json(res, 200, json_pack("{s:s}", "deleted", name));
 }
 
@@ -253,9 +170,9 @@ static void server_set_enabled(app *a, const char *name, bool enabled, http_resp
 {
     if (config_find_server(&a->cfg, name)->enabled != enabled) {
         config neu;
-        config_for_edit(a, &neu);
+        api_edit_begin(a, &neu);
         config_find_server(&neu, name)->enabled = enabled;
-        if (!commit(a, &neu, res))
+        if (!api_edit_commit(a, &neu, res))
             return;
     }
     if (enabled)
@@ -301,7 +218,7 @@ static void server_tools(app *a, const char *name, http_response *res)
                                 "tools", tools));
 }
 
-static bool servers_route(app *a, const path_parts *p, const http_request *req, http_response *res)
+static bool servers_route(app *a, const api_path *p, const http_request *req, http_response *res)
 {
     if (p->n == 2) {
         if (req->method == HTTP_GET)
@@ -309,14 +226,14 @@ static bool servers_route(app *a, const path_parts *p, const http_request *req, 
         else if (req->method == HTTP_POST)
             server_add(a, req, res);
         else
-            method_not_allowed(res, "GET, POST");
+            http_respond_not_allowed(res, "GET, POST");
         return true;
     }
     if (p->n == 3 && strcmp(p->seg[2], "status") == 0) {
         if (req->method == HTTP_GET)
             status_list(a, res);
         else
-            method_not_allowed(res, "GET");
+            http_respond_not_allowed(res, "GET");
         return true;
     }
     const char *name = p->seg[2];
@@ -337,143 +254,33 @@ static bool servers_route(app *a, const path_parts *p, const http_request *req, 
         else if (req->method == HTTP_DELETE)
             server_delete(a, name, res);
         else
-            method_not_allowed(res, "GET, PATCH, DELETE");
+            http_respond_not_allowed(res, "GET, PATCH, DELETE");
     } else if (strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0) {
         if (req->method != HTTP_GET)
-            method_not_allowed(res, "GET");
+            http_respond_not_allowed(res, "GET");
         else if (strcmp(sub, "tools") == 0)
             server_tools(a, name, res);
         else
             server_logs(a, name, req, res);
     } else {
         if (req->method != HTTP_POST)
-            method_not_allowed(res, "POST");
+            http_respond_not_allowed(res, "POST");
         else
             server_action(a, name, sub, res);
     }
     return true;
 }
 
-static json_t *groups_body(app *a)
-{
-    json_t *groups = manager_groups_json(a->manager);
-    size_t i;
-    json_t *g;
-    json_array_foreach(groups, i, g) {
-        /* The API names a group "name"; events call it "group". */
-        json_object_set(g, "name", json_object_get(g, "group"));
-        json_object_del(g, "group");
-    }
-    return json_pack("{s:o}", "groups", groups);
-}
-
-static bool group_exists(app *a, const char *group)
-{
-    for (size_t i = 0; i < a->cfg.n_servers; i++)
-        if (a->cfg.servers[i].group && strcmp(a->cfg.servers[i].group, group) == 0)
-            return true;
-    return false;
-}
-
-static void group_assign(app *a, const http_request *req, http_response *res)
-{
-    json_t *body = http_parse_json_body(req, res);
-    if (!body)
-        return;
-    const char *group = json_string_value(json_object_get(body, "name"));
-    json_t *servers = json_object_get(body, "servers");
-    if (!group || !json_is_array(servers)) {
-        json_decref(body);
-        http_respond_error(res, 400, "body must be {\"name\": GROUP, \"servers\": [SERVER, ...]}");
-        return;
-    }
-    size_t i;
-    json_t *s;
-    json_array_foreach(servers, i, s) {
-        if (!json_is_string(s) || !config_find_server(&a->cfg, json_string_value(s))) {
-            http_respond_error(res, 404, "servers[%zu]: no such server", i);
-            json_decref(body);
-            return;
-        }
-    }
-    config neu;
-    config_for_edit(a, &neu);
-    json_array_foreach(servers, i, s) {
-        server_config *srv = config_find_server(&neu, json_string_value(s));
-        free(srv->group);
-        srv->group = xstrdup(group);
-    }
-    json_decref(body);
-    if (commit(a, &neu, res))
-        http_respond_json(res, 200, groups_body(a));
-}
-
-static void group_set_enabled(app *a, const char *group, bool enabled, http_response *res)
-{
-    config neu;
-    config_for_edit(a, &neu);
-    bool changed = false;
-    for (size_t i = 0; i < neu.n_servers; i++) {
-        if (strcmp(neu.servers[i].group, group) == 0 && neu.servers[i].enabled != enabled) {
-            neu.servers[i].enabled = enabled;
-            changed = true;
-        }
-    }
-    if (changed) {
-        if (!commit(a, &neu, res))
-            return;
-    } else {
-        config_free(&neu);
-        manager_publish_group(a->manager, group); /* say so even when nothing moved */
-    }
-    if (enabled)
-        for (size_t i = 0; i < a->cfg.n_servers; i++)
-            if (strcmp(a->cfg.servers[i].group, group) == 0)
-                manager_clear_auto_disable(a->manager, a->cfg.servers[i].name);
-    http_respond_json(res, 200, groups_body(a));
-}
-
-static bool groups_route(app *a, const path_parts *p, const http_request *req, http_response *res)
-{
-    if (p->n == 2) {
-        if (req->method == HTTP_GET)
-            http_respond_json(res, 200, groups_body(a));
-        else if (req->method == HTTP_POST)
-            group_assign(a, req, res);
-        else
-            method_not_allowed(res, "GET, POST");
-        return true;
-    }
-    if (p->n != 4 || (strcmp(p->seg[3], "enable") != 0 && strcmp(p->seg[3], "disable") != 0))
-        return false;
-    if (req->method != HTTP_POST) {
-        method_not_allowed(res, "POST");
-        return true;
-    }
-    if (!group_exists(a, p->seg[2])) {
-        http_respond_error(res, 404, "no group named '%s' (set a server's \"group\" to create one)", p->seg[2]);
-        return true;
-    }
-    group_set_enabled(a, p->seg[2], strcmp(p->seg[3], "enable") == 0, res);
-    return true;
-}
-
 bool api_servers_route(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
-    path_parts p;
-    if (strncmp(req->path, "/api/", 5) != 0 || !split_path(req->path, &p) || p.n < 2)
+    api_path p;
+    if (!api_path_split(req->path, &p) || p.n < 2 || strcmp(p.seg[0], "api") != 0 ||
+        strcmp(p.seg[1], "servers") != 0)
         return false;
     if (!a->manager) {
-        if (strcmp(p.seg[1], "servers") == 0 || strcmp(p.seg[1], "groups") == 0) {
-            http_respond_error(res, 503, "upstream servers are not running yet");
-            return true;
-        }
-        return false;
+        http_respond_error(res, 503, "upstream servers are not running yet");
+        return true;
     }
-    if (strcmp(p.seg[1], "servers") == 0)
-        return servers_route(a, &p, req, res);
-    if (strcmp(p.seg[1], "groups") == 0)
-        return groups_route(a, &p, req, res);
-    return false;
+    return servers_route(a, &p, req, res);
 }

@@ -8,6 +8,7 @@
 #define MCPPROXY_APP_H
 
 #include "core/bus.h"
+#include "core/stats.h"
 #include "config/config.h"
 
 #include <uv.h>
@@ -28,6 +29,7 @@ typedef struct app {
     config cfg;                /* the running configuration */
     char *config_path;         /* absolute path of the config file; owned */
     app_state state;
+    proxy_stats stats;         /* every part's counters (core/stats.h) */
     struct manager *manager;    /* upstream servers; owned */
     struct http_server *http;   /* owned */
     struct ws_manager *ws;      /* /ws/events, /ws/servers; owned */

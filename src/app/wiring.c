@@ -61,10 +61,12 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/mcp", true, mcp_endpoint_route, a->mcp);
     http_server_add_route(a->http, "/events", true, sse_route, a->sse);
     http_server_add_route(a->http, "/ws/", true, ws_route, NULL);
-    http_server_add_route(a->http, "/api/", true, api_route, a);
-    http_server_add_route(a->http, "/api/", true, api_servers_route, a);
-    http_server_add_route(a->http, "/metrics", true, api_route, a);
-    http_server_add_route(a->http, "/healthz", false, api_route, a);
+    http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
+    http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
+    http_server_add_route(a->http, "/api/events", true, api_events_route, a);
+    http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
+    http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
+    http_server_add_route(a->http, "/healthz", false, api_metrics_route, a);
     http_server_add_route(a->http, "/", false, static_route, NULL);
 }
 
@@ -171,6 +173,7 @@ static bool start_serving(app *a, const char *listen)
         .loop = a->loop,
         .cfg = &a->cfg,
         .listen = listen ? listen : a->cfg.listen,
+        .stats = &a->stats,
         .ws_protocol = ws_manager_protocol(a->ws),
     };
     char err[512];

@@ -99,6 +99,7 @@ struct conn_table {
     conn_addr *admitted; /* accepted, waiting for its wsi */
     const limits_settings *lim;
     const char *ws_protocol_name;
+    proxy_stats *stats;
 };
 
 /* What the server keeps about one TCP connection, from accept to close
@@ -111,9 +112,10 @@ typedef struct conn_record {
     bool upgraded; /* now a WebSocket client */
 } conn_record;
 
-conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name)
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats)
 {
     conn_table *t = xcalloc(1, sizeof *t);
+    t->stats = stats;
     t->limit = conn_limit_create(lim->max_connections, lim->max_connections_per_address);
     t->lim = lim;
     t->ws_protocol_name = ws_protocol_name;
@@ -128,11 +130,6 @@ void conn_table_destroy(conn_table *t)
         conn_limit_release(t->limit, t->admitted);
     conn_limit_destroy(t->limit);
     free(t);
-}
-
-size_t conn_table_count(const conn_table *t)
-{
-    return conn_limit_total(t->limit);
 }
 
 void conn_note_upgrade(struct lws *wsi)
@@ -240,12 +237,14 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
         conn->accepted_us = lws_now_usecs();
         t->admitted = NULL;
         lws_set_opaque_user_data(wsi, conn);
+        t->stats->tcp_connections++;
         return 0;
     }
     case LWS_CALLBACK_WSI_DESTROY: {
         conn_record *conn = lws_get_opaque_user_data(wsi);
         if (conn) {
             lws_set_opaque_user_data(wsi, NULL);
+            t->stats->tcp_connections--;
             log_timeout_close(t, wsi, conn);
             if (conn->addr)
                 conn_limit_release(t->limit, conn->addr);

@@ -6,6 +6,7 @@
 #define MCPPROXY_HTTP_CONN_H
 
 #include "config/config.h"
+#include "core/stats.h"
 
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -36,12 +37,10 @@ size_t conn_limit_total(const conn_limit *cl);
 typedef struct conn_table conn_table;
 
 /* `lim` is borrowed (the app's config) and read when used;
- * `ws_protocol_name` is the one WebSocket subprotocol spoken (static). */
-conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name);
+ * `ws_protocol_name` is the one WebSocket subprotocol spoken (static);
+ * `stats->tcp_connections` follows the open connections (borrowed). */
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats);
 void conn_table_destroy(conn_table *t);
-
-/* Open TCP connections (HTTP and WebSocket), as limits.max_connections counts them. */
-size_t conn_table_count(const conn_table *t);
 
 /* The lws callback reasons about connections rather than requests; every
  * protocol's callback hands them to conn_table_event(). */

@@ -92,6 +92,12 @@ void http_respond_error(http_response *res, int status, const char *fmt, ...)
     http_respond_json(res, status, json_pack("{s:o}", "error", json_string_lossy(msg, strlen(msg))));
 }
 
+void http_respond_not_allowed(http_response *res, const char *allow)
+{
+    http_respond_error(res, 405, "method not allowed; use %s", allow);
+    res->allow = allow;
+}
+
 json_t *http_parse_json_body(const http_request *req, http_response *res)
 {
     if (req->body_len == 0) {

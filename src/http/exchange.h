@@ -72,6 +72,9 @@ void http_respond_error(http_response *res, int status, const char *fmt, ...) __
 /* Sets status and a body of the given content type (copied). */
 void http_respond_bytes(http_response *res, int status, const char *content_type, const void *bytes, size_t len);
 
+/* 405 with the Allow header (`allow` static, e.g. "GET, POST"). */
+void http_respond_not_allowed(http_response *res, const char *allow);
+
 /* Parses req->body as JSON. On failure responds 400 naming line/column and
  * returns NULL. New reference otherwise. */
 json_t *http_parse_json_body(const http_request *req, http_response *res);

@@ -37,6 +37,7 @@ typedef struct http_request {
     const char *mcp_session_id;       /* Mcp-Session-Id */
     const char *mcp_protocol_version; /* MCP-Protocol-Version */
     const char *last_event_id;        /* Last-Event-ID */
+    const char *peer;                 /* the client's address ("" when unknown) */
     /* Where a deferred answer attaches (exchange.h); the connection's. */
     struct http_slot *slot;
 } http_request;

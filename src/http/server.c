@@ -61,6 +61,7 @@ typedef struct http_session {
     const char *refused_why;
     /* Request headers handlers read (http_request); "" when absent. */
     char accept[256], content_type[128], mcp_session_id[128], mcp_protocol_version[32], last_event_id[128];
+    char peer[64];
     http_slot slot; /* the answer under way, if any */
 } http_session;
 
@@ -68,11 +69,6 @@ static http_server *server_of(struct lws *wsi)
 {
     struct lws_context *ctx = lws_get_context(wsi);
     return ctx ? lws_context_user(ctx) : NULL;
-}
-
-size_t http_server_connection_count(const http_server *s)
-{
-    return conn_table_count(s->conns);
 }
 
 int http_server_port(const http_server *s)
@@ -220,6 +216,7 @@ static void route_request(http_server *srv, http_session *s, http_response *res)
         .mcp_session_id = or_null(s->mcp_session_id),
         .mcp_protocol_version = or_null(s->mcp_protocol_version),
         .last_event_id = or_null(s->last_event_id),
+        .peer = s->peer,
         .slot = &s->slot,
     };
     if (answer_refusal(srv, s, res))
@@ -282,13 +279,12 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
     http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
+    lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
     bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
     s->refused = http_server_check_access(wsi, state_changing, path_needs_key(srv, s->path), &s->refused_why);
     if (s->refused) {
-        char peer[64] = "";
-        lws_get_peer_simple(wsi, peer, sizeof peer);
         log_kv(LOG_WARN, "HTTP request refused",
-               LOG_FIELDS(LOG_INT("status", s->refused), LOG_STR("path", s->path), LOG_STR("peer", peer)));
+               LOG_FIELDS(LOG_INT("status", s->refused), LOG_STR("path", s->path), LOG_STR("peer", s->peer)));
         /* A body, if any, is still read (and bounded) so the connection
          * stays in step for its next request. */
     }
@@ -391,7 +387,7 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
     srv->cfg = cfg;
     srv->on_loopback = on_loopback;
     const struct lws_protocols *ws = opts->ws_protocol;
-    srv->conns = conn_table_create(&cfg->limits, ws ? ws->name : NULL);
+    srv->conns = conn_table_create(&cfg->limits, ws ? ws->name : NULL, opts->stats);
     srv->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_session), 0, 0, NULL, 0};
     if (ws) {
         srv->protocols[1] = *ws;

@@ -8,6 +8,7 @@
 #define MCPPROXY_HTTP_SERVER_H
 
 #include "config/config.h"
+#include "core/stats.h"
 #include "http/exchange.h"
 #include "http/request.h"
 
@@ -24,6 +25,7 @@ typedef struct http_server_options {
     uv_loop_t *loop;
     const config *cfg;  /* limits, api_key, allowed_origins; borrowed, read when used */
     const char *listen; /* HOST:PORT */
+    proxy_stats *stats; /* its tcp_connections gauge is kept here; borrowed */
     /* The WebSocket protocol, if any (copied). Its `user` is left as given,
      * so its callback can find its own state with lws_get_protocol(). */
     const struct lws_protocols *ws_protocol;
@@ -38,9 +40,6 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
  * 404. A request needs the API key (when one is set) if any matching route
  * says so. `ctx` is borrowed. */
 void http_server_add_route(http_server *s, const char *prefix, bool needs_key, http_handler_fn fn, void *ctx);
-
-/* Open TCP connections (HTTP and WebSocket), as limits.max_connections counts them. */
-size_t http_server_connection_count(const http_server *s);
 
 /* The port actually bound (useful with port 0), and "http://HOST:PORT". */
 int http_server_port(const http_server *s);

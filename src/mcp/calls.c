@@ -73,6 +73,9 @@ static void result_error_text(json_t *result, char *out, size_t len)
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns,
                            const char *error, const char *session_id, json_t *arguments)
 {
+    calls->a->stats.tool_calls++;
+    if (error)
+        calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
     json_t *data = json_pack("{s:s, s:I, s:b}", "tool", tool, "duration_ms", (json_int_t)ms, "ok", error == NULL);
     if (error)

@@ -33,6 +33,10 @@ typedef struct sse_client {
     stream_cursor cursor;
     bus_sub *sub;
     send_queue drops; /* only its drop accounting is used: events go straight out */
+    char peer[64];
+    char connected_since[TIMESTAMP_LEN];
+    uint64_t delivered;
+    bool counted_dropping; /* in stats.clients_dropping */
 } sse_client;
 
 struct sse_manager {
@@ -49,9 +53,15 @@ sse_manager *sse_manager_create(app *a)
     return m;
 }
 
-size_t sse_manager_client_count(const sse_manager *m)
+void sse_manager_clients_json(const sse_manager *m, json_t *into)
 {
-    return m->clients.count;
+    for (const dlist_node *n = m->clients.head; n; n = n->next) {
+        sse_client *c = DLIST_ENTRY(n, sse_client, link);
+        json_t *o = stream_client_json("/events", c->peer, &c->req, c->connected_since, c->delivered,
+                                       c->drops.dropped_total);
+        json_object_set_new(o, "queued_bytes", json_integer((json_int_t)http_stream_write(c->http, "", 0)));
+        json_array_append_new(into, o);
+    }
 }
 
 /* A control message (hello, resync_required, events_dropped): no id, so a
@@ -75,12 +85,19 @@ static void deliver(sse_client *c, event_msg *msg)
             log_kv(LOG_WARN, "SSE client too slow, dropping event",
                    LOG_FIELDS(LOG_STR("event_type", event_type_name(msg->type)), LOG_INT("seq", msg->seq)));
         send_queue_note_drop(&c->drops, msg->seq);
+        c->m->app->stats.sse_dropped++;
+        if (!c->counted_dropping) {
+            c->counted_dropping = true;
+            c->m->app->stats.clients_dropping++;
+        }
         return;
     }
     send_drops drops;
     if (send_queue_take_drops(&c->drops, &drops))
         write_control(c, stream_dropped_json(&drops));
     http_stream_sse(c->http, NULL, msg->seq, (const char *)msg->json, msg->json_len);
+    c->delivered++;
+    c->m->app->stats.sse_delivered++;
 }
 
 static void on_event(event_msg *msg, void *ctx)
@@ -94,6 +111,9 @@ static void client_free(sse_client *c)
     bus_unsubscribe(m->app->bus, c->sub);
     send_queue_free(&c->drops);
     dlist_remove(&m->clients, &c->link);
+    m->app->stats.clients[STATS_SSE]--;
+    if (c->counted_dropping)
+        m->app->stats.clients_dropping--;
     if (m->clients.count == 0)
         ticker_job_stop(m->app->ticker, &m->keepalive);
     log_kv(LOG_INFO, "SSE client unregistered", LOG_FIELDS(LOG_INT("total_clients", m->clients.count)));
@@ -138,8 +158,7 @@ bool sse_route(void *ctx, const http_request *req, http_response *res)
     if (strcmp(req->path, "/events") != 0)
         return false;
     if (req->method != HTTP_GET) {
-        res->allow = "GET";
-        http_respond_error(res, 405, "use GET for /events");
+        http_respond_not_allowed(res, "GET");
         return true;
     }
     if (m->closed) {
@@ -168,6 +187,9 @@ bool sse_route(void *ctx, const http_request *req, http_response *res)
         return true;
     }
     c->m = m;
+    snprintf(c->peer, sizeof c->peer, "%s", req->peer);
+    timestamp_now(c->connected_since);
+    m->app->stats.clients[STATS_SSE]++;
     send_queue_init(&c->drops, ws->send_queue);
     bus_filter filter = stream_request_filter(&c->req);
     c->sub = bus_subscribe(m->app->bus, &filter, on_event, c);

@@ -28,7 +28,8 @@ void sse_manager_close(sse_manager *m);
 /* After the loop has stopped. */
 void sse_manager_destroy(sse_manager *m);
 
-/* Connected SSE clients. */
-size_t sse_manager_client_count(const sse_manager *m);
+/* Appends one object per connected client to the array `into`:
+ * stream_client_json()'s fields and queued_bytes (written, not yet sent). */
+void sse_manager_clients_json(const sse_manager *m, json_t *into);
 
 #endif

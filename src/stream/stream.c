@@ -125,3 +125,20 @@ char *stream_dropped_json(const send_drops *drops)
     return dump(json_pack("{s:s,s:I,s:I,s:I}", "type", "events_dropped", "count", (json_int_t)drops->count,
                           "first_seq", (json_int_t)drops->first_seq, "last_seq", (json_int_t)drops->last_seq));
 }
+
+json_t *stream_client_json(const char *endpoint, const char *address, const stream_request *r,
+                           const char *connected_since, uint64_t delivered, uint64_t dropped)
+{
+    json_t *types = json_null();
+    if (r->types != EVENT_MASK_ALL) {
+        types = json_array();
+        for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
+            if (r->types & (1u << t))
+                json_array_append_new(types, json_string(event_type_name((event_type)t)));
+        }
+    }
+    return json_pack("{s:s, s:s, s:{s:o, s:o, s:b}, s:s, s:I, s:I}", "endpoint", endpoint, "address", address,
+                     "filters", "types", types, "server", r->server[0] ? json_string(r->server) : json_null(),
+                     "batch", r->batch, "connected_since", connected_since, "delivered", (json_int_t)delivered,
+                     "dropped", (json_int_t)dropped);
+}

@@ -7,6 +7,8 @@
 #include "core/bus.h"
 #include "stream/send_queue.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +54,12 @@ bool stream_cursor_replaying(const stream_cursor *cur);
  * NULL once the replay is done. Events the ring has already overwritten are
  * recorded as drops in q, so the client is told. */
 event_msg *stream_cursor_next(stream_cursor *cur, const bus *b, const bus_filter *filter, send_queue *q);
+
+/* One client as /api/realtime/stats lists it: endpoint, address, filters
+ * (types or null, server or null, batch), connected_since, delivered,
+ * dropped. New reference. */
+json_t *stream_client_json(const char *endpoint, const char *address, const stream_request *r,
+                           const char *connected_since, uint64_t delivered, uint64_t dropped);
 
 /* Control messages as JSON text (new strings, free() them). */
 char *stream_hello_json(const stream_cursor *cur, const bus *b);

@@ -44,6 +44,7 @@ _Static_assert(EVENT_HEADROOM >= LWS_PRE, "events must leave room for an lws fra
 
 typedef enum ws_endpoint { WS_EVENTS, WS_SERVERS, WS_ENDPOINT_COUNT } ws_endpoint;
 static const char *const endpoint_paths[WS_ENDPOINT_COUNT] = {"/ws/events", "/ws/servers"};
+static const stats_endpoint endpoint_stats[WS_ENDPOINT_COUNT] = {STATS_WS_EVENTS, STATS_WS_SERVERS};
 
 /* Per-connection state, allocated zeroed by lws (per_session_data_size). */
 typedef struct ws_client {
@@ -51,6 +52,9 @@ typedef struct ws_client {
     ws_endpoint endpoint;
     stream_request req;
     char peer[64];
+    char connected_since[TIMESTAMP_LEN];
+    uint64_t delivered;    /* events written to it */
+    bool counted_dropping; /* in stats.clients_dropping */
 
     /* Set once registered. */
     bool registered;
@@ -74,9 +78,6 @@ typedef struct ws_client {
 struct ws_manager {
     app *app;
     dlist clients;
-    size_t per_endpoint[WS_ENDPOINT_COUNT];
-    uint64_t delivered; /* event messages written to clients */
-    uint64_t dropped;   /* events dropped from slow clients' queues */
     bool shutting_down;
     void (*on_empty)(void *ctx);
     void *on_empty_ctx;
@@ -127,23 +128,15 @@ void ws_manager_destroy(ws_manager *m)
     free(m);
 }
 
-size_t ws_manager_client_count(const ws_manager *m)
+void ws_manager_clients_json(const ws_manager *m, json_t *into)
 {
-    return m->clients.count;
-}
-
-void ws_manager_stats(const ws_manager *m, json_t *into)
-{
-    json_object_set_new(into, "connections",
-                        json_pack("{s:I,s:I,s:I}", "total", (json_int_t)m->clients.count, "ws_events",
-                                  (json_int_t)m->per_endpoint[WS_EVENTS], "ws_servers",
-                                  (json_int_t)m->per_endpoint[WS_SERVERS]));
-    json_object_set_new(into, "delivered", json_integer((json_int_t)m->delivered));
-    json_object_set_new(into, "dropped", json_integer((json_int_t)m->dropped));
-    json_int_t dropping = 0;
-    for (const dlist_node *n = m->clients.head; n; n = n->next)
-        dropping += DLIST_ENTRY(n, const ws_client, link)->queue.dropped_total > 0;
-    json_object_set_new(into, "clients_dropping", json_integer(dropping));
+    for (const dlist_node *n = m->clients.head; n; n = n->next) {
+        const ws_client *c = DLIST_ENTRY(n, const ws_client, link);
+        json_t *o = stream_client_json(endpoint_paths[c->endpoint], c->peer, &c->req, c->connected_since,
+                                       c->delivered, c->queue.dropped_total);
+        json_object_set_new(o, "queue_depth", json_integer((json_int_t)c->queue.len));
+        json_array_append_new(into, o);
+    }
 }
 
 /* ---- refusing before the upgrade ---------------------------------------- */
@@ -192,6 +185,16 @@ static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
 
 /* ---- queuing (called from bus_publish) --------------------------------- */
 
+/* A client that has lost any event (a full queue, or a replay the ring had
+ * overwritten) counts once in stats.clients_dropping while connected. */
+static void note_losses(ws_client *c)
+{
+    if (c->queue.dropped_total && !c->counted_dropping) {
+        c->counted_dropping = true;
+        c->mgr->app->stats.clients_dropping++;
+    }
+}
+
 static bool has_pending_events(const ws_client *c)
 {
     return c->hello_pending || c->cursor.resync_reason || c->queue.unreported.count ||
@@ -219,7 +222,8 @@ static void ws_on_event(event_msg *msg, void *ctx)
     ws_client *c = ctx;
     event_msg *dropped = send_queue_push(&c->queue, msg);
     if (dropped) {
-        c->mgr->dropped++;
+        c->mgr->app->stats.dropped++;
+        note_losses(c);
         /* One warning per burst: the notice to the client carries the count. */
         if (c->queue.unreported.count == 1)
             log_kv(LOG_WARN, "WebSocket send buffer full, dropping event",
@@ -298,6 +302,7 @@ static event_msg *next_event(ws_client *c)
 {
     bus_filter filter = stream_request_filter(&c->req);
     event_msg *msg = stream_cursor_next(&c->cursor, c->mgr->app->bus, &filter, &c->queue);
+    note_losses(c);
     return msg ? msg : send_queue_pop(&c->queue);
 }
 
@@ -369,7 +374,8 @@ static int ws_write(ws_client *c)
         event_msg_unref(msg);
         if (n < 0)
             return write_failed(c);
-        m->delivered++;
+        c->delivered++;
+        m->app->stats.delivered++;
         return 0;
     }
 
@@ -392,7 +398,8 @@ static int ws_write(ws_client *c)
     size_t len = m->out.len - LWS_PRE;
     if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
         return write_failed(c);
-    m->delivered += events;
+    c->delivered += events;
+    m->app->stats.delivered += events;
     if (close_now)
         return -1;
     if (has_output(c))
@@ -455,6 +462,7 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     const ws_settings *ws = &m->app->cfg.websocket;
     c->wsi = wsi;
     c->mgr = m;
+    timestamp_now(c->connected_since);
     conn_note_upgrade(wsi);
     send_queue_init(&c->queue, ws->send_queue);
     bus_filter filter = stream_request_filter(&c->req);
@@ -463,7 +471,7 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
         return -1;
     c->registered = true;
     dlist_push_front(&m->clients, &c->link);
-    m->per_endpoint[c->endpoint]++;
+    m->app->stats.clients[endpoint_stats[c->endpoint]]++;
 
     c->hello_pending = true;
     stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
@@ -491,7 +499,9 @@ static void ws_unregister(ws_manager *m, ws_client *c)
     c->sub = NULL;
     send_queue_free(&c->queue);
     dlist_remove(&m->clients, &c->link);
-    m->per_endpoint[c->endpoint]--;
+    m->app->stats.clients[endpoint_stats[c->endpoint]]--;
+    if (c->counted_dropping)
+        m->app->stats.clients_dropping--;
     if (m->clients.count == 0)
         ticker_job_stop(m->app->ticker, &m->sweep);
     log_kv(LOG_INFO, "WebSocket client unregistered",

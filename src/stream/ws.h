@@ -37,11 +37,8 @@ bool ws_route(void *ctx, const http_request *req, http_response *res);
  * last client has gone (at once when there are none). */
 void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx);
 
-/* Connected WebSocket clients, all endpoints together. */
-size_t ws_manager_client_count(const ws_manager *m);
-
-/* {"total":..,"ws_events":..,"ws_servers":..} and the delivery counters, as
- * fields added to `into`. */
-void ws_manager_stats(const ws_manager *m, json_t *into);
+/* Appends one object per connected client to the array `into`:
+ * stream_client_json()'s fields and queue_depth (events queued). */
+void ws_manager_clients_json(const ws_manager *m, json_t *into);
 
 #endif
