@@ -1,7 +1,8 @@
 # mcpproxy - the two commands a newcomer needs:
 #   make run    build and start mcpproxy with the demo config (http://127.0.0.1:8080)
-#   make test   build, then run every test (unit and integration under ASan+UBSan, then
-#               unit, integration, valgrind and browser on the plain build, then the fuzzers)
+#   make test   build, then run every test (the layout check, unit and integration under
+#               ASan+UBSan, then unit, integration, valgrind and browser on the plain
+#               build, then the fuzzers)
 # Both install what they need first (scripts/bootstrap.sh).
 
 BUILD      ?= build
@@ -46,6 +47,7 @@ fuzz: deps-test
 # it is off; leak detection stays on. Then everything against the plain
 # build, browser tests included, then the fuzzers.
 test: deps-test build build-asan
+	scripts/check_layers.py --build $(BUILD)
 	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=quarantine_size_mb=0 ctest -L integration -E valgrind --output-on-failure
 	cd $(BUILD) && ctest --output-on-failure

@@ -159,7 +159,7 @@ static void on_signal(uv_signal_t *sig, int signum)
     a->watch = NULL;
     sse_manager_close(a->sse);
     mcp_endpoint_close(a->mcp);
-    ws_manager_shutdown(a->ws, on_ws_closed, rt);
+    ws_manager_close(a->ws, on_ws_closed, rt);
     http_server_drain(a->http, on_answers_drained, rt);
     manager_stop_all(a->manager, on_upstreams_stopped, rt);
 }

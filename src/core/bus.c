@@ -33,15 +33,9 @@ struct bus {
 
 bus *bus_create(uint32_t history)
 {
-    bus *b = calloc(1, sizeof *b);
-    if (!b)
-        return NULL;
+    bus *b = xcalloc(1, sizeof *b);
     b->capacity = history ? history : 1;
-    b->ring = calloc(b->capacity, sizeof *b->ring);
-    if (!b->ring) {
-        free(b);
-        return NULL;
-    }
+    b->ring = xcalloc(b->capacity, sizeof *b->ring);
     uint64_t epoch;
     random_bytes(&epoch, sizeof epoch);
     snprintf(b->epoch, sizeof b->epoch, "%016llx", (unsigned long long)epoch);
@@ -81,8 +75,6 @@ uint64_t bus_publish(bus *b, const event_fields *fields)
     timestamp_now(ts);
     uint64_t seq = b->head_seq + 1;
     event_msg *msg = event_msg_create(seq, fields, ts);
-    if (!msg)
-        return 0;
 
     event_msg **slot = &b->ring[seq % b->capacity];
     event_msg_unref(*slot);
@@ -102,13 +94,9 @@ uint64_t bus_publish(bus *b, const event_fields *fields)
 
 bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver, void *ctx)
 {
-    bus_sub *sub = calloc(1, sizeof *sub);
-    if (!sub)
-        return NULL;
-    if (filter->server_name && !(sub->server_name = strdup(filter->server_name))) {
-        free(sub);
-        return NULL;
-    }
+    bus_sub *sub = xcalloc(1, sizeof *sub);
+    if (filter->server_name)
+        sub->server_name = xstrdup(filter->server_name);
     sub->types = filter->types;
     sub->deliver = deliver;
     sub->ctx = ctx;

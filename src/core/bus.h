@@ -38,19 +38,19 @@ typedef struct bus_stats {
 } bus_stats;
 
 /* Creates a bus whose ring keeps `history` events (>= 1). The epoch is drawn
- * at random. Returns NULL when out of memory. */
+ * at random. */
 bus *bus_create(uint32_t history);
 
 /* Frees the ring. All subscribers must have unsubscribed. */
 void bus_destroy(bus *b);
 
 /* Assigns the next seq, timestamps and serializes the event once, stores it in
- * the ring and hands it to every matching subscriber. Returns the seq, or 0
- * when out of memory (nothing was published). Never blocks. */
+ * the ring and hands it to every matching subscriber. Returns the seq.
+ * Never blocks. */
 uint64_t bus_publish(bus *b, const event_fields *fields);
 
-/* Adds a subscriber. Returns NULL when out of memory. The returned handle is
- * owned by the bus; give it back with bus_unsubscribe(). */
+/* Adds a subscriber. The returned handle is owned by the bus; give it back
+ * with bus_unsubscribe(). */
 bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver, void *ctx);
 
 /* Removes and frees a subscriber. NULL is fine. */

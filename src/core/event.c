@@ -1,6 +1,9 @@
 /* event.c - event type names and the one-time serialization of an event. */
 #include "core/event.h"
 
+#include "core/util.h"
+
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,11 +96,8 @@ event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char
     json_t *obj = event_to_json(seq, fields, timestamp);
     size_t json_len = json_dumpb(obj, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
     size_t name_len = fields->server_name ? strlen(fields->server_name) + 1 : 0;
-    event_msg *msg = json_len ? malloc(sizeof *msg + EVENT_HEADROOM + json_len + 1 + name_len) : NULL;
-    if (!msg) {
-        json_decref(obj);
-        return NULL;
-    }
+    assert(json_len > 0); /* an object always dumps */
+    event_msg *msg = xmalloc(sizeof *msg + EVENT_HEADROOM + json_len + 1 + name_len);
     msg->refs = 1;
     msg->type = fields->type;
     msg->seq = seq;

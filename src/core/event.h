@@ -77,7 +77,7 @@ typedef struct event_msg {
 } event_msg;
 
 /* Serializes an event. `timestamp` is RFC 3339 UTC text. Returns a message
- * with one reference (owned by the caller), or NULL when out of memory. */
+ * with one reference (owned by the caller). */
 event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char *timestamp);
 
 /* Takes one more reference; returns msg for convenience. */

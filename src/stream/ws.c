@@ -467,8 +467,6 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     send_queue_init(&c->queue, ws->send_queue);
     bus_filter filter = stream_request_filter(&c->req);
     c->sub = bus_subscribe(m->app->bus, &filter, ws_on_event, c);
-    if (!c->sub)
-        return -1;
     c->registered = true;
     dlist_push_front(&m->clients, &c->link);
     m->app->stats.clients[endpoint_stats[c->endpoint]]++;
@@ -571,7 +569,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
 }
 
-void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx)
+void ws_manager_close(ws_manager *m, void (*done)(void *ctx), void *ctx)
 {
     m->shutting_down = true;
     if (m->clients.count == 0) {

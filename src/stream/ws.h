@@ -35,7 +35,7 @@ bool ws_route(void *ctx, const http_request *req, http_response *res);
 
 /* Sends close 1001 to every client; refuses new ones; calls done(ctx) once the
  * last client has gone (at once when there are none). */
-void ws_manager_shutdown(ws_manager *m, void (*done)(void *ctx), void *ctx);
+void ws_manager_close(ws_manager *m, void (*done)(void *ctx), void *ctx);
 
 /* Appends one object per connected client to the array `into`:
  * stream_client_json()'s fields and queue_depth (events queued). */
