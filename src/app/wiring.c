@@ -174,6 +174,7 @@ static bool start_serving(app *a, const char *listen)
         .cfg = &a->cfg,
         .listen = listen ? listen : a->cfg.listen,
         .stats = &a->stats,
+        .ticker = a->ticker,
         .ws_protocol = ws_manager_protocol(a->ws),
     };
     char err[512];

@@ -144,6 +144,8 @@ static const config_field limits_fields[] = {
     U32(limits, max_connections_per_address, 1, UINT32_MAX),
     U32(limits, handshake_timeout_ms, 1000, UINT32_MAX),
     U32(limits, keepalive_timeout_ms, 1000, UINT32_MAX),
+    U32(limits, request_timeout_ms, 1000, UINT32_MAX),
+    U32(limits, max_pending_bodies_per_address, 1, UINT32_MAX),
 };
 static const config_field mcp_fields[] = {
     U32(mcp, call_timeout_ms, 100, UINT32_MAX),
@@ -333,6 +335,8 @@ void config_init_defaults(config *cfg)
         .max_connections_per_address = 512,
         .handshake_timeout_ms = 10000,
         .keepalive_timeout_ms = 15000,
+        .request_timeout_ms = 10000,
+        .max_pending_bodies_per_address = 32,
     };
     cfg->upstream = (upstream_settings){
         .backoff_base_ms = 1000,

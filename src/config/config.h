@@ -32,6 +32,8 @@ typedef struct limits_settings {
     uint32_t max_connections_per_address; /* 512: from one client address */
     uint32_t handshake_timeout_ms;        /* 10000: headers (and WebSocket handshake) must arrive in time */
     uint32_t keepalive_timeout_ms;        /* 15000: idle HTTP keep-alive connections are closed */
+    uint32_t request_timeout_ms;          /* 10000: a whole request, headers and body, must arrive in time */
+    uint32_t max_pending_bodies_per_address; /* 32: requests whose body is still arriving, from one address */
 } limits_settings;
 
 /* How upstream servers are started, retried and stopped. */

@@ -6,10 +6,12 @@
  * distinct peers would want one. */
 #include "http/conn.h"
 
+#include "core/dlist.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/exchange.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 struct conn_addr {
     conn_addr *next;
     uint32_t count;
+    uint32_t pending_bodies; /* its requests whose body is still arriving */
     char address[64];
 };
 
@@ -100,22 +103,31 @@ struct conn_table {
     const limits_settings *lim;
     const char *ws_protocol_name;
     proxy_stats *stats;
+    ticker *ticker;
+    dlist bodies;          /* connections whose request body is still arriving */
+    ticker_job deadlines;  /* on while `bodies` is not empty */
 };
 
 /* What the server keeps about one TCP connection, from accept to close
  * (lws' opaque user data of the connection, whatever protocol it speaks). */
 typedef struct conn_record {
     conn_addr *addr; /* its count in limits.max_connections* */
+    struct lws *wsi;
     lws_usec_t accepted_us;
     lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
+    dlist_node body_link;     /* in conn_table.bodies while body_pending */
+    bool body_pending;
+    bool expired; /* past limits.request_timeout_ms: closed at its next callback */
     bool in_request;
     bool upgraded; /* now a WebSocket client */
 } conn_record;
 
-conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats)
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats,
+                              ticker *tk)
 {
     conn_table *t = xcalloc(1, sizeof *t);
     t->stats = stats;
+    t->ticker = tk;
     t->limit = conn_limit_create(lim->max_connections, lim->max_connections_per_address);
     t->lim = lim;
     t->ws_protocol_name = ws_protocol_name;
@@ -126,6 +138,7 @@ void conn_table_destroy(conn_table *t)
 {
     if (!t)
         return;
+    assert(t->bodies.count == 0); /* every connection was destroyed first */
     if (t->admitted)
         conn_limit_release(t->limit, t->admitted);
     conn_limit_destroy(t->limit);
@@ -144,6 +157,81 @@ void conn_request_started(struct lws *wsi)
     conn_record *conn = lws_get_opaque_user_data(wsi);
     if (conn)
         conn->in_request = true;
+}
+
+/* When the connection began waiting for the request now arriving. */
+static lws_usec_t request_began_us(const conn_record *conn)
+{
+    return conn->idle_since_us ? conn->idle_since_us : conn->accepted_us;
+}
+
+/* The deadline sweep: a request still arriving past limits.request_timeout_ms
+ * is cut, whatever pace its bytes come at (a body dripping one byte every
+ * few seconds would otherwise hold its slot for ever). */
+static void check_deadlines(ticker_job *job)
+{
+    conn_table *t = CONTAINER_OF(job, conn_table, deadlines);
+    lws_usec_t now = lws_now_usecs();
+    lws_usec_t limit = (lws_usec_t)t->lim->request_timeout_ms * 1000;
+    for (dlist_node *n = t->bodies.head; n; n = n->next) {
+        conn_record *conn = DLIST_ENTRY(n, conn_record, body_link);
+        lws_usec_t waited = now - request_began_us(conn);
+        if (waited < limit || conn->expired)
+            continue;
+        char peer[64] = "";
+        lws_get_peer_simple(conn->wsi, peer, sizeof peer);
+        log_kv(LOG_WARN, "connection closed: request not complete in time",
+               LOG_FIELDS(LOG_STR("limit", "limits.request_timeout_ms"), LOG_INT("waited_ms", waited / 1000),
+                          LOG_STR("peer", peer)));
+        /* lws closes a connection when its callback says so: the writable
+         * callback asked for here returns -1 (conn_expired). The record
+         * leaves the list when the connection is destroyed. */
+        conn->expired = true;
+        lws_callback_on_writable(conn->wsi);
+    }
+}
+
+bool conn_body_begin(conn_table *t, struct lws *wsi, const char **why)
+{
+    conn_record *conn = lws_get_opaque_user_data(wsi);
+    assert(conn && conn->addr && !conn->body_pending);
+    if (conn->addr->pending_bodies >= t->lim->max_pending_bodies_per_address) {
+        *why = "too many requests from this address are still sending their body "
+               "(limits.max_pending_bodies_per_address)";
+        return false;
+    }
+    conn->addr->pending_bodies++;
+    conn->body_pending = true;
+    dlist_push_front(&t->bodies, &conn->body_link);
+    if (t->bodies.count == 1) {
+        uint32_t period = t->lim->request_timeout_ms / 4;
+        ticker_job_start(t->ticker, &t->deadlines, period < 1000 ? period : 1000, check_deadlines);
+    }
+    return true;
+}
+
+static void body_end(conn_table *t, conn_record *conn)
+{
+    if (!conn->body_pending)
+        return;
+    conn->body_pending = false;
+    conn->addr->pending_bodies--;
+    dlist_remove(&t->bodies, &conn->body_link);
+    if (t->bodies.count == 0)
+        ticker_job_stop(t->ticker, &t->deadlines);
+}
+
+bool conn_expired(struct lws *wsi)
+{
+    conn_record *conn = lws_get_opaque_user_data(wsi);
+    return conn && conn->expired;
+}
+
+void conn_body_end(conn_table *t, struct lws *wsi)
+{
+    conn_record *conn = lws_get_opaque_user_data(wsi);
+    if (conn)
+        body_end(t, conn);
 }
 
 int conn_request_done(struct lws *wsi)
@@ -233,6 +321,7 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
     }
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
         conn_record *conn = xcalloc(1, sizeof *conn);
+        conn->wsi = wsi;
         conn->addr = t->admitted;
         conn->accepted_us = lws_now_usecs();
         t->admitted = NULL;
@@ -244,6 +333,7 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
         conn_record *conn = lws_get_opaque_user_data(wsi);
         if (conn) {
             lws_set_opaque_user_data(wsi, NULL);
+            body_end(t, conn);
             t->stats->tcp_connections--;
             log_timeout_close(t, wsi, conn);
             if (conn->addr)

@@ -54,10 +54,8 @@ typedef struct http_session {
     strbuf query;
     strbuf body;
     bool body_too_large;
-    bool bad_framing;     /* answered 400 or 411, then the connection closes */
-    int framing_status;
-    const char *framing_why;
-    int refused;          /* access refused with this status */
+    bool close_after;     /* answered before its body was read: the connection closes */
+    int refused;          /* refused before any handler with this status */
     const char *refused_why;
     /* Request headers handlers read (http_request); "" when absent. */
     char accept[256], content_type[128], mcp_session_id[128], mcp_protocol_version[32], last_event_id[128];
@@ -187,9 +185,7 @@ static const char *or_null(const char *value)
 static bool answer_refusal(http_server *srv, http_session *s, http_response *res)
 {
     const limits_settings *lim = &srv->cfg->limits;
-    if (s->bad_framing) {
-        http_respond_error(res, s->framing_status, "%s", s->framing_why);
-    } else if (s->refused) {
+    if (s->refused) {
         http_respond_error(res, s->refused, "%s", s->refused_why);
     } else if (s->body_too_large) {
         log_kv(LOG_WARN, "request body too large",
@@ -234,7 +230,7 @@ static int start_response(http_server *srv, http_session *s)
     http_response res = {0};
     route_request(srv, s, &res);
     if (!s->slot.pending) /* answered at once: the same path as a later answer */
-        http_exchange_answer(&s->slot, &res, s->method == HTTP_HEAD, s->bad_framing);
+        http_exchange_answer(&s->slot, &res, s->method == HTTP_HEAD, s->close_after);
     strbuf_free(&res.body);
     srv->answers_under_way++;
     return 0;
@@ -245,6 +241,17 @@ static int start_response(http_server *srv, http_session *s)
  * where the next request starts. Returns the status, 0 when it is sound. */
 static int check_framing(struct lws *wsi, long long *content_length, const char **why)
 {
+    /* lws knows a header only by its exact name and colon: with a space
+     * before the colon it becomes another header, and a proxy in front of
+     * us may still read it as the real one (RFC 9112 5.1: reject). */
+    static const char *const spaced[] = {"transfer-encoding :", "transfer-encoding\t:", "content-length :",
+                                         "content-length\t:"};
+    for (size_t i = 0; i < sizeof spaced / sizeof spaced[0]; i++) {
+        if (lws_hdr_custom_length(wsi, spaced[i], (int)strlen(spaced[i])) >= 0) {
+            *why = "whitespace between a header name and its colon";
+            return 400;
+        }
+    }
     /* lws 4.1 does not decode chunked request bodies. */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         *why = "send the body with Content-Length (chunked request bodies are not supported)";
@@ -258,16 +265,31 @@ static int check_framing(struct lws *wsi, long long *content_length, const char 
         return 400;
     }
     if (n > 0) {
+        if (strchr(clen, ',')) { /* lws joins repeated headers with commas */
+            *why = "more than one Content-Length";
+            return 400;
+        }
         char *end;
         errno = 0;
         long long v = strtoll(clen, &end, 10);
-        if (end == clen || *end || v < 0 || errno) {
+        if (end == clen || *end || v < 0 || errno || !(clen[0] >= '0' && clen[0] <= '9')) {
             *why = "Content-Length is not a number";
             return 400;
         }
         *content_length = v;
     }
     return 0;
+}
+
+/* Answers at once, from the headers alone, and closes: the body (if any)
+ * is never read, so a refused client cannot hold the connection by sending
+ * it slowly, and no unread byte is ever parsed as a next request. */
+static int refuse_now(http_server *srv, http_session *s, int status, const char *why)
+{
+    s->refused = status;
+    s->refused_why = why;
+    s->close_after = true;
+    return start_response(srv, s);
 }
 
 static int on_request(struct lws *wsi, http_server *srv, http_session *s, const char *path, size_t len)
@@ -280,29 +302,33 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
     lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
-    bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
-    s->refused = http_server_check_access(wsi, state_changing, path_needs_key(srv, s->path), &s->refused_why);
-    if (s->refused) {
-        log_kv(LOG_WARN, "HTTP request refused",
-               LOG_FIELDS(LOG_INT("status", s->refused), LOG_STR("path", s->path), LOG_STR("peer", s->peer)));
-        /* A body, if any, is still read (and bounded) so the connection
-         * stays in step for its next request. */
-    }
+
     long long content_length;
-    s->framing_status = check_framing(wsi, &content_length, &s->framing_why);
-    if (s->framing_status) {
-        /* Answered, then closed: unread body bytes must never be parsed
-         * as a next request. */
-        s->bad_framing = true;
+    const char *why;
+    int status = check_framing(wsi, &content_length, &why);
+    if (status)
+        return refuse_now(srv, s, status, why);
+    bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
+    status = http_server_check_access(wsi, state_changing, path_needs_key(srv, s->path), &why);
+    if (status) {
+        log_kv(LOG_WARN, "HTTP request refused",
+               LOG_FIELDS(LOG_INT("status", status), LOG_STR("path", s->path), LOG_STR("peer", s->peer)));
+        if (content_length > 0)
+            return refuse_now(srv, s, status, why);
+        s->refused = status; /* no body: the connection stays usable */
+        s->refused_why = why;
         return start_response(srv, s);
     }
     if (content_length > (long long)srv->cfg->limits.max_body_bytes) {
         s->body_too_large = true;
+        s->close_after = true;
         return start_response(srv, s);
     }
-    if (content_length > 0)
-        return 0; /* route once the body is complete */
-    return start_response(srv, s);
+    if (content_length == 0)
+        return start_response(srv, s);
+    if (!conn_body_begin(srv->conns, wsi, &why))
+        return refuse_now(srv, s, 503, why);
+    return 0; /* route once the body is complete */
 }
 
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -322,8 +348,11 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             strbuf_append(&s->body, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        conn_body_end(srv->conns, wsi);
         return start_response(srv, s);
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (conn_expired(wsi))
+            return -1;
         if (!s->slot.pending)
             return 0; /* a stray callback */
         int done = http_exchange_on_writable(&s->slot);
@@ -387,7 +416,7 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
     srv->cfg = cfg;
     srv->on_loopback = on_loopback;
     const struct lws_protocols *ws = opts->ws_protocol;
-    srv->conns = conn_table_create(&cfg->limits, ws ? ws->name : NULL, opts->stats);
+    srv->conns = conn_table_create(&cfg->limits, ws ? ws->name : NULL, opts->stats, opts->ticker);
     srv->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_session), 0, 0, NULL, 0};
     if (ws) {
         srv->protocols[1] = *ws;

@@ -11,6 +11,7 @@
 #include "core/stats.h"
 #include "http/exchange.h"
 #include "http/request.h"
+#include "http/ticker.h"
 
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@ typedef struct http_server_options {
     const config *cfg;  /* limits, api_key, allowed_origins; borrowed, read when used */
     const char *listen; /* HOST:PORT */
     proxy_stats *stats; /* its tcp_connections gauge is kept here; borrowed */
+    ticker *ticker;     /* runs the request deadlines; borrowed */
     /* The WebSocket protocol, if any (copied). Its `user` is left as given,
      * so its callback can find its own state with lws_get_protocol(). */
     const struct lws_protocols *ws_protocol;
