@@ -151,6 +151,9 @@ static const config_field mcp_fields[] = {
     U32(mcp, call_timeout_ms, 100, UINT32_MAX),
     U32(mcp, session_ttl_ms, 100, UINT32_MAX),
     U32(mcp, ping_interval_ms, 10, UINT32_MAX),
+    U32(mcp, unused_session_ttl_ms, 100, UINT32_MAX),
+    U32(mcp, max_sessions, 1, UINT32_MAX),
+    U32(mcp, max_sessions_per_address, 1, UINT32_MAX),
     BOOL(mcp, log_tool_arguments),
 };
 static const config_field upstream_fields[] = {
@@ -349,6 +352,9 @@ void config_init_defaults(config *cfg)
         .call_timeout_ms = 300000,
         .session_ttl_ms = 1800000,
         .ping_interval_ms = 15000,
+        .unused_session_ttl_ms = 60000,
+        .max_sessions = 1024,
+        .max_sessions_per_address = 256,
         .log_tool_arguments = false,
     };
 }

@@ -50,6 +50,9 @@ typedef struct mcp_settings {
     uint32_t call_timeout_ms;  /* 300000: a tools/call waits this long for its upstream */
     uint32_t session_ttl_ms;   /* 1800000: an idle session expires */
     uint32_t ping_interval_ms; /* 15000: keep-alive comment on open SSE streams */
+    uint32_t unused_session_ttl_ms;    /* 60000: a session with no request after initialize expires sooner */
+    uint32_t max_sessions;             /* 1024: sessions at once, all clients */
+    uint32_t max_sessions_per_address; /* 256: from one client address */
     bool log_tool_arguments;   /* false: tool_called events carry the arguments */
 } mcp_settings;
 

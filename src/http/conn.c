@@ -1,14 +1,11 @@
-/* conn.c - connection counts, records and upgrade checks (see conn.h).
- *
- * Per-address counts are a linked list: linear in the number of distinct client addresses; at the sizes
- * a local proxy or a team gateway sees (a handful of addresses) that is
- * cheaper than a hash table. A public-facing deployment with thousands of
- * distinct peers would want one. */
+/* conn.c - connection records, request deadlines and upgrade checks (see
+ * conn.h); the counting per address is addr_limit's. */
 #include "http/conn.h"
 
 #include "core/dlist.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/addr_limit.h"
 #include "http/exchange.h"
 
 #include <assert.h>
@@ -16,90 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct conn_addr {
-    conn_addr *next;
-    uint32_t count;
-    uint32_t pending_bodies; /* its requests whose body is still arriving */
-    char address[64];
-};
-
-struct conn_limit {
-    conn_addr *addresses;
-    size_t total;
-    uint32_t max_total;
-    uint32_t max_per_address;
-};
-
-conn_limit *conn_limit_create(uint32_t max_total, uint32_t max_per_address)
-{
-    conn_limit *cl = xcalloc(1, sizeof *cl);
-    cl->max_total = max_total;
-    cl->max_per_address = max_per_address;
-    return cl;
-}
-
-void conn_limit_destroy(conn_limit *cl)
-{
-    if (!cl)
-        return;
-    while (cl->addresses) {
-        conn_addr *next = cl->addresses->next;
-        free(cl->addresses);
-        cl->addresses = next;
-    }
-    free(cl);
-}
-
-conn_addr *conn_limit_acquire(conn_limit *cl, const char *address, const char **why)
-{
-    if (cl->total >= cl->max_total) {
-        *why = "too many connections (limits.max_connections)";
-        return NULL;
-    }
-    conn_addr *a = cl->addresses;
-    while (a && strcmp(a->address, address) != 0)
-        a = a->next;
-    if (a && a->count >= cl->max_per_address) {
-        *why = "too many connections from this address (limits.max_connections_per_address)";
-        return NULL;
-    }
-    if (!a) {
-        a = xcalloc(1, sizeof *a);
-        strncpy(a->address, address, sizeof a->address - 1);
-        a->next = cl->addresses;
-        cl->addresses = a;
-    }
-    a->count++;
-    cl->total++;
-    return a;
-}
-
-void conn_limit_release(conn_limit *cl, conn_addr *token)
-{
-    cl->total--;
-    if (--token->count > 0)
-        return;
-    /* The last connection from this address: forget it, so the list holds
-     * only addresses that are connected now. */
-    for (conn_addr **p = &cl->addresses; *p; p = &(*p)->next) {
-        if (*p == token) {
-            *p = token->next;
-            free(token);
-            return;
-        }
-    }
-}
-
-size_t conn_limit_total(const conn_limit *cl)
-{
-    return cl->total;
-}
-
 /* ---- records --------------------------------------------------------- */
 
 struct conn_table {
-    conn_limit *limit;
-    conn_addr *admitted; /* accepted, waiting for its wsi */
+    addr_limit *limit;
+    addr_limit *bodies_limit; /* requests whose body is still arriving, per address */
+    addr_count *admitted; /* accepted, waiting for its wsi */
     const limits_settings *lim;
     const char *ws_protocol_name;
     proxy_stats *stats;
@@ -111,12 +30,12 @@ struct conn_table {
 /* What the server keeps about one TCP connection, from accept to close
  * (lws' opaque user data of the connection, whatever protocol it speaks). */
 typedef struct conn_record {
-    conn_addr *addr; /* its count in limits.max_connections* */
+    addr_count *addr; /* its count in limits.max_connections* */
     struct lws *wsi;
     lws_usec_t accepted_us;
     lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
-    dlist_node body_link;     /* in conn_table.bodies while body_pending */
-    bool body_pending;
+    dlist_node body_link;     /* in conn_table.bodies while body_token is held */
+    addr_count *body_token;   /* its count in limits.max_pending_bodies_per_address */
     bool expired; /* past limits.request_timeout_ms: closed at its next callback */
     bool in_request;
     bool upgraded; /* now a WebSocket client */
@@ -128,7 +47,12 @@ conn_table *conn_table_create(const limits_settings *lim, const char *ws_protoco
     conn_table *t = xcalloc(1, sizeof *t);
     t->stats = stats;
     t->ticker = tk;
-    t->limit = conn_limit_create(lim->max_connections, lim->max_connections_per_address);
+    t->limit = addr_limit_create(lim->max_connections, lim->max_connections_per_address,
+                                 "too many connections (limits.max_connections)",
+                                 "too many connections from this address (limits.max_connections_per_address)");
+    t->bodies_limit = addr_limit_create(UINT32_MAX, lim->max_pending_bodies_per_address, "",
+                                        "too many requests from this address are still sending their body "
+                                        "(limits.max_pending_bodies_per_address)");
     t->lim = lim;
     t->ws_protocol_name = ws_protocol_name;
     return t;
@@ -140,8 +64,9 @@ void conn_table_destroy(conn_table *t)
         return;
     assert(t->bodies.count == 0); /* every connection was destroyed first */
     if (t->admitted)
-        conn_limit_release(t->limit, t->admitted);
-    conn_limit_destroy(t->limit);
+        addr_limit_release(t->limit, t->admitted);
+    addr_limit_destroy(t->limit);
+    addr_limit_destroy(t->bodies_limit);
     free(t);
 }
 
@@ -194,14 +119,12 @@ static void check_deadlines(ticker_job *job)
 bool conn_body_begin(conn_table *t, struct lws *wsi, const char **why)
 {
     conn_record *conn = lws_get_opaque_user_data(wsi);
-    assert(conn && conn->addr && !conn->body_pending);
-    if (conn->addr->pending_bodies >= t->lim->max_pending_bodies_per_address) {
-        *why = "too many requests from this address are still sending their body "
-               "(limits.max_pending_bodies_per_address)";
+    assert(conn && !conn->body_token);
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    conn->body_token = addr_limit_acquire(t->bodies_limit, peer, why);
+    if (!conn->body_token)
         return false;
-    }
-    conn->addr->pending_bodies++;
-    conn->body_pending = true;
     dlist_push_front(&t->bodies, &conn->body_link);
     if (t->bodies.count == 1) {
         uint32_t period = t->lim->request_timeout_ms / 4;
@@ -212,10 +135,10 @@ bool conn_body_begin(conn_table *t, struct lws *wsi, const char **why)
 
 static void body_end(conn_table *t, conn_record *conn)
 {
-    if (!conn->body_pending)
+    if (!conn->body_token)
         return;
-    conn->body_pending = false;
-    conn->addr->pending_bodies--;
+    addr_limit_release(t->bodies_limit, conn->body_token);
+    conn->body_token = NULL;
     dlist_remove(&t->bodies, &conn->body_link);
     if (t->bodies.count == 0)
         ticker_job_stop(t->ticker, &t->deadlines);
@@ -310,9 +233,9 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
         char peer[64] = "";
         const char *why;
         if (t->admitted) /* its connection never came to be */
-            conn_limit_release(t->limit, t->admitted);
+            addr_limit_release(t->limit, t->admitted);
         lws_get_peer_simple_fd((lws_sockfd_type)(intptr_t)in, peer, sizeof peer);
-        t->admitted = conn_limit_acquire(t->limit, peer, &why);
+        t->admitted = addr_limit_acquire(t->limit, peer, &why);
         if (!t->admitted) {
             log_kv(LOG_WARN, "connection refused", LOG_FIELDS(LOG_STR("reason", why), LOG_STR("peer", peer)));
             return 1;
@@ -337,7 +260,7 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
             t->stats->tcp_connections--;
             log_timeout_close(t, wsi, conn);
             if (conn->addr)
-                conn_limit_release(t->limit, conn->addr);
+                addr_limit_release(t->limit, conn->addr);
             free(conn);
         }
         return 0;

@@ -1,7 +1,8 @@
 /* conn.h - TCP connections, whatever protocol they end up speaking: caps on
  * how many there are (in total and per client address, so one client or a
  * flood of them cannot take every fd), a record of each from accept to
- * close, and the checks lws leaves to us before a WebSocket upgrade. */
+ * close, the deadline of a request still arriving, and the checks lws
+ * leaves to us before a WebSocket upgrade. */
 #ifndef MCPPROXY_HTTP_CONN_H
 #define MCPPROXY_HTTP_CONN_H
 
@@ -13,27 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- counting (pure bookkeeping, unit-testable) -------------------------- */
-
-typedef struct conn_limit conn_limit;
-typedef struct conn_addr conn_addr; /* one client address and its count */
-
-conn_limit *conn_limit_create(uint32_t max_total, uint32_t max_per_address);
-
-/* All tokens must have been released. */
-void conn_limit_destroy(conn_limit *cl);
-
-/* Counts a new connection from `address` (text form). Returns a token to
- * release when it closes (owned by the limiter), or NULL when a limit is
- * reached, with the reason in *why. */
-conn_addr *conn_limit_acquire(conn_limit *cl, const char *address, const char **why);
-
-void conn_limit_release(conn_limit *cl, conn_addr *token);
-
-size_t conn_limit_total(const conn_limit *cl);
-
-/* ---- the connections of one server --------------------------------------- */
 
 typedef struct conn_table conn_table;
 

@@ -108,11 +108,19 @@ static void handle_notification(mcp_endpoint *ep, mcp_session *s, const jsonrpc_
     /* notifications/initialized and the rest need nothing from us. */
 }
 
-static void respond_initialize(mcp_endpoint *ep, const jsonrpc_parts *m, http_response *res)
+static void respond_initialize(mcp_endpoint *ep, const jsonrpc_parts *m, const http_request *req, http_response *res)
 {
     const char *asked = json_string_value(json_object_get(m->params, "protocolVersion"));
     const char *version = asked && version_supported(asked) ? asked : protocol_versions[0];
-    mcp_session *s = mcp_session_new(ep->sessions, version);
+    const char *why;
+    mcp_session *s = mcp_session_new(ep->sessions, version, req->peer, &why);
+    if (!s) {
+        refuse(res, 503, RPC_BAD_SESSION, why);
+        char retry[24];
+        snprintf(retry, sizeof retry, "%u", (ep->a->cfg.mcp.unused_session_ttl_ms + 999) / 1000);
+        http_response_add_header(res, "Retry-After", retry);
+        return;
+    }
     const char *client = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
     log_kv(LOG_INFO, "mcp client initialized",
            LOG_FIELDS(LOG_STR("session_id", mcp_session_id(s)), LOG_STR("client", client),
@@ -155,7 +163,7 @@ static json_t *parse_body(const http_request *req, http_response *res)
 
 /* initialize comes alone and makes the session. Returns true when the body
  * was an initialize (answered) or refused for holding one in a batch. */
-static bool handle_initialize(mcp_endpoint *ep, json_t *body, http_response *res)
+static bool handle_initialize(mcp_endpoint *ep, json_t *body, const http_request *req, http_response *res)
 {
     jsonrpc_parts m;
     if (json_is_array(body)) {
@@ -175,7 +183,7 @@ static bool handle_initialize(mcp_endpoint *ep, json_t *body, http_response *res
         return true;
     }
     if (kind == JSONRPC_REQUEST && strcmp(m.method, "initialize") == 0) {
-        respond_initialize(ep, &m, res);
+        respond_initialize(ep, &m, req, res);
         return true;
     }
     return false;
@@ -240,7 +248,7 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
     if (!body)
         return;
     mcp_session *s = NULL;
-    if (!handle_initialize(ep, body, res) && (s = find_session(ep, req, json_is_array(body), res))) {
+    if (!handle_initialize(ep, body, req, res) && (s = find_session(ep, req, json_is_array(body), res))) {
         /* A wait is answered as a stream when the client takes one. */
         mcp_batch *b = mcp_batch_begin(ep->calls, json_is_array(body), http_accepts(req->accept, "text/event-stream"));
         dispatch(ep, s, b, body);
@@ -341,8 +349,7 @@ mcp_endpoint *mcp_endpoint_create(app *a)
 {
     mcp_endpoint *ep = xcalloc(1, sizeof *ep);
     ep->a = a;
-    const mcp_settings *settings = &a->cfg.mcp;
-    ep->sessions = mcp_sessions_create(a->loop, a->ticker, settings->session_ttl_ms, settings->ping_interval_ms);
+    ep->sessions = mcp_sessions_create(a->loop, a->ticker, &a->cfg.mcp);
     ep->calls = mcp_calls_create(a);
     bus_filter filter = {
         .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) |

@@ -1,12 +1,15 @@
-/* mcp_session.c - the /mcp session table, its GET streams and its expiry.
+/* session.c - the /mcp session table, its GET streams and its expiry.
  *
- * A linked list: sessions are few (one per connected MCP client) and a
- * lookup per request is cheap next to the request. A hash table would be the
- * next step for thousands of clients. */
+ * Sessions are in a list (for the expiry sweep and broadcasts) and in a hash
+ * table by id (the ids are random, so their first bytes are the hash), so a
+ * request finds its session in O(1) however many there are. How many there
+ * can be is capped in total and per client address. */
 #include "mcp/session.h"
 
+#include "core/dlist.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/addr_limit.h"
 #include "http/ticker.h"
 
 #include <stdio.h>
@@ -14,11 +17,14 @@
 #include <string.h>
 
 struct mcp_session {
-    mcp_session *next;
+    dlist_node link;          /* in mcp_sessions.all */
+    mcp_session *bucket_next; /* in its hash bucket */
     mcp_sessions *table;
     char id[MCP_SESSION_ID_LEN + 1];
     char protocol_version[32];
     uint64_t last_active; /* uv_now() of the last request */
+    bool used;            /* a request came after initialize */
+    addr_count *token;    /* its count in the caps */
     http_pending *stream; /* the GET stream, or NULL */
 };
 
@@ -26,47 +32,89 @@ struct mcp_sessions {
     uv_loop_t *loop;
     ticker *ticker;
     ticker_job sweep; /* expiry and stream keep-alive; on while any session lives */
-    uint64_t ttl_ms;
-    uint64_t ping_ms;
+    const mcp_settings *settings;
     uint64_t last_ping;
-    mcp_session *list;
-    size_t count;
+    dlist all;
+    mcp_session **buckets;
+    size_t n_buckets; /* a power of two */
+    addr_limit *caps;
     bool closed;
 };
 
-static void session_free(mcp_session *s)
+/* ---- the hash table ----------------------------------------------------- */
+
+static size_t bucket_of(const mcp_sessions *t, const char *id)
 {
-    if (s->stream)
-        http_stream_end(s->stream);
-    free(s);
+    /* The ids are 128 random bits in hex: any 16 hex digits are a uniform hash. */
+    uint64_t h = 0;
+    for (size_t i = 0; i < 16 && id[i]; i++)
+        h = h * 16 + (uint64_t)(id[i] <= '9' ? id[i] - '0' : (id[i] | 0x20) - 'a' + 10);
+    return (size_t)h & (t->n_buckets - 1);
 }
 
-static void count_down(mcp_sessions *t)
+static void bucket_insert(mcp_sessions *t, mcp_session *s)
 {
-    if (--t->count == 0)
-        ticker_job_stop(t->ticker, &t->sweep);
+    size_t b = bucket_of(t, s->id);
+    s->bucket_next = t->buckets[b];
+    t->buckets[b] = s;
 }
 
-static void unlink_session(mcp_sessions *t, mcp_session *s)
+static void bucket_remove(mcp_sessions *t, mcp_session *s)
 {
-    for (mcp_session **pp = &t->list; *pp; pp = &(*pp)->next) {
+    for (mcp_session **pp = &t->buckets[bucket_of(t, s->id)]; *pp; pp = &(*pp)->bucket_next) {
         if (*pp == s) {
-            *pp = s->next;
-            count_down(t);
+            *pp = s->bucket_next;
             return;
         }
     }
+}
+
+/* Keeps the load at most one session per bucket. */
+static void maybe_grow(mcp_sessions *t)
+{
+    if (t->all.count < t->n_buckets)
+        return;
+    free(t->buckets);
+    t->n_buckets *= 2;
+    t->buckets = xcalloc(t->n_buckets, sizeof *t->buckets);
+    for (dlist_node *n = t->all.head; n; n = n->next)
+        bucket_insert(t, DLIST_ENTRY(n, mcp_session, link));
+}
+
+/* ---- life and death ----------------------------------------------------- */
+
+static void session_remove(mcp_sessions *t, mcp_session *s)
+{
+    dlist_remove(&t->all, &s->link);
+    bucket_remove(t, s);
+    addr_limit_release(t->caps, s->token);
+    if (s->stream)
+        http_stream_end(s->stream);
+    free(s);
+    if (t->all.count == 0)
+        ticker_job_stop(t->ticker, &t->sweep);
+}
+
+/* A session that never made a request after initialize expires sooner:
+ * clients that initialize and leave (or a flood of initializes) do not hold
+ * their place for the full idle time. */
+static uint64_t ttl_of(const mcp_sessions *t, const mcp_session *s)
+{
+    const mcp_settings *m = t->settings;
+    return s->used || m->unused_session_ttl_ms > m->session_ttl_ms ? m->session_ttl_ms : m->unused_session_ttl_ms;
 }
 
 static void sweep(ticker_job *job)
 {
     mcp_sessions *t = CONTAINER_OF(job, mcp_sessions, sweep);
     uint64_t now = uv_now(t->loop);
-    bool ping = now - t->last_ping >= t->ping_ms;
+    bool ping = now - t->last_ping >= t->settings->ping_interval_ms;
     if (ping)
         t->last_ping = now;
-    for (mcp_session **pp = &t->list; *pp;) {
-        mcp_session *s = *pp;
+    dlist_node *next;
+    for (dlist_node *n = t->all.head; n; n = next) {
+        next = n->next;
+        mcp_session *s = DLIST_ENTRY(n, mcp_session, link);
         if (s->stream) {
             /* A live stream keeps its session; the comment finds a peer
              * that went away without closing. */
@@ -74,31 +122,34 @@ static void sweep(ticker_job *job)
                 http_stream_sse_comment(s->stream, "ping");
             s->last_active = now;
         }
-        if (now - s->last_active >= t->ttl_ms) {
-            log_kv(LOG_INFO, "mcp session expired", LOG_FIELDS(LOG_STR("session_id", s->id)));
-            *pp = s->next;
-            session_free(s);
-            count_down(t); /* may stop this job: the ticker allows it */
-            continue;
+        if (now - s->last_active >= ttl_of(t, s)) {
+            log_kv(LOG_INFO, "mcp session expired",
+                   LOG_FIELDS(LOG_STR("session_id", s->id), LOG_INT("used", s->used)));
+            session_remove(t, s); /* may stop this job: the ticker allows it */
         }
-        pp = &s->next;
     }
 }
 
-mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, uint64_t ttl_ms, uint64_t ping_ms)
+mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, const mcp_settings *settings)
 {
     mcp_sessions *t = xcalloc(1, sizeof *t);
     t->loop = loop;
     t->ticker = tk;
-    t->ttl_ms = ttl_ms ? ttl_ms : 1;
-    t->ping_ms = ping_ms ? ping_ms : 1;
+    t->settings = settings;
+    t->n_buckets = 64;
+    t->buckets = xcalloc(t->n_buckets, sizeof *t->buckets);
+    t->caps = addr_limit_create(settings->max_sessions, settings->max_sessions_per_address,
+                                "too many MCP sessions (mcp.max_sessions)",
+                                "too many MCP sessions from this address (mcp.max_sessions_per_address)");
     return t;
 }
 
 /* Fine enough for both jobs; a session lives at most one period longer. */
 static uint64_t sweep_period_ms(const mcp_sessions *t)
 {
-    uint64_t period = t->ttl_ms / 4 < t->ping_ms ? t->ttl_ms / 4 : t->ping_ms;
+    const mcp_settings *m = t->settings;
+    uint64_t ttl = m->unused_session_ttl_ms < m->session_ttl_ms ? m->unused_session_ttl_ms : m->session_ttl_ms;
+    uint64_t period = ttl / 4 < m->ping_interval_ms ? ttl / 4 : m->ping_interval_ms;
     return period < 50 ? 50 : period;
 }
 
@@ -107,13 +158,8 @@ void mcp_sessions_close(mcp_sessions *t)
     if (!t || t->closed)
         return;
     t->closed = true;
-    while (t->list) {
-        mcp_session *s = t->list;
-        t->list = s->next;
-        session_free(s);
-    }
-    t->count = 0;
-    ticker_job_stop(t->ticker, &t->sweep);
+    while (t->all.head)
+        session_remove(t, DLIST_ENTRY(t->all.head, mcp_session, link));
 }
 
 void mcp_sessions_destroy(mcp_sessions *t)
@@ -121,11 +167,18 @@ void mcp_sessions_destroy(mcp_sessions *t)
     if (!t)
         return;
     mcp_sessions_close(t);
+    addr_limit_destroy(t->caps);
+    free(t->buckets);
     free(t);
 }
 
-mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version)
+mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version, const char *peer, const char **why)
 {
+    addr_count *token = addr_limit_acquire(t->caps, peer, why);
+    if (!token) {
+        log_kv(LOG_WARN, "mcp session refused", LOG_FIELDS(LOG_STR("reason", *why), LOG_STR("peer", peer)));
+        return NULL;
+    }
     mcp_session *s = xcalloc(1, sizeof *s);
     unsigned char raw[MCP_SESSION_ID_LEN / 2];
     random_bytes(raw, sizeof raw);
@@ -133,10 +186,12 @@ mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version)
         snprintf(s->id + 2 * i, 3, "%02x", raw[i]);
     snprintf(s->protocol_version, sizeof s->protocol_version, "%s", protocol_version);
     s->table = t;
+    s->token = token;
     s->last_active = uv_now(t->loop);
-    s->next = t->list;
-    t->list = s;
-    if (t->count++ == 0) {
+    dlist_push_front(&t->all, &s->link);
+    bucket_insert(t, s);
+    maybe_grow(t);
+    if (t->all.count == 1) {
         t->last_ping = uv_now(t->loop);
         ticker_job_start(t->ticker, &t->sweep, sweep_period_ms(t), sweep);
     }
@@ -147,9 +202,10 @@ mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version)
 
 mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
 {
-    for (mcp_session *s = t->list; s; s = s->next) {
+    for (mcp_session *s = t->buckets[bucket_of(t, id)]; s; s = s->bucket_next) {
         if (strcmp(s->id, id) == 0) {
             s->last_active = uv_now(t->loop);
+            s->used = true;
             return s;
         }
     }
@@ -159,8 +215,7 @@ mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
 void mcp_session_end(mcp_sessions *t, mcp_session *s)
 {
     log_kv(LOG_INFO, "mcp session ended", LOG_FIELDS(LOG_STR("session_id", s->id)));
-    unlink_session(t, s);
-    session_free(s);
+    session_remove(t, s);
 }
 
 const char *mcp_session_id(const mcp_session *s)
@@ -198,7 +253,8 @@ bool mcp_session_open_stream(mcp_session *s, const http_request *req)
 size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
 {
     size_t n = 0;
-    for (mcp_session *s = t->list; s; s = s->next) {
+    for (dlist_node *node = t->all.head; node; node = node->next) {
+        mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
         if (s->stream) {
             http_stream_sse(s->stream, "message", 0, json, len);
             n++;
@@ -209,5 +265,5 @@ size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
 
 size_t mcp_sessions_count(const mcp_sessions *t)
 {
-    return t->count;
+    return t->all.count;
 }

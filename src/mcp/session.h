@@ -1,7 +1,9 @@
 /* session.h - the sessions of the /mcp endpoint (Mcp-Session-Id).
  *
  * A session is created by initialize and lives until the client DELETEs it
- * or it has been idle (no request, no open GET stream) for `ttl_ms`. Each may
+ * or it has been idle (no request, no open GET stream) for
+ * mcp.session_ttl_ms, or mcp.unused_session_ttl_ms when no request came
+ * after the initialize. Each may
  * hold one GET stream (Server-Sent Events) through which the server sends
  * notifications; a keep-alive comment goes down every open stream every
  * `ping_ms`, which also finds clients that vanished without closing.
@@ -9,6 +11,7 @@
 #ifndef MCPPROXY_HTTP_MCP_SESSION_H
 #define MCPPROXY_HTTP_MCP_SESSION_H
 
+#include "config/config.h"
 #include "http/exchange.h"
 #include "http/ticker.h"
 
@@ -22,8 +25,9 @@
 typedef struct mcp_session mcp_session;
 typedef struct mcp_sessions mcp_sessions;
 
-/* The table; `loop` and `tk` borrowed. */
-mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, uint64_t ttl_ms, uint64_t ping_ms);
+/* The table; `loop`, `tk` and `settings` (the app's mcp settings, read
+ * when used) are borrowed. */
+mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, const mcp_settings *settings);
 
 /* Ends every session (their streams end). */
 void mcp_sessions_close(mcp_sessions *t);
@@ -31,10 +35,13 @@ void mcp_sessions_close(mcp_sessions *t);
 /* Frees the table, after close and once the loop has run. NULL is fine. */
 void mcp_sessions_destroy(mcp_sessions *t);
 
-/* A new session with a fresh random id. Owned by the table. */
-mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version);
+/* A new session with a fresh random id, for a client at `peer`. Owned by
+ * the table. NULL, with the reason in *why, when mcp.max_sessions or
+ * mcp.max_sessions_per_address is reached. */
+mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version, const char *peer, const char **why);
 
-/* The live session with this id (and marks it active), or NULL. Borrowed:
+/* The live session with this id (and marks it active and used), or NULL.
+ * Borrowed:
  * valid until the handler returns (sessions end from timers and DELETE). */
 mcp_session *mcp_session_find(mcp_sessions *t, const char *id);
 
