@@ -2,6 +2,7 @@
 #include "upstream/manager.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
@@ -14,6 +15,8 @@
 
 /* Lines of stderr carried in connection_lost. */
 #define STDERR_TAIL_LINES 20
+/* Bytes of the last stderr line quoted in last_error after a crash. */
+#define LAST_LINE_IN_REASON 400
 
 typedef enum conn_state { CONN_DISCONNECTED, CONN_CONNECTING, CONN_DISCOVERING, CONN_READY, CONN_ERROR } conn_state;
 
@@ -35,7 +38,7 @@ typedef struct upstream {
     char *fail_reason;       /* why the handshake failed, until the exit */
     uint32_t retry_count;    /* retries since the last stable Ready period */
     uint32_t failure_count;  /* consecutive failures */
-    char *last_error;
+    char *last_error;        /* may quote the server's stderr: any text */
     bool connected;
     char connected_since[TIMESTAMP_LEN];
     uv_timer_t timer;        /* retry backoff, or the Ready-reset period */
@@ -94,7 +97,7 @@ static void set_state(upstream *u, conn_state state)
     json_t *data = json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count",
                              (json_int_t)u->retry_count);
     if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING))
-        json_object_set_new(data, "last_error", json_string(u->last_error));
+        json_object_set_new(data, "last_error", json_string_lossy(u->last_error, strlen(u->last_error)));
     publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
 }
 
@@ -267,13 +270,14 @@ static void on_failure(upstream *u, const char *reason)
     uint32_t threshold = m->a->cfg.auto_disable_threshold;
     if (threshold > 0 && u->failure_count >= threshold) {
         u->auto_disabled = true;
-        char why[CONFIG_ERR_LEN + 64];
+        char why[CONFIG_ERR_LEN + 64]; /* the count and the whole reason: no cut */
         snprintf(why, sizeof(why), "%u consecutive failures; last: %s", u->failure_count, reason);
         log_kv(LOG_WARN, "server auto-disabled",
                LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("failure_count", u->failure_count),
                           LOG_STR("reason", why)));
         publish(m, EVENT_SERVER_AUTO_DISABLED, u->cfg.name, NULL, NULL,
-                json_pack("{s:s, s:I}", "reason", why, "failure_count", (json_int_t)u->failure_count));
+                json_pack("{s:o, s:I}", "reason", json_string_lossy(why, strlen(why)), "failure_count",
+                          (json_int_t)u->failure_count));
         return;
     }
     u->retry_count++;
@@ -326,18 +330,21 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
         snprintf(how, sizeof(how), "exited with code %lld", (long long)exit_status);
     }
     char *tail = line_ring_tail_text(&u->stderr_ring, STDERR_TAIL_LINES);
-    json_object_set_new(data, "stderr_tail", json_string(tail));
+    json_object_set_new(data, "stderr_tail", json_string_lossy(tail, strlen(tail)));
     free(tail);
     log_kv(LOG_WARN, "server connection lost",
            LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("how", how), LOG_STR("reason", fail_reason)));
     publish(m, EVENT_CONNECTION_LOST, u->cfg.name, NULL, NULL, data);
 
+    /* Cuts land on character boundaries: a character split in two would
+     * make the reason invalid UTF-8. */
     char reason[CONFIG_ERR_LEN];
     const char *last_line = line_ring_last(&u->stderr_ring);
     if (fail_reason)
-        snprintf(reason, sizeof(reason), "%s", fail_reason);
+        utf8_copy(reason, sizeof(reason), fail_reason);
     else if (last_line)
-        snprintf(reason, sizeof(reason), "%s: %.400s", how, last_line);
+        snprintf(reason, sizeof(reason), "%s: %.*s", how,
+                 (int)utf8_prefix_len(last_line, strlen(last_line), LAST_LINE_IN_REASON), last_line);
     else
         snprintf(reason, sizeof(reason), "%s", how);
     free(fail_reason);
@@ -413,7 +420,8 @@ static json_t *status_of(const upstream *u)
                           status_name(u), "state", conn_state_names[u->state], "tool_count",
                           (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count, "failure_count",
                           (json_int_t)u->failure_count);
-    json_object_set_new(o, "last_error", u->last_error ? json_string(u->last_error) : json_null());
+    json_object_set_new(o, "last_error",
+                        u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
                         (u->connected && u->state == CONN_READY) ? json_string(u->connected_since) : json_null());
     int pid = u->client ? mcp_client_pid(u->client) : 0;

@@ -2,6 +2,7 @@
 #include "upstream/stdio_transport.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
 
@@ -281,13 +282,23 @@ static bool command_runnable(const char *command, const char *working_dir)
     return false;
 }
 
+/* Moves why a start failed into err. The message names the command (any
+ * length), so it is cut to fit on a character boundary. Frees *why. */
+static void set_start_error(char err[CONFIG_ERR_LEN], strbuf *why)
+{
+    utf8_copy(err, CONFIG_ERR_LEN, why->data);
+    strbuf_free(why);
+}
+
 stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv,
                                        const stdio_transport_callbacks *cbs, void *ctx,
                                        char err[CONFIG_ERR_LEN])
 {
     const char *wd = (srv->working_dir && *srv->working_dir) ? srv->working_dir : NULL;
     if (!command_runnable(srv->command, wd)) {
-        snprintf(err, CONFIG_ERR_LEN, "command not found or not executable: %s", srv->command);
+        strbuf why = {0};
+        strbuf_appendf(&why, "command not found or not executable: %s", srv->command);
+        set_start_error(err, &why);
         return NULL;
     }
     stdio_transport *t = xcalloc(1, sizeof(*t));
@@ -340,7 +351,9 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
     free(helper);
     free_strv(env);
     if (rc != 0) {
-        snprintf(err, CONFIG_ERR_LEN, "cannot start '%s': %s", srv->command, uv_strerror(rc));
+        strbuf why = {0};
+        strbuf_appendf(&why, "cannot start '%s': %s", srv->command, uv_strerror(rc));
+        set_start_error(err, &why);
         t->spawned = false;
         t->exited = true;
         close_all(t); /* frees t once libuv lets go of the handles */
