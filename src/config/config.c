@@ -156,7 +156,9 @@ static const config_field upstream_fields[] = {
     U32(upstream, backoff_max_ms, 10, UINT32_MAX),
     U32(upstream, ready_reset_ms, 10, UINT32_MAX),
     U32(upstream, request_timeout_ms, 10, UINT32_MAX),
-    U32(upstream, stop_grace_ms, 10, 1000), /* the proxy exits within 2 s of SIGTERM */
+    /* A disable, restart or delete waits this long; a process stop waits at
+     * most 1 s of it, so the proxy still exits within 2 s of SIGTERM. */
+    U32(upstream, stop_grace_ms, 10, 60000),
 };
 
 #undef U32

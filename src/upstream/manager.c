@@ -17,6 +17,10 @@
 #define STDERR_TAIL_LINES 20
 /* Bytes of the last stderr line quoted in last_error after a crash. */
 #define LAST_LINE_IN_REASON 400
+/* The longest a process stop waits for a server before SIGKILL, whatever
+ * upstream.stop_grace_ms says: the app cuts what is still open 1.5 s after
+ * SIGTERM, and a server still running then would keep it from exiting. */
+#define SHUTDOWN_STOP_GRACE_MS 1000
 
 typedef enum conn_state { CONN_DISCONNECTED, CONN_CONNECTING, CONN_DISCOVERING, CONN_READY, CONN_ERROR } conn_state;
 
@@ -178,7 +182,11 @@ static void upstream_stop(upstream *u, after_exit after)
         if (!u->stopping || after == AFTER_REMOVE || u->after == AFTER_NOTHING)
             u->after = after;
         u->stopping = true;
-        mcp_client_stop(u->client);
+        /* Also shortens the grace of a stop already under way (a disable). */
+        if (u->m->stopping_all)
+            mcp_client_stop_within(u->client, SHUTDOWN_STOP_GRACE_MS);
+        else
+            mcp_client_stop(u->client);
         return;
     }
     u->connected = false;

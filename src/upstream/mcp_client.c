@@ -408,7 +408,7 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->tools = json_array();
     stdio_transport_callbacks tcbs = {
         .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
-    c->transport = stdio_transport_start(loop, srv, &tcbs, c, err);
+    c->transport = stdio_transport_start(loop, srv, c->stop_grace_ms, &tcbs, c, err);
     if (!c->transport) {
         mcp_client_destroy(c);
         return NULL;
@@ -433,12 +433,17 @@ json_t *mcp_client_server_info(const mcp_client *c) { return c->server_info; }
 json_t *mcp_client_capabilities(const mcp_client *c) { return c->capabilities; }
 int mcp_client_pid(const mcp_client *c) { return c->transport ? stdio_transport_pid(c->transport) : 0; }
 
-void mcp_client_stop(mcp_client *c)
+void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms)
 {
     if (c->phase != PHASE_DONE && c->phase != PHASE_READY)
         c->phase = PHASE_DONE;
     if (c->transport && !c->exited)
-        stdio_transport_stop(c->transport, c->stop_grace_ms);
+        stdio_transport_stop(c->transport, c->stop_grace_ms < max_grace_ms ? c->stop_grace_ms : max_grace_ms);
+}
+
+void mcp_client_stop(mcp_client *c)
+{
+    mcp_client_stop_within(c, c->stop_grace_ms);
 }
 
 void mcp_client_destroy(mcp_client *c)

@@ -91,9 +91,13 @@ json_t *mcp_client_server_info(const mcp_client *c);
 json_t *mcp_client_capabilities(const mcp_client *c);
 int mcp_client_pid(const mcp_client *c);
 
-/* Stops the server (stdin EOF, SIGTERM, SIGKILL after the grace). on_exit
- * follows. Idempotent. */
+/* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
+ * stop_grace_ms). on_exit follows. Idempotent. */
 void mcp_client_stop(mcp_client *c);
+
+/* The same with a grace of at most max_grace_ms. For a stop already under
+ * way it brings the SIGKILL forward when that makes it sooner. */
+void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms);
 
 /* Frees the client; only after on_exit (or from inside it). */
 void mcp_client_destroy(mcp_client *c);
