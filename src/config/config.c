@@ -125,7 +125,7 @@ static bool get_string_array(const parse_ctx *pc, json_t *value, const char *key
     return true;
 }
 
-/* ---- the settings sections (config_schema.h) ---------------------------- */
+/* ---- the settings sections (schema.h) ----------------------------------- */
 
 #define U32(section, field, lo, hi) \
     {#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)}
