@@ -125,7 +125,7 @@ static bool get_string_array(const parse_ctx *pc, json_t *value, const char *key
     return true;
 }
 
-/* ---- the settings sections (config_schema.h) ---------------------------- */
+/* ---- the settings sections (schema.h) ----------------------------------- */
 
 #define U32(section, field, lo, hi) \
     {#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)}
@@ -161,7 +161,9 @@ static const config_field upstream_fields[] = {
     U32(upstream, backoff_max_ms, 10, UINT32_MAX),
     U32(upstream, ready_reset_ms, 10, UINT32_MAX),
     U32(upstream, request_timeout_ms, 10, UINT32_MAX),
-    U32(upstream, stop_grace_ms, 10, 1000), /* the proxy exits within 2 s of SIGTERM */
+    /* A disable, restart or delete waits this long; a process stop waits at
+     * most 1 s of it, so the proxy still exits within 2 s of SIGTERM. */
+    U32(upstream, stop_grace_ms, 10, 60000),
 };
 
 #undef U32

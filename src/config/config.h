@@ -42,7 +42,8 @@ typedef struct upstream_settings {
     uint32_t backoff_max_ms;     /* 300000: longest retry delay */
     uint32_t ready_reset_ms;     /* 30000: Ready this long resets the failure count */
     uint32_t request_timeout_ms; /* 30000: handshake and tools/list */
-    uint32_t stop_grace_ms;      /* 1000 (at most): SIGTERM, then SIGKILL after this */
+    uint32_t stop_grace_ms;      /* 1000 (at most 60000): SIGTERM, then SIGKILL after this;
+                                  * a process stop cuts it to 1000 */
 } upstream_settings;
 
 /* The proxy's own MCP endpoint (/mcp). */

@@ -1,8 +1,9 @@
-/* config_save.c - the config back to JSON, atomic file writes, deep copies.
+/* save.c - the config back to JSON, atomic file writes, deep copies.
  *
  * config_to_json emits exactly the keys config_parse accepts, so a saved file
- * always loads again (tests/unit/test_upstream_config_save.c round-trips it).
- * A key added to the parser must be added here too. */
+ * always loads again (tests/unit/test_config.c round-trips it and saves and
+ * loads a file). The settings sections come from the table in schema.h; a
+ * top-level or server key added to the parser must be added here too. */
 #include "config/config.h"
 
 #include "config/schema.h"

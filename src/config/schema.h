@@ -1,8 +1,9 @@
-/* config_schema.h - the numeric and boolean settings sections of the config
- * file (websocket, limits, mcp, upstream) as data: each key with its type,
- * place in struct config and bounds. One table serves parsing (config.c) and
- * saving (config_save.c), so a key added here is read, checked, documented
- * in error messages and written back without more code. Private to core. */
+/* schema.h - the numeric and boolean settings sections of the config file
+ * (websocket, limits, mcp, upstream) as data: each key with its type, place
+ * in struct config and bounds. One table serves parsing (config.c), saving
+ * (save.c) and comparing (diff.c), so a key added here is read, checked,
+ * listed in error messages, written back and diffed without more code.
+ * Private to src/config. */
 #ifndef MCPPROXY_CORE_CONFIG_SCHEMA_H
 #define MCPPROXY_CORE_CONFIG_SCHEMA_H
 

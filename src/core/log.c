@@ -2,6 +2,7 @@
  * lines from the process never interleave. */
 #include "core/log.h"
 
+#include "core/utf8.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -45,17 +46,27 @@ bool log_enabled(log_level level)
     return level >= min_level;
 }
 
+/* A JSON string of s. Values can hold bytes from outside (an upstream's
+ * stderr or stdout): runs between escapes go through the lossy conversion,
+ * so a line is always valid UTF-8 and a JSON reader never rejects it. The
+ * escaped bytes are ASCII, so a run never splits a character. */
 static void append_json_string(strbuf *sb, const char *s)
 {
     strbuf_append(sb, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            strbuf_appendf(sb, "\\%c", *p);
-        else if (*p < 0x20)
-            strbuf_appendf(sb, "\\u%04x", *p);
+    const char *run = s;
+    const char *p = s;
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        utf8_append_lossy(sb, run, (size_t)(p - run));
+        if (c == '"' || c == '\\')
+            strbuf_appendf(sb, "\\%c", c);
         else
-            strbuf_append(sb, p, 1);
+            strbuf_appendf(sb, "\\u%04x", c);
+        run = p + 1;
     }
+    utf8_append_lossy(sb, run, (size_t)(p - run));
     strbuf_append(sb, "\"", 1);
 }
 

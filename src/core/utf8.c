@@ -5,11 +5,20 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 when s[0] does not
- * start one (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF). */
-static size_t sequence_len(const unsigned char *s, size_t len)
+static bool is_continuation(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+/* How many bytes at s[0..len) the decoder consumes, and whether they form
+ * one valid character (RFC 3629: no overlongs, no surrogates, nothing past
+ * U+10FFFF). When they do not, the count is the "maximal subpart": the
+ * longest start of a valid sequence (at least one byte), which the WHATWG
+ * decoder that browsers use replaces with a single U+FFFD. */
+static size_t sequence_len(const unsigned char *s, size_t len, bool *valid)
 {
     unsigned char c = s[0];
+    *valid = true;
     if (c < 0x80)
         return 1;
     size_t n;
@@ -29,13 +38,18 @@ static size_t sequence_len(const unsigned char *s, size_t len)
         else if (c == 0xF4)
             hi = 0x8F;
     } else {
-        return 0;
+        *valid = false;
+        return 1;
     }
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
+    if (len < 2 || s[1] < lo || s[1] > hi) {
+        *valid = false;
+        return 1;
+    }
     for (size_t i = 2; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
+        if (i >= len || !is_continuation(s[i])) {
+            *valid = false;
+            return i;
+        }
     }
     return n;
 }
@@ -47,8 +61,9 @@ void utf8_append_lossy(strbuf *out, const char *bytes, size_t len)
     size_t i = 0;
     strbuf_reserve(out, len);
     while (i < len) {
-        size_t n = sequence_len(s + i, len - i);
-        if (n) {
+        bool valid;
+        size_t n = sequence_len(s + i, len - i, &valid);
+        if (valid) {
             i += n;
             run += n;
             continue;
@@ -56,7 +71,7 @@ void utf8_append_lossy(strbuf *out, const char *bytes, size_t len)
         strbuf_append(out, bytes + i - run, run);
         strbuf_append(out, "\xEF\xBF\xBD", 3);
         run = 0;
-        i++;
+        i += n;
     }
     strbuf_append(out, bytes + i - run, run);
 }
@@ -71,16 +86,36 @@ json_t *json_string_lossy(const char *bytes, size_t len)
     return s;
 }
 
+/* Bytes in the character a lead byte starts, by its bit pattern alone (1
+ * for anything that is not a multi-byte lead). */
+static size_t lead_len(unsigned char c)
+{
+    if ((c & 0xE0) == 0xC0)
+        return 2;
+    if ((c & 0xF0) == 0xE0)
+        return 3;
+    if ((c & 0xF8) == 0xF0)
+        return 4;
+    return 1;
+}
+
 size_t utf8_prefix_len(const char *s, size_t len, size_t max)
 {
     if (len <= max)
         return len;
-    /* A continuation byte at the cut means the character it belongs to
-     * started before the cut: cut before that character instead. */
-    size_t n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
+    const unsigned char *u = (const unsigned char *)s;
+    if (!is_continuation(u[max]))
+        return max;
+    /* s[max] continues a character: find its lead byte, at most three bytes
+     * back, and cut before it when the character reaches past max. Stray
+     * continuation bytes (invalid input) have no such lead, and a long run
+     * of them is cut at max rather than walked back to nothing. */
+    for (size_t back = 1; back <= 3 && back <= max; back++) {
+        unsigned char c = u[max - back];
+        if (!is_continuation(c))
+            return lead_len(c) > back ? max - back : max;
+    }
+    return max;
 }
 
 char *utf8_copy(char *out, size_t out_len, const char *s)

@@ -1,6 +1,7 @@
 /* line_ring.c - fixed-capacity ring of text lines. */
 #include "upstream/line_ring.h"
 
+#include "core/utf8.h"
 #include "core/util.h"
 
 #include <stdlib.h>
@@ -27,11 +28,18 @@ void line_ring_free(line_ring *r)
 
 void line_ring_push(line_ring *r, const char *line, size_t len)
 {
-    if (len > LINE_RING_MAX_LINE)
-        len = LINE_RING_MAX_LINE;
-    char *copy = xmalloc(len + 1);
-    memcpy(copy, line, len);
-    copy[len] = '\0';
+    /* Made valid first, then cut: the cut sees only whole characters and
+     * U+FFFD, so it always lands on a boundary. A character that the feed
+     * split (it keeps LINE_RING_MAX_LINE + 1 bytes of a long line) became a
+     * U+FFFD starting at most two bytes before the cut; three bytes long,
+     * it reaches past the cut and goes with the rest. */
+    strbuf valid = {0};
+    utf8_append_lossy(&valid, line, len);
+    size_t n = utf8_prefix_len(valid.data, valid.len, LINE_RING_MAX_LINE);
+    char *copy = xmalloc(n + 1);
+    memcpy(copy, valid.data, n);
+    copy[n] = '\0';
+    strbuf_free(&valid);
     size_t slot = (r->start + r->count) % r->capacity;
     if (r->count == r->capacity) {
         free(r->lines[r->start]);
@@ -47,7 +55,7 @@ void line_ring_feed(line_ring *r, const char *bytes, size_t len)
     while (len > 0) {
         const char *nl = memchr(bytes, '\n', len);
         size_t chunk = nl ? (size_t)(nl - bytes) : len;
-        size_t room = LINE_RING_MAX_LINE - r->partial_len;
+        size_t room = LINE_RING_MAX_LINE + 1 - r->partial_len;
         size_t take = chunk < room ? chunk : room;
         memcpy(r->partial + r->partial_len, bytes, take);
         r->partial_len += take;
@@ -79,8 +87,9 @@ static size_t first_of_tail(const line_ring *r, size_t n)
 json_t *line_ring_tail_json(const line_ring *r, size_t n)
 {
     json_t *arr = json_array();
+    /* Stored valid (line_ring_push): no second check. */
     for (size_t i = first_of_tail(r, n); i < r->count; i++)
-        json_array_append_new(arr, json_string(r->lines[(r->start + i) % r->capacity]));
+        json_array_append_new(arr, json_string_nocheck(r->lines[(r->start + i) % r->capacity]));
     return arr;
 }
 

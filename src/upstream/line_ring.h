@@ -2,7 +2,10 @@
  *
  * Kept per server (not per process) so the lines that explain a crash are
  * still there after the restart. Fixed capacity; the oldest line is
- * overwritten. Pure code, unit-tested. */
+ * overwritten. A server may print any bytes: lines are stored as valid
+ * UTF-8 (invalid bytes replaced by U+FFFD), so everything made from them
+ * (the logs API, stderr_tail, last_error) can be carried in JSON. Pure code,
+ * unit-tested. */
 #ifndef MCPPROXY_UPSTREAM_LINE_RING_H
 #define MCPPROXY_UPSTREAM_LINE_RING_H
 
@@ -10,22 +13,26 @@
 #include <stddef.h>
 
 #define LINE_RING_DEFAULT_CAPACITY 1000
-/* Longer stderr lines are cut here: a log ring, not an archive. */
+/* Longer stderr lines are cut to at most this many bytes (of the stored
+ * UTF-8, on a character boundary): a log ring, not an archive. */
 #define LINE_RING_MAX_LINE 4096
 
 typedef struct line_ring {
-    char **lines;    /* capacity slots, owned; NULL when unused */
+    char **lines;    /* capacity slots, owned, valid UTF-8; NULL when unused */
     size_t capacity;
     size_t start;    /* index of the oldest line */
     size_t count;
     size_t partial_len; /* bytes of an unterminated line waiting in `partial` */
-    char *partial;      /* owned, LINE_RING_MAX_LINE + 1 bytes */
+    /* owned, LINE_RING_MAX_LINE + 1 bytes: one byte past the cut, so the
+     * cut can tell a character that straddles it from one that ends there */
+    char *partial;
 } line_ring;
 
 void line_ring_init(line_ring *r, size_t capacity);
 void line_ring_free(line_ring *r);
 
-/* Adds one complete line (copied, cut at LINE_RING_MAX_LINE). */
+/* Adds one complete line of any bytes: copied with invalid bytes replaced,
+ * then cut to LINE_RING_MAX_LINE. */
 void line_ring_push(line_ring *r, const char *line, size_t len);
 
 /* Feeds raw bytes: complete lines are pushed, the rest waits for more. */

@@ -1,7 +1,10 @@
-/* manager.c - per-server state machine, backoff, auto-disable, config diffs. */
+/* manager.c - per-server state machine, backoff, auto-disable, applying
+ * config changes (config/diff.h says what changed). */
 #include "upstream/manager.h"
 
+#include "config/diff.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
@@ -14,6 +17,12 @@
 
 /* Lines of stderr carried in connection_lost. */
 #define STDERR_TAIL_LINES 20
+/* Bytes of the last stderr line quoted in last_error after a crash. */
+#define LAST_LINE_IN_REASON 400
+/* The longest a process stop waits for a server before SIGKILL, whatever
+ * upstream.stop_grace_ms says: the app cuts what is still open 1.5 s after
+ * SIGTERM, and a server still running then would keep it from exiting. */
+#define SHUTDOWN_STOP_GRACE_MS 1000
 
 typedef enum conn_state { CONN_DISCONNECTED, CONN_CONNECTING, CONN_DISCOVERING, CONN_READY, CONN_ERROR } conn_state;
 
@@ -35,7 +44,7 @@ typedef struct upstream {
     char *fail_reason;       /* why the handshake failed, until the exit */
     uint32_t retry_count;    /* retries since the last stable Ready period */
     uint32_t failure_count;  /* consecutive failures */
-    char *last_error;
+    char *last_error;        /* may quote the server's stderr: any text */
     bool connected;
     char connected_since[TIMESTAMP_LEN];
     uv_timer_t timer;        /* retry backoff, or the Ready-reset period */
@@ -94,7 +103,7 @@ static void set_state(upstream *u, conn_state state)
     json_t *data = json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count",
                              (json_int_t)u->retry_count);
     if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING))
-        json_object_set_new(data, "last_error", json_string(u->last_error));
+        json_object_set_new(data, "last_error", json_string_lossy(u->last_error, strlen(u->last_error)));
     publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
 }
 
@@ -175,7 +184,11 @@ static void upstream_stop(upstream *u, after_exit after)
         if (!u->stopping || after == AFTER_REMOVE || u->after == AFTER_NOTHING)
             u->after = after;
         u->stopping = true;
-        mcp_client_stop(u->client);
+        /* Also shortens the grace of a stop already under way (a disable). */
+        if (u->m->stopping_all)
+            mcp_client_stop_within(u->client, SHUTDOWN_STOP_GRACE_MS);
+        else
+            mcp_client_stop(u->client);
         return;
     }
     u->connected = false;
@@ -267,13 +280,14 @@ static void on_failure(upstream *u, const char *reason)
     uint32_t threshold = m->a->cfg.auto_disable_threshold;
     if (threshold > 0 && u->failure_count >= threshold) {
         u->auto_disabled = true;
-        char why[CONFIG_ERR_LEN + 64];
+        char why[CONFIG_ERR_LEN + 64]; /* the count and the whole reason: no cut */
         snprintf(why, sizeof(why), "%u consecutive failures; last: %s", u->failure_count, reason);
         log_kv(LOG_WARN, "server auto-disabled",
                LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("failure_count", u->failure_count),
                           LOG_STR("reason", why)));
         publish(m, EVENT_SERVER_AUTO_DISABLED, u->cfg.name, NULL, NULL,
-                json_pack("{s:s, s:I}", "reason", why, "failure_count", (json_int_t)u->failure_count));
+                json_pack("{s:o, s:I}", "reason", json_string_lossy(why, strlen(why)), "failure_count",
+                          (json_int_t)u->failure_count));
         return;
     }
     u->retry_count++;
@@ -326,18 +340,21 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
         snprintf(how, sizeof(how), "exited with code %lld", (long long)exit_status);
     }
     char *tail = line_ring_tail_text(&u->stderr_ring, STDERR_TAIL_LINES);
-    json_object_set_new(data, "stderr_tail", json_string(tail));
+    json_object_set_new(data, "stderr_tail", json_string_lossy(tail, strlen(tail)));
     free(tail);
     log_kv(LOG_WARN, "server connection lost",
            LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("how", how), LOG_STR("reason", fail_reason)));
     publish(m, EVENT_CONNECTION_LOST, u->cfg.name, NULL, NULL, data);
 
+    /* Cuts land on character boundaries: a character split in two would
+     * make the reason invalid UTF-8. */
     char reason[CONFIG_ERR_LEN];
     const char *last_line = line_ring_last(&u->stderr_ring);
     if (fail_reason)
-        snprintf(reason, sizeof(reason), "%s", fail_reason);
+        utf8_copy(reason, sizeof(reason), fail_reason);
     else if (last_line)
-        snprintf(reason, sizeof(reason), "%s: %.400s", how, last_line);
+        snprintf(reason, sizeof(reason), "%s: %.*s", how,
+                 (int)utf8_prefix_len(last_line, strlen(last_line), LAST_LINE_IN_REASON), last_line);
     else
         snprintf(reason, sizeof(reason), "%s", how);
     free(fail_reason);
@@ -413,7 +430,8 @@ static json_t *status_of(const upstream *u)
                           status_name(u), "state", conn_state_names[u->state], "tool_count",
                           (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count, "failure_count",
                           (json_int_t)u->failure_count);
-    json_object_set_new(o, "last_error", u->last_error ? json_string(u->last_error) : json_null());
+    json_object_set_new(o, "last_error",
+                        u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
                         (u->connected && u->state == CONN_READY) ? json_string(u->connected_since) : json_null());
     int pid = u->client ? mcp_client_pid(u->client) : 0;
@@ -506,187 +524,175 @@ void manager_publish_group(struct manager *m, const char *group)
 
 /* ---- applying a new configuration -------------------------------------- */
 
-static bool str_eq(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
-}
+/* Steps, in this order (events follow it): announce a reload, adopt the new
+ * servers, remove, create or update each server, publish touched groups. */
 
-/* Appends the names of the fields that differ; returns whether the process
- * must restart (anything that reaches the child changed). */
-static bool server_diff(const server_config *a, const server_config *b, json_t *changed)
+/* Settings the file changed that a reload does not apply: one log line
+ * each. */
+static void warn_unapplied(const config_changes *c)
 {
-    bool restart = false;
-    if (!str_eq(a->protocol, b->protocol)) {
-        json_array_append_new(changed, json_string("protocol"));
-        restart = true;
-    }
-    if (!str_eq(a->command, b->command)) {
-        json_array_append_new(changed, json_string("command"));
-        restart = true;
-    }
-    bool args_same = a->n_args == b->n_args;
-    for (size_t i = 0; args_same && i < a->n_args; i++)
-        args_same = str_eq(a->args[i], b->args[i]);
-    if (!args_same) {
-        json_array_append_new(changed, json_string("args"));
-        restart = true;
-    }
-    bool env_same = a->n_env == b->n_env;
-    for (size_t i = 0; env_same && i < a->n_env; i++)
-        env_same = str_eq(a->env[i].name, b->env[i].name) && str_eq(a->env[i].value, b->env[i].value);
-    if (!env_same) {
-        json_array_append_new(changed, json_string("env"));
-        restart = true;
-    }
-    if (!str_eq(a->working_dir, b->working_dir)) {
-        json_array_append_new(changed, json_string("working_dir"));
-        restart = true;
-    }
-    if (a->enabled != b->enabled)
-        json_array_append_new(changed, json_string("enabled"));
-    if (!str_eq(a->group, b->group))
-        json_array_append_new(changed, json_string("group"));
-    return restart;
-}
-
-static void add_group(json_t *groups, const char *g)
-{
-    if (!g || !*g)
-        return;
-    size_t i;
-    json_t *v;
-    json_array_foreach(groups, i, v) {
-        if (strcmp(json_string_value(v), g) == 0)
-            return;
-    }
-    json_array_append_new(groups, json_string(g));
-}
-
-static void warn_unapplied(const config *old, const config *neu)
-{
-    json_t *a = config_to_json(old), *b = config_to_json(neu);
-    const char *key;
-    json_t *v;
-    json_object_foreach(a, key, v) {
-        /* listen is routinely overridden on the command line: no noise. */
-        if (strcmp(key, "mcpServers") == 0 || strcmp(key, "auto_disable_threshold") == 0 ||
-            strcmp(key, "listen") == 0)
+    for (size_t i = 0; i < c->n_settings; i++) {
+        const char *key = c->settings[i];
+        /* A reload applies auto_disable_threshold; listen is routinely
+         * overridden on the command line: no noise. */
+        if (strcmp(key, "auto_disable_threshold") == 0 || strcmp(key, "listen") == 0)
             continue;
-        if (!json_equal(v, json_object_get(b, key)))
-            log_kv(LOG_WARN, "setting changed in the config file; restart mcpproxy to apply it",
-                   LOG_FIELDS(LOG_STR("key", key)));
+        log_kv(LOG_WARN, "setting changed in the config file; restart mcpproxy to apply it",
+               LOG_FIELDS(LOG_STR("key", key)));
     }
-    json_decref(a);
-    json_decref(b);
 }
 
-static int apply(struct manager *m, config *neu, bool reload)
+/* A reload from the file is logged and published as config_change, with
+ * the names of the servers added, removed and changed. */
+static void announce_reload(struct manager *m, const config_changes *c)
+{
+    warn_unapplied(c);
+    json_t *added = json_array(), *removed = json_array(), *changed = json_array();
+    for (size_t i = 0; i < c->n_removed; i++)
+        json_array_append_new(removed, json_string(c->removed[i]->name));
+    for (size_t i = 0; i < c->n_servers; i++) {
+        const server_change *ch = &c->servers[i];
+        if (ch->kind == SERVER_ADDED)
+            json_array_append_new(added, json_string(ch->after->name));
+        else if (ch->kind == SERVER_CHANGED)
+            json_array_append_new(changed, json_string(ch->after->name));
+    }
+    log_kv(LOG_INFO, "config reloaded",
+           LOG_FIELDS(LOG_INT("servers_added", c->n_added), LOG_INT("servers_removed", c->n_removed),
+                      LOG_INT("servers_changed", c->n_changed)));
+    publish(m, EVENT_CONFIG_CHANGE, NULL, NULL, NULL,
+            json_pack("{s:o, s:o, s:o}", "servers_added", added, "servers_removed", removed, "servers_changed",
+                      changed));
+}
+
+/* The new servers (and auto_disable_threshold) become the running config
+ * before any event about them, so that status requests those events
+ * trigger see it. *neu is freed. Returns the old servers (*old_n of them):
+ * the diff still points into them; the caller frees them last. */
+static server_config *adopt_servers(struct manager *m, config *neu, size_t *old_n)
 {
     config *cur = &m->a->cfg;
-    json_t *added = json_array(), *removed = json_array(), *changed = json_array();
-    json_t *groups = json_array();
-    for (size_t i = 0; i < cur->n_servers; i++)
-        if (!config_find_server(neu, cur->servers[i].name))
-            json_array_append_new(removed, json_string(cur->servers[i].name));
-    for (size_t i = 0; i < neu->n_servers; i++) {
-        const server_config *old = config_find_server(cur, neu->servers[i].name);
-        if (!old) {
-            json_array_append_new(added, json_string(neu->servers[i].name));
-            continue;
-        }
-        json_t *fields = json_array();
-        server_diff(old, &neu->servers[i], fields);
-        if (json_array_size(fields) > 0)
-            json_array_append_new(changed, json_string(neu->servers[i].name));
-        json_decref(fields);
-    }
-    if (reload) {
-        warn_unapplied(cur, neu);
-        log_kv(LOG_INFO, "config reloaded",
-               LOG_FIELDS(LOG_INT("servers_added", json_array_size(added)),
-                          LOG_INT("servers_removed", json_array_size(removed)),
-                          LOG_INT("servers_changed", json_array_size(changed))));
-        publish(m, EVENT_CONFIG_CHANGE, NULL, NULL, NULL,
-                json_pack("{s:O, s:O, s:O}", "servers_added", added, "servers_removed", removed, "servers_changed",
-                          changed));
-    }
-
-    /* The new servers become the running config first, so that events
-     * published below and status requests they trigger see it. */
-    server_config *old_servers = cur->servers;
-    size_t old_n = cur->n_servers;
+    server_config *old = cur->servers;
+    *old_n = cur->n_servers;
     cur->servers = neu->servers;
     cur->n_servers = neu->n_servers;
     cur->auto_disable_threshold = neu->auto_disable_threshold;
     neu->servers = NULL;
     neu->n_servers = 0;
     config_free(neu);
-    config old_view;
-    memset(&old_view, 0, sizeof(old_view));
-    old_view.servers = old_servers;
-    old_view.n_servers = old_n;
+    return old;
+}
 
-    for (size_t i = 0; i < old_n; i++) {
-        const server_config *o = &old_servers[i];
-        if (config_find_server(cur, o->name))
-            continue;
-        add_group(groups, o->group);
-        upstream *u = find(m, o->name);
-        publish(m, EVENT_SERVER_CONFIG_CHANGED, o->name, NULL, NULL, json_pack("{s:s}", "action", "deleted"));
-        log_kv(LOG_INFO, "server removed", LOG_FIELDS(LOG_STR("server", o->name)));
-        if (u)
-            upstream_stop(u, AFTER_REMOVE);
-    }
-    for (size_t i = 0; i < cur->n_servers; i++) {
-        const server_config *s = &cur->servers[i];
-        const server_config *o = config_find_server(&old_view, s->name);
-        upstream *u = find(m, s->name);
-        if (!o || !u) {
-            add_group(groups, s->group);
-            publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
-                    json_pack("{s:s, s:o}", "action", "created", "server", server_config_to_json(s, true)));
-            log_kv(LOG_INFO, "server added", LOG_FIELDS(LOG_STR("server", s->name)));
-            if (!u)
-                u = upstream_new(m, s);
+static void remove_server(struct manager *m, const server_config *o)
+{
+    upstream *u = find(m, o->name);
+    publish(m, EVENT_SERVER_CONFIG_CHANGED, o->name, NULL, NULL, json_pack("{s:s}", "action", "deleted"));
+    log_kv(LOG_INFO, "server removed", LOG_FIELDS(LOG_STR("server", o->name)));
+    if (u)
+        upstream_stop(u, AFTER_REMOVE);
+}
+
+/* `u` is the server's upstream if one exists (see apply_server). */
+static void create_server(struct manager *m, const server_config *s, upstream *u)
+{
+    publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
+            json_pack("{s:s, s:o}", "action", "created", "server", server_config_to_json(s, true)));
+    log_kv(LOG_INFO, "server added", LOG_FIELDS(LOG_STR("server", s->name)));
+    if (!u)
+        u = upstream_new(m, s);
+    upstream_start(u);
+}
+
+static void update_server(struct manager *m, upstream *u, const server_change *ch)
+{
+    const server_config *o = ch->before, *s = ch->after;
+    json_t *fields = json_array();
+    for (int f = 0; f < SERVER_FIELD_COUNT; f++)
+        if (ch->fields & SERVER_FIELD_BIT(f))
+            json_array_append_new(fields, json_string(server_field_name((server_field)f)));
+    bool restart = (ch->fields & SERVER_FIELDS_OF_PROCESS) != 0;
+    publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
+            json_pack("{s:s, s:o, s:o}", "action", "updated", "changed", fields, "server",
+                      server_config_to_json(s, true)));
+    log_kv(LOG_INFO, "server updated", LOG_FIELDS(LOG_STR("server", s->name), LOG_INT("restart", restart)));
+    server_config_free(&u->cfg);
+    server_config_copy(&u->cfg, s);
+    if (!s->enabled) {
+        upstream_stop(u, AFTER_NOTHING);
+    } else if (restart || !o->enabled) {
+        /* New settings or a fresh enable: a clean slate. */
+        reset_failures(u);
+        if (u->client)
+            upstream_stop(u, AFTER_RESTART);
+        else
             upstream_start(u);
-            continue;
-        }
-        json_t *fields = json_array();
-        bool restart = server_diff(o, s, fields);
-        if (json_array_size(fields) == 0) {
-            json_decref(fields);
-            continue;
-        }
-        if (o->enabled != s->enabled || !str_eq(o->group, s->group)) {
-            add_group(groups, o->group);
-            add_group(groups, s->group);
-        }
-        publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
-                json_pack("{s:s, s:o, s:o}", "action", "updated", "changed", fields, "server", server_config_to_json(s, true)));
-        log_kv(LOG_INFO, "server updated", LOG_FIELDS(LOG_STR("server", s->name), LOG_INT("restart", restart)));
-        server_config_free(&u->cfg);
-        server_config_copy(&u->cfg, s);
-        if (!s->enabled) {
-            upstream_stop(u, AFTER_NOTHING);
-        } else if (restart || !o->enabled) {
-            /* New settings or a fresh enable: a clean slate. */
-            reset_failures(u);
-            if (u->client)
-                upstream_stop(u, AFTER_RESTART);
-            else
-                upstream_start(u);
-        }
     }
+}
+
+/* Groups to publish besides the diff's (see apply_server); a JSON array
+ * of names, each once. */
+static void add_extra_group(json_t *extra, const char *group)
+{
+    if (!group || !*group)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(extra, i, v) {
+        if (strcmp(json_string_value(v), group) == 0)
+            return;
+    }
+    json_array_append_new(extra, json_string(group));
+}
+
+static void apply_server(struct manager *m, const server_change *ch, json_t *extra_groups)
+{
+    upstream *u = find(m, ch->after->name);
+    if (ch->kind == SERVER_ADDED) {
+        create_server(m, ch->after, u);
+    } else if (!u) {
+        /* Kept by the config but without an upstream: that happens only
+         * while stopping all (every upstream is gone or going). It is
+         * created like an added server, its group published with it. */
+        add_extra_group(extra_groups, ch->after->group);
+        create_server(m, ch->after, NULL);
+    } else if (ch->kind == SERVER_CHANGED) {
+        update_server(m, u, ch);
+    }
+}
+
+static void publish_groups(struct manager *m, const config_changes *c, json_t *extra_groups)
+{
+    for (size_t i = 0; i < c->n_groups; i++)
+        manager_publish_group(m, c->groups[i]);
     size_t i;
     json_t *g;
-    json_array_foreach(groups, i, g) manager_publish_group(m, json_string_value(g));
+    json_array_foreach(extra_groups, i, g) {
+        bool published = false;
+        for (size_t k = 0; k < c->n_groups && !published; k++)
+            published = strcmp(c->groups[k], json_string_value(g)) == 0;
+        if (!published)
+            manager_publish_group(m, json_string_value(g));
+    }
+}
+
+static int apply(struct manager *m, config *neu, bool reload)
+{
+    config_changes *c = config_diff(&m->a->cfg, neu);
+    if (reload)
+        announce_reload(m, c);
+    size_t old_n;
+    server_config *old_servers = adopt_servers(m, neu, &old_n);
+    for (size_t i = 0; i < c->n_removed; i++)
+        remove_server(m, c->removed[i]);
+    json_t *extra_groups = json_array();
+    for (size_t i = 0; i < c->n_servers; i++)
+        apply_server(m, &c->servers[i], extra_groups);
+    publish_groups(m, c, extra_groups);
+    json_decref(extra_groups);
+    config_changes_free(c);
     for (size_t k = 0; k < old_n; k++)
         server_config_free(&old_servers[k]);
     free(old_servers);
-    json_decref(added);
-    json_decref(removed);
-    json_decref(changed);
-    json_decref(groups);
     return 0;
 }
 

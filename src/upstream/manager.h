@@ -34,8 +34,9 @@ struct mcp_client;
 struct manager *manager_create(app *a);
 
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
- * after the grace (<= 1 s). Calls done once every child has exited and every
- * handle is closed (possibly before manager_stop_all returns). */
+ * after upstream.stop_grace_ms but at most 1 s (servers already stopping
+ * included). Calls done once every child has exited and every handle is
+ * closed (possibly before manager_stop_all returns). */
 void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx);
 
 /* Frees the manager; after stop_all's done. */

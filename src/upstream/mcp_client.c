@@ -2,6 +2,7 @@
 #include "upstream/mcp_client.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
 #include "upstream/stdio_transport.h"
@@ -15,6 +16,10 @@
 
 /* A server that hands out cursors forever is a bug; stop listing there. */
 #define MAX_TOOL_PAGES 1000
+/* Why the handshake failed, as on_failed reports it (and last_error shows). */
+#define REASON_LEN 256
+/* Bytes of an unusable stdout line quoted in the log. */
+#define BAD_LINE_HEAD 120
 
 const char *const mcp_client_supported_versions[] = {
     "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL,
@@ -136,6 +141,16 @@ int mcp_client_notify(mcp_client *c, const char *method, json_t *params)
     return rc;
 }
 
+/* `what` followed by text the server sent (any length), cut to fit on a
+ * character boundary. */
+static void reason_of(char out[REASON_LEN], const char *what, const char *detail)
+{
+    strbuf sb = {0};
+    strbuf_appendf(&sb, "%s%s", what, detail);
+    utf8_copy(out, REASON_LEN, sb.data);
+    strbuf_free(&sb);
+}
+
 /* The handshake or first listing failed: tell the owner, then stop. */
 static void client_fail(mcp_client *c, const char *reason)
 {
@@ -202,8 +217,8 @@ static void tools_page(json_t *result, const mcp_error *err, void *ctx)
     if (err) {
         json_decref(c->listing);
         c->listing = NULL;
-        char reason[256];
-        snprintf(reason, sizeof(reason), "tools/list failed: %s", err->message ? err->message : "error");
+        char reason[REASON_LEN];
+        reason_of(reason, "tools/list failed: ", err->message ? err->message : "error");
         if (!c->listed_once) {
             client_fail(c, reason);
         } else {
@@ -257,8 +272,8 @@ static void initialized(json_t *result, const mcp_error *err, void *ctx)
 {
     mcp_client *c = ctx;
     if (err) {
-        char reason[256];
-        snprintf(reason, sizeof(reason), "initialize failed: %s", err->message ? err->message : "error");
+        char reason[REASON_LEN];
+        reason_of(reason, "initialize failed: ", err->message ? err->message : "error");
         client_fail(c, reason);
         return;
     }
@@ -267,8 +282,8 @@ static void initialized(json_t *result, const mcp_error *err, void *ctx)
     for (size_t i = 0; version && mcp_client_supported_versions[i]; i++)
         known = known || strcmp(version, mcp_client_supported_versions[i]) == 0;
     if (!known) {
-        char reason[256];
-        snprintf(reason, sizeof(reason), "unsupported protocol version %s", version ? version : "(none)");
+        char reason[REASON_LEN];
+        reason_of(reason, "unsupported protocol version ", version ? version : "(none)");
         client_fail(c, reason);
         return;
     }
@@ -354,8 +369,8 @@ static void on_message(json_t *msg, void *ctx)
 static void on_bad_line(const char *why, const char *line, size_t len, void *ctx)
 {
     mcp_client *c = ctx;
-    char head[121];
-    size_t n = len < 120 ? len : 120;
+    char head[BAD_LINE_HEAD + 1];
+    size_t n = utf8_prefix_len(line, len, BAD_LINE_HEAD);
     memcpy(head, line, n);
     head[n] = '\0';
     log_kv(LOG_WARN, "upstream sent an unusable line; ignored",
@@ -393,7 +408,7 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->tools = json_array();
     stdio_transport_callbacks tcbs = {
         .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
-    c->transport = stdio_transport_start(loop, srv, &tcbs, c, err);
+    c->transport = stdio_transport_start(loop, srv, c->stop_grace_ms, &tcbs, c, err);
     if (!c->transport) {
         mcp_client_destroy(c);
         return NULL;
@@ -418,12 +433,17 @@ json_t *mcp_client_server_info(const mcp_client *c) { return c->server_info; }
 json_t *mcp_client_capabilities(const mcp_client *c) { return c->capabilities; }
 int mcp_client_pid(const mcp_client *c) { return c->transport ? stdio_transport_pid(c->transport) : 0; }
 
-void mcp_client_stop(mcp_client *c)
+void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms)
 {
     if (c->phase != PHASE_DONE && c->phase != PHASE_READY)
         c->phase = PHASE_DONE;
     if (c->transport && !c->exited)
-        stdio_transport_stop(c->transport, c->stop_grace_ms);
+        stdio_transport_stop(c->transport, c->stop_grace_ms < max_grace_ms ? c->stop_grace_ms : max_grace_ms);
+}
+
+void mcp_client_stop(mcp_client *c)
+{
+    mcp_client_stop_within(c, c->stop_grace_ms);
 }
 
 void mcp_client_destroy(mcp_client *c)

@@ -3,8 +3,9 @@
  * Does the handshake (initialize → notifications/initialized), lists tools
  * (following nextCursor pages), re-lists on notifications/tools/list_changed,
  * answers the server's pings, and offers a general asynchronous request with
- * a per-request timeout (issue 4 uses it for tools/call). A timeout fails only
- * that request. Everything runs on the loop; callbacks fire from it. */
+ * a per-request timeout (the /mcp endpoint's tools/call uses it). A timeout
+ * fails only that request. Everything runs on the loop; callbacks fire from
+ * it. */
 #ifndef MCPPROXY_UPSTREAM_MCP_CLIENT_H
 #define MCPPROXY_UPSTREAM_MCP_CLIENT_H
 
@@ -91,15 +92,19 @@ json_t *mcp_client_server_info(const mcp_client *c);
 json_t *mcp_client_capabilities(const mcp_client *c);
 int mcp_client_pid(const mcp_client *c);
 
-/* Stops the server (stdin EOF, SIGTERM, SIGKILL after the grace). on_exit
- * follows. Idempotent. */
+/* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
+ * stop_grace_ms). on_exit follows. Idempotent. */
 void mcp_client_stop(mcp_client *c);
+
+/* The same with a grace of at most max_grace_ms. For a stop already under
+ * way it brings the SIGKILL forward when that makes it sooner. */
+void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms);
 
 /* Frees the client; only after on_exit (or from inside it). */
 void mcp_client_destroy(mcp_client *c);
 
-/* Pure helper (unit-tested): counts the tools, by name, that are in `now`
- * and not in `before` (added) and the reverse (removed). */
+/* Pure helper: counts the tools, by name, that are in `now` and not in
+ * `before` (added) and the reverse (removed). */
 void mcp_tools_diff(const json_t *before, const json_t *now, size_t *added, size_t *removed);
 
 #endif

@@ -2,6 +2,7 @@
 #include "upstream/stdio_transport.h"
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
 
@@ -26,6 +27,8 @@ struct stdio_transport {
     uv_process_t proc;
     uv_pipe_t in, out, err;
     uv_timer_t timer; /* kill timer while stopping, drain timer after exit */
+    uint32_t stop_grace_ms; /* for a stop of our own (stdout closed) */
+    uint64_t kill_at;       /* loop time of the SIGKILL, while stopping */
     int pid;
     int open_handles;      /* handles not yet closed */
     bool spawned;          /* false: spawn failed, free silently when closed */
@@ -172,7 +175,7 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         /* stdout closed while the process lives: it cannot talk to us any
          * more, so it is as good as dead. */
         if (!t->exited)
-            stdio_transport_stop(t, 1000);
+            stdio_transport_stop(t, t->stop_grace_ms);
         maybe_finish(t);
     }
 }
@@ -281,19 +284,30 @@ static bool command_runnable(const char *command, const char *working_dir)
     return false;
 }
 
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv,
+/* Moves why a start failed into err. The message names the command (any
+ * length), so it is cut to fit on a character boundary. Frees *why. */
+static void set_start_error(char err[CONFIG_ERR_LEN], strbuf *why)
+{
+    utf8_copy(err, CONFIG_ERR_LEN, why->data);
+    strbuf_free(why);
+}
+
+stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, uint32_t stop_grace_ms,
                                        const stdio_transport_callbacks *cbs, void *ctx,
                                        char err[CONFIG_ERR_LEN])
 {
     const char *wd = (srv->working_dir && *srv->working_dir) ? srv->working_dir : NULL;
     if (!command_runnable(srv->command, wd)) {
-        snprintf(err, CONFIG_ERR_LEN, "command not found or not executable: %s", srv->command);
+        strbuf why = {0};
+        strbuf_appendf(&why, "command not found or not executable: %s", srv->command);
+        set_start_error(err, &why);
         return NULL;
     }
     stdio_transport *t = xcalloc(1, sizeof(*t));
     t->loop = loop;
     t->cbs = *cbs;
     t->ctx = ctx;
+    t->stop_grace_ms = stop_grace_ms;
     jsonrpc_framer_init(&t->framer, JSONRPC_MAX_LINE_DEFAULT);
     uv_pipe_init(loop, &t->in, 0);
     uv_pipe_init(loop, &t->out, 0);
@@ -340,7 +354,9 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
     free(helper);
     free_strv(env);
     if (rc != 0) {
-        snprintf(err, CONFIG_ERR_LEN, "cannot start '%s': %s", srv->command, uv_strerror(rc));
+        strbuf why = {0};
+        strbuf_appendf(&why, "cannot start '%s': %s", srv->command, uv_strerror(rc));
+        set_start_error(err, &why);
         t->spawned = false;
         t->exited = true;
         close_all(t); /* frees t once libuv lets go of the handles */
@@ -385,9 +401,18 @@ int stdio_transport_send(stdio_transport *t, const json_t *msg)
 
 void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms)
 {
-    if (t->stopping || t->exited)
+    if (t->exited)
         return;
+    uint64_t kill_at = uv_now(t->loop) + grace_ms;
+    if (t->stopping) {
+        if (kill_at < t->kill_at) {
+            t->kill_at = kill_at;
+            uv_timer_start(&t->timer, kill_timeout, grace_ms, 0);
+        }
+        return;
+    }
     t->stopping = true;
+    t->kill_at = kill_at;
     /* EOF on stdin is the polite MCP way to say "exit"; SIGTERM to the group
      * covers servers that ignore it, SIGKILL the ones that ignore both. */
     if (!t->stdin_closed) {

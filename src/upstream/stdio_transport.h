@@ -37,10 +37,12 @@ typedef struct stdio_transport_callbacks {
     void (*on_exit)(int64_t exit_status, int term_signal, void *ctx);
 } stdio_transport_callbacks;
 
-/* Spawns the server. On failure returns NULL with a reason in err (nothing
- * to clean up, on_exit is never called). `cbs` is copied; `ctx` is borrowed
- * and must outlive the transport. */
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv,
+/* Spawns the server. stop_grace_ms is the grace of the stop the transport
+ * starts on its own, when the server closes its stdout but lives on. On
+ * failure returns NULL with a reason in err (nothing to clean up, on_exit is
+ * never called). `cbs` is copied; `ctx` is borrowed and must outlive the
+ * transport. */
+stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, uint32_t stop_grace_ms,
                                        const stdio_transport_callbacks *cbs, void *ctx,
                                        char err[CONFIG_ERR_LEN]);
 
@@ -49,7 +51,9 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
 int stdio_transport_send(stdio_transport *t, const json_t *msg);
 
 /* Stops the server: closes its stdin, sends SIGTERM to its process group and
- * SIGKILL after grace_ms if it has not exited. on_exit follows. Idempotent. */
+ * SIGKILL after grace_ms if it has not exited. on_exit follows. Calling it
+ * again only ever brings the SIGKILL forward (a process stop cutting short
+ * the longer grace of a disable); it never postpones it. */
 void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms);
 
 /* Frees the transport; only after on_exit (or from inside it). */

@@ -1,0 +1,161 @@
+/* diff.c - comparing two configs (see diff.h). */
+#include "config/diff.h"
+
+#include "config/schema.h"
+#include "core/util.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const field_names[SERVER_FIELD_COUNT] = {
+    "protocol", "command", "args", "env", "working_dir", "enabled", "group",
+};
+
+const char *server_field_name(server_field f)
+{
+    return field_names[f];
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool strings_eq(char *const *a, size_t n_a, char *const *b, size_t n_b)
+{
+    if (n_a != n_b)
+        return false;
+    for (size_t i = 0; i < n_a; i++)
+        if (!str_eq(a[i], b[i]))
+            return false;
+    return true;
+}
+
+/* Compared in order: entries merely reordered count as a change (and so a
+ * restart), though the child would see the same environment. */
+static bool env_eq(const server_config *a, const server_config *b)
+{
+    if (a->n_env != b->n_env)
+        return false;
+    for (size_t i = 0; i < a->n_env; i++)
+        if (!str_eq(a->env[i].name, b->env[i].name) || !str_eq(a->env[i].value, b->env[i].value))
+            return false;
+    return true;
+}
+
+unsigned server_config_diff(const server_config *a, const server_config *b)
+{
+    unsigned fields = 0;
+    if (!str_eq(a->protocol, b->protocol))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_PROTOCOL);
+    if (!str_eq(a->command, b->command))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_COMMAND);
+    if (!strings_eq(a->args, a->n_args, b->args, b->n_args))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_ARGS);
+    if (!env_eq(a, b))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_ENV);
+    if (!str_eq(a->working_dir, b->working_dir))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR);
+    if (a->enabled != b->enabled)
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_ENABLED);
+    if (!str_eq(a->group, b->group))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_GROUP);
+    return fields;
+}
+
+/* The room is allocated for every group that can be met (see config_diff). */
+static void add_group(config_changes *c, const char *group)
+{
+    if (!group || !*group)
+        return;
+    for (size_t i = 0; i < c->n_groups; i++)
+        if (strcmp(c->groups[i], group) == 0)
+            return;
+    c->groups[c->n_groups++] = group;
+}
+
+static void diff_servers(config_changes *c, const config *before, const config *after)
+{
+    for (size_t i = 0; i < before->n_servers; i++) {
+        const server_config *o = &before->servers[i];
+        if (!config_find_server(after, o->name)) {
+            c->removed[c->n_removed++] = o;
+            add_group(c, o->group);
+        }
+    }
+    for (size_t i = 0; i < after->n_servers; i++) {
+        const server_config *s = &after->servers[i];
+        const server_config *o = config_find_server(before, s->name);
+        server_change *ch = &c->servers[c->n_servers++];
+        *ch = (server_change){.kind = SERVER_ADDED, .before = o, .after = s};
+        if (!o) {
+            c->n_added++;
+            add_group(c, s->group);
+            continue;
+        }
+        ch->fields = server_config_diff(o, s);
+        ch->kind = ch->fields ? SERVER_CHANGED : SERVER_UNCHANGED;
+        if (ch->fields)
+            c->n_changed++;
+        if (ch->fields & (SERVER_FIELD_BIT(SERVER_FIELD_ENABLED) | SERVER_FIELD_BIT(SERVER_FIELD_GROUP))) {
+            add_group(c, o->group);
+            add_group(c, s->group);
+        }
+    }
+}
+
+static bool section_eq(const config *a, const config *b, const config_section *sec)
+{
+    for (size_t k = 0; k < sec->n_fields; k++) {
+        const config_field *f = &sec->fields[k];
+        const char *x = (const char *)a + f->offset;
+        const char *y = (const char *)b + f->offset;
+        bool same = f->kind == CONFIG_BOOL ? *(const bool *)x == *(const bool *)y
+                                           : *(const uint32_t *)x == *(const uint32_t *)y;
+        if (!same)
+            return false;
+    }
+    return true;
+}
+
+/* The keys in the order config_to_json writes them. */
+static void diff_settings(config_changes *c, const config *a, const config *b)
+{
+    if (!str_eq(a->listen, b->listen))
+        c->settings[c->n_settings++] = "listen";
+    if (!str_eq(a->api_key, b->api_key))
+        c->settings[c->n_settings++] = "api_key";
+    if (!strings_eq(a->allowed_origins, a->n_allowed_origins, b->allowed_origins, b->n_allowed_origins))
+        c->settings[c->n_settings++] = "allowed_origins";
+    if (a->auto_disable_threshold != b->auto_disable_threshold)
+        c->settings[c->n_settings++] = "auto_disable_threshold";
+    for (size_t i = 0; i < config_section_count; i++)
+        if (!section_eq(a, b, &config_sections[i]))
+            c->settings[c->n_settings++] = config_sections[i].name;
+}
+
+config_changes *config_diff(const config *before, const config *after)
+{
+    config_changes *c = xcalloc(1, sizeof(*c));
+    c->removed = xcalloc(before->n_servers, sizeof(*c->removed));
+    c->servers = xcalloc(after->n_servers, sizeof(*c->servers));
+    /* A removed server meets one group, a server of the new config two. */
+    c->groups = xcalloc(before->n_servers + 2 * after->n_servers, sizeof(*c->groups));
+    /* listen, api_key, allowed_origins, auto_disable_threshold, sections */
+    c->settings = xcalloc(4 + config_section_count, sizeof(*c->settings));
+    diff_servers(c, before, after);
+    diff_settings(c, before, after);
+    return c;
+}
+
+void config_changes_free(config_changes *c)
+{
+    if (!c)
+        return;
+    free(c->removed);
+    free(c->servers);
+    free(c->groups);
+    free(c->settings);
+    free(c);
+}
