@@ -155,13 +155,13 @@ static void on_signal(uv_signal_t *sig, int signum)
     log_kv(LOG_INFO, "stopping", LOG_FIELDS(LOG_STR("signal", strsignal(signum))));
     app_set_state(a, APP_STOPPING);
     uv_timer_start(&rt->stop_deadline, on_stop_deadline, APP_STOP_DEADLINE_MS, 0);
-    config_watch_stop(a->watch);
+    config_watch_close(a->watch);
     a->watch = NULL;
     sse_manager_close(a->sse);
     mcp_endpoint_close(a->mcp);
     ws_manager_close(a->ws, on_ws_closed, rt);
     http_server_drain(a->http, on_answers_drained, rt);
-    manager_stop_all(a->manager, on_upstreams_stopped, rt);
+    manager_close(a->manager, on_upstreams_stopped, rt);
 }
 
 /* Creates the parts that serve clients. Returns false (said on stderr) when
@@ -225,7 +225,7 @@ int app_run(const app_options *opts)
     uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
 
     a->manager = manager_create(a);
-    a->watch = config_watch_start(a->loop, a->config_path, &a->cfg, on_config_changed, a);
+    a->watch = config_watch_create(a->loop, a->config_path, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),
                       LOG_STR("version", MCPPROXY_VERSION)));

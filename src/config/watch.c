@@ -66,7 +66,7 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
     uv_timer_start(&w->debounce, debounced, CONFIG_WATCH_DEBOUNCE_MS, 0);
 }
 
-config_watch *config_watch_start(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
+config_watch *config_watch_create(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
                                  void *ctx)
 {
     config_watch *w = xcalloc(1, sizeof(*w));
@@ -110,7 +110,7 @@ static void watch_closed(uv_handle_t *h)
     free(w);
 }
 
-void config_watch_stop(config_watch *w)
+void config_watch_close(config_watch *w)
 {
     if (!w)
         return;

@@ -27,7 +27,7 @@ typedef void (*config_changed_fn)(config *next, void *ctx);
 /* Starts watching `path` (copied). `running` is borrowed and read at each
  * reload; `ctx` is borrowed. Never NULL: if the directory cannot be watched
  * it says so in the log and the proxy runs on without live reload. */
-config_watch *config_watch_start(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
+config_watch *config_watch_create(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
                                  void *ctx);
 
 /* Reloads now (as after a file event). */
@@ -35,6 +35,6 @@ void config_watch_reload(config_watch *w);
 
 /* Stops watching; the struct is freed once its handles are closed. NULL is
  * ignored. */
-void config_watch_stop(config_watch *w);
+void config_watch_close(config_watch *w);
 
 #endif

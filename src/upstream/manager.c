@@ -401,7 +401,7 @@ struct manager *manager_create(app *a)
     return m;
 }
 
-void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx)
+void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx)
 {
     m->stopping_all = true;
     m->stop_done = done;

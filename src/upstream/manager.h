@@ -36,10 +36,10 @@ struct manager *manager_create(app *a);
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
  * after upstream.stop_grace_ms but at most 1 s (servers already stopping
  * included). Calls done once every child has exited and every handle is
- * closed (possibly before manager_stop_all returns). */
-void manager_stop_all(struct manager *m, void (*done)(void *ctx), void *ctx);
+ * closed (possibly before manager_close returns). */
+void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx);
 
-/* Frees the manager; after stop_all's done. */
+/* Frees the manager; after manager_close's done. */
 void manager_destroy(struct manager *m);
 
 /* New reference: JSON array of server status objects, in config order. */
