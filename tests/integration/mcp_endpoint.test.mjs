@@ -89,7 +89,8 @@ test('SDK client: list, call, concurrent calls, one tool_called per call', async
       assert.equal(e.data.session_id, sessionId);
       assert.equal('arguments' in e.data, false, 'arguments are not logged by default');
       assert.equal(typeof e.data.ok, 'boolean');
-      if (!e.data.ok) assert.equal(typeof e.data.error, 'string');
+      // An error message exactly when the call failed.
+      assert.equal(typeof e.data.error, e.data.ok ? 'undefined' : 'string', JSON.stringify(e));
     }
     const count = (server, tool) => events.filter((e) => e.server_name === server && e.data.tool === tool).length;
     assert.equal(count('demo', 'sleep'), 10);
