@@ -1,5 +1,6 @@
-// realtime_helpers.mjs - small helpers shared by the realtime_*.test.mjs files.
-// Everything here talks to the real proxy started by harness.mjs; nothing is mocked.
+// realtime_helpers.mjs - small helpers shared by the realtime_*.test.mjs files
+// (the security suites borrow the stats and log-count waits). Everything here
+// talks to the real proxy started by harness.mjs; nothing is mocked.
 import http from 'node:http';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';

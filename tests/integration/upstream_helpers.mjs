@@ -1,6 +1,7 @@
-// upstream_helpers.mjs - helpers for the upstream*.test.mjs files: an event
-// recorder on /ws/events, status lookups, process liveness, a direct MCP
-// client for counting a server's tools. Everything talks to real processes.
+// upstream_helpers.mjs - helpers for the tests that run upstream servers
+// (upstream_*, mcp_*, security_*): an event recorder on /ws/events, status
+// lookups, process liveness, a direct MCP client for counting a server's
+// tools. Everything talks to real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
