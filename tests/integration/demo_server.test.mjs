@@ -343,29 +343,35 @@ test('--tools-change-every 0.2 sends list_changed and the list changes', { timeo
       .filter(isListChanged).length;
 
     // Each list_changed is one toggle of extra_<k>; keep going until a
-    // tools/list shows a list different from the baseline.
+    // tools/list shows an extra tool (the first toggle may remove one the
+    // baseline had).
+    let answer, names, extras;
     for (;;) {
       const seen = changesSoFar();
       await server.until(() => changesSoFar() > seen, 'a tools/list_changed notification');
-      const answer = await server.request('tools/list');
-      const names = answer.result.tools.map((t) => t.name);
+      answer = await server.request('tools/list');
+      names = answer.result.tools.map((t) => t.name);
       const toggles = server.messages.slice(0, server.messages.indexOf(answer))
         .filter(isListChanged).length - changesAtBaseline;
       assert.deepEqual(names.slice(0, 4), BASE_TOOLS);
-      const extras = names.slice(4);
+      extras = names.slice(4);
       assert.ok(extras.length <= 1 && extras.every((n) => /^extra_\d+$/.test(n)), names.join());
       // An odd number of toggles since the baseline flips the extra tool.
       assert.equal(extras.length !== (baseline.length - 4), toggles % 2 === 1,
         `after ${toggles} toggles: [${baseline}] -> [${names}]`);
-      if (names.join() !== baseline.join()) {
-        if (extras.length === 1) {
-          const call = await server.callTool(extras[0], {});
-          // It may have vanished meanwhile; if it answered, it named itself.
-          if (call.result) assert.equal(textOf(call), extras[0]);
-        }
-        break;
-      }
+      if (extras.length === 1) break;
     }
+    // At least one toggle came after the baseline: the list changed.
+    assert.notDeepEqual(names, baseline);
+
+    // The listed extra tool is callable and names itself - unless the next
+    // toggle removed it first. stdout is ordered, so a list_changed before
+    // the call's answer says which of the two must have happened.
+    const call = await server.callTool(extras[0], {});
+    const togglesBefore = server.messages.slice(server.messages.indexOf(answer), server.messages.indexOf(call))
+      .filter(isListChanged).length;
+    if (togglesBefore === 0) assert.equal(textOf(call), extras[0], JSON.stringify(call));
+    else assert.equal(call.error?.code, -32602, `removed before the call: ${JSON.stringify(call)}`);
   }));
 
 test('malformed JSON gets -32700 and the server goes on', { timeout: TEST_TIMEOUT },

@@ -1,8 +1,12 @@
 // harness.mjs - start the real mcpproxy binary and talk to it with real clients.
 //
 // Every test gets its own process on a port the OS picks (--listen 127.0.0.1:0)
-// and its own temporary config file. Readiness and other server-side moments
-// are awaited through the JSON log lines on stderr, never through sleeps.
+// and its own temporary config file. Readiness is the "listening" log line on
+// stderr, the one place that names the port. Later server-side moments are
+// awaited through what clients see - events on the stream (recordEvents in
+// upstream_helpers.mjs), the REST API - and through a log line only where
+// nothing else tells; never through sleeps. `exited` resolves once stderr has
+// been read to its end, so every line the process wrote is in `logs`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,7 +97,8 @@ export async function startProxy({ config = {}, args = [], env = {}, configPath,
     }
   });
   proc.stdout.resume();
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': it comes after the last stderr line has been read.
+  const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
 
   const proxy = {
     proc, logs, configPath, dir, exited,

@@ -125,6 +125,8 @@ test('calls in flight when the proxy stops are answered with a JSON-RPC error', 
   const sid = await rawInitialize(proxy, '2025-03-26');
   // Both calls must be with the upstream before the stop: the demo server
   // answers sleeps only when they run out, so nothing else can answer them.
+  // The log is the only witness for the JSON one (its answer waits for the
+  // call to end; no header or event marks the forward).
   let forwardedCount = 0;
   const bothForwarded = proxy.nextLog((e) => e.msg === 'tool call forwarded' && e.tool === 'sleep' && ++forwardedCount === 2);
   const inFlight = [

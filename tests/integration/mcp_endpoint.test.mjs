@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy } from './harness.mjs';
 import { recordEvents, isState, demo, everythingArgs, listToolsDirect, demoServerBin } from './upstream_helpers.mjs';
-import { mcpConnect } from './mcp_helpers.mjs';
+import { mcpConnect, mcpPost, jsonHeaders } from './mcp_helpers.mjs';
 
 const everything = { name: 'everything', protocol: 'stdio', command: process.execPath, args: everythingArgs };
 
@@ -89,7 +89,8 @@ test('SDK client: list, call, concurrent calls, one tool_called per call', async
       assert.equal(e.data.session_id, sessionId);
       assert.equal('arguments' in e.data, false, 'arguments are not logged by default');
       assert.equal(typeof e.data.ok, 'boolean');
-      if (!e.data.ok) assert.equal(typeof e.data.error, 'string');
+      // An error message exactly when the call failed.
+      assert.equal(typeof e.data.error, e.data.ok ? 'undefined' : 'string', JSON.stringify(e));
     }
     const count = (server, tool) => events.filter((e) => e.server_name === server && e.data.tool === tool).length;
     assert.equal(count('demo', 'sleep'), 10);
@@ -107,7 +108,8 @@ test('SDK client: list, call, concurrent calls, one tool_called per call', async
 
     // DELETE ends the session; the proxy forgets it.
     await transport.terminateSession();
-    await proxy.waitForLog((e) => e.msg === 'mcp session ended' && e.session_id === sessionId);
+    const after = await mcpPost(proxy, { jsonrpc: '2.0', id: 99, method: 'ping' }, jsonHeaders(sessionId));
+    assert.equal(after.status, 404, after.text);
   } finally {
     if (mcp) await mcp.client.close().catch(() => {});
     await proxy.stop();

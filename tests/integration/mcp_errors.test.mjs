@@ -17,7 +17,10 @@ test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_ca
     const rec = await recordEvents(proxy);
     await rec.until(isState('demo', 'Ready'));
     await rec.until(isState('victim', 'Ready'));
-    mcp = await mcpConnect(proxy);
+    // A call's POST is answered with SSE headers once the call has gone to
+    // its upstream: the moment a call is in flight.
+    let onResponse = () => {};
+    mcp = await mcpConnect(proxy, { onResponse: (init, res) => onResponse(init, res) });
     const { client } = mcp;
     const names = (await client.listTools()).tools.map((t) => t.name);
     assert.ok(names.includes('demo__echo') && names.includes('victim__echo'));
@@ -29,7 +32,12 @@ test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_ca
       (err) => err.code === -32602 && /unknown tool "nosuch__tool"/.test(err.message));
 
     // A call in flight when its server dies gets an error, not silence.
-    const forwarded = proxy.nextLog((e) => e.msg === 'tool call forwarded' && e.server === 'victim');
+    const forwarded = new Promise((resolve) => {
+      onResponse = (init, res) => {
+        if (init.method === 'POST' && /victim__sleep/.test(init.body) &&
+          res.headers.get('content-type') === 'text/event-stream') resolve();
+      };
+    });
     const pending = client.callTool({ name: 'victim__sleep', arguments: { ms: 60000 } });
     await forwarded;
     const victim = (await api(proxy, 'GET', '/api/servers/status')).json.servers.find((s) => s.name === 'victim');
@@ -145,6 +153,7 @@ test('idle sessions expire', async () => {
   const proxy = await startProxy({ config: { mcp: { session_ttl_ms: 400 } } });
   try {
     const sid = await rawInitialize(proxy);
+    // Only the log can say when: any request would reset the idle clock.
     await proxy.waitForLog((e) => e.msg === 'mcp session expired' && e.session_id === sid, 10000);
     const res = await mcpPost(proxy, { jsonrpc: '2.0', id: 1, method: 'ping' }, jsonHeaders(sid));
     assert.equal(res.status, 404);
@@ -167,7 +176,9 @@ test('access rules: API key and Origin', async () => {
     res = await fetch(proxy.url + '/mcp', { headers: { accept: 'text/event-stream', 'x-api-key': 'wrong' } });
     assert.equal(res.status, 401);
     // The SDK with the key works end to end.
-    await proxy.waitForLog((x) => x.msg === 'server state changed' && x.server === 'demo' && x.new_state === 'Ready');
+    const rec = await recordEvents(proxy, { headers: { 'X-API-Key': key } });
+    await rec.until(isState('demo', 'Ready'));
+    rec.close();
     const { client } = await mcpConnect(proxy, { headers: { 'x-api-key': key } });
     const r = await client.callTool({ name: 'demo__echo', arguments: { text: 'keyed' } });
     assert.equal(r.content[0].text, 'keyed');

@@ -5,10 +5,22 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
-/** Connects the SDK client; `onListChanged` gets each tools/list_changed. */
-export async function mcpConnect(proxy, { headers = {}, onListChanged } = {}) {
+/**
+ * Connects the SDK client; `onListChanged` gets each tools/list_changed.
+ * `onResponse(init, res)` sees every HTTP response the SDK gets, as soon as
+ * its headers are in (init is the request: method, headers, body): the
+ * moment the proxy has taken a request on, e.g. opened a session's GET
+ * stream or forwarded a call whose answer streams.
+ */
+export async function mcpConnect(proxy, { headers = {}, onListChanged, onResponse } = {}) {
+  const observed = onResponse && (async (url, init) => {
+    const res = await fetch(url, init);
+    onResponse(init ?? {}, res);
+    return res;
+  });
   const transport = new StreamableHTTPClientTransport(new URL(proxy.url + '/mcp'), {
     requestInit: { headers },
+    ...(observed ? { fetch: observed } : {}),
   });
   const client = new Client({ name: 'mcpproxy-test', version: '1.0.0' });
   if (onListChanged) client.setNotificationHandler(ToolListChangedNotificationSchema, onListChanged);

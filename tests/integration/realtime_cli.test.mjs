@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { proxyBin, repoRoot, connectReady } from './harness.mjs';
+import { proxyBin, repoRoot, connect, connectReady } from './harness.mjs';
 
 /** Runs mcpproxy to completion; kills it (and fails) after ms. */
 function run(args, ms = 10000) {
@@ -130,7 +130,8 @@ function spawnProxy(args) {
     }
   });
   proc.stdout.resume();
-  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  // 'close': after the last stderr line has been read.
+  const exited = new Promise((resolve) => proc.on('close', (code) => resolve(code)));
   return {
     proc, lines, exited,
     waitLine(re, ms = 15000) {
@@ -182,13 +183,19 @@ test('--log-level warn hides info and debug lines', async () => {
       if (Date.now() > deadline) throw new Error('proxy did not come up');
       await new Promise((r) => setTimeout(r, 50));
     }
+    // A client served (info lines) and a refused upgrade (a warn line).
     const [c] = await connectReady(proxy, '/ws/events');
     await c.close();
+    const refused = connect(proxy, '/ws/events?types=no_such_type');
+    await assert.rejects(refused.opened, (e) => e.status === 400);
+    await p.waitLine(/WebSocket upgrade refused/);
   } finally {
     p.proc.kill('SIGTERM');
     assert.equal(await p.exited, 0, p.lines.slice(-15).join('\n'));
     rmSync(dir, { recursive: true, force: true });
   }
+  // The warning got through, and nothing below warn did.
+  assert.ok(p.lines.length >= 1);
   for (const l of p.lines) {
     const e = JSON.parse(l);
     assert.ok(e.level === 'warn' || e.level === 'error', `unexpected line at ${e.level}: ${l}`);

@@ -1,5 +1,6 @@
-// realtime_helpers.mjs - small helpers shared by the realtime_*.test.mjs files.
-// Everything here talks to the real proxy started by harness.mjs; nothing is mocked.
+// realtime_helpers.mjs - small helpers shared by the realtime_*.test.mjs files
+// (the security suites borrow the stats and log-count waits). Everything here
+// talks to the real proxy started by harness.mjs; nothing is mocked.
 import http from 'node:http';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
@@ -47,8 +48,9 @@ export async function head(proxy) {
   return res.json;
 }
 
-/** Waits until pred(stats) holds, re-reading after every matching log line or
- *  at most every 50 ms (stats are not pushed, so this polls, bounded by ms). */
+/** Waits until pred(stats) holds, re-reading /api/realtime/stats every 50 ms
+ *  (stats are not pushed, so this polls, bounded by ms). For the moments only
+ *  the stats tell: a client unregistered, an event dropped. */
 export async function waitForStats(proxy, pred, ms = 10000, what = 'stats') {
   const deadline = Date.now() + ms;
   let last;
@@ -107,13 +109,21 @@ export function upgradeHeaders(extra = {}) {
   };
 }
 
-/** Sends raw bytes on a TCP connection and resolves with the first response line. */
+/**
+ * Sends raw bytes on a TCP connection and resolves with the first response
+ * line: { statusLine, raw, closed, timedOut }. `closed`: the server ended the
+ * connection (statusLine is null if it sent nothing); `timedOut`: neither a
+ * line nor the end came within ms.
+ */
 export function rawExchange(proxy, text, ms = 5000) {
   const { hostname, port } = new URL(proxy.url);
   return new Promise((resolve, reject) => {
     const sock = net.connect(Number(port), hostname);
     let buf = '';
-    const timer = setTimeout(() => { sock.destroy(); resolve({ statusLine: null, raw: buf }); }, ms);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ statusLine: null, raw: buf, closed: false, timedOut: true });
+    }, ms);
     sock.setEncoding('latin1');
     sock.on('connect', () => sock.write(text));
     sock.on('data', (c) => {
@@ -122,10 +132,13 @@ export function rawExchange(proxy, text, ms = 5000) {
       if (end >= 0) {
         clearTimeout(timer);
         sock.destroy();
-        resolve({ statusLine: buf.slice(0, end), raw: buf });
+        resolve({ statusLine: buf.slice(0, end), raw: buf, closed: false, timedOut: false });
       }
     });
-    sock.on('end', () => { clearTimeout(timer); resolve({ statusLine: buf ? buf.split('\r\n')[0] : null, raw: buf }); });
+    sock.on('end', () => {
+      clearTimeout(timer);
+      resolve({ statusLine: buf ? buf.split('\r\n')[0] : null, raw: buf, closed: true, timedOut: false });
+    });
     sock.on('error', (e) => { clearTimeout(timer); reject(e); });
   });
 }

@@ -40,12 +40,20 @@ test('SIGINT: the same', async () => {
 });
 
 test('clients on /ws/events see app_state_changed Stopping before the close', async () => {
-  const { clients, proxy } = await shutdownWithClients('SIGTERM');
+  const { clients, closes } = await shutdownWithClients('SIGTERM');
   const [all] = clients[0];
   const stopping = all.messages.find((m) => m.type === 'app_state_changed' && m.new_state === 'Stopping');
   assert.ok(stopping, `no Stopping event; got ${JSON.stringify(all.messages.slice(-3))}`);
   assert.equal(stopping.old_state, 'Running');
-  assert.ok(proxy.logs.some((e) => e.msg === 'WebSocket client unregistered' || e.msg === 'WebSocket client closed'));
+  // It is the last message before the close (nothing else is published here).
+  assert.equal(all.messages.at(-1), stopping);
+  assert.equal(closes[0].code, 1001);
+  // The batching client gets it too, as the last element of its last array.
+  const [batched] = clients[1];
+  const lastBatch = batched.messages.at(-1);
+  assert.ok(Array.isArray(lastBatch), JSON.stringify(lastBatch));
+  assert.equal(lastBatch.at(-1).seq, stopping.seq);
+  assert.equal(closes[1].code, 1001);
 });
 
 test('a client that stopped reading does not hold up shutdown', async () => {

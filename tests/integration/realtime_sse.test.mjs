@@ -164,6 +164,8 @@ test('a client that does not read loses events past its budget and is told with 
     const pad = 'p'.repeat(1024);
     let published = [];
     const isDropLog = (e) => e.msg === 'SSE client too slow, dropping event';
+    // Publish until the first drop. SSE drops are counted nowhere but the log
+    // (the stats count WebSocket clients), and the client must not read yet.
     for (let i = 0; i < 400 && !proxy.logs.some(isDropLog); i++) {
       const { json } = await api(proxy, 'POST', '/api/events',
         Array.from({ length: 100 }, () => ({ type: 'tool_called', data: { pad } })));

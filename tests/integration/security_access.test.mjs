@@ -53,6 +53,7 @@ describe('API key', () => {
 
   test('a refused POST /api/events publishes nothing and the refusal is logged without the key', async () => {
     const before = await headSeq(proxy);
+    // The log line is under test here: the refusal is recorded, without the key.
     const logged = proxy.nextLog((e) => e.msg === 'HTTP request refused' && e.status === 401 && e.path === '/api/events');
     const res = await api(proxy, 'POST', '/api/events', { type: 'tools_updated', server_name: 'x' }, { 'X-API-Key': 'wrong' });
     assert.equal(res.status, 401);
@@ -139,6 +140,7 @@ describe('Origin (cross-site WebSocket hijacking, CSRF)', () => {
   test('a WebSocket upgrade from another site is refused with 403 before any 101', async () => {
     for (const origin of ['https://evil.example', 'null', 'http://127.0.0.1.evil.example', 'http://localhost.evil.example',
       'https://dash.example.evil', 'file://']) {
+      // Each refusal is recorded for the operator: the log line is checked, not used to wait.
       const logged = proxy.nextLog((e) => e.msg === 'WebSocket upgrade refused' && e.status === 403);
       const res = await rawUpgrade(proxy, '/ws/events', { Origin: origin });
       assert.equal(res.status, 403, `${origin}: ${res.status}`);

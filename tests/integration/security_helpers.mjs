@@ -86,9 +86,10 @@ export function rssKiB(pid) {
 }
 
 /**
- * Polls until pred() holds; for values only /proc can tell (fd counts after
- * the peer's close has been processed). Not a sleep for synchronization: it
- * re-checks a condition, and fails after `ms`.
+ * Polls until pred() holds; for conditions nothing pushes (fd counts in
+ * /proc after the peer's close has been processed, an HTTP answer that
+ * changes). Not a sleep for synchronization: it re-checks a condition, and
+ * fails after `ms`.
  */
 export async function eventually(pred, ms = 15000, what = 'a condition') {
   const deadline = Date.now() + ms;

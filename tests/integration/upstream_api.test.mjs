@@ -165,7 +165,8 @@ test('hand edits: a bad one is rejected with line and column, a good one applies
     const pids = Object.fromEntries((await status(proxy)).servers.map((s) => [s.name, s.pid]));
     const original = readConfig(proxy);
 
-    // Invalid JSON: logged with line and column, running config stays.
+    // Invalid JSON: logged with line and column, running config stays. A
+    // rejected reload is reported in the log only (no event, no API field).
     const rejected = proxy.nextLog((e) => e.msg === 'config reload rejected; keeping the running config', 10000);
     writeFileSync(proxy.configPath, '{\n  "mcpServers": [\n    {"name": "keep",, }\n  ]\n}\n');
     const line = await rejected;

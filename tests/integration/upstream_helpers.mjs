@@ -1,6 +1,7 @@
-// upstream_helpers.mjs - helpers for the upstream*.test.mjs files: an event
-// recorder on /ws/events, status lookups, process liveness, a direct MCP
-// client for counting a server's tools. Everything talks to real processes.
+// upstream_helpers.mjs - helpers for the tests that run upstream servers
+// (upstream_*, mcp_*, security_*): an event recorder on /ws/events, status
+// lookups, process liveness, a direct MCP client for counting a server's
+// tools. Everything talks to real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,13 +22,13 @@ export function demo(name, args = [], extra = {}) {
 
 /**
  * Records every event of /ws/events. `until(pred)` resolves with the first
- * event (after `from`, an index into `events`) that matches, awaiting new
- * ones as they arrive.
+ * event that matches, awaiting new ones as they arrive. `options` go to the
+ * WebSocket (e.g. { headers: { 'X-API-Key': key } } when an api_key is set).
  */
-export async function recordEvents(proxy) {
+export async function recordEvents(proxy, options) {
   // since=0 replays the history ring first: the record starts at seq 1, so
   // events published before the client connected are in it too.
-  const [client] = await connectReady(proxy, '/ws/events?since=0');
+  const [client] = await connectReady(proxy, '/ws/events?since=0', options);
   const rec = {
     client,
     events: [],

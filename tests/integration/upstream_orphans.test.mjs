@@ -28,6 +28,8 @@ async function startAllReady() {
 
 test('SIGTERM: mcpproxy stops and reaps every server before it exits', async () => {
   const { proxy, pids } = await startAllReady();
+  // The proxy's own word that it stopped them before exiting: once it has
+  // exited no API is left to ask, and the stream has closed before this.
   const stopped = proxy.waitForLog((e) => e.msg === 'all upstream servers stopped', 10000);
   const t0 = Date.now();
   const { code } = await proxy.stop('SIGTERM');

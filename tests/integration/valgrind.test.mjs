@@ -15,11 +15,12 @@ test('a session under valgrind has no memory errors and no leaks', { timeout: 18
   const events = Array.from({ length: 50 }, (_, i) => ({ type: i % 2 ? 'server_state_changed' : 'tool_called', server_name: 'demo', data: { i } }));
   const { json } = await api(proxy, 'POST', '/api/events', events);
   assert.equal(json.seqs.length, 50);
-  // Drain a: batches of arrays until the last seq arrives.
+  // Drain a: batches of arrays (batch=1) until the last seq arrives.
   const last = json.seqs[49];
   for (let seen = 0; seen < last;) {
     const m = await a.next(30000);
-    if (Array.isArray(m)) seen = m[m.length - 1].seq;
+    assert.ok(Array.isArray(m), `batch=1 sends arrays: ${JSON.stringify(m).slice(0, 200)}`);
+    seen = m[m.length - 1].seq;
   }
   b.ws.terminate(); // gone without a close frame
   const [c] = await connectReady(proxy, `/ws/events?since=${hello.seq}&epoch=${hello.epoch}`);
