@@ -1,70 +1,65 @@
 /* events.c - POST /api/events: publish events from outside (integrations,
- * tests), one object or an array, all or nothing. */
+ * tests), one object or an array, all or nothing; a large array a slice per
+ * loop turn. */
+#include "api/event_decode.h"
 #include "api/routes.h"
 #include "core/bus.h"
 #include "core/log.h"
 #include "core/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define EVENT_FIELDS_HELP "type, server_name, old_state, new_state, data"
+/* Events are published this many per loop turn: a large array (170,000
+ * events fit in a 4 MB body) must not hold the loop for seconds. */
+#define EVENTS_PER_TURN 1024
 
-/* Checks one element of a POST /api/events body and fills `out` with
- * pointers borrowed from `obj`. `where` prefixes messages ("event 3: "). */
-static bool decode_event(json_t *obj, const char *where, event_fields *out, http_response *res)
+/* An array being published a slice at a time. It owns the body the events
+ * borrow from, and answers when the last slice is out. */
+typedef struct publish_job {
+    app *a;
+    json_t *body;
+    event_fields *events;
+    size_t n, next;
+    json_t *seqs;
+    http_pending *http; /* NULL once the client went away */
+    uv_idle_t idle;
+} publish_job;
+
+static void job_closed(uv_handle_t *h)
 {
-    if (!json_is_object(obj)) {
-        http_respond_error(res, 400, "%san event must be a JSON object", where);
-        return false;
+    publish_job *job = h->data;
+    json_decref(job->seqs);
+    json_decref(job->body);
+    free(job->events);
+    free(job);
+}
+
+static void job_gone(void *ctx)
+{
+    publish_job *job = ctx;
+    http_pending_release(job->http);
+    job->http = NULL; /* the events were accepted: they are still published */
+}
+
+static void publish_slice(uv_idle_t *idle)
+{
+    publish_job *job = idle->data;
+    size_t end = job->next + EVENTS_PER_TURN < job->n ? job->next + EVENTS_PER_TURN : job->n;
+    for (; job->next < end; job->next++)
+        json_array_append_new(job->seqs, json_integer((json_int_t)bus_publish(job->a->bus, &job->events[job->next])));
+    if (job->next < job->n)
+        return;
+    if (job->http) {
+        json_t *answer = json_pack("{s:O}", "seqs", job->seqs);
+        char *text = json_dumps(answer, JSON_COMPACT);
+        http_pending_finish(job->http, 200, "application/json", text, strlen(text));
+        free(text);
+        json_decref(answer);
     }
-    *out = (event_fields){0};
-    bool have_type = false;
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        const char **str_slot = NULL;
-        if (strcmp(key, "type") == 0) {
-            if (!json_is_string(value) || !event_type_parse(json_string_value(value), json_string_length(value), &out->type)) {
-                http_respond_error(res, 400, "%s\"type\" must be one of the event types (e.g. server_state_changed); got %s",
-                                   where, json_is_string(value) ? json_string_value(value) : "a non-string");
-                return false;
-            }
-            have_type = true;
-            continue;
-        }
-        if (strcmp(key, "data") == 0) {
-            if (!json_is_object(value)) {
-                http_respond_error(res, 400, "%s\"data\" must be a JSON object", where);
-                return false;
-            }
-            out->data = value;
-            continue;
-        }
-        if (strcmp(key, "server_name") == 0)
-            str_slot = &out->server_name;
-        else if (strcmp(key, "old_state") == 0)
-            str_slot = &out->old_state;
-        else if (strcmp(key, "new_state") == 0)
-            str_slot = &out->new_state;
-        if (!str_slot) {
-            if (strcmp(key, "seq") == 0 || strcmp(key, "timestamp") == 0)
-                http_respond_error(res, 400, "%s\"%s\" is assigned by mcpproxy; leave it out", where, key);
-            else
-                http_respond_error(res, 400, "%sunknown field \"%s\" (allowed: " EVENT_FIELDS_HELP ")", where, key);
-            return false;
-        }
-        if (!json_is_string(value) || json_string_length(value) == 0) {
-            http_respond_error(res, 400, "%s\"%s\" must be a non-empty string", where, key);
-            return false;
-        }
-        *str_slot = json_string_value(value);
-    }
-    if (!have_type) {
-        http_respond_error(res, 400, "%s\"type\" is required", where);
-        return false;
-    }
-    return true;
+    uv_idle_stop(idle);
+    uv_close((uv_handle_t *)idle, job_closed);
 }
 
 /* All-or-nothing: every element is checked before the first is published. */
@@ -73,37 +68,31 @@ static void post_events(app *a, const http_request *req, http_response *res)
     json_t *body = http_parse_json_body(req, res);
     if (!body)
         return;
-    bool single = json_is_object(body);
-    size_t n = single ? 1 : json_array_size(body);
-    if (!single && (!json_is_array(body) || n == 0)) {
-        http_respond_error(res, 400, "body must be an event object or a non-empty array of them");
+    event_fields *events;
+    size_t n;
+    if (!api_events_decode(body, a->cfg.websocket.max_event_bytes, &events, &n, res)) {
         json_decref(body);
         return;
     }
-    event_fields *events = xcalloc(n, sizeof *events);
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        char where[48] = "";
-        if (!single)
-            snprintf(where, sizeof where, "event %zu: ", i);
-        ok = decode_event(single ? body : json_array_get(body, i), where, &events[i], res);
+    if (json_is_object(body)) {
+        uint64_t seq = bus_publish(a->bus, &events[0]);
+        http_respond_json(res, 200, json_pack("{s:I}", "seq", (json_int_t)seq));
+        free(events);
+        json_decref(body);
+        return;
     }
-    if (ok) {
-        json_t *seqs = json_array();
-        uint64_t seq = 0;
-        for (size_t i = 0; i < n; i++) {
-            seq = bus_publish(a->bus, &events[i]);
-            json_array_append_new(seqs, json_integer((json_int_t)seq));
-        }
-        if (single) {
-            json_decref(seqs);
-            http_respond_json(res, 200, json_pack("{s:I}", "seq", (json_int_t)seq));
-        } else {
-            http_respond_json(res, 200, json_pack("{s:o}", "seqs", seqs));
-        }
-    }
-    free(events);
-    json_decref(body);
+    publish_job *job = xcalloc(1, sizeof *job);
+    job->a = a;
+    job->body = body;
+    job->events = events;
+    job->n = n;
+    job->seqs = json_array();
+    job->http = http_respond_later(req, job_gone, job);
+    uv_idle_init(a->loop, &job->idle);
+    job->idle.data = job;
+    publish_slice(&job->idle); /* the first slice now: a small array is answered in this turn */
+    if (job->next < job->n)
+        uv_idle_start(&job->idle, publish_slice);
 }
 
 bool api_events_route(void *ctx, const http_request *req, http_response *res)

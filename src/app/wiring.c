@@ -203,6 +203,7 @@ int app_run(const app_options *opts)
     uv_loop_init(&loop);
     a->loop = &loop;
     a->bus = bus_create(a->cfg.websocket.history);
+    bus_limit_bytes(a->bus, a->cfg.websocket.history_bytes);
     a->ticker = ticker_create(a->loop);
     app_set_state(a, APP_STARTING);
 

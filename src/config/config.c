@@ -136,6 +136,9 @@ static const config_field websocket_fields[] = {
     U32(websocket, write_timeout_ms, 10, UINT32_MAX), U32(websocket, max_message_bytes, 16, UINT32_MAX),
     U32(websocket, send_queue, 1, UINT32_MAX),        U32(websocket, max_clients, 1, UINT32_MAX),
     U32(websocket, history, 1, UINT32_MAX),
+    U32(websocket, history_bytes, 65536, UINT32_MAX),
+    U32(websocket, send_queue_bytes, 65536, UINT32_MAX),
+    U32(websocket, max_event_bytes, 1024, UINT32_MAX),
 };
 static const config_field limits_fields[] = {
     U32(limits, max_header_bytes, 1024, 65535), /* lws keeps header sizes in 16 bits */
@@ -332,6 +335,9 @@ void config_init_defaults(config *cfg)
         .send_queue = 256,
         .max_clients = 10000,
         .history = 4096,
+        .history_bytes = 64 * 1024 * 1024,
+        .send_queue_bytes = 8 * 1024 * 1024,
+        .max_event_bytes = 1024 * 1024,
     };
     cfg->limits = (limits_settings){
         .max_header_bytes = 8192,

@@ -22,6 +22,9 @@ typedef struct ws_settings {
     uint32_t send_queue;        /* 256: pending messages per client before drops */
     uint32_t max_clients;       /* 10000: one more is refused with 503 */
     uint32_t history;           /* 4096: events kept for resume; >= send_queue */
+    uint32_t history_bytes;     /* 64 MiB: ... and at most this many bytes of them */
+    uint32_t send_queue_bytes;  /* 8 MiB: pending bytes per client before drops */
+    uint32_t max_event_bytes;   /* 1 MiB: a larger event is refused (POST /api/events: 413) */
 } ws_settings;
 
 /* Bounds on what one client can make the server hold. */

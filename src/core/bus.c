@@ -25,6 +25,9 @@ struct bus {
     event_msg **ring;  /* ring[seq % capacity]; each slot holds one reference */
     uint32_t capacity;
     uint64_t head_seq; /* newest seq, 0 before the first */
+    uint64_t oldest;   /* oldest seq still held (head_seq + 1 when none) */
+    size_t ring_bytes; /* JSON bytes of the events held */
+    size_t max_bytes;  /* ring_bytes may not exceed it (but the newest stays); 0 = no limit */
     dlist subs;
     dlist_node *delivering_next; /* lets a subscriber unsubscribe itself mid-delivery */
     uint64_t published;
@@ -36,6 +39,7 @@ bus *bus_create(uint32_t history)
     bus *b = xcalloc(1, sizeof *b);
     b->capacity = history ? history : 1;
     b->ring = xcalloc(b->capacity, sizeof *b->ring);
+    b->oldest = 1;
     uint64_t epoch;
     random_bytes(&epoch, sizeof epoch);
     snprintf(b->epoch, sizeof b->epoch, "%016llx", (unsigned long long)epoch);
@@ -69,6 +73,20 @@ static bool sub_matches(const bus_sub *sub, const event_msg *msg)
     return bus_filter_match(&filter, msg);
 }
 
+void bus_limit_bytes(bus *b, size_t max_bytes)
+{
+    b->max_bytes = max_bytes;
+}
+
+static void evict_oldest(bus *b)
+{
+    event_msg **slot = &b->ring[b->oldest % b->capacity];
+    b->ring_bytes -= (*slot)->json_len;
+    event_msg_unref(*slot);
+    *slot = NULL;
+    b->oldest++;
+}
+
 uint64_t bus_publish(bus *b, const event_fields *fields)
 {
     char ts[TIMESTAMP_LEN];
@@ -76,11 +94,16 @@ uint64_t bus_publish(bus *b, const event_fields *fields)
     uint64_t seq = b->head_seq + 1;
     event_msg *msg = event_msg_create(seq, fields, ts);
 
-    event_msg **slot = &b->ring[seq % b->capacity];
-    event_msg_unref(*slot);
-    *slot = msg; /* the ring's reference */
+    if (seq - b->oldest >= b->capacity) /* the slot's event leaves the ring */
+        evict_oldest(b);
+    b->ring[seq % b->capacity] = msg; /* the ring's reference */
+    b->ring_bytes += msg->json_len;
     b->head_seq = seq;
     b->published++;
+    /* The byte budget: old events go until the ring fits (the newest stays,
+     * whatever its size). */
+    while (b->max_bytes && b->ring_bytes > b->max_bytes && b->oldest < seq)
+        evict_oldest(b);
 
     for (dlist_node *n = b->subs.head; n; n = b->delivering_next) {
         bus_sub *sub = DLIST_ENTRY(n, bus_sub, link);
@@ -122,9 +145,7 @@ uint64_t bus_head_seq(const bus *b)
 
 uint64_t bus_oldest_seq(const bus *b)
 {
-    if (b->head_seq < b->capacity)
-        return 1;
-    return b->head_seq - b->capacity + 1;
+    return b->oldest;
 }
 
 event_msg *bus_history_get(const bus *b, uint64_t seq)

@@ -41,6 +41,11 @@ typedef struct bus_stats {
  * at random. */
 bus *bus_create(uint32_t history);
 
+/* Bounds the ring by the JSON bytes of the events it holds, beside their
+ * count: past `max_bytes` the oldest leave (the newest always stays). 0 =
+ * no byte limit (the default). */
+void bus_limit_bytes(bus *b, size_t max_bytes);
+
 /* Frees the ring. All subscribers must have unsubscribed. */
 void bus_destroy(bus *b);
 

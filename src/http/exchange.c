@@ -41,6 +41,7 @@ struct http_pending {
     size_t n_extra;
     strbuf out; /* bytes still to write, from `sent` on */
     size_t sent;
+    lws_usec_t waiting_since_us; /* `out` has been waiting for the socket since; 0 = drained */
 };
 
 /* One shared staging buffer: lws wants LWS_PRE bytes of headroom in front of
@@ -121,6 +122,8 @@ static void pending_free(http_pending *p)
 
 static void want_write(http_pending *p)
 {
+    if (!p->waiting_since_us && p->out.len > p->sent)
+        p->waiting_since_us = lws_now_usecs();
     lws_callback_on_writable(p->slot->wsi);
 }
 
@@ -149,9 +152,25 @@ bool http_pending_add_header(http_pending *p, const char *name, const char *valu
     return !p->started && headers_add(p->extra, &p->n_extra, name, value);
 }
 
+void http_pending_abort(http_pending *p)
+{
+    p->owner_done = true;
+    if (!p->slot) {
+        pending_free(p);
+        return;
+    }
+    /* Closing runs the connection's close callbacks now, which free p. */
+    lws_set_timeout(p->slot->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+}
+
 bool http_pending_gone(const http_pending *p)
 {
     return p->gone;
+}
+
+uint64_t http_stream_stalled_ms(const http_pending *p)
+{
+    return p->waiting_since_us ? (uint64_t)(lws_now_usecs() - p->waiting_since_us) / 1000 : 0;
 }
 
 static void start(http_pending *p, int status, const char *content_type)
@@ -325,6 +344,8 @@ static int write_body(http_pending *p, struct lws *wsi)
     if (lws_write(wsi, write_buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
         return -1;
     p->sent += n;
+    /* Progress: the wait starts over. */
+    p->waiting_since_us = p->sent == p->out.len ? 0 : lws_now_usecs();
     if (p->sent == p->out.len)
         p->sent = p->out.len = 0; /* keep the storage for the next chunks */
     return 0;

@@ -122,8 +122,17 @@ void http_stream_end(http_pending *p);
  * a live connection is then closed). */
 void http_pending_release(http_pending *p);
 
+/* Lets go of p and closes its connection now, whatever is unsent (a client
+ * that stopped reading gets no writable callback to be closed from). */
+void http_pending_abort(http_pending *p);
+
 /* Whether the client has gone away (on_gone has fired). */
 bool http_pending_gone(const http_pending *p);
+
+/* How long written bytes have waited for the socket without any of them
+ * leaving (0 when nothing waits): a stream's owner drops a client stuck
+ * longer than its write timeout. */
+uint64_t http_stream_stalled_ms(const http_pending *p);
 
 /* ---- for the server (server.c, conn.c) ---------------------------------- */
 

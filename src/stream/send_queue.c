@@ -15,6 +15,11 @@ void send_queue_init(send_queue *q, uint32_t budget)
     *q = (send_queue){.budget = budget ? budget : 1};
 }
 
+void send_queue_limit_bytes(send_queue *q, size_t budget_bytes)
+{
+    q->budget_bytes = budget_bytes;
+}
+
 void send_queue_free(send_queue *q)
 {
     event_msg *msg;
@@ -49,18 +54,28 @@ void send_queue_note_drop(send_queue *q, uint64_t seq)
     q->dropped_total++;
 }
 
+static bool over_budget(const send_queue *q, const event_msg *msg)
+{
+    return q->len == q->budget || (q->budget_bytes && q->len && q->bytes + msg->json_len > q->budget_bytes);
+}
+
 event_msg *send_queue_push(send_queue *q, event_msg *msg)
 {
-    event_msg *dropped = NULL;
-    if (q->len == q->budget) {
-        dropped = send_queue_pop(q);
+    event_msg *first = NULL;
+    while (over_budget(q, msg)) {
+        event_msg *dropped = send_queue_pop(q);
         send_queue_note_drop(q, dropped->seq);
-    } else if (q->len == q->alloc) {
-        grow(q);
+        if (first)
+            event_msg_unref(dropped);
+        else
+            first = dropped;
     }
+    if (q->len == q->alloc)
+        grow(q);
     q->items[(q->head + q->len) % q->alloc] = event_msg_ref(msg);
     q->len++;
-    return dropped;
+    q->bytes += msg->json_len;
+    return first;
 }
 
 event_msg *send_queue_pop(send_queue *q)
@@ -70,6 +85,7 @@ event_msg *send_queue_pop(send_queue *q)
     event_msg *msg = q->items[q->head];
     q->head = (q->head + 1) % q->alloc;
     q->len--;
+    q->bytes -= msg->json_len;
     return msg;
 }
 

@@ -26,19 +26,27 @@ typedef struct send_queue {
     uint32_t head;     /* index of the oldest entry */
     uint32_t len;
     uint32_t budget;
+    size_t bytes;        /* JSON bytes of the queued events */
+    size_t budget_bytes; /* 0 = no byte budget */
     send_drops unreported;
     uint64_t dropped_total;
 } send_queue;
 
 void send_queue_init(send_queue *q, uint32_t budget);
 
+/* Adds a byte budget beside the count: a push that would hold more than
+ * `budget_bytes` of JSON drops the oldest entries first (the new one is
+ * always kept). */
+void send_queue_limit_bytes(send_queue *q, size_t budget_bytes);
+
 /* Unrefs everything still queued and frees the storage. */
 void send_queue_free(send_queue *q);
 
 /* Appends a new reference to msg. When the queue already holds `budget`
- * entries the oldest is dropped first: it is recorded in the unreported drops
- * and returned so the caller can log it. The returned reference now belongs
- * to the caller, who must event_msg_unref() it. NULL when nothing dropped. */
+ * entries, or msg would take it past its byte budget, the oldest are dropped
+ * first: each is recorded in the unreported drops, and the first of them is
+ * returned so the caller can log it. The returned reference now belongs to
+ * the caller, who must event_msg_unref() it. NULL when nothing dropped. */
 event_msg *send_queue_push(send_queue *q, event_msg *msg);
 
 /* Removes the oldest entry and hands its reference to the caller, or NULL. */

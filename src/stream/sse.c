@@ -4,10 +4,12 @@
  * at once (http_stream_write copies them into the connection's queue, which
  * drains as the socket allows). The slow-client rule is the WebSocket one,
  * counted in bytes here since the stream queue holds bytes: while a client
- * has more than send_queue × SSE_BYTES_PER_EVENT unsent, new events are
- * dropped for it, and an events_dropped message precedes the next one that
- * fits. A comment line every ping_interval_ms keeps proxies from timing the
- * stream out and reveals dead peers (lws notices them only on a write). */
+ * has more than send_queue × SSE_BYTES_PER_EVENT (at most send_queue_bytes)
+ * unsent, new events are dropped for it, and an events_dropped message
+ * precedes the next one that fits. A comment line every ping_interval_ms
+ * keeps proxies from timing the stream out and reveals dead peers (lws
+ * notices them only on a write); a client whose stream takes nothing for
+ * write_timeout_ms is dropped. */
 #include "stream/sse.h"
 
 #include "core/dlist.h"
@@ -42,7 +44,8 @@ typedef struct sse_client {
 struct sse_manager {
     app *app;
     dlist clients;
-    ticker_job keepalive; /* on while any client is connected */
+    ticker_job keepalive; /* the sweep; on while any client is connected */
+    uint64_t last_ping_ms;
     bool closed;
 };
 
@@ -74,7 +77,9 @@ static void write_control(sse_client *c, char *json)
 
 static size_t budget_bytes(const sse_client *c)
 {
-    return (size_t)c->m->app->cfg.websocket.send_queue * SSE_BYTES_PER_EVENT;
+    const ws_settings *ws = &c->m->app->cfg.websocket;
+    size_t by_count = (size_t)ws->send_queue * SSE_BYTES_PER_EVENT;
+    return by_count < ws->send_queue_bytes ? by_count : ws->send_queue_bytes;
 }
 
 static void deliver(sse_client *c, event_msg *msg)
@@ -128,11 +133,43 @@ static void on_gone(void *ctx)
     client_free(c);
 }
 
-static void on_keepalive(ticker_job *job)
+/* Every client's clocks in one pass, as the WebSocket sweep does: a ping
+ * every ping_interval_ms, and a client whose stream has not taken a byte
+ * for write_timeout_ms is dropped (its unsent bytes are bounded by the
+ * budget, but a peer that never reads would hold its connection for
+ * ever). */
+static void sweep(ticker_job *job)
 {
     sse_manager *m = CONTAINER_OF(job, sse_manager, keepalive);
-    for (dlist_node *n = m->clients.head; n; n = n->next)
-        http_stream_sse_comment(DLIST_ENTRY(n, sse_client, link)->http, "ping");
+    const ws_settings *ws = &m->app->cfg.websocket;
+    uint64_t now = uv_now(m->app->loop);
+    bool ping = now - m->last_ping_ms >= ws->ping_interval_ms;
+    if (ping)
+        m->last_ping_ms = now;
+    dlist_node *next;
+    for (dlist_node *n = m->clients.head; n; n = next) {
+        next = n->next;
+        sse_client *c = DLIST_ENTRY(n, sse_client, link);
+        if (http_stream_stalled_ms(c->http) >= ws->write_timeout_ms) {
+            log_kv(LOG_WARN, "SSE client dropped",
+                   LOG_FIELDS(LOG_STR("reason", "write timeout"), LOG_STR("limit", "websocket.write_timeout_ms"),
+                              LOG_STR("peer", c->peer)));
+            http_pending *stuck = c->http;
+            client_free(c); /* may stop this job: the ticker allows it */
+            http_pending_abort(stuck);
+        } else if (ping) {
+            http_stream_sse_comment(c->http, "ping");
+        }
+    }
+}
+
+/* A quarter of the shorter clock, between 10 ms and 1 s: each is honoured
+ * within one period. */
+static uint64_t sweep_period_ms(const ws_settings *ws)
+{
+    uint32_t shortest = ws->ping_interval_ms < ws->write_timeout_ms ? ws->ping_interval_ms : ws->write_timeout_ms;
+    uint32_t ms = shortest / 4;
+    return ms < 10 ? 10 : ms > 1000 ? 1000 : ms;
 }
 
 /* Hello, then the resync notice or the replay, then live (subscribed in the
@@ -199,8 +236,10 @@ bool sse_route(void *ctx, const http_request *req, http_response *res)
     log_kv(LOG_INFO, "SSE client registered",
            LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
     start_stream(c);
-    if (m->clients.count == 1)
-        ticker_job_start(m->app->ticker, &m->keepalive, ws->ping_interval_ms, on_keepalive);
+    if (m->clients.count == 1) {
+        m->last_ping_ms = uv_now(m->app->loop);
+        ticker_job_start(m->app->ticker, &m->keepalive, sweep_period_ms(ws), sweep);
+    }
     return true;
 }
 

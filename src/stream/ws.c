@@ -73,6 +73,9 @@ typedef struct ws_client {
     lws_usec_t last_ping_us;
     lws_usec_t write_wait_since_us;   /* output waiting for the socket since; 0 = none */
     uint64_t rx_message_bytes;
+    event_msg *tail;  /* a large event whose payload is still going out (its reference) */
+    size_t tail_off;  /* payload bytes of it written */
+    bool tail_suffix; /* a batch=1 array: ']' follows the payload */
 } ws_client;
 
 struct ws_manager {
@@ -197,7 +200,7 @@ static void note_losses(ws_client *c)
 
 static bool has_pending_events(const ws_client *c)
 {
-    return c->hello_pending || c->cursor.resync_reason || c->queue.unreported.count ||
+    return c->tail || c->hello_pending || c->cursor.resync_reason || c->queue.unreported.count ||
            stream_cursor_replaying(&c->cursor) || c->queue.len;
 }
 
@@ -220,9 +223,10 @@ static void want_write(ws_client *c)
 static void ws_on_event(event_msg *msg, void *ctx)
 {
     ws_client *c = ctx;
+    uint64_t dropped_before = c->queue.dropped_total;
     event_msg *dropped = send_queue_push(&c->queue, msg);
     if (dropped) {
-        c->mgr->app->stats.dropped++;
+        c->mgr->app->stats.dropped += c->queue.dropped_total - dropped_before;
         note_losses(c);
         /* One warning per burst: the notice to the client carries the count. */
         if (c->queue.unreported.count == 1)
@@ -236,8 +240,9 @@ static void ws_on_event(event_msg *msg, void *ctx)
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Appends one unmasked, final text frame (RFC 6455 5.2) to out. */
-static void append_text_frame(strbuf *out, const void *payload, size_t len)
+/* Appends the header of one unmasked, final text frame (RFC 6455 5.2) of
+ * `len` payload bytes to out. */
+static void append_text_header(strbuf *out, size_t len)
 {
     unsigned char hdr[WS_FRAME_HEADER_MAX];
     size_t n = 0;
@@ -254,6 +259,12 @@ static void append_text_frame(strbuf *out, const void *payload, size_t len)
             hdr[n++] = (unsigned char)((uint64_t)len >> shift);
     }
     strbuf_append(out, hdr, n);
+}
+
+/* Appends one whole text frame to out. */
+static void append_text_frame(strbuf *out, const void *payload, size_t len)
+{
+    append_text_header(out, len);
     strbuf_append(out, payload, len);
 }
 
@@ -317,6 +328,22 @@ static uint64_t append_events(ws_client *c)
         m->batch.len = 0;
     event_msg *msg;
     while (m->out.len + m->batch.len < budget_end && (msg = next_event(c))) {
+        if (msg->json_len > WS_WRITE_CHUNK) {
+            /* A large event is not copied whole: its frame header goes now
+             * (after the batch gathered so far, if any), its payload a chunk
+             * per writable callback from the shared event (write_tail). */
+            if (c->req.batch && n) {
+                strbuf_append(&m->batch, "]", 1);
+                append_text_frame(&m->out, m->batch.data, m->batch.len);
+            }
+            append_text_header(&m->out, msg->json_len + (c->req.batch ? 2 : 0));
+            if (c->req.batch)
+                strbuf_append(&m->out, "[", 1);
+            c->tail = msg; /* its reference moves to the tail */
+            c->tail_off = 0;
+            c->tail_suffix = c->req.batch;
+            return n + 1;
+        }
         if (c->req.batch) {
             strbuf_append(&m->batch, n ? "," : "[", 1);
             strbuf_append(&m->batch, msg->json, msg->json_len);
@@ -345,11 +372,43 @@ static int write_failed(ws_client *c)
     return -1;
 }
 
+/* The next chunk of a large event's payload (and the closing ']' of its
+ * batch array): at most WS_WRITE_CHUNK bytes per callback, so what lws
+ * holds for a client that does not read is bounded by one chunk, not by
+ * the event. Nothing else may go out inside the frame. */
+static int write_tail(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    event_msg *msg = c->tail;
+    size_t left = msg->json_len - c->tail_off;
+    size_t n = left < WS_WRITE_CHUNK ? left : WS_WRITE_CHUNK;
+    m->out.len = 0;
+    strbuf_reserve(&m->out, LWS_PRE + WS_WRITE_CHUNK + 1);
+    m->out.len = LWS_PRE;
+    strbuf_append(&m->out, msg->json + c->tail_off, n);
+    c->tail_off += n;
+    bool done = c->tail_off == msg->json_len;
+    if (done && c->tail_suffix)
+        strbuf_append(&m->out, "]", 1);
+    size_t len = m->out.len - LWS_PRE;
+    if (lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
+        return write_failed(c);
+    if (done) {
+        event_msg_unref(msg);
+        c->tail = NULL;
+    }
+    if (has_output(c)) /* the rest of the frame, or whatever waits behind it */
+        want_write(c);
+    return 0;
+}
+
 static int ws_write(ws_client *c)
 {
     ws_manager *m = c->mgr;
     c->writable_requested = false;
     c->write_wait_since_us = 0;
+    if (c->tail)
+        return write_tail(c);
 
     if (c->ping_due) {
         /* lws 4.1 reports a pong to the protocol only when it carries a
@@ -368,7 +427,8 @@ static int ws_write(ws_client *c)
      * headroom every event_msg reserves (the same bytes for every client,
      * since they depend only on the length). */
     if (!c->req.batch && !c->closing && c->queue.len == 1 && !c->hello_pending && !c->cursor.resync_reason &&
-        !c->queue.unreported.count && !stream_cursor_replaying(&c->cursor)) {
+        !c->queue.unreported.count && !stream_cursor_replaying(&c->cursor) &&
+        send_queue_peek(&c->queue)->json_len <= WS_WRITE_CHUNK) {
         event_msg *msg = send_queue_pop(&c->queue);
         int n = lws_write(c->wsi, msg->json, msg->json_len, LWS_WRITE_TEXT);
         event_msg_unref(msg);
@@ -465,6 +525,7 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     timestamp_now(c->connected_since);
     conn_note_upgrade(wsi);
     send_queue_init(&c->queue, ws->send_queue);
+    send_queue_limit_bytes(&c->queue, ws->send_queue_bytes);
     bus_filter filter = stream_request_filter(&c->req);
     c->sub = bus_subscribe(m->app->bus, &filter, ws_on_event, c);
     c->registered = true;
@@ -496,6 +557,8 @@ static void ws_unregister(ws_manager *m, ws_client *c)
     bus_unsubscribe(m->app->bus, c->sub);
     c->sub = NULL;
     send_queue_free(&c->queue);
+    event_msg_unref(c->tail);
+    c->tail = NULL;
     dlist_remove(&m->clients, &c->link);
     m->app->stats.clients[endpoint_stats[c->endpoint]]--;
     if (c->counted_dropping)
