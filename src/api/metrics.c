@@ -76,7 +76,7 @@ bool api_metrics_route(void *ctx, const http_request *req, http_response *res)
     bool prom = strcmp(req->path, "/metrics") == 0;
     if (!health && !stats && !prom)
         return false;
-    if (req->method != HTTP_GET && req->method != HTTP_HEAD)
+    if (req->method != HTTP_GET)
         http_respond_not_allowed(res, "GET");
     else if (health)
         http_respond_json(res, 200,

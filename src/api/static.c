@@ -7,7 +7,7 @@
 bool static_route(void *ctx, const http_request *req, http_response *res)
 {
     (void)ctx;
-    if (req->method != HTTP_GET && req->method != HTTP_HEAD)
+    if (req->method != HTTP_GET)
         return false;
     const char *path = strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
     for (size_t i = 0; i < web_assets_count; i++) {

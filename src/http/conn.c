@@ -167,6 +167,21 @@ int conn_request_done(struct lws *wsi)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* RFC 6455 4.1: the key is 16 bytes in base64, so 22 characters of the
+ * base64 alphabet and "==" (the last character carries only 2 bits). */
+static bool is_websocket_key(const char *key)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (strlen(key) != 24 || strcmp(key + 22, "==") != 0)
+        return false;
+    for (int i = 0; i < 22; i++) {
+        const char *p = key[i] ? strchr(alphabet, key[i]) : NULL;
+        if (!p || (i == 21 && ((p - alphabet) & 0x0f)))
+            return false;
+    }
+    return true;
+}
+
 /* Checks lws leaves to us before a WebSocket upgrade: the protocol
  * version, and a subprotocol offer that lws would otherwise answer by
  * hanging up. Returns >0 once a refusal has been sent, 0 to go on. */
@@ -178,6 +193,8 @@ static int confirm_upgrade(conn_table *t, struct lws *wsi)
     if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_VERSION) <= 0 || strcmp(value, "13") != 0) {
         status = 426;
         why = "unsupported WebSocket version: mcpproxy speaks version 13 (RFC 6455)";
+    } else if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_KEY) <= 0 || !is_websocket_key(value)) {
+        why = "Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455 4.1)";
     } else if (lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_PROTOCOL) > 0 &&
                (!t->ws_protocol_name || !strstr(value, t->ws_protocol_name))) {
         snprintf(text, sizeof text, "unsupported WebSocket subprotocol: connect without one (or offer %s)",

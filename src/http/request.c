@@ -100,10 +100,18 @@ http_method http_request_method(struct lws *wsi)
     return HTTP_OTHER;
 }
 
-void http_request_query(struct lws *wsi, strbuf *out)
+bool http_request_query(struct lws *wsi, strbuf *out)
 {
-    char frag[4096];
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0; i++) {
+    char frag[HTTP_MAX_QUERY_PARAM];
+    bool whole = true;
+    for (int i = 0;; i++) {
+        if (lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+            /* The end of the arguments, or one too long to copy: only the
+             * length tells which. */
+            if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >= (int)sizeof frag)
+                whole = false;
+            break;
+        }
         if (i)
             strbuf_append(out, "&", 1);
         const char *eq = strchr(frag, '=');
@@ -118,6 +126,7 @@ void http_request_query(struct lws *wsi, strbuf *out)
     }
     if (!out->data)
         strbuf_append(out, "", 0);
+    return whole;
 }
 
 const char *http_request_header(struct lws *wsi, int token, const char *custom, char *buf, size_t len)

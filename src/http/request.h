@@ -38,6 +38,10 @@ typedef struct http_request {
     const char *mcp_protocol_version; /* MCP-Protocol-Version */
     const char *last_event_id;        /* Last-Event-ID */
     const char *peer;                 /* the client's address ("" when unknown) */
+    /* A HEAD request: `method` says GET, and the answer goes out without its
+     * body. A handler that would answer later or stream answers at once
+     * instead (the status and content type it would send). */
+    bool head;
     /* Where a deferred answer attaches (exchange.h); the connection's. */
     struct http_slot *slot;
 } http_request;
@@ -56,10 +60,16 @@ bool http_accepts(const char *accept, const char *type);
 /* The request's method, from whichever method token lws parsed. */
 http_method http_request_method(struct lws *wsi);
 
+/* The longest query parameter (name=value, decoded) read; a request with a
+ * longer one is refused (414), since the parameters after it would be lost. */
+#define HTTP_MAX_QUERY_PARAM 4096
+
 /* Rebuilds the request's query string from lws' decoded URL arguments,
  * re-encoding '%', '&' and '+' in values so http_query_get() reads each
- * value back exactly. `out` is left NUL-terminated ("" when none). */
-void http_request_query(struct lws *wsi, strbuf *out);
+ * value back exactly. `out` is left NUL-terminated ("" when none). Returns
+ * false when a parameter is longer than HTTP_MAX_QUERY_PARAM (out then
+ * holds those before it). */
+bool http_request_query(struct lws *wsi, strbuf *out);
 
 /* Copies a known header (`token` is an enum lws_token_indexes) or, with
  * `custom` set ("x-api-key:"), a custom one into buf. Returns buf, or NULL

@@ -202,7 +202,8 @@ static bool answer_refusal(http_server *srv, http_session *s, http_response *res
 static void route_request(http_server *srv, http_session *s, http_response *res)
 {
     http_request req = {
-        .method = s->method,
+        .method = s->method == HTTP_HEAD ? HTTP_GET : s->method,
+        .head = s->method == HTTP_HEAD,
         .path = s->path,
         .query = s->query.data ? s->query.data : "",
         .body = s->body.data ? s->body.data : "",
@@ -299,7 +300,7 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     s->slot.wsi = wsi;
     s->method = http_request_method(wsi);
     snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
-    http_request_query(wsi, &s->query);
+    bool query_whole = http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
     lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
 
@@ -308,6 +309,8 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     int status = check_framing(wsi, &content_length, &why);
     if (status)
         return refuse_now(srv, s, status, why);
+    if (!query_whole) /* the parameters after it (an apikey, say) would be lost */
+        return refuse_now(srv, s, 414, "a query parameter is longer than 4096 bytes");
     bool state_changing = s->method != HTTP_GET && s->method != HTTP_HEAD && s->method != HTTP_OPTIONS;
     status = http_server_check_access(wsi, state_changing, path_needs_key(srv, s->path), &why);
     if (status) {

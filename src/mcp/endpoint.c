@@ -274,6 +274,10 @@ static void handle_get(mcp_endpoint *ep, const http_request *req, http_response 
         refuse(res, 404, RPC_BAD_SESSION, "Session not found: it ended or expired; initialize a new one");
         return;
     }
+    if (req->head) { /* what a GET would start, without the stream */
+        http_respond_bytes(res, 200, "text/event-stream", "", 0);
+        return;
+    }
     /* Resumption (Last-Event-ID) is not offered: events carry no ids, and a
      * reconnecting client simply gets a new stream. */
     if (!mcp_session_open_stream(s, req))

@@ -202,6 +202,10 @@ bool sse_route(void *ctx, const http_request *req, http_response *res)
         http_respond_error(res, 503, "mcpproxy is shutting down");
         return true;
     }
+    if (req->head) { /* what a GET would start, without the stream */
+        http_respond_bytes(res, 200, "text/event-stream", "", 0);
+        return true;
+    }
     sse_client *c = xcalloc(1, sizeof *c);
     char msg[160];
     const char *bad = stream_request_parse(&c->req, req->query, false, msg, sizeof msg);

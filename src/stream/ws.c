@@ -150,38 +150,57 @@ static int refuse(struct lws *wsi, unsigned int status, const char *why)
     return -1;
 }
 
-static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
+/* The checks of an upgrade request, in order. Returns 0, or the status to
+ * refuse with and the reason (static, or written to msg). */
+static unsigned check_upgrade(ws_manager *m, ws_client *c, struct lws *wsi, const char *query_or_null, char *msg,
+                              size_t msg_len, const char **why)
 {
     char path[256];
-    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
-        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "WebSocket upgrade must be a GET");
-    if (m->shutting_down)
-        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "mcpproxy is shutting down");
-    const char *why;
-    int status = http_server_check_access(wsi, true, true, &why);
+    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0) {
+        *why = "WebSocket upgrade must be a GET";
+        return HTTP_STATUS_BAD_REQUEST;
+    }
+    if (m->shutting_down) {
+        *why = "mcpproxy is shutting down";
+        return HTTP_STATUS_SERVICE_UNAVAILABLE;
+    }
+    if (!query_or_null) { /* read before the access rules, which look for ?apikey= in it */
+        *why = "a query parameter is longer than 4096 bytes";
+        return 414;
+    }
+    int status = http_server_check_access(wsi, true, true, why);
     if (status)
-        return refuse(wsi, (unsigned)status, why);
-
+        return (unsigned)status;
     int endpoint = -1;
     for (int i = 0; i < WS_ENDPOINT_COUNT; i++) {
         if (strcmp(path, endpoint_paths[i]) == 0)
             endpoint = i;
     }
-    if (endpoint < 0)
-        return refuse(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here: use /ws/events or /ws/servers");
+    if (endpoint < 0) {
+        *why = "no WebSocket endpoint here: use /ws/events or /ws/servers";
+        return HTTP_STATUS_NOT_FOUND;
+    }
     c->endpoint = (ws_endpoint)endpoint;
+    *why = stream_request_parse(&c->req, query_or_null, c->endpoint == WS_SERVERS, msg, msg_len);
+    if (*why)
+        return HTTP_STATUS_BAD_REQUEST;
+    if (m->clients.count >= m->app->cfg.websocket.max_clients) {
+        *why = "too many WebSocket clients (websocket.max_clients)";
+        return HTTP_STATUS_SERVICE_UNAVAILABLE;
+    }
+    return 0;
+}
 
+static int ws_filter(ws_manager *m, ws_client *c, struct lws *wsi)
+{
     strbuf query = {0};
-    http_request_query(wsi, &query);
+    bool whole = http_request_query(wsi, &query);
     char msg[160];
-    const char *bad =
-        stream_request_parse(&c->req, query.data ? query.data : "", c->endpoint == WS_SERVERS, msg, sizeof msg);
+    const char *why;
+    unsigned status = check_upgrade(m, c, wsi, whole ? query.data : NULL, msg, sizeof msg, &why);
     strbuf_free(&query);
-    if (bad)
-        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, bad);
-
-    if (m->clients.count >= m->app->cfg.websocket.max_clients)
-        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many WebSocket clients (websocket.max_clients)");
+    if (status)
+        return refuse(wsi, status, why);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     return 0;
 }
@@ -598,6 +617,13 @@ static int ws_receive(ws_manager *m, ws_client *c, size_t len)
     return 0;
 }
 
+/* RFC 6455 7.4: the codes a close frame may carry (1005, 1006 and 1015
+ * are for reporting only; 1016-2999 are reserved for the protocol). */
+static bool close_code_valid(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     ws_client *c = user;
@@ -622,6 +648,12 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         c->close_explained = true;
         unsigned int code = len >= 2 ? ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1] : 1005;
         log_kv(LOG_DEBUG, "WebSocket client closing", LOG_FIELDS(LOG_INT("code", code), LOG_STR("peer", c->peer)));
+        if (len == 1 || (len >= 2 && !close_code_valid(code))) {
+            /* lws would echo the payload as it came: answer 1002 instead. */
+            static const char why[] = "invalid close frame";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)why, sizeof why - 1);
+            return -1;
+        }
         return 0;
     }
     case LWS_CALLBACK_CLOSED:
