@@ -17,33 +17,55 @@
 #include <string.h>
 #include <strings.h>
 
-/* Copies the host part of "host", "host:port" or "[v6]:port" into out. */
-static void host_part(const char *hostport, char *out, size_t out_len)
+/* Whether s[0..len) is a decimal number from 0 to max, written the plain
+ * way: digits only, no sign, no leading zero (a resolver may read "010" as
+ * octal). */
+static bool plain_number(const char *s, size_t len, unsigned max)
 {
-    const char *start = hostport, *end;
-    if (*start == '[') {
-        start++;
-        end = strchr(start, ']');
-        if (!end)
-            end = start + strlen(start);
-    } else {
-        end = strchr(start, ':');
-        if (!end)
-            end = start + strlen(start);
+    if (len == 0 || len > 5 || (len > 1 && s[0] == '0'))
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(s[i] - '0');
     }
-    snprintf(out, out_len, "%.*s", (int)(end - start), start);
+    return v <= max;
+}
+
+/* 127.0.0.0/8 as a strict dotted quad. */
+static bool loopback_ipv4(const char *s, size_t len)
+{
+    const char *end = s + len;
+    for (int part = 0; part < 4; part++) {
+        const char *dot = part < 3 ? memchr(s, '.', (size_t)(end - s)) : end;
+        if (!dot || !plain_number(s, (size_t)(dot - s), 255) || (part == 0 && (dot - s != 3 || memcmp(s, "127", 3))))
+            return false;
+        s = dot + 1;
+    }
+    return true;
 }
 
 bool access_is_loopback_host(const char *hostport)
 {
-    char host[256];
-    host_part(hostport, host, sizeof host);
-    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
-        return true;
-    /* 127.0.0.0/8 written as a dotted quad */
-    unsigned a, b, c, d;
-    char tail;
-    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 && c < 256 && d < 256;
+    /* Host = "[v6]" or a name or IPv4 address, then ":port" or nothing
+     * (RFC 9110 7.2); anything else is not a loopback name. */
+    const char *host = hostport, *host_end, *rest;
+    if (*host == '[') {
+        host_end = strchr(host, ']');
+        if (!host_end)
+            return false;
+        rest = host_end + 1;
+        if ((size_t)(host_end - host) != 4 || memcmp(host, "[::1", 4) != 0)
+            return false;
+    } else {
+        host_end = host + strcspn(host, ":");
+        rest = host_end;
+        size_t len = (size_t)(host_end - host);
+        if (!(len == 9 && strncasecmp(host, "localhost", 9) == 0) && !loopback_ipv4(host, len))
+            return false;
+    }
+    return *rest == '\0' || (*rest == ':' && plain_number(rest + 1, strlen(rest + 1), 65535));
 }
 
 bool access_listen_is_loopback(const char *listen)

@@ -315,6 +315,12 @@ static void test_is_loopback_host(void **state)
     static const char *const no[] = {
         "", "example.com", "localhost.example", "localhostx", "127.0.0.1.example", "127.0.0.1x", "127.0.0",
         "127.0.0.256", "126.0.0.1", "128.0.0.1", "0.0.0.0", "10.0.0.1", "[::2]", "[::]", "::1x",
+        /* What a lenient parser (sscanf %u, a cut at the first ':') let
+         * through: signs, wrap-around, spaces, a missing ']', junk after
+         * the host, ports that are not ports, leading zeros. */
+        "127.0.0.-4294967295", "4294967423.0.0.1", " 127.0.0.1", "+127.0.0.1", "127.0.0.+1", "[::1", "[::1]x",
+        "localhost:evil", "127.0.0.1:99999", "127.0.0.1:", "localhost:80:80", "127.00.0.1", "0127.0.0.1",
+        "127.0.0.1 ", "127..0.1", "[::1]:", "localhost\t",
     };
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         if (access_is_loopback_host(no[i]))
