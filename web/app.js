@@ -67,8 +67,8 @@ function applySnapshot(status, why) {
     if (!seen.has(name)) removeServer(name);
   }
   // Group enablement is its own setting in the config; /api/groups has it.
-  // Not on every poll: the fallback costs one request per period, as the
-  // seed's does, and member rows already show Disabled from the status list.
+  // Not on every poll: the fallback costs one request per period, and member
+  // rows already show Disabled from the status list.
   if (why !== 'polling' || !groupsLoaded) loadGroups();
   renderGroups();
   renderServerFilter();

@@ -12,8 +12,8 @@
 // last attempt fails: poll the status list (30 s) and keep trying the WebSocket
 // (60 s); the moment a WebSocket says hello, polling stops.
 
-/** Timing knobs. The seed's numbers are the defaults; URL parameters override
- *  them so tests need not wait minutes. */
+/** Timing knobs. URL parameters override the defaults so tests need not wait
+ *  minutes. */
 export function readSettings(params) {
   const num = (name, dflt, min) => {
     const raw = params.get(name);

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 11 types of the seed, in the seed's order. Legacy names are kept for
- * clients of the original implementation; our own code publishes canonical
- * ones. */
+/* The 11 event types, in the order docs/PROTOCOL.md lists them. Legacy
+ * names (PROTOCOL.md, "Event types") are accepted from clients that were
+ * written against them; our own code publishes the canonical ones. */
 typedef enum event_type {
     EVENT_SERVER_STATE_CHANGED,
     EVENT_SERVER_CONFIG_CHANGED,

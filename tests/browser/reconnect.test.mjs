@@ -3,7 +3,7 @@
 // stops polling the moment the WebSocket is back.
 //
 // The page's timing knobs are shrunk through URL parameters (the defaults are
-// the seed's 2 s..32 s, 30 s polling, 60 s WebSocket retry).
+// 2 s..32 s backoff, 30 s polling, 60 s WebSocket retry).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';

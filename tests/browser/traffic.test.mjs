@@ -1,8 +1,8 @@
-// traffic.test.mjs - what an idle dashboard costs the proxy. Ten pages (the
-// seed's "10 clients") stay open for 60 s with nothing happening; every HTTP
-// request they make after loading is counted. The seed measured 120 requests
-// a minute for 5 s polling and 20 for WebSocket + 30 s fallback polling; with
-// ping/pong proving liveness we expect none. The numbers are written to
+// traffic.test.mjs - what an idle dashboard costs the proxy. Ten pages stay
+// open for 60 s with nothing happening; every HTTP request they make after
+// loading is counted. Polling every 5 s would cost 120 requests a minute
+// per page, WebSocket plus a 30 s fallback poll 20; with ping/pong proving
+// liveness we expect none. The numbers are written to
 // <build>/dashboard-traffic.json and recorded in docs/BENCHMARKS.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +36,7 @@ after(async () => {
 test(`${CLIENTS} idle dashboards for ${IDLE_MS / 1000} s make no HTTP requests`, { timeout: IDLE_MS + 120000 }, async () => {
   const pages = [];
   for (let i = 0; i < CLIENTS; i++) {
-    // Default timings: the seed's numbers, exactly what a user gets.
+    // Default timings, exactly what a user gets.
     const d = await openDashboard(browser, proxy.url);
     d.sockets = 0;
     d.frames = 0;
@@ -68,8 +68,8 @@ test(`${CLIENTS} idle dashboards for ${IDLE_MS / 1000} s make no HTTP requests`,
     idle_http_requests_per_minute: Math.round(perMinute * 100) / 100,
     reconnects: pages.reduce((n, d) => n + d.sockets, 0),
     websocket_messages_received: pages.reduce((n, d) => n + d.frames, 0),
-    seed_polling_5s_per_minute: 120,
-    seed_websocket_plus_30s_poll_per_minute: 20,
+    reference_polling_5s_per_minute: 120,
+    reference_websocket_plus_30s_poll_per_minute: 20,
     ws_clients_at_proxy: stats1?.connections?.ws_events ?? null,
     delivered_during_idle: stats0 && stats1 ? stats1.delivered - stats0.delivered : null,
     modes: await Promise.all(pages.map((d) => d.page.getAttribute('#conn', 'data-mode'))),

@@ -1,4 +1,4 @@
-// security_access.test.mjs - who may talk to mcpproxy (issue 6): the API key
+// security_access.test.mjs - who may talk to mcpproxy: the API key
 // on every protected path (401 before any upgrade), the Origin rule against
 // cross-site WebSocket hijacking and CSRF (403), the Host rule against DNS
 // rebinding (421), loopback by default, and `mcpproxy gen-key`.

@@ -1,5 +1,5 @@
 // security_hostile_ws.test.mjs - hostile clients against one running proxy
-// (issue 6): protocol violations on raw sockets, half-open handshakes,
+//: protocol violations on raw sockets, half-open handshakes,
 // slowloris headers, a client that never reads, and 1,000 connections
 // opened and dropped at once. Throughout, a normal `ws` client keeps
 // receiving every event, and afterwards the proxy's fd count and memory are

@@ -1,4 +1,4 @@
-// security_limits.test.mjs - the configurable limits (issue 6, config
+// security_limits.test.mjs - the configurable limits (config
 // `limits`): header size, body size, connections in total and per client
 // address, handshake timeout, idle keep-alive timeout. Exceeding one gets
 // the right status (or an immediate close) and a log line; the proxy keeps

@@ -1,4 +1,4 @@
-// security_secrets.test.mjs - secrets never leave the config file (issue 6):
+// security_secrets.test.mjs - secrets never leave the config file:
 // `api_key` and upstream `env` values do not appear in log lines, events or
 // API responses (env values are shown as "***", their names stay visible),
 // and every config file mcpproxy writes is mode 0600.

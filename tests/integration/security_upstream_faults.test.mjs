@@ -1,5 +1,5 @@
 // security_upstream_faults.test.mjs - upstream servers that misbehave
-// (issue 6): a server that floods stdout, writes invalid JSON, never
+//: a server that floods stdout, writes invalid JSON, never
 // answers, or exits in the middle of a call. mcpproxy keeps running and
 // serving, the status API reports the error, the caller of a tool gets an
 // error (not a hang, not a success), and no process or memory is left behind.
