@@ -72,6 +72,14 @@ void ticker_job_start(ticker *t, ticker_job *job, uint64_t period_ms, void (*run
     retime(t);
 }
 
+bool ticker_due(uint64_t *last_ms, uint64_t now_ms, uint64_t period_ms)
+{
+    if (now_ms - *last_ms < period_ms)
+        return false;
+    *last_ms = now_ms;
+    return true;
+}
+
 void ticker_job_stop(ticker *t, ticker_job *job)
 {
     if (!job->on)

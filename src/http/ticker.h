@@ -38,6 +38,11 @@ void ticker_destroy(ticker *t);
  * Turning on a job that is on changes its period. */
 void ticker_job_start(ticker *t, ticker_job *job, uint64_t period_ms, void (*run)(ticker_job *job));
 
+/* For a job that does one thing less often than it runs (a sweep that also
+ * pings): true, and *last_ms = now_ms, once period_ms has passed since
+ * *last_ms. */
+bool ticker_due(uint64_t *last_ms, uint64_t now_ms, uint64_t period_ms);
+
 /* Turns a job off (idempotent); it may be called from inside its run. */
 void ticker_job_stop(ticker *t, ticker_job *job);
 

@@ -189,20 +189,28 @@ static bool handle_initialize(mcp_endpoint *ep, json_t *body, const http_request
     return false;
 }
 
-/* The session the request names, checked against its protocol version and
- * the body's form. NULL when refused (res says why). */
-static mcp_session *find_session(mcp_endpoint *ep, const http_request *req, bool is_array, http_response *res)
+/* The live session the request's Mcp-Session-Id names. NULL when refused
+ * (400 without the header, 404 for an unknown session; res says why). */
+static mcp_session *named_session(mcp_endpoint *ep, const http_request *req, http_response *res)
 {
-    char why[200];
     if (!req->mcp_session_id) {
         refuse(res, 400, RPC_BAD_SESSION, "Bad Request: Mcp-Session-Id header is required (initialize first)");
         return NULL;
     }
     mcp_session *s = mcp_session_find(ep->sessions, req->mcp_session_id);
-    if (!s) {
+    if (!s)
         refuse(res, 404, RPC_BAD_SESSION, "Session not found: it ended or expired; initialize a new one");
+    return s;
+}
+
+/* The session the request names, checked against its protocol version and
+ * the body's form. NULL when refused (res says why). */
+static mcp_session *find_session(mcp_endpoint *ep, const http_request *req, bool is_array, http_response *res)
+{
+    char why[200];
+    mcp_session *s = named_session(ep, req, res);
+    if (!s)
         return NULL;
-    }
     if (req->mcp_protocol_version && !version_supported(req->mcp_protocol_version)) {
         snprintf(why, sizeof why, "Bad Request: unsupported MCP-Protocol-Version %.40s", req->mcp_protocol_version);
         refuse(res, 400, RPC_BAD_SESSION, why);
@@ -265,15 +273,9 @@ static void handle_get(mcp_endpoint *ep, const http_request *req, http_response 
         refuse(res, 406, RPC_BAD_SESSION, "Not Acceptable: GET /mcp is a stream: send Accept: text/event-stream");
         return;
     }
-    if (!req->mcp_session_id) {
-        refuse(res, 400, RPC_BAD_SESSION, "Bad Request: Mcp-Session-Id header is required (initialize first)");
+    mcp_session *s = named_session(ep, req, res);
+    if (!s)
         return;
-    }
-    mcp_session *s = mcp_session_find(ep->sessions, req->mcp_session_id);
-    if (!s) {
-        refuse(res, 404, RPC_BAD_SESSION, "Session not found: it ended or expired; initialize a new one");
-        return;
-    }
     if (req->head) { /* what a GET would start, without the stream */
         http_respond_bytes(res, 200, "text/event-stream", "", 0);
         return;
@@ -286,15 +288,9 @@ static void handle_get(mcp_endpoint *ep, const http_request *req, http_response 
 
 static void handle_delete(mcp_endpoint *ep, const http_request *req, http_response *res)
 {
-    if (!req->mcp_session_id) {
-        refuse(res, 400, RPC_BAD_SESSION, "Bad Request: Mcp-Session-Id header is required");
+    mcp_session *s = named_session(ep, req, res);
+    if (!s)
         return;
-    }
-    mcp_session *s = mcp_session_find(ep->sessions, req->mcp_session_id);
-    if (!s) {
-        refuse(res, 404, RPC_BAD_SESSION, "Session not found");
-        return;
-    }
     mcp_session_end(ep->sessions, s);
     http_respond_bytes(res, 200, "application/json", "{}", 2);
 }

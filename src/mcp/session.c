@@ -108,9 +108,7 @@ static void sweep(ticker_job *job)
 {
     mcp_sessions *t = CONTAINER_OF(job, mcp_sessions, sweep);
     uint64_t now = uv_now(t->loop);
-    bool ping = now - t->last_ping >= t->settings->ping_interval_ms;
-    if (ping)
-        t->last_ping = now;
+    bool ping = ticker_due(&t->last_ping, now, t->settings->ping_interval_ms);
     dlist_node *next;
     for (dlist_node *n = t->all.head; n; n = next) {
         next = n->next;

@@ -143,9 +143,7 @@ static void sweep(ticker_job *job)
     sse_manager *m = CONTAINER_OF(job, sse_manager, keepalive);
     const ws_settings *ws = &m->app->cfg.websocket;
     uint64_t now = uv_now(m->app->loop);
-    bool ping = now - m->last_ping_ms >= ws->ping_interval_ms;
-    if (ping)
-        m->last_ping_ms = now;
+    bool ping = ticker_due(&m->last_ping_ms, now, ws->ping_interval_ms);
     dlist_node *next;
     for (dlist_node *n = m->clients.head; n; n = next) {
         next = n->next;
