@@ -34,6 +34,7 @@ typedef struct conn_record {
     struct lws *wsi;
     lws_usec_t accepted_us;
     lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
+    lws_usec_t request_began_us; /* when the request now arriving began (see conn_request_started) */
     dlist_node body_link;     /* in conn_table.bodies while body_token is held */
     addr_count *body_token;   /* its count in limits.max_pending_bodies_per_address */
     bool expired; /* past limits.request_timeout_ms: closed at its next callback */
@@ -80,14 +81,14 @@ void conn_note_upgrade(struct lws *wsi)
 void conn_request_started(struct lws *wsi)
 {
     conn_record *conn = lws_get_opaque_user_data(wsi);
-    if (conn)
-        conn->in_request = true;
-}
-
-/* When the connection began waiting for the request now arriving. */
-static lws_usec_t request_began_us(const conn_record *conn)
-{
-    return conn->idle_since_us ? conn->idle_since_us : conn->accepted_us;
+    if (!conn)
+        return;
+    conn->in_request = true;
+    /* The first request began with the connection (its headers included);
+     * on a kept-alive connection the idle time before the next request is
+     * not the request's, so its clock starts with its headers (their own
+     * pace is lws' header timeout). */
+    conn->request_began_us = conn->idle_since_us ? lws_now_usecs() : conn->accepted_us;
 }
 
 /* The deadline sweep: a request still arriving past limits.request_timeout_ms
@@ -100,7 +101,7 @@ static void check_deadlines(ticker_job *job)
     lws_usec_t limit = (lws_usec_t)t->lim->request_timeout_ms * 1000;
     for (dlist_node *n = t->bodies.head; n; n = n->next) {
         conn_record *conn = DLIST_ENTRY(n, conn_record, body_link);
-        lws_usec_t waited = now - request_began_us(conn);
+        lws_usec_t waited = now - conn->request_began_us;
         if (waited < limit || conn->expired)
             continue;
         char peer[64] = "";

@@ -34,9 +34,10 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
 void conn_request_started(struct lws *wsi);
 
 /* The request's body is still to come: counted against
- * limits.max_pending_bodies_per_address, and the whole request must be in
- * within limits.request_timeout_ms of when the connection began waiting for
- * it, or the connection is closed. False (with the reason) when the address
+ * limits.max_pending_bodies_per_address, and the request must be in within
+ * limits.request_timeout_ms of its start (the connection's accept for a
+ * first request, its headers for a later one on a kept-alive connection),
+ * or the connection is closed. False (with the reason) when the address
  * has too many bodies arriving already. */
 bool conn_body_begin(conn_table *t, struct lws *wsi, const char **why);
 

@@ -53,6 +53,35 @@ test('slow bodies from one address: capped, cut at the request deadline, and oth
   }
 });
 
+test('a kept-alive connection idle for longer than the request deadline still serves its next request', async () => {
+  const proxy = await startProxy({ config: { limits: { request_timeout_ms: 1000, keepalive_timeout_ms: 15000 } } });
+  try {
+    const s = await tcpConnect(proxy);
+    const answers = [];
+    s.on('data', (c) => answers.push(c.toString('latin1')));
+    const answered = (n) => new Promise((resolve) => {
+      const check = () => { if (answers.join('').split('HTTP/1.1 ').length - 1 >= n) resolve(); else s.once('data', check); };
+      check();
+    });
+    s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await answered(1);
+    // The idle time is the scenario here, not a synchronization: longer
+    // than the deadline, shorter than the keep-alive timeout.
+    await new Promise((r) => setTimeout(r, 1500));
+    const body = JSON.stringify({ type: 'tool_called', server_name: 'after-idle' });
+    s.write(`POST /api/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    // The body follows at a client's pace, well within a deadline counted
+    // from these headers (and past one counted from the idle start).
+    await new Promise((r) => setTimeout(r, 400));
+    s.write(body);
+    await answered(2);
+    assert.match(answers.join('').split('HTTP/1.1 ')[2], /^200 /);
+    s.destroy();
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test('a request refused on its headers is answered at once and its body never read', async () => {
   const proxy = await startProxy({ config: { api_key: 'k'.repeat(32) } });
   try {
