@@ -59,8 +59,14 @@ test('a kept-alive connection idle for longer than the request deadline still se
     const s = await tcpConnect(proxy);
     const answers = [];
     s.on('data', (c) => answers.push(c.toString('latin1')));
-    const answered = (n) => new Promise((resolve) => {
-      const check = () => { if (answers.join('').split('HTTP/1.1 ').length - 1 >= n) resolve(); else s.once('data', check); };
+    let closed = false;
+    s.once('close', () => { closed = true; });
+    const answered = (n) => new Promise((resolve, reject) => {
+      const check = () => {
+        if (answers.join('').split('HTTP/1.1 ').length - 1 >= n) resolve();
+        else if (closed) reject(new Error(`connection closed before answer ${n}`));
+        else { s.once('data', check); s.once('close', check); }
+      };
       check();
     });
     s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
