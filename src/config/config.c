@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 #include "config/schema.h"
+#include "core/strmap.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -304,18 +305,20 @@ static bool parse_servers(const parse_ctx *pc, json_t *arr, config *cfg)
         return fail_at_key(pc, "mcpServers", "\"mcpServers\" must be an array of server objects");
     size_t n = json_array_size(arr);
     cfg->servers = xcalloc(n, sizeof *cfg->servers);
-    for (size_t i = 0; i < n; i++) {
+    strmap seen = {0}; /* names so far: a scan per server would be quadratic */
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
         server_config *srv = &cfg->servers[i];
         server_init_defaults(srv);
         cfg->n_servers = i + 1; /* so config_free releases what was parsed so far */
-        if (!parse_server(pc, json_array_get(arr, i), i, srv))
-            return false;
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(cfg->servers[k].name, srv->name) == 0)
-                return fail_at_key(pc, NULL, "\"mcpServers\"[%zu]: duplicate server name \"%s\"", i, srv->name);
-        }
+        ok = parse_server(pc, json_array_get(arr, i), i, srv);
+        if (ok && strmap_get(&seen, srv->name))
+            ok = fail_at_key(pc, NULL, "\"mcpServers\"[%zu]: duplicate server name \"%s\"", i, srv->name);
+        else if (ok)
+            strmap_put(&seen, srv->name, srv);
     }
-    return true;
+    strmap_free(&seen);
+    return ok;
 }
 
 void config_init_defaults(config *cfg)
