@@ -420,35 +420,6 @@ bool config_parse(const char *text, size_t len, const char *origin, config *cfg,
     return ok;
 }
 
-bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, CONFIG_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
-        config_init_defaults(cfg);
-        config_free(cfg);
-        return false;
-    }
-    strbuf sb = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        strbuf_append(&sb, chunk, n);
-    bool read_ok = !ferror(f);
-    fclose(f);
-    bool ok;
-    if (!read_ok) {
-        snprintf(err, CONFIG_ERR_LEN, "%s: read error", path);
-        config_init_defaults(cfg);
-        config_free(cfg);
-        ok = false;
-    } else {
-        ok = config_parse(sb.data ? sb.data : "", sb.len, path, cfg, err);
-    }
-    strbuf_free(&sb);
-    return ok;
-}
-
 bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out)
 {
     const char *colon = strrchr(listen, ':');

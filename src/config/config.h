@@ -127,10 +127,22 @@ json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
  * what is saved). New reference. */
 json_t *config_to_json(const config *cfg);
 
+/* Copies every setting but the servers (dst gets none): the strings are
+ * copied, dst is a new config to config_free. */
+void config_copy_settings(config *dst, const config *src);
+
 /* Writes the config to path atomically: temp file in the same directory, mode
- * 0600, fsync, rename, fsync of the directory. A missing parent directory is
- * created (mode 0700). On failure the old file is untouched and err says why. */
+ * 0600, fsync, rename, fsync of the directory. A symlink is followed: the
+ * temp file goes beside its target and the rename replaces the target, so
+ * the link stays. A missing parent directory is created (mode 0700). On
+ * failure the old file is untouched and err says why. (config/file.h saves
+ * the running proxy's changes, refusing while the file has hand edits.) */
 bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN]);
+
+/* The file a write of `path` replaces: path with its symlinks followed (the
+ * last one may dangle: its target is where the file will be created). New
+ * string, or NULL with errno set (ELOOP) when the links do not end. */
+char *config_write_target(const char *path);
 
 void config_free(config *cfg);
 
