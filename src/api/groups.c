@@ -40,6 +40,12 @@ static void group_assign(app *a, const http_request *req, http_response *res)
         http_respond_error(res, 400, "body must be {\"name\": GROUP, \"servers\": [SERVER, ...]}");
         return;
     }
+    char err[CONFIG_ERR_LEN];
+    if (*group && !config_name_valid(group, "group", err)) { /* "": out of their groups */
+        json_decref(body);
+        http_respond_error(res, 400, "%s", err);
+        return;
+    }
     size_t i;
     json_t *s;
     json_array_foreach(servers, i, s) {

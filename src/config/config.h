@@ -63,7 +63,7 @@ typedef struct env_var {
 } env_var;
 
 typedef struct server_config {
-    char *name;        /* [A-Za-z0-9_.-]{1,64}; unique */
+    char *name;        /* CONFIG_NAME_RULE; unique */
     char *protocol;    /* "stdio" */
     char *command;
     char **args;
@@ -72,7 +72,7 @@ typedef struct server_config {
     size_t n_env;
     char *working_dir; /* "" = inherit */
     bool enabled;
-    char *group;       /* "" = no group */
+    char *group;       /* "" = no group, else CONFIG_NAME_RULE */
 } server_config;
 
 typedef struct config {
@@ -105,7 +105,20 @@ bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN]);
  * host_out receives at most host_len-1 bytes. */
 bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out);
 
-/* Validates one server entry (name charset, command present, protocol known). */
+/* The one rule for server and group names. Each name is a single URL path
+ * segment of the API (/api/servers/NAME, /api/groups/NAME/enable), so none
+ * may hold a '/', nor anything URL decoding changes ('%', '+'), nor be a
+ * dot segment ("." and "..") that clients and servers remove from paths:
+ * a name the API accepted must be one it can reach. */
+#define CONFIG_NAME_MAX 64
+#define CONFIG_NAME_RULE "1-64 characters of A-Z a-z 0-9 _ - . (not \".\" or \"..\")"
+
+/* Whether `name` follows CONFIG_NAME_RULE. If not, err says so, naming it
+ * as `what` ("server name", "group"). */
+bool config_name_valid(const char *name, const char *what, char err[CONFIG_ERR_LEN]);
+
+/* Validates one server entry (name and group by CONFIG_NAME_RULE, an empty
+ * group meaning none; command present; protocol known). */
 bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN]);
 
 /* Deep copy / free of one server entry. */
