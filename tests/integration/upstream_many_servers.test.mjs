@@ -1,5 +1,6 @@
 // upstream_many_servers.test.mjs - 10,000 configured servers (disabled, so
-// nothing runs): they load, are listed, and API writes still go through -
+// nothing runs): they load, are listed (status, and config merged with
+// status), and API writes still go through -
 // an edit of one server and a group of all of them - each saved to the file
 // and published. A functional check of the paths that once searched the
 // whole server list once per server; no timing is asserted.
@@ -18,6 +19,9 @@ test('10,000 disabled servers load, and API writes succeed', async () => {
     const listed = (await status(proxy)).servers;
     assert.equal(listed.length, N);
     assert.ok(listed.every((s) => s.status === 'Disabled'));
+    const full = (await api(proxy, 'GET', '/api/servers')).json.servers;
+    assert.deepEqual(full.map((s) => s.name), servers.map((s) => s.name));
+    assert.ok(full.every((s) => s.command === '/bin/true' && s.status === 'Disabled'));
 
     let res = await api(proxy, 'PATCH', '/api/servers/s5000', { args: ['x'] });
     assert.equal(res.status, 200, res.text);
