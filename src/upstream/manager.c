@@ -60,6 +60,7 @@ struct manager {
      * of the list per server made applying a change to thousands of
      * servers quadratic. Keys are the upstreams' own cfg.name. */
     strmap by_name;
+    upstream **tail;         /* the last upstream's `next` (&servers when none): O(1) appends */
     bool stopping_all;
     int closing;             /* timer handles still closing */
     void (*stop_done)(void *ctx);
@@ -160,6 +161,8 @@ static void upstream_remove(upstream *u)
     for (upstream **pp = &m->servers; *pp; pp = &(*pp)->next) {
         if (*pp == u) {
             *pp = u->next;
+            if (!u->next)
+                m->tail = pp;
             break;
         }
     }
@@ -177,11 +180,11 @@ static upstream *upstream_new(struct manager *m, const server_config *cfg)
     line_ring_init(&u->stderr_ring, LINE_RING_DEFAULT_CAPACITY);
     uv_timer_init(m->a->loop, &u->timer);
     u->timer.data = u;
-    /* Append: status lists follow config order anyway, but logs read better. */
-    upstream **pp = &m->servers;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = u;
+    /* Append: status lists follow config order anyway, but logs read better.
+     * At the tail, not after a walk: a walk per server made starting
+     * 10,000 servers quadratic. */
+    *m->tail = u;
+    m->tail = &u->next;
     strmap_put(&m->by_name, u->cfg.name, u);
     return u;
 }
@@ -409,6 +412,7 @@ struct manager *manager_create(app *a)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
+    m->tail = &m->servers;
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
         upstream *u = upstream_new(m, &a->cfg.servers[i]);
         upstream_start(u);
