@@ -2,9 +2,11 @@
 #include "api/edit.h"
 #include "api/path.h"
 #include "api/routes.h"
+#include "core/strmap.h"
 #include "core/util.h"
 #include "upstream/manager.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *groups_body(app *a)
@@ -40,22 +42,34 @@ static void group_assign(app *a, const http_request *req, http_response *res)
         http_respond_error(res, 400, "body must be {\"name\": GROUP, \"servers\": [SERVER, ...]}");
         return;
     }
-    size_t i;
-    json_t *s;
-    json_array_foreach(servers, i, s) {
-        if (!json_is_string(s) || !config_find_server(&a->cfg, json_string_value(s))) {
-            http_respond_error(res, 404, "servers[%zu]: no such server", i);
-            json_decref(body);
-            return;
-        }
+    char err[CONFIG_ERR_LEN];
+    if (*group && !config_name_valid(group, "group", err)) { /* "": out of their groups */
+        json_decref(body);
+        http_respond_error(res, 400, "%s", err);
+        return;
     }
     config neu;
     api_edit_begin(a, &neu);
+    /* The servers by name: a search of the list per listed server would
+     * make a group of thousands quadratic. */
+    strmap by_name = {0};
+    for (size_t k = 0; k < neu.n_servers; k++)
+        strmap_put(&by_name, neu.servers[k].name, &neu.servers[k]);
+    size_t i;
+    json_t *s;
     json_array_foreach(servers, i, s) {
-        server_config *srv = config_find_server(&neu, json_string_value(s));
+        server_config *srv = json_is_string(s) ? strmap_get(&by_name, json_string_value(s)) : NULL;
+        if (!srv) {
+            http_respond_error(res, 404, "servers[%zu]: no such server", i);
+            strmap_free(&by_name);
+            config_free(&neu);
+            json_decref(body);
+            return;
+        }
         free(srv->group);
         srv->group = xstrdup(group);
     }
+    strmap_free(&by_name);
     json_decref(body);
     if (api_edit_commit(a, &neu, res))
         http_respond_json(res, 200, groups_body(a));

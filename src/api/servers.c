@@ -3,6 +3,7 @@
 #include "api/path.h"
 #include "api/routes.h"
 #include "core/log.h"
+#include "core/strmap.h"
 #include "core/util.h"
 #include "upstream/manager.h"
 
@@ -70,11 +71,28 @@ static void status_list(app *a, http_response *res)
                                 bus_epoch(a->bus), "servers", servers));
 }
 
+/* Every server's config and status: the statuses are fetched once and
+ * matched by name, since a lookup of each server in the config and in the
+ * manager made the list quadratic (half a second at 10,000 servers). */
 static void servers_list(app *a, http_response *res)
 {
+    json_t *statuses = manager_status_json(a->manager);
+    strmap by_name = {0}; /* keys: the "name" strings inside `statuses` */
+    size_t i;
+    json_t *st;
+    json_array_foreach(statuses, i, st)
+        strmap_put(&by_name, json_string_value(json_object_get(st, "name")), st);
     json_t *arr = json_array();
-    for (size_t i = 0; i < a->cfg.n_servers; i++)
-        json_array_append_new(arr, server_full_json(a, a->cfg.servers[i].name));
+    for (i = 0; i < a->cfg.n_servers; i++) {
+        const server_config *s = &a->cfg.servers[i];
+        json_t *o = server_config_to_json(s, true);
+        st = strmap_get(&by_name, s->name);
+        if (st)
+            json_object_update_missing(o, st);
+        json_array_append_new(arr, o);
+    }
+    strmap_free(&by_name);
+    json_decref(statuses);
     http_respond_json(res, 200, json_pack("{s:o}", "servers", arr));
 }
 

@@ -19,6 +19,7 @@ struct ws_manager;   /* src/stream/ws.h */
 struct sse_manager;  /* src/stream/sse.h */
 struct mcp_endpoint; /* src/mcp/endpoint.h */
 struct config_watch; /* src/config/watch.h */
+struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
@@ -28,6 +29,9 @@ typedef struct app {
     bus *bus;
     config cfg;                /* the running configuration */
     char *config_path;         /* absolute path of the config file; owned */
+    /* the file as loaded or written last, which the watch and the API's
+     * saves share (a save refuses while the file has unloaded edits); owned */
+    struct config_file *config_file;
     app_state state;
     proxy_stats stats;         /* every part's counters (core/stats.h) */
     struct manager *manager;    /* upstream servers; owned */

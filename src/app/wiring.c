@@ -3,6 +3,7 @@
 
 #include "api/routes.h"
 #include "app/app.h"
+#include "config/file.h"
 #include "config/watch.h"
 #include "core/bus.h"
 #include "core/log.h"
@@ -32,13 +33,20 @@ typedef struct runtime {
 } runtime;
 
 /* Loads the config. A missing file at the default location means "defaults";
- * a missing --config file is an error, as is any invalid file. */
+ * a missing --config file is an error, as is any invalid file. The path
+ * kept is the file's own, symlinks resolved: the watch must watch the
+ * directory the file is really saved in. */
 static bool load_config(const app_options *opts, app *a)
 {
     char err[CONFIG_ERR_LEN];
     a->config_path = realpath(opts->config_path, NULL);
     if (!a->config_path && opts->config_is_default && errno == ENOENT) {
-        a->config_path = xstrdup(opts->config_path);
+        /* A link that dangles (to a dotfiles file not yet written) is
+         * followed: the first save creates its target. */
+        a->config_path = config_write_target(opts->config_path);
+        if (!a->config_path)
+            a->config_path = xstrdup(opts->config_path);
+        a->config_file = config_file_create(a->config_path);
         config_init_defaults(&a->cfg);
         log_kv(LOG_INFO, "no config file yet: starting with defaults", LOG_FIELDS(LOG_STR("path", a->config_path)));
         return true;
@@ -47,7 +55,8 @@ static bool load_config(const app_options *opts, app *a)
         fprintf(stderr, "mcpproxy: config file %s: %s\n", opts->config_path, strerror(errno));
         return false;
     }
-    if (!config_load_file(a->config_path, &a->cfg, err)) {
+    a->config_file = config_file_create(a->config_path);
+    if (!config_file_load(a->config_file, &a->cfg, err)) {
         fprintf(stderr, "mcpproxy: invalid config: %s\n", err);
         return false;
     }
@@ -196,6 +205,7 @@ int app_run(const app_options *opts)
     runtime rt = {0};
     app *a = &rt.app;
     if (!load_config(opts, a)) {
+        config_file_destroy(a->config_file);
         free(a->config_path);
         return 2;
     }
@@ -214,6 +224,7 @@ int app_run(const app_options *opts)
         uv_loop_close(&loop);
         bus_destroy(a->bus);
         config_free(&a->cfg);
+        config_file_destroy(a->config_file);
         free(a->config_path);
         return 1;
     }
@@ -226,7 +237,7 @@ int app_run(const app_options *opts)
     uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
 
     a->manager = manager_create(a);
-    a->watch = config_watch_create(a->loop, a->config_path, &a->cfg, on_config_changed, a);
+    a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),
                       LOG_STR("version", MCPPROXY_VERSION)));
@@ -244,6 +255,7 @@ int app_run(const app_options *opts)
         log_msg(LOG_WARN, "event loop closed with handles still open");
     bus_destroy(a->bus);
     config_free(&a->cfg);
+    config_file_destroy(a->config_file);
     free(a->config_path);
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 #include "config/schema.h"
+#include "core/strmap.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -25,18 +26,41 @@ typedef struct parse_ctx {
     char *err;
 } parse_ctx;
 
-/* Finds `"key"` followed by optional whitespace and ':' in the source. */
-static void key_position(const parse_ctx *pc, const char *key, int *line, int *col)
+static size_t skip_space(const parse_ctx *pc, size_t j)
+{
+    while (j < pc->len && strchr(" \t\r\n", pc->text[j]))
+        j++;
+    return j;
+}
+
+/* Finds `"key"` followed by optional whitespace and ':' in the source - and
+ * then, when `value` is given, that string value as JSON writes it - and
+ * gives the position of the key's occurrence number `skip` (0: the first).
+ * A value written with other escapes than jansson's is not found: the
+ * message then goes without a position. */
+static void pair_position(const parse_ctx *pc, const char *key, const char *value, int skip, int *line, int *col)
 {
     size_t klen = strlen(key);
     *line = *col = 0;
+    char *encoded = NULL;
+    if (value) {
+        json_t *v = json_string(value);
+        encoded = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+        json_decref(v);
+        if (!encoded)
+            return;
+    }
+    size_t vlen = encoded ? strlen(encoded) : 0;
     for (size_t i = 0; i + klen + 2 <= pc->len; i++) {
         if (pc->text[i] != '"' || memcmp(pc->text + i + 1, key, klen) != 0 || pc->text[i + 1 + klen] != '"')
             continue;
-        size_t j = i + klen + 2;
-        while (j < pc->len && strchr(" \t\r\n", pc->text[j]))
-            j++;
+        size_t j = skip_space(pc, i + klen + 2);
         if (j >= pc->len || pc->text[j] != ':')
+            continue;
+        j = skip_space(pc, j + 1);
+        if (encoded && (pc->len - j < vlen || memcmp(pc->text + j, encoded, vlen) != 0))
+            continue;
+        if (skip-- > 0)
             continue;
         int l = 1, c = 1;
         for (size_t k = 0; k < i; k++) {
@@ -49,14 +73,34 @@ static void key_position(const parse_ctx *pc, const char *key, int *line, int *c
         }
         *line = l;
         *col = c;
-        return;
+        break;
     }
+    free(encoded);
+}
+
+static void key_position(const parse_ctx *pc, const char *key, int *line, int *col)
+{
+    pair_position(pc, key, NULL, 0, line, col);
+}
+
+/* Writes "origin:line:col: message" (position omitted when unknown). */
+static bool fail_at(const parse_ctx *pc, int line, int col, const char *msg)
+{
+    strbuf full = {0};
+    if (line)
+        strbuf_appendf(&full, "%s:%d:%d: %s", pc->origin, line, col, msg);
+    else
+        strbuf_appendf(&full, "%s: %s", pc->origin, msg);
+    /* A message cut at CONFIG_ERR_LEN still names the file and the key first. */
+    snprintf(pc->err, CONFIG_ERR_LEN, "%s", full.data ? full.data : msg);
+    strbuf_free(&full);
+    return false;
 }
 
 static bool fail_at_key(const parse_ctx *pc, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Writes "origin:line:col: message" (position omitted when unknown). */
+/* The message at the key's first appearance. */
 static bool fail_at_key(const parse_ctx *pc, const char *key, const char *fmt, ...)
 {
     char msg[CONFIG_ERR_LEN];
@@ -67,15 +111,25 @@ static bool fail_at_key(const parse_ctx *pc, const char *key, const char *fmt, .
     int line = 0, col = 0;
     if (key)
         key_position(pc, key, &line, &col);
-    strbuf full = {0};
-    if (line)
-        strbuf_appendf(&full, "%s:%d:%d: %s", pc->origin, line, col, msg);
-    else
-        strbuf_appendf(&full, "%s: %s", pc->origin, msg);
-    /* A message cut at CONFIG_ERR_LEN still names the file and the key first. */
-    snprintf(pc->err, CONFIG_ERR_LEN, "%s", full.data ? full.data : msg);
-    strbuf_free(&full);
-    return false;
+    return fail_at(pc, line, col, msg);
+}
+
+static bool fail_at_pair(const parse_ctx *pc, const char *key, const char *value, int skip, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The message at the `skip`th appearance of "key": "value" (a server's
+ * name or group: the same key is in every server, its value tells which). */
+static bool fail_at_pair(const parse_ctx *pc, const char *key, const char *value, int skip, const char *fmt, ...)
+{
+    char msg[CONFIG_ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = 0, col = 0;
+    if (value)
+        pair_position(pc, key, value, skip, &line, &col);
+    return fail_at(pc, line, col, msg);
 }
 
 static bool get_string(const parse_ctx *pc, json_t *value, const char *key, char **out)
@@ -296,8 +350,12 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, size_t index, server_
             return false;
     }
     char err[CONFIG_ERR_LEN];
+    if (srv->name && !config_name_valid(srv->name, "server name", err))
+        return fail_at_pair(pc, "name", srv->name, 0, "\"mcpServers\"[%zu]: %s", index, err);
+    if (*srv->group && !config_name_valid(srv->group, "group", err))
+        return fail_at_pair(pc, "group", srv->group, 0, "\"mcpServers\"[%zu]: %s", index, err);
     if (!config_server_validate(srv, err))
-        return fail_at_key(pc, srv->name ? srv->name : NULL, "\"mcpServers\"[%zu]: %s", index, err);
+        return fail_at_pair(pc, "name", srv->name, 0, "\"mcpServers\"[%zu]: %s", index, err);
     return true;
 }
 
@@ -307,18 +365,21 @@ static bool parse_servers(const parse_ctx *pc, json_t *arr, config *cfg)
         return fail_at_key(pc, "mcpServers", "\"mcpServers\" must be an array of server objects");
     size_t n = json_array_size(arr);
     cfg->servers = xcalloc(n, sizeof *cfg->servers);
-    for (size_t i = 0; i < n; i++) {
+    strmap seen = {0}; /* names so far: a scan per server would be quadratic */
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
         server_config *srv = &cfg->servers[i];
         server_init_defaults(srv);
         cfg->n_servers = i + 1; /* so config_free releases what was parsed so far */
-        if (!parse_server(pc, json_array_get(arr, i), i, srv))
-            return false;
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(cfg->servers[k].name, srv->name) == 0)
-                return fail_at_key(pc, NULL, "\"mcpServers\"[%zu]: duplicate server name \"%s\"", i, srv->name);
-        }
+        ok = parse_server(pc, json_array_get(arr, i), i, srv);
+        if (ok && strmap_get(&seen, srv->name))
+            ok = fail_at_pair(pc, "name", srv->name, 1, "\"mcpServers\"[%zu]: duplicate server name \"%s\"", i,
+                              srv->name);
+        else if (ok)
+            strmap_put(&seen, srv->name, srv);
     }
-    return true;
+    strmap_free(&seen);
+    return ok;
 }
 
 void config_init_defaults(config *cfg)
@@ -423,35 +484,6 @@ bool config_parse(const char *text, size_t len, const char *origin, config *cfg,
     return ok;
 }
 
-bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, CONFIG_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
-        config_init_defaults(cfg);
-        config_free(cfg);
-        return false;
-    }
-    strbuf sb = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        strbuf_append(&sb, chunk, n);
-    bool read_ok = !ferror(f);
-    fclose(f);
-    bool ok;
-    if (!read_ok) {
-        snprintf(err, CONFIG_ERR_LEN, "%s: read error", path);
-        config_init_defaults(cfg);
-        config_free(cfg);
-        ok = false;
-    } else {
-        ok = config_parse(sb.data ? sb.data : "", sb.len, path, cfg, err);
-    }
-    strbuf_free(&sb);
-    return ok;
-}
-
 bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out)
 {
     const char *colon = strrchr(listen, ':');
@@ -478,22 +510,35 @@ bool config_split_listen(const char *listen, char *host_out, size_t host_len, in
     return true;
 }
 
+bool config_name_valid(const char *name, const char *what, char err[CONFIG_ERR_LEN])
+{
+    size_t len = strlen(name);
+    bool ok = len >= 1 && len <= CONFIG_NAME_MAX && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+    for (const char *p = name; *p && ok; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+             *p == '-' || *p == '.';
+    if (!ok) {
+        /* The name quoted as JSON: it may hold any character, quotes and
+         * control characters included. */
+        json_t *v = json_string(name);
+        char *quoted = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+        json_decref(v);
+        snprintf(err, CONFIG_ERR_LEN, "%s %.80s must be %s", what, quoted ? quoted : "(not UTF-8)", CONFIG_NAME_RULE);
+        free(quoted);
+    }
+    return ok;
+}
+
 bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
 {
     if (!srv->name || !*srv->name) {
-        snprintf(err, CONFIG_ERR_LEN, "\"name\" is required");
+        snprintf(err, CONFIG_ERR_LEN, "\"name\" is required: %s", CONFIG_NAME_RULE);
         return false;
     }
-    size_t len = strlen(srv->name);
-    bool charset_ok = len <= 64;
-    for (const char *p = srv->name; *p && charset_ok; p++)
-        charset_ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                     *p == '_' || *p == '-' || *p == '.';
-    if (!charset_ok) {
-        snprintf(err, CONFIG_ERR_LEN, "server name \"%.80s\" must be 1-64 characters of A-Z a-z 0-9 _ - .",
-                 srv->name);
+    if (!config_name_valid(srv->name, "server name", err))
         return false;
-    }
+    if (srv->group && *srv->group && !config_name_valid(srv->group, "group", err))
+        return false;
     if (strcmp(srv->protocol, "stdio") != 0) {
         snprintf(err, CONFIG_ERR_LEN, "server \"%s\": protocol \"%.40s\" is not supported (use \"stdio\")",
                  srv->name, srv->protocol);

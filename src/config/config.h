@@ -66,7 +66,7 @@ typedef struct env_var {
 } env_var;
 
 typedef struct server_config {
-    char *name;        /* [A-Za-z0-9_.-]{1,64}; unique */
+    char *name;        /* CONFIG_NAME_RULE; unique */
     char *protocol;    /* "stdio" */
     char *command;
     char **args;
@@ -75,7 +75,7 @@ typedef struct server_config {
     size_t n_env;
     char *working_dir; /* "" = inherit */
     bool enabled;
-    char *group;       /* "" = no group */
+    char *group;       /* "" = no group, else CONFIG_NAME_RULE */
 } server_config;
 
 typedef struct config {
@@ -108,7 +108,20 @@ bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN]);
  * host_out receives at most host_len-1 bytes. */
 bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out);
 
-/* Validates one server entry (name charset, command present, protocol known). */
+/* The one rule for server and group names. Each name is a single URL path
+ * segment of the API (/api/servers/NAME, /api/groups/NAME/enable), so none
+ * may hold a '/', nor anything URL decoding changes ('%', '+'), nor be a
+ * dot segment ("." and "..") that clients and servers remove from paths:
+ * a name the API accepted must be one it can reach. */
+#define CONFIG_NAME_MAX 64
+#define CONFIG_NAME_RULE "1-64 characters of A-Z a-z 0-9 _ - . (not \".\" or \"..\")"
+
+/* Whether `name` follows CONFIG_NAME_RULE. If not, err says so, naming it
+ * as `what` ("server name", "group"). */
+bool config_name_valid(const char *name, const char *what, char err[CONFIG_ERR_LEN]);
+
+/* Validates one server entry (name and group by CONFIG_NAME_RULE, an empty
+ * group meaning none; command present; protocol known). */
 bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN]);
 
 /* Deep copy / free of one server entry. */
@@ -130,10 +143,22 @@ json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
  * what is saved). New reference. */
 json_t *config_to_json(const config *cfg);
 
+/* Copies every setting but the servers (dst gets none): the strings are
+ * copied, dst is a new config to config_free. */
+void config_copy_settings(config *dst, const config *src);
+
 /* Writes the config to path atomically: temp file in the same directory, mode
- * 0600, fsync, rename, fsync of the directory. A missing parent directory is
- * created (mode 0700). On failure the old file is untouched and err says why. */
+ * 0600, fsync, rename, fsync of the directory. A symlink is followed: the
+ * temp file goes beside its target and the rename replaces the target, so
+ * the link stays. A missing parent directory is created (mode 0700). On
+ * failure the old file is untouched and err says why. (config/file.h saves
+ * the running proxy's changes, refusing while the file has hand edits.) */
 bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN]);
+
+/* The file a write of `path` replaces: path with its symlinks followed (the
+ * last one may dangle: its target is where the file will be created). New
+ * string, or NULL with errno set (ELOOP) when the links do not end. */
+char *config_write_target(const char *path);
 
 void config_free(config *cfg);
 

@@ -2,6 +2,7 @@
 #include "config/diff.h"
 
 #include "config/schema.h"
+#include "core/strmap.h"
 #include "core/util.h"
 
 #include <stdint.h>
@@ -64,34 +65,44 @@ unsigned server_config_diff(const server_config *a, const server_config *b)
     return fields;
 }
 
-/* The room is allocated for every group that can be met (see config_diff). */
-static void add_group(config_changes *c, const char *group)
+/* The room is allocated for every group that can be met (see config_diff);
+ * `seen` holds the groups added so far. */
+static void add_group(config_changes *c, strmap *seen, const char *group)
 {
-    if (!group || !*group)
+    if (!group || !*group || strmap_get(seen, group))
         return;
-    for (size_t i = 0; i < c->n_groups; i++)
-        if (strcmp(c->groups[i], group) == 0)
-            return;
+    strmap_put(seen, group, (void *)group);
     c->groups[c->n_groups++] = group;
+}
+
+/* Servers by name: config_find_server once per server would make a diff of
+ * thousands of servers quadratic. */
+static void index_servers(strmap *ix, const config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_servers; i++)
+        strmap_put(ix, cfg->servers[i].name, (void *)&cfg->servers[i]);
 }
 
 static void diff_servers(config_changes *c, const config *before, const config *after)
 {
+    strmap old_ix = {0}, new_ix = {0}, groups = {0};
+    index_servers(&old_ix, before);
+    index_servers(&new_ix, after);
     for (size_t i = 0; i < before->n_servers; i++) {
         const server_config *o = &before->servers[i];
-        if (!config_find_server(after, o->name)) {
+        if (!strmap_get(&new_ix, o->name)) {
             c->removed[c->n_removed++] = o;
-            add_group(c, o->group);
+            add_group(c, &groups, o->group);
         }
     }
     for (size_t i = 0; i < after->n_servers; i++) {
         const server_config *s = &after->servers[i];
-        const server_config *o = config_find_server(before, s->name);
+        const server_config *o = strmap_get(&old_ix, s->name);
         server_change *ch = &c->servers[c->n_servers++];
         *ch = (server_change){.kind = SERVER_ADDED, .before = o, .after = s};
         if (!o) {
             c->n_added++;
-            add_group(c, s->group);
+            add_group(c, &groups, s->group);
             continue;
         }
         ch->fields = server_config_diff(o, s);
@@ -99,10 +110,13 @@ static void diff_servers(config_changes *c, const config *before, const config *
         if (ch->fields)
             c->n_changed++;
         if (ch->fields & (SERVER_FIELD_BIT(SERVER_FIELD_ENABLED) | SERVER_FIELD_BIT(SERVER_FIELD_GROUP))) {
-            add_group(c, o->group);
-            add_group(c, s->group);
+            add_group(c, &groups, o->group);
+            add_group(c, &groups, s->group);
         }
     }
+    strmap_free(&old_ix);
+    strmap_free(&new_ix);
+    strmap_free(&groups);
 }
 
 static bool section_eq(const config *a, const config *b, const config_section *sec)

@@ -1,4 +1,4 @@
-/* save.c - the config back to JSON, atomic file writes, deep copies.
+/* save.c - the config back to JSON and to a file, deep copies.
  *
  * config_to_json emits exactly the keys config_parse accepts, so a saved file
  * always loads again (tests/unit/test_config.c round-trips it and saves and
@@ -6,16 +6,13 @@
  * top-level or server key added to the parser must be added here too. */
 #include "config/config.h"
 
+#include "config/fileio.h"
 #include "config/schema.h"
 #include "core/util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static char *dup_or_empty(const char *s)
 {
@@ -41,6 +38,24 @@ void server_config_copy(server_config *dst, const server_config *src)
     dst->working_dir = dup_or_empty(src->working_dir);
     dst->enabled = src->enabled;
     dst->group = dup_or_empty(src->group);
+}
+
+static char **copy_strings(char *const *v, size_t n)
+{
+    char **out = xcalloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        out[i] = dup_or_empty(v[i]);
+    return out;
+}
+
+void config_copy_settings(config *dst, const config *src)
+{
+    *dst = *src; /* the numbers and the settings sections */
+    dst->listen = dup_or_empty(src->listen);
+    dst->api_key = dup_or_empty(src->api_key);
+    dst->allowed_origins = copy_strings(src->allowed_origins, src->n_allowed_origins);
+    dst->servers = NULL;
+    dst->n_servers = 0;
 }
 
 static json_t *strings_json(char *const *v, size_t n)
@@ -91,86 +106,29 @@ json_t *config_to_json(const config *cfg)
     return root;
 }
 
-static bool write_all(int fd, const char *data, size_t len)
+/* The text written: jansson's, plus a final newline. New string. */
+char *config_file_text(const config *cfg, size_t *len)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* A blocking write on the loop thread: a config file is a few KiB on a local
- * disk, written only when a user changes something. uv_fs_* on the thread
- * pool would make every API change asynchronous for no practical gain. */
-/* The default location (~/.mcpproxy/) may not exist on a first run: its
- * directory is created, private to the user like the file. */
-static void ensure_parent_dir(const char *path)
-{
-    char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        /* Failure (it exists, or cannot be made) is reported by the temp
-         * file's creation below, with the real reason. */
-        (void)mkdir(dir, 0700);
-    }
-    free(dir);
+    json_t *root = config_to_json(cfg);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    /* Only a value jansson cannot encode fails, and config_to_json makes
+     * none: an invariant, not a runtime error. */
+    assert(text);
+    size_t n = strlen(text);
+    text = xrealloc(text, n + 2);
+    text[n] = '\n';
+    text[n + 1] = '\0';
+    *len = n + 1;
+    return text;
 }
 
 bool config_save_file(const config *cfg, const char *path, char err[CONFIG_ERR_LEN])
 {
-    ensure_parent_dir(path);
-    json_t *root = config_to_json(cfg);
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (!text) {
-        snprintf(err, CONFIG_ERR_LEN, "cannot serialize the config");
-        return false;
-    }
-    strbuf tmp = {0};
-    strbuf_appendf(&tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp.data);
-    if (fd < 0) {
-        snprintf(err, CONFIG_ERR_LEN, "cannot create a temp file next to %s: %s", path, strerror(errno));
-        free(text);
-        strbuf_free(&tmp);
-        return false;
-    }
-    bool ok = fchmod(fd, 0600) == 0 && write_all(fd, text, strlen(text)) && write_all(fd, "\n", 1) &&
-              fsync(fd) == 0;
-    int saved = errno;
-    ok = (close(fd) == 0) && ok;
+    size_t len;
+    char *text = config_file_text(cfg, &len);
+    config_write w;
+    bool ok = config_write_begin(&w, path, text, len, err) && config_write_commit(&w, err);
     free(text);
-    if (!ok || rename(tmp.data, path) != 0) {
-        if (ok)
-            saved = errno;
-        snprintf(err, CONFIG_ERR_LEN, "cannot write %s: %s", path, strerror(saved));
-        unlink(tmp.data);
-        strbuf_free(&tmp);
-        return false;
-    }
-    strbuf_free(&tmp);
-    /* The rename is durable only once the directory entry is. */
-    strbuf dir = {0};
-    const char *slash = strrchr(path, '/');
-    if (slash == path)
-        strbuf_appendf(&dir, "/");
-    else if (slash)
-        strbuf_appendf(&dir, "%.*s", (int)(slash - path), path);
-    else
-        strbuf_appendf(&dir, ".");
-    int dfd = open(dir.data, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    strbuf_free(&dir);
-    return true;
+    return ok;
 }

@@ -9,6 +9,7 @@
 
 struct config_watch {
     char *path;
+    config_file *file;
     const config *running;
     config_changed_fn on_change;
     void *ctx;
@@ -23,15 +24,19 @@ void config_watch_reload(config_watch *w)
 {
     config neu;
     char err[CONFIG_ERR_LEN];
-    if (!config_load_file(w->path, &neu, err)) {
+    config_file_result loaded = config_file_reload(w->file, &neu, err);
+    if (loaded == CONFIG_FILE_SAME) {
+        log_kv(LOG_DEBUG, "config file unchanged", LOG_FIELDS(LOG_STR("path", w->path)));
+        return;
+    }
+    if (loaded != CONFIG_FILE_OK) {
         /* The parser's message names the line and column. */
         log_kv(LOG_WARN, "config reload rejected; keeping the running config",
                LOG_FIELDS(LOG_STR("path", w->path), LOG_STR("error", err)));
-        config_free(&neu);
         return;
     }
-    /* Only what a reload applies counts: our own API writes come back
-     * here, and settings overridden on the command line differ for good. */
+    /* Only what a reload applies counts: settings overridden on the
+     * command line differ for good, and other settings need a restart. */
     json_t *now = config_to_json(w->running);
     json_t *next = config_to_json(&neu);
     bool same = json_equal(json_object_get(now, "mcpServers"), json_object_get(next, "mcpServers")) &&
@@ -40,7 +45,10 @@ void config_watch_reload(config_watch *w)
     json_decref(now);
     json_decref(next);
     if (same) {
-        log_kv(LOG_DEBUG, "config file unchanged", LOG_FIELDS(LOG_STR("path", w->path)));
+        /* Its other settings are recorded (API writes keep them) but, as
+         * on any reload, take effect at the next start. */
+        log_kv(LOG_INFO, "config file reloaded; no server changed (other settings apply after a restart)",
+               LOG_FIELDS(LOG_STR("path", w->path)));
         config_free(&neu);
         return;
     }
@@ -66,11 +74,13 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
     uv_timer_start(&w->debounce, debounced, CONFIG_WATCH_DEBOUNCE_MS, 0);
 }
 
-config_watch *config_watch_create(uv_loop_t *loop, const char *path, const config *running, config_changed_fn on_change,
-                                 void *ctx)
+config_watch *config_watch_create(uv_loop_t *loop, config_file *file, const config *running,
+                                 config_changed_fn on_change, void *ctx)
 {
     config_watch *w = xcalloc(1, sizeof(*w));
+    const char *path = config_file_path(file);
     w->path = xstrdup(path);
+    w->file = file;
     w->running = running;
     w->on_change = on_change;
     w->ctx = ctx;

@@ -4,12 +4,14 @@
 
 #include "config/diff.h"
 #include "core/log.h"
+#include "core/strmap.h"
 #include "core/utf8.h"
 #include "core/util.h"
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
 #include "upstream/mcp_client.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +56,11 @@ typedef struct upstream {
 struct manager {
     app *a;
     upstream *servers;
+    /* The upstreams find() sees (those not being removed), by name: a walk
+     * of the list per server made applying a change to thousands of
+     * servers quadratic. Keys are the upstreams' own cfg.name. */
+    strmap by_name;
+    upstream **tail;         /* the last upstream's `next` (&servers when none): O(1) appends */
     bool stopping_all;
     int closing;             /* timer handles still closing */
     void (*stop_done)(void *ctx);
@@ -72,10 +79,14 @@ static void set_str(char **slot, const char *value)
 
 static upstream *find(struct manager *m, const char *name)
 {
-    for (upstream *u = m->servers; u; u = u->next)
-        if (!u->removing && strcmp(u->cfg.name, name) == 0)
-            return u;
-    return NULL;
+    return strmap_get(&m->by_name, name);
+}
+
+/* Takes u out of find()'s sight (a removal), if it is in it. */
+static void unindex(upstream *u)
+{
+    if (strmap_get(&u->m->by_name, u->cfg.name) == u)
+        strmap_del(&u->m->by_name, u->cfg.name);
 }
 
 static size_t tool_count(const upstream *u)
@@ -132,6 +143,7 @@ static void upstream_closed(uv_handle_t *h)
 {
     upstream *u = h->data;
     struct manager *m = u->m;
+    assert(find(m, u->cfg.name) != u);
     line_ring_free(&u->stderr_ring);
     server_config_free(&u->cfg);
     free(u->last_error);
@@ -145,9 +157,12 @@ static void upstream_closed(uv_handle_t *h)
 static void upstream_remove(upstream *u)
 {
     struct manager *m = u->m;
+    unindex(u);
     for (upstream **pp = &m->servers; *pp; pp = &(*pp)->next) {
         if (*pp == u) {
             *pp = u->next;
+            if (!u->next)
+                m->tail = pp;
             break;
         }
     }
@@ -165,11 +180,12 @@ static upstream *upstream_new(struct manager *m, const server_config *cfg)
     line_ring_init(&u->stderr_ring, LINE_RING_DEFAULT_CAPACITY);
     uv_timer_init(m->a->loop, &u->timer);
     u->timer.data = u;
-    /* Append: status lists follow config order anyway, but logs read better. */
-    upstream **pp = &m->servers;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = u;
+    /* Append: status lists follow config order anyway, but logs read better.
+     * At the tail, not after a walk: a walk per server made starting
+     * 10,000 servers quadratic. */
+    *m->tail = u;
+    m->tail = &u->next;
+    strmap_put(&m->by_name, u->cfg.name, u);
     return u;
 }
 
@@ -177,8 +193,10 @@ static upstream *upstream_new(struct manager *m, const server_config *cfg)
 static void upstream_stop(upstream *u, after_exit after)
 {
     uv_timer_stop(&u->timer);
-    if (after == AFTER_REMOVE)
+    if (after == AFTER_REMOVE) {
         u->removing = true;
+        unindex(u);
+    }
     if (u->client) {
         /* A removal wins over a restart asked for earlier. */
         if (!u->stopping || after == AFTER_REMOVE || u->after == AFTER_NOTHING)
@@ -394,6 +412,7 @@ struct manager *manager_create(app *a)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
+    m->tail = &m->servers;
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
         upstream *u = upstream_new(m, &a->cfg.servers[i]);
         upstream_start(u);
@@ -417,6 +436,7 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx)
 
 void manager_destroy(struct manager *m)
 {
+    strmap_free(&m->by_name);
     free(m);
 }
 
@@ -498,20 +518,28 @@ static json_t *group_json(const config *cfg, const char *group)
                      all_enabled && json_array_size(names) > 0);
 }
 
+/* One pass with the groups by name: a scan of every server per group made
+ * this quadratic with thousands of groups (it answers every group write). */
 json_t *manager_groups_json(struct manager *m)
 {
     const config *cfg = &m->a->cfg;
     json_t *arr = json_array();
+    strmap groups = {0};
     for (size_t i = 0; i < cfg->n_servers; i++) {
-        const char *g = cfg->servers[i].group;
-        if (!g || !*g)
+        const server_config *s = &cfg->servers[i];
+        if (!s->group || !*s->group)
             continue;
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = cfg->servers[j].group && strcmp(cfg->servers[j].group, g) == 0;
-        if (!seen)
-            json_array_append_new(arr, group_json(cfg, g));
+        json_t *g = strmap_get(&groups, s->group);
+        if (!g) {
+            g = json_pack("{s:s, s:[], s:b}", "group", s->group, "servers", "enabled", true);
+            json_array_append_new(arr, g);
+            strmap_put(&groups, s->group, g);
+        }
+        json_array_append_new(json_object_get(g, "servers"), json_string(s->name));
+        if (!s->enabled)
+            json_object_set_new(g, "enabled", json_false());
     }
+    strmap_free(&groups);
     return arr;
 }
 
@@ -615,8 +643,11 @@ static void update_server(struct manager *m, upstream *u, const server_change *c
             json_pack("{s:s, s:o, s:o}", "action", "updated", "changed", fields, "server",
                       server_config_to_json(s, true)));
     log_kv(LOG_INFO, "server updated", LOG_FIELDS(LOG_STR("server", s->name), LOG_INT("restart", restart)));
-    server_config_free(&u->cfg);
+    /* The index's key is the name in u->cfg: re-keyed before the old copy goes. */
+    server_config old = u->cfg;
     server_config_copy(&u->cfg, s);
+    strmap_put(&m->by_name, u->cfg.name, u);
+    server_config_free(&old);
     if (!s->enabled) {
         upstream_stop(u, AFTER_NOTHING);
     } else if (restart || !o->enabled) {

@@ -136,7 +136,8 @@ test('a failed config write changes nothing and says why', async () => {
   try {
     const rec = await recordEvents(proxy);
     await rec.until(isState('a', 'Ready'));
-    // Put a directory where the file was: the atomic rename must fail.
+    // Put a directory where the file was: it can be neither compared with
+    // what was loaded nor replaced by the atomic rename.
     rmSync(proxy.configPath);
     mkdirSync(proxy.configPath);
     writeFileSync(proxy.configPath + '/keep', 'x');

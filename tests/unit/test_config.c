@@ -243,12 +243,97 @@ static void test_server_validate(void **state) {
     assert_false(config_server_validate(&s, err));
     s.name = "sl/ash";
     assert_false(config_server_validate(&s, err));
+    s.name = ".";
+    assert_false(config_server_validate(&s, err));
+    s.name = "..";
+    assert_false(config_server_validate(&s, err));
+    s.name = "a";
+    s.group = "..";
+    assert_false(config_server_validate(&s, err));
+    s.group = "";
     s.name = "a";
     s.command = "";
     assert_false(config_server_validate(&s, err));
     s.command = "cat";
     s.protocol = "nope";
     assert_false(config_server_validate(&s, err));
+}
+
+/* Line and column (1-based) of the first `needle` in `text`. */
+static void position_of(const char *text, const char *needle, int *line, int *col) {
+    const char *at = strstr(text, needle);
+    assert_non_null(at);
+    *line = 1;
+    *col = 1;
+    for (const char *p = text; p < at; p++) {
+        if (*p == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+static void test_name_rule(void **state) {
+    (void)state;
+    char err[CONFIG_ERR_LEN];
+    char name64[65], name65[66];
+    memset(name64, 'n', 64);
+    name64[64] = '\0';
+    memset(name65, 'n', 65);
+    name65[65] = '\0';
+    const char *good[] = {"a", "my.server", "A-b_9", "x..y", ".hidden", "trailing.", "...", "-", name64};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!config_name_valid(good[i], "server name", err))
+            fail_msg("good name \"%s\" refused: %s", good[i], err);
+    const char *bad[] = {"", ".", "..", "a/b", "/", "a b", "%41", "a+b", "a?b", "a#b", "caf\xc3\xa9", "a\\b", name65};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (config_name_valid(bad[i], "group", err))
+            fail_msg("bad name \"%s\" accepted", bad[i]);
+        if (!strstr(err, CONFIG_NAME_RULE) || strncmp(err, "group ", 6) != 0)
+            fail_msg("error for \"%s\" does not state the rule: %s", bad[i], err);
+    }
+}
+
+/* A bad name in the file stops the load with the rule, the file, and the
+ * line and column of the offending "name" or "group". */
+static void test_bad_names_in_file(void **state) {
+    (void)state;
+    const char *bad_names[] = {".", "..", "a/b", "a b"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        char text[256], pair[64];
+        snprintf(pair, sizeof pair, "\"name\": \"%s\"", bad_names[i]);
+        snprintf(text, sizeof text,
+                 "{\n  \"mcpServers\": [\n    {\"name\": \"ok\", \"command\": \"c\"},\n    {%s, \"command\": \"c\"}\n  ]\n}\n",
+                 pair);
+        int line, col;
+        position_of(text, pair, &line, &col);
+        expect_error_at(text, CONFIG_NAME_RULE, line, col);
+        expect_error(text, "test.json");
+    }
+    const char *bad_groups[] = {".", "..", "a/b", "%2e"};
+    for (size_t i = 0; i < sizeof bad_groups / sizeof bad_groups[0]; i++) {
+        char text[256], pair[64];
+        snprintf(pair, sizeof pair, "\"group\": \"%s\"", bad_groups[i]);
+        snprintf(text, sizeof text,
+                 "{\n  \"mcpServers\": [\n    {\"name\": \"a\", \"command\": \"c\", \"group\": \"g.1\"},\n"
+                 "    {\"name\": \"b\", \"command\": \"c\", %s}\n  ]\n}\n",
+                 pair);
+        int line, col;
+        position_of(text, pair, &line, &col);
+        expect_error_at(text, CONFIG_NAME_RULE, line, col);
+        expect_error(text, "group");
+    }
+    /* The second of two equal names is the one named. */
+    const char *dup = "{\"mcpServers\": [\n  {\"name\": \"a\", \"command\": \"c\"},\n  {\"name\": \"a\", \"command\": \"d\"}\n]}";
+    expect_error_at(dup, "duplicate", 3, 4);
+    /* An empty group is none: accepted. */
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"group\": \"\"}]}", &cfg, err));
+    config_free(&cfg);
 }
 
 static void test_split_listen(void **state) {
@@ -403,6 +488,8 @@ int main(void) {
         cmocka_unit_test(test_syntax_error_position),
         cmocka_unit_test(test_server_errors),
         cmocka_unit_test(test_server_validate),
+        cmocka_unit_test(test_name_rule),
+        cmocka_unit_test(test_bad_names_in_file),
         cmocka_unit_test(test_split_listen),
         cmocka_unit_test(test_listen_validated_on_parse),
         cmocka_unit_test(test_to_json_roundtrip),
