@@ -55,6 +55,7 @@ typedef struct http_session {
     strbuf body;
     bool body_too_large;
     bool close_after;     /* answered before its body was read: the connection closes */
+    bool routed;          /* its answer is decided: nothing may route it again */
     int refused;          /* refused before any handler with this status */
     const char *refused_why;
     /* Request headers handlers read (http_request); "" when absent. */
@@ -228,6 +229,12 @@ static void route_request(http_server *srv, http_session *s, http_response *res)
 
 static int start_response(http_server *srv, http_session *s)
 {
+    /* lws reports a body's completion even for Content-Length: 0, which is
+     * routed from its headers already; and body bytes of a request refused
+     * on its headers may still complete before the close. Once is all. */
+    if (s->routed)
+        return 0;
+    s->routed = true;
     http_response res = {0};
     route_request(srv, s, &res);
     if (!s->slot.pending) /* answered at once: the same path as a later answer */

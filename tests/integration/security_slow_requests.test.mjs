@@ -4,12 +4,14 @@
 // must leave room for other clients (limits.max_pending_bodies_per_address),
 // a request refused on its headers is answered at once and closed without
 // its body being read, and framing headers that a proxy in front of us
-// could read differently (RFC 9112) are refused with 400 and a close.
+// could read differently (RFC 9112) are refused with 400 and a close. A
+// request with no body is routed once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, api } from './harness.mjs';
 import { tcpConnect, untilClosed } from './security_helpers.mjs';
 import { stats } from './realtime_helpers.mjs';
+import { demo, recordEvents, isState } from './upstream_helpers.mjs';
 
 /** Sends `head` and one byte of the body it announces; the rest never comes. */
 async function drip(proxy, path = '/api/events', extraHeaders = '') {
@@ -132,4 +134,23 @@ test('ambiguous framing is refused with 400 (or 411) and the connection closed',
   } finally {
     await proxy.stop();
   }
+});
+
+test('a request with Content-Length: 0 is handled once, and a stop does not wait for it', async () => {
+  const proxy = await startProxy({ config: { mcpServers: [demo('a')] } });
+  const rec = await recordEvents(proxy);
+  await rec.until(isState('a', 'Ready'));
+  // fetch sends Content-Length: 0 on a POST without a body.
+  const res = await fetch(proxy.url + '/api/servers/a/restart', { method: 'POST' });
+  assert.equal(res.status, 200);
+  await res.text();
+  await rec.until(isState('a', 'Ready'));
+  const n = (await api(proxy, 'GET', '/api/realtime/stats')).json.seq;
+  // Everything about the restart is published by now: exactly one went on.
+  const connecting = rec.events.filter((e) => e.seq <= n && e.type === 'server_state_changed' &&
+    e.server_name === 'a' && e.new_state === 'Connecting');
+  assert.equal(connecting.length, 2, 'the first start and one restart');
+  await proxy.stop();
+  // Every answer had drained: the stop did not have to cut anything.
+  assert.equal(proxy.logs.some((e) => e.msg === 'stop deadline reached: closing what is left'), false);
 });
