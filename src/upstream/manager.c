@@ -41,7 +41,7 @@ typedef struct upstream {
     bool stopping;           /* we asked it to stop: its exit is no failure */
     bool removing;           /* deleted: invisible to find(), freed after exit */
     after_exit after;
-    char *fail_reason;       /* why the handshake failed, until the exit */
+    char *fail_reason;       /* why the client failed (on_failed), until the exit */
     uint32_t retry_count;    /* retries since the last stable Ready period */
     uint32_t failure_count;  /* consecutive failures */
     char *last_error;        /* may quote the server's stderr: any text */
@@ -368,9 +368,13 @@ static void upstream_start(upstream *u)
         return;
     uv_timer_stop(&u->timer);
     set_state(u, CONN_CONNECTING);
+    const upstream_settings *set = &m->a->cfg.upstream;
     mcp_client_options opts = {.server_name = u->cfg.name,
-                               .request_timeout_ms = m->a->cfg.upstream.request_timeout_ms,
-                               .stop_grace_ms = m->a->cfg.upstream.stop_grace_ms};
+                               .request_timeout_ms = set->request_timeout_ms,
+                               .stop_grace_ms = set->stop_grace_ms,
+                               .max_tool_pages = set->max_tool_pages,
+                               .max_tool_list_bytes = set->max_tool_list_bytes,
+                               .max_tools = set->max_tools};
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,

@@ -150,7 +150,7 @@ static void on_line(const char *line, size_t len, void *ctx)
         t->cbs.on_bad_line(jerr.text, line, len, t->ctx);
         return;
     }
-    t->cbs.on_message(msg, t->ctx);
+    t->cbs.on_message(msg, len, t->ctx);
     json_decref(msg);
 }
 

@@ -25,8 +25,9 @@
 typedef struct stdio_transport stdio_transport;
 
 typedef struct stdio_transport_callbacks {
-    /* One parsed JSON value per stdout line; `msg` is borrowed. */
-    void (*on_message)(json_t *msg, void *ctx);
+    /* One parsed JSON value per stdout line of `len` bytes; `msg` is
+     * borrowed. */
+    void (*on_message)(json_t *msg, size_t len, void *ctx);
     /* A stdout line that could not be used (too long, not JSON); for logs. */
     void (*on_bad_line)(const char *why, const char *line, size_t len, void *ctx);
     /* Raw stderr bytes (borrowed). */
