@@ -169,35 +169,44 @@ static void client_fail(mcp_client *c, const char *reason)
     mcp_client_stop(c);
 }
 
-static bool tool_named(const json_t *tools, const char *name)
+/* The names in a tool list, as the keys of a JSON object: a hash set.
+ * jansson seeds its hash with random bytes once per process, so names a
+ * hostile server picks cannot make the lookups collide. */
+static json_t *name_set(const json_t *tools)
 {
+    json_t *set = json_object();
     size_t i;
     json_t *t;
     json_array_foreach(tools, i, t) {
         const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && strcmp(n, name) == 0)
-            return true;
+        if (n)
+            json_object_set_new_nocheck(set, n, json_true());
     }
-    return false;
+    return set;
 }
 
-/* O(n*m): tool lists are tens to hundreds long; a hash set would be the next
- * step if servers with thousands of tools show up. */
+/* Entries of `tools` with a name that is not in `names`. */
+static size_t count_missing_from(const json_t *tools, const json_t *names)
+{
+    size_t n = 0, i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (name && !json_object_get(names, name))
+            n++;
+    }
+    return n;
+}
+
+/* Linear: a list_changed from a server with tens of thousands of tools
+ * costs milliseconds, not the seconds a pairwise comparison took. */
 void mcp_tools_diff(const json_t *before, const json_t *now, size_t *added, size_t *removed)
 {
-    size_t i;
-    json_t *t;
-    *added = *removed = 0;
-    json_array_foreach(now, i, t) {
-        const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && !tool_named(before, n))
-            (*added)++;
-    }
-    json_array_foreach(before, i, t) {
-        const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && !tool_named(now, n))
-            (*removed)++;
-    }
+    json_t *before_names = name_set(before), *now_names = name_set(now);
+    *added = count_missing_from(now, before_names);
+    *removed = count_missing_from(before, now_names);
+    json_decref(before_names);
+    json_decref(now_names);
 }
 
 static void listing_done(mcp_client *c)
