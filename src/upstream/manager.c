@@ -372,6 +372,7 @@ static void upstream_start(upstream *u)
     mcp_client_options opts = {.server_name = u->cfg.name,
                                .request_timeout_ms = set->request_timeout_ms,
                                .stop_grace_ms = set->stop_grace_ms,
+                               .max_queued_bytes = set->max_queued_bytes,
                                .max_tool_pages = set->max_tool_pages,
                                .max_tool_list_bytes = set->max_tool_list_bytes,
                                .max_tools = set->max_tools};

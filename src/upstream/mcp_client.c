@@ -44,7 +44,7 @@ struct mcp_client {
     char *name;
     uint32_t request_timeout_ms;
     uint32_t stop_grace_ms;
-    uint32_t max_tool_pages, max_tool_list_bytes, max_tools;
+    uint32_t max_queued_bytes, max_tool_pages, max_tool_list_bytes, max_tools;
     int64_t next_id;
     pending *pending;
     phase phase;
@@ -62,6 +62,25 @@ struct mcp_client {
 };
 
 static void list_tools(mcp_client *c);
+static void client_fail(mcp_client *c, const char *reason);
+
+/* Every message to the server goes through here. One that would take what
+ * waits for the server past max_queued_bytes fails it: it has stopped
+ * reading, and what we owe it (answers to its pings, say) would otherwise
+ * pile up without end. */
+static int send_message(mcp_client *c, const json_t *msg)
+{
+    int rc = stdio_transport_send(c->transport, msg);
+    if (rc == UV_ENOBUFS) {
+        char reason[REASON_LEN];
+        snprintf(reason, sizeof reason,
+                 "the server does not read its stdin: what waits for it would pass upstream.max_queued_bytes "
+                 "(%u bytes)",
+                 c->max_queued_bytes);
+        client_fail(c, reason);
+    }
+    return rc;
+}
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -108,7 +127,7 @@ int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, ui
         return -1;
     int64_t id = ++c->next_id;
     json_t *msg = jsonrpc_request_new(id, method, params);
-    int rc = stdio_transport_send(c->transport, msg);
+    int rc = send_message(c, msg);
     json_decref(msg);
     if (rc != 0)
         return -1;
@@ -139,7 +158,7 @@ int mcp_client_notify(mcp_client *c, const char *method, json_t *params)
     if (c->exited)
         return UV_EPIPE;
     json_t *msg = jsonrpc_notification_new(method, params);
-    int rc = stdio_transport_send(c->transport, msg);
+    int rc = send_message(c, msg);
     json_decref(msg);
     return rc;
 }
@@ -337,8 +356,10 @@ static void initialized(json_t *result, const mcp_error *err, void *ctx)
     c->protocol_version = xstrdup(version);
     c->server_info = json_incref(json_object_get(result, "serverInfo"));
     c->capabilities = json_incref(json_object_get(result, "capabilities"));
-    mcp_client_notify(c, "notifications/initialized", NULL);
     c->phase = PHASE_LISTING;
+    mcp_client_notify(c, "notifications/initialized", NULL);
+    if (c->phase != PHASE_LISTING)
+        return; /* that send failed the server */
     c->cbs.on_initialized(c, c->ctx);
     if (c->phase != PHASE_LISTING)
         return; /* the owner stopped us */
@@ -360,7 +381,7 @@ static void answer_request(mcp_client *c, json_t *msg)
         reply = jsonrpc_result_new(id, json_object());
     else
         reply = jsonrpc_error_new(id, -32601, "method not supported by mcpproxy", NULL);
-    stdio_transport_send(c->transport, reply);
+    send_message(c, reply);
     json_decref(reply);
 }
 
@@ -455,14 +476,16 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->name = xstrdup(opts->server_name ? opts->server_name : srv->name);
     c->request_timeout_ms = opts->request_timeout_ms ? opts->request_timeout_ms : 30000;
     c->stop_grace_ms = opts->stop_grace_ms ? opts->stop_grace_ms : 1000;
-    assert(opts->max_tool_pages && opts->max_tool_list_bytes && opts->max_tools);
+    assert(opts->max_queued_bytes && opts->max_tool_pages && opts->max_tool_list_bytes && opts->max_tools);
+    c->max_queued_bytes = opts->max_queued_bytes;
     c->max_tool_pages = opts->max_tool_pages;
     c->max_tool_list_bytes = opts->max_tool_list_bytes;
     c->max_tools = opts->max_tools;
     c->tools = json_array();
     stdio_transport_callbacks tcbs = {
         .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
-    c->transport = stdio_transport_start(loop, srv, c->stop_grace_ms, &tcbs, c, err);
+    stdio_transport_options topts = {.stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes};
+    c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
     if (!c->transport) {
         mcp_client_destroy(c);
         return NULL;

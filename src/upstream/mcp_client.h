@@ -5,8 +5,8 @@
  * answers the server's pings, and offers a general asynchronous request with
  * a per-request timeout (the /mcp endpoint's tools/call uses it). A timeout
  * fails only that request. A server that passes one of the options' bounds
- * (pages, bytes or tools of one listing) is failed as a whole: on_failed
- * names the bound, and the client stops it.
+ * (what waits for its stdin; pages, bytes or tools of one listing) is failed
+ * as a whole: on_failed names the bound, and the client stops it.
  * Everything runs on the loop; callbacks fire from it. */
 #ifndef MCPPROXY_UPSTREAM_MCP_CLIENT_H
 #define MCPPROXY_UPSTREAM_MCP_CLIENT_H
@@ -60,6 +60,7 @@ typedef struct mcp_client_options {
     uint32_t request_timeout_ms; /* handshake and tools/list */
     uint32_t stop_grace_ms;      /* SIGTERM → SIGKILL */
     /* The bounds, as the config's `upstream` object names them (> 0). */
+    uint32_t max_queued_bytes;    /* bytes waiting for the server's stdin */
     uint32_t max_tool_pages;      /* tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* bytes of tools/list answers in one listing */
     uint32_t max_tools;           /* tools in one listing */

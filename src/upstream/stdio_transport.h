@@ -6,6 +6,10 @@
  * stderr byte to the owner. The child is always reaped through libuv's exit
  * callback: no zombies.
  *
+ * What is written to the server waits in one buffer while a write is in
+ * flight, and one write takes all of it: a server that stops reading makes
+ * the buffer grow, up to max_queued_bytes; past that a send is refused.
+ *
  * Orphans: when mcpproxy dies without a chance to stop its children (SIGKILL),
  * the child's stdin reaches EOF, which MCP servers treat as "exit". For the
  * ones that do not, the child is started through `mcpproxy-exec` (built next
@@ -38,17 +42,26 @@ typedef struct stdio_transport_callbacks {
     void (*on_exit)(int64_t exit_status, int term_signal, void *ctx);
 } stdio_transport_callbacks;
 
-/* Spawns the server. stop_grace_ms is the grace of the stop the transport
- * starts on its own, when the server closes its stdout but lives on. On
- * failure returns NULL with a reason in err (nothing to clean up, on_exit is
- * never called). `cbs` is copied; `ctx` is borrowed and must outlive the
- * transport. */
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, uint32_t stop_grace_ms,
-                                       const stdio_transport_callbacks *cbs, void *ctx,
-                                       char err[CONFIG_ERR_LEN]);
+typedef struct stdio_transport_options {
+    /* The grace of the stop the transport starts on its own, when the
+     * server closes its stdout but lives on. */
+    uint32_t stop_grace_ms;
+    /* Bytes written to the server that it has not taken yet, at most (one
+     * message of any size is taken when nothing waits). */
+    size_t max_queued_bytes;
+} stdio_transport_options;
 
-/* Writes one message followed by '\n'. `msg` is borrowed. Returns 0, or a
- * negative libuv error (the transport is stopping or the pipe is gone). */
+/* Spawns the server. On failure returns NULL with a reason in err (nothing
+ * to clean up, on_exit is never called). `opts` and `cbs` are copied; `ctx`
+ * is borrowed and must outlive the transport. */
+stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
+                                       const stdio_transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN]);
+
+/* Queues one message followed by '\n'. `msg` is borrowed. Returns 0;
+ * UV_ENOBUFS when it would take what waits for the server past
+ * max_queued_bytes (nothing is queued: the server is not reading); or
+ * another negative libuv error (the transport is stopping, the pipe is
+ * gone). */
 int stdio_transport_send(stdio_transport *t, const json_t *msg);
 
 /* Stops the server: closes its stdin, sends SIGTERM to its process group and

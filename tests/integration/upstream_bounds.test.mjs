@@ -1,8 +1,10 @@
 // upstream_bounds.test.mjs - what one upstream server can make mcpproxy
-// hold is bounded (the `upstream` settings max_tool_pages,
+// hold is bounded (the `upstream` settings max_queued_bytes, max_tool_pages,
 // max_tool_list_bytes, max_tools, at their defaults here). A server past a
 // bound ends in Error with a last_error naming the setting, while the proxy
 // keeps answering and its memory stays far from what the server asked for:
+//   - one that floods pings and never reads its stdin (our answers would
+//     queue without end);
 //   - one whose tools/list hands out a nextCursor forever, in small pages
 //     and in large ones;
 //   - one that lists more tools than max_tools.
@@ -18,9 +20,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (file) => path.join(here, 'fixtures', file);
 const node = (name, file, args = []) => ({ name, protocol: 'stdio', command: process.execPath, args: [fixture(file), ...args] });
 
-// Far above what the bounds let a server make the proxy hold (32 MiB of
-// tool lists, parsed into a few times that), far below what the servers
-// here asked for without them (gigabytes within a minute).
+// Far above what the bounds let a server make the proxy hold (8 MiB queued,
+// 32 MiB of tool lists, parsed into a few times that), far below what the
+// servers here asked for without them (gigabytes within a minute).
 const RSS_GROWTH_LIMIT_KIB = 300 * 1024;
 
 /**
@@ -74,6 +76,15 @@ async function withServer(server, fn) {
     assert.equal(code, 0);
   }
 }
+
+test('a server that floods pings and never reads its stdin is failed at upstream.max_queued_bytes', async () => {
+  await withServer(node('flood', 'ping_flood_server.mjs'), async (proxy, rec) => {
+    // Ready first: the flood starts once its tools are listed.
+    const ready = await rec.until(isState('flood', 'Ready'), 30000, 'flood Ready');
+    const end = await watchUntilSettled(proxy, rec, 'flood', ready.seq);
+    await assertFailedOn(proxy, end, 'flood', 'max_queued_bytes');
+  });
+});
 
 test('a tools/list that never ends, in small pages, is failed at upstream.max_tool_pages', async () => {
   await withServer(node('endless', 'tool_list_server.mjs', ['--endless', '--tools', '1']), async (proxy, rec) => {
