@@ -9,6 +9,7 @@
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
 #include "upstream/mcp_client.h"
+#include "upstream/reaper.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -54,8 +55,10 @@ typedef struct upstream {
 struct manager {
     app *a;
     upstream *servers;
+    reaper *reaper;          /* adopts and kills what servers leave behind */
+    bool reaper_closing;     /* closed last, once every server is gone */
     bool stopping_all;
-    int closing;             /* timer handles still closing */
+    int closing;             /* handles still closing */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
 };
@@ -118,9 +121,27 @@ static const char *status_name(const upstream *u)
 
 /* ---- lifetime of an upstream ------------------------------------------ */
 
+static void maybe_all_stopped(struct manager *m);
+
+static void reaper_closed(void *ctx)
+{
+    struct manager *m = ctx;
+    m->closing--;
+    maybe_all_stopped(m);
+}
+
 static void maybe_all_stopped(struct manager *m)
 {
-    if (m->stopping_all && !m->servers && m->closing == 0 && m->stop_done) {
+    if (!m->stopping_all || m->servers || m->closing > 0)
+        return;
+    if (!m->reaper_closing) {
+        /* Last: it takes what the last servers to exit left behind. */
+        m->reaper_closing = true;
+        m->closing++;
+        reaper_close(m->reaper, reaper_closed, m);
+        return;
+    }
+    if (m->stop_done) {
         void (*done)(void *) = m->stop_done;
         m->stop_done = NULL;
         log_msg(LOG_INFO, "all upstream servers stopped");
@@ -375,7 +396,8 @@ static void upstream_start(upstream *u)
                                .max_queued_bytes = set->max_queued_bytes,
                                .max_tool_pages = set->max_tool_pages,
                                .max_tool_list_bytes = set->max_tool_list_bytes,
-                               .max_tools = set->max_tools};
+                               .max_tools = set->max_tools,
+                               .reaper = m->reaper};
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,
@@ -399,6 +421,7 @@ struct manager *manager_create(app *a)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
+    m->reaper = reaper_create(a->loop);
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
         upstream *u = upstream_new(m, &a->cfg.servers[i]);
         upstream_start(u);
@@ -422,6 +445,7 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx)
 
 void manager_destroy(struct manager *m)
 {
+    reaper_destroy(m->reaper);
     free(m);
 }
 

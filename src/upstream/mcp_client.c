@@ -484,7 +484,8 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->tools = json_array();
     stdio_transport_callbacks tcbs = {
         .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
-    stdio_transport_options topts = {.stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes};
+    stdio_transport_options topts = {
+        .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
     c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
     if (!c->transport) {
         mcp_client_destroy(c);

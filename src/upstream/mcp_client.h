@@ -27,6 +27,7 @@
 #define MCP_ERR_TIMEOUT (-32001)
 #define MCP_ERR_CLOSED (-32002)
 
+struct reaper;
 typedef struct mcp_client mcp_client;
 
 typedef struct mcp_error {
@@ -64,6 +65,7 @@ typedef struct mcp_client_options {
     uint32_t max_tool_pages;      /* tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* bytes of tools/list answers in one listing */
     uint32_t max_tools;           /* tools in one listing */
+    struct reaper *reaper;        /* for the transport; borrowed, may be NULL */
 } mcp_client_options;
 
 extern const char *const mcp_client_supported_versions[];

@@ -5,6 +5,7 @@
 #include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
+#include "upstream/reaper.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ struct stdio_transport {
     uv_timer_t timer; /* kill timer while stopping, drain timer after exit */
     uint32_t stop_grace_ms; /* for a stop of our own (stdout closed) */
     size_t max_queued_bytes;
+    struct reaper *reaper;  /* borrowed, may be NULL */
     strbuf queued;          /* messages waiting for the write in flight */
     char *writing;          /* the bytes of the write in flight, or NULL; owned */
     size_t writing_len;
@@ -116,6 +118,8 @@ static void on_process_exit(uv_process_t *proc, int64_t exit_status, int term_si
     t->exited = true;
     t->exit_status = exit_status;
     t->term_signal = term_signal;
+    if (t->reaper)
+        reaper_untrack(t->reaper, t->pid);
     /* The leader is gone; its children (same group) must not outlive it. The
      * group id cannot be reused while any member lives, so this reaches only
      * our server's descendants (or no one: ESRCH). */
@@ -310,6 +314,7 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
     t->ctx = ctx;
     t->stop_grace_ms = opts->stop_grace_ms;
     t->max_queued_bytes = opts->max_queued_bytes;
+    t->reaper = opts->reaper;
     t->write_req.data = t;
     jsonrpc_framer_init(&t->framer, JSONRPC_MAX_LINE_DEFAULT);
     uv_pipe_init(loop, &t->in, 0);
@@ -367,6 +372,8 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
     }
     t->spawned = true;
     t->pid = t->proc.pid;
+    if (t->reaper)
+        reaper_track(t->reaper, t->pid);
     uv_read_start((uv_stream_t *)&t->out, alloc_out, on_out_read);
     uv_read_start((uv_stream_t *)&t->err, alloc_err, on_err_read);
     return t;

@@ -10,12 +10,12 @@
  * flight, and one write takes all of it: a server that stops reading makes
  * the buffer grow, up to max_queued_bytes; past that a send is refused.
  *
- * Orphans: when mcpproxy dies without a chance to stop its children (SIGKILL),
- * the child's stdin reaches EOF, which MCP servers treat as "exit". For the
- * ones that do not, the child is started through `mcpproxy-exec` (built next
- * to the mcpproxy binary) when it exists: that helper sets
- * PR_SET_PDEATHSIG=SIGKILL and then execs the server, so the kernel kills the
- * server when mcpproxy dies. */
+ * Orphans: the child is started through `mcpproxy-exec` (built next to the
+ * mcpproxy binary) when it exists: a small supervisor that forks the
+ * server, keeps everything the server starts below itself (a child
+ * subreaper), kills all of it when the server exits, and kills all of it
+ * when mcpproxy dies (its parent-death signal), SIGKILL included. What a
+ * killed supervisor leaves behind is mcpproxy's (upstream/reaper.h). */
 #ifndef MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 #define MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 
@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct reaper;
 typedef struct stdio_transport stdio_transport;
 
 typedef struct stdio_transport_callbacks {
@@ -49,6 +50,8 @@ typedef struct stdio_transport_options {
     /* Bytes written to the server that it has not taken yet, at most (one
      * message of any size is taken when nothing waits). */
     size_t max_queued_bytes;
+    /* Told the child's pid while libuv waits for it; borrowed, may be NULL. */
+    struct reaper *reaper;
 } stdio_transport_options;
 
 /* Spawns the server. On failure returns NULL with a reason in err (nothing
@@ -73,7 +76,8 @@ void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms);
 /* Frees the transport; only after on_exit (or from inside it). */
 void stdio_transport_destroy(stdio_transport *t);
 
-/* The child's pid (also its process group id). */
+/* The child's pid (also its process group id): the supervisor's when
+ * mcpproxy-exec is used. */
 int stdio_transport_pid(const stdio_transport *t);
 
 /* Where the exec helper is looked for: next to the running binary. Returns
