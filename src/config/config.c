@@ -221,6 +221,12 @@ static const config_field upstream_fields[] = {
     /* A disable, restart or delete waits this long; a process stop waits at
      * most 1 s of it, so the proxy still exits within 2 s of SIGTERM. */
     U32(upstream, stop_grace_ms, 10, 60000),
+    /* At least one pipe's worth: a server reading at its own pace never
+     * comes near it. */
+    U32(upstream, max_queued_bytes, 65536, 1024u * 1024 * 1024),
+    U32(upstream, max_tool_pages, 1, UINT32_MAX),
+    U32(upstream, max_tool_list_bytes, 65536, UINT32_MAX),
+    U32(upstream, max_tools, 1, UINT32_MAX),
 };
 
 #undef U32
@@ -416,6 +422,10 @@ void config_init_defaults(config *cfg)
         .ready_reset_ms = 30000,
         .request_timeout_ms = 30000,
         .stop_grace_ms = 1000,
+        .max_queued_bytes = 8 * 1024 * 1024,
+        .max_tool_pages = 1000,
+        .max_tool_list_bytes = 32 * 1024 * 1024,
+        .max_tools = 10000,
     };
     cfg->mcp = (mcp_settings){
         .call_timeout_ms = 300000,

@@ -59,13 +59,14 @@ void mcp_tool_name(const char *server, const char *tool, bool hashed, char out[M
     snprintf(out + len, MCP_TOOL_NAME_MAX + 1 - len, "_%08x", h);
 }
 
+/* Names are found through an index, a JSON object (jansson hashes its keys
+ * with a random per-process seed, so a hostile server's tool names cannot
+ * make lookups collide): building a catalog of tens of thousands of tools
+ * checks each name in constant time instead of against every earlier one. */
 const mcp_catalog_entry *mcp_catalog_find(const mcp_catalog *c, const char *name)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        if (strcmp(c->entries[i].name, name) == 0)
-            return &c->entries[i];
-    }
-    return NULL;
+    json_t *pos = c->index ? json_object_get(c->index, name) : NULL;
+    return pos ? &c->entries[json_integer_value(pos)] : NULL;
 }
 
 static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const char *tool, json_t *def)
@@ -86,6 +87,10 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
         *cap = *cap ? *cap * 2 : 16;
         c->entries = xrealloc(c->entries, *cap * sizeof *c->entries);
     }
+    if (!c->index)
+        c->index = json_object();
+    /* Offered names are [A-Za-z0-9_-]: valid UTF-8, no check needed. */
+    json_object_set_new_nocheck(c->index, name, json_integer((json_int_t)c->n));
     mcp_catalog_entry *e = &c->entries[c->n++];
     memcpy(e->name, name, sizeof name);
     e->server = xstrdup(server);
@@ -165,5 +170,6 @@ void mcp_catalog_free(mcp_catalog *c)
         json_decref(c->entries[i].def);
     }
     free(c->entries);
+    json_decref(c->index);
     *c = (mcp_catalog){0};
 }

@@ -29,6 +29,7 @@ typedef struct mcp_catalog_entry {
 typedef struct mcp_catalog {
     mcp_catalog_entry *entries; /* in config order, then the server's order */
     size_t n;
+    json_t *index;              /* offered name -> its position in entries; owned, NULL when empty */
 } mcp_catalog;
 
 /* Pure: the offered name of one tool. `hashed` forces the hashed form. */
@@ -41,7 +42,7 @@ void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg);
 /* Whether two catalogs offer the same names with equal definitions. */
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);
 
-/* The entry offered under `name`, or NULL. Borrowed. */
+/* The entry offered under `name`, or NULL. Borrowed. A hash lookup. */
 const mcp_catalog_entry *mcp_catalog_find(const mcp_catalog *c, const char *name);
 
 /* The tools/list array: each definition as sent, with the offered name.

@@ -10,6 +10,7 @@
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
 #include "upstream/mcp_client.h"
+#include "upstream/reaper.h"
 
 #include <assert.h>
 #include <signal.h>
@@ -43,7 +44,7 @@ typedef struct upstream {
     bool stopping;           /* we asked it to stop: its exit is no failure */
     bool removing;           /* deleted: invisible to find(), freed after exit */
     after_exit after;
-    char *fail_reason;       /* why the handshake failed, until the exit */
+    char *fail_reason;       /* why the client failed (on_failed), until the exit */
     uint32_t retry_count;    /* retries since the last stable Ready period */
     uint32_t failure_count;  /* consecutive failures */
     char *last_error;        /* may quote the server's stderr: any text */
@@ -61,8 +62,10 @@ struct manager {
      * servers quadratic. Keys are the upstreams' own cfg.name. */
     strmap by_name;
     upstream **tail;         /* the last upstream's `next` (&servers when none): O(1) appends */
+    reaper *reaper;          /* adopts and kills what servers leave behind */
+    bool reaper_closing;     /* closed last, once every server is gone */
     bool stopping_all;
-    int closing;             /* timer handles still closing */
+    int closing;             /* handles still closing */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
 };
@@ -129,9 +132,27 @@ static const char *status_name(const upstream *u)
 
 /* ---- lifetime of an upstream ------------------------------------------ */
 
+static void maybe_all_stopped(struct manager *m);
+
+static void reaper_closed(void *ctx)
+{
+    struct manager *m = ctx;
+    m->closing--;
+    maybe_all_stopped(m);
+}
+
 static void maybe_all_stopped(struct manager *m)
 {
-    if (m->stopping_all && !m->servers && m->closing == 0 && m->stop_done) {
+    if (!m->stopping_all || m->servers || m->closing > 0)
+        return;
+    if (!m->reaper_closing) {
+        /* Last: it takes what the last servers to exit left behind. */
+        m->reaper_closing = true;
+        m->closing++;
+        reaper_close(m->reaper, reaper_closed, m);
+        return;
+    }
+    if (m->stop_done) {
         void (*done)(void *) = m->stop_done;
         m->stop_done = NULL;
         log_msg(LOG_INFO, "all upstream servers stopped");
@@ -386,9 +407,15 @@ static void upstream_start(upstream *u)
         return;
     uv_timer_stop(&u->timer);
     set_state(u, CONN_CONNECTING);
+    const upstream_settings *set = &m->a->cfg.upstream;
     mcp_client_options opts = {.server_name = u->cfg.name,
-                               .request_timeout_ms = m->a->cfg.upstream.request_timeout_ms,
-                               .stop_grace_ms = m->a->cfg.upstream.stop_grace_ms};
+                               .request_timeout_ms = set->request_timeout_ms,
+                               .stop_grace_ms = set->stop_grace_ms,
+                               .max_queued_bytes = set->max_queued_bytes,
+                               .max_tool_pages = set->max_tool_pages,
+                               .max_tool_list_bytes = set->max_tool_list_bytes,
+                               .max_tools = set->max_tools,
+                               .reaper = m->reaper};
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,
@@ -413,6 +440,7 @@ struct manager *manager_create(app *a)
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
     m->tail = &m->servers;
+    m->reaper = reaper_create(a->loop);
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
         upstream *u = upstream_new(m, &a->cfg.servers[i]);
         upstream_start(u);
@@ -437,6 +465,7 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx)
 void manager_destroy(struct manager *m)
 {
     strmap_free(&m->by_name);
+    reaper_destroy(m->reaper);
     free(m);
 }
 

@@ -7,6 +7,8 @@
 #include "core/jsonrpc.h"
 #include "upstream/stdio_transport.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +16,7 @@
 #define MCPPROXY_VERSION "0.0.0"
 #endif
 
-/* A server that hands out cursors forever is a bug; stop listing there. */
-#define MAX_TOOL_PAGES 1000
-/* Why the handshake failed, as on_failed reports it (and last_error shows). */
+/* Why the client failed, as on_failed reports it (and last_error shows). */
 #define REASON_LEN 256
 /* Bytes of an unusable stdout line quoted in the log. */
 #define BAD_LINE_HEAD 120
@@ -44,6 +44,7 @@ struct mcp_client {
     char *name;
     uint32_t request_timeout_ms;
     uint32_t stop_grace_ms;
+    uint32_t max_queued_bytes, max_tool_pages, max_tool_list_bytes, max_tools;
     int64_t next_id;
     pending *pending;
     phase phase;
@@ -53,12 +54,33 @@ struct mcp_client {
     json_t *capabilities;
     json_t *tools;       /* current list; never NULL */
     json_t *listing;     /* pages collected by the listing in flight, or NULL */
-    unsigned pages;
+    uint32_t pages;      /* of the listing in flight, answered so far */
+    size_t listing_bytes; /* the bytes of those answers */
+    size_t message_bytes; /* the bytes of the line of the message being handled */
     bool relist_wanted;  /* list_changed arrived during a listing */
     bool listed_once;
 };
 
 static void list_tools(mcp_client *c);
+static void client_fail(mcp_client *c, const char *reason);
+
+/* Every message to the server goes through here. One that would take what
+ * waits for the server past max_queued_bytes fails it: it has stopped
+ * reading, and what we owe it (answers to its pings, say) would otherwise
+ * pile up without end. */
+static int send_message(mcp_client *c, const json_t *msg)
+{
+    int rc = stdio_transport_send(c->transport, msg);
+    if (rc == UV_ENOBUFS) {
+        char reason[REASON_LEN];
+        snprintf(reason, sizeof reason,
+                 "the server does not read its stdin: what waits for it would pass upstream.max_queued_bytes "
+                 "(%u bytes)",
+                 c->max_queued_bytes);
+        client_fail(c, reason);
+    }
+    return rc;
+}
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -105,7 +127,7 @@ int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, ui
         return -1;
     int64_t id = ++c->next_id;
     json_t *msg = jsonrpc_request_new(id, method, params);
-    int rc = stdio_transport_send(c->transport, msg);
+    int rc = send_message(c, msg);
     json_decref(msg);
     if (rc != 0)
         return -1;
@@ -136,7 +158,7 @@ int mcp_client_notify(mcp_client *c, const char *method, json_t *params)
     if (c->exited)
         return UV_EPIPE;
     json_t *msg = jsonrpc_notification_new(method, params);
-    int rc = stdio_transport_send(c->transport, msg);
+    int rc = send_message(c, msg);
     json_decref(msg);
     return rc;
 }
@@ -151,46 +173,59 @@ static void reason_of(char out[REASON_LEN], const char *what, const char *detail
     strbuf_free(&sb);
 }
 
-/* The handshake or first listing failed: tell the owner, then stop. */
+/* The handshake or first listing failed, or the server passed a bound:
+ * tell the owner, then stop. */
 static void client_fail(mcp_client *c, const char *reason)
 {
     if (c->phase == PHASE_DONE)
         return;
     c->phase = PHASE_DONE;
-    log_kv(LOG_WARN, "upstream handshake failed", LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
+    json_decref(c->listing);
+    c->listing = NULL;
+    c->relist_wanted = false;
+    log_kv(LOG_WARN, "upstream failed; stopping it", LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
     c->cbs.on_failed(c, reason, c->ctx);
     mcp_client_stop(c);
 }
 
-static bool tool_named(const json_t *tools, const char *name)
+/* The names in a tool list, as the keys of a JSON object: a hash set.
+ * jansson seeds its hash with random bytes once per process, so names a
+ * hostile server picks cannot make the lookups collide. */
+static json_t *name_set(const json_t *tools)
 {
+    json_t *set = json_object();
     size_t i;
     json_t *t;
     json_array_foreach(tools, i, t) {
         const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && strcmp(n, name) == 0)
-            return true;
+        if (n)
+            json_object_set_new_nocheck(set, n, json_true());
     }
-    return false;
+    return set;
 }
 
-/* O(n*m): tool lists are tens to hundreds long; a hash set would be the next
- * step if servers with thousands of tools show up. */
+/* Entries of `tools` with a name that is not in `names`. */
+static size_t count_missing_from(const json_t *tools, const json_t *names)
+{
+    size_t n = 0, i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        if (name && !json_object_get(names, name))
+            n++;
+    }
+    return n;
+}
+
+/* Linear: a list_changed from a server with tens of thousands of tools
+ * costs milliseconds, not the seconds a pairwise comparison took. */
 void mcp_tools_diff(const json_t *before, const json_t *now, size_t *added, size_t *removed)
 {
-    size_t i;
-    json_t *t;
-    *added = *removed = 0;
-    json_array_foreach(now, i, t) {
-        const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && !tool_named(before, n))
-            (*added)++;
-    }
-    json_array_foreach(before, i, t) {
-        const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && !tool_named(now, n))
-            (*removed)++;
-    }
+    json_t *before_names = name_set(before), *now_names = name_set(now);
+    *added = count_missing_from(now, before_names);
+    *removed = count_missing_from(before, now_names);
+    json_decref(before_names);
+    json_decref(now_names);
 }
 
 static void listing_done(mcp_client *c)
@@ -211,9 +246,29 @@ static void listing_done(mcp_client *c)
     }
 }
 
+/* Why a listing in flight passed a bound after its latest page, or NULL.
+ * Checked page by page, so a listing never holds much more than a bound:
+ * a server that lists forever, or lists more than we keep, is failed. */
+static const char *listing_over_bound(const mcp_client *c, bool more, char reason[REASON_LEN])
+{
+    if (c->listing_bytes > c->max_tool_list_bytes)
+        snprintf(reason, REASON_LEN, "tools/list answers passed upstream.max_tool_list_bytes (%u bytes)",
+                 c->max_tool_list_bytes);
+    else if (json_array_size(c->listing) > c->max_tools)
+        snprintf(reason, REASON_LEN, "the server lists more than upstream.max_tools (%u) tools", c->max_tools);
+    else if (more && c->pages >= c->max_tool_pages)
+        snprintf(reason, REASON_LEN, "tools/list goes on past upstream.max_tool_pages (%u pages)",
+                 c->max_tool_pages);
+    else
+        return NULL;
+    return reason;
+}
+
 static void tools_page(json_t *result, const mcp_error *err, void *ctx)
 {
     mcp_client *c = ctx;
+    if (c->phase == PHASE_DONE)
+        return; /* failed meanwhile (client_fail dropped the listing) */
     if (err) {
         json_decref(c->listing);
         c->listing = NULL;
@@ -228,6 +283,8 @@ static void tools_page(json_t *result, const mcp_error *err, void *ctx)
         }
         return;
     }
+    c->pages++;
+    c->listing_bytes += c->message_bytes;
     json_t *tools = json_object_get(result, "tools");
     size_t i;
     json_t *t;
@@ -238,7 +295,13 @@ static void tools_page(json_t *result, const mcp_error *err, void *ctx)
             log_kv(LOG_WARN, "upstream sent a tool without a name; ignored", LOG_FIELDS(LOG_STR("server", c->name)));
     }
     const char *cursor = json_string_value(json_object_get(result, "nextCursor"));
-    if (cursor && *cursor && ++c->pages < MAX_TOOL_PAGES) {
+    bool more = cursor && *cursor;
+    char reason[REASON_LEN];
+    if (listing_over_bound(c, more, reason)) {
+        client_fail(c, reason);
+        return;
+    }
+    if (more) {
         json_t *params = json_pack("{s:s}", "cursor", cursor);
         int64_t id = mcp_client_request(c, "tools/list", params, 0, tools_page, c);
         json_decref(params);
@@ -259,6 +322,7 @@ static void list_tools(mcp_client *c)
     }
     c->listing = json_array();
     c->pages = 0;
+    c->listing_bytes = 0;
     json_t *params = json_object();
     int64_t id = mcp_client_request(c, "tools/list", params, 0, tools_page, c);
     json_decref(params);
@@ -271,6 +335,8 @@ static void list_tools(mcp_client *c)
 static void initialized(json_t *result, const mcp_error *err, void *ctx)
 {
     mcp_client *c = ctx;
+    if (c->phase == PHASE_DONE)
+        return; /* stopped or failed before the answer came */
     if (err) {
         char reason[REASON_LEN];
         reason_of(reason, "initialize failed: ", err->message ? err->message : "error");
@@ -290,8 +356,10 @@ static void initialized(json_t *result, const mcp_error *err, void *ctx)
     c->protocol_version = xstrdup(version);
     c->server_info = json_incref(json_object_get(result, "serverInfo"));
     c->capabilities = json_incref(json_object_get(result, "capabilities"));
-    mcp_client_notify(c, "notifications/initialized", NULL);
     c->phase = PHASE_LISTING;
+    mcp_client_notify(c, "notifications/initialized", NULL);
+    if (c->phase != PHASE_LISTING)
+        return; /* that send failed the server */
     c->cbs.on_initialized(c, c->ctx);
     if (c->phase != PHASE_LISTING)
         return; /* the owner stopped us */
@@ -313,13 +381,16 @@ static void answer_request(mcp_client *c, json_t *msg)
         reply = jsonrpc_result_new(id, json_object());
     else
         reply = jsonrpc_error_new(id, -32601, "method not supported by mcpproxy", NULL);
-    stdio_transport_send(c->transport, reply);
+    send_message(c, reply);
     json_decref(reply);
 }
 
-static void on_message(json_t *msg, void *ctx)
+static void on_message(json_t *msg, size_t len, void *ctx)
 {
     mcp_client *c = ctx;
+    /* For the response callbacks that count bytes (tools_page): the
+     * callback signature carries the parsed result only. */
+    c->message_bytes = len;
     int64_t id = 0;
     switch (jsonrpc_classify(msg, &id)) {
     case JSONRPC_REQUEST:
@@ -405,10 +476,17 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->name = xstrdup(opts->server_name ? opts->server_name : srv->name);
     c->request_timeout_ms = opts->request_timeout_ms ? opts->request_timeout_ms : 30000;
     c->stop_grace_ms = opts->stop_grace_ms ? opts->stop_grace_ms : 1000;
+    assert(opts->max_queued_bytes && opts->max_tool_pages && opts->max_tool_list_bytes && opts->max_tools);
+    c->max_queued_bytes = opts->max_queued_bytes;
+    c->max_tool_pages = opts->max_tool_pages;
+    c->max_tool_list_bytes = opts->max_tool_list_bytes;
+    c->max_tools = opts->max_tools;
     c->tools = json_array();
     stdio_transport_callbacks tcbs = {
         .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
-    c->transport = stdio_transport_start(loop, srv, c->stop_grace_ms, &tcbs, c, err);
+    stdio_transport_options topts = {
+        .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
+    c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
     if (!c->transport) {
         mcp_client_destroy(c);
         return NULL;

@@ -4,8 +4,10 @@
  * (following nextCursor pages), re-lists on notifications/tools/list_changed,
  * answers the server's pings, and offers a general asynchronous request with
  * a per-request timeout (the /mcp endpoint's tools/call uses it). A timeout
- * fails only that request. Everything runs on the loop; callbacks fire from
- * it. */
+ * fails only that request. A server that passes one of the options' bounds
+ * (what waits for its stdin; pages, bytes or tools of one listing) is failed
+ * as a whole: on_failed names the bound, and the client stops it.
+ * Everything runs on the loop; callbacks fire from it. */
 #ifndef MCPPROXY_UPSTREAM_MCP_CLIENT_H
 #define MCPPROXY_UPSTREAM_MCP_CLIENT_H
 
@@ -25,6 +27,7 @@
 #define MCP_ERR_TIMEOUT (-32001)
 #define MCP_ERR_CLOSED (-32002)
 
+struct reaper;
 typedef struct mcp_client mcp_client;
 
 typedef struct mcp_error {
@@ -42,8 +45,9 @@ typedef struct mcp_client_callbacks {
     /* The tool list was (re)listed. `first` for the listing after the
      * handshake (the client is ready from then on). */
     void (*on_tools)(mcp_client *c, size_t added, size_t removed, bool first, void *ctx);
-    /* The handshake or the first listing failed; the client is stopping
-     * itself and on_exit follows. `reason` is borrowed. */
+    /* The handshake or the first listing failed, or the server passed a
+     * bound; the client is stopping itself and on_exit follows. `reason` is
+     * borrowed. */
     void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
     /* Raw stderr bytes of the server (borrowed). */
     void (*on_stderr)(const char *bytes, size_t len, void *ctx);
@@ -56,6 +60,12 @@ typedef struct mcp_client_options {
     const char *server_name;     /* for log lines; copied */
     uint32_t request_timeout_ms; /* handshake and tools/list */
     uint32_t stop_grace_ms;      /* SIGTERM → SIGKILL */
+    /* The bounds, as the config's `upstream` object names them (> 0). */
+    uint32_t max_queued_bytes;    /* bytes waiting for the server's stdin */
+    uint32_t max_tool_pages;      /* tools/list pages in one listing */
+    uint32_t max_tool_list_bytes; /* bytes of tools/list answers in one listing */
+    uint32_t max_tools;           /* tools in one listing */
+    struct reaper *reaper;        /* for the transport; borrowed, may be NULL */
 } mcp_client_options;
 
 extern const char *const mcp_client_supported_versions[];

@@ -5,7 +5,9 @@
 #include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
+#include "upstream/reaper.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +30,13 @@ struct stdio_transport {
     uv_pipe_t in, out, err;
     uv_timer_t timer; /* kill timer while stopping, drain timer after exit */
     uint32_t stop_grace_ms; /* for a stop of our own (stdout closed) */
+    size_t max_queued_bytes;
+    struct reaper *reaper;  /* borrowed, may be NULL */
+    strbuf queued;          /* messages waiting for the write in flight */
+    char *writing;          /* the bytes of the write in flight, or NULL; owned */
+    size_t writing_len;
+    bool write_failed;      /* the pipe refused a write: nothing more is sent */
+    uv_write_t write_req;   /* one write at a time */
     uint64_t kill_at;       /* loop time of the SIGKILL, while stopping */
     int pid;
     int open_handles;      /* handles not yet closed */
@@ -43,11 +52,6 @@ struct stdio_transport {
     char out_buf[READ_BUF_SIZE];
     char err_buf[READ_BUF_SIZE];
 };
-
-typedef struct write_req {
-    uv_write_t req;
-    char *data; /* owned */
-} write_req;
 
 static void handle_closed(uv_handle_t *h)
 {
@@ -114,6 +118,8 @@ static void on_process_exit(uv_process_t *proc, int64_t exit_status, int term_si
     t->exited = true;
     t->exit_status = exit_status;
     t->term_signal = term_signal;
+    if (t->reaper)
+        reaper_untrack(t->reaper, t->pid);
     /* The leader is gone; its children (same group) must not outlive it. The
      * group id cannot be reused while any member lives, so this reaches only
      * our server's descendants (or no one: ESRCH). */
@@ -150,7 +156,7 @@ static void on_line(const char *line, size_t len, void *ctx)
         t->cbs.on_bad_line(jerr.text, line, len, t->ctx);
         return;
     }
-    t->cbs.on_message(msg, t->ctx);
+    t->cbs.on_message(msg, len, t->ctx);
     json_decref(msg);
 }
 
@@ -292,9 +298,8 @@ static void set_start_error(char err[CONFIG_ERR_LEN], strbuf *why)
     strbuf_free(why);
 }
 
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, uint32_t stop_grace_ms,
-                                       const stdio_transport_callbacks *cbs, void *ctx,
-                                       char err[CONFIG_ERR_LEN])
+stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
+                                       const stdio_transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN])
 {
     const char *wd = (srv->working_dir && *srv->working_dir) ? srv->working_dir : NULL;
     if (!command_runnable(srv->command, wd)) {
@@ -307,7 +312,10 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
     t->loop = loop;
     t->cbs = *cbs;
     t->ctx = ctx;
-    t->stop_grace_ms = stop_grace_ms;
+    t->stop_grace_ms = opts->stop_grace_ms;
+    t->max_queued_bytes = opts->max_queued_bytes;
+    t->reaper = opts->reaper;
+    t->write_req.data = t;
     jsonrpc_framer_init(&t->framer, JSONRPC_MAX_LINE_DEFAULT);
     uv_pipe_init(loop, &t->in, 0);
     uv_pipe_init(loop, &t->out, 0);
@@ -335,7 +343,7 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&t->out},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&t->err},
     };
-    uv_process_options_t opts = {
+    uv_process_options_t popts = {
         .exit_cb = on_process_exit,
         .file = argv[0],
         .args = argv,
@@ -349,7 +357,7 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
         .stdio_count = 3,
         .stdio = stdio,
     };
-    int rc = uv_spawn(loop, &t->proc, &opts);
+    int rc = uv_spawn(loop, &t->proc, &popts);
     free(argv);
     free(helper);
     free_strv(env);
@@ -364,39 +372,67 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
     }
     t->spawned = true;
     t->pid = t->proc.pid;
+    if (t->reaper)
+        reaper_track(t->reaper, t->pid);
     uv_read_start((uv_stream_t *)&t->out, alloc_out, on_out_read);
     uv_read_start((uv_stream_t *)&t->err, alloc_err, on_err_read);
     return t;
 }
 
+static void flush(stdio_transport *t);
+
 static void write_done(uv_write_t *req, int status)
 {
-    (void)status; /* a failed write shows up as the process exiting */
-    write_req *w = (write_req *)req;
-    free(w->data);
-    free(w);
+    stdio_transport *t = req->data;
+    free(t->writing);
+    t->writing = NULL;
+    t->writing_len = 0;
+    /* A failure (the server closed its stdin, or we did) shows up as the
+     * process exiting; nothing more is written. */
+    if (status != 0)
+        t->write_failed = true;
+    else if (t->queued.len && !t->stdin_closed)
+        flush(t);
+}
+
+/* Hands everything queued to one write. */
+static void flush(stdio_transport *t)
+{
+    assert(!t->writing && t->queued.len > 0);
+    t->writing = t->queued.data;
+    t->writing_len = t->queued.len;
+    t->queued = (strbuf){0};
+    uv_buf_t buf = uv_buf_init(t->writing, (unsigned)t->writing_len);
+    int rc = uv_write(&t->write_req, (uv_stream_t *)&t->in, &buf, 1, write_done);
+    if (rc != 0) {
+        free(t->writing);
+        t->writing = NULL;
+        t->writing_len = 0;
+        t->write_failed = true;
+    }
 }
 
 int stdio_transport_send(stdio_transport *t, const json_t *msg)
 {
-    if (t->stdin_closed || t->stopping || t->exited)
+    if (t->stdin_closed || t->stopping || t->exited || t->write_failed)
         return UV_EPIPE;
     char *text = json_dumps(msg, JSON_COMPACT);
     if (!text)
         return UV_ENOMEM;
-    size_t len = strlen(text);
-    write_req *w = xmalloc(sizeof(*w));
-    w->data = xmalloc(len + 1);
-    memcpy(w->data, text, len);
-    w->data[len] = '\n';
-    free(text);
-    uv_buf_t buf = uv_buf_init(w->data, (unsigned)(len + 1));
-    int rc = uv_write(&w->req, (uv_stream_t *)&t->in, &buf, 1, write_done);
-    if (rc != 0) {
-        free(w->data);
-        free(w);
+    size_t len = strlen(text) + 1; /* and the newline */
+    /* What we hold for the server: the queue, and the write in flight
+     * (held until its callback, even when the pipe took it at once). */
+    size_t waiting = t->queued.len + t->writing_len;
+    if (waiting > 0 && waiting + len > t->max_queued_bytes) {
+        free(text);
+        return UV_ENOBUFS;
     }
-    return rc;
+    strbuf_append(&t->queued, text, len - 1);
+    strbuf_append(&t->queued, "\n", 1);
+    free(text);
+    if (!t->writing)
+        flush(t);
+    return 0;
 }
 
 void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms)
@@ -428,6 +464,7 @@ void stdio_transport_destroy(stdio_transport *t)
     if (!t)
         return;
     jsonrpc_framer_free(&t->framer);
+    strbuf_free(&t->queued);
     free(t);
 }
 

@@ -6,12 +6,16 @@
  * stderr byte to the owner. The child is always reaped through libuv's exit
  * callback: no zombies.
  *
- * Orphans: when mcpproxy dies without a chance to stop its children (SIGKILL),
- * the child's stdin reaches EOF, which MCP servers treat as "exit". For the
- * ones that do not, the child is started through `mcpproxy-exec` (built next
- * to the mcpproxy binary) when it exists: that helper sets
- * PR_SET_PDEATHSIG=SIGKILL and then execs the server, so the kernel kills the
- * server when mcpproxy dies. */
+ * What is written to the server waits in one buffer while a write is in
+ * flight, and one write takes all of it: a server that stops reading makes
+ * the buffer grow, up to max_queued_bytes; past that a send is refused.
+ *
+ * Orphans: the child is started through `mcpproxy-exec` (built next to the
+ * mcpproxy binary) when it exists: a small supervisor that forks the
+ * server, keeps everything the server starts below itself (a child
+ * subreaper), kills all of it when the server exits, and kills all of it
+ * when mcpproxy dies (its parent-death signal), SIGKILL included. What a
+ * killed supervisor leaves behind is mcpproxy's (upstream/reaper.h). */
 #ifndef MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 #define MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 
@@ -22,11 +26,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct reaper;
 typedef struct stdio_transport stdio_transport;
 
 typedef struct stdio_transport_callbacks {
-    /* One parsed JSON value per stdout line; `msg` is borrowed. */
-    void (*on_message)(json_t *msg, void *ctx);
+    /* One parsed JSON value per stdout line of `len` bytes; `msg` is
+     * borrowed. */
+    void (*on_message)(json_t *msg, size_t len, void *ctx);
     /* A stdout line that could not be used (too long, not JSON); for logs. */
     void (*on_bad_line)(const char *why, const char *line, size_t len, void *ctx);
     /* Raw stderr bytes (borrowed). */
@@ -37,17 +43,28 @@ typedef struct stdio_transport_callbacks {
     void (*on_exit)(int64_t exit_status, int term_signal, void *ctx);
 } stdio_transport_callbacks;
 
-/* Spawns the server. stop_grace_ms is the grace of the stop the transport
- * starts on its own, when the server closes its stdout but lives on. On
- * failure returns NULL with a reason in err (nothing to clean up, on_exit is
- * never called). `cbs` is copied; `ctx` is borrowed and must outlive the
- * transport. */
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, uint32_t stop_grace_ms,
-                                       const stdio_transport_callbacks *cbs, void *ctx,
-                                       char err[CONFIG_ERR_LEN]);
+typedef struct stdio_transport_options {
+    /* The grace of the stop the transport starts on its own, when the
+     * server closes its stdout but lives on. */
+    uint32_t stop_grace_ms;
+    /* Bytes written to the server that it has not taken yet, at most (one
+     * message of any size is taken when nothing waits). */
+    size_t max_queued_bytes;
+    /* Told the child's pid while libuv waits for it; borrowed, may be NULL. */
+    struct reaper *reaper;
+} stdio_transport_options;
 
-/* Writes one message followed by '\n'. `msg` is borrowed. Returns 0, or a
- * negative libuv error (the transport is stopping or the pipe is gone). */
+/* Spawns the server. On failure returns NULL with a reason in err (nothing
+ * to clean up, on_exit is never called). `opts` and `cbs` are copied; `ctx`
+ * is borrowed and must outlive the transport. */
+stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
+                                       const stdio_transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN]);
+
+/* Queues one message followed by '\n'. `msg` is borrowed. Returns 0;
+ * UV_ENOBUFS when it would take what waits for the server past
+ * max_queued_bytes (nothing is queued: the server is not reading); or
+ * another negative libuv error (the transport is stopping, the pipe is
+ * gone). */
 int stdio_transport_send(stdio_transport *t, const json_t *msg);
 
 /* Stops the server: closes its stdin, sends SIGTERM to its process group and
@@ -59,7 +76,8 @@ void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms);
 /* Frees the transport; only after on_exit (or from inside it). */
 void stdio_transport_destroy(stdio_transport *t);
 
-/* The child's pid (also its process group id). */
+/* The child's pid (also its process group id): the supervisor's when
+ * mcpproxy-exec is used. */
 int stdio_transport_pid(const stdio_transport *t);
 
 /* Where the exec helper is looked for: next to the running binary. Returns

@@ -4,7 +4,7 @@
 // tools. Everything talks to real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { api, connectReady, repoRoot, demoServerBin } from './harness.mjs';
@@ -160,4 +160,28 @@ export async function listToolsDirect(command, args) {
     proc.stdin.end();
     proc.kill('SIGTERM');
   }
+}
+
+/**
+ * Every process below `root` (its children, theirs, ...) as /proc's ppid
+ * links say now, in no particular order.
+ */
+export function descendantsOf(root) {
+  const parentOf = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone meanwhile */ }
+  }
+  const below = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parentOf) {
+      if (!below.has(pid) && below.has(ppid)) { below.add(pid); grew = true; }
+    }
+  }
+  below.delete(root);
+  return [...below];
 }

@@ -474,6 +474,33 @@ static void test_load_file_error_names_path(void **state) {
     rmdir(dir);
 }
 
+/* The bounds on what one upstream server can make mcpproxy hold: their
+ * defaults, and values outside their ranges refused with the key's name. */
+static void test_upstream_bounds(void **state) {
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    config_init_defaults(&cfg);
+    assert_int_equal(cfg.upstream.max_queued_bytes, 8 * 1024 * 1024);
+    assert_int_equal(cfg.upstream.max_tool_pages, 1000);
+    assert_int_equal(cfg.upstream.max_tool_list_bytes, 32 * 1024 * 1024);
+    assert_int_equal(cfg.upstream.max_tools, 10000);
+    config_free(&cfg);
+    assert_true(parse("{\"upstream\": {\"max_queued_bytes\": 65536, \"max_tool_pages\": 1,"
+                      " \"max_tool_list_bytes\": 65536, \"max_tools\": 40000}}",
+                      &cfg, err));
+    assert_int_equal(cfg.upstream.max_queued_bytes, 65536);
+    assert_int_equal(cfg.upstream.max_tool_pages, 1);
+    assert_int_equal(cfg.upstream.max_tool_list_bytes, 65536);
+    assert_int_equal(cfg.upstream.max_tools, 40000);
+    config_free(&cfg);
+    expect_error("{\"upstream\": {\"max_queued_bytes\": 65535}}", "upstream.max_queued_bytes");
+    expect_error("{\"upstream\": {\"max_queued_bytes\": 1073741825}}", "upstream.max_queued_bytes");
+    expect_error("{\"upstream\": {\"max_tool_pages\": 0}}", "upstream.max_tool_pages");
+    expect_error("{\"upstream\": {\"max_tool_list_bytes\": 1000}}", "upstream.max_tool_list_bytes");
+    expect_error("{\"upstream\": {\"max_tools\": 0}}", "upstream.max_tools");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -496,6 +523,7 @@ int main(void) {
         cmocka_unit_test(test_server_copy),
         cmocka_unit_test(test_save_and_load),
         cmocka_unit_test(test_load_file_error_names_path),
+        cmocka_unit_test(test_upstream_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,14 +1,17 @@
 /* test_mcp_tools_diff.c - mcp_tools_diff() (src/upstream/mcp_client.c), the
  * counts behind tools_updated's `added` and `removed`: tools compared by
  * name only, each list entry counted, entries without a string name (or
- * that are not objects at all) ignored. Against the real mcp_upstream
- * library, with tool lists built as an upstream would send them. */
+ * that are not objects at all) ignored, and lists of 100,000 tools compared
+ * by hash (pairwise, that is 10^10 comparisons: the test's timeout would
+ * end it). Against the real mcp_upstream library, with tool lists built as
+ * an upstream would send them. */
 #include "upstream/mcp_client.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -89,6 +92,39 @@ static void test_entries_without_a_name_are_ignored(void **state)
     diff("[{\"name\":\"a\"},\"b\"]", "[{\"name\":\"b\"},{\"name\":7}]", 1, 1);
 }
 
+/* n tools named <prefix><i>. */
+static json_t *numbered(const char *prefix, size_t from, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = from; i < from + n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s%zu", prefix, i);
+        json_array_append_new(arr, json_pack("{s:s, s:s}", "name", name, "description", "d"));
+    }
+    return arr;
+}
+
+static void test_large_lists(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    /* The second half renamed, as a list_changed from a big server might. */
+    json_t *before = numbered("t", 0, N);
+    json_t *now = numbered("t", 0, N / 2);
+    json_t *renamed = numbered("u", N / 2, N / 2);
+    json_array_extend(now, renamed);
+    size_t added, removed;
+    mcp_tools_diff(before, now, &added, &removed);
+    assert_int_equal(added, N / 2);
+    assert_int_equal(removed, N / 2);
+    mcp_tools_diff(before, before, &added, &removed);
+    assert_int_equal(added, 0);
+    assert_int_equal(removed, 0);
+    json_decref(before);
+    json_decref(now);
+    json_decref(renamed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +133,7 @@ int main(void)
         cmocka_unit_test(test_first_listing),
         cmocka_unit_test(test_duplicates_count_per_entry),
         cmocka_unit_test(test_entries_without_a_name_are_ignored),
+        cmocka_unit_test(test_large_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
