@@ -314,6 +314,7 @@ static void on_failure(upstream *u, const char *reason)
     struct manager *m = u->m;
     set_str(&u->last_error, reason);
     u->failure_count++;
+    m->a->stats.upstream_failures++;
     u->connected = false;
     set_state(u, CONN_ERROR);
     uint32_t threshold = m->a->cfg.auto_disable_threshold;
@@ -428,6 +429,7 @@ static void upstream_start(upstream *u)
         on_failure(u, err);
         return;
     }
+    m->a->stats.upstream_starts++;
     log_kv(LOG_INFO, "server process started",
            LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("pid", mcp_client_pid(u->client)),
                       LOG_STR("command", u->cfg.command)));

@@ -85,6 +85,19 @@ test('every stream client is listed with its filters and counts, and /metrics sa
   }
 });
 
+test('upstream processes started and failed are counted', async () => {
+  const proxy = await startProxy({ config: { auto_disable_threshold: 1, mcpServers: [demo('crashy', ['--crash-after', '0'])] } });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until((e) => e.type === 'server_auto_disabled' && e.server_name === 'crashy');
+    const prom = (await api(proxy, 'GET', '/metrics')).text;
+    assert.equal(metric(prom, 'mcpproxy_upstream_starts_total'), 1);
+    assert.equal(metric(prom, 'mcpproxy_upstream_failures_total'), 1);
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test('tool calls through /mcp are counted, and the failed ones apart', async () => {
   const proxy = await startProxy({ config: { mcpServers: [demo('demo')] } });
   let mcp;
@@ -99,6 +112,8 @@ test('tool calls through /mcp are counted, and the failed ones apart', async () 
     const prom = (await api(proxy, 'GET', '/metrics')).text;
     assert.equal(metric(prom, 'mcpproxy_tool_calls_total'), 2);
     assert.equal(metric(prom, 'mcpproxy_tool_call_errors_total'), 1);
+    assert.equal(metric(prom, 'mcpproxy_upstream_starts_total'), 1);
+    assert.equal(metric(prom, 'mcpproxy_upstream_failures_total'), 0);
   } finally {
     if (mcp) await mcp.client.close().catch(() => {});
     await proxy.stop();
