@@ -16,9 +16,9 @@ typedef struct pconn {
     uv_write_t write_req;
     publisher *pub;
     bool connected;
-    bool busy;       /* a request is in flight */
+    bool busy; /* a request is in flight */
     bool closing;
-    char *out;       /* the request being written, owned */
+    char *out; /* the request being written, owned */
     size_t in_len;
     char in[PCONN_IN_MAX];
     size_t req_events;
@@ -32,9 +32,9 @@ struct publisher {
     int port;
     int nconns;
     pconn *conns;
-    int open_handles;   /* handles not yet closed: conns + timer */
+    int open_handles; /* handles not yet closed: conns + timer */
     size_t pad_bytes;
-    char *pad;          /* pad_bytes of 'x', owned */
+    char *pad; /* pad_bytes of 'x', owned */
 
     double rate;
     int bulk;

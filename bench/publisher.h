@@ -20,14 +20,14 @@
 typedef struct publisher publisher;
 
 typedef struct publisher_stats {
-    uint64_t events;        /* events the proxy accepted (200) */
-    uint64_t requests;      /* requests answered */
-    uint64_t errors;        /* non-200 answers and requests lost with their connection */
-    uint64_t backlog_max;   /* most events ever waiting for a free connection */
-    uint64_t unsent;        /* events due but still waiting when the run ended: not sent */
-    int64_t first_send_us;  /* monotonic µs of the first and last request written */
+    uint64_t events;       /* events the proxy accepted (200) */
+    uint64_t requests;     /* requests answered */
+    uint64_t errors;       /* non-200 answers and requests lost with their connection */
+    uint64_t backlog_max;  /* most events ever waiting for a free connection */
+    uint64_t unsent;       /* events due but still waiting when the run ended: not sent */
+    int64_t first_send_us; /* monotonic µs of the first and last request written */
     int64_t last_send_us;
-    int64_t rtt_max_us;     /* slowest request→answer */
+    int64_t rtt_max_us; /* slowest request→answer */
     double rtt_sum_us;
 } publisher_stats;
 

@@ -259,8 +259,9 @@ static void on_drain_tick(uv_timer_t *t)
             start_run(b);
             return;
         }
-        printf("{\"mode\":\"ramp_result\",\"batch\":%s,\"clients\":%d,\"bulk\":%d,\"max_clean_rate\":%.0f,\"first_unclean_rate\":%.0f}\n",
-               b->o.batch ? "true" : "false", normal, b->bulk, b->passed_any ? b->best_rate : 0, clean ? 0 : b->rate);
+        printf(
+            "{\"mode\":\"ramp_result\",\"batch\":%s,\"clients\":%d,\"bulk\":%d,\"max_clean_rate\":%.0f,\"first_unclean_rate\":%.0f}\n",
+            b->o.batch ? "true" : "false", normal, b->bulk, b->passed_any ? b->best_rate : 0, clean ? 0 : b->rate);
         fflush(stdout);
     } else if (++b->step < b->o.nruns) {
         b->rate = b->o.run_rate[b->step];

@@ -13,12 +13,12 @@
 #define SLOW_RCVBUF 4096
 
 typedef struct client {
-    wsc_pool *pool;      /* not owned */
-    struct lws *wsi;     /* owned by lws; NULL once closed */
+    wsc_pool *pool;  /* not owned */
+    struct lws *wsi; /* owned by lws; NULL once closed */
     bool slow;
     bool hello;
-    bool settled;        /* hello received or connection failed */
-    char *frag;          /* a message arriving in pieces, owned */
+    bool settled; /* hello received or connection failed */
+    char *frag;   /* a message arriving in pieces, owned */
     size_t frag_len, frag_cap;
 } client;
 
@@ -31,7 +31,7 @@ struct wsc_pool {
     int cap, started, target, pending, parallel;
     void (*ready)(void *);
     void *ready_arg;
-    wsc_stats stats[2];  /* [0] normal, [1] slow */
+    wsc_stats stats[2]; /* [0] normal, [1] slow */
     hist hists[2];
 };
 

@@ -18,14 +18,14 @@
 typedef struct wsc_pool wsc_pool;
 
 typedef struct wsc_stats {
-    int ready;               /* clients that got their hello */
-    int conn_errors;         /* connections refused or failed before hello */
-    int closed;              /* clients closed after hello */
-    uint64_t messages;       /* WebSocket messages (an array counts once) */
-    uint64_t events;         /* events (elements of arrays count one each) */
-    uint64_t dropped_notices;/* events_dropped messages */
-    uint64_t dropped_events; /* sum of their counts */
-    uint64_t resyncs;        /* resync_required messages */
+    int ready;                /* clients that got their hello */
+    int conn_errors;          /* connections refused or failed before hello */
+    int closed;               /* clients closed after hello */
+    uint64_t messages;        /* WebSocket messages (an array counts once) */
+    uint64_t events;          /* events (elements of arrays count one each) */
+    uint64_t dropped_notices; /* events_dropped messages */
+    uint64_t dropped_events;  /* sum of their counts */
+    uint64_t resyncs;         /* resync_required messages */
 } wsc_stats;
 
 /* `path` is the request path with its query, e.g. "/ws/events?batch=1"; strings are copied.

@@ -15,7 +15,7 @@
 #include <string.h>
 
 typedef struct record {
-    strbuf text;      /* every line and overflow, serialized */
+    strbuf text; /* every line and overflow, serialized */
     size_t max_line;
 } record;
 

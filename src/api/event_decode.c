@@ -25,8 +25,10 @@ static bool decode_event(json_t *obj, const char *where, event_fields *out, http
     json_object_foreach(obj, key, value) {
         const char **str_slot = NULL;
         if (strcmp(key, "type") == 0) {
-            if (!json_is_string(value) || !event_type_parse(json_string_value(value), json_string_length(value), &out->type)) {
-                http_respond_error(res, 400, "%s\"type\" must be one of the event types (e.g. server_state_changed); got %s",
+            if (!json_is_string(value) ||
+                !event_type_parse(json_string_value(value), json_string_length(value), &out->type)) {
+                http_respond_error(res, 400,
+                                   "%s\"type\" must be one of the event types (e.g. server_state_changed); got %s",
                                    where, json_is_string(value) ? json_string_value(value) : "a non-string");
                 return false;
             }
@@ -67,8 +69,7 @@ static bool decode_event(json_t *obj, const char *where, event_fields *out, http
     return true;
 }
 
-bool api_events_decode(json_t *body, uint32_t max_event_bytes, event_fields **out, size_t *n_out,
-                       http_response *res)
+bool api_events_decode(json_t *body, uint32_t max_event_bytes, event_fields **out, size_t *n_out, http_response *res)
 {
     bool single = json_is_object(body);
     size_t n = single ? 1 : json_array_size(body);

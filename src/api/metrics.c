@@ -17,15 +17,14 @@ static json_t *realtime_stats(app *a)
     ws_manager_clients_json(a->ws, clients);
     sse_manager_clients_json(a->sse, clients);
     json_int_t ws_clients = (json_int_t)(st->clients[STATS_WS_EVENTS] + st->clients[STATS_WS_SERVERS]);
-    return json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-                     "epoch", bus_epoch(a->bus), "seq", (json_int_t)bus_head_seq(a->bus), "published",
-                     (json_int_t)bs.published, "connections", "total", ws_clients, "ws_events",
-                     (json_int_t)st->clients[STATS_WS_EVENTS], "ws_servers", (json_int_t)st->clients[STATS_WS_SERVERS],
-                     "sse", (json_int_t)st->clients[STATS_SSE], "tcp", (json_int_t)st->tcp_connections,
-                     "delivered", (json_int_t)st->delivered, "dropped", (json_int_t)st->dropped, "clients_dropping",
-                     (json_int_t)st->clients_dropping, "sse_delivered", (json_int_t)st->sse_delivered,
-                     "sse_dropped", (json_int_t)st->sse_dropped, "subscribers", (json_int_t)bs.subscribers,
-                     "tool_calls", (json_int_t)st->tool_calls, "clients", clients);
+    return json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "epoch",
+                     bus_epoch(a->bus), "seq", (json_int_t)bus_head_seq(a->bus), "published", (json_int_t)bs.published,
+                     "connections", "total", ws_clients, "ws_events", (json_int_t)st->clients[STATS_WS_EVENTS],
+                     "ws_servers", (json_int_t)st->clients[STATS_WS_SERVERS], "sse", (json_int_t)st->clients[STATS_SSE],
+                     "tcp", (json_int_t)st->tcp_connections, "delivered", (json_int_t)st->delivered, "dropped",
+                     (json_int_t)st->dropped, "clients_dropping", (json_int_t)st->clients_dropping, "sse_delivered",
+                     (json_int_t)st->sse_delivered, "sse_dropped", (json_int_t)st->sse_dropped, "subscribers",
+                     (json_int_t)bs.subscribers, "tool_calls", (json_int_t)st->tool_calls, "clients", clients);
 }
 
 static void metric(strbuf *b, const char *name, const char *type, const char *help, uint64_t value)
@@ -41,8 +40,7 @@ static void metrics(app *a, http_response *res)
     b->len = 0;
     metric(b, "mcpproxy_events_published_total", "counter", "Events published on the bus.",
            bus_get_stats(a->bus).published);
-    metric(b, "mcpproxy_ws_messages_delivered_total", "counter", "Events written to WebSocket clients.",
-           st->delivered);
+    metric(b, "mcpproxy_ws_messages_delivered_total", "counter", "Events written to WebSocket clients.", st->delivered);
     metric(b, "mcpproxy_ws_events_dropped_total", "counter", "Events dropped from slow WebSocket clients.",
            st->dropped);
     strbuf_appendf(b,
@@ -54,14 +52,12 @@ static void metrics(app *a, http_response *res)
     metric(b, "mcpproxy_sse_connections", "gauge", "Connected Server-Sent Events clients of /events.",
            st->clients[STATS_SSE]);
     metric(b, "mcpproxy_sse_events_delivered_total", "counter", "Events written to SSE clients.", st->sse_delivered);
-    metric(b, "mcpproxy_sse_events_dropped_total", "counter", "Events dropped from slow SSE clients.",
-           st->sse_dropped);
+    metric(b, "mcpproxy_sse_events_dropped_total", "counter", "Events dropped from slow SSE clients.", st->sse_dropped);
     metric(b, "mcpproxy_tcp_connections", "gauge", "Open TCP connections, HTTP and WebSocket.", st->tcp_connections);
     metric(b, "mcpproxy_tool_calls_total", "counter", "tools/call requests through /mcp.", st->tool_calls);
     metric(b, "mcpproxy_tool_call_errors_total", "counter", "tools/call requests through /mcp that failed.",
            st->tool_errors);
-    metric(b, "mcpproxy_upstream_starts_total", "counter", "Upstream server processes started.",
-           st->upstream_starts);
+    metric(b, "mcpproxy_upstream_starts_total", "counter", "Upstream server processes started.", st->upstream_starts);
     metric(b, "mcpproxy_upstream_failures_total", "counter",
            "Upstream servers that exited or failed their handshake unasked.", st->upstream_failures);
     res->status = 200;

@@ -67,8 +67,8 @@ static void status_list(app *a, http_response *res)
      * is exactly the state after event `seq`. */
     json_t *servers = manager_status_json(a->manager);
     http_respond_json(res, 200,
-                      json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)bus_head_seq(a->bus), "epoch",
-                                bus_epoch(a->bus), "servers", servers));
+                      json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)bus_head_seq(a->bus), "epoch", bus_epoch(a->bus),
+                                "servers", servers));
 }
 
 /* Every server's config and status: the statuses are fetched once and
@@ -110,8 +110,8 @@ static void server_add(app *a, const http_request *req, http_response *res)
         return;
     }
     if (config_find_server(&a->cfg, srv.name)) {
-        http_respond_error(res, 409, "a server named '%s' already exists; PATCH /api/servers/%s to edit it",
-                           srv.name, srv.name);
+        http_respond_error(res, 409, "a server named '%s' already exists; PATCH /api/servers/%s to edit it", srv.name,
+                           srv.name);
         server_config_free(&srv);
         return;
     }
@@ -231,9 +231,9 @@ static void server_logs(app *a, const char *name, const http_request *req, http_
 static void server_tools(app *a, const char *name, http_response *res)
 {
     json_t *tools = manager_server_tools(a->manager, name);
-    http_respond_json(res, 200,
-                      json_pack("{s:s, s:I, s:O}", "server", name, "tool_count", (json_int_t)json_array_size(tools),
-                                "tools", tools));
+    http_respond_json(
+        res, 200,
+        json_pack("{s:s, s:I, s:O}", "server", name, "tool_count", (json_int_t)json_array_size(tools), "tools", tools));
 }
 
 static bool servers_route(app *a, const api_path *p, const http_request *req, http_response *res)
@@ -256,8 +256,8 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     }
     const char *name = p->seg[2];
     const char *sub = p->n == 4 ? p->seg[3] : NULL;
-    bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 ||
-                     strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0;
+    bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 || strcmp(sub, "enable") == 0 ||
+                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0;
     if (!known_sub)
         return false;
     if (!config_find_server(&a->cfg, name)) {
@@ -293,8 +293,7 @@ bool api_servers_route(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
     api_path p;
-    if (!api_path_split(req->path, &p) || p.n < 2 || strcmp(p.seg[0], "api") != 0 ||
-        strcmp(p.seg[1], "servers") != 0)
+    if (!api_path_split(req->path, &p) || p.n < 2 || strcmp(p.seg[0], "api") != 0 || strcmp(p.seg[1], "servers") != 0)
         return false;
     if (!a->manager) {
         http_respond_error(res, 503, "upstream servers are not running yet");

@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 typedef struct web_asset {
-    const char *path;         /* URL path, e.g. "/index.html", "/app.js" */
-    const char *content_type; /* e.g. "text/html; charset=utf-8" */
-    const unsigned char *data;/* file bytes, followed by one extra NUL not counted in len */
-    size_t len;               /* file size in bytes */
+    const char *path;          /* URL path, e.g. "/index.html", "/app.js" */
+    const char *content_type;  /* e.g. "text/html; charset=utf-8" */
+    const unsigned char *data; /* file bytes, followed by one extra NUL not counted in len */
+    size_t len;                /* file size in bytes */
 } web_asset;
 
 extern const web_asset web_assets[];

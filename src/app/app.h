@@ -27,13 +27,13 @@ typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING 
 typedef struct app {
     uv_loop_t *loop;
     bus *bus;
-    config cfg;                /* the running configuration */
-    char *config_path;         /* absolute path of the config file; owned */
+    config cfg;        /* the running configuration */
+    char *config_path; /* absolute path of the config file; owned */
     /* the file as loaded or written last, which the watch and the API's
      * saves share (a save refuses while the file has unloaded edits); owned */
     struct config_file *config_file;
     app_state state;
-    proxy_stats stats;         /* every part's counters (core/stats.h) */
+    proxy_stats stats;          /* every part's counters (core/stats.h) */
     struct manager *manager;    /* upstream servers; owned */
     struct http_server *http;   /* owned */
     struct ws_manager *ws;      /* /ws/events, /ws/servers; owned */

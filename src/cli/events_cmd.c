@@ -32,7 +32,7 @@ typedef struct watcher {
     uv_timer_t retry;
     char host[256];
     int port;
-    strbuf base_path;  /* /ws/events?... without since/epoch */
+    strbuf base_path; /* /ws/events?... without since/epoch */
     bool json;
     uint64_t last_seq; /* 0 = nothing seen yet */
     char epoch[33];
@@ -40,7 +40,7 @@ typedef struct watcher {
     bool ever_connected;
     bool stopping;
     int exit_code;
-    strbuf rx;         /* a message arriving in fragments */
+    strbuf rx; /* a message arriving in fragments */
 } watcher;
 
 static void print_event(watcher *w, json_t *ev, const char *raw)
@@ -55,8 +55,8 @@ static void print_event(watcher *w, json_t *ev, const char *raw)
         char *data = json_dumps(json_object_get(ev, "data"), JSON_COMPACT | JSON_PRESERVE_ORDER);
         /* "2026-11-28T01:02:03.456789Z" -> "01:02:03.456" */
         printf("%.12s  %-6" PRIu64 " %-22s %-12s", ts && strlen(ts) >= 23 ? ts + 11 : "?",
-               (uint64_t)json_integer_value(json_object_get(ev, "seq")),
-               json_string_value(json_object_get(ev, "type")), server ? server : "-");
+               (uint64_t)json_integer_value(json_object_get(ev, "seq")), json_string_value(json_object_get(ev, "type")),
+               server ? server : "-");
         if (old_state || new_state)
             printf(" %s -> %s", old_state ? old_state : "", new_state ? new_state : "");
         if (data && strcmp(data, "{}") != 0)
@@ -83,8 +83,9 @@ static void handle_message(watcher *w, const char *text)
         fprintf(stderr, "mcpproxy events: could not resume (%s); continuing live\n",
                 json_string_value(json_object_get(msg, "reason")));
     } else if (strcmp(type, "events_dropped") == 0) {
-        fprintf(stderr, "mcpproxy events: %" JSON_INTEGER_FORMAT " events dropped (seq %" JSON_INTEGER_FORMAT
-                        "..%" JSON_INTEGER_FORMAT "): this terminal fell behind\n",
+        fprintf(stderr,
+                "mcpproxy events: %" JSON_INTEGER_FORMAT " events dropped (seq %" JSON_INTEGER_FORMAT
+                "..%" JSON_INTEGER_FORMAT "): this terminal fell behind\n",
                 json_integer_value(json_object_get(msg, "count")),
                 json_integer_value(json_object_get(msg, "first_seq")),
                 json_integer_value(json_object_get(msg, "last_seq")));
@@ -110,8 +111,8 @@ static void connection_ended(watcher *w, const char *why)
     if (w->stopping)
         return;
     if (!w->ever_connected) {
-        fprintf(stderr, "mcpproxy events: cannot connect to http://%s:%d%s: %s\n", w->host, w->port,
-                w->base_path.data, why);
+        fprintf(stderr, "mcpproxy events: cannot connect to http://%s:%d%s: %s\n", w->host, w->port, w->base_path.data,
+                why);
         w->exit_code = 1;
         w->stopping = true;
         uv_stop(&w->loop);

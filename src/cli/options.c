@@ -83,9 +83,12 @@ static const struct {
     const char *name;
     size_t offset;
 } string_options[] = {
-    {"--config", offsetof(cli_options, config_path)}, {"--listen", offsetof(cli_options, listen)},
-    {"--url", offsetof(cli_options, url)},            {"--server", offsetof(cli_options, server)},
-    {"--types", offsetof(cli_options, types)},        {"--api-key", offsetof(cli_options, api_key)},
+    {"--config", offsetof(cli_options, config_path)},
+    {"--listen", offsetof(cli_options, listen)},
+    {"--url", offsetof(cli_options, url)},
+    {"--server", offsetof(cli_options, server)},
+    {"--types", offsetof(cli_options, types)},
+    {"--api-key", offsetof(cli_options, api_key)},
 };
 
 /* Matches argv[*i] against string_options and stores its value. Returns the

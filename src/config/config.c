@@ -181,14 +181,22 @@ static bool get_string_array(const parse_ctx *pc, json_t *value, const char *key
 
 /* ---- the settings sections (schema.h) ----------------------------------- */
 
-#define U32(section, field, lo, hi) \
-    {#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)}
-#define BOOL(section, field) {#field, CONFIG_BOOL, offsetof(config, section.field), 0, 0}
+#define U32(section, field, lo, hi)                                                                                    \
+    {                                                                                                                  \
+#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)                                                \
+    }
+#define BOOL(section, field)                                                                                           \
+    {                                                                                                                  \
+#field, CONFIG_BOOL, offsetof(config, section.field), 0, 0                                                     \
+    }
 
 static const config_field websocket_fields[] = {
-    U32(websocket, ping_interval_ms, 10, UINT32_MAX), U32(websocket, pong_timeout_ms, 10, UINT32_MAX),
-    U32(websocket, write_timeout_ms, 10, UINT32_MAX), U32(websocket, max_message_bytes, 16, UINT32_MAX),
-    U32(websocket, send_queue, 1, UINT32_MAX),        U32(websocket, max_clients, 1, UINT32_MAX),
+    U32(websocket, ping_interval_ms, 10, UINT32_MAX),
+    U32(websocket, pong_timeout_ms, 10, UINT32_MAX),
+    U32(websocket, write_timeout_ms, 10, UINT32_MAX),
+    U32(websocket, max_message_bytes, 16, UINT32_MAX),
+    U32(websocket, send_queue, 1, UINT32_MAX),
+    U32(websocket, max_clients, 1, UINT32_MAX),
     U32(websocket, history, 1, UINT32_MAX),
     U32(websocket, history_bytes, 65536, UINT32_MAX),
     U32(websocket, send_queue_bytes, 65536, UINT32_MAX),
@@ -232,7 +240,10 @@ static const config_field upstream_fields[] = {
 #undef U32
 #undef BOOL
 
-#define SECTION(name, fields) {name, fields, sizeof fields / sizeof fields[0]}
+#define SECTION(name, fields)                                                                                          \
+    {                                                                                                                  \
+        name, fields, sizeof fields / sizeof fields[0]                                                                 \
+    }
 const config_section config_sections[] = {
     SECTION("websocket", websocket_fields),
     SECTION("limits", limits_fields),
@@ -452,8 +463,8 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             int port;
             ok = get_string(pc, value, key, &cfg->listen);
             if (ok && !config_split_listen(cfg->listen, host, sizeof host, &port))
-                ok = fail_at_key(pc, key, "\"listen\" must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")",
-                                 cfg->listen);
+                ok =
+                    fail_at_key(pc, key, "\"listen\" must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", cfg->listen);
         } else if (strcmp(key, "api_key") == 0) {
             ok = get_string(pc, value, key, &cfg->api_key);
         } else if (strcmp(key, "allowed_origins") == 0) {
@@ -550,8 +561,8 @@ bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
     if (srv->group && *srv->group && !config_name_valid(srv->group, "group", err))
         return false;
     if (strcmp(srv->protocol, "stdio") != 0) {
-        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": protocol \"%.40s\" is not supported (use \"stdio\")",
-                 srv->name, srv->protocol);
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": protocol \"%.40s\" is not supported (use \"stdio\")", srv->name,
+                 srv->protocol);
         return false;
     }
     if (!srv->command || !*srv->command) {

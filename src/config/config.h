@@ -29,13 +29,13 @@ typedef struct ws_settings {
 
 /* Bounds on what one client can make the server hold. */
 typedef struct limits_settings {
-    uint32_t max_header_bytes;            /* 8192: larger request headers are refused */
-    uint32_t max_body_bytes;              /* 4 MiB: larger request bodies get 413 */
-    uint32_t max_connections;             /* 2048: TCP connections at once, all clients */
-    uint32_t max_connections_per_address; /* 512: from one client address */
-    uint32_t handshake_timeout_ms;        /* 10000: headers (and WebSocket handshake) must arrive in time */
-    uint32_t keepalive_timeout_ms;        /* 15000: idle HTTP keep-alive connections are closed */
-    uint32_t request_timeout_ms;          /* 10000: a whole request, headers and body, must arrive in time */
+    uint32_t max_header_bytes;               /* 8192: larger request headers are refused */
+    uint32_t max_body_bytes;                 /* 4 MiB: larger request bodies get 413 */
+    uint32_t max_connections;                /* 2048: TCP connections at once, all clients */
+    uint32_t max_connections_per_address;    /* 512: from one client address */
+    uint32_t handshake_timeout_ms;           /* 10000: headers (and WebSocket handshake) must arrive in time */
+    uint32_t keepalive_timeout_ms;           /* 15000: idle HTTP keep-alive connections are closed */
+    uint32_t request_timeout_ms;             /* 10000: a whole request, headers and body, must arrive in time */
     uint32_t max_pending_bodies_per_address; /* 32: requests whose body is still arriving, from one address */
 } limits_settings;
 
@@ -57,13 +57,13 @@ typedef struct upstream_settings {
 
 /* The proxy's own MCP endpoint (/mcp). */
 typedef struct mcp_settings {
-    uint32_t call_timeout_ms;  /* 300000: a tools/call waits this long for its upstream */
-    uint32_t session_ttl_ms;   /* 1800000: an idle session expires */
-    uint32_t ping_interval_ms; /* 15000: keep-alive comment on open SSE streams */
+    uint32_t call_timeout_ms;          /* 300000: a tools/call waits this long for its upstream */
+    uint32_t session_ttl_ms;           /* 1800000: an idle session expires */
+    uint32_t ping_interval_ms;         /* 15000: keep-alive comment on open SSE streams */
     uint32_t unused_session_ttl_ms;    /* 60000: a session with no request after initialize expires sooner */
     uint32_t max_sessions;             /* 1024: sessions at once, all clients */
     uint32_t max_sessions_per_address; /* 256: from one client address */
-    bool log_tool_arguments;   /* false: tool_called events carry the arguments */
+    bool log_tool_arguments;           /* false: tool_called events carry the arguments */
 } mcp_settings;
 
 typedef struct env_var {
@@ -72,8 +72,8 @@ typedef struct env_var {
 } env_var;
 
 typedef struct server_config {
-    char *name;        /* CONFIG_NAME_RULE; unique */
-    char *protocol;    /* "stdio" */
+    char *name;     /* CONFIG_NAME_RULE; unique */
+    char *protocol; /* "stdio" */
     char *command;
     char **args;
     size_t n_args;
@@ -81,12 +81,12 @@ typedef struct server_config {
     size_t n_env;
     char *working_dir; /* "" = inherit */
     bool enabled;
-    char *group;       /* "" = no group, else CONFIG_NAME_RULE */
+    char *group; /* "" = no group, else CONFIG_NAME_RULE */
 } server_config;
 
 typedef struct config {
-    char *listen;               /* "127.0.0.1:8080" */
-    char *api_key;              /* "" = none */
+    char *listen;  /* "127.0.0.1:8080" */
+    char *api_key; /* "" = none */
     char **allowed_origins;
     size_t n_allowed_origins;
     uint32_t auto_disable_threshold; /* 3 */

@@ -27,9 +27,9 @@ typedef enum server_field {
 
 /* The fields that reach the server's process: a change to any of them needs
  * a restart. */
-#define SERVER_FIELDS_OF_PROCESS                                                                           \
-    (SERVER_FIELD_BIT(SERVER_FIELD_PROTOCOL) | SERVER_FIELD_BIT(SERVER_FIELD_COMMAND) |                   \
-     SERVER_FIELD_BIT(SERVER_FIELD_ARGS) | SERVER_FIELD_BIT(SERVER_FIELD_ENV) |                            \
+#define SERVER_FIELDS_OF_PROCESS                                                                                       \
+    (SERVER_FIELD_BIT(SERVER_FIELD_PROTOCOL) | SERVER_FIELD_BIT(SERVER_FIELD_COMMAND) |                                \
+     SERVER_FIELD_BIT(SERVER_FIELD_ARGS) | SERVER_FIELD_BIT(SERVER_FIELD_ENV) |                                        \
      SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR))
 
 /* The field's key in the config file ("protocol", "working_dir", ...). */

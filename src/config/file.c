@@ -154,8 +154,7 @@ static config_file_result check(const config_file *f, const char *target, char e
     if (rc < 0) {
         /* Not a file we can read (a directory, no permission): it could not
          * be compared, and would not be replaced either. */
-        snprintf(err, CONFIG_ERR_LEN, "cannot read %s to compare it with what was loaded: %s", target,
-                 strerror(-rc));
+        snprintf(err, CONFIG_ERR_LEN, "cannot read %s to compare it with what was loaded: %s", target, strerror(-rc));
         result = CONFIG_FILE_FAILED;
     } else if (fingerprint_eq(fp, f->recorded)) {
         result = CONFIG_FILE_OK;
@@ -179,7 +178,9 @@ static config_file_result check(const config_file *f, const char *target, char e
         snprintf(err, CONFIG_ERR_LEN,
                  "%s has been %s and not reloaded yet, so it was not overwritten. Retry once it is (moments "
                  "after the last save; after a restart if its directory cannot be watched)",
-                 target, f->recorded.present ? "edited since mcpproxy last loaded or wrote it" : "created since mcpproxy started");
+                 target,
+                 f->recorded.present ? "edited since mcpproxy last loaded or wrote it"
+                                     : "created since mcpproxy started");
     }
     strbuf_free(&bytes);
     return result;

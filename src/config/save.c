@@ -75,9 +75,8 @@ json_t *server_config_to_json(const server_config *s, bool mask_secrets)
     }
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
                      s->protocol ? s->protocol : "stdio", "command", s->command ? s->command : "", "args",
-                     strings_json(s->args, s->n_args), "env", env, "working_dir",
-                     s->working_dir ? s->working_dir : "", "enabled", s->enabled, "group",
-                     s->group ? s->group : "");
+                     strings_json(s->args, s->n_args), "env", env, "working_dir", s->working_dir ? s->working_dir : "",
+                     "enabled", s->enabled, "group", s->group ? s->group : "");
 }
 
 json_t *config_to_json(const config *cfg)
@@ -85,8 +84,8 @@ json_t *config_to_json(const config *cfg)
     json_t *servers = json_array();
     for (size_t i = 0; i < cfg->n_servers; i++)
         json_array_append_new(servers, server_config_to_json(&cfg->servers[i], false));
-    json_t *root = json_pack("{s:s, s:s, s:o, s:I}", "listen", cfg->listen ? cfg->listen : "127.0.0.1:8080",
-                             "api_key", cfg->api_key ? cfg->api_key : "", "allowed_origins",
+    json_t *root = json_pack("{s:s, s:s, s:o, s:I}", "listen", cfg->listen ? cfg->listen : "127.0.0.1:8080", "api_key",
+                             cfg->api_key ? cfg->api_key : "", "allowed_origins",
                              strings_json(cfg->allowed_origins, cfg->n_allowed_origins), "auto_disable_threshold",
                              (json_int_t)cfg->auto_disable_threshold);
     /* The settings sections, from the same table the parser reads. */

@@ -17,8 +17,8 @@ typedef enum config_field_kind { CONFIG_U32, CONFIG_BOOL } config_field_kind;
 typedef struct config_field {
     const char *key;
     config_field_kind kind;
-    size_t offset;      /* of the uint32_t or bool within struct config */
-    uint32_t min, max;  /* CONFIG_U32 only */
+    size_t offset;     /* of the uint32_t or bool within struct config */
+    uint32_t min, max; /* CONFIG_U32 only */
 } config_field;
 
 typedef struct config_section {

@@ -39,9 +39,9 @@ void config_watch_reload(config_watch *w)
      * command line differ for good, and other settings need a restart. */
     json_t *now = config_to_json(w->running);
     json_t *next = config_to_json(&neu);
-    bool same = json_equal(json_object_get(now, "mcpServers"), json_object_get(next, "mcpServers")) &&
-                json_equal(json_object_get(now, "auto_disable_threshold"),
-                           json_object_get(next, "auto_disable_threshold"));
+    bool same =
+        json_equal(json_object_get(now, "mcpServers"), json_object_get(next, "mcpServers")) &&
+        json_equal(json_object_get(now, "auto_disable_threshold"), json_object_get(next, "auto_disable_threshold"));
     json_decref(now);
     json_decref(next);
     if (same) {
@@ -75,7 +75,7 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
 }
 
 config_watch *config_watch_create(uv_loop_t *loop, config_file *file, const config *running,
-                                 config_changed_fn on_change, void *ctx)
+                                  config_changed_fn on_change, void *ctx)
 {
     config_watch *w = xcalloc(1, sizeof(*w));
     const char *path = config_file_path(file);

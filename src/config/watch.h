@@ -33,7 +33,7 @@ typedef void (*config_changed_fn)(config *next, void *ctx);
  * cannot be watched it says so in the log and the proxy runs on without
  * live reload. */
 config_watch *config_watch_create(uv_loop_t *loop, config_file *file, const config *running,
-                                 config_changed_fn on_change, void *ctx);
+                                  config_changed_fn on_change, void *ctx);
 
 /* Reloads now (as after a file event). */
 void config_watch_reload(config_watch *w);

@@ -22,7 +22,7 @@ struct bus_sub {
 };
 
 struct bus {
-    event_msg **ring;  /* ring[seq % capacity]; each slot holds one reference */
+    event_msg **ring; /* ring[seq % capacity]; each slot holds one reference */
     uint32_t capacity;
     uint64_t head_seq; /* newest seq, 0 before the first */
     uint64_t oldest;   /* oldest seq still held (head_seq + 1 when none) */

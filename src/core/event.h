@@ -55,7 +55,7 @@ typedef struct event_fields {
     const char *server_name; /* NULL when not about one server */
     const char *old_state;   /* NULL unless a state changed */
     const char *new_state;
-    json_t *data;            /* a JSON object, or NULL for {} */
+    json_t *data; /* a JSON object, or NULL for {} */
 } event_fields;
 
 /* Bytes reserved in front of every serialized event so that a WebSocket frame

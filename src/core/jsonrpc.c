@@ -25,8 +25,8 @@ static void emit_line(const char *line, size_t len, jsonrpc_line_fn on_line, voi
         on_line(line, len, ctx);
 }
 
-void jsonrpc_framer_feed(jsonrpc_framer *f, const char *bytes, size_t len,
-                         jsonrpc_line_fn on_line, jsonrpc_overflow_fn on_overflow, void *ctx)
+void jsonrpc_framer_feed(jsonrpc_framer *f, const char *bytes, size_t len, jsonrpc_line_fn on_line,
+                         jsonrpc_overflow_fn on_overflow, void *ctx)
 {
     while (len > 0) {
         const char *nl = memchr(bytes, '\n', len);

@@ -18,10 +18,10 @@
 #define JSONRPC_MAX_LINE_DEFAULT (16u * 1024u * 1024u)
 
 typedef struct jsonrpc_framer {
-    strbuf buf;        /* bytes of the current, unfinished line; owned */
-    size_t max_line;   /* longer lines are dropped whole */
-    bool discarding;   /* inside an over-long line: skip up to the next '\n' */
-    size_t discarded;  /* bytes skipped of that line so far */
+    strbuf buf;       /* bytes of the current, unfinished line; owned */
+    size_t max_line;  /* longer lines are dropped whole */
+    bool discarding;  /* inside an over-long line: skip up to the next '\n' */
+    size_t discarded; /* bytes skipped of that line so far */
 } jsonrpc_framer;
 
 /* `line` is borrowed for the call only, not NUL-terminated, without the '\n'
@@ -35,8 +35,8 @@ void jsonrpc_framer_free(jsonrpc_framer *f);
 
 /* Feeds bytes; calls on_line for each complete line, on_overflow for each
  * dropped one. The callbacks must not free the framer. */
-void jsonrpc_framer_feed(jsonrpc_framer *f, const char *bytes, size_t len,
-                         jsonrpc_line_fn on_line, jsonrpc_overflow_fn on_overflow, void *ctx);
+void jsonrpc_framer_feed(jsonrpc_framer *f, const char *bytes, size_t len, jsonrpc_line_fn on_line,
+                         jsonrpc_overflow_fn on_overflow, void *ctx);
 
 typedef enum jsonrpc_kind {
     JSONRPC_INVALID,      /* not a JSON-RPC 2.0 message */

@@ -25,8 +25,7 @@ typedef struct log_field {
 #define LOG_STR(k, v) ((log_field){.key = (k), .kind = LOG_FIELD_STR, .str = (v)})
 #define LOG_INT(k, v) ((log_field){.key = (k), .kind = LOG_FIELD_INT, .num = (long long)(v)})
 /* Expands to "array, count" for log_kv. */
-#define LOG_FIELDS(...) \
-    (const log_field[]){__VA_ARGS__}, sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field)
+#define LOG_FIELDS(...) (const log_field[]){__VA_ARGS__}, sizeof((const log_field[]){__VA_ARGS__}) / sizeof(log_field)
 
 void log_setup(log_level min_level, log_format format);
 bool log_level_parse(const char *name, log_level *out);

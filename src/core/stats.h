@@ -19,12 +19,12 @@ typedef struct proxy_stats {
     uint64_t clients[STATS_ENDPOINT_COUNT]; /* stream clients connected, by endpoint */
     uint64_t clients_dropping;              /* connected stream clients that have lost any event */
     /* Counters: how many since start. */
-    uint64_t delivered;      /* events written to WebSocket clients */
-    uint64_t dropped;        /* events dropped for slow WebSocket clients */
-    uint64_t sse_delivered;  /* events written to SSE clients */
-    uint64_t sse_dropped;    /* events dropped for slow SSE clients */
-    uint64_t tool_calls;     /* tools/call requests through /mcp, answered or not */
-    uint64_t tool_errors;    /* of those, the ones that did not succeed */
+    uint64_t delivered;         /* events written to WebSocket clients */
+    uint64_t dropped;           /* events dropped for slow WebSocket clients */
+    uint64_t sse_delivered;     /* events written to SSE clients */
+    uint64_t sse_dropped;       /* events dropped for slow SSE clients */
+    uint64_t tool_calls;        /* tools/call requests through /mcp, answered or not */
+    uint64_t tool_errors;       /* of those, the ones that did not succeed */
     uint64_t upstream_starts;   /* upstream server processes started */
     uint64_t upstream_failures; /* upstream servers that exited or failed their handshake unasked */
 } proxy_stats;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* The struct of type `type` whose member `member` is at `ptr`. */
-#define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* RFC 3339 UTC with microseconds: "2026-11-28T01:02:03.456789Z" + NUL. */
 #define TIMESTAMP_LEN 28

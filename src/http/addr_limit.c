@@ -92,4 +92,3 @@ size_t addr_limit_total(const addr_limit *l)
 {
     return l->total;
 }
-

@@ -18,13 +18,13 @@
 struct conn_table {
     addr_limit *limit;
     addr_limit *bodies_limit; /* requests whose body is still arriving, per address */
-    addr_count *admitted; /* accepted, waiting for its wsi */
+    addr_count *admitted;     /* accepted, waiting for its wsi */
     const limits_settings *lim;
     const char *ws_protocol_name;
     proxy_stats *stats;
     ticker *ticker;
-    dlist bodies;          /* connections whose request body is still arriving */
-    ticker_job deadlines;  /* on while `bodies` is not empty */
+    dlist bodies;         /* connections whose request body is still arriving */
+    ticker_job deadlines; /* on while `bodies` is not empty */
 };
 
 /* What the server keeps about one TCP connection, from accept to close
@@ -33,17 +33,16 @@ typedef struct conn_record {
     addr_count *addr; /* its count in limits.max_connections* */
     struct lws *wsi;
     lws_usec_t accepted_us;
-    lws_usec_t idle_since_us; /* the last answer went out; 0 = none yet */
+    lws_usec_t idle_since_us;    /* the last answer went out; 0 = none yet */
     lws_usec_t request_began_us; /* when the request now arriving began (see conn_request_started) */
-    dlist_node body_link;     /* in conn_table.bodies while body_token is held */
-    addr_count *body_token;   /* its count in limits.max_pending_bodies_per_address */
-    bool expired; /* past limits.request_timeout_ms: closed at its next callback */
+    dlist_node body_link;        /* in conn_table.bodies while body_token is held */
+    addr_count *body_token;      /* its count in limits.max_pending_bodies_per_address */
+    bool expired;                /* past limits.request_timeout_ms: closed at its next callback */
     bool in_request;
     bool upgraded; /* now a WebSocket client */
 } conn_record;
 
-conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats,
-                              ticker *tk)
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats, ticker *tk)
 {
     conn_table *t = xcalloc(1, sizeof *t);
     t->stats = stats;

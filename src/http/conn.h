@@ -21,8 +21,7 @@ typedef struct conn_table conn_table;
  * `ws_protocol_name` is the one WebSocket subprotocol spoken (static);
  * `stats->tcp_connections` follows the open connections; the request
  * deadlines are a job of `tk`. All borrowed. */
-conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats,
-                              ticker *tk);
+conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats, ticker *tk);
 void conn_table_destroy(conn_table *t);
 
 /* The lws callback reasons about connections rather than requests; every

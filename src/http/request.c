@@ -88,9 +88,8 @@ http_method http_request_method(struct lws *wsi)
         enum lws_token_indexes token;
         http_method method;
     } methods[] = {
-        {WSI_TOKEN_GET_URI, HTTP_GET},       {WSI_TOKEN_POST_URI, HTTP_POST},
-        {WSI_TOKEN_PUT_URI, HTTP_PUT},       {WSI_TOKEN_PATCH_URI, HTTP_PATCH},
-        {WSI_TOKEN_DELETE_URI, HTTP_DELETE}, {WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS},
+        {WSI_TOKEN_GET_URI, HTTP_GET},     {WSI_TOKEN_POST_URI, HTTP_POST},     {WSI_TOKEN_PUT_URI, HTTP_PUT},
+        {WSI_TOKEN_PATCH_URI, HTTP_PATCH}, {WSI_TOKEN_DELETE_URI, HTTP_DELETE}, {WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS},
         {WSI_TOKEN_HEAD_URI, HTTP_HEAD},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {

@@ -54,9 +54,9 @@ typedef struct http_session {
     strbuf query;
     strbuf body;
     bool body_too_large;
-    bool close_after;     /* answered before its body was read: the connection closes */
-    bool routed;          /* its answer is decided: nothing may route it again */
-    int refused;          /* refused before any handler with this status */
+    bool close_after; /* answered before its body was read: the connection closes */
+    bool routed;      /* its answer is decided: nothing may route it again */
+    int refused;      /* refused before any handler with this status */
     const char *refused_why;
     /* Request headers handlers read (http_request); "" when absent. */
     char accept[256], content_type[128], mcp_session_id[128], mcp_protocol_version[32], last_event_id[128];
@@ -192,8 +192,7 @@ static bool answer_refusal(http_server *srv, http_session *s, http_response *res
         log_kv(LOG_WARN, "request body too large",
                LOG_FIELDS(LOG_INT("status", 413), LOG_STR("path", s->path),
                           LOG_INT("max_body_bytes", lim->max_body_bytes)));
-        http_respond_error(res, 413, "request body larger than %u bytes (limits.max_body_bytes)",
-                           lim->max_body_bytes);
+        http_respond_error(res, 413, "request body larger than %u bytes (limits.max_body_bytes)", lim->max_body_bytes);
     } else {
         return false;
     }
@@ -252,8 +251,8 @@ static int check_framing(struct lws *wsi, long long *content_length, const char 
     /* lws knows a header only by its exact name and colon: with a space
      * before the colon it becomes another header, and a proxy in front of
      * us may still read it as the real one (RFC 9112 5.1: reject). */
-    static const char *const spaced[] = {"transfer-encoding :", "transfer-encoding\t:", "content-length :",
-                                         "content-length\t:"};
+    static const char *const spaced[] = {
+        "transfer-encoding :", "transfer-encoding\t:", "content-length :", "content-length\t:"};
     for (size_t i = 0; i < sizeof spaced / sizeof spaced[0]; i++) {
         if (lws_hdr_custom_length(wsi, spaced[i], (int)strlen(spaced[i])) >= 0) {
             *why = "whitespace between a header name and its colon";

@@ -70,8 +70,8 @@ static void result_error_text(json_t *result, char *out, size_t len)
     snprintf(out, len, "the tool reported an error (isError)");
 }
 
-static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns,
-                           const char *error, const char *session_id, json_t *arguments)
+static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
+                           const char *session_id, json_t *arguments)
 {
     calls->a->stats.tool_calls++;
     if (error)
@@ -223,8 +223,8 @@ static json_t *answer_for(const mcp_call *c, json_t *result, const mcp_error *er
         return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_TIMEOUT, error, NULL);
     }
     if (err->code == MCP_ERR_CLOSED) {
-        snprintf(error, error_len,
-                 "server \"%s\" closed its connection before answering (it crashed or was stopped)", c->server);
+        snprintf(error, error_len, "server \"%s\" closed its connection before answering (it crashed or was stopped)",
+                 c->server);
         return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_CLOSED, error, NULL);
     }
     /* The upstream's own JSON-RPC error, passed on as it is. */
@@ -259,8 +259,8 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
     json_t *status = server && a->manager ? manager_server_status_json(a->manager, server) : NULL;
     const char *state = json_string_value(json_object_get(status, "status"));
     if (server && (!state || strcmp(state, "Ready") != 0)) {
-        snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now",
-                 server, state ? state : "unknown");
+        snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now", server,
+                 state ? state : "unknown");
         answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
     } else {
         snprintf(why, sizeof why, "unknown tool \"%s\": tools/list names the tools on offer", name);
@@ -278,7 +278,8 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     const char *name = json_string_value(json_object_get(params, "name"));
     json_t *arguments = json_object_get(params, "arguments");
     if (!name) {
-        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_INVALID_PARAMS, "tools/call needs params.name, a string", NULL));
+        mcp_batch_answer_now(b,
+                             jsonrpc_error_new(id, RPC_INVALID_PARAMS, "tools/call needs params.name, a string", NULL));
         return;
     }
     if (arguments && !json_is_object(arguments)) {
@@ -307,8 +308,7 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->client = client;
     c->start_ns = start;
     c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
-    c->upstream_id =
-        mcp_client_request(client, "tools/call", up, calls->settings->call_timeout_ms, call_answered, c);
+    c->upstream_id = mcp_client_request(client, "tools/call", up, calls->settings->call_timeout_ms, call_answered, c);
     json_decref(up);
     if (c->upstream_id < 0) {
         char why[300];
@@ -377,7 +377,7 @@ static void ping_batches(ticker_job *job)
 void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
 {
     mcp_calls *calls = b->calls;
-    if (b->waiting == 1) { /* only the dispatcher's hold: everything answered now */
+    if (b->waiting == 1) {                    /* only the dispatcher's hold: everything answered now */
         if (json_array_size(b->answers) == 0) /* notifications only, or every call cancelled at once */
             http_respond_bytes(res, 202, "application/json", "", 0);
         else

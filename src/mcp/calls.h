@@ -31,9 +31,9 @@
 #define RPC_INVALID_REQUEST (-32600)
 #define RPC_METHOD_NOT_FOUND (-32601)
 #define RPC_INVALID_PARAMS (-32602)
-#define RPC_BAD_SESSION (-32000)        /* HTTP-level refusals, as the SDKs use */
-#define RPC_UPSTREAM_TIMEOUT (-32001)   /* = MCP_ERR_TIMEOUT */
-#define RPC_UPSTREAM_CLOSED (-32002)    /* = MCP_ERR_CLOSED */
+#define RPC_BAD_SESSION (-32000)      /* HTTP-level refusals, as the SDKs use */
+#define RPC_UPSTREAM_TIMEOUT (-32001) /* = MCP_ERR_TIMEOUT */
+#define RPC_UPSTREAM_CLOSED (-32002)  /* = MCP_ERR_CLOSED */
 #define RPC_SERVER_UNAVAILABLE (-32003)
 #define RPC_REQUEST_CANCELLED (-32800)
 

@@ -29,7 +29,7 @@ typedef struct mcp_catalog_entry {
 typedef struct mcp_catalog {
     mcp_catalog_entry *entries; /* in config order, then the server's order */
     size_t n;
-    json_t *index;              /* offered name -> its position in entries; owned, NULL when empty */
+    json_t *index; /* offered name -> its position in entries; owned, NULL when empty */
 } mcp_catalog;
 
 /* Pure: the offered name of one tool. `hashed` forces the hashed form. */

@@ -70,8 +70,7 @@ static const mcp_catalog *catalog(mcp_endpoint *ep)
 static json_t *initialize_result(const char *version)
 {
     return json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", version, "capabilities", "tools",
-                     "listChanged", 1, "serverInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION,
-                     "instructions",
+                     "listChanged", 1, "serverInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION, "instructions",
                      "mcpproxy offers the tools of all its Ready upstream MCP servers, each named "
                      "<server>__<tool>.");
 }
@@ -352,8 +351,7 @@ mcp_endpoint *mcp_endpoint_create(app *a)
     ep->sessions = mcp_sessions_create(a->loop, a->ticker, &a->cfg.mcp);
     ep->calls = mcp_calls_create(a);
     bus_filter filter = {
-        .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) |
-                 (1u << EVENT_SERVER_CONFIG_CHANGED),
+        .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) | (1u << EVENT_SERVER_CONFIG_CHANGED),
     };
     ep->sub = bus_subscribe(a->bus, &filter, on_event, ep);
     return ep;

@@ -121,8 +121,7 @@ static void sweep(ticker_job *job)
             s->last_active = now;
         }
         if (now - s->last_active >= ttl_of(t, s)) {
-            log_kv(LOG_INFO, "mcp session expired",
-                   LOG_FIELDS(LOG_STR("session_id", s->id), LOG_INT("used", s->used)));
+            log_kv(LOG_INFO, "mcp session expired", LOG_FIELDS(LOG_STR("session_id", s->id), LOG_INT("used", s->used)));
             session_remove(t, s); /* may stop this job: the ticker allows it */
         }
     }

@@ -23,7 +23,7 @@ typedef struct send_drops {
 typedef struct send_queue {
     event_msg **items; /* circular; grows on demand up to `budget` slots */
     uint32_t alloc;
-    uint32_t head;     /* index of the oldest entry */
+    uint32_t head; /* index of the oldest entry */
     uint32_t len;
     uint32_t budget;
     size_t bytes;        /* JSON bytes of the queued events */

@@ -60,8 +60,8 @@ void sse_manager_clients_json(const sse_manager *m, json_t *into)
 {
     for (const dlist_node *n = m->clients.head; n; n = n->next) {
         sse_client *c = DLIST_ENTRY(n, sse_client, link);
-        json_t *o = stream_client_json("/events", c->peer, &c->req, c->connected_since, c->delivered,
-                                       c->drops.dropped_total);
+        json_t *o =
+            stream_client_json("/events", c->peer, &c->req, c->connected_since, c->delivered, c->drops.dropped_total);
         json_object_set_new(o, "queued_bytes", json_integer((json_int_t)http_stream_write(c->http, "", 0)));
         json_array_append_new(into, o);
     }
@@ -236,7 +236,8 @@ bool sse_route(void *ctx, const http_request *req, http_response *res)
     dlist_push_front(&m->clients, &c->link);
     stream_cursor_plan(&c->cursor, &c->req, m->app->bus);
     log_kv(LOG_INFO, "SSE client registered",
-           LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
+           LOG_FIELDS(LOG_INT("total_clients", m->clients.count),
+                      LOG_STR("server", c->req.server[0] ? c->req.server : NULL)));
     start_stream(c);
     if (m->clients.count == 1) {
         m->last_ping_ms = uv_now(m->app->loop);

@@ -21,8 +21,7 @@ bool stream_parse_seq(const char *s, uint64_t *out)
     return true;
 }
 
-const char *stream_request_parse(stream_request *r, const char *query, bool server_required, char *msg,
-                                 size_t msg_len)
+const char *stream_request_parse(stream_request *r, const char *query, bool server_required, char *msg, size_t msg_len)
 {
     char value[256];
     *r = (stream_request){.types = EVENT_MASK_ALL};
@@ -122,8 +121,8 @@ char *stream_resync_json(const stream_cursor *cur, const bus *b)
 
 char *stream_dropped_json(const send_drops *drops)
 {
-    return dump(json_pack("{s:s,s:I,s:I,s:I}", "type", "events_dropped", "count", (json_int_t)drops->count,
-                          "first_seq", (json_int_t)drops->first_seq, "last_seq", (json_int_t)drops->last_seq));
+    return dump(json_pack("{s:s,s:I,s:I,s:I}", "type", "events_dropped", "count", (json_int_t)drops->count, "first_seq",
+                          (json_int_t)drops->first_seq, "last_seq", (json_int_t)drops->last_seq));
 }
 
 json_t *stream_client_json(const char *endpoint, const char *address, const stream_request *r,
@@ -138,7 +137,7 @@ json_t *stream_client_json(const char *endpoint, const char *address, const stre
         }
     }
     return json_pack("{s:s, s:s, s:{s:o, s:o, s:b}, s:s, s:I, s:I}", "endpoint", endpoint, "address", address,
-                     "filters", "types", types, "server", r->server[0] ? json_string(r->server) : json_null(),
-                     "batch", r->batch, "connected_since", connected_since, "delivered", (json_int_t)delivered,
-                     "dropped", (json_int_t)dropped);
+                     "filters", "types", types, "server", r->server[0] ? json_string(r->server) : json_null(), "batch",
+                     r->batch, "connected_since", connected_since, "delivered", (json_int_t)delivered, "dropped",
+                     (json_int_t)dropped);
 }

@@ -18,15 +18,14 @@ typedef struct stream_request {
     event_type_mask types;
     char server[65]; /* "" = any server */
     bool batch;
-    bool resume;     /* since= was given */
+    bool resume; /* since= was given */
     uint64_t since;
-    char epoch[33];  /* "" = not given */
+    char epoch[33]; /* "" = not given */
 } stream_request;
 
 /* Parses types, server, batch, since and epoch from a raw query string.
  * Returns NULL, or the reason for a 400 (static text or written to msg). */
-const char *stream_request_parse(stream_request *r, const char *query, bool server_required, char *msg,
-                                 size_t msg_len);
+const char *stream_request_parse(stream_request *r, const char *query, bool server_required, char *msg, size_t msg_len);
 
 /* Parses a seq (decimal, no sign). */
 bool stream_parse_seq(const char *text, uint64_t *out);
@@ -37,10 +36,10 @@ bus_filter stream_request_filter(const stream_request *r);
 /* What a newly registered client gets before live events: a hello, then a
  * resync notice or the replay of the ring from since+1 to the head. */
 typedef struct stream_cursor {
-    uint64_t hello_seq;         /* the head at registration */
-    uint64_t replay_next;       /* replay while replay_next <= replay_end */
+    uint64_t hello_seq;   /* the head at registration */
+    uint64_t replay_next; /* replay while replay_next <= replay_end */
     uint64_t replay_end;
-    const char *resync_reason;  /* static text, or NULL */
+    const char *resync_reason; /* static text, or NULL */
 } stream_cursor;
 
 /* Decides the replay or resync for a client registering now. Must run in

@@ -63,15 +63,15 @@ typedef struct ws_client {
     dlist_node link; /* in ws_manager.clients */
     bus_sub *sub;
     send_queue queue;
-    stream_cursor cursor;             /* replay and resync owed before live events */
+    stream_cursor cursor; /* replay and resync owed before live events */
     bool hello_pending;
     bool ping_due;
     bool closing;
-    bool close_explained;             /* the end was logged or was a clean close */
+    bool close_explained; /* the end was logged or was a clean close */
     bool writable_requested;
-    lws_usec_t last_rx_us;            /* last frame of any kind from the client */
+    lws_usec_t last_rx_us; /* last frame of any kind from the client */
     lws_usec_t last_ping_us;
-    lws_usec_t write_wait_since_us;   /* output waiting for the socket since; 0 = none */
+    lws_usec_t write_wait_since_us; /* output waiting for the socket since; 0 = none */
     uint64_t rx_message_bytes;
     event_msg *tail;  /* a large event whose payload is still going out (its reference) */
     size_t tail_off;  /* payload bytes of it written */
@@ -84,9 +84,9 @@ struct ws_manager {
     bool shutting_down;
     void (*on_empty)(void *ctx);
     void *on_empty_ctx;
-    ticker_job sweep; /* keep-alive for every client; on while any is connected */
-    strbuf out;   /* the next send: LWS_PRE padding, then frames */
-    strbuf batch; /* a batch=1 array being assembled */
+    ticker_job sweep;              /* keep-alive for every client; on while any is connected */
+    strbuf out;                    /* the next send: LWS_PRE padding, then frames */
+    strbuf batch;                  /* a batch=1 array being assembled */
     struct lws_protocols protocol; /* handed to the HTTP server; .user is this manager */
 };
 
@@ -135,8 +135,8 @@ void ws_manager_clients_json(const ws_manager *m, json_t *into)
 {
     for (const dlist_node *n = m->clients.head; n; n = n->next) {
         const ws_client *c = DLIST_ENTRY(n, const ws_client, link);
-        json_t *o = stream_client_json(endpoint_paths[c->endpoint], c->peer, &c->req, c->connected_since,
-                                       c->delivered, c->queue.dropped_total);
+        json_t *o = stream_client_json(endpoint_paths[c->endpoint], c->peer, &c->req, c->connected_since, c->delivered,
+                                       c->queue.dropped_total);
         json_object_set_new(o, "queue_depth", json_integer((json_int_t)c->queue.len));
         json_array_append_new(into, o);
     }
@@ -491,8 +491,7 @@ static int ws_write(ws_client *c)
 static void kill_client(ws_client *c, const char *reason)
 {
     c->close_explained = true;
-    log_kv(LOG_INFO, "WebSocket client closed",
-           LOG_FIELDS(LOG_STR("reason", reason), LOG_STR("peer", c->peer)));
+    log_kv(LOG_INFO, "WebSocket client closed", LOG_FIELDS(LOG_STR("reason", reason), LOG_STR("peer", c->peer)));
     /* The peer is silent or not reading: a close handshake would only wait
      * for it, so the connection is dropped at once (async, outside lws' own
      * call stack). */

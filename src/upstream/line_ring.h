@@ -18,9 +18,9 @@
 #define LINE_RING_MAX_LINE 4096
 
 typedef struct line_ring {
-    char **lines;    /* capacity slots, owned, valid UTF-8; NULL when unused */
+    char **lines; /* capacity slots, owned, valid UTF-8; NULL when unused */
     size_t capacity;
-    size_t start;    /* index of the oldest line */
+    size_t start; /* index of the oldest line */
     size_t count;
     size_t partial_len; /* bytes of an unterminated line waiting in `partial` */
     /* owned, LINE_RING_MAX_LINE + 1 bytes: one byte past the cut, so the

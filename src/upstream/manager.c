@@ -37,20 +37,20 @@ typedef enum after_exit { AFTER_NOTHING, AFTER_RESTART, AFTER_REMOVE } after_exi
 typedef struct upstream {
     struct manager *m;
     struct upstream *next;
-    server_config cfg;       /* own copy of the server's settings */
+    server_config cfg; /* own copy of the server's settings */
     conn_state state;
     bool auto_disabled;
     struct mcp_client *client; /* NULL when no process runs */
-    bool stopping;           /* we asked it to stop: its exit is no failure */
-    bool removing;           /* deleted: invisible to find(), freed after exit */
+    bool stopping;             /* we asked it to stop: its exit is no failure */
+    bool removing;             /* deleted: invisible to find(), freed after exit */
     after_exit after;
-    char *fail_reason;       /* why the client failed (on_failed), until the exit */
-    uint32_t retry_count;    /* retries since the last stable Ready period */
-    uint32_t failure_count;  /* consecutive failures */
-    char *last_error;        /* may quote the server's stderr: any text */
+    char *fail_reason;      /* why the client failed (on_failed), until the exit */
+    uint32_t retry_count;   /* retries since the last stable Ready period */
+    uint32_t failure_count; /* consecutive failures */
+    char *last_error;       /* may quote the server's stderr: any text */
     bool connected;
     char connected_since[TIMESTAMP_LEN];
-    uv_timer_t timer;        /* retry backoff, or the Ready-reset period */
+    uv_timer_t timer; /* retry backoff, or the Ready-reset period */
     line_ring stderr_ring;
 } upstream;
 
@@ -61,11 +61,11 @@ struct manager {
      * of the list per server made applying a change to thousands of
      * servers quadratic. Keys are the upstreams' own cfg.name. */
     strmap by_name;
-    upstream **tail;         /* the last upstream's `next` (&servers when none): O(1) appends */
-    reaper *reaper;          /* adopts and kills what servers leave behind */
-    bool reaper_closing;     /* closed last, once every server is gone */
+    upstream **tail;     /* the last upstream's `next` (&servers when none): O(1) appends */
+    reaper *reaper;      /* adopts and kills what servers leave behind */
+    bool reaper_closing; /* closed last, once every server is gone */
     bool stopping_all;
-    int closing;             /* handles still closing */
+    int closing; /* handles still closing */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
 };
@@ -100,8 +100,9 @@ static size_t tool_count(const upstream *u)
 static void publish(struct manager *m, event_type type, const char *server, const char *old_state,
                     const char *new_state, json_t *data)
 {
-    bus_publish(m->a->bus, &(event_fields){.type = type, .server_name = server, .old_state = old_state,
-                                           .new_state = new_state, .data = data});
+    bus_publish(m->a->bus,
+                &(event_fields){
+                    .type = type, .server_name = server, .old_state = old_state, .new_state = new_state, .data = data});
     json_decref(data);
 }
 
@@ -114,8 +115,8 @@ static void set_state(upstream *u, conn_state state)
     log_kv(LOG_INFO, "server state changed",
            LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("old_state", conn_state_names[old]),
                       LOG_STR("new_state", conn_state_names[state])));
-    json_t *data = json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count",
-                             (json_int_t)u->retry_count);
+    json_t *data =
+        json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count);
     if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING))
         json_object_set_new(data, "last_error", json_string_lossy(u->last_error, strlen(u->last_error)));
     publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
@@ -478,9 +479,8 @@ static json_t *status_of(const upstream *u)
     json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name", u->cfg.name, "group",
                           u->cfg.group ? u->cfg.group : "", "enabled", u->cfg.enabled, "protocol",
                           u->cfg.protocol ? u->cfg.protocol : "stdio", "command", u->cfg.command, "status",
-                          status_name(u), "state", conn_state_names[u->state], "tool_count",
-                          (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count, "failure_count",
-                          (json_int_t)u->failure_count);
+                          status_name(u), "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u),
+                          "retry_count", (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
     json_object_set_new(o, "last_error",
                         u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
@@ -619,9 +619,9 @@ static void announce_reload(struct manager *m, const config_changes *c)
     log_kv(LOG_INFO, "config reloaded",
            LOG_FIELDS(LOG_INT("servers_added", c->n_added), LOG_INT("servers_removed", c->n_removed),
                       LOG_INT("servers_changed", c->n_changed)));
-    publish(m, EVENT_CONFIG_CHANGE, NULL, NULL, NULL,
-            json_pack("{s:o, s:o, s:o}", "servers_added", added, "servers_removed", removed, "servers_changed",
-                      changed));
+    publish(
+        m, EVENT_CONFIG_CHANGE, NULL, NULL, NULL,
+        json_pack("{s:o, s:o, s:o}", "servers_added", added, "servers_removed", removed, "servers_changed", changed));
 }
 
 /* The new servers (and auto_disable_threshold) become the running config
@@ -670,9 +670,9 @@ static void update_server(struct manager *m, upstream *u, const server_change *c
         if (ch->fields & SERVER_FIELD_BIT(f))
             json_array_append_new(fields, json_string(server_field_name((server_field)f)));
     bool restart = (ch->fields & SERVER_FIELDS_OF_PROCESS) != 0;
-    publish(m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
-            json_pack("{s:s, s:o, s:o}", "action", "updated", "changed", fields, "server",
-                      server_config_to_json(s, true)));
+    publish(
+        m, EVENT_SERVER_CONFIG_CHANGED, s->name, NULL, NULL,
+        json_pack("{s:s, s:o, s:o}", "action", "updated", "changed", fields, "server", server_config_to_json(s, true)));
     log_kv(LOG_INFO, "server updated", LOG_FIELDS(LOG_STR("server", s->name), LOG_INT("restart", restart)));
     /* The index's key is the name in u->cfg: re-keyed before the old copy goes. */
     server_config old = u->cfg;

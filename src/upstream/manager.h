@@ -87,5 +87,4 @@ json_t *manager_groups_json(struct manager *m);
 /* Publishes server_group_updated for one group as it is in a->cfg. */
 void manager_publish_group(struct manager *m, const char *group);
 
-
 #endif

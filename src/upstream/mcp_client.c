@@ -52,12 +52,12 @@ struct mcp_client {
     char *protocol_version;
     json_t *server_info;
     json_t *capabilities;
-    json_t *tools;       /* current list; never NULL */
-    json_t *listing;     /* pages collected by the listing in flight, or NULL */
-    uint32_t pages;      /* of the listing in flight, answered so far */
+    json_t *tools;        /* current list; never NULL */
+    json_t *listing;      /* pages collected by the listing in flight, or NULL */
+    uint32_t pages;       /* of the listing in flight, answered so far */
     size_t listing_bytes; /* the bytes of those answers */
     size_t message_bytes; /* the bytes of the line of the message being handled */
-    bool relist_wanted;  /* list_changed arrived during a listing */
+    bool relist_wanted;   /* list_changed arrived during a listing */
     bool listed_once;
 };
 
@@ -120,8 +120,8 @@ static void request_timeout(uv_timer_t *timer)
     fail_request(p->client, p->id, MCP_ERR_TIMEOUT, "request timed out");
 }
 
-int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
-                           mcp_response_fn cb, void *ctx)
+int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms, mcp_response_fn cb,
+                           void *ctx)
 {
     if (c->exited)
         return -1;
@@ -257,8 +257,7 @@ static const char *listing_over_bound(const mcp_client *c, bool more, char reaso
     else if (json_array_size(c->listing) > c->max_tools)
         snprintf(reason, REASON_LEN, "the server lists more than upstream.max_tools (%u) tools", c->max_tools);
     else if (more && c->pages >= c->max_tool_pages)
-        snprintf(reason, REASON_LEN, "tools/list goes on past upstream.max_tool_pages (%u pages)",
-                 c->max_tool_pages);
+        snprintf(reason, REASON_LEN, "tools/list goes on past upstream.max_tool_pages (%u pages)", c->max_tool_pages);
     else
         return NULL;
     return reason;
@@ -406,7 +405,8 @@ static void on_message(json_t *msg, size_t len, void *ctx)
             else if (c->listing)
                 c->relist_wanted = true;
         } else {
-            log_kv(LOG_DEBUG, "upstream notification", LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("method", method)));
+            log_kv(LOG_DEBUG, "upstream notification",
+                   LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("method", method)));
         }
         break;
     }
@@ -491,8 +491,8 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
         mcp_client_destroy(c);
         return NULL;
     }
-    json_t *params = json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion", MCP_PROTOCOL_VERSION,
-                               "capabilities", "clientInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION);
+    json_t *params = json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion", MCP_PROTOCOL_VERSION, "capabilities",
+                               "clientInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION);
     int64_t id = mcp_client_request(c, "initialize", params, 0, initialized, c);
     json_decref(params);
     if (id < 0)
@@ -505,11 +505,26 @@ bool mcp_client_ready(const mcp_client *c)
     return c->phase == PHASE_READY && !c->exited;
 }
 
-json_t *mcp_client_tools(const mcp_client *c) { return c->tools; }
-const char *mcp_client_protocol_version(const mcp_client *c) { return c->protocol_version; }
-json_t *mcp_client_server_info(const mcp_client *c) { return c->server_info; }
-json_t *mcp_client_capabilities(const mcp_client *c) { return c->capabilities; }
-int mcp_client_pid(const mcp_client *c) { return c->transport ? stdio_transport_pid(c->transport) : 0; }
+json_t *mcp_client_tools(const mcp_client *c)
+{
+    return c->tools;
+}
+const char *mcp_client_protocol_version(const mcp_client *c)
+{
+    return c->protocol_version;
+}
+json_t *mcp_client_server_info(const mcp_client *c)
+{
+    return c->server_info;
+}
+json_t *mcp_client_capabilities(const mcp_client *c)
+{
+    return c->capabilities;
+}
+int mcp_client_pid(const mcp_client *c)
+{
+    return c->transport ? stdio_transport_pid(c->transport) : 0;
+}
 
 void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms)
 {

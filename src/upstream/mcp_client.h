@@ -79,8 +79,8 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
  * once (result, error, timeout after timeout_ms, or MCP_ERR_CLOSED when the
  * server goes away) unless the request is cancelled. Returns the request id
  * (> 0), or -1 when the server cannot be written to (cb is not called). */
-int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
-                           mcp_response_fn cb, void *ctx);
+int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms, mcp_response_fn cb,
+                           void *ctx);
 
 /* Forgets a pending request: its callback will not be called. Sends
  * notifications/cancelled to the server. Unknown ids are ignored. */

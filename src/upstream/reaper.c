@@ -42,8 +42,7 @@ void reaper_sweep(reaper *r)
             waitpid(v[i].pid, NULL, WNOHANG);
         } else {
             /* Its SIGCHLD brings it back here to be reaped. */
-            log_kv(LOG_INFO, "killing a process an upstream server left behind",
-                   LOG_FIELDS(LOG_INT("pid", v[i].pid)));
+            log_kv(LOG_INFO, "killing a process an upstream server left behind", LOG_FIELDS(LOG_INT("pid", v[i].pid)));
             kill(v[i].pid, SIGKILL);
         }
     }

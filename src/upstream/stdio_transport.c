@@ -28,23 +28,23 @@ struct stdio_transport {
     void *ctx;
     uv_process_t proc;
     uv_pipe_t in, out, err;
-    uv_timer_t timer; /* kill timer while stopping, drain timer after exit */
+    uv_timer_t timer;       /* kill timer while stopping, drain timer after exit */
     uint32_t stop_grace_ms; /* for a stop of our own (stdout closed) */
     size_t max_queued_bytes;
-    struct reaper *reaper;  /* borrowed, may be NULL */
-    strbuf queued;          /* messages waiting for the write in flight */
-    char *writing;          /* the bytes of the write in flight, or NULL; owned */
+    struct reaper *reaper; /* borrowed, may be NULL */
+    strbuf queued;         /* messages waiting for the write in flight */
+    char *writing;         /* the bytes of the write in flight, or NULL; owned */
     size_t writing_len;
-    bool write_failed;      /* the pipe refused a write: nothing more is sent */
-    uv_write_t write_req;   /* one write at a time */
-    uint64_t kill_at;       /* loop time of the SIGKILL, while stopping */
+    bool write_failed;    /* the pipe refused a write: nothing more is sent */
+    uv_write_t write_req; /* one write at a time */
+    uint64_t kill_at;     /* loop time of the SIGKILL, while stopping */
     int pid;
-    int open_handles;      /* handles not yet closed */
-    bool spawned;          /* false: spawn failed, free silently when closed */
+    int open_handles; /* handles not yet closed */
+    bool spawned;     /* false: spawn failed, free silently when closed */
     bool exited;
     bool stdin_closed;
     bool stopping;
-    bool closing;          /* uv_close issued on every handle */
+    bool closing; /* uv_close issued on every handle */
     bool out_eof, err_eof;
     int64_t exit_status;
     int term_signal;
@@ -236,8 +236,7 @@ static char **build_env(const server_config *srv)
         size_t name_len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
         bool overridden = false;
         for (size_t j = 0; j < srv->n_env && !overridden; j++)
-            overridden = strlen(srv->env[j].name) == name_len &&
-                         strncmp(srv->env[j].name, environ[i], name_len) == 0;
+            overridden = strlen(srv->env[j].name) == name_len && strncmp(srv->env[j].name, environ[i], name_len) == 0;
         if (!overridden)
             env[k++] = xstrdup(environ[i]);
     }

@@ -29,14 +29,16 @@ typedef struct recorder {
     bool unsub_on_call; /* unsubscribe itself from inside deliver */
 } recorder;
 
-static void record(event_msg *msg, void *ctx) {
+static void record(event_msg *msg, void *ctx)
+{
     recorder *r = ctx;
     if (r->n < 256) {
         r->seqs[r->n] = msg->seq;
         r->types[r->n] = msg->type;
     }
     r->n++;
-    if (r->kept) event_msg_unref(r->kept);
+    if (r->kept)
+        event_msg_unref(r->kept);
     r->kept = event_msg_ref(msg);
     if (r->unsub_on_call && r->self) {
         bus_sub *s = r->self;
@@ -45,23 +47,28 @@ static void record(event_msg *msg, void *ctx) {
     }
 }
 
-static void recorder_done(recorder *r) {
+static void recorder_done(recorder *r)
+{
     event_msg_unref(r->kept);
     r->kept = NULL;
 }
 
-static uint64_t pub(bus *b, event_type type, const char *server) {
+static uint64_t pub(bus *b, event_type type, const char *server)
+{
     event_fields f = {.type = type, .server_name = server};
     return bus_publish(b, &f);
 }
 
-static bool is_timestamp(const char *s) {
+static bool is_timestamp(const char *s)
+{
     /* 2026-11-28T01:02:03.456789Z */
     static const char pattern[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-    if (strlen(s) != sizeof pattern - 1) return false;
+    if (strlen(s) != sizeof pattern - 1)
+        return false;
     for (size_t i = 0; pattern[i]; i++) {
         if (pattern[i] == 'd') {
-            if (!isdigit((unsigned char)s[i])) return false;
+            if (!isdigit((unsigned char)s[i]))
+                return false;
         } else if (s[i] != pattern[i]) {
             return false;
         }
@@ -69,7 +76,8 @@ static bool is_timestamp(const char *s) {
     return true;
 }
 
-static void test_empty_bus(void **state) {
+static void test_empty_bus(void **state)
+{
     (void)state;
     bus *b = bus_create(8);
     assert_non_null(b);
@@ -83,7 +91,8 @@ static void test_empty_bus(void **state) {
     bus_destroy(b);
 }
 
-static void test_epoch(void **state) {
+static void test_epoch(void **state)
+{
     (void)state;
     bus *a = bus_create(4);
     bus *b = bus_create(4);
@@ -103,7 +112,8 @@ static void test_epoch(void **state) {
     bus_destroy(b);
 }
 
-static void test_publish_assigns_seq_and_timestamp(void **state) {
+static void test_publish_assigns_seq_and_timestamp(void **state)
+{
     (void)state;
     bus *b = bus_create(16);
     char prev_ts[64] = "";
@@ -119,7 +129,8 @@ static void test_publish_assigns_seq_and_timestamp(void **state) {
         assert_int_equal(json_integer_value(json_object_get(root, "seq")), i);
         const char *t = json_string_value(json_object_get(root, "timestamp"));
         assert_non_null(t);
-        if (!is_timestamp(t)) fail_msg("bad timestamp %s", t);
+        if (!is_timestamp(t))
+            fail_msg("bad timestamp %s", t);
         /* Same-width fixed format: text order is time order; never goes back. */
         assert_true(strcmp(prev_ts, t) <= 0);
         snprintf(prev_ts, sizeof prev_ts, "%s", t);
@@ -130,13 +141,17 @@ static void test_publish_assigns_seq_and_timestamp(void **state) {
     bus_destroy(b);
 }
 
-static void test_publish_borrows_fields(void **state) {
+static void test_publish_borrows_fields(void **state)
+{
     (void)state;
     bus *b = bus_create(4);
     char name[16] = "alpha";
     json_t *data = json_pack("{s:i}", "tool_count", 17);
-    event_fields f = {.type = EVENT_SERVER_STATE_CHANGED, .server_name = name,
-                      .old_state = "Connecting", .new_state = "Ready", .data = data};
+    event_fields f = {.type = EVENT_SERVER_STATE_CHANGED,
+                      .server_name = name,
+                      .old_state = "Connecting",
+                      .new_state = "Ready",
+                      .data = data};
     assert_int_equal(bus_publish(b, &f), 1);
     /* The caller still owns data and the name buffer. */
     assert_int_equal(data->refcount, 1);
@@ -148,7 +163,8 @@ static void test_publish_borrows_fields(void **state) {
     bus_destroy(b);
 }
 
-static void test_subscribe_all(void **state) {
+static void test_subscribe_all(void **state)
+{
     (void)state;
     bus *b = bus_create(16);
     recorder r1 = {0}, r2 = {0};
@@ -159,7 +175,8 @@ static void test_subscribe_all(void **state) {
     assert_non_null(s2);
     assert_int_equal(bus_get_stats(b).subscribers, 2);
 
-    for (int t = 0; t < EVENT_TYPE_COUNT; t++) pub(b, (event_type)t, t % 2 ? "x" : NULL);
+    for (int t = 0; t < EVENT_TYPE_COUNT; t++)
+        pub(b, (event_type)t, t % 2 ? "x" : NULL);
 
     /* Delivery is synchronous: all there right after publish returns. */
     assert_int_equal(r1.n, EVENT_TYPE_COUNT);
@@ -185,13 +202,15 @@ static void test_subscribe_all(void **state) {
     bus_destroy(b);
 }
 
-static void test_filter_types(void **state) {
+static void test_filter_types(void **state)
+{
     (void)state;
     bus *b = bus_create(32);
     recorder r = {0};
     bus_filter f = {.types = (1u << EVENT_TOOL_CALLED) | (1u << EVENT_CONNECTION_LOST)};
     bus_sub *s = bus_subscribe(b, &f, record, &r);
-    for (int t = 0; t < EVENT_TYPE_COUNT; t++) pub(b, (event_type)t, "srv");
+    for (int t = 0; t < EVENT_TYPE_COUNT; t++)
+        pub(b, (event_type)t, "srv");
     assert_int_equal(r.n, 2);
     assert_int_equal(r.types[0], EVENT_TOOL_CALLED);
     assert_int_equal(r.seqs[0], EVENT_TOOL_CALLED + 1);
@@ -201,7 +220,8 @@ static void test_filter_types(void **state) {
     bus_destroy(b);
 }
 
-static void test_filter_alias(void **state) {
+static void test_filter_alias(void **state)
+{
     (void)state;
     bus *b = bus_create(32);
     recorder canon = {0}, legacy = {0};
@@ -224,7 +244,8 @@ static void test_filter_alias(void **state) {
     bus_destroy(b);
 }
 
-static void test_filter_server(void **state) {
+static void test_filter_server(void **state)
+{
     (void)state;
     bus *b = bus_create(32);
     recorder r = {0};
@@ -247,15 +268,16 @@ static void test_filter_server(void **state) {
     bus_destroy(b);
 }
 
-static void test_filter_types_and_server(void **state) {
+static void test_filter_types_and_server(void **state)
+{
     (void)state;
     bus *b = bus_create(32);
     recorder r = {0};
     bus_filter f = {.types = 1u << EVENT_TOOL_CALLED, .server_name = "a"};
     bus_sub *s = bus_subscribe(b, &f, record, &r);
-    pub(b, EVENT_TOOL_CALLED, "b");    /* 1 */
-    pub(b, EVENT_TOOLS_UPDATED, "a");  /* 2 */
-    pub(b, EVENT_TOOL_CALLED, "a");    /* 3 */
+    pub(b, EVENT_TOOL_CALLED, "b");   /* 1 */
+    pub(b, EVENT_TOOLS_UPDATED, "a"); /* 2 */
+    pub(b, EVENT_TOOL_CALLED, "a");   /* 3 */
     assert_int_equal(r.n, 1);
     assert_int_equal(r.seqs[0], 3);
     bus_unsubscribe(b, s);
@@ -263,7 +285,8 @@ static void test_filter_types_and_server(void **state) {
     bus_destroy(b);
 }
 
-static void test_filter_match_direct(void **state) {
+static void test_filter_match_direct(void **state)
+{
     (void)state;
     bus *b = bus_create(4);
     pub(b, EVENT_STATE_CHANGE, "a");
@@ -281,7 +304,8 @@ static void test_filter_match_direct(void **state) {
     bus_destroy(b);
 }
 
-static void test_unsubscribe_self_in_deliver(void **state) {
+static void test_unsubscribe_self_in_deliver(void **state)
+{
     (void)state;
     bus *b = bus_create(8);
     recorder once = {0}, always = {0}, after = {0};
@@ -308,14 +332,17 @@ static void test_unsubscribe_self_in_deliver(void **state) {
     bus_destroy(b);
 }
 
-static void test_ring_wraparound(void **state) {
+static void test_ring_wraparound(void **state)
+{
     (void)state;
     bus *b = bus_create(4);
-    for (int i = 0; i < 10; i++) pub(b, EVENT_TOOL_CALLED, "s");
+    for (int i = 0; i < 10; i++)
+        pub(b, EVENT_TOOL_CALLED, "s");
     assert_int_equal(bus_head_seq(b), 10);
     assert_int_equal(bus_oldest_seq(b), 7);
     assert_null(bus_history_get(b, 0));
-    for (uint64_t s = 1; s <= 6; s++) assert_null(bus_history_get(b, s));
+    for (uint64_t s = 1; s <= 6; s++)
+        assert_null(bus_history_get(b, s));
     for (uint64_t s = 7; s <= 10; s++) {
         event_msg *m = bus_history_get(b, s);
         assert_non_null(m);
@@ -327,7 +354,8 @@ static void test_ring_wraparound(void **state) {
     assert_null(bus_history_get(b, 11));
     assert_null(bus_history_get(b, UINT64_MAX));
     /* Many more laps keep the window exact. */
-    for (int i = 0; i < 1001; i++) pub(b, EVENT_TOOLS_UPDATED, NULL);
+    for (int i = 0; i < 1001; i++)
+        pub(b, EVENT_TOOLS_UPDATED, NULL);
     assert_int_equal(bus_head_seq(b), 1011);
     assert_int_equal(bus_oldest_seq(b), 1008);
     assert_non_null(bus_history_get(b, 1008));
@@ -336,7 +364,8 @@ static void test_ring_wraparound(void **state) {
     bus_destroy(b);
 }
 
-static void test_ring_of_one(void **state) {
+static void test_ring_of_one(void **state)
+{
     (void)state;
     bus *b = bus_create(1);
     assert_non_null(b);
@@ -348,17 +377,20 @@ static void test_ring_of_one(void **state) {
     bus_destroy(b);
 }
 
-static void test_ring_partially_filled(void **state) {
+static void test_ring_partially_filled(void **state)
+{
     (void)state;
     bus *b = bus_create(100);
-    for (int i = 0; i < 5; i++) pub(b, EVENT_TOOL_CALLED, NULL);
+    for (int i = 0; i < 5; i++)
+        pub(b, EVENT_TOOL_CALLED, NULL);
     assert_int_equal(bus_oldest_seq(b), 1);
     assert_int_equal(bus_head_seq(b), 5);
     assert_null(bus_history_get(b, 6));
     bus_destroy(b);
 }
 
-static void test_kept_reference_outlives_ring(void **state) {
+static void test_kept_reference_outlives_ring(void **state)
+{
     (void)state;
     /* A slow sink keeps a reference to an event the ring has dropped; the
      * event must stay valid until the sink lets go (ASan checks both ways). */
@@ -368,7 +400,8 @@ static void test_kept_reference_outlives_ring(void **state) {
     bus_sub *s = bus_subscribe(b, &all, record, &r);
     pub(b, EVENT_TOOL_CALLED, "s");
     event_msg *held = event_msg_ref(r.kept);
-    for (int i = 0; i < 5; i++) pub(b, EVENT_TOOL_CALLED, "s");
+    for (int i = 0; i < 5; i++)
+        pub(b, EVENT_TOOL_CALLED, "s");
     assert_null(bus_history_get(b, 1));
     assert_int_equal(held->seq, 1);
     json_t *root = json_loadb((const char *)held->json, held->json_len, 0, NULL);
@@ -382,12 +415,14 @@ static void test_kept_reference_outlives_ring(void **state) {
     event_msg_unref(held);
 }
 
-static void count_only(event_msg *msg, void *ctx) {
+static void count_only(event_msg *msg, void *ctx)
+{
     (void)msg;
     (*(size_t *)ctx)++;
 }
 
-static void test_subscribe_churn_leaves_nothing(void **state) {
+static void test_subscribe_churn_leaves_nothing(void **state)
+{
     (void)state;
     /* 100,000 connect/disconnect cycles with events flowing in between: no
      * subscriber left, and (under ASan) no byte left. */
@@ -399,7 +434,8 @@ static void test_subscribe_churn_leaves_nothing(void **state) {
     for (int i = 0; i < 100000; i++) {
         bus_sub *s = bus_subscribe(b, (i & 1) ? &f : &all, count_only, &delivered);
         assert_non_null(s);
-        if (i % 1000 == 0) pub(b, EVENT_TOOL_CALLED, "srv");
+        if (i % 1000 == 0)
+            pub(b, EVENT_TOOL_CALLED, "srv");
         bus_unsubscribe(b, s);
     }
     assert_int_equal(bus_get_stats(b).subscribers, 1);
@@ -411,7 +447,8 @@ static void test_subscribe_churn_leaves_nothing(void **state) {
     bus_destroy(b);
 }
 
-static void test_many_subscribers_in_order(void **state) {
+static void test_many_subscribers_in_order(void **state)
+{
     (void)state;
     /* Unsubscribing from the middle of a large set keeps everyone else. */
     enum { N = 1000 };
@@ -420,19 +457,23 @@ static void test_many_subscribers_in_order(void **state) {
     memset(counts, 0, sizeof counts);
     bus_sub *subs[N];
     bus_filter all = {.types = EVENT_MASK_ALL};
-    for (int i = 0; i < N; i++) subs[i] = bus_subscribe(b, &all, count_only, &counts[i]);
+    for (int i = 0; i < N; i++)
+        subs[i] = bus_subscribe(b, &all, count_only, &counts[i]);
     for (int i = 0; i < N; i += 3) {
         bus_unsubscribe(b, subs[i]);
         subs[i] = NULL;
     }
     pub(b, EVENT_TOOL_CALLED, NULL);
-    for (int i = 0; i < N; i++) assert_int_equal(counts[i], (i % 3 == 0) ? 0 : 1);
-    for (int i = 0; i < N; i++) bus_unsubscribe(b, subs[i]);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(counts[i], (i % 3 == 0) ? 0 : 1);
+    for (int i = 0; i < N; i++)
+        bus_unsubscribe(b, subs[i]);
     assert_int_equal(bus_get_stats(b).subscribers, 0);
     bus_destroy(b);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_bus),
         cmocka_unit_test(test_epoch),

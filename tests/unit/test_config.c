@@ -14,7 +14,8 @@
 
 #include <cmocka.h>
 
-static void check_ws_defaults(const ws_settings *ws) {
+static void check_ws_defaults(const ws_settings *ws)
+{
     assert_int_equal(ws->ping_interval_ms, 54000);
     assert_int_equal(ws->pong_timeout_ms, 60000);
     assert_int_equal(ws->write_timeout_ms, 10000);
@@ -24,7 +25,8 @@ static void check_ws_defaults(const ws_settings *ws) {
     assert_int_equal(ws->history, 4096);
 }
 
-static bool parse(const char *text, config *cfg, char err[CONFIG_ERR_LEN]) {
+static bool parse(const char *text, config *cfg, char err[CONFIG_ERR_LEN])
+{
     err[0] = '\0';
     return config_parse(text, strlen(text), "test.json", cfg, err);
 }
@@ -32,13 +34,16 @@ static bool parse(const char *text, config *cfg, char err[CONFIG_ERR_LEN]) {
 /* The error names `key` and its position, written either as "L:C" or as
  * "line L" ... "column C". The column may point at the opening quote or at
  * the key's first letter; both are honest. */
-static void expect_error_at(const char *text, const char *key, int line, int col) {
+static void expect_error_at(const char *text, const char *key, int line, int col)
+{
     config cfg;
     char err[CONFIG_ERR_LEN];
     bool ok = parse(text, &cfg, err);
     config_free(&cfg);
-    if (ok) fail_msg("config with bad `%s` was accepted", key);
-    if (!strstr(err, key)) fail_msg("error does not name `%s`: %s", key, err);
+    if (ok)
+        fail_msg("config with bad `%s` was accepted", key);
+    if (!strstr(err, key))
+        fail_msg("error does not name `%s`: %s", key, err);
     bool pos = false;
     for (int c = col; c <= col + 1 && !pos; c++) {
         char a[32], l[32], k[32];
@@ -47,19 +52,24 @@ static void expect_error_at(const char *text, const char *key, int line, int col
         snprintf(k, sizeof k, "column %d", c);
         pos = strstr(err, a) || (strstr(err, l) && strstr(err, k));
     }
-    if (!pos) fail_msg("error for `%s` lacks line %d column %d: %s", key, line, col, err);
+    if (!pos)
+        fail_msg("error for `%s` lacks line %d column %d: %s", key, line, col, err);
 }
 
-static void expect_error(const char *text, const char *needle) {
+static void expect_error(const char *text, const char *needle)
+{
     config cfg;
     char err[CONFIG_ERR_LEN];
     bool ok = parse(text, &cfg, err);
     config_free(&cfg);
-    if (ok) fail_msg("bad config accepted: %s", text);
-    if (needle && !strstr(err, needle)) fail_msg("error does not mention `%s`: %s", needle, err);
+    if (ok)
+        fail_msg("bad config accepted: %s", text);
+    if (needle && !strstr(err, needle))
+        fail_msg("error does not mention `%s`: %s", needle, err);
 }
 
-static void test_defaults(void **state) {
+static void test_defaults(void **state)
+{
     (void)state;
     config cfg;
     config_init_defaults(&cfg);
@@ -72,7 +82,8 @@ static void test_defaults(void **state) {
     config_free(&cfg);
 }
 
-static void test_parse_empty_object_is_defaults(void **state) {
+static void test_parse_empty_object_is_defaults(void **state)
+{
     (void)state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -99,11 +110,13 @@ static const char *const full_doc =
     "  ]\n"
     "}\n";
 
-static void test_parse_full(void **state) {
+static void test_parse_full(void **state)
+{
     (void)state;
     config cfg;
     char err[CONFIG_ERR_LEN];
-    if (!parse(full_doc, &cfg, err)) fail_msg("full config rejected: %s", err);
+    if (!parse(full_doc, &cfg, err))
+        fail_msg("full config rejected: %s", err);
     assert_string_equal(cfg.listen, "127.0.0.1:9999");
     assert_string_equal(cfg.api_key, "k3y");
     assert_int_equal(cfg.n_allowed_origins, 2);
@@ -128,7 +141,8 @@ static void test_parse_full(void **state) {
     /* env order is not promised; find B */
     bool found_b = false;
     for (size_t i = 0; i < d->n_env; i++)
-        if (!strcmp(d->env[i].name, "B")) found_b = !strcmp(d->env[i].value, "two");
+        if (!strcmp(d->env[i].name, "B"))
+            found_b = !strcmp(d->env[i].value, "two");
     assert_true(found_b);
     assert_string_equal(d->working_dir, "/tmp");
     assert_false(d->enabled);
@@ -145,7 +159,8 @@ static void test_parse_full(void **state) {
     config_free(&cfg);
 }
 
-static void test_partial_websocket_keeps_defaults(void **state) {
+static void test_partial_websocket_keeps_defaults(void **state)
+{
     (void)state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -156,18 +171,20 @@ static void test_partial_websocket_keeps_defaults(void **state) {
     config_free(&cfg);
 }
 
-static void test_unknown_key_top(void **state) {
+static void test_unknown_key_top(void **state)
+{
     (void)state;
     expect_error_at("{\n  \"listen\": \"127.0.0.1:1\",\n  \"bogus_key\": 1\n}\n", "bogus_key", 3, 3);
 }
 
-static void test_unknown_key_websocket(void **state) {
+static void test_unknown_key_websocket(void **state)
+{
     (void)state;
-    expect_error_at("{\n  \"websocket\": {\n    \"ping_interval_ms\": 50,\n    \"pingg\": 1\n  }\n}\n",
-                    "pingg", 4, 5);
+    expect_error_at("{\n  \"websocket\": {\n    \"ping_interval_ms\": 50,\n    \"pingg\": 1\n  }\n}\n", "pingg", 4, 5);
 }
 
-static void test_unknown_key_server(void **state) {
+static void test_unknown_key_server(void **state)
+{
     (void)state;
     expect_error_at("{\"mcpServers\": [\n"
                     "  {\"name\": \"a\", \"command\": \"cat\"},\n"
@@ -176,7 +193,8 @@ static void test_unknown_key_server(void **state) {
                     "comand", 3, 35);
 }
 
-static void test_wrong_types(void **state) {
+static void test_wrong_types(void **state)
+{
     (void)state;
     expect_error("{\"listen\": 8080}", "listen");
     expect_error("{\"websocket\": {\"send_queue\": \"256\"}}", "send_queue");
@@ -192,7 +210,8 @@ static void test_wrong_types(void **state) {
     expect_error("\"x\"", NULL);
 }
 
-static void test_history_at_least_send_queue(void **state) {
+static void test_history_at_least_send_queue(void **state)
+{
     (void)state;
     expect_error("{\"websocket\": {\"send_queue\": 100, \"history\": 50}}", "history");
     config cfg;
@@ -201,7 +220,8 @@ static void test_history_at_least_send_queue(void **state) {
     config_free(&cfg);
 }
 
-static void test_syntax_error_position(void **state) {
+static void test_syntax_error_position(void **state)
+{
     (void)state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -212,21 +232,31 @@ static void test_syntax_error_position(void **state) {
     assert_non_null(strstr(err, "test.json"));
 }
 
-static void test_server_errors(void **state) {
+static void test_server_errors(void **state)
+{
     (void)state;
-    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\"}, {\"name\": \"a\", \"command\": \"d\"}]}", "a");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\"}, {\"name\": \"a\", \"command\": \"d\"}]}",
+                 "a");
     expect_error("{\"mcpServers\": [{\"name\": \"bad name\", \"command\": \"c\"}]}", "bad name");
     expect_error("{\"mcpServers\": [{\"command\": \"c\"}]}", "name");
     expect_error("{\"mcpServers\": [{\"name\": \"a\"}]}", "command");
-    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"protocol\": \"carrier-pigeon\"}]}", "protocol");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"protocol\": \"carrier-pigeon\"}]}",
+                 "protocol");
 }
 
-static void test_server_validate(void **state) {
+static void test_server_validate(void **state)
+{
     (void)state;
     char err[CONFIG_ERR_LEN];
     char *args[] = {"x"};
-    server_config ok = {.name = "a-b_c.9", .protocol = "stdio", .command = "cat",
-                        .args = args, .n_args = 1, .working_dir = "", .enabled = true, .group = ""};
+    server_config ok = {.name = "a-b_c.9",
+                        .protocol = "stdio",
+                        .command = "cat",
+                        .args = args,
+                        .n_args = 1,
+                        .working_dir = "",
+                        .enabled = true,
+                        .group = ""};
     assert_true(config_server_validate(&ok, err));
 
     char name64[65], name65[66];
@@ -260,7 +290,8 @@ static void test_server_validate(void **state) {
 }
 
 /* Line and column (1-based) of the first `needle` in `text`. */
-static void position_of(const char *text, const char *needle, int *line, int *col) {
+static void position_of(const char *text, const char *needle, int *line, int *col)
+{
     const char *at = strstr(text, needle);
     assert_non_null(at);
     *line = 1;
@@ -275,7 +306,8 @@ static void position_of(const char *text, const char *needle, int *line, int *co
     }
 }
 
-static void test_name_rule(void **state) {
+static void test_name_rule(void **state)
+{
     (void)state;
     char err[CONFIG_ERR_LEN];
     char name64[65], name65[66];
@@ -299,15 +331,17 @@ static void test_name_rule(void **state) {
 
 /* A bad name in the file stops the load with the rule, the file, and the
  * line and column of the offending "name" or "group". */
-static void test_bad_names_in_file(void **state) {
+static void test_bad_names_in_file(void **state)
+{
     (void)state;
     const char *bad_names[] = {".", "..", "a/b", "a b"};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         char text[256], pair[64];
         snprintf(pair, sizeof pair, "\"name\": \"%s\"", bad_names[i]);
-        snprintf(text, sizeof text,
-                 "{\n  \"mcpServers\": [\n    {\"name\": \"ok\", \"command\": \"c\"},\n    {%s, \"command\": \"c\"}\n  ]\n}\n",
-                 pair);
+        snprintf(
+            text, sizeof text,
+            "{\n  \"mcpServers\": [\n    {\"name\": \"ok\", \"command\": \"c\"},\n    {%s, \"command\": \"c\"}\n  ]\n}\n",
+            pair);
         int line, col;
         position_of(text, pair, &line, &col);
         expect_error_at(text, CONFIG_NAME_RULE, line, col);
@@ -327,7 +361,8 @@ static void test_bad_names_in_file(void **state) {
         expect_error(text, "group");
     }
     /* The second of two equal names is the one named. */
-    const char *dup = "{\"mcpServers\": [\n  {\"name\": \"a\", \"command\": \"c\"},\n  {\"name\": \"a\", \"command\": \"d\"}\n]}";
+    const char *dup =
+        "{\"mcpServers\": [\n  {\"name\": \"a\", \"command\": \"c\"},\n  {\"name\": \"a\", \"command\": \"d\"}\n]}";
     expect_error_at(dup, "duplicate", 3, 4);
     /* An empty group is none: accepted. */
     config cfg;
@@ -336,7 +371,8 @@ static void test_bad_names_in_file(void **state) {
     config_free(&cfg);
 }
 
-static void test_split_listen(void **state) {
+static void test_split_listen(void **state)
+{
     (void)state;
     char host[64];
     int port = -1;
@@ -364,12 +400,14 @@ static void test_split_listen(void **state) {
     assert_false(config_split_listen("localhost:80", small, sizeof small, &port));
 }
 
-static void test_listen_validated_on_parse(void **state) {
+static void test_listen_validated_on_parse(void **state)
+{
     (void)state;
     expect_error("{\"listen\": \"nonsense\"}", "listen");
 }
 
-static void test_to_json_roundtrip(void **state) {
+static void test_to_json_roundtrip(void **state)
+{
     (void)state;
     config a, b;
     char err[CONFIG_ERR_LEN];
@@ -392,7 +430,8 @@ static void test_to_json_roundtrip(void **state) {
     config_free(&b);
 }
 
-static void test_server_copy(void **state) {
+static void test_server_copy(void **state)
+{
     (void)state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -410,7 +449,8 @@ static void test_server_copy(void **state) {
     server_config_free(&copy);
 }
 
-static void test_save_and_load(void **state) {
+static void test_save_and_load(void **state)
+{
     (void)state;
     char dir[] = "/tmp/mcpproxy-unit-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -422,11 +462,13 @@ static void test_save_and_load(void **state) {
     assert_false(config_load_file(path, &b, err)); /* missing file is an error */
     config_free(&b);
     assert_true(parse(full_doc, &a, err));
-    if (!config_save_file(&a, path, err)) fail_msg("save failed: %s", err);
+    if (!config_save_file(&a, path, err))
+        fail_msg("save failed: %s", err);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    if (!config_load_file(path, &b, err)) fail_msg("reload failed: %s", err);
+    if (!config_load_file(path, &b, err))
+        fail_msg("reload failed: %s", err);
     json_t *ja = config_to_json(&a), *jb = config_to_json(&b);
     assert_true(json_equal(ja, jb));
     json_decref(ja);
@@ -455,7 +497,8 @@ static void test_save_and_load(void **state) {
     rmdir(dir);
 }
 
-static void test_load_file_error_names_path(void **state) {
+static void test_load_file_error_names_path(void **state)
+{
     (void)state;
     char dir[] = "/tmp/mcpproxy-unit-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -476,7 +519,8 @@ static void test_load_file_error_names_path(void **state) {
 
 /* The bounds on what one upstream server can make mcpproxy hold: their
  * defaults, and values outside their ranges refused with the key's name. */
-static void test_upstream_bounds(void **state) {
+static void test_upstream_bounds(void **state)
+{
     (void)state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -501,7 +545,8 @@ static void test_upstream_bounds(void **state) {
     expect_error("{\"upstream\": {\"max_tools\": 0}}", "upstream.max_tools");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_parse_empty_object_is_defaults),

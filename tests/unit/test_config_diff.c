@@ -61,7 +61,8 @@ static void test_unchanged(void **state)
 {
     (void)state;
     two_configs t = {0};
-    const char *text = SERVERS(SRV("a", ", \"group\": \"g\", \"args\": [\"x\"], \"env\": {\"K\": \"v\"}") AND SRV("b", ""));
+    const char *text =
+        SERVERS(SRV("a", ", \"group\": \"g\", \"args\": [\"x\"], \"env\": {\"K\": \"v\"}") AND SRV("b", ""));
     config_changes *c = diff_of(&t, text, text);
     assert_int_equal(c->n_servers, 2);
     for (size_t i = 0; i < 2; i++) {
@@ -100,8 +101,9 @@ static void test_removed(void **state)
 {
     (void)state;
     two_configs t = {0};
-    config_changes *c = diff_of(&t, SERVERS(SRV("a", ", \"group\": \"g1\"") AND SRV("b", "") AND SRV("c", ", \"group\": \"g2\"")),
-                                SERVERS(SRV("b", "")));
+    config_changes *c =
+        diff_of(&t, SERVERS(SRV("a", ", \"group\": \"g1\"") AND SRV("b", "") AND SRV("c", ", \"group\": \"g2\"")),
+                SERVERS(SRV("b", "")));
     assert_int_equal(c->n_removed, 2);
     assert_ptr_equal(c->removed[0], &t.before.servers[0]); /* the old order */
     assert_ptr_equal(c->removed[1], &t.before.servers[2]);
@@ -116,7 +118,8 @@ static void test_renamed_is_removed_and_added(void **state)
 {
     (void)state;
     two_configs t = {0};
-    config_changes *c = diff_of(&t, SERVERS(SRV("old", ", \"group\": \"g\"")), SERVERS(SRV("new", ", \"group\": \"g\"")));
+    config_changes *c =
+        diff_of(&t, SERVERS(SRV("old", ", \"group\": \"g\"")), SERVERS(SRV("new", ", \"group\": \"g\"")));
     assert_int_equal(c->n_removed, 1);
     assert_string_equal(c->removed[0]->name, "old");
     assert_int_equal(c->n_servers, 1);
@@ -147,7 +150,8 @@ static void test_each_field_changed(void **state)
 {
     (void)state;
     check_one_field(SERVERS(SRV("a", "")), SERVERS("{\"name\": \"a\", \"command\": \"other\"}"), SERVER_FIELD_COMMAND);
-    check_one_field(SERVERS(SRV("a", ", \"args\": [\"x\"]")), SERVERS(SRV("a", ", \"args\": [\"y\"]")), SERVER_FIELD_ARGS);
+    check_one_field(SERVERS(SRV("a", ", \"args\": [\"x\"]")), SERVERS(SRV("a", ", \"args\": [\"y\"]")),
+                    SERVER_FIELD_ARGS);
     check_one_field(SERVERS(SRV("a", ", \"args\": [\"x\"]")), SERVERS(SRV("a", ", \"args\": [\"x\", \"y\"]")),
                     SERVER_FIELD_ARGS);
     check_one_field(SERVERS(SRV("a", ", \"args\": [\"x\"]")), SERVERS(SRV("a", "")), SERVER_FIELD_ARGS);
@@ -161,7 +165,8 @@ static void test_each_field_changed(void **state)
                     SERVERS(SRV("a", ", \"env\": {\"L\": \"w\", \"K\": \"v\"}")), SERVER_FIELD_ENV);
     check_one_field(SERVERS(SRV("a", "")), SERVERS(SRV("a", ", \"working_dir\": \"/tmp\"")), SERVER_FIELD_WORKING_DIR);
     check_one_field(SERVERS(SRV("a", "")), SERVERS(SRV("a", ", \"enabled\": false")), SERVER_FIELD_ENABLED);
-    check_one_field(SERVERS(SRV("a", ", \"group\": \"g\"")), SERVERS(SRV("a", ", \"group\": \"h\"")), SERVER_FIELD_GROUP);
+    check_one_field(SERVERS(SRV("a", ", \"group\": \"g\"")), SERVERS(SRV("a", ", \"group\": \"h\"")),
+                    SERVER_FIELD_GROUP);
 }
 
 /* protocol has one valid value in a file ("stdio"), so it is changed on a
@@ -240,11 +245,11 @@ static void test_group_changes(void **state)
      * g4; e's command changes in g5 (no group change); f leaves "" for g6. */
     config_changes *c = diff_of(
         &t,
-        SERVERS(SRV("a", ", \"group\": \"g1\"") AND SRV("b", ", \"group\": \"g3\"") AND SRV("c", ", \"group\": \"g2\"") AND
-                SRV("e", ", \"group\": \"g5\"") AND SRV("f", "")),
-        SERVERS(SRV("a", ", \"group\": \"g2\"") AND SRV("b", ", \"group\": \"g3\", \"enabled\": false") AND
-                SRV("d", ", \"group\": \"g4\"") AND "{\"name\": \"e\", \"command\": \"other\", \"group\": \"g5\"}" AND
-                SRV("f", ", \"group\": \"g6\"")));
+        SERVERS(SRV("a", ", \"group\": \"g1\"") AND SRV("b", ", \"group\": \"g3\"") AND SRV("c", ", \"group\": \"g2\"")
+                    AND SRV("e", ", \"group\": \"g5\"") AND SRV("f", "")),
+        SERVERS(SRV("a", ", \"group\": \"g2\"") AND SRV("b", ", \"group\": \"g3\", \"enabled\": false")
+                    AND SRV("d", ", \"group\": \"g4\"") AND
+                "{\"name\": \"e\", \"command\": \"other\", \"group\": \"g5\"}" AND SRV("f", ", \"group\": \"g6\"")));
     /* removed first, then in the new order; each once; never "" */
     assert_groups(c, (const char *[]){"g2", "g1", "g3", "g4", "g6"}, 5);
     assert_int_equal(c->servers[0].fields, SERVER_FIELD_BIT(SERVER_FIELD_GROUP));

@@ -22,7 +22,8 @@ typedef struct fixture {
     char path[128];
 } fixture;
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture *fx = calloc(1, sizeof *fx);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/mcpproxy-unit-XXXXXX");
     if (!mkdtemp(fx->dir))
@@ -32,7 +33,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture *fx = *state;
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
@@ -41,14 +43,16 @@ static int teardown(void **state) {
     return rc == 0 ? 0 : -1;
 }
 
-static void write_text(const char *path, const char *text) {
+static void write_text(const char *path, const char *text)
+{
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
 }
 
-static char *read_text(const char *path) {
+static char *read_text(const char *path)
+{
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     static char buf[65536];
@@ -62,7 +66,8 @@ static const char *one_server = "{\"limits\": {\"max_body_bytes\": 65536},\n"
                                 " \"mcpServers\": [{\"name\": \"a\", \"command\": \"c\"}]}\n";
 
 /* The file loaded into a record; *cfg is the running config. */
-static config_file *loaded(const fixture *fx, config *cfg) {
+static config_file *loaded(const fixture *fx, config *cfg)
+{
     write_text(fx->path, one_server);
     config_file *f = config_file_create(fx->path);
     char err[CONFIG_ERR_LEN];
@@ -71,7 +76,8 @@ static config_file *loaded(const fixture *fx, config *cfg) {
     return f;
 }
 
-static void test_save_then_reload_is_same(void **state) {
+static void test_save_then_reload_is_same(void **state)
+{
     fixture *fx = *state;
     config cfg, again;
     char err[CONFIG_ERR_LEN];
@@ -92,13 +98,15 @@ static void test_save_then_reload_is_same(void **state) {
     config_file_destroy(f);
 }
 
-static void test_edit_not_reloaded_refuses(void **state) {
+static void test_edit_not_reloaded_refuses(void **state)
+{
     fixture *fx = *state;
     config cfg, edit;
     char err[CONFIG_ERR_LEN];
     config_file *f = loaded(fx, &cfg);
-    const char *edited = "{\"limits\": {\"max_body_bytes\": 4096},\n"
-                         " \"mcpServers\": [{\"name\": \"a\", \"command\": \"c\"}, {\"name\": \"b\", \"command\": \"c\"}]}\n";
+    const char *edited =
+        "{\"limits\": {\"max_body_bytes\": 4096},\n"
+        " \"mcpServers\": [{\"name\": \"a\", \"command\": \"c\"}, {\"name\": \"b\", \"command\": \"c\"}]}\n";
     write_text(fx->path, edited);
     assert_int_equal(config_file_save(f, &cfg, err), CONFIG_FILE_CONFLICT);
     assert_non_null(strstr(err, fx->path));
@@ -118,7 +126,8 @@ static void test_edit_not_reloaded_refuses(void **state) {
     config_file_destroy(f);
 }
 
-static void test_invalid_file_refuses_with_position(void **state) {
+static void test_invalid_file_refuses_with_position(void **state)
+{
     fixture *fx = *state;
     config cfg, bad;
     char err[CONFIG_ERR_LEN];
@@ -139,7 +148,8 @@ static void test_invalid_file_refuses_with_position(void **state) {
     config_file_destroy(f);
 }
 
-static void test_removed_and_created(void **state) {
+static void test_removed_and_created(void **state)
+{
     fixture *fx = *state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -163,7 +173,8 @@ static void test_removed_and_created(void **state) {
     config_file_destroy(f);
 }
 
-static void test_not_a_file_fails(void **state) {
+static void test_not_a_file_fails(void **state)
+{
     fixture *fx = *state;
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -180,7 +191,8 @@ static void test_not_a_file_fails(void **state) {
 }
 
 /* Both writers follow links: the plain save (gen-key) and the record's. */
-static void test_writes_follow_symlinks(void **state) {
+static void test_writes_follow_symlinks(void **state)
+{
     fixture *fx = *state;
     char real_dir[128], target[192], link2[192];
     snprintf(real_dir, sizeof real_dir, "%s/real", fx->dir);
@@ -223,7 +235,8 @@ static void test_writes_follow_symlinks(void **state) {
     config_file_destroy(f);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_save_then_reload_is_same, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit_not_reloaded_refuses, setup, teardown),

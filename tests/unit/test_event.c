@@ -15,15 +15,15 @@
 #include <cmocka.h>
 
 static const char *const wire_names[EVENT_TYPE_COUNT] = {
-    "server_state_changed", "server_config_changed", "server_auto_disabled",
-    "server_group_updated", "state_change",          "config_change",
-    "app_state_changed",    "tools_updated",         "tool_called",
-    "connection_established", "connection_lost",
+    "server_state_changed", "server_config_changed",  "server_auto_disabled", "server_group_updated",
+    "state_change",         "config_change",          "app_state_changed",    "tools_updated",
+    "tool_called",          "connection_established", "connection_lost",
 };
 
 static const char *const ts = "2026-11-28T01:02:03.456789Z";
 
-static void test_type_names(void **state) {
+static void test_type_names(void **state)
+{
     (void)state;
     assert_int_equal(EVENT_TYPE_COUNT, 11);
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
@@ -32,7 +32,8 @@ static void test_type_names(void **state) {
     }
 }
 
-static void test_type_parse_roundtrip(void **state) {
+static void test_type_parse_roundtrip(void **state)
+{
     (void)state;
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
         event_type out = EVENT_TYPE_COUNT;
@@ -41,7 +42,8 @@ static void test_type_parse_roundtrip(void **state) {
     }
 }
 
-static void test_type_parse_respects_len(void **state) {
+static void test_type_parse_respects_len(void **state)
+{
     (void)state;
     event_type out;
     /* A name inside a longer buffer: only `len` bytes count. */
@@ -53,7 +55,8 @@ static void test_type_parse_respects_len(void **state) {
     assert_false(event_type_parse("tool_calledx", strlen("tool_calledx"), &out));
 }
 
-static void test_type_parse_unknown(void **state) {
+static void test_type_parse_unknown(void **state)
+{
     (void)state;
     event_type out;
     assert_false(event_type_parse("", 0, &out));
@@ -63,7 +66,8 @@ static void test_type_parse_unknown(void **state) {
     assert_false(event_type_parse("hello", 5, &out));
 }
 
-static void test_filter_mask_aliases(void **state) {
+static void test_filter_mask_aliases(void **state)
+{
     (void)state;
     const event_type_mask bit_ssc = 1u << EVENT_SERVER_STATE_CHANGED;
     const event_type_mask bit_sc = 1u << EVENT_STATE_CHANGE;
@@ -77,16 +81,16 @@ static void test_filter_mask_aliases(void **state) {
     assert_int_equal(event_type_filter_mask(EVENT_STATE_CHANGE), bit_sc);
     assert_int_equal(event_type_filter_mask(EVENT_CONFIG_CHANGE), bit_cc);
     /* Every other type is alone. */
-    const event_type lone[] = {EVENT_SERVER_AUTO_DISABLED, EVENT_SERVER_GROUP_UPDATED,
-                               EVENT_APP_STATE_CHANGED,    EVENT_TOOLS_UPDATED,
-                               EVENT_TOOL_CALLED,          EVENT_CONNECTION_ESTABLISHED,
+    const event_type lone[] = {EVENT_SERVER_AUTO_DISABLED, EVENT_SERVER_GROUP_UPDATED, EVENT_APP_STATE_CHANGED,
+                               EVENT_TOOLS_UPDATED,        EVENT_TOOL_CALLED,          EVENT_CONNECTION_ESTABLISHED,
                                EVENT_CONNECTION_LOST};
     for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++)
         assert_int_equal(event_type_filter_mask(lone[i]), 1u << lone[i]);
     assert_int_equal(EVENT_MASK_ALL, 0x7ffu);
 }
 
-static void test_mask_parse(void **state) {
+static void test_mask_parse(void **state)
+{
     (void)state;
     char err[128];
     event_type_mask m = 0;
@@ -106,14 +110,16 @@ static void test_mask_parse(void **state) {
     /* All 11 at once. */
     char all[512] = "";
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
-        if (t) strcat(all, ",");
+        if (t)
+            strcat(all, ",");
         strcat(all, wire_names[t]);
     }
     assert_true(event_type_mask_parse(all, &m, err, sizeof err));
     assert_int_equal(m, EVENT_MASK_ALL);
 }
 
-static void test_mask_parse_errors_name_entry(void **state) {
+static void test_mask_parse_errors_name_entry(void **state)
+{
     (void)state;
     char err[128];
     event_type_mask m = 0;
@@ -134,19 +140,22 @@ static void test_mask_parse_errors_name_entry(void **state) {
 
 /* --- JSON shape ---------------------------------------------------------- */
 
-static json_t *parse_msg(const event_msg *msg) {
+static json_t *parse_msg(const event_msg *msg)
+{
     assert_non_null(msg);
     assert_non_null(msg->json);
     /* The text is NUL-terminated and json_len long. */
     assert_int_equal(strlen((const char *)msg->json), msg->json_len);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)msg->json, msg->json_len, 0, &jerr);
-    if (!root) fail_msg("event JSON does not parse: %s: %s", jerr.text, (const char *)msg->json);
+    if (!root)
+        fail_msg("event JSON does not parse: %s: %s", jerr.text, (const char *)msg->json);
     assert_true(json_is_object(root));
     return root;
 }
 
-static void check_common(json_t *root, uint64_t seq, event_type type) {
+static void check_common(json_t *root, uint64_t seq, event_type type)
+{
     json_t *jseq = json_object_get(root, "seq");
     assert_true(json_is_integer(jseq));
     assert_int_equal(json_integer_value(jseq), seq);
@@ -155,7 +164,8 @@ static void check_common(json_t *root, uint64_t seq, event_type type) {
     assert_true(json_is_object(json_object_get(root, "data")));
 }
 
-static void test_json_shape_every_type(void **state) {
+static void test_json_shape_every_type(void **state)
+{
     (void)state;
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
         json_t *data = json_pack("{s:i, s:s}", "n", t, "what", "x");
@@ -193,7 +203,8 @@ static void test_json_shape_every_type(void **state) {
     }
 }
 
-static void test_json_minimal_fields(void **state) {
+static void test_json_minimal_fields(void **state)
+{
     (void)state;
     event_fields f = {.type = EVENT_APP_STATE_CHANGED};
     event_msg *msg = event_msg_create(7, &f, ts);
@@ -210,13 +221,17 @@ static void test_json_minimal_fields(void **state) {
     event_msg_unref(msg);
 }
 
-static void test_json_escaping(void **state) {
+static void test_json_escaping(void **state)
+{
     (void)state;
     /* Names and data with characters that need escaping survive a round trip. */
     const char *weird = "we\"ird\\name\n\t\x01 \xc3\xa9";
     json_t *data = json_pack("{s:s}", "last_error", "quote\" backslash\\ nl\n");
-    event_fields f = {.type = EVENT_SERVER_STATE_CHANGED, .server_name = weird,
-                      .old_state = "Ready", .new_state = "Error", .data = data};
+    event_fields f = {.type = EVENT_SERVER_STATE_CHANGED,
+                      .server_name = weird,
+                      .old_state = "Ready",
+                      .new_state = "Error",
+                      .data = data};
     event_msg *msg = event_msg_create(1, &f, ts);
     json_t *root = parse_msg(msg);
     assert_string_equal(json_string_value(json_object_get(root, "server_name")), weird);
@@ -227,7 +242,8 @@ static void test_json_escaping(void **state) {
     json_decref(data);
 }
 
-static void test_json_large_seq(void **state) {
+static void test_json_large_seq(void **state)
+{
     (void)state;
     /* seq is a 64-bit counter; the wire must carry it exactly. jansson's
      * json_int_t is long long, so stay at INT64_MAX. */
@@ -241,7 +257,8 @@ static void test_json_large_seq(void **state) {
     event_msg_unref(msg);
 }
 
-static void test_json_large_data(void **state) {
+static void test_json_large_data(void **state)
+{
     (void)state;
     /* A big payload (bigger than any fixed scratch buffer) serializes whole. */
     size_t n = 200000;
@@ -261,7 +278,8 @@ static void test_json_large_data(void **state) {
     free(big);
 }
 
-static void test_refcount(void **state) {
+static void test_refcount(void **state)
+{
     (void)state;
     event_fields f = {.type = EVENT_TOOL_CALLED, .server_name = "a"};
     event_msg *msg = event_msg_create(1, &f, ts);
@@ -278,7 +296,8 @@ static void test_refcount(void **state) {
     event_msg_unref(NULL);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_type_parse_roundtrip),

@@ -67,10 +67,8 @@ static void test_case_and_prefixes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_header_admits_everything),
-        cmocka_unit_test(test_exact_types_and_lists),
-        cmocka_unit_test(test_parameters_are_ignored),
-        cmocka_unit_test(test_wildcards),
+        cmocka_unit_test(test_no_header_admits_everything), cmocka_unit_test(test_exact_types_and_lists),
+        cmocka_unit_test(test_parameters_are_ignored),      cmocka_unit_test(test_wildcards),
         cmocka_unit_test(test_case_and_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

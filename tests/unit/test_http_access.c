@@ -113,12 +113,12 @@ static void test_key_near_misses_refused(void **state)
     config cfg;
     make_config(&cfg, KEY, NULL, 0);
     static const char *const wrong_values[] = {
-        "",                                       /* empty */
-        "wrong",                                  /* another key */
-        "k3y-a1b2c3d4e5f60718293a4b5c6d7e8f9",    /* a prefix (one short) */
-        KEY "0",                                  /* one longer */
-        "K3Y-A1B2C3D4E5F60718293A4B5C6D7E8F90",   /* other case */
-        " " KEY,                                  /* padded */
+        "",                                     /* empty */
+        "wrong",                                /* another key */
+        "k3y-a1b2c3d4e5f60718293a4b5c6d7e8f9",  /* a prefix (one short) */
+        KEY "0",                                /* one longer */
+        "K3Y-A1B2C3D4E5F60718293A4B5C6D7E8F90", /* other case */
+        " " KEY,                                /* padded */
         KEY " ",
     };
     for (size_t i = 0; i < sizeof wrong_values / sizeof wrong_values[0]; i++) {
@@ -130,12 +130,12 @@ static void test_key_near_misses_refused(void **state)
         assert_int_equal(check(&cfg, true, &r), 401);
     }
     static const char *const wrong_authorization[] = {
-        KEY,                    /* no scheme */
-        "Bearer",               /* scheme only */
-        "Bearer ",              /* scheme, empty key */
-        "Bearer  " KEY,         /* two spaces: the key would start with one */
-        "Bearer" KEY,           /* no space */
-        "Basic " KEY,           /* another scheme */
+        KEY,            /* no scheme */
+        "Bearer",       /* scheme only */
+        "Bearer ",      /* scheme, empty key */
+        "Bearer  " KEY, /* two spaces: the key would start with one */
+        "Bearer" KEY,   /* no space */
+        "Basic " KEY,   /* another scheme */
         "Token " KEY,
         "Bearer " KEY "x",
         "Bearer wrong",
@@ -162,9 +162,9 @@ static void test_foreign_origin_refused_on_state_changing_requests(void **state)
         "file://",                       /* no authority */
         "http://127.0.0.1.evil.example", /* loopback-looking prefix */
         "http://localhost.evil.example",
-        "https://dash.example.evil",     /* allowed origin as a prefix */
-        "https://dash.example:8443",     /* allowed origin, other port */
-        "http://dash.example",           /* allowed origin, other scheme */
+        "https://dash.example.evil", /* allowed origin as a prefix */
+        "https://dash.example:8443", /* allowed origin, other port */
+        "http://dash.example",       /* allowed origin, other scheme */
         "garbage",
     };
     for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
@@ -188,14 +188,10 @@ static void test_allowed_self_and_loopback_origins_pass(void **state)
     config cfg;
     make_config(&cfg, "", allowed, 2);
     static const char *const ok[] = {
-        "https://dash.example",
-        "HTTPS://DASH.EXAMPLE", /* compared without case */
-        "http://other.example:3000",
-        "http://127.0.0.1:8080", /* the server itself */
-        "http://localhost:5173", /* any loopback origin */
-        "http://LOCALHOST:1",
-        "http://[::1]:3000",
-        "http://127.0.0.2",
+        "https://dash.example",      "HTTPS://DASH.EXAMPLE",  /* compared without case */
+        "http://other.example:3000", "http://127.0.0.1:8080", /* the server itself */
+        "http://localhost:5173",                              /* any loopback origin */
+        "http://LOCALHOST:1",        "http://[::1]:3000",     "http://127.0.0.2",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         access_request r = protected_get();
@@ -217,8 +213,11 @@ static void test_same_origin_beyond_loopback(void **state)
     make_config(&cfg, KEY, NULL, 0);
     /* Listening on 0.0.0.0: the dashboard at http://mybox.lan:8080 posts to
      * its own server. */
-    access_request r = {.host = "mybox.lan:8080", .origin = "http://mybox.lan:8080", .api_key = KEY,
-                        .state_changing = true, .needs_key = true};
+    access_request r = {.host = "mybox.lan:8080",
+                        .origin = "http://mybox.lan:8080",
+                        .api_key = KEY,
+                        .state_changing = true,
+                        .needs_key = true};
     assert_int_equal(check(&cfg, false, &r), 0);
     r.origin = "http://MyBox.LAN:8080";
     assert_int_equal(check(&cfg, false, &r), 0);
@@ -238,8 +237,16 @@ static void test_host_rule_on_loopback(void **state)
     config cfg;
     make_config(&cfg, "", NULL, 0);
     static const char *const refused[] = {
-        "evil.example:8080", "evil.example", "127.0.0.1.evil.example:8080", "localhost.evil.example",
-        "192.168.1.10:8080", "0.0.0.0:8080", "128.0.0.1", "", "[::2]:8080", "127.0.0.256",
+        "evil.example:8080",
+        "evil.example",
+        "127.0.0.1.evil.example:8080",
+        "localhost.evil.example",
+        "192.168.1.10:8080",
+        "0.0.0.0:8080",
+        "128.0.0.1",
+        "",
+        "[::2]:8080",
+        "127.0.0.256",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         access_request r = {.host = refused[i]};
@@ -282,8 +289,8 @@ static void test_rules_apply_host_then_origin_then_key(void **state)
     config cfg;
     make_config(&cfg, KEY, NULL, 0);
     /* Everything wrong: the Host rule speaks first. */
-    access_request r = {.host = "evil.example", .origin = "https://evil.example", .state_changing = true,
-                        .needs_key = true};
+    access_request r = {
+        .host = "evil.example", .origin = "https://evil.example", .state_changing = true, .needs_key = true};
     assert_int_equal(check(&cfg, true, &r), 421);
     /* Host fixed: the Origin rule, and a valid key does not excuse it. */
     r.host = "127.0.0.1:8080";
@@ -305,22 +312,49 @@ static void test_is_loopback_host(void **state)
 {
     (void)state;
     static const char *const yes[] = {
-        "localhost", "LocalHost", "localhost:8080", "127.0.0.1", "127.0.0.1:0", "127.255.255.255", "127.0.0.2:80",
-        "[::1]", "[::1]:8080",
+        "localhost",       "LocalHost",    "localhost:8080", "127.0.0.1",  "127.0.0.1:0",
+        "127.255.255.255", "127.0.0.2:80", "[::1]",          "[::1]:8080",
     };
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
         if (!access_is_loopback_host(yes[i]))
             fail_msg("%s should be loopback", yes[i]);
     }
     static const char *const no[] = {
-        "", "example.com", "localhost.example", "localhostx", "127.0.0.1.example", "127.0.0.1x", "127.0.0",
-        "127.0.0.256", "126.0.0.1", "128.0.0.1", "0.0.0.0", "10.0.0.1", "[::2]", "[::]", "::1x",
+        "",
+        "example.com",
+        "localhost.example",
+        "localhostx",
+        "127.0.0.1.example",
+        "127.0.0.1x",
+        "127.0.0",
+        "127.0.0.256",
+        "126.0.0.1",
+        "128.0.0.1",
+        "0.0.0.0",
+        "10.0.0.1",
+        "[::2]",
+        "[::]",
+        "::1x",
         /* What a lenient parser (sscanf %u, a cut at the first ':') let
          * through: signs, wrap-around, spaces, a missing ']', junk after
          * the host, ports that are not ports, leading zeros. */
-        "127.0.0.-4294967295", "4294967423.0.0.1", " 127.0.0.1", "+127.0.0.1", "127.0.0.+1", "[::1", "[::1]x",
-        "localhost:evil", "127.0.0.1:99999", "127.0.0.1:", "localhost:80:80", "127.00.0.1", "0127.0.0.1",
-        "127.0.0.1 ", "127..0.1", "[::1]:", "localhost\t",
+        "127.0.0.-4294967295",
+        "4294967423.0.0.1",
+        " 127.0.0.1",
+        "+127.0.0.1",
+        "127.0.0.+1",
+        "[::1",
+        "[::1]x",
+        "localhost:evil",
+        "127.0.0.1:99999",
+        "127.0.0.1:",
+        "localhost:80:80",
+        "127.00.0.1",
+        "0127.0.0.1",
+        "127.0.0.1 ",
+        "127..0.1",
+        "[::1]:",
+        "localhost\t",
     };
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         if (access_is_loopback_host(no[i]))
@@ -331,15 +365,14 @@ static void test_is_loopback_host(void **state)
 static void test_listen_is_loopback(void **state)
 {
     (void)state;
-    static const char *const yes[] = {"127.0.0.1:8080", "127.0.0.1:0", "localhost:0", "LOCALHOST:80", "[::1]:8080",
-                                      "127.9.9.9:1"};
+    static const char *const yes[] = {"127.0.0.1:8080", "127.0.0.1:0", "localhost:0",
+                                      "LOCALHOST:80",   "[::1]:8080",  "127.9.9.9:1"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
         if (!access_listen_is_loopback(yes[i]))
             fail_msg("listen %s should be loopback", yes[i]);
     }
-    static const char *const no[] = {"0.0.0.0:8080", "[::]:8080", "192.168.1.2:80", "mybox.lan:80",
-                                     "127.0.0.1",    "localhost", ":8080",          "garbage",
-                                     "[::1]",        ""};
+    static const char *const no[] = {"0.0.0.0:8080", "[::]:8080", "192.168.1.2:80", "mybox.lan:80", "127.0.0.1",
+                                     "localhost",    ":8080",     "garbage",        "[::1]",        ""};
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         if (access_listen_is_loopback(no[i]))
             fail_msg("listen %s should not be loopback", no[i]);

@@ -138,12 +138,9 @@ static void test_names_that_prefix_others(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_present_and_absent),
-        cmocka_unit_test(test_empty_values),
-        cmocka_unit_test(test_percent_decoding_and_plus),
-        cmocka_unit_test(test_malformed_escapes),
-        cmocka_unit_test(test_value_too_long_for_buffer),
-        cmocka_unit_test(test_names_that_prefix_others),
+        cmocka_unit_test(test_present_and_absent),        cmocka_unit_test(test_empty_values),
+        cmocka_unit_test(test_percent_decoding_and_plus), cmocka_unit_test(test_malformed_escapes),
+        cmocka_unit_test(test_value_too_long_for_buffer), cmocka_unit_test(test_names_that_prefix_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@
 static int saved_fd = -1;
 static FILE *capture_file;
 
-static void capture_begin(void) {
+static void capture_begin(void)
+{
     fflush(stderr);
     capture_file = tmpfile();
     assert_non_null(capture_file);
@@ -32,7 +33,8 @@ static void capture_begin(void) {
 }
 
 /* Returns what was written to stderr since capture_begin(); caller frees. */
-static char *capture_end(void) {
+static char *capture_end(void)
+{
     fflush(stderr);
     assert_true(dup2(saved_fd, 2) >= 0);
     close(saved_fd);
@@ -44,24 +46,30 @@ static char *capture_end(void) {
     return buf;
 }
 
-static size_t count_lines(const char *s) {
+static size_t count_lines(const char *s)
+{
     size_t n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 
-static bool is_timestamp(const char *s) {
+static bool is_timestamp(const char *s)
+{
     static const char pattern[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-    if (!s || strlen(s) != sizeof pattern - 1) return false;
+    if (!s || strlen(s) != sizeof pattern - 1)
+        return false;
     for (size_t i = 0; pattern[i]; i++) {
-        if (pattern[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != pattern[i]) return false;
+        if (pattern[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != pattern[i])
+            return false;
     }
     return true;
 }
 
 /* --- log -------------------------------------------------------------------- */
 
-static void test_level_and_format_parse(void **state) {
+static void test_level_and_format_parse(void **state)
+{
     (void)state;
     log_level l;
     assert_true(log_level_parse("debug", &l));
@@ -82,7 +90,8 @@ static void test_level_and_format_parse(void **state) {
     assert_false(log_format_parse("xml", &f));
 }
 
-static void test_json_line(void **state) {
+static void test_json_line(void **state)
+{
     (void)state;
     log_setup(LOG_DEBUG, LOG_FORMAT_JSON);
     capture_begin();
@@ -92,7 +101,8 @@ static void test_json_line(void **state) {
     assert_int_equal(count_lines(out), 1);
     json_error_t jerr;
     json_t *line = json_loads(out, 0, &jerr);
-    if (!line) fail_msg("not a JSON line: %s (%s)", out, jerr.text);
+    if (!line)
+        fail_msg("not a JSON line: %s (%s)", out, jerr.text);
     assert_true(is_timestamp(json_string_value(json_object_get(line, "ts"))));
     assert_string_equal(json_string_value(json_object_get(line, "level")), "info");
     assert_string_equal(json_string_value(json_object_get(line, "msg")), "WebSocket client registered");
@@ -103,15 +113,16 @@ static void test_json_line(void **state) {
     free(out);
 }
 
-static void test_json_levels_and_escaping(void **state) {
+static void test_json_levels_and_escaping(void **state)
+{
     (void)state;
     log_setup(LOG_DEBUG, LOG_FORMAT_JSON);
     capture_begin();
     log_msg(LOG_DEBUG, "d");
     log_msg(LOG_WARN, "w");
     log_kv(LOG_ERROR, "quote\" and\nnewline",
-           LOG_FIELDS(LOG_STR("k", "back\\slash \"q\" \t\x01"), LOG_STR("nul", NULL),
-                      LOG_INT("neg", -42), LOG_INT("big", 9007199254740993LL)));
+           LOG_FIELDS(LOG_STR("k", "back\\slash \"q\" \t\x01"), LOG_STR("nul", NULL), LOG_INT("neg", -42),
+                      LOG_INT("big", 9007199254740993LL)));
     char *out = capture_end();
     assert_int_equal(count_lines(out), 3);
     const char *levels[] = {"debug", "warn", "error"};
@@ -120,7 +131,8 @@ static void test_json_levels_and_escaping(void **state) {
     for (int i = 0; i < 3; i++) {
         assert_non_null(lineptr);
         json_t *line = json_loads(lineptr, 0, NULL);
-        if (!line) fail_msg("not a JSON line: %s", lineptr);
+        if (!line)
+            fail_msg("not a JSON line: %s", lineptr);
         assert_string_equal(json_string_value(json_object_get(line, "level")), levels[i]);
         if (i == 2) {
             assert_string_equal(json_string_value(json_object_get(line, "msg")), "quote\" and\nnewline");
@@ -135,7 +147,8 @@ static void test_json_levels_and_escaping(void **state) {
     free(out);
 }
 
-static void test_level_filter(void **state) {
+static void test_level_filter(void **state)
+{
     (void)state;
     log_setup(LOG_WARN, LOG_FORMAT_JSON);
     assert_false(log_enabled(LOG_DEBUG));
@@ -155,13 +168,13 @@ static void test_level_filter(void **state) {
     free(out);
 }
 
-static void test_text_line(void **state) {
+static void test_text_line(void **state)
+{
     (void)state;
     log_setup(LOG_DEBUG, LOG_FORMAT_TEXT);
     capture_begin();
     log_kv(LOG_INFO, "WebSocket client unregistered",
-           LOG_FIELDS(LOG_INT("total_clients", 0), LOG_STR("reason", "peer closed"),
-                      LOG_STR("simple", "word")));
+           LOG_FIELDS(LOG_INT("total_clients", 0), LOG_STR("reason", "peer closed"), LOG_STR("simple", "word")));
     char *out = capture_end();
     assert_int_equal(count_lines(out), 1);
     /* key=value; a value with a space is quoted so the line stays parseable. */
@@ -173,7 +186,8 @@ static void test_text_line(void **state) {
     free(out);
 }
 
-static void test_text_newline_stays_one_line(void **state) {
+static void test_text_newline_stays_one_line(void **state)
+{
     (void)state;
     log_setup(LOG_DEBUG, LOG_FORMAT_TEXT);
     capture_begin();
@@ -186,19 +200,22 @@ static void test_text_newline_stays_one_line(void **state) {
 
 /* --- util ------------------------------------------------------------------- */
 
-static void test_timestamp(void **state) {
+static void test_timestamp(void **state)
+{
     (void)state;
     char a[TIMESTAMP_LEN], b[TIMESTAMP_LEN];
     assert_int_equal(TIMESTAMP_LEN, 28);
     timestamp_now(a);
     timestamp_now(b);
-    if (!is_timestamp(a)) fail_msg("bad timestamp %s", a);
+    if (!is_timestamp(a))
+        fail_msg("bad timestamp %s", a);
     assert_true(strcmp(a, b) <= 0);
     /* Plausible year: the clock is not at the epoch. */
     assert_true(strncmp(a, "2024", 4) >= 0);
 }
 
-static void test_random_bytes(void **state) {
+static void test_random_bytes(void **state)
+{
     (void)state;
     unsigned char a[32] = {0}, b[32] = {0}, zero[32] = {0};
     random_bytes(a, sizeof a);
@@ -208,7 +225,8 @@ static void test_random_bytes(void **state) {
     random_bytes(a, 0);
 }
 
-static void test_secure_equals(void **state) {
+static void test_secure_equals(void **state)
+{
     (void)state;
     assert_true(secure_equals("secret", 6, "secret", 6));
     assert_false(secure_equals("secret", 6, "secreT", 6));
@@ -219,7 +237,8 @@ static void test_secure_equals(void **state) {
     assert_false(secure_equals("a\0b", 3, "a\0c", 3));
 }
 
-static void test_strbuf(void **state) {
+static void test_strbuf(void **state)
+{
     (void)state;
     strbuf sb = {0};
     strbuf_append(&sb, "hello", 5);
@@ -228,7 +247,8 @@ static void test_strbuf(void **state) {
     assert_int_equal(sb.len, strlen("hello 42 world"));
     assert_memory_equal(sb.data, "hello 42 world", sb.len);
     /* Grow well past any initial capacity, including a long formatted chunk. */
-    for (int i = 0; i < 10000; i++) strbuf_append(&sb, "0123456789", 10);
+    for (int i = 0; i < 10000; i++)
+        strbuf_append(&sb, "0123456789", 10);
     assert_int_equal(sb.len, 14 + 100000);
     assert_true(sb.cap >= sb.len);
     char big[5000];
@@ -250,12 +270,14 @@ static void test_strbuf(void **state) {
     strbuf_free(&sb);
 }
 
-static void test_x_alloc(void **state) {
+static void test_x_alloc(void **state)
+{
     (void)state;
     char *s = xstrdup("dup me");
     assert_string_equal(s, "dup me");
     int *z = xcalloc(16, sizeof *z);
-    for (int i = 0; i < 16; i++) assert_int_equal(z[i], 0);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(z[i], 0);
     z = xrealloc(z, 1000 * sizeof *z);
     z[999] = 1;
     void *m = xmalloc(10);
@@ -264,7 +286,8 @@ static void test_x_alloc(void **state) {
     free(s);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_level_and_format_parse),
         cmocka_unit_test(test_json_line),

@@ -12,14 +12,16 @@
 
 #include <cmocka.h>
 
-static event_msg *make(uint64_t seq) {
+static event_msg *make(uint64_t seq)
+{
     event_fields f = {.type = EVENT_TOOL_CALLED, .server_name = "s"};
     event_msg *m = event_msg_create(seq, &f, "2026-11-28T01:02:03.456789Z");
     assert_non_null(m);
     return m;
 }
 
-static void test_empty(void **state) {
+static void test_empty(void **state)
+{
     (void)state;
     send_queue q;
     send_queue_init(&q, 4);
@@ -32,7 +34,8 @@ static void test_empty(void **state) {
     send_queue_free(&q); /* idempotent after free */
 }
 
-static void test_fifo_and_refs(void **state) {
+static void test_fifo_and_refs(void **state)
+{
     (void)state;
     send_queue q;
     send_queue_init(&q, 8);
@@ -56,11 +59,13 @@ static void test_fifo_and_refs(void **state) {
     assert_null(send_queue_pop(&q));
     send_drops d;
     assert_false(send_queue_take_drops(&q, &d));
-    for (int i = 0; i < 5; i++) event_msg_unref(m[i]);
+    for (int i = 0; i < 5; i++)
+        event_msg_unref(m[i]);
     send_queue_free(&q);
 }
 
-static void test_overflow_drops_oldest(void **state) {
+static void test_overflow_drops_oldest(void **state)
+{
     (void)state;
     enum { BUDGET = 4, N = 10 };
     send_queue q;
@@ -104,7 +109,8 @@ static void test_overflow_drops_oldest(void **state) {
     send_queue_free(&q);
 }
 
-static void test_second_drop_round(void **state) {
+static void test_second_drop_round(void **state)
+{
     (void)state;
     send_queue q;
     send_queue_init(&q, 2);
@@ -121,7 +127,7 @@ static void test_second_drop_round(void **state) {
     assert_int_equal(d.last_seq, 3);
     /* Drain one, then overflow again: a fresh range is reported. */
     event_msg_unref(send_queue_pop(&q)); /* 4 delivered */
-    for (int i = 0; i < 4; i++) {      /* 6..9; drops 5,6,7 */
+    for (int i = 0; i < 4; i++) {        /* 6..9; drops 5,6,7 */
         event_msg *m = make(++seq);
         event_msg_unref(send_queue_push(&q, m));
         event_msg_unref(m);
@@ -135,7 +141,8 @@ static void test_second_drop_round(void **state) {
     send_queue_free(&q);
 }
 
-static void test_note_drop_merges(void **state) {
+static void test_note_drop_merges(void **state)
+{
     (void)state;
     send_queue q;
     send_queue_init(&q, 1);
@@ -157,7 +164,8 @@ static void test_note_drop_merges(void **state) {
     send_queue_free(&q);
 }
 
-static void test_grow_while_wrapped(void **state) {
+static void test_grow_while_wrapped(void **state)
+{
     (void)state;
     /* Move the head forward, then fill past the initial allocation so storage
      * grows while the circle is wrapped: order must survive the unwrap. */
@@ -189,7 +197,8 @@ static void test_grow_while_wrapped(void **state) {
     send_queue_free(&q);
 }
 
-static void test_default_budget_flood(void **state) {
+static void test_default_budget_flood(void **state)
+{
     (void)state;
     /* The real default: 256 pending; a flood of 10,000 keeps the newest 256. */
     send_queue q;
@@ -211,19 +220,22 @@ static void test_default_budget_flood(void **state) {
     send_queue_free(&q);
 }
 
-static void test_free_releases_refs(void **state) {
+static void test_free_releases_refs(void **state)
+{
     (void)state;
     send_queue q;
     send_queue_init(&q, 16);
     event_msg *m = make(1);
-    for (int i = 0; i < 10; i++) assert_null(send_queue_push(&q, m));
+    for (int i = 0; i < 10; i++)
+        assert_null(send_queue_push(&q, m));
     assert_int_equal(m->refs, 11);
     send_queue_free(&q);
     assert_int_equal(m->refs, 1);
     event_msg_unref(m);
 }
 
-static void test_zero_budget_is_one(void **state) {
+static void test_zero_budget_is_one(void **state)
+{
     (void)state;
     send_queue q;
     send_queue_init(&q, 0);
@@ -238,7 +250,8 @@ static void test_zero_budget_is_one(void **state) {
     send_queue_free(&q);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_fifo_and_refs),

@@ -140,8 +140,8 @@ static void test_parse_since_and_epoch(void **state)
     assert_string_equal(r.epoch, "9f2c4e0a6b1d3f57");
 
     static const char *const bad_since[] = {
-        "since=abc", "since=-5", "since=+5", "since=", "since=1.5", "since=1e3", "since=%201",
-        "since=18446744073709551615", /* 20 digits */
+        "since=abc", "since=-5",  "since=+5",   "since=",
+        "since=1.5", "since=1e3", "since=%201", "since=18446744073709551615", /* 20 digits */
         "since=%zz",
     };
     for (size_t i = 0; i < sizeof bad_since / sizeof bad_since[0]; i++)
@@ -161,8 +161,7 @@ static void test_parse_since_and_epoch(void **state)
 static void test_parse_everything_at_once(void **state)
 {
     (void)state;
-    stream_request r =
-        parse_ok("types=tool_called&server=alpha&since=7&epoch=0123456789abcdef&batch=1&apikey=k", true);
+    stream_request r = parse_ok("types=tool_called&server=alpha&since=7&epoch=0123456789abcdef&batch=1&apikey=k", true);
     assert_int_equal(r.types, BIT(EVENT_TOOL_CALLED));
     assert_string_equal(r.server, "alpha");
     assert_true(r.resume);
@@ -349,7 +348,7 @@ static void test_plan_resume_from_a_point_the_ring_lost(void **state)
 static void test_replay_honours_the_filter(void **state)
 {
     (void)state;
-    bus *b = bus_with(6); /* a, b, a, b, a, b */
+    bus *b = bus_with(6);                 /* a, b, a, b, a, b */
     publish(b, EVENT_TOOLS_UPDATED, "a"); /* 7 */
     stream_request r = parse_ok("server=a&types=tool_called&since=1", false);
     stream_cursor cur;

@@ -15,7 +15,8 @@
 
 #include <cmocka.h>
 
-static void test_empty(void **state) {
+static void test_empty(void **state)
+{
     (void)state;
     strmap m = {0};
     assert_null(strmap_get(&m, "x"));
@@ -23,7 +24,8 @@ static void test_empty(void **state) {
     strmap_free(&m);
 }
 
-static void test_put_get_replace_del(void **state) {
+static void test_put_get_replace_del(void **state)
+{
     (void)state;
     strmap m = {0};
     int a = 1, b = 2, c = 3;
@@ -51,7 +53,8 @@ static void test_put_get_replace_del(void **state) {
 
 /* Small keys in a table that grows from 16 slots: long probe chains, many
  * of them wrapping around the end. */
-static void test_random_against_array(void **state) {
+static void test_random_against_array(void **state)
+{
     (void)state;
     static char keys[N_KEYS][16];
     static int values[N_KEYS];
@@ -90,7 +93,8 @@ static void test_random_against_array(void **state) {
     strmap_free(&m);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_put_get_replace_del),

@@ -62,9 +62,9 @@ static void test_overlong_line_is_dropped_whole(void **state)
     jsonrpc_framer f;
     jsonrpc_framer_init(&f, 10);
     seen s = {0};
-    feed(&f, "0123456789", &s);        /* exactly the limit, still open */
-    feed(&f, "abcdef", &s);            /* now over: dropped */
-    feed(&f, "ghij\nok\n", &s);        /* the rest of it, then a good line */
+    feed(&f, "0123456789", &s); /* exactly the limit, still open */
+    feed(&f, "abcdef", &s);     /* now over: dropped */
+    feed(&f, "ghij\nok\n", &s); /* the rest of it, then a good line */
     assert_int_equal(s.n_overflows, 1);
     assert_int_equal(s.overflows[0], 20);
     assert_int_equal(s.n_lines, 1);
@@ -111,7 +111,8 @@ static void test_builders(void **state)
     json_t *req = jsonrpc_request_new(3, "tools/list", params);
     json_decref(params);
     char *text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal(text, "{\"id\":3,\"jsonrpc\":\"2.0\",\"method\":\"tools/list\",\"params\":{\"cursor\":\"c1\"}}");
+    assert_string_equal(text,
+                        "{\"id\":3,\"jsonrpc\":\"2.0\",\"method\":\"tools/list\",\"params\":{\"cursor\":\"c1\"}}");
     free(text);
     json_decref(req);
     json_t *id = json_string("abc");

@@ -29,8 +29,8 @@ static void test_descendants_at_any_depth(void **state)
      * them after pid reuse), 10 -> 14; 20 and 21 are someone else's, and
      * 1 (init) is the root's own parent. */
     proc_entry v[] = {
-        {13, 12, 'S'}, {20, 1, 'S'}, {12, 11, 'S'}, {1, 0, 'S'}, {14, 10, 'Z'},
-        {21, 20, 'S'}, {11, 10, 'S'}, {10, 1, 'S'},
+        {13, 12, 'S'}, {20, 1, 'S'},  {12, 11, 'S'}, {1, 0, 'S'},
+        {14, 10, 'Z'}, {21, 20, 'S'}, {11, 10, 'S'}, {10, 1, 'S'},
     };
     size_t n = sizeof v / sizeof v[0];
     size_t k = proc_descendants(v, n, 10);

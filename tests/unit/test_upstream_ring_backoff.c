@@ -103,10 +103,8 @@ static void test_jitter_stays_in_the_upper_half(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ring_keeps_the_newest),
-        cmocka_unit_test(test_ring_feed_partial_and_crlf),
-        cmocka_unit_test(test_ring_cuts_long_lines),
-        cmocka_unit_test(test_backoff_doubles_to_the_cap),
+        cmocka_unit_test(test_ring_keeps_the_newest),          cmocka_unit_test(test_ring_feed_partial_and_crlf),
+        cmocka_unit_test(test_ring_cuts_long_lines),           cmocka_unit_test(test_backoff_doubles_to_the_cap),
         cmocka_unit_test(test_jitter_stays_in_the_upper_half),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,9 +37,9 @@ static void test_valid_text_is_kept(void **state)
     LOSSY("plain ASCII\t\x7f", "plain ASCII\t\x7f");
     /* 2-, 3- and 4-byte characters, and the edges of each length's range */
     LOSSY("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
-    LOSSY("\xC2\x80\xDF\xBF", "\xC2\x80\xDF\xBF");                       /* U+0080, U+07FF */
-    LOSSY("\xE0\xA0\x80\xED\x9F\xBF", "\xE0\xA0\x80\xED\x9F\xBF");       /* U+0800, U+D7FF */
-    LOSSY("\xEE\x80\x80\xEF\xBF\xBF", "\xEE\x80\x80\xEF\xBF\xBF");       /* U+E000, U+FFFF */
+    LOSSY("\xC2\x80\xDF\xBF", "\xC2\x80\xDF\xBF");                                 /* U+0080, U+07FF */
+    LOSSY("\xE0\xA0\x80\xED\x9F\xBF", "\xE0\xA0\x80\xED\x9F\xBF");                 /* U+0800, U+D7FF */
+    LOSSY("\xEE\x80\x80\xEF\xBF\xBF", "\xEE\x80\x80\xEF\xBF\xBF");                 /* U+E000, U+FFFF */
     LOSSY("\xF0\x90\x80\x80\xF4\x8F\xBF\xBF", "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF"); /* U+10000, U+10FFFF */
     LOSSY(FFFD, FFFD); /* a real U+FFFD is text like any other */
 }
@@ -56,16 +56,16 @@ static void test_stray_continuation_bytes(void **state)
 static void test_overlong_forms(void **state)
 {
     (void)state;
-    LOSSY("\xC0\xAF", FFFD FFFD);           /* '/' in two bytes */
+    LOSSY("\xC0\xAF", FFFD FFFD); /* '/' in two bytes */
     LOSSY("\xC1\xBF", FFFD FFFD);
-    LOSSY("\xE0\x80\xAF", FFFD FFFD FFFD);   /* '/' in three */
+    LOSSY("\xE0\x80\xAF", FFFD FFFD FFFD); /* '/' in three */
     LOSSY("\xF0\x80\x80\xAF", FFFD FFFD FFFD FFFD);
 }
 
 static void test_surrogates(void **state)
 {
     (void)state;
-    LOSSY("\xED\xA0\x80", FFFD FFFD FFFD); /* U+D800 */
+    LOSSY("\xED\xA0\x80", FFFD FFFD FFFD);           /* U+D800 */
     LOSSY("x\xED\xBF\xBFy", "x" FFFD FFFD FFFD "y"); /* U+DFFF */
 }
 
@@ -160,9 +160,9 @@ static void check_cuts_around(const char *ch)
 static void test_prefix_never_splits_a_character(void **state)
 {
     (void)state;
-    check_cuts_around("\xC3\xA9");             /* 2 bytes */
-    check_cuts_around("\xE2\x82\xAC");         /* 3 bytes */
-    check_cuts_around("\xF0\x9F\x98\x80");     /* 4 bytes */
+    check_cuts_around("\xC3\xA9");         /* 2 bytes */
+    check_cuts_around("\xE2\x82\xAC");     /* 3 bytes */
+    check_cuts_around("\xF0\x9F\x98\x80"); /* 4 bytes */
 }
 
 static void test_prefix_between_characters(void **state)

@@ -57,8 +57,7 @@ bool server_sleep_start(struct demo_server *srv, json_t *id, int64_t ms);
 bool server_sleep_cancel(struct demo_server *srv, const json_t *id);
 
 /* One line on stderr, prefixed with the server's name. */
-void server_log(const struct demo_server *srv, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void server_log(const struct demo_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- mcp.c: the protocol ---- */
 

@@ -62,8 +62,8 @@ static void reply_error(struct demo_server *srv, json_t *id, int code, const cha
         if (c < 0x20 || c >= 0x7f)
             *p = '?';
     }
-    server_send(srv, json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
-                               id ? id : json_null(), "error", "code", code, "message", message));
+    server_send(srv, json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+                               "code", code, "message", message));
 }
 
 static void notify(struct demo_server *srv, const char *method)
@@ -92,48 +92,34 @@ struct tool {
 
 static json_t *echo_input_schema(void)
 {
-    return json_pack("{s:s, s:{s:{s:s, s:s}}, s:[s]}",
-                     "type", "object",
-                     "properties",
-                         "text", "type", "string", "description", "Text to send back unchanged.",
-                     "required", "text");
+    return json_pack("{s:s, s:{s:{s:s, s:s}}, s:[s]}", "type", "object", "properties", "text", "type", "string",
+                     "description", "Text to send back unchanged.", "required", "text");
 }
 
 static json_t *add_input_schema(void)
 {
-    return json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s]}",
-                     "type", "object",
-                     "properties",
-                         "a", "type", "number", "description", "First addend.",
-                         "b", "type", "number", "description", "Second addend.",
+    return json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:[s, s]}", "type", "object", "properties", "a", "type",
+                     "number", "description", "First addend.", "b", "type", "number", "description", "Second addend.",
                      "required", "a", "b");
 }
 
 static json_t *add_output_schema(void)
 {
-    return json_pack("{s:s, s:{s:{s:s}}, s:[s]}",
-                     "type", "object",
-                     "properties", "sum", "type", "number",
-                     "required", "sum");
+    return json_pack("{s:s, s:{s:{s:s}}, s:[s]}", "type", "object", "properties", "sum", "type", "number", "required",
+                     "sum");
 }
 
 static json_t *sleep_input_schema(void)
 {
-    return json_pack("{s:s, s:{s:{s:s, s:i, s:i, s:s}}, s:[s]}",
-                     "type", "object",
-                     "properties",
-                         "ms", "type", "integer", "minimum", 0, "maximum", SLEEP_MAX_MS,
-                               "description", "How long to wait, in milliseconds.",
-                     "required", "ms");
+    return json_pack("{s:s, s:{s:{s:s, s:i, s:i, s:s}}, s:[s]}", "type", "object", "properties", "ms", "type",
+                     "integer", "minimum", 0, "maximum", SLEEP_MAX_MS, "description",
+                     "How long to wait, in milliseconds.", "required", "ms");
 }
 
 static json_t *fail_input_schema(void)
 {
-    return json_pack("{s:s, s:{s:{s:s, s:s}}}",
-                     "type", "object",
-                     "properties",
-                         "message", "type", "string",
-                                    "description", "The error text to report.");
+    return json_pack("{s:s, s:{s:{s:s, s:s}}}", "type", "object", "properties", "message", "type", "string",
+                     "description", "The error text to report.");
 }
 
 static json_t *extra_input_schema(void)
@@ -193,8 +179,8 @@ static void call_sleep(struct demo_server *srv, json_t *id, json_t *args)
 {
     json_t *ms = json_object_get(args, "ms");
     if (!json_is_integer(ms) || json_integer_value(ms) < 0 || json_integer_value(ms) > SLEEP_MAX_MS) {
-        reply_error(srv, id, RPC_INVALID_PARAMS,
-                    "Invalid params: sleep needs an integer 'ms' from 0 to %d", SLEEP_MAX_MS);
+        reply_error(srv, id, RPC_INVALID_PARAMS, "Invalid params: sleep needs an integer 'ms' from 0 to %d",
+                    SLEEP_MAX_MS);
         return;
     }
     /* Answered later, by mcp_sleep_finished, so the loop stays free. */
@@ -224,21 +210,20 @@ static void call_fail(struct demo_server *srv, json_t *id, json_t *args)
 
 static const struct tool tools[] = {
     {"echo", "Returns the given text unchanged.", echo_input_schema, NULL, call_echo},
-    {"add", "Adds two numbers and returns the sum, as text and as structured content.",
-     add_input_schema, add_output_schema, call_add},
-    {"sleep", "Waits the given number of milliseconds, then answers. Other requests are "
-              "served meanwhile.",
+    {"add", "Adds two numbers and returns the sum, as text and as structured content.", add_input_schema,
+     add_output_schema, call_add},
+    {"sleep",
+     "Waits the given number of milliseconds, then answers. Other requests are "
+     "served meanwhile.",
      sleep_input_schema, NULL, call_sleep},
-    {"fail", "Always fails: returns a tool error (isError) with the given message.",
-     fail_input_schema, NULL, call_fail},
+    {"fail", "Always fails: returns a tool error (isError) with the given message.", fail_input_schema, NULL,
+     call_fail},
 };
 #define TOOL_COUNT (sizeof tools / sizeof tools[0])
 
-static json_t *tool_definition(const char *name, const char *description,
-                               json_t *input_schema, json_t *output_schema)
+static json_t *tool_definition(const char *name, const char *description, json_t *input_schema, json_t *output_schema)
 {
-    json_t *def = json_pack("{s:s, s:s, s:o}", "name", name, "description", description,
-                            "inputSchema", input_schema);
+    json_t *def = json_pack("{s:s, s:s, s:o}", "name", name, "description", description, "inputSchema", input_schema);
     if (def && output_schema)
         json_object_set_new(def, "outputSchema", output_schema);
     else
@@ -265,9 +250,9 @@ static json_t *tool_list(const struct demo_server *srv)
         char name[32];
         extra_tool_name(srv, name);
         json_array_append_new(list, tool_definition(name,
-                                                     "Comes and goes with --tools-change-every; "
-                                                     "answers with its own name.",
-                                                     extra_input_schema(), NULL));
+                                                    "Comes and goes with --tools-change-every; "
+                                                    "answers with its own name.",
+                                                    extra_input_schema(), NULL));
     }
     return list;
 }
@@ -309,11 +294,9 @@ static void handle_initialize(struct demo_server *srv, json_t *id, json_t *param
         if (strcmp(asked, protocol_versions[i]) == 0)
             version = protocol_versions[i];
     }
-    json_t *result = json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}",
-                               "protocolVersion", version,
-                               "capabilities", "tools", "listChanged", 1,
-                               "serverInfo", "name", srv->opt.name, "version", SERVER_VERSION,
-                               "instructions", "A demo server: echo, add, sleep and fail tools.");
+    json_t *result = json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", version, "capabilities",
+                               "tools", "listChanged", 1, "serverInfo", "name", srv->opt.name, "version",
+                               SERVER_VERSION, "instructions", "A demo server: echo, add, sleep and fail tools.");
     reply_result(srv, id, result);
     srv->initialized = true;
     server_log(srv, "initialized with protocol %s (client asked for %s)", version, asked);
@@ -491,8 +474,7 @@ void mcp_handle_line(struct demo_server *srv, const char *line, size_t len)
      * (-32600), not a parse error, as JSON-RPC says. */
     json_t *msg = json_loadb(line, len, JSON_DECODE_ANY, &err);
     if (!msg) {
-        reply_error(srv, NULL, RPC_PARSE_ERROR, "Parse error: %s (line %d, column %d)", err.text,
-                    err.line, err.column);
+        reply_error(srv, NULL, RPC_PARSE_ERROR, "Parse error: %s (line %d, column %d)", err.text, err.line, err.column);
         return;
     }
     handle_message(srv, msg);

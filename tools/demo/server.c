@@ -82,8 +82,8 @@ static void timer_insert(struct demo_server *srv, struct demo_timer *t)
     *link = t;
 }
 
-static bool timer_start(struct demo_server *srv, enum timer_kind kind, int64_t delay_ms,
-                        json_t *request_id, int64_t sleep_ms)
+static bool timer_start(struct demo_server *srv, enum timer_kind kind, int64_t delay_ms, json_t *request_id,
+                        int64_t sleep_ms)
 {
     struct demo_timer *t = calloc(1, sizeof *t);
     if (!t)
@@ -411,11 +411,9 @@ static void loop_once(struct demo_server *srv, struct line_reader *reader)
 
 static bool timers_start_periodic(struct demo_server *srv)
 {
-    if (srv->opt.crash_after_ms > 0 &&
-        !timer_start(srv, TIMER_CRASH, srv->opt.crash_after_ms, NULL, 0))
+    if (srv->opt.crash_after_ms > 0 && !timer_start(srv, TIMER_CRASH, srv->opt.crash_after_ms, NULL, 0))
         return false;
-    if (srv->opt.tools_change_ms > 0 &&
-        !timer_start(srv, TIMER_TOOLS_CHANGE, srv->opt.tools_change_ms, NULL, 0))
+    if (srv->opt.tools_change_ms > 0 && !timer_start(srv, TIMER_TOOLS_CHANGE, srv->opt.tools_change_ms, NULL, 0))
         return false;
     return true;
 }
