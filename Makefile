@@ -1,6 +1,6 @@
 # mcpproxy - the two commands a newcomer needs:
 #   make run    build and start mcpproxy with the demo config (http://127.0.0.1:8080)
-#   make test   build, then run every test (the layout check, unit and integration under
+#   make test   build, then run every test (the layout and format checks, unit and integration under
 #               ASan+UBSan, then unit, integration, valgrind and browser on the plain
 #               build, then the fuzzers)
 # Both install what they need first (scripts/bootstrap.sh).
@@ -48,6 +48,7 @@ fuzz: deps-test
 # build, browser tests included, then the fuzzers.
 test: deps-test build build-asan
 	scripts/check_layers.py --build $(BUILD)
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 	cd $(BUILD_ASAN) && ctest -L unit --output-on-failure
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=quarantine_size_mb=0 ctest -L integration -E valgrind --output-on-failure
 	cd $(BUILD) && ctest --output-on-failure
