@@ -181,14 +181,11 @@ static bool get_string_array(const parse_ctx *pc, json_t *value, const char *key
 
 /* ---- the settings sections (schema.h) ----------------------------------- */
 
-#define U32(section, field, lo, hi)                                                                                    \
-    {                                                                                                                  \
-#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)                                                \
-    }
-#define BOOL(section, field)                                                                                           \
-    {                                                                                                                  \
-#field, CONFIG_BOOL, offsetof(config, section.field), 0, 0                                                     \
-    }
+/* clang-format cannot lay out a braced initializer in a macro. */
+/* clang-format off */
+#define U32(section, field, lo, hi) {#field, CONFIG_U32, offsetof(config, section.field), (lo), (hi)}
+#define BOOL(section, field) {#field, CONFIG_BOOL, offsetof(config, section.field), 0, 0}
+/* clang-format on */
 
 static const config_field websocket_fields[] = {
     U32(websocket, ping_interval_ms, 10, UINT32_MAX),
