@@ -68,7 +68,10 @@ typedef struct ws_client {
     bool ping_due;
     bool closing;
     bool close_explained; /* the end was logged or was a clean close */
-    bool writable_requested;
+    bool writable_requested; /* lws will call back when the socket takes more */
+    bool write_error;        /* a direct write failed: the next callback closes */
+    dlist_node pending_link; /* in ws_manager.pending while in_pending */
+    bool in_pending;
     lws_usec_t last_rx_us; /* last frame of any kind from the client */
     lws_usec_t last_ping_us;
     lws_usec_t write_wait_since_us; /* output waiting for the socket since; 0 = none */
@@ -88,6 +91,9 @@ struct ws_manager {
     strbuf out;                    /* the next send: LWS_PRE padding, then frames */
     strbuf batch;                  /* a batch=1 array being assembled */
     struct lws_protocols protocol; /* handed to the HTTP server; .user is this manager */
+    dlist pending;                 /* clients with output, written before the loop sleeps */
+    uv_prepare_t flush;            /* runs right before the loop polls; set up with the first client */
+    bool flush_ready, flush_closed;
 };
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
@@ -100,6 +106,10 @@ ws_manager *ws_manager_create(app *a)
         .name = WS_PROTOCOL_NAME,
         .callback = ws_callback,
         .per_session_data_size = sizeof(ws_client),
+        /* lws sends at most this much of one write at once and copies the
+         * rest aside; its default (4 KiB) would split every coalesced
+         * write. */
+        .tx_packet_size = 2 * WS_WRITE_CHUNK,
         .user = m,
     };
     return m;
@@ -239,9 +249,18 @@ static void want_write(ws_client *c)
     c->write_wait_since_us = lws_now_usecs();
 }
 
+static void schedule(ws_client *c);
+static void flush_client(ws_client *c);
+
 static void ws_on_event(event_msg *msg, void *ctx)
 {
     ws_client *c = ctx;
+    /* A full queue first goes to the socket: a client that keeps up loses
+     * nothing, however large the burst; only one whose socket is choked
+     * too loses its oldest events. */
+    if (c->queue.len == c->queue.budget ||
+        (c->queue.budget_bytes && c->queue.bytes + msg->json_len > c->queue.budget_bytes))
+        flush_client(c);
     uint64_t dropped_before = c->queue.dropped_total;
     event_msg *dropped = send_queue_push(&c->queue, msg);
     if (dropped) {
@@ -254,7 +273,7 @@ static void ws_on_event(event_msg *msg, void *ctx)
                               LOG_STR("peer", c->peer), LOG_INT("send_queue", c->queue.budget)));
         event_msg_unref(dropped);
     }
-    want_write(c);
+    schedule(c);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -416,16 +435,17 @@ static int write_tail(ws_client *c)
         event_msg_unref(msg);
         c->tail = NULL;
     }
-    if (has_output(c)) /* the rest of the frame, or whatever waits behind it */
-        want_write(c);
     return 0;
 }
 
-static int ws_write(ws_client *c)
+/* Writes what the client has pending, as far as one send goes: the rest of
+ * a large event, or a ping, or the gathered control messages and events.
+ * Returns -1 when the write failed, 1 when the close frame went out (the
+ * connection ends), 0 otherwise. Called from the writable callback and,
+ * before the loop sleeps, directly (flush_client). */
+static int write_some(ws_client *c)
 {
     ws_manager *m = c->mgr;
-    c->writable_requested = false;
-    c->write_wait_since_us = 0;
     if (c->tail)
         return write_tail(c);
 
@@ -434,11 +454,7 @@ static int ws_write(ws_client *c)
          * payload, and a pong echoes the ping's: so the ping carries one. */
         unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'p', 'i', 'n', 'g'};
         c->ping_due = false;
-        if (lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
-            return write_failed(c);
-        if (has_output(c))
-            want_write(c);
-        return 0;
+        return lws_write(c->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0 ? write_failed(c) : 0;
     }
 
     /* The common case, one event and nothing else pending, goes out straight
@@ -460,8 +476,8 @@ static int ws_write(ws_client *c)
 
     /* Several complete frames leave in one send: lws passes LWS_WRITE_RAW
      * bytes through untouched (no extension is negotiated on this protocol),
-     * and keeps any part the kernel did not take, calling us again only once
-     * it has gone. */
+     * and keeps any part the kernel did not take, in order ahead of any
+     * later write, calling us again only once it has gone. */
     m->out.len = 0;
     strbuf_reserve(&m->out, LWS_PRE + WS_WRITE_CHUNK);
     m->out.len = LWS_PRE;
@@ -479,11 +495,73 @@ static int ws_write(ws_client *c)
         return write_failed(c);
     c->delivered += events;
     m->app->stats.delivered += events;
-    if (close_now)
+    return close_now ? 1 : 0;
+}
+
+/* The writable callback: lws has sent what it held back, so the socket
+ * takes more. */
+static int ws_write(ws_client *c)
+{
+    c->writable_requested = false;
+    c->write_wait_since_us = 0;
+    if (c->write_error)
+        return -1; /* a direct write failed: end the connection from here */
+    int rc = write_some(c);
+    if (rc != 0)
         return -1;
     if (has_output(c))
         want_write(c);
     return 0;
+}
+
+/* Before the loop sleeps: everything the client has pending goes straight
+ * to its socket, with no writable callback and so no change of poll
+ * interest, until the kernel takes less than was written (lws keeps the
+ * rest and asks for the callback itself) or nothing is left. A closing
+ * client goes through the callback, which can end the connection. */
+static void flush_client(ws_client *c)
+{
+    if (c->closing || c->writable_requested || c->write_error) {
+        if (has_output(c))
+            want_write(c);
+        return;
+    }
+    while (has_output(c)) {
+        if (write_some(c) != 0) {
+            c->write_error = true; /* the callback closes the connection */
+            want_write(c);
+            return;
+        }
+        if (lws_partial_buffered(c->wsi)) {
+            want_write(c);
+            return;
+        }
+    }
+}
+
+static void flush_pending(uv_prepare_t *h)
+{
+    ws_manager *m = h->data;
+    while (m->pending.head) {
+        ws_client *c = DLIST_ENTRY(m->pending.head, ws_client, pending_link);
+        dlist_remove(&m->pending, &c->pending_link);
+        c->in_pending = false;
+        flush_client(c);
+    }
+    uv_prepare_stop(h);
+}
+
+/* New output for a client: written before the loop next sleeps, together
+ * with whatever else arrives for it in this turn. */
+static void schedule(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    if (c->in_pending || c->writable_requested)
+        return; /* already due, or lws calls back when the socket takes more */
+    c->in_pending = true;
+    dlist_push_front(&m->pending, &c->pending_link);
+    if (m->pending.count == 1 && !m->flush_closed)
+        uv_prepare_start(&m->flush, flush_pending);
 }
 
 /* ---- keep-alive timers -------------------------------------------------- */
@@ -558,7 +636,13 @@ static int ws_register(ws_manager *m, ws_client *c, struct lws *wsi)
     log_kv(LOG_INFO, "WebSocket client registered",
            LOG_FIELDS(LOG_INT("total_clients", m->clients.count), LOG_STR("endpoint", endpoint_paths[c->endpoint]),
                       LOG_STR("server", c->req.server[0] ? c->req.server : NULL), LOG_STR("peer", c->peer)));
-    want_write(c);
+    if (!m->flush_ready) {
+        uv_prepare_init(m->app->loop, &m->flush);
+        m->flush.data = m;
+        uv_unref((uv_handle_t *)&m->flush); /* never the reason the loop stays up */
+        m->flush_ready = true;
+    }
+    schedule(c);
     return 0;
 }
 
@@ -577,6 +661,10 @@ static void ws_unregister(ws_manager *m, ws_client *c)
     send_queue_free(&c->queue);
     event_msg_unref(c->tail);
     c->tail = NULL;
+    if (c->in_pending) {
+        dlist_remove(&m->pending, &c->pending_link);
+        c->in_pending = false;
+    }
     dlist_remove(&m->clients, &c->link);
     m->app->stats.clients[endpoint_stats[c->endpoint]]--;
     if (c->counted_dropping)
@@ -666,6 +754,16 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 void ws_manager_close(ws_manager *m, void (*done)(void *ctx), void *ctx)
 {
     m->shutting_down = true;
+    /* Closing clients write through the callback, which can end them. */
+    while (m->pending.head) {
+        ws_client *c = DLIST_ENTRY(m->pending.head, ws_client, pending_link);
+        dlist_remove(&m->pending, &c->pending_link);
+        c->in_pending = false;
+    }
+    if (m->flush_ready && !m->flush_closed) {
+        m->flush_closed = true;
+        uv_close((uv_handle_t *)&m->flush, NULL);
+    }
     if (m->clients.count == 0) {
         done(ctx);
         return;
