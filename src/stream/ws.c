@@ -67,7 +67,7 @@ typedef struct ws_client {
     bool hello_pending;
     bool ping_due;
     bool closing;
-    bool close_explained; /* the end was logged or was a clean close */
+    bool close_explained;    /* the end was logged or was a clean close */
     bool writable_requested; /* lws will call back when the socket takes more */
     bool write_error;        /* a direct write failed: the next callback closes */
     dlist_node pending_link; /* in ws_manager.pending while in_pending */
