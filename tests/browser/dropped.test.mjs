@@ -1,6 +1,6 @@
 // dropped.test.mjs - when the proxy tells the page it dropped events for it
-// (the page fell more than websocket.send_queue messages behind), the page
-// refetches the status list once and ends up showing the truth.
+// (more arrived in one loop turn than its socket and its queue could take),
+// the page refetches the status list once and ends up showing the truth.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, api, demoServerBin } from '../integration/harness.mjs';
@@ -12,7 +12,8 @@ const status = async () => (await api(proxy, 'GET', '/api/servers/status')).json
 before(async () => {
   proxy = await startProxy({
     config: {
-      websocket: { send_queue: 16, history: 64 },
+      websocket: { send_queue: 16, send_queue_bytes: 65536, history: 64 },
+      limits: { max_body_bytes: 16 * 1024 * 1024 },
       mcpServers: [
         { name: 'alpha', protocol: 'stdio', command: demoServerBin, args: ['--name', 'alpha'], enabled: true },
       ],
@@ -30,10 +31,14 @@ test('events_dropped: one refetch, then the page matches the API', async () => {
   const dash = await openDashboard(browser, proxy.url);
   await waitRowStatus(dash.page, 'alpha', 'Ready');
   const mark = dash.requests.length;
-  // 200 events published at once: far more than the 16 the proxy queues per client.
+  // 200 events of 48 KiB published in one loop turn: about 10 MB, more than
+  // the socket's buffers take at once, and the queue holds 64 KiB: a client
+  // that reads as fast as it can still loses some (a smaller burst would all
+  // go to the socket).
+  const pad = 'x'.repeat(48 * 1024);
   const burst = [];
   for (let i = 0; i < 200; i++) {
-    burst.push({ type: 'tool_called', server_name: 'alpha', data: { tool: 'echo', duration_ms: i, ok: true } });
+    burst.push({ type: 'tool_called', server_name: 'alpha', data: { tool: 'echo', duration_ms: i, ok: true, pad } });
   }
   const res = await api(proxy, 'POST', '/api/events', burst);
   assert.equal(res.status, 200, res.text);
