@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "core/jsonrpc.h"
 #include "upstream/stdio_transport.h"
+#include "upstream/transport.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ typedef enum phase { PHASE_INITIALIZING, PHASE_LISTING, PHASE_READY, PHASE_DONE 
 
 struct mcp_client {
     uv_loop_t *loop;
-    stdio_transport *transport;
+    transport *transport;
     mcp_client_callbacks cbs;
     void *ctx;
     char *name;
@@ -49,6 +50,7 @@ struct mcp_client {
     pending *pending;
     phase phase;
     bool exited;
+    bool stop_asked; /* mcp_client_stop ran: the transport's end is no failure */
     char *protocol_version;
     json_t *server_info;
     json_t *capabilities;
@@ -70,7 +72,7 @@ static void client_fail(mcp_client *c, const char *reason);
  * pile up without end. */
 static int send_message(mcp_client *c, const json_t *msg)
 {
-    int rc = stdio_transport_send(c->transport, msg);
+    int rc = transport_send(c->transport, msg);
     if (rc == UV_ENOBUFS) {
         char reason[REASON_LEN];
         snprintf(reason, sizeof reason,
@@ -454,16 +456,23 @@ static void on_stderr(const char *bytes, size_t len, void *ctx)
     c->cbs.on_stderr(bytes, len, c->ctx);
 }
 
-static void on_exit_cb(int64_t exit_status, int term_signal, void *ctx)
+static void on_closed(const transport_end *end, void *ctx)
 {
     mcp_client *c = ctx;
+    /* A remote transport says why it ended; a process exit speaks for
+     * itself (the owner reads the status). */
+    if (end->reason && !c->stop_asked) {
+        log_kv(LOG_WARN, "upstream connection ended",
+               LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", end->reason)));
+        c->cbs.on_failed(c, end->reason, c->ctx);
+    }
     c->exited = true;
     c->phase = PHASE_DONE;
     json_decref(c->listing);
     c->listing = NULL;
     while (c->pending)
         fail_request(c, c->pending->id, MCP_ERR_CLOSED, "server connection closed");
-    c->cbs.on_exit(c, exit_status, term_signal, c->ctx);
+    c->cbs.on_exit(c, end->exit_status, end->term_signal, c->ctx);
 }
 
 mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mcp_client_options *opts,
@@ -482,8 +491,8 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->max_tool_list_bytes = opts->max_tool_list_bytes;
     c->max_tools = opts->max_tools;
     c->tools = json_array();
-    stdio_transport_callbacks tcbs = {
-        .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
+    transport_callbacks tcbs = {
+        .on_message = on_message, .on_bad_message = on_bad_line, .on_diagnostic = on_stderr, .on_closed = on_closed};
     stdio_transport_options topts = {
         .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
     c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
@@ -523,15 +532,16 @@ json_t *mcp_client_capabilities(const mcp_client *c)
 }
 int mcp_client_pid(const mcp_client *c)
 {
-    return c->transport ? stdio_transport_pid(c->transport) : 0;
+    return c->transport ? transport_pid(c->transport) : 0;
 }
 
 void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms)
 {
+    c->stop_asked = true;
     if (c->phase != PHASE_DONE && c->phase != PHASE_READY)
         c->phase = PHASE_DONE;
     if (c->transport && !c->exited)
-        stdio_transport_stop(c->transport, c->stop_grace_ms < max_grace_ms ? c->stop_grace_ms : max_grace_ms);
+        transport_stop(c->transport, c->stop_grace_ms < max_grace_ms ? c->stop_grace_ms : max_grace_ms);
 }
 
 void mcp_client_stop(mcp_client *c)
@@ -543,7 +553,7 @@ void mcp_client_destroy(mcp_client *c)
 {
     if (!c)
         return;
-    stdio_transport_destroy(c->transport);
+    transport_destroy(c->transport);
     json_decref(c->tools);
     json_decref(c->listing);
     json_decref(c->server_info);
