@@ -5,6 +5,7 @@
 #include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
+#include "upstream/http_transport.h"
 #include "upstream/stdio_transport.h"
 #include "upstream/transport.h"
 
@@ -117,9 +118,17 @@ static void fail_request(mcp_client *c, int64_t id, int code, const char *messag
 static void request_timeout(uv_timer_t *timer)
 {
     pending *p = timer->data;
-    log_kv(LOG_WARN, "upstream request timed out",
-           LOG_FIELDS(LOG_STR("server", p->client->name), LOG_INT("id", p->id)));
-    fail_request(p->client, p->id, MCP_ERR_TIMEOUT, "request timed out");
+    mcp_client *c = p->client;
+    int64_t id = p->id;
+    log_kv(LOG_WARN, "upstream request timed out", LOG_FIELDS(LOG_STR("server", c->name), LOG_INT("id", id)));
+    fail_request(c, id, MCP_ERR_TIMEOUT, "request timed out");
+    /* The server is told it may stop working on it (a remote transport
+     * also lets go of the request's connection). */
+    if (!c->exited && c->phase != PHASE_DONE) {
+        json_t *params = json_pack("{s:I, s:s}", "requestId", (json_int_t)id, "reason", "timed out");
+        mcp_client_notify(c, "notifications/cancelled", params);
+        json_decref(params);
+    }
 }
 
 int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms, mcp_response_fn cb,
@@ -493,9 +502,24 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->tools = json_array();
     transport_callbacks tcbs = {
         .on_message = on_message, .on_bad_message = on_bad_line, .on_diagnostic = on_stderr, .on_closed = on_closed};
-    stdio_transport_options topts = {
-        .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
-    c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
+    if (srv->url && *srv->url) {
+        if (!opts->curl) {
+            snprintf(err, CONFIG_ERR_LEN, "remote servers are not available here (no HTTP client)");
+            mcp_client_destroy(c);
+            return NULL;
+        }
+        http_transport_options hopts = {.server_name = c->name,
+                                        .connect_timeout_ms = c->request_timeout_ms,
+                                        .max_queued_bytes = c->max_queued_bytes,
+                                        .max_message_bytes = opts->max_message_bytes ? opts->max_message_bytes
+                                                                                     : JSONRPC_MAX_LINE_DEFAULT,
+                                        .curl = opts->curl};
+        c->transport = http_transport_start(loop, srv, &hopts, &tcbs, c, err);
+    } else {
+        stdio_transport_options topts = {
+            .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
+        c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
+    }
     if (!c->transport) {
         mcp_client_destroy(c);
         return NULL;
