@@ -15,7 +15,8 @@ mode=${1:-build}
 packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev)
 if [ "$mode" = test ]; then
   # clang's libFuzzer runtime is only a Recommends of clang: name it.
-  packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3)
+  # openssl: the remote-server tests make a self-signed certificate with it.
+  packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3 openssl)
 elif [ "$mode" != build ]; then
   echo "usage: $0 build|test" >&2
   exit 2

@@ -5,7 +5,11 @@
 // Everything is a real HTTP server on a real port; only the MCP it speaks
 // is small.
 import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -98,7 +102,7 @@ export async function startFakeServer(opts = {}) {
     res.end();
   };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
@@ -156,12 +160,13 @@ export async function startFakeServer(opts = {}) {
       }
       return json(res, 200, { jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'unknown method' } });
     });
-  });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
+  server.on(opts.tls ? 'secureConnection' : 'connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/mcp`,
     port,
     seen,
     openSockets: () => sockets.size,
@@ -181,4 +186,18 @@ export async function startFakeServer(opts = {}) {
       return new Promise((r) => server.close(r));
     },
   };
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), as { key, cert }. */
+export function selfSignedCert() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-tls-'));
+  try {
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    return { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

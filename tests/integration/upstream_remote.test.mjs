@@ -11,7 +11,7 @@ import { startProxy, api } from './harness.mjs';
 import { recordEvents, isState, isType, fastUpstream } from './upstream_helpers.mjs';
 import { mcpConnect } from './mcp_helpers.mjs';
 import { eventually } from './security_helpers.mjs';
-import { startEverything, startFakeServer, freePort } from './remote_helpers.mjs';
+import { startEverything, startFakeServer, freePort, selfSignedCert } from './remote_helpers.mjs';
 
 const upstream = { ...fastUpstream, request_timeout_ms: 5000, stop_grace_ms: 500 };
 
@@ -109,6 +109,29 @@ test('a refused port, a 401 and a 500 each end in Error with last_error in plain
   } finally {
     await unauth.close();
     await broken.close();
+  }
+});
+
+test('TLS is verified by default; tls_skip_verify connects with a warning; a host that does not resolve fails in words', async () => {
+  const fake = await startFakeServer({ tls: selfSignedCert() });
+  try {
+    await withProxy([
+      { name: 'strict', url: fake.url, protocol: 'streamable-http' },
+      { name: 'trusting', url: fake.url, protocol: 'streamable-http', tls_skip_verify: true },
+      { name: 'nowhere', url: 'http://no-such-host.invalid/mcp', protocol: 'streamable-http' },
+    ], async (proxy) => {
+      const rec = await recordEvents(proxy);
+      const strict = await rec.until(isState('strict', 'Error'), 20000, 'strict to fail');
+      assert.match(strict.data.last_error, new RegExp(`^TLS with 127.0.0.1:${fake.port} failed: .*tls_skip_verify`));
+      await rec.until(isState('trusting', 'Ready'), 20000, 'trusting to be Ready');
+      assert.ok(proxy.logs.some((l) => l.level === 'warn' && /NOT verified/.test(l.msg) && l.server === 'trusting'),
+        'tls_skip_verify is logged as a warning');
+      const nowhere = await rec.until(isState('nowhere', 'Error'), 30000, 'nowhere to fail');
+      assert.match(nowhere.data.last_error, /^cannot resolve the host of http:\/\/no-such-host\.invalid\/mcp \(DNS\)/);
+      await rec.close();
+    });
+  } finally {
+    await fake.close();
   }
 });
 
