@@ -403,28 +403,32 @@ static bool on_data(const char *bytes, size_t len, void *ctx)
         return true;
     }
     char reason[REASON_LEN];
+    /* Held busy to the end: what ends the transport from here must not
+     * free x while it is still read. */
+    t->busy++;
+    bool alive = true;
     if (x->kind == BODY_JSON) {
         if (x->body.len + len > t->max_message_bytes) {
             snprintf(reason, REASON_LEN, "an answer from %s passed upstream.max_message_bytes (%zu bytes)", t->url,
                      t->max_message_bytes);
             end_with(t, reason, true);
-            return false;
+            alive = false;
+        } else {
+            strbuf_append(&x->body, bytes, len);
         }
-        strbuf_append(&x->body, bytes, len);
-        return true;
+    } else {
+        bool ok = sse_parser_feed(&x->sse, bytes, len, on_event, x);
+        alive = !x->dead && !t->stopping;
+        if (!ok && alive) {
+            snprintf(reason, REASON_LEN, "an event from %s passed upstream.max_message_bytes (%zu bytes)", t->url,
+                     t->max_message_bytes);
+            end_with(t, reason, true);
+            alive = false;
+        }
+        if (x->is_get && x->sse.retry_ms >= 0)
+            t->retry_ms = x->sse.retry_ms;
     }
-    t->busy++;
-    bool ok = sse_parser_feed(&x->sse, bytes, len, on_event, x);
     t->busy--;
-    bool alive = !x->dead && !t->stopping;
-    if (!ok && alive) {
-        snprintf(reason, REASON_LEN, "an event from %s passed upstream.max_message_bytes (%zu bytes)", t->url,
-                 t->max_message_bytes);
-        end_with(t, reason, true);
-        alive = false;
-    }
-    if (x->is_get && x->sse.retry_ms >= 0)
-        t->retry_ms = x->sse.retry_ms;
     settle(t);
     return alive;
 }

@@ -77,6 +77,7 @@ const json = (res, status, body, headers = {}) => {
  *   forgetOnCall     tools/call gets 404: the session is forgotten
  *   sseAnswers       answers come as event streams (with a ping request first)
  *   getStream        a GET stream is offered (else 405)
+ *   bigList          tools/list answers carry about this many bytes more
  * It records what it saw: requests (method, path, headers, body), sessions
  * created, open sockets, DELETEs. `server.changeTools()` adds a tool and
  * sends tools/list_changed on the open GET stream(s). `server.cutGet()` cuts
@@ -146,7 +147,9 @@ export async function startFakeServer(opts = {}) {
           setTimeout(() => res.socket.destroy(), 50);
           return;
         }
-        return send(res, { jsonrpc: '2.0', id: msg.id, result: { tools } }, opts.sseAnswers);
+        // bigList: a tool whose description makes the answer that many bytes.
+        const listed = opts.bigList ? [...tools, { name: 'big', description: 'x'.repeat(opts.bigList), inputSchema: { type: 'object' } }] : tools;
+        return send(res, { jsonrpc: '2.0', id: msg.id, result: { tools: listed } }, opts.sseAnswers);
       }
       if (msg.method === 'tools/call') {
         if (opts.forgetOnCall) { forgotten.add(sid); res.writeHead(404); return res.end(); }

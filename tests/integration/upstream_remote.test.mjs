@@ -135,6 +135,27 @@ test('TLS is verified by default; tls_skip_verify connects with a warning; a hos
   }
 });
 
+for (const form of ['a JSON body', 'an event stream']) {
+  test(`an answer past upstream.max_message_bytes as ${form} fails the server, naming the setting`, async () => {
+    const fake = await startFakeServer({ bigList: 200000, sseAnswers: form === 'an event stream' });
+    try {
+      const proxy = await startProxy({
+        config: { mcpServers: [{ name: 'big', url: fake.url }], upstream: { ...upstream, max_message_bytes: 65536 } },
+      });
+      try {
+        const rec = await recordEvents(proxy);
+        const e = await rec.until(isState('big', 'Error'), 20000, 'big to fail');
+        assert.match(e.data.last_error, /passed upstream\.max_message_bytes \(65536 bytes\)/, e.data.last_error);
+        await rec.close();
+      } finally {
+        assert.equal((await proxy.stop()).code, 0);
+      }
+    } finally {
+      await fake.close();
+    }
+  });
+}
+
 test('a stream cut mid-answer ends in Error naming the cut', async () => {
   const fake = await startFakeServer({ cutList: true });
   try {
