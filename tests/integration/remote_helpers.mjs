@@ -56,7 +56,7 @@ export async function startEverything(mode) {
   return {
     url, port, proc, lines,
     stop() {
-      if (proc.exitCode !== null) return Promise.resolve();
+      if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
       return new Promise((r) => { proc.on('exit', r); proc.kill('SIGKILL'); });
     },
   };

@@ -82,6 +82,23 @@ for (const [mode, protocol] of [['streamableHttp', 'streamable-http'], ['sse', '
   });
 }
 
+test('a remote server that dies while Ready: its GET stream is cut, the proxy notices, Error in plain words, retries', async () => {
+  const ev = await startEverything('streamableHttp');
+  try {
+    await withProxy([{ name: 'ev', url: ev.url, protocol: 'streamable-http' }], async (proxy) => {
+      const rec = await recordEvents(proxy);
+      const ready = await rec.until(isState('ev', 'Ready'), 30000, 'ev to be Ready');
+      await ev.stop(); // SIGKILL: no goodbye
+      const err = await rec.until((e) => isState('ev', 'Error')(e) && e.seq > ready.seq, 20000, 'ev to fail');
+      assert.equal(err.data.last_error, `connection refused by 127.0.0.1:${ev.port}`);
+      await rec.until((e) => isState('ev', 'Connecting')(e) && e.seq > err.seq, 20000, 'a retry');
+      await rec.close();
+    });
+  } finally {
+    await ev.stop();
+  }
+});
+
 test('a refused port, a 401 and a 500 each end in Error with last_error in plain words', async () => {
   const refusedPort = await freePort();
   const unauth = await startFakeServer({ status401: true });
