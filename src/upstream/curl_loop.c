@@ -2,6 +2,7 @@
 #include "upstream/curl_loop.h"
 
 #include "core/dlist.h"
+#include "core/log.h"
 #include "core/util.h"
 
 #include <assert.h>
@@ -242,6 +243,14 @@ static int on_timeout(CURLM *multi, long timeout_ms, void *userp)
 curl_loop *curl_loop_create(uv_loop_t *loop)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* Without an asynchronous resolver libcurl looks names up with a
+     * blocking getaddrinfo on our loop: say so once rather than stall
+     * silently. */
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    if (!(info->features & CURL_VERSION_ASYNCHDNS))
+        log_kv(LOG_WARN,
+               "this libcurl resolves host names synchronously: a slow DNS lookup of a remote server stalls mcpproxy",
+               LOG_FIELDS(LOG_STR("libcurl", info->version)));
     curl_loop *cl = xcalloc(1, sizeof(*cl));
     cl->loop = loop;
     cl->deferred_tail = &cl->deferred;
