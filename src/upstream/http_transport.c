@@ -79,8 +79,9 @@ struct http_transport {
     int64_t retry_ms;    /* the stream's retry field, or -1 */
     json_t *waiting;     /* SSE mode: messages (strings) before the endpoint */
     exchange *del;       /* the DELETE of the session at stop, or NULL */
-    uv_timer_t timer;    /* the GET stream's resumption */
-    int busy;            /* inside a callback of ours: frees wait */
+    uint32_t del_timeout_ms;
+    uv_timer_t timer; /* the GET stream's resumption */
+    int busy;         /* inside a callback of ours: frees wait */
     bool stopping;
     bool closing;
     char *end_reason; /* why it ended unasked, or NULL */
@@ -247,7 +248,12 @@ static void deliver(http_transport *t, exchange *x, const char *text, size_t len
             x->answered = true;
         if (response && t->init_id && json_equal(id, t->init_id)) {
             const char *v = json_string_value(json_object_get(json_object_get(one, "result"), "protocolVersion"));
-            if (v) {
+            /* It becomes a header value: visible ASCII only (the client
+             * refuses versions it does not know anyway). */
+            bool visible = v && *v;
+            for (const char *c = v; visible && *c; c++)
+                visible = *c >= 0x21 && *c <= 0x7E;
+            if (visible) {
                 free(t->protocol_version);
                 t->protocol_version = xstrdup(v);
             }
@@ -560,7 +566,7 @@ static void post_done(const curl_xfer_end *end, void *ctx)
     } else if (x->status == 404 && t->session_id && t->mode == MODE_STREAMABLE) {
         snprintf(reason, REASON_LEN, "the server at %s no longer knows the session (HTTP 404); a new session starts",
                  t->url);
-        end_with(t, reason, true);
+        end_with(t, reason, false); /* nothing to DELETE */
     } else if (x->status >= 300 || x->status < 200) {
         status_words(t, x, t->endpoint, reason);
         if (x->id && !x->answered)
@@ -639,7 +645,7 @@ static void get_done(const curl_xfer_end *end, void *ctx)
     } else if (x->status == 404 && t->session_id) {
         snprintf(reason, REASON_LEN, "the server at %s no longer knows the session (HTTP 404); a new session starts",
                  t->url);
-        end_with(t, reason, true);
+        end_with(t, reason, false); /* nothing to DELETE */
     } else if (x->status == 401 || x->status == 403) {
         status_words(t, x, t->url, reason);
         end_with(t, reason, false);
@@ -748,7 +754,8 @@ static void stop_all(http_transport *t, uint32_t grace_ms, bool polite)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         uint32_t timeout = grace_ms < DELETE_TIMEOUT_MS ? grace_ms : DELETE_TIMEOUT_MS;
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout ? timeout : 1));
+        t->del_timeout_ms = timeout ? timeout : 1;
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->del_timeout_ms);
         x->xfer = curl_loop_start(t->curl, e, base_headers(t, true), &delete_cbs, x);
     }
     settle(t);
@@ -766,8 +773,9 @@ static void http_stop(transport *base, uint32_t grace_ms)
 {
     http_transport *t = (http_transport *)base;
     if (t->stopping) {
-        /* A shorter grace cuts a DELETE still under way. */
-        if (t->del && grace_ms < DELETE_TIMEOUT_MS)
+        /* A shorter grace (a process stop during a disable) cuts a DELETE
+         * still under way. */
+        if (t->del && grace_ms < t->del_timeout_ms)
             exchange_kill(t->del);
         settle(t);
         return;
