@@ -84,7 +84,8 @@ struct http_transport {
     int busy;         /* inside a callback of ours: frees wait */
     bool stopping;
     bool closing;
-    char *end_reason; /* why it ended unasked, or NULL */
+    char *end_reason;  /* why it ended unasked, or NULL */
+    bool session_lost; /* ... because the server forgot the session */
 };
 
 static int http_send(transport *base, const json_t *msg);
@@ -566,6 +567,7 @@ static void post_done(const curl_xfer_end *end, void *ctx)
     } else if (x->status == 404 && t->session_id && t->mode == MODE_STREAMABLE) {
         snprintf(reason, REASON_LEN, "the server at %s no longer knows the session (HTTP 404); a new session starts",
                  t->url);
+        t->session_lost = !t->stopping;
         end_with(t, reason, false); /* nothing to DELETE */
     } else if (x->status >= 300 || x->status < 200) {
         status_words(t, x, t->endpoint, reason);
@@ -645,6 +647,7 @@ static void get_done(const curl_xfer_end *end, void *ctx)
     } else if (x->status == 404 && t->session_id) {
         snprintf(reason, REASON_LEN, "the server at %s no longer knows the session (HTTP 404); a new session starts",
                  t->url);
+        t->session_lost = !t->stopping;
         end_with(t, reason, false); /* nothing to DELETE */
     } else if (x->status == 401 || x->status == 403) {
         status_words(t, x, t->url, reason);
@@ -789,7 +792,7 @@ static void closed(uv_handle_t *h)
     /* No transfer uses the share any more: its cached connections close. */
     curl_share_cleanup(t->share);
     t->share = NULL;
-    transport_end end = {.exit_status = -1, .term_signal = 0, .reason = t->end_reason};
+    transport_end end = {.exit_status = -1, .term_signal = 0, .reason = t->end_reason, .session_lost = t->session_lost};
     t->cbs.on_closed(&end, t->ctx);
 }
 

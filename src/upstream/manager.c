@@ -343,11 +343,44 @@ static void on_failure(upstream *u, const char *reason)
     uv_timer_start(&u->timer, retry_now, delay, 0);
 }
 
+/* A remote server ended a session that was Ready (it forgot it: HTTP 404).
+ * Not a failure: no Error state and no count toward auto-disable; the
+ * server goes straight back to Connecting for a new session. A server that
+ * keeps doing it waits the usual backoff (retry_count grows until a Ready
+ * period lasts), so it cannot make us reconnect in a loop. */
+static void start_new_session(upstream *u, const char *reason)
+{
+    struct manager *m = u->m;
+    log_kv(LOG_INFO, "server ended the session; starting a new one",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", reason)));
+    publish(m, EVENT_CONNECTION_LOST, u->cfg.name, NULL, NULL,
+            json_pack("{s:s, s:s, s:b}", "url", u->cfg.url, "reason", reason ? reason : "session ended", "session_lost",
+                      true));
+    u->connected = false;
+    uint64_t delay = 0;
+    if (u->retry_count > 0) {
+        uint32_t rnd;
+        random_bytes(&rnd, sizeof(rnd));
+        delay = backoff_jitter_ms(
+            backoff_delay_ms(u->retry_count, m->a->cfg.upstream.backoff_base_ms, m->a->cfg.upstream.backoff_max_ms),
+            rnd);
+    }
+    u->retry_count++;
+    if (delay == 0) {
+        upstream_start(u);
+        return;
+    }
+    set_state(u, CONN_CONNECTING);
+    uv_timer_start(&u->timer, retry_now, delay, 0);
+}
+
 static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_signal, void *ctx)
 {
     upstream *u = ctx;
     struct manager *m = u->m;
     line_ring_flush(&u->stderr_ring);
+    /* A Ready remote server that forgot our session: a new one at once. */
+    bool new_session = mcp_client_session_lost(c) && u->state == CONN_READY;
     mcp_client_destroy(c);
     u->client = NULL;
     uv_timer_stop(&u->timer);
@@ -367,6 +400,12 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
         else if (after == AFTER_RESTART && u->cfg.enabled)
             upstream_start(u);
         maybe_all_stopped(m);
+        return;
+    }
+
+    if (new_session) {
+        start_new_session(u, fail_reason);
+        free(fail_reason);
         return;
     }
 

@@ -13,6 +13,9 @@
  *                                                   ▼
  *                                        (Error, status Auto-Disabled)
  *
+ * A remote server that forgets its session while Ready goes from Ready
+ * straight back to Connecting (a new session; not a failure).
+ *
  * Every transition is published on the bus as it happens; see
  * docs/PROTOCOL.md for the events and their data. */
 #ifndef MCPPROXY_UPSTREAM_MANAGER_H

@@ -51,7 +51,8 @@ struct mcp_client {
     pending *pending;
     phase phase;
     bool exited;
-    bool stop_asked; /* mcp_client_stop ran: the transport's end is no failure */
+    bool stop_asked;   /* mcp_client_stop ran: the transport's end is no failure */
+    bool session_lost; /* the remote server forgot the session (transport_end) */
     char *protocol_version;
     json_t *server_info;
     json_t *capabilities;
@@ -470,6 +471,7 @@ static void on_closed(const transport_end *end, void *ctx)
     mcp_client *c = ctx;
     /* A remote transport says why it ended; a process exit speaks for
      * itself (the owner reads the status). */
+    c->session_lost = end->session_lost && !c->stop_asked;
     if (end->reason && !c->stop_asked) {
         log_kv(LOG_WARN, "upstream connection ended",
                LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", end->reason)));
@@ -554,6 +556,11 @@ json_t *mcp_client_capabilities(const mcp_client *c)
 {
     return c->capabilities;
 }
+bool mcp_client_session_lost(const mcp_client *c)
+{
+    return c->session_lost;
+}
+
 int mcp_client_pid(const mcp_client *c)
 {
     return c->transport ? transport_pid(c->transport) : 0;

@@ -106,6 +106,9 @@ const char *mcp_client_protocol_version(const mcp_client *c);
 json_t *mcp_client_server_info(const mcp_client *c);
 json_t *mcp_client_capabilities(const mcp_client *c);
 int mcp_client_pid(const mcp_client *c);
+/* After on_exit: whether the connection ended because the remote server
+ * forgot the session (a new one, not a failure, is the remedy). */
+bool mcp_client_session_lost(const mcp_client *c);
 
 /* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
  * stop_grace_ms). on_exit follows. Idempotent. */

@@ -16,6 +16,7 @@
 #define MCPPROXY_UPSTREAM_TRANSPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ typedef struct transport_end {
      * refused by 127.0.0.1:9999"), or NULL (a process exit says it all, or
      * the end was asked for). Borrowed for the call. */
     const char *reason;
+    /* A remote server no longer knows our session (HTTP 404 on a request
+     * that carried its id): a new session is the remedy, not a retry
+     * after a failure. */
+    bool session_lost;
 } transport_end;
 
 typedef struct transport_callbacks {

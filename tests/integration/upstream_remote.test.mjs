@@ -207,7 +207,7 @@ test('a call never answered times out, is cancelled at the server and its connec
   }
 });
 
-test('a 404 on the session starts a new session (re-initialize), with the session headers sent', async () => {
+test('a 404 on the session starts a new session at once (re-initialize, not a failure), with the session headers sent', async () => {
   const fake = await startFakeServer({ forgetOnCall: true });
   try {
     await withProxy([{ name: 'forget', url: fake.url, protocol: 'streamable-http', headers: { Authorization: 'Bearer t0k' } }], async (proxy) => {
@@ -222,11 +222,18 @@ test('a 404 on the session starts a new session (re-initialize), with the sessio
         assert.match(r.headers.accept, /application\/json/);
         assert.match(r.headers.accept, /text\/event-stream/);
       }
+      const ready = rec.of('forget', 'server_state_changed').at(-1);
       await assert.rejects(callTool(proxy, 'forget', 'work'));
-      const err = await rec.until(isState('forget', 'Error'), 20000, 'forget to drop the session');
-      assert.match(err.data.last_error, /no longer knows the session \(HTTP 404\)/);
-      // The next attempt initializes anew and gets a new session.
-      await rec.until((e) => isState('forget', 'Ready')(e) && e.seq > err.seq, 20000, 'forget to be Ready again');
+      // Not a failure: straight back to Connecting, a new session, Ready.
+      const lost = await rec.until(isType('forget', 'connection_lost'), 20000, 'the session to be dropped');
+      assert.equal(lost.data.session_lost, true);
+      assert.match(lost.data.reason, /no longer knows the session \(HTTP 404\)/);
+      const again = await rec.until((e) => isState('forget', 'Ready')(e) && e.seq > lost.seq, 20000, 'forget to be Ready again');
+      const states = rec.of('forget', 'server_state_changed').filter((e) => e.seq > ready.seq && e.seq <= again.seq);
+      assert.deepEqual(states.map((e) => e.new_state), ['Connecting', 'Discovering', 'Ready']);
+      const st = await serverStatus(proxy, 'forget');
+      assert.equal(st.failure_count, 0);
+      assert.equal(st.last_error, null);
       assert.deepEqual(fake.seen.sessions, ['session-1', 'session-2']);
       await rec.close();
     });
