@@ -51,7 +51,8 @@ typedef struct mcp_client_callbacks {
      * bound; the client is stopping itself and on_exit follows. `reason` is
      * borrowed. */
     void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
-    /* Raw stderr bytes of the server (borrowed). */
+    /* Raw stderr bytes of a local server, or a remote transport's notes
+     * (one line each); borrowed. */
     void (*on_stderr)(const char *bytes, size_t len, void *ctx);
     /* The process exited and every pending request has been failed. Called
      * once; the owner may destroy the client from inside it. */
