@@ -50,8 +50,11 @@ bool api_client_init(api_client *c, const char *cmd, const client_opts *o, int *
     char host[256];
     int port;
     if (!parse_url(url, host, sizeof host, &port)) {
-        fprintf(stderr, "mcpproxy %s: %s must look like http://127.0.0.1:8080 (got \"%s\")\n", cmd,
-                o->url ? "--url" : "the config's listen", url);
+        if (o->url)
+            fprintf(stderr, "mcpproxy %s: --url must look like http://127.0.0.1:8080 (got \"%s\")\n", cmd, url);
+        else
+            fprintf(stderr, "mcpproxy %s: the config's listen (\"%s\") names no address to reach: pass --url\n", cmd,
+                    url);
         if (have_cfg)
             config_free(&cfg);
         *exit_code = CLI_USAGE;

@@ -2,18 +2,25 @@
 // tools, call, logs, help) against a real proxy with real demo servers:
 // what they print, what they change (checked through the API and the event
 // stream), and their exit codes: 0 ok, 1 error, 2 usage, 3 no proxy, 4 key.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startProxy, api, proxyBin } from './harness.mjs';
 import { recordEvents, isState, demo } from './upstream_helpers.mjs';
 
+// The commands read defaults from ~/.mcpproxy/mcp_config.json: an empty
+// HOME keeps whatever this machine has there out of the tests.
+const home = mkdtempSync(path.join(tmpdir(), 'mcpproxy-cli-home-'));
+after(() => rmSync(home, { recursive: true, force: true }));
+const cleanEnv = () => ({ ...process.env, HOME: home, MCPPROXY_API_KEY: '' });
+
 /** Runs `mcpproxy ARGS` to its end; MCPPROXY_API_KEY cleared unless given. */
 function run(args, { env = {}, ms = 30000 } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(proxyBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MCPPROXY_API_KEY: '', ...env } });
+    const proc = spawn(proxyBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...env } });
     let stdout = '', stderr = '';
     proc.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
     proc.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
@@ -24,7 +31,7 @@ function run(args, { env = {}, ms = 30000 } = {}) {
 
 /** Starts a long-running command; `until(pred)` waits for a stdout line. */
 function follow(argv0, args) {
-  const proc = spawn(argv0, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MCPPROXY_API_KEY: '' } });
+  const proc = spawn(argv0, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
   const out = [];
   const err = [];
   let tail = '';

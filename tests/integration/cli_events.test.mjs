@@ -148,10 +148,12 @@ test('a proxy not running yet is waited for, said once, then followed', async ()
 test('a proxy with a key refuses a missing or wrong one: exit 4, in plain words', async () => {
   const proxy = await startProxy({ config: { api_key: 'sekret-key-for-events' } });
   try {
-    const none = spawnSync(proxyBin, ['events', '--url', proxy.url], { encoding: 'utf8', timeout: 20000, env: { ...process.env, MCPPROXY_API_KEY: '' } });
+    // An empty HOME: no ~/.mcpproxy/mcp_config.json of this machine supplies a key.
+    const env = { ...process.env, HOME: proxy.dir, MCPPROXY_API_KEY: '' };
+    const none = spawnSync(proxyBin, ['events', '--url', proxy.url], { encoding: 'utf8', timeout: 20000, env });
     assert.equal(none.status, 4, none.stderr);
     assert.match(none.stderr, /this proxy needs a key: pass --api-key or set MCPPROXY_API_KEY/);
-    const wrong = spawnSync(proxyBin, ['events', '--url', proxy.url, '--api-key', 'nope'], { encoding: 'utf8', timeout: 20000 });
+    const wrong = spawnSync(proxyBin, ['events', '--url', proxy.url, '--api-key', 'nope'], { encoding: 'utf8', timeout: 20000, env });
     assert.equal(wrong.status, 4, wrong.stderr);
     assert.match(wrong.stderr, /refused this API key/);
     const w = spawn(proxyBin, ['events', '--url', proxy.url, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MCPPROXY_API_KEY: 'sekret-key-for-events' } });
