@@ -234,9 +234,10 @@ static int servers_run(const cli_command *cmd, int argc, char **argv)
     };
     cli_args args;
     int rc;
-    /* After "add NAME COMMAND" everything is the server's own arguments. */
-    bool adding = argc > 1 && strcmp(argv[1], "add") == 0;
-    if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], adding ? 3 : 0, &args, &rc))
+    /* After "add NAME COMMAND" everything is the server's own arguments,
+     * options or not. No other subcommand takes a third argument, so for
+     * them the rule only changes which message a stray one gets. */
+    if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 3, &args, &rc))
         goto out;
     const char *verb = args.n ? args.v[0] : "list";
     static const char *const actions[] = {"rm", "enable", "disable", "restart"};
