@@ -22,13 +22,14 @@ typedef struct events_view {
 static void print_connection_lost(json_t *data)
 {
     json_t *code = json_object_get(data, "exit_code");
-    json_t *sig = json_object_get(data, "signal");
+    json_t *signum = json_object_get(data, "signal_number");
+    const char *signame = json_string_value(json_object_get(data, "signal"));
     if (json_is_integer(code))
         printf(" exited with status %" JSON_INTEGER_FORMAT, json_integer_value(code));
-    else if (json_is_string(sig) || json_is_integer(sig))
-        printf(" killed by signal %s", json_is_string(sig) ? json_string_value(sig) : "");
-    if (json_is_integer(sig))
-        printf("%" JSON_INTEGER_FORMAT, json_integer_value(sig));
+    else if (json_is_integer(signum))
+        printf(" killed by signal %" JSON_INTEGER_FORMAT " (%s)", json_integer_value(signum), signame ? signame : "?");
+    else if (signame)
+        printf(" killed by %s", signame);
     const char *tail = json_string_value(json_object_get(data, "stderr_tail"));
     if (tail && *tail) {
         size_t len = strlen(tail);

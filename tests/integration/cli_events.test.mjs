@@ -179,6 +179,10 @@ test('connection_lost reads as one line: how the server ended and its last stder
     });
     const line = await w.until('out', (l) => l.includes('gone'));
     assert.match(line, /connection_lost\s+gone\s+exited with status 3: last words$/);
+    await api(proxy, 'POST', '/api/events', {
+      type: 'connection_lost', server_name: 'shot', data: { signal: 'Killed', signal_number: 9, stderr_tail: '' },
+    });
+    assert.match(await w.until('out', (l) => l.includes('shot')), /connection_lost\s+shot\s+killed by signal 9 \(Killed\)$/);
   } finally {
     w.proc.kill('SIGINT');
     await w.exited;
