@@ -145,7 +145,9 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
     return stop_requested ? 1 : 0;
 }
 
-typedef enum outcome { NOT_REACHED, ENDED, REFUSED, STOPPED } outcome;
+/* NOT_REACHED: nothing answered; BUSY: the proxy answered 5xx (starting,
+ * stopping, too many clients); ENDED: a stream we had was cut. */
+typedef enum outcome { NOT_REACHED, BUSY, ENDED, REFUSED, STOPPED } outcome;
 
 /* One connection, from connect to its end. */
 static outcome follow_once(event_stream *s, CURL *curl, int *exit_code, char *why, size_t why_len)
@@ -175,9 +177,12 @@ static outcome follow_once(event_stream *s, CURL *curl, int *exit_code, char *wh
         out = STOPPED;
     } else if (r.status && r.status != 200) {
         api_response res = {.status = r.status, .body = r.error_body};
-        if (r.status == 503 || r.status >= 500) { /* full or shutting down: try again */
-            snprintf(why, why_len, "HTTP %ld", r.status);
-            out = ENDED;
+        if (r.status >= 500) {
+            json_t *j = json_loads(r.error_body.data ? r.error_body.data : "", 0, NULL);
+            const char *msg = json_string_value(json_object_get(j, "error"));
+            snprintf(why, why_len, "HTTP %ld%s%s", r.status, msg ? ": " : "", msg ? msg : "");
+            json_decref(j);
+            out = BUSY;
         } else {
             *exit_code = api_report_status(s->api, &res);
             out = REFUSED;
@@ -207,26 +212,28 @@ int event_stream_run(event_stream *s)
         return CLI_ERROR;
     }
     long retry_ms = RETRY_FIRST_MS;
-    bool said_waiting = false;
+    outcome said = STOPPED; /* the last kind of trouble reported: each is said once */
     int exit_code = CLI_OK;
     for (;;) {
-        char why[CURL_ERROR_SIZE + 32];
+        char why[CURL_ERROR_SIZE + 300];
         outcome o = follow_once(s, curl, &exit_code, why, sizeof why);
         if (o == STOPPED || o == REFUSED)
             break;
         if (o == ENDED) {
             retry_ms = RETRY_FIRST_MS;
-            said_waiting = false;
             fprintf(stderr, "mcpproxy %s: disconnected (%s); retrying in %.1f s\n", s->api->cmd, why,
                     retry_ms / 1000.0);
-        } else if (!said_waiting) {
+        } else if (o != said && o == NOT_REACHED) {
             fprintf(stderr, "mcpproxy %s: waiting for mcpproxy on %s (%s); start it with `mcpproxy`\n", s->api->cmd,
                     s->api->where, why);
-            said_waiting = true;
+        } else if (o != said) {
+            fprintf(stderr, "mcpproxy %s: the proxy at %s cannot take this stream now (%s); retrying\n", s->api->cmd,
+                    s->api->where, why);
         }
+        said = o;
         if (!cli_sleep_ms(retry_ms))
             break;
-        if (o == NOT_REACHED)
+        if (o != ENDED)
             retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;
     }
     curl_easy_cleanup(curl);

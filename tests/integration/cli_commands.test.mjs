@@ -38,7 +38,7 @@ function follow(argv0, args) {
   const waiters = [];
   const check = () => {
     for (const w of [...waiters]) {
-      const hit = out.find(w.pred);
+      const hit = (w.stderr ? err.join('').split('\n') : out).find(w.pred);
       if (hit !== undefined) { clearTimeout(w.timer); waiters.splice(waiters.indexOf(w), 1); w.resolve(hit); }
     }
   };
@@ -51,13 +51,14 @@ function follow(argv0, args) {
     out.push(...parts.filter((p) => p.length));
     check();
   });
-  proc.stderr.setEncoding('utf8').on('data', (c) => { err.push(c); });
+  proc.stderr.setEncoding('utf8').on('data', (c) => { err.push(c); check(); });
   const exited = new Promise((resolve) => proc.on('close', (code) => resolve(code)));
   return {
     proc, out, exited,
-    until(pred, ms = 20000) {
+    /** Resolves with the first stdout line (stderr with { stderr: true }) that matches. */
+    until(pred, ms = 20000, { stderr = false } = {}) {
       return new Promise((resolve, reject) => {
-        const w = { pred, resolve };
+        const w = { pred, resolve, stderr };
         w.timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(w), 1);
           reject(new Error(`no matching line in ${ms} ms; stdout:\n${out.join('\n')}\nstderr:\n${err.join('')}`));
@@ -218,6 +219,7 @@ test('status --watch waits for a proxy that is not running yet', async () => {
   const pipe = follow(proxyBin, ['status', '--watch', '--url', `http://127.0.0.1:${port}`]);
   let proxy;
   try {
+    await pipe.until((l) => l.includes(`waiting for mcpproxy on 127.0.0.1:${port}`), 20000, { stderr: true });
     proxy = await startProxy({ args: ['--listen', `127.0.0.1:${port}`], config: { mcpServers: [demo('late')] } });
     await pipe.until((l) => /^\d\d:\d\d:\d\d late Ready tools=4|^late\s+Ready\s+4/.test(l), 30000);
   } finally {
