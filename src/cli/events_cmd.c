@@ -92,7 +92,8 @@ static int events_run(const cli_command *cmd, int argc, char **argv)
 {
     client_opts co = {0};
     const char *server = NULL, *types = NULL;
-    const cli_opt opts[] = {CLI_CLIENT_OPTS(co), {"--server", &server, NULL, NULL}, {"--types", &types, NULL, NULL}};
+    const cli_opt opts[] = {
+        CLI_CLIENT_OPTS(co), {"--server", &server, NULL, NULL, false}, {"--types", &types, NULL, NULL, false}};
     cli_args args;
     int rc;
     if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args, &rc))

@@ -55,7 +55,7 @@ static int gen_key_save(const char *config_path)
 static int gen_key_run(const cli_command *cmd, int argc, char **argv)
 {
     const char *config_path = NULL;
-    const cli_opt opts[] = {{"--config", &config_path, NULL, NULL}};
+    const cli_opt opts[] = {{"--config", &config_path, NULL, NULL, false}};
     cli_args args;
     int rc;
     if (!cli_parse_args(cmd, argc, argv, opts, 1, 0, &args, &rc))

@@ -36,9 +36,9 @@ static int logs_run(const cli_command *cmd, int argc, char **argv)
     bool follow = false;
     const char *tail = NULL;
     const cli_opt opts[] = {CLI_CLIENT_OPTS(co),
-                            {"-f", NULL, &follow, NULL},
-                            {"--follow", NULL, &follow, NULL},
-                            {"--tail", &tail, NULL, NULL}};
+                            {"-f", NULL, &follow, NULL, false},
+                            {"--follow", NULL, &follow, NULL, false},
+                            {"--tail", &tail, NULL, NULL, false}};
     cli_args args;
     int rc;
     if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args, &rc))

@@ -79,6 +79,10 @@ static bool parse(const cli_command *cmd, int argc, char **argv, const cli_opt *
             }
             value = argv[++i];
         }
+        if (!*value && !o->empty_ok) {
+            *exit_code = cli_usage_error(cmd, "%s needs a value", o->name);
+            return false;
+        }
         if (o->value) {
             *o->value = value;
         } else if (o->list->n < sizeof o->list->v / sizeof o->list->v[0]) {

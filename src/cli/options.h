@@ -38,6 +38,7 @@ typedef struct cli_opt {
     const char **value; /* takes a value: "--url X" or "--url=X" */
     bool *flag;         /* takes none */
     cli_strings *list;  /* takes a value, may be repeated */
+    bool empty_ok;      /* "" is a value (a group of none, an empty argument), not a mistake */
 } cli_opt;
 
 /* What is not an option, in order (borrowed from argv). */
@@ -66,11 +67,13 @@ typedef struct client_opts {
     bool json;
 } client_opts;
 
-#define CLI_CLIENT_OPTS(o)                                                                                             \
-    {"--url", &(o).url, NULL, NULL}, {"--api-key", &(o).api_key, NULL, NULL}, {"--config", &(o).config, NULL, NULL},   \
-    {                                                                                                                  \
-        "--json", NULL, &(o).json, NULL                                                                                \
-    }
+/* clang-format off */
+#define CLI_CLIENT_OPTS(o)                                  \
+    {"--url", &(o).url, NULL, NULL, false},                 \
+    {"--api-key", &(o).api_key, NULL, NULL, false},         \
+    {"--config", &(o).config, NULL, NULL, false},           \
+    {"--json", NULL, &(o).json, NULL, false}
+/* clang-format on */
 
 /* The help text of those options, for every client command's help. */
 #define CLI_CLIENT_HELP                                                                                                \

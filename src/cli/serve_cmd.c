@@ -13,10 +13,10 @@ static int serve_run(const cli_command *cmd, int argc, char **argv)
 {
     const char *config_path = NULL, *listen = NULL, *level_name = NULL, *format_name = NULL;
     const cli_opt opts[] = {
-        {"--config", &config_path, NULL, NULL},
-        {"--listen", &listen, NULL, NULL},
-        {"--log-level", &level_name, NULL, NULL},
-        {"--log-format", &format_name, NULL, NULL},
+        {"--config", &config_path, NULL, NULL, false},
+        {"--listen", &listen, NULL, NULL, false},
+        {"--log-level", &level_name, NULL, NULL, false},
+        {"--log-format", &format_name, NULL, NULL, false},
     };
     cli_args args;
     int rc;

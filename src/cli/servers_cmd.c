@@ -222,15 +222,15 @@ static int servers_run(const cli_command *cmd, int argc, char **argv)
     edit_opts e = {0};
     const cli_opt opts[] = {
         CLI_CLIENT_OPTS(co),
-        {"--group", &e.group, NULL, NULL},
-        {"--working-dir", &e.working_dir, NULL, NULL},
-        {"--command", &e.command, NULL, NULL},
-        {"--set", &e.set, NULL, NULL},
-        {"--env", NULL, NULL, &e.env},
-        {"--unset-env", NULL, NULL, &e.unset_env},
-        {"--arg", NULL, NULL, &e.arg},
-        {"--no-args", NULL, &e.no_args, NULL},
-        {"--disabled", NULL, &e.disabled, NULL},
+        {"--group", &e.group, NULL, NULL, true},
+        {"--working-dir", &e.working_dir, NULL, NULL, true},
+        {"--command", &e.command, NULL, NULL, false},
+        {"--set", &e.set, NULL, NULL, false},
+        {"--env", NULL, NULL, &e.env, false},
+        {"--unset-env", NULL, NULL, &e.unset_env, false},
+        {"--arg", NULL, NULL, &e.arg, true},
+        {"--no-args", NULL, &e.no_args, NULL, false},
+        {"--disabled", NULL, &e.disabled, NULL, false},
     };
     cli_args args;
     int rc;
@@ -286,6 +286,7 @@ const cli_command servers_command = {
     "  add        a new server; everything after COMMAND is its arguments\n"
     "  edit       change fields: --arg replaces the arguments (repeat it for\n"
     "             several), --env sets and --unset-env removes one variable,\n"
+    "             --group \"\" takes it out of its group,\n"
     "             --set sends any fields as JSON ({\"enabled\":false})\n"
     "  rm         remove the server (its process is stopped)\n"
     "  enable     enable it (also ends Auto-Disabled)\n"

@@ -159,7 +159,8 @@ static int status_run(const cli_command *cmd, int argc, char **argv)
 {
     client_opts co = {0};
     bool watch = false;
-    const cli_opt opts[] = {CLI_CLIENT_OPTS(co), {"--watch", NULL, &watch, NULL}, {"-w", NULL, &watch, NULL}};
+    const cli_opt opts[] = {
+        CLI_CLIENT_OPTS(co), {"--watch", NULL, &watch, NULL, false}, {"-w", NULL, &watch, NULL, false}};
     cli_args args;
     int rc;
     if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args, &rc))

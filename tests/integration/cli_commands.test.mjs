@@ -125,6 +125,8 @@ test('usage errors exit 2 and name the problem', async () => {
     [['status', '--frobnicate'], /unknown option "--frobnicate"/],
     [['status', '--url', 'ftp://x:1'], /--url must look like http:\/\/127\.0\.0\.1:8080/],
     [['tools', 'a', 'b'], /one SERVER at most/],
+    [['status', '--url', ''], /--url needs a value/],
+    [['status', '--watch=yes'], /--watch takes no value/],
   ]) {
     const r = await run(args);
     assert.equal(r.code, 2, `${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -254,6 +256,9 @@ test('servers add, list, edit, disable, enable, restart, rm change the proxy', a
     assert.deepEqual([edited.args, Object.keys(edited.env).sort()], [['--name', 'renamed'], ['MORE', 'SECRET']]);
     const saved = JSON.parse(readFileSync(proxy.configPath, 'utf8'));
     assert.equal(saved.mcpServers.find((s) => s.name === 'added').env.SECRET, 's3', 'the masked secret kept its value');
+
+    assert.equal((await run(['servers', 'edit', 'added', '--group', '', ...url])).code, 0);
+    assert.equal((await api(proxy, 'GET', '/api/servers/added')).json.group, '', '--group "" is a value: no group');
 
     const disable = await run(['servers', 'disable', 'added', ...url]);
     assert.equal(disable.stdout, 'added: Disabled\n');
