@@ -262,9 +262,10 @@ test('servers add, list, edit, disable, enable, restart, rm change the proxy', a
 
     const disable = await run(['servers', 'disable', 'added', ...url]);
     assert.equal(disable.stdout, 'added: Disabled\n');
+    const beforeEnable = (await api(proxy, 'GET', '/api/servers/status')).json.seq;
     const enable = await run(['servers', 'enable', 'added', ...url]);
     assert.equal(enable.code, 0);
-    await rec.until((e) => isState('added', 'Ready')(e) && e.seq > rec.of('added', 'server_config_changed').at(-1).seq);
+    await rec.until((e) => isState('added', 'Ready')(e) && e.seq > beforeEnable);
     const pidBefore = (await api(proxy, 'GET', '/api/servers/added')).json.pid;
     const seq = (await api(proxy, 'GET', '/api/servers/status')).json.seq;
     assert.equal((await run(['servers', 'restart', 'added', ...url])).code, 0);
@@ -337,9 +338,15 @@ test('tools lists SERVER__TOOL(args); call demo__add prints 5; a tool error exit
     const unknown = await run(['call', 'demo__nope', '{}', ...url]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown tool "demo__nope".*JSON-RPC error -32602/);
-    // Each call ended its session: none left behind.
-    const called = rec.events.filter((e) => e.type === 'tool_called');
-    assert.equal(called.length, 4);
+    // Four calls reached the tools; each opened a session and ended it (only
+    // the log tells of sessions).
+    const calls = () => rec.events.filter((e) => e.type === 'tool_called');
+    await rec.until(() => calls().length === 4);
+    assert.deepEqual(calls().map((e) => [e.data.tool, e.data.ok]), [['add', true], ['add', true], ['fail', false], ['nope', false]]);
+    const startedIds = () => proxy.logs.filter((e) => e.msg === 'mcp session started').map((e) => e.session_id);
+    await proxy.waitForLog(() => startedIds().length === 4);
+    const started = startedIds();
+    for (const id of started) await proxy.waitForLog((e) => e.msg === 'mcp session ended' && e.session_id === id);
   } finally {
     rec.close();
     await proxy.stop();
