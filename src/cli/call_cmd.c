@@ -157,7 +157,10 @@ static int call_run(const cli_command *cmd, int argc, char **argv)
         goto out;
     }
     json_error_t jerr;
-    json_t *arguments = args.n == 2 ? json_loads(args.v[1], 0, &jerr) : json_object();
+    /* "-": the arguments come on stdin (large or generated ones). */
+    json_t *arguments = args.n < 2                    ? json_object()
+                        : strcmp(args.v[1], "-") == 0 ? json_loadf(stdin, 0, &jerr)
+                                                      : json_loads(args.v[1], 0, &jerr);
     if (!json_is_object(arguments)) {
         rc = cli_usage_error(cmd, "the arguments must be one JSON object, e.g. '{\"a\":2,\"b\":3}' (%s)",
                              arguments ? "got another JSON value" : jerr.text);
@@ -179,12 +182,13 @@ out:
 const cli_command call_command = {
     "call",
     "call a tool through /mcp and print its result",
-    "Usage: mcpproxy call SERVER__TOOL ['{\"arg\":value,...}'] [--json]\n"
+    "Usage: mcpproxy call SERVER__TOOL ['{\"arg\":value,...}' | -] [--json]\n"
     "\n"
     "Calls one tool the way an MCP client does, through the proxy's /mcp endpoint\n"
     "(a session of its own, ended afterwards), and prints the result's content:\n"
     "text as it is, anything else as JSON. A tool that reports an error\n"
     "(isError) or a call that fails prints the error text on stderr and exits 1.\n"
+    "With - the arguments are read from stdin.\n"
     "`mcpproxy tools` lists the names and arguments.\n"
     "\n"
     "Options:\n" CLI_CLIENT_HELP "                    (the whole result object: content, structuredContent, isError)\n"
@@ -192,6 +196,7 @@ const cli_command call_command = {
     "Examples:\n"
     "  mcpproxy call demo__add '{\"a\":2,\"b\":3}'\n"
     "  mcpproxy call demo__echo '{\"text\":\"hello\"}' --json\n"
+    "  jq -n '{text: \"hi\"}' | mcpproxy call demo__echo -\n"
     "\n"
     "Exit codes: 0 ok, 1 the tool or the call failed, 2 usage (arguments not a JSON\n"
     "object), 3 proxy not reachable, 4 refused (API key).\n",

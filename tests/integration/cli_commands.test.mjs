@@ -18,9 +18,10 @@ after(() => rmSync(home, { recursive: true, force: true }));
 const cleanEnv = () => ({ ...process.env, HOME: home, MCPPROXY_API_KEY: '' });
 
 /** Runs `mcpproxy ARGS` to its end; MCPPROXY_API_KEY cleared unless given. */
-function run(args, { env = {}, ms = 30000 } = {}) {
+function run(args, { env = {}, ms = 30000, input } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(proxyBin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...cleanEnv(), ...env } });
+    const proc = spawn(proxyBin, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...cleanEnv(), ...env } });
+    if (input !== undefined) proc.stdin.end(input);
     let stdout = '', stderr = '';
     proc.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
     proc.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
@@ -331,6 +332,10 @@ test('tools lists SERVER__TOOL(args); call demo__add prints 5; a tool error exit
     const addJson = JSON.parse((await run(['call', 'demo__add', '{"a":2,"b":3}', '--json', ...url])).stdout);
     assert.equal(addJson.content[0].text, '5');
 
+    const piped = await run(['call', 'demo__echo', '-', ...url], { input: '{"text": "from stdin"}\n' });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'from stdin\n');
+
     const fail = await run(['call', 'demo__fail', '{"message":"it broke"}', ...url]);
     assert.equal(fail.code, 1);
     assert.equal(fail.stdout, '');
@@ -338,13 +343,14 @@ test('tools lists SERVER__TOOL(args); call demo__add prints 5; a tool error exit
     const unknown = await run(['call', 'demo__nope', '{}', ...url]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown tool "demo__nope".*JSON-RPC error -32602/);
-    // Four calls reached the tools; each opened a session and ended it (only
+    // Five calls reached the tools; each opened a session and ended it (only
     // the log tells of sessions).
     const calls = () => rec.events.filter((e) => e.type === 'tool_called');
-    await rec.until(() => calls().length === 4);
-    assert.deepEqual(calls().map((e) => [e.data.tool, e.data.ok]), [['add', true], ['add', true], ['fail', false], ['nope', false]]);
+    await rec.until(() => calls().length === 5);
+    assert.deepEqual(calls().map((e) => [e.data.tool, e.data.ok]),
+      [['add', true], ['add', true], ['echo', true], ['fail', false], ['nope', false]]);
     const startedIds = () => proxy.logs.filter((e) => e.msg === 'mcp session started').map((e) => e.session_id);
-    await proxy.waitForLog(() => startedIds().length === 4);
+    await proxy.waitForLog(() => startedIds().length === 5);
     const started = startedIds();
     for (const id of started) await proxy.waitForLog((e) => e.msg === 'mcp session ended' && e.session_id === id);
   } finally {
