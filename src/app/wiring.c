@@ -74,6 +74,7 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
     http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
     http_server_add_route(a->http, "/api/events", true, api_events_route, a);
+    http_server_add_route(a->http, "/api/openapi.json", true, api_openapi_route, NULL);
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
     http_server_add_route(a->http, "/healthz", false, api_metrics_route, a);

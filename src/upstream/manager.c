@@ -581,11 +581,12 @@ struct mcp_client *manager_server_client(struct manager *m, const char *name)
     return (u && u->client && u->state == CONN_READY) ? u->client : NULL;
 }
 
-json_t *manager_server_logs(struct manager *m, const char *name, size_t n)
+json_t *manager_server_logs(struct manager *m, const char *name, size_t n, uint64_t *total)
 {
     upstream *u = find(m, name);
     if (!u || !config_find_server(&m->a->cfg, name))
         return NULL;
+    *total = u->stderr_ring.total;
     return line_ring_tail_json(&u->stderr_ring, n);
 }
 

@@ -84,8 +84,10 @@ json_t *manager_server_tools(struct manager *m, const char *name);
 struct mcp_client *manager_server_client(struct manager *m, const char *name);
 
 /* The last `n` stderr lines (0 = all kept), new JSON array, or NULL if the
- * server is unknown. */
-json_t *manager_server_logs(struct manager *m, const char *name, size_t n);
+ * server is unknown. *total gets the number of lines the server has written
+ * since it was added (the newest is line `total`), so a reader can ask for
+ * what came after the last line it saw. */
+json_t *manager_server_logs(struct manager *m, const char *name, size_t n, uint64_t *total);
 
 /* {"group","servers":[names],"enabled"} for every non-empty group in a->cfg,
  * as a new JSON array. */
