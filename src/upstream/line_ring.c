@@ -48,6 +48,7 @@ void line_ring_push(line_ring *r, const char *line, size_t len)
         r->count++;
     }
     r->lines[slot] = copy;
+    r->pushed++;
 }
 
 void line_ring_feed(line_ring *r, const char *bytes, size_t len)
@@ -113,4 +114,11 @@ const char *line_ring_last(const line_ring *r)
     if (r->count == 0)
         return NULL;
     return r->lines[(r->start + r->count - 1) % r->capacity];
+}
+
+const char *line_ring_nth_newest(const line_ring *r, size_t back)
+{
+    if (back >= r->count)
+        return NULL;
+    return r->lines[(r->start + r->count - 1 - back) % r->capacity];
 }

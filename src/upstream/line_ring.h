@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define LINE_RING_DEFAULT_CAPACITY 1000
 /* Longer stderr lines are cut to at most this many bytes (of the stored
@@ -22,6 +23,7 @@ typedef struct line_ring {
     size_t capacity;
     size_t start; /* index of the oldest line */
     size_t count;
+    uint64_t pushed;    /* lines pushed since init: tells a reader which lines are new */
     size_t partial_len; /* bytes of an unterminated line waiting in `partial` */
     /* owned, LINE_RING_MAX_LINE + 1 bytes: one byte past the cut, so the
      * cut can tell a character that straddles it from one that ends there */
@@ -51,5 +53,9 @@ char *line_ring_tail_text(const line_ring *r, size_t n);
 
 /* The newest line, or NULL. Borrowed. */
 const char *line_ring_last(const line_ring *r);
+
+/* The line `back` places before the newest (0 = the newest), or NULL when
+ * the ring holds fewer. Borrowed. */
+const char *line_ring_nth_newest(const line_ring *r, size_t back);
 
 #endif

@@ -74,6 +74,24 @@ static void test_ring_cuts_long_lines(void **state)
     line_ring_free(&r);
 }
 
+/* server_log publishes the lines a read added: `pushed` counts them even
+ * once the ring is full, and nth_newest finds them. */
+static void test_ring_counts_pushed_lines(void **state)
+{
+    (void)state;
+    line_ring r;
+    line_ring_init(&r, 3);
+    line_ring_feed(&r, "a\nb\nc\nd\ne", 9);
+    assert_int_equal(r.pushed, 4); /* "e" waits for its newline */
+    assert_string_equal(line_ring_nth_newest(&r, 0), "d");
+    assert_string_equal(line_ring_nth_newest(&r, 2), "b");
+    assert_null(line_ring_nth_newest(&r, 3));
+    line_ring_flush(&r);
+    assert_int_equal(r.pushed, 5);
+    assert_string_equal(line_ring_nth_newest(&r, 0), "e");
+    line_ring_free(&r);
+}
+
 static void test_backoff_doubles_to_the_cap(void **state)
 {
     (void)state;
@@ -105,7 +123,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ring_keeps_the_newest),          cmocka_unit_test(test_ring_feed_partial_and_crlf),
         cmocka_unit_test(test_ring_cuts_long_lines),           cmocka_unit_test(test_backoff_doubles_to_the_cap),
-        cmocka_unit_test(test_jitter_stays_in_the_upper_half),
+        cmocka_unit_test(test_jitter_stays_in_the_upper_half), cmocka_unit_test(test_ring_counts_pushed_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
