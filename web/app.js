@@ -349,7 +349,7 @@ function renderRow(s) {
   const err = row.querySelector('[data-field="error"]');
   err.textContent = s.last_error || '';
   err.hidden = !s.last_error;
-  err.setAttribute('aria-label', s.last_error ? `Last error of ${s.name}: ${s.last_error}` : '');
+  err.setAttribute('aria-label', s.last_error ? `Last error of ${s.name}: ${s.last_error}` : `No error for ${s.name}`);
   if (!s.last_error) { err.setAttribute('aria-expanded', 'false'); err.closest('td').classList.remove('open'); }
 
   const toggle = row.querySelector('[data-action="toggle"]');

@@ -98,7 +98,8 @@ export class ServerEditor {
     enabled.checked = s.enabled !== false;
     this.general = el('p', { class: 'field-error', role: 'alert' });
 
-    const form = el('form', { class: 'editor', method: 'dialog' },
+    // novalidate: the API's own message, next to its field, says what to fix.
+    const form = el('form', { class: 'editor', method: 'dialog', novalidate: true },
       el('h2', { id: 'server-dialog-h', text: editing ? `Edit ${s.name}` : 'Add a server' }),
       field('name', 'Name', name, editing ? 'A server cannot be renamed; remove it and add it again.' : '1-64 of A-Z a-z 0-9 _ - .'),
       field('command', 'Command', command),
