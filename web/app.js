@@ -10,7 +10,7 @@ import { el, ago, clock, jsonText } from './dom.js';
 import { DetailView } from './detail.js';
 import { ServerEditor } from './editor.js';
 import { openConnect } from './connect.js';
-import { McpClient } from './mcp.js';
+import { McpClient } from './rpc.js';
 
 const $ = (id) => document.getElementById(id);
 const settings = readSettings(new URLSearchParams(window.location.search));
@@ -25,7 +25,7 @@ if (settings.apikey) {
   storeKey(settings.apikey);
   const u = new URL(window.location.href);
   u.searchParams.delete('apikey');
-  history.replaceState(null, '', u.pathname + (u.search || '') + u.hash);
+  window.history.replaceState(null, '', u.pathname + (u.search || '') + u.hash);
 } else {
   settings.apikey = storedKey();
 }
@@ -45,7 +45,7 @@ const servers = new Map();
 const groups = new Map();
 const feed = []; // newest last; rendered newest first
 /** name -> state-ish events (newest last), and name -> tool_called events. */
-const history = new Map();
+const stateHistory = new Map();
 const calls = new Map();
 let filterServer = '';
 let filterType = '';
@@ -716,7 +716,7 @@ function setStale(stale) {
 const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'connection_lost']);
 function remember(ev) {
   if (!ev.server_name) return;
-  const map = ev.type === 'tool_called' ? calls : HISTORY_TYPES.has(ev.type) ? history : null;
+  const map = ev.type === 'tool_called' ? calls : HISTORY_TYPES.has(ev.type) ? stateHistory : null;
   if (!map) return;
   let list = map.get(ev.server_name);
   if (!list) { list = []; map.set(ev.server_name, list); }
@@ -745,7 +745,7 @@ async function deleteServer(name) {
 const detail = new DetailView({
   root: $('detail'),
   servers,
-  historyOf: (n) => history.get(n) || [],
+  historyOf: (n) => stateHistory.get(n) || [],
   callsOf: (n) => calls.get(n) || [],
   api: (m, p, b) => live.request(m, p, b),
   mcp,
@@ -844,7 +844,7 @@ setInterval(() => {
 setInterval(refreshAges, 5000);
 
 // For tests and the curious: a read-only view of what the page believes.
-window.mcpproxyDashboard = { live, servers, groups, feed, history, calls, detail };
+window.mcpproxyDashboard = { live, servers, groups, feed, stateHistory, calls, detail };
 
 route();
 live.start();

@@ -1,4 +1,4 @@
-// mcp.js - a minimal MCP client for the tool tester: the page talks to this
+// rpc.js - a minimal MCP client for the tool tester: the page talks to this
 // proxy's own /mcp exactly as an MCP client does (initialize, then
 // tools/call), so what it shows is what a client gets.
 //
@@ -6,6 +6,9 @@
 // text/event-stream carrying the answer as an SSE "message" event; both are
 // read. The session is opened on first use and opened again if the proxy
 // forgot it (404: it expired or the proxy restarted).
+//
+// Not named mcp*.js: every path that starts with /mcp is the MCP endpoint's
+// (and needs the API key), so the page could not load it.
 
 const PROTOCOL_VERSION = '2025-06-18';
 
