@@ -572,7 +572,8 @@ function feedDetails(ev) {
     fact('Tool', d.tool);
     fact('Outcome', d.ok === false ? `failed${d.error ? `: ${d.error}` : ''}` : 'ok');
     fact('Duration', d.duration_ms !== undefined ? `${d.duration_ms} ms` : undefined);
-    fact('Client', d.client ? [d.client.name, d.client.version].filter(Boolean).join(' ') || undefined : 'not known');
+    // The proxy's own events carry the session, not the client's name.
+    fact('Client', typeof d.client === 'string' ? d.client : d.client ? [d.client.name, d.client.version].filter(Boolean).join(' ') : undefined);
     fact('Session', d.session_id || 'none');
     box.append(dl);
     if ('arguments' in d) {

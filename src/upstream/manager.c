@@ -440,7 +440,8 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
     /* Cuts land on character boundaries: a character split in two would
      * make the reason invalid UTF-8. */
     char reason[CONFIG_ERR_LEN];
-    const char *last_line = line_ring_last(&u->stderr_ring);
+    /* The line that explains it, not the runtime's last words. */
+    const char *last_line = line_ring_telling_line(&u->stderr_ring, STDERR_TAIL_LINES);
     if (fail_reason)
         utf8_copy(reason, sizeof(reason), fail_reason);
     else if (last_line)

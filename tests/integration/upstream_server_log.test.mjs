@@ -103,3 +103,19 @@ test('one server_group_updated per group action', async () => {
     await proxy.stop();
   }
 });
+
+test("a crash's last_error quotes the error, not the runtime's last line", async () => {
+  // Node prints the error, a stack, and then its version: "Node.js v20...".
+  const proxy = await startProxy({
+    config: { auto_disable_threshold: 1, mcpServers: [{ name: 'nomod', command: process.execPath, args: ['/nonexistent/server.js'] }] },
+  });
+  try {
+    const rec = await recordEvents(proxy);
+    const err = await rec.until(isState('nomod', 'Error'));
+    assert.match(err.data.last_error, /^exited with code 1: Error: Cannot find module '\/nonexistent\/server.js'/);
+    const lost = await rec.until(isType('nomod', 'connection_lost'));
+    assert.match(lost.data.stderr_tail, /Node\.js v\d+/, 'the whole tail is still in connection_lost');
+  } finally {
+    await proxy.stop();
+  }
+});
