@@ -128,6 +128,7 @@ function removeServer(name) {
   servers.delete(name);
   const row = document.querySelector(`tr[data-server="${CSS.escape(name)}"]`);
   if (row) row.remove();
+  if (detail.name === name) detail.renderHead(); // says it is gone
 }
 
 /** Applies one event to the server records. Returns true if it needs a full
@@ -768,8 +769,11 @@ function route() {
   $('detail').hidden = !name;
   document.querySelector('main').hidden = !!name;
   if (name) {
-    if (detail.name !== name) detail.show(name);
-    $('detail').querySelector('h1')?.focus?.();
+    if (detail.name !== name) {
+      detail.show(name);
+      // A screen reader follows the view change to its heading.
+      $('detail').querySelector('h1')?.focus({ preventScroll: true });
+    }
   } else if (detail.open) {
     detail.hide();
     document.title = 'mcpproxy';

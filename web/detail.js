@@ -102,12 +102,12 @@ export class DetailView {
     this.errorBox.textContent = '';
     this.actionsBox.textContent = '';
     if (!s) {
-      this.head.append(el('h1', { id: 'detail-h', text: this.name }));
+      this.head.append(el('h1', { id: 'detail-h', tabindex: '-1', text: this.name }));
       this.errorBox.append(el('p', { class: 'muted', text: 'This server is not in the configuration (it was removed, or never existed).' }));
       return;
     }
     const status = this.ctx.statusOf(s);
-    this.head.append(el('h1', { id: 'detail-h', text: s.name }),
+    this.head.append(el('h1', { id: 'detail-h', tabindex: '-1', text: s.name }),
       el('span', { class: `badge st-${status.toLowerCase().replace(/[^a-z]+/g, '-')}`, 'data-field': 'detail-status' },
         el('span', { class: 'dot', 'aria-hidden': 'true' }), el('span', { text: status })));
     const fact = (k, v) => { if (v !== null && v !== undefined && v !== '') this.summary.append(el('dt', { text: k }), el('dd', { text: String(v) })); };
