@@ -803,6 +803,9 @@ chart.onDraw = ({ last, peak }) => {
 const live = new Live(settings, {
   snapshot(status, why) {
     applySnapshot(status, why);
+    // The stream had a gap (a restart, a resync, dropped events): what the
+    // open detail view fetched and appended may be missing lines or calls.
+    if (detail.open && ['new epoch', 'resync_required', 'events_dropped'].includes(why)) detail.show(detail.name);
   },
   event(ev, apply, past) {
     // History replayed on first load goes on the chart at its own time.
