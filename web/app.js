@@ -64,7 +64,8 @@ function recordFrom(api) {
     group: api.group || UNGROUPED,
     enabled: api.enabled !== false,
     protocol: api.protocol || '',
-    command: api.command || api.url || '',
+    command: api.command || '',
+    url: api.url || '', // a remote server shows its url where a command would be
     state: api.state || api.status || 'Disconnected',
     status: api.status || null,
     autoDisabled: api.status === 'Auto-Disabled',
@@ -207,6 +208,9 @@ function applyEvent(ev) {
       }
       if ('protocol' in f) s.protocol = f.protocol;
       if ('command' in f) s.command = f.command;
+      if ('url' in f) s.url = f.url;
+      if ('url' in f && !('command' in f)) s.command = '';
+      if ('command' in f && !('url' in f)) s.url = '';
       if (f.status === 'Auto-Disabled') s.autoDisabled = true;
       break;
     }
@@ -325,9 +329,14 @@ function renderRow(s) {
   }
   row.querySelector('.srv-name').textContent = s.name;
   const cmd = row.querySelector('.cmd');
-  // The program's name reads at a glance; the full path is in the tooltip.
-  cmd.textContent = [s.protocol, s.command.split('/').pop()].filter(Boolean).join(' · ');
-  cmd.title = s.command + (s.pid ? ` (pid ${s.pid})` : '');
+  // The program's name (or a remote server's host) reads at a glance; the
+  // full path or url is in the tooltip.
+  let where = s.command.split('/').pop();
+  if (s.url) {
+    try { where = new URL(s.url).host; } catch { where = s.url; }
+  }
+  cmd.textContent = [s.protocol, where].filter(Boolean).join(' · ');
+  cmd.title = (s.url || s.command) + (s.pid ? ` (pid ${s.pid})` : '');
 
   row.dataset.status = status;
   const badge = row.querySelector('.badge');

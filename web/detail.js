@@ -76,7 +76,7 @@ export class DetailView {
           this.callsBody))),
       el('section', { class: 'panel', 'aria-labelledby': 'hist-h' }, el('div', { class: 'section-head' }, h('State history', 'hist-h')), this.historyList),
       el('section', { class: 'panel', 'aria-labelledby': 'config-h' }, el('div', { class: 'section-head' }, h('Settings', 'config-h'),
-        el('span', { class: 'muted', text: 'environment values are masked' })), this.configBox));
+        el('span', { class: 'muted', text: 'environment and header values are masked' })), this.configBox));
     this.renderHead();
     this.renderHistory();
     this.renderCalls();
@@ -111,7 +111,8 @@ export class DetailView {
       el('span', { class: `badge st-${status.toLowerCase().replace(/[^a-z]+/g, '-')}`, 'data-field': 'detail-status' },
         el('span', { class: 'dot', 'aria-hidden': 'true' }), el('span', { text: status })));
     const fact = (k, v) => { if (v !== null && v !== undefined && v !== '') this.summary.append(el('dt', { text: k }), el('dd', { text: String(v) })); };
-    fact('Command', [s.command, ...(s.args || [])].join(' '));
+    if (s.url) fact('URL', s.url);
+    else fact('Command', [s.command, ...(s.args || [])].join(' '));
     fact('Group', s.group || 'none');
     fact('Tools', s.tool_count ?? '–');
     fact('Failures in a row', s.failure_count ?? 0);
@@ -255,7 +256,7 @@ export class DetailView {
   }
 
   showConfig(s) {
-    const keys = ['name', 'protocol', 'command', 'url', 'args', 'env', 'working_dir', 'enabled', 'group'];
+    const keys = ['name', 'protocol', 'command', 'url', 'headers', 'tls_skip_verify', 'args', 'env', 'working_dir', 'enabled', 'group'];
     const shown = {};
     for (const k of keys) if (k in s) shown[k] = s[k];
     this.config = shown;

@@ -4,7 +4,7 @@
 // (the API's 400 message) is shown next to the field it names.
 import { el, apiError } from './dom.js';
 
-const FIELDS = ['name', 'command', 'args', 'env', 'working_dir', 'group', 'enabled'];
+const FIELDS = ['name', 'command', 'args', 'env', 'url', 'headers', 'working_dir', 'group', 'enabled'];
 
 /** Keys of client configs that have no meaning here; dropped with a note. */
 const IGNORED = new Set(['type', 'autoApprove', 'alwaysAllow', 'disabledTools', 'timeout', 'transportType', 'description', 'icon', 'envFile']);
@@ -40,6 +40,7 @@ export function fromClientConfig(text) {
       else if (k === 'disabled') s.enabled = !v;
       else if (k === 'url' || k === 'serverUrl' || k === 'httpUrl') s.url = v; // remote: the API says whether it takes it
       else if (k === 'headers') s.headers = v;
+      else if (k === 'type' && (v === 'http' || v === 'streamable-http' || v === 'sse')) s.protocol = v === 'sse' ? 'sse' : 'streamable-http';
       else if (IGNORED.has(k)) { if (!(k === 'type' && v === 'stdio')) notes.push(`${name}: "${k}" ignored`); }
       else s[k] = v; // unknown: the API names it in its refusal
     }
@@ -87,7 +88,10 @@ export class ServerEditor {
     const s = server || { enabled: true };
     const name = el('input', { type: 'text', required: true, spellcheck: 'false', value: s.name || '' });
     if (editing) name.readOnly = true;
-    const command = el('input', { type: 'text', required: true, spellcheck: 'false', value: s.command || '' });
+    const command = el('input', { type: 'text', spellcheck: 'false', value: s.command || '' });
+    const url = el('input', { type: 'text', spellcheck: 'false', value: s.url || '', placeholder: 'https://example.com/mcp' });
+    const headers = el('textarea', { rows: '2', spellcheck: 'false' });
+    headers.value = Object.entries(s.headers || {}).map(([k, v]) => `${k}=${v}`).join('\n');
     const args = el('textarea', { rows: '3', spellcheck: 'false' });
     args.value = (s.args || []).join('\n');
     const env = el('textarea', { rows: '2', spellcheck: 'false' });
@@ -102,9 +106,11 @@ export class ServerEditor {
     const form = el('form', { class: 'editor', method: 'dialog', novalidate: true },
       el('h2', { id: 'server-dialog-h', text: editing ? `Edit ${s.name}` : 'Add a server' }),
       field('name', 'Name', name, editing ? 'A server cannot be renamed; remove it and add it again.' : '1-64 of A-Z a-z 0-9 _ - .'),
-      field('command', 'Command', command),
+      field('command', 'Command', command, 'A server the proxy starts; or give a URL instead.'),
       field('args', 'Arguments (one per line)', args),
       field('env', 'Environment (NAME=value per line)', env, editing ? 'Values shown as *** are kept as they are.' : null),
+      field('url', 'URL', url, 'A remote server (Streamable HTTP or SSE), instead of a command.'),
+      field('headers', 'Headers (Name=value per line)', headers, editing ? 'Values shown as *** are kept as they are.' : null),
       field('working_dir', 'Working directory', wd),
       field('group', 'Group', group),
       field('enabled', 'Enabled', enabled),
@@ -151,24 +157,34 @@ export class ServerEditor {
   }
 
   /** The form as the API's server object. */
+  /** The form as the API's server object: a stdio server's fields, or a
+   *  remote server's when a URL is given (the API takes exactly one kind). */
   read() {
     const i = this.inputs;
-    const env = {};
-    for (const line of i.env.value.split('\n')) {
-      if (!line.trim()) continue;
-      const eq = line.indexOf('=');
-      if (eq <= 0) throw Object.assign(new Error(`"env": "${line}" is not NAME=value`), { field: 'env' });
-      env[line.slice(0, eq).trim()] = line.slice(eq + 1);
-    }
-    return {
-      name: i.name.value.trim(),
-      command: i.command.value.trim(),
-      args: i.args.value.split('\n').filter((l) => l !== ''),
-      env,
-      working_dir: i.working_dir.value.trim(),
-      group: i.group.value.trim(),
-      enabled: i.enabled.checked,
+    const pairs = (f) => {
+      const out = {};
+      for (const line of i[f].value.split('\n')) {
+        if (!line.trim()) continue;
+        const eq = line.indexOf('=');
+        if (eq <= 0) throw new Error(`"${f}": "${line}" is not NAME=value`);
+        out[line.slice(0, eq).trim()] = line.slice(eq + 1);
+      }
+      return out;
     };
+    const body = { name: i.name.value.trim() };
+    const url = i.url.value.trim();
+    if (url) {
+      body.url = url;
+      body.headers = pairs('headers');
+    } else {
+      body.command = i.command.value.trim();
+      body.args = i.args.value.split('\n').filter((l) => l !== '');
+      body.env = pairs('env');
+      body.working_dir = i.working_dir.value.trim();
+    }
+    body.group = i.group.value.trim();
+    body.enabled = i.enabled.checked;
+    return body;
   }
 
   async save(server) {

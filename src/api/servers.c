@@ -32,9 +32,10 @@ static bool server_from_json(json_t *obj, server_config *out, char err[CONFIG_ER
 }
 
 /* A client that read the masked config and sends it back (a dashboard
- * editing one field) returns "***" for env values: those keep the value
- * they had, so a round trip never overwrites a secret with the mask. */
-static void keep_masked_env(json_t *env, json_t *old_env)
+ * editing one field) returns "***" for env and headers values: those keep
+ * the value they had, so a round trip never overwrites a secret with the
+ * mask. */
+static void keep_masked(json_t *env, json_t *old_env)
 {
     const char *key;
     json_t *value;
@@ -143,10 +144,13 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     /* Unmasked: the merge is saved, and must keep the env values it does not change. */
     json_t *merged = server_config_to_json(config_find_server(&a->cfg, name), false);
     json_t *old_env = json_incref(json_object_get(merged, "env"));
+    json_t *old_headers = json_incref(json_object_get(merged, "headers"));
     json_object_update(merged, body);
     json_decref(body);
-    keep_masked_env(json_object_get(merged, "env"), old_env);
+    keep_masked(json_object_get(merged, "env"), old_env);
+    keep_masked(json_object_get(merged, "headers"), old_headers);
     json_decref(old_env);
+    json_decref(old_headers);
     server_config srv;
     char err[CONFIG_ERR_LEN];
     bool ok = server_from_json(merged, &srv, err);

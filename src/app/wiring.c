@@ -13,6 +13,7 @@
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
 #include "stream/ws.h"
+#include "upstream/curl_loop.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -109,6 +110,8 @@ static void finish(runtime *rt)
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
     ticker_close(a->ticker);
+    /* After the servers: their last exchanges (a session's DELETE) are done. */
+    curl_loop_close(a->curl, NULL, NULL);
     uv_timer_stop(&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->sigint);
@@ -236,7 +239,8 @@ int app_run(const app_options *opts)
     uv_signal_start(&rt.sigint, on_signal, SIGINT);
     uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
 
-    a->manager = manager_create(a);
+    a->curl = curl_loop_create(a->loop);
+    a->manager = manager_create(a, a->curl);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),
@@ -250,6 +254,7 @@ int app_run(const app_options *opts)
     mcp_endpoint_destroy(a->mcp);
     sse_manager_destroy(a->sse);
     manager_destroy(a->manager);
+    curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");

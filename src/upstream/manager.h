@@ -13,6 +13,9 @@
  *                                                   ▼
  *                                        (Error, status Auto-Disabled)
  *
+ * A remote server that forgets its session while Ready goes from Ready
+ * straight back to Connecting (a new session; not a failure).
+ *
  * Every transition is published on the bus as it happens; see
  * docs/PROTOCOL.md for the events and their data. */
 #ifndef MCPPROXY_UPSTREAM_MANAGER_H
@@ -30,8 +33,12 @@ struct mcp_client;
 /* Tunables (retry backoff, timeouts, stop grace) are the config's
  * `upstream` object (a->cfg.upstream), read when they are used. */
 
-/* Borrowed app; starts every enabled server in a->cfg. */
-struct manager *manager_create(app *a);
+struct curl_loop;
+
+/* Borrowed app; starts every enabled server in a->cfg. `curl` carries the
+ * HTTP of remote servers (borrowed; it must be closed only after
+ * manager_close's done). */
+struct manager *manager_create(app *a, struct curl_loop *curl);
 
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
  * after upstream.stop_grace_ms but at most 1 s (servers already stopping

@@ -184,7 +184,7 @@ test('a pasted Claude Desktop block becomes a Ready server; a refusal is shown a
   await page.getByRole('button', { name: 'Add server', exact: true }).last().click();
   const cmdErr = page.locator('#server-dialog .field-command .field-error');
   await cmdErr.waitFor();
-  assert.match(await cmdErr.textContent(), /"command" is required/);
+  assert.match(await cmdErr.textContent(), /exactly one of "command" .* and "url"/);
   assert.equal((await status()).servers.some((s) => s.name === 'nocommand'), false);
 
   const block = {

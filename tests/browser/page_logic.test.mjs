@@ -26,6 +26,11 @@ test('VS Code: "servers" (mcp.json) and "mcp.servers" (settings); type stdio dro
   const a = fromClientConfig('{"servers": {"git": {"type": "stdio", "command": "uvx", "args": ["mcp-server-git"]}}}');
   assert.deepEqual(a.servers, [{ name: 'git', command: 'uvx', args: ['mcp-server-git'] }]);
   assert.deepEqual(a.notes, []);
+  const remote = fromClientConfig('{"servers": {"r": {"type": "http", "url": "https://x.test/mcp", "headers": {"A": "b"}}, "s": {"type": "sse", "url": "https://x.test/sse"}}}');
+  assert.deepEqual(remote.servers, [
+    { name: 'r', protocol: 'streamable-http', url: 'https://x.test/mcp', headers: { A: 'b' } },
+    { name: 's', protocol: 'sse', url: 'https://x.test/sse' },
+  ]);
   const b = fromClientConfig('{"mcp": {"servers": {"git": {"command": "uvx"}}}}');
   assert.deepEqual(b.servers, [{ name: 'git', command: 'uvx' }]);
 });

@@ -6,9 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy } from '../integration/harness.mjs';
 import { everythingArgs } from '../integration/upstream_helpers.mjs';
+import { startEverything } from '../integration/remote_helpers.mjs';
 import { launchBrowser, openDashboard, waitRowStatus } from './browser.mjs';
 
-let proxy, browser, dash;
+let proxy, browser, dash, remote;
 
 before(async () => {
   proxy = await startProxy({ config: { mcpServers: [{ name: 'everything', command: 'node', args: everythingArgs }] } });
@@ -18,6 +19,7 @@ before(async () => {
 });
 
 after(async () => {
+  await remote?.stop();
   await browser?.close();
   await proxy?.stop();
 });
@@ -48,4 +50,24 @@ test('enum and boolean controls, and an image result shown as an image', async (
   await tiny.locator('.result img.result-img').waitFor();
   assert.equal(await tiny.locator('.result').getAttribute('data-outcome'), 'ok');
   assert.deepEqual(dash.consoleErrors, []);
+});
+
+test('a remote server added by its URL in the form reaches Ready, and its tools can be called', async () => {
+  const { page } = dash;
+  remote = await startEverything('streamableHttp');
+  await page.goto(`${proxy.url}/#/`);
+  await page.getByRole('button', { name: 'Add server' }).click();
+  const dialog = page.locator('#server-dialog');
+  await dialog.getByLabel('Name', { exact: true }).fill('far');
+  await dialog.getByLabel('URL', { exact: true }).fill(remote.url);
+  await dialog.getByRole('button', { name: 'Add server' }).click();
+  await waitRowStatus(page, 'far', 'Ready', 30000);
+  await page.getByRole('link', { name: 'far', exact: true }).click();
+  assert.match(await page.textContent('#detail .facts'), new RegExp(`URL\\s*${remote.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const echo = page.locator('#detail details[data-tool="echo"]');
+  await echo.locator('summary').click();
+  await echo.getByLabel(/^message\b/).fill('over http');
+  await echo.getByRole('button', { name: 'Call echo' }).click();
+  await echo.locator('.result .result-text').waitFor();
+  assert.match(await echo.locator('.result .result-text').textContent(), /over http/);
 });

@@ -60,3 +60,38 @@ test('upstream servers, /mcp calls, SSE and API edits under valgrind: no errors,
   assert.equal(signal, null);
   assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
 });
+
+test('remote servers (Streamable HTTP with a GET stream, one refused) under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const { recordEvents, isState, fastUpstream } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const { startFakeServer, freePort } = await import('./remote_helpers.mjs');
+  const fake = await startFakeServer({ getStream: true, sseAnswers: true });
+  const refused = await freePort();
+  const proxy = await startProxy({
+    wrapper: valgrind, readyMs: 60000,
+    config: {
+      upstream: fastUpstream, auto_disable_threshold: 2,
+      mcpServers: [
+        { name: 'remote', url: fake.url, headers: { Authorization: 'Bearer x' } },
+        { name: 'gone', url: `http://127.0.0.1:${refused}/mcp` },
+      ],
+    },
+  });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('remote', 'Ready'), 60000, 'remote to be Ready');
+    await rec.until((e) => e.type === 'server_auto_disabled' && e.server_name === 'gone', 60000, 'gone to be auto-disabled');
+    const { client } = await mcpConnect(proxy);
+    const res = await client.callTool({ name: 'remote__work', arguments: {} }, undefined, { timeout: 60000 });
+    assert.equal(res.content[0].text, 'worked in session-1');
+    fake.changeTools();
+    await rec.until((e) => e.type === 'tools_updated' && e.server_name === 'remote' && e.data.tool_count === 2, 60000, 'the new tool');
+    await client.close();
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop('SIGTERM');
+    await fake.close();
+    assert.equal(signal, null);
+    assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
+  }
+});
