@@ -20,6 +20,7 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
     [EVENT_TOOL_CALLED] = "tool_called",
     [EVENT_CONNECTION_ESTABLISHED] = "connection_established",
     [EVENT_CONNECTION_LOST] = "connection_lost",
+    [EVENT_SERVER_LOG] = "server_log",
 };
 
 const char *event_type_name(event_type type)
