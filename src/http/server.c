@@ -90,9 +90,15 @@ void http_server_add_route(http_server *s, const char *prefix, bool needs_key, h
     r->ctx = ctx;
 }
 
+/* A prefix matches whole path segments: "/mcp" takes "/mcp" and "/mcp/x",
+ * not "/mcp.js" (a dashboard file must not need the key or reach /mcp). A
+ * prefix ending in '/' ("/ws/", "/") takes everything below it. */
 static bool route_matches(const route *r, const char *path)
 {
-    return strncmp(path, r->prefix, strlen(r->prefix)) == 0;
+    size_t n = strlen(r->prefix);
+    if (strncmp(path, r->prefix, n) != 0)
+        return false;
+    return r->prefix[n - 1] == '/' || path[n] == '\0' || path[n] == '/';
 }
 
 static bool path_needs_key(const http_server *s, const char *path)
