@@ -16,9 +16,12 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct route {
     char prefix[32];
@@ -403,6 +406,57 @@ static void lws_log_bridge(int level, const char *line)
     log_kv(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "libwebsockets", LOG_FIELDS(LOG_STR("detail", text)));
 }
 
+/* Tries to bind host:port as lws will (SO_REUSEADDR, so a port whose old
+ * connections linger in TIME_WAIT is free) and returns 0 or the errno.
+ * lws only logs a failed bind and carries on without a listener, and even
+ * with LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND it says no more than
+ * "failed": the probe is what tells "in use" from "not this machine's
+ * address", so the message can say what to do. Port 0 cannot collide. */
+static int probe_bind(const char *host, int port)
+{
+    if (port == 0)
+        return 0;
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
+        return 0; /* not an address we can resolve: lws decides (it also takes interface names) */
+    int rc = 0;
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0)
+            rc = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* Why host:port cannot be listened on, in words that say what to do. */
+static void bind_error(const char *listen, int port, int errnum, char *err, size_t err_len)
+{
+    if (errnum == EADDRINUSE)
+        snprintf(err, err_len, "port %d is in use (another mcpproxy?) - use --listen HOST:PORT, or stop the other one",
+                 port);
+    else if (errnum == EADDRNOTAVAIL)
+        snprintf(err, err_len, "cannot listen on %s: not an address of this machine - use --listen HOST:PORT", listen);
+    else if (errnum == EACCES)
+        snprintf(err, err_len,
+                 "cannot listen on %s: permission denied (ports below 1024 need privileges) - use "
+                 "--listen HOST:PORT",
+                 listen);
+    else if (errnum)
+        snprintf(err, err_len, "cannot listen on %s: %s - use --listen HOST:PORT", listen, strerror(errnum));
+    else
+        snprintf(err, err_len,
+                 "cannot listen on %s (address in use, or not an address of this machine?) - use "
+                 "--listen HOST:PORT",
+                 listen);
+}
+
 http_server *http_server_create(const http_server_options *opts, char *err, size_t err_len)
 {
     const config *cfg = opts->cfg;
@@ -418,6 +472,12 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
                  "refusing to listen on %s without an API key: anyone who can reach it could run tools on this "
                  "machine. Set \"api_key\" in the config (mcpproxy gen-key writes one), or listen on 127.0.0.1",
                  opts->listen);
+        return NULL;
+    }
+
+    int bind_errno = probe_bind(host, port);
+    if (bind_errno) {
+        bind_error(opts->listen, port, bind_errno, err, err_len);
         return NULL;
     }
 
@@ -439,7 +499,10 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
     void *foreign_loops[1] = {opts->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* A port taken between the probe and lws' own bind still fails the
+     * start instead of leaving a proxy that listens nowhere. */
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (!strchr(host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address binds IPv4 only */
     info.foreign_loops = foreign_loops;
@@ -459,8 +522,7 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
 
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        snprintf(err, err_len, "cannot listen on %s (address in use, or not an address of this machine?)",
-                 opts->listen);
+        bind_error(opts->listen, port, probe_bind(host, port), err, err_len);
         conn_table_destroy(srv->conns);
         free(srv);
         return NULL;
