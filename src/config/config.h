@@ -143,6 +143,17 @@ bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN]);
 void server_config_copy(server_config *dst, const server_config *src);
 void server_config_free(server_config *srv);
 
+/* The directory of a config file's path ("." for a bare name). New string. */
+char *config_dir_of(const char *config_path);
+
+/* What is run for srv when its config file is in base_dir (absolute): a
+ * deep copy whose relative working_dir is made absolute against base_dir,
+ * then whose relative command holding a '/' (a bare name is looked up on
+ * PATH) and relative args that name an existing file or directory are made
+ * absolute against the working_dir if there is one, else base_dir. Options
+ * (args starting with '-') are left alone. dst is new (server_config_free). */
+void config_server_resolve_paths(server_config *dst, const server_config *src, const char *base_dir);
+
 /* Finds a server by name, or NULL. */
 server_config *config_find_server(const config *cfg, const char *name);
 
