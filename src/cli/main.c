@@ -4,6 +4,7 @@
 #include "app/wiring.h"
 #include "cli/events_cmd.h"
 #include "cli/gen_key.h"
+#include "cli/import_cmd.h"
 #include "cli/options.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *default_config_path(void)
 {
@@ -26,6 +28,13 @@ int main(int argc, char **argv)
     /* Out of memory aborts everywhere, jansson's allocations included, so no
      * caller handles a NULL from an allocation. */
     json_set_alloc_funcs(xmalloc, free);
+    /* import has its own arguments (a file, --from, --dry-run). */
+    if (argc > 1 && strcmp(argv[1], "import") == 0) {
+        char *path = default_config_path();
+        int rc = import_cmd_main(argc - 1, argv + 1, path);
+        free(path);
+        return rc;
+    }
     cli_options opts;
     char err[256];
     if (!cli_parse(argc, argv, &opts, err, sizeof err)) {

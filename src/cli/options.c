@@ -14,6 +14,7 @@ void cli_print_help(FILE *out)
           "Usage: mcpproxy [serve] [options]\n"
           "       mcpproxy gen-key [--config FILE]\n"
           "       mcpproxy events [--url URL] [--server NAME] [--types a,b] [--json]\n"
+          "       mcpproxy import FILE | --from claude|cursor|vscode [--config FILE] [--dry-run]\n"
           "\n"
           "serve (the default) starts the upstream MCP servers listed in the config and\n"
           "serves the dashboard, the HTTP API and the real-time event stream (WebSocket\n"
@@ -27,6 +28,10 @@ void cli_print_help(FILE *out)
           "events prints the live event stream of a running mcpproxy, one line per\n"
           "event, and reconnects (resuming without gaps) if the connection drops. The\n"
           "URL and API key default to the config's listen address and api_key.\n"
+          "\n"
+          "import adds the MCP servers of another tool's config file (Claude Desktop,\n"
+          "Cursor, VS Code) to the config file, skipping what it cannot add and saying\n"
+          "why (mcpproxy import --help).\n"
           "\n"
           "Options:\n"
           "  --config FILE        config file (default: ~/.mcpproxy/mcp_config.json; when that\n"
@@ -53,7 +58,8 @@ void cli_print_help(FILE *out)
           "  /api/...             HTTP API: servers, groups, events, realtime stats\n"
           "  /healthz, /metrics   health check and Prometheus metrics\n"
           "\n"
-          "Signals: SIGINT/SIGTERM stop gracefully (WebSocket clients get close code 1001).\n",
+          "Signals: SIGINT/SIGTERM stop gracefully (WebSocket clients get close code 1001);\n"
+          "SIGHUP reloads the config file now (it is also reloaded when it changes).\n",
           out);
 }
 

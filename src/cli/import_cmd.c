@@ -1,0 +1,217 @@
+/* import_cmd.c - `mcpproxy import`: reads another tool's MCP config, adds
+ * its servers to ours (config/import.h decides what goes in) and saves
+ * atomically through the file's record, so an edit made meanwhile is not
+ * written over. A running mcpproxy sees the new file through its watch. */
+#include "cli/import_cmd.h"
+
+#include "config/file.h"
+#include "config/import.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void print_help(FILE *out)
+{
+    fputs("Usage: mcpproxy import FILE [--config FILE] [--dry-run]\n"
+          "       mcpproxy import --from claude|cursor|vscode [--config FILE] [--dry-run]\n"
+          "\n"
+          "Adds the MCP servers of another tool's config file to mcpproxy's config file\n"
+          "(--config, default ~/.mcpproxy/mcp_config.json; created if missing), and says\n"
+          "which were added and which were skipped, and why. A server whose name is in\n"
+          "the config already is skipped, as is one that uses ${...} variables or that\n"
+          "mcpproxy cannot run. The config is written atomically in the form it has; a\n"
+          "running mcpproxy applies the new servers at once (it watches the file).\n"
+          "Relative paths in the file read are made absolute (they meant its directory).\n"
+          "\n"
+          "FILE is any file with \"mcpServers\" or \"servers\" (an object keyed by server\n"
+          "name, or mcpproxy's array). --from reads a tool's own file:\n"
+          "  claude   Linux: $XDG_CONFIG_HOME/Claude/claude_desktop_config.json (~/.config/...)\n"
+          "           macOS: ~/Library/Application Support/Claude/claude_desktop_config.json\n"
+          "  cursor   ~/.cursor/mcp.json\n"
+          "  vscode   Linux: $XDG_CONFIG_HOME/Code/User/mcp.json (~/.config/...)\n"
+          "           macOS: ~/Library/Application Support/Code/User/mcp.json\n"
+          "\n"
+          "Options:\n"
+          "  --from TOOL     claude, cursor or vscode: read that tool's file\n"
+          "  --config FILE   the mcpproxy config to add to\n"
+          "  --dry-run       report what would be added, write nothing\n"
+          "  -h, --help      show this help\n"
+          "\n"
+          "Examples:\n"
+          "  mcpproxy import --from claude\n"
+          "  mcpproxy import --from vscode --dry-run\n"
+          "  mcpproxy import ./project/.cursor/mcp.json --config ~/work/mcpproxy.json\n",
+          out);
+}
+
+typedef struct import_args {
+    const char *file;
+    const char *from;
+    const char *config;
+    bool dry_run;
+    bool help;
+} import_args;
+
+static bool parse_args(int argc, char **argv, import_args *a)
+{
+    *a = (import_args){0};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **slot = NULL;
+        const char *name = NULL;
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            a->help = true;
+            continue;
+        }
+        if (strcmp(arg, "--dry-run") == 0) {
+            a->dry_run = true;
+            continue;
+        }
+        if (strncmp(arg, "--from", 6) == 0 && (arg[6] == '\0' || arg[6] == '='))
+            slot = &a->from, name = "--from";
+        else if (strncmp(arg, "--config", 8) == 0 && (arg[8] == '\0' || arg[8] == '='))
+            slot = &a->config, name = "--config";
+        if (slot) {
+            const char *value = strchr(arg, '=') ? strchr(arg, '=') + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value || !*value) {
+                fprintf(stderr, "mcpproxy import: %s needs a value (see mcpproxy import --help)\n", name);
+                return false;
+            }
+            *slot = value;
+            continue;
+        }
+        if (arg[0] == '-' || a->file) {
+            fprintf(stderr, "mcpproxy import: unexpected \"%s\" (see mcpproxy import --help)\n", arg);
+            return false;
+        }
+        a->file = arg;
+    }
+    if (a->help)
+        return true;
+    if (!a->file == !a->from) {
+        fprintf(stderr, "mcpproxy import: name a FILE or --from claude|cursor|vscode, one of them (see mcpproxy "
+                        "import --help)\n");
+        return false;
+    }
+    return true;
+}
+
+/* The file to read: FILE, or the tool's well-known one. New string, or
+ * NULL after saying why. */
+static char *source_path(const import_args *a)
+{
+    if (a->file)
+        return xstrdup(a->file);
+    config_import_tool tool;
+    if (!config_import_tool_parse(a->from, &tool)) {
+        fprintf(stderr, "mcpproxy import: --from must be claude, cursor or vscode (got \"%s\")\n", a->from);
+        return NULL;
+    }
+    const char *home = getenv("HOME");
+#ifdef __APPLE__
+    bool macos = true;
+#else
+    bool macos = false;
+#endif
+    return config_import_known_path(tool, macos, home && *home ? home : ".", getenv("XDG_CONFIG_HOME"));
+}
+
+/* Loads our config through its record (so the save can tell an edit made
+ * meanwhile), or starts from defaults when there is no file yet. */
+static bool load_target(config_file *f, config *cfg, bool *created)
+{
+    char err[CONFIG_ERR_LEN];
+    struct stat st;
+    *created = stat(config_file_path(f), &st) != 0 && errno == ENOENT;
+    if (*created) {
+        config_init_defaults(cfg);
+        return true;
+    }
+    if (!config_file_load(f, cfg, err)) {
+        fprintf(stderr, "mcpproxy import: cannot use the config: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+static void print_report(const config_import_report *rep, const char *from, const char *into, bool dry_run)
+{
+    printf("%s the servers of %s into %s\n", dry_run ? "would import" : "importing", from, into);
+    for (size_t i = 0; i < rep->n_entries; i++) {
+        const config_import_entry *e = &rep->entries[i];
+        printf("  %-8s %s%s%s\n", e->added ? "added" : "skipped", e->name, e->why ? ": " : "", e->why ? e->why : "");
+    }
+    printf("%zu added, %zu skipped%s\n", rep->n_added, rep->n_entries - rep->n_added,
+           dry_run        ? " (dry run: nothing written)"
+           : rep->n_added ? "; a running mcpproxy starts the new servers on its own"
+                          : "; nothing written");
+}
+
+int import_cmd_main(int argc, char **argv, const char *default_config)
+{
+    import_args a;
+    if (!parse_args(argc, argv, &a))
+        return 2;
+    if (a.help) {
+        print_help(stdout);
+        return 0;
+    }
+    char *from = source_path(&a);
+    if (!from)
+        return 2;
+    int rc = 1;
+    strbuf text = {0};
+    char *from_abs = realpath(from, NULL);
+    FILE *in = fopen(from, "rb");
+    if (!in) {
+        fprintf(stderr, "mcpproxy import: cannot read %s: %s\n", from, strerror(errno));
+        goto out;
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+        strbuf_append(&text, chunk, n);
+    bool read_failed = ferror(in);
+    fclose(in);
+    if (read_failed) {
+        fprintf(stderr, "mcpproxy import: cannot read %s\n", from);
+        goto out;
+    }
+
+    config_file *target = config_file_create(a.config ? a.config : default_config);
+    config cfg;
+    bool created;
+    if (load_target(target, &cfg, &created)) {
+        config_import_report rep;
+        char err[CONFIG_ERR_LEN];
+        char *source_dir = config_dir_of(from_abs ? from_abs : from);
+        if (!config_import(&cfg, text.data ? text.data : "", text.len, from, source_dir, &rep, err)) {
+            fprintf(stderr, "mcpproxy import: %s\n", err);
+        } else {
+            print_report(&rep, from, config_file_path(target), a.dry_run);
+            rc = 0;
+            if (!a.dry_run && rep.n_added) {
+                config_file_result saved = config_file_save(target, &cfg, err);
+                if (saved != CONFIG_FILE_OK) {
+                    fprintf(stderr, "mcpproxy import: nothing written: %s\n", err);
+                    rc = 1;
+                } else if (created) {
+                    printf("created %s\n", config_file_path(target));
+                }
+            }
+            config_import_report_free(&rep);
+        }
+        free(source_dir);
+        config_free(&cfg);
+    }
+    config_file_destroy(target);
+out:
+    strbuf_free(&text);
+    free(from_abs);
+    free(from);
+    return rc;
+}
