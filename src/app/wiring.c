@@ -269,8 +269,9 @@ int app_run(const app_options *opts)
     a->bus = bus_create(a->cfg.websocket.history);
     bus_limit_bytes(a->bus, a->cfg.websocket.history_bytes);
     a->ticker = ticker_create(a->loop);
-    app_set_state(a, APP_STARTING);
 
+    /* Before anything is said or started: a start that fails here leaves
+     * one line on stderr, naming what to fix. */
     if (!start_serving(a, opts->listen)) {
         ticker_close(a->ticker);
         uv_run(&loop, UV_RUN_NOWAIT);
@@ -283,6 +284,7 @@ int app_run(const app_options *opts)
         return 1;
     }
 
+    app_set_state(a, APP_STARTING);
     uv_signal_init(&loop, &rt.sigint);
     uv_signal_init(&loop, &rt.sigterm);
     uv_signal_init(&loop, &rt.sighup);

@@ -58,9 +58,10 @@ class Waiters {
 
 /**
  * Starts mcpproxy. `config` is merged over a minimal config; `websocket` keys are
- * merged over testWebsocketSettings. Resolves once the proxy logs "listening".
+ * merged over testWebsocketSettings; `cwd` is the directory it runs in. Resolves
+ * once the proxy logs "listening".
  */
-export async function startProxy({ config = {}, args = [], env = {}, configPath, keepConfig = false, wrapper = [], readyMs = 15000 } = {}) {
+export async function startProxy({ config = {}, args = [], env = {}, configPath, keepConfig = false, wrapper = [], readyMs = 15000, cwd } = {}) {
   let dir = null;
   if (!configPath) {
     dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-test-'));
@@ -78,6 +79,7 @@ export async function startProxy({ config = {}, args = [], env = {}, configPath,
   const proc = spawn(wrapper.length ? wrapper[0] : argv[0], [...wrapper.slice(1), ...argv].slice(wrapper.length ? 0 : 1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd, // undefined: this process's
   });
   const logs = [];
   const logWaiters = new Waiters();
