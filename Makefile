@@ -60,7 +60,7 @@ build-asan: deps-test
 # (make -C /path/to/mcpproxy run).
 run: build
 	@[ -f $(BUILD)/demo.json ] || cp $(CONFIG) $(BUILD)/demo.json
-	./$(BUILD)/mcpproxy --config $(BUILD)/demo.json $(if $(LISTEN),--listen $(LISTEN))
+	$(BUILD)/mcpproxy --config $(BUILD)/demo.json $(if $(LISTEN),--listen $(LISTEN))
 
 demo-reset:
 	@mkdir -p $(BUILD)
@@ -76,7 +76,7 @@ install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/mcpproxy $(BUILD)/mcpproxy-exec $(DESTDIR)$(BINDIR)/
 	help2man --no-info --section=1 --name="one MCP endpoint for many MCP servers, with live events" \
-		--output=$(BUILD)/mcpproxy.1 ./$(BUILD)/mcpproxy
+		--output=$(BUILD)/mcpproxy.1 $(abspath $(BUILD))/mcpproxy
 	install -m 0644 $(BUILD)/mcpproxy.1 $(DESTDIR)$(MANDIR)/man1/mcpproxy.1
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/mcpproxy.service.in >$(BUILD)/mcpproxy.service
 	install -m 0644 $(BUILD)/mcpproxy.service $(DESTDIR)$(UNITDIR)/mcpproxy.service
