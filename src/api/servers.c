@@ -143,6 +143,10 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     /* Unmasked: the merge is saved, and must keep the env values it does not change. */
     json_t *merged = server_config_to_json(config_find_server(&a->cfg, name), false);
     json_t *old_env = json_incref(json_object_get(merged, "env"));
+    /* "type" is "protocol" under another name: a patch giving it replaces
+     * the protocol rather than meeting it as a second key. */
+    if (json_object_get(body, "type"))
+        json_object_del(merged, "protocol");
     json_object_update(merged, body);
     json_decref(body);
     keep_masked_env(json_object_get(merged, "env"), old_env);

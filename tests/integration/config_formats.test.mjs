@@ -52,12 +52,19 @@ test('VS Code\'s "servers" with "type": "stdio" runs, and is saved back under "s
   try {
     const rec = await recordEvents(proxy);
     await rec.until(isState('demo', 'Ready'), 20000, 'demo Ready');
-    const res = await api(proxy, 'POST', '/api/servers', { name: 'added', ...off });
+    let res = await api(proxy, 'POST', '/api/servers', { name: 'added', ...off });
     assert.equal(res.status, 201, res.text);
+    // The API takes "type" too, in a new server and in a patch.
+    res = await api(proxy, 'PATCH', '/api/servers/added', { type: 'stdio', args: ['y'] });
+    assert.equal(res.status, 200, res.text);
+    res = await api(proxy, 'PATCH', '/api/servers/added', { type: 'http' });
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.json.error, /protocol "http" is not supported/);
     const saved = JSON.parse(readFileSync(configPath, 'utf8'));
     assert.equal(saved.mcpServers, undefined);
     assert.deepEqual(Object.keys(saved.servers), ['demo', 'added']);
     assert.equal(saved.servers.demo.protocol, 'stdio');
+    assert.deepEqual(saved.servers.added.args, ['y']);
     rec.close();
   } finally {
     await proxy.stop();
