@@ -36,7 +36,10 @@ void cli_print_help(FILE *out)
           "Options:\n"
           "  --config FILE        config file (default: ~/.mcpproxy/mcp_config.json; when that\n"
           "                       file does not exist mcpproxy starts with defaults and creates\n"
-          "                       it on the first change made through the API)\n"
+          "                       it on the first change made through the API). Servers are\n"
+          "                       listed under \"mcpServers\" (or VS Code's \"servers\"), as an\n"
+          "                       array or keyed by name as Claude Desktop and Cursor write them;\n"
+          "                       relative paths in it are relative to the file\n"
           "  --listen HOST:PORT   address to serve on (default: the config's \"listen\",\n"
           "                       127.0.0.1:8080); port 0 picks a free port\n"
           "  --log-level LEVEL    debug, info (default), warn or error\n"
@@ -59,7 +62,12 @@ void cli_print_help(FILE *out)
           "  /healthz, /metrics   health check and Prometheus metrics\n"
           "\n"
           "Signals: SIGINT/SIGTERM stop gracefully (WebSocket clients get close code 1001);\n"
-          "SIGHUP reloads the config file now (it is also reloaded when it changes).\n",
+          "SIGHUP reloads the config file now (it is also reloaded when it changes).\n"
+          "\n"
+          "Exit status: 0 after a graceful stop; 1 when it cannot start (the port is in\n"
+          "use, the config file cannot be read, does not parse or its directory cannot be\n"
+          "written: one line on stderr says which, before any server is started); 2 for\n"
+          "a bad command line.\n",
           out);
 }
 
