@@ -111,3 +111,29 @@ test('an invalid or missing config file exits 1 with one line naming the file', 
     rmSync(s.dir, { recursive: true, force: true });
   }
 });
+
+test('an address that is not this machine\'s exits 1 with one line; a host name such as localhost is bound', async () => {
+  // 192.0.2.1 is TEST-NET-1, never a local address; a key, so that listening
+  // beyond loopback is allowed at all.
+  const s = setup();
+  try {
+    writeFileSync(s.cfg, JSON.stringify({ api_key: 'k', mcpServers: s.servers }));
+    for (const listen of ['192.0.2.1:0', 'no-such-host.invalid:8080']) {
+      const r = await runToExit(['--config', s.cfg, '--listen', listen]);
+      assert.equal(r.code, 1, r.stderr);
+      assertOneLine(r.stderr, new RegExp(`cannot listen on ${listen.replace('.', '\\.')}: not an address of this machine`), /--listen/);
+    }
+    assert.equal(existsSync(s.marker), false);
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+  // lws binds addresses and interface names, not host names: the name is
+  // resolved first, so this really listens.
+  const proxy = await startProxy({ args: ['--listen', 'localhost:0'] });
+  try {
+    const port = new URL(proxy.url).port;
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  } finally {
+    await proxy.stop();
+  }
+});
