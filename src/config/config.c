@@ -562,7 +562,8 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcp, upstream, mcpServers or servers)",
+                             "auto_disable_threshold, websocket, limits, mcp, upstream, mcpServers or servers); "
+                             "to take the servers of another tool's file, use mcpproxy import FILE",
                              key);
         }
         if (!ok)

@@ -94,6 +94,8 @@ static void test_foreign_keys_refused_with_a_way_forward(void **state)
     expect_error("{\"servers\": {\"a\": {\"command\": \"c\", \"dev\": {}}}}", "\"dev\"");
     expect_error("{\"mcpServers\": {\"a\": {\"command\": \"c\", \"cwd\": \"/\"}}}", "working_dir");
     expect_error("{\"mcpServers\": [], \"servers\": []}", "not both");
+    /* Claude Desktop's own settings: the way to its servers is import. */
+    expect_error("{\"globalShortcut\": \"Ctrl+Space\", \"mcpServers\": {}}", "mcpproxy import FILE");
     /* A "name" inside an object keyed by name may only repeat the key. */
     expect_error("{\"mcpServers\": {\"a\": {\"name\": \"b\", \"command\": \"c\"}}}", "differs from its key");
     /* Keys are names: the name rule holds, and the message says where. */
