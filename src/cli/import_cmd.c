@@ -175,10 +175,10 @@ int import_cmd_main(int argc, char **argv, const char *default_config)
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
         strbuf_append(&text, chunk, n);
-    bool read_failed = ferror(in);
+    int read_errno = ferror(in) ? errno : 0; /* EISDIR: a directory opens, but does not read */
     fclose(in);
-    if (read_failed) {
-        fprintf(stderr, "mcpproxy import: cannot read %s\n", from);
+    if (read_errno) {
+        fprintf(stderr, "mcpproxy import: cannot read %s: %s\n", from, strerror(read_errno));
         goto out;
     }
 

@@ -53,6 +53,60 @@ char *config_import_known_path(config_import_tool tool, bool macos, const char *
     return sb.data;
 }
 
+/* VS Code's files are JSONC: // and block comments, and trailing commas.
+ * Returns a copy of the text that jansson reads - comments become spaces
+ * (newlines kept, so line and column still point into the file) and a
+ * comma before a closing bracket becomes a space. New string of len bytes. */
+static char *jsonc_to_json(const char *text, size_t len)
+{
+    char *out = xmalloc(len + 1);
+    memcpy(out, text, len);
+    out[len] = '\0';
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = out[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '/' && i + 1 < len && out[i + 1] == '/') {
+            while (i < len && out[i] != '\n')
+                out[i++] = ' ';
+        } else if (c == '/' && i + 1 < len && out[i + 1] == '*') {
+            out[i] = out[i + 1] = ' ';
+            for (i += 2; i < len && !(out[i] == '*' && i + 1 < len && out[i + 1] == '/'); i++)
+                if (out[i] != '\n')
+                    out[i] = ' ';
+            if (i < len) { /* the closing star and slash */
+                out[i] = out[i + 1] = ' ';
+                i++;
+            }
+        }
+    }
+    in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = out[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ',') {
+            size_t j = i + 1;
+            while (j < len && strchr(" \t\r\n", out[j]))
+                j++;
+            if (j < len && (out[j] == '}' || out[j] == ']'))
+                out[i] = ' ';
+        }
+    }
+    return out;
+}
+
 /* Whether any string in v (keys of objects included) holds "${": VS Code's
  * ${input:...}, ${workspaceFolder}, ${env:...}, which its tool expands. */
 static bool has_variables(json_t *v)
@@ -155,7 +209,9 @@ bool config_import(config *cfg, const char *text, size_t len, const char *origin
 {
     *rep = (config_import_report){0};
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    char *json_text = jsonc_to_json(text, len);
+    json_t *root = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(json_text);
     if (!root) {
         snprintf(err, CONFIG_ERR_LEN, "%s:%d:%d: %s", origin, jerr.line, jerr.column, jerr.text);
         return false;

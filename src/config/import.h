@@ -1,6 +1,8 @@
 /* import.h - the servers of another tool's MCP config file (Claude Desktop,
  * Cursor, VS Code, or another mcpproxy's), added to a config.
  *
+ * The file may be JSONC, as VS Code's are (comments, trailing commas).
+ *
  * Pure: text in, servers added to a config struct and a report out; the
  * caller reads and writes the files (cli/import_cmd.c). Each entry of the
  * file's "mcpServers" or "servers" (an object keyed by name, or our array)

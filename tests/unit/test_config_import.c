@@ -133,6 +133,34 @@ static void test_array_form_and_errors(void **state)
     config_free(&cfg);
 }
 
+static void test_jsonc(void **state)
+{
+    (void)state;
+    config cfg;
+    config_init_defaults(&cfg);
+    char err[CONFIG_ERR_LEN];
+    config_import_report rep;
+    /* VS Code's files may hold comments and trailing commas; a // or a
+     * comma inside a string is data. */
+    const char *vscode = "{\n"
+                         "  // my servers\n"
+                         "  \"servers\": {\n"
+                         "    /* the one */ \"a\": {\"command\": \"/x\", \"args\": [\"http://h/p\", \"a,]\",],},\n"
+                         "  },\n"
+                         "}\n";
+    if (!import(&cfg, vscode, &rep, err))
+        fail_msg("%s", err);
+    assert_int_equal(rep.n_added, 1);
+    assert_string_equal(cfg.servers[0].args[0], "http://h/p");
+    assert_string_equal(cfg.servers[0].args[1], "a,]");
+    config_import_report_free(&rep);
+    /* A syntax error still has its line and column in the file. */
+    assert_false(import(&cfg, "{\n  // c\n  \"servers\": {\n    \"b\" 1\n  }\n}\n", &rep, err));
+    if (!strstr(err, "src.json:4:"))
+        fail_msg("position lost: %s", err);
+    config_free(&cfg);
+}
+
 static void test_known_paths(void **state)
 {
     (void)state;
@@ -164,9 +192,8 @@ static void test_known_paths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_claude_and_duplicates),
-        cmocka_unit_test(test_vscode_entries),
-        cmocka_unit_test(test_array_form_and_errors),
+        cmocka_unit_test(test_claude_and_duplicates), cmocka_unit_test(test_vscode_entries),
+        cmocka_unit_test(test_array_form_and_errors), cmocka_unit_test(test_jsonc),
         cmocka_unit_test(test_known_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
