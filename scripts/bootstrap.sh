@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 # cmocka too: the build configures the unit tests beside the binaries.
 # help2man: `make install` writes the man page from `mcpproxy --help`.
-packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev help2man)
+packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev help2man)
 if [ "$mode" = test ]; then
   # clang's libFuzzer runtime is only a Recommends of clang: name it.
-  packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3)
+  # openssl: the remote-server tests make a self-signed certificate with it.
+  packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3 openssl)
 elif [ "$mode" != build ]; then
   echo "usage: $0 build|test" >&2
   exit 2

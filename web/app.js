@@ -40,6 +40,7 @@ function recordFrom(api) {
     enabled: api.enabled !== false,
     protocol: api.protocol || '',
     command: api.command || '',
+    url: api.url || '', // a remote server shows its url where a command would be
     state: api.state || api.status || 'Disconnected',
     status: api.status || null,
     autoDisabled: api.status === 'Auto-Disabled',
@@ -178,6 +179,9 @@ function applyEvent(ev) {
       }
       if ('protocol' in f) s.protocol = f.protocol;
       if ('command' in f) s.command = f.command;
+      if ('url' in f) s.url = f.url;
+      if ('url' in f && !('command' in f)) s.command = '';
+      if ('command' in f && !('url' in f)) s.url = '';
       if (f.status === 'Auto-Disabled') s.autoDisabled = true;
       break;
     }
@@ -306,9 +310,14 @@ function renderRow(s) {
   }
   row.querySelector('.srv-name').textContent = s.name;
   const cmd = row.querySelector('.cmd');
-  // The program's name reads at a glance; the full path is in the tooltip.
-  cmd.textContent = [s.protocol, s.command.split('/').pop()].filter(Boolean).join(' · ');
-  cmd.title = s.command + (s.pid ? ` (pid ${s.pid})` : '');
+  // The program's name (or a remote server's host) reads at a glance; the
+  // full path or url is in the tooltip.
+  let where = s.command.split('/').pop();
+  if (s.url) {
+    try { where = new URL(s.url).host; } catch { where = s.url; }
+  }
+  cmd.textContent = [s.protocol, where].filter(Boolean).join(' · ');
+  cmd.title = (s.url || s.command) + (s.pid ? ` (pid ${s.pid})` : '');
 
   row.dataset.status = status;
   const badge = row.querySelector('.badge');

@@ -10,11 +10,12 @@
  *              POST /api/servers                  add (body: a server config object)
  *              GET|PATCH|DELETE /api/servers/{name}
  *              GET  /api/servers/{name}/tools     {"server","tool_count","tools":[...]}
- *              GET  /api/servers/{name}/logs      {"server","lines":[...]} (?tail=N)
+ *              GET  /api/servers/{name}/logs      {"server","lines":[...],"total"} (?tail=N, ?since=T)
  *              POST /api/servers/{name}/enable|disable|restart
  *   groups.c   GET  /api/groups                   {"groups":[{"name","enabled","servers"}]}
  *              POST /api/groups                   {"name","servers":[...]}: put servers in a group
  *              POST /api/groups/{name}/enable|disable
+ *   openapi.c  GET  /api/openapi.json             the OpenAPI 3.1 document of this API (docs/openapi.json)
  *   static.c   GET  /, the dashboard's files
  *
  * Every change is validated, written to the config file atomically, and
@@ -32,6 +33,7 @@ bool api_events_route(void *app, const http_request *req, http_response *res);
 bool api_metrics_route(void *app, const http_request *req, http_response *res);
 bool api_servers_route(void *app, const http_request *req, http_response *res);
 bool api_groups_route(void *app, const http_request *req, http_response *res);
+bool api_openapi_route(void *unused, const http_request *req, http_response *res);
 bool static_route(void *unused, const http_request *req, http_response *res);
 
 #endif

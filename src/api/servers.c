@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "upstream/manager.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,10 @@ static bool server_from_json(json_t *obj, server_config *out, char err[CONFIG_ER
 }
 
 /* A client that read the masked config and sends it back (a dashboard
- * editing one field) returns "***" for env values: those keep the value
- * they had, so a round trip never overwrites a secret with the mask. */
-static void keep_masked_env(json_t *env, json_t *old_env)
+ * editing one field) returns "***" for env and headers values: those keep
+ * the value they had, so a round trip never overwrites a secret with the
+ * mask. */
+static void keep_masked(json_t *env, json_t *old_env)
 {
     const char *key;
     json_t *value;
@@ -143,14 +145,17 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     /* Unmasked: the merge is saved, and must keep the env values it does not change. */
     json_t *merged = server_config_to_json(config_find_server(&a->cfg, name), false);
     json_t *old_env = json_incref(json_object_get(merged, "env"));
+    json_t *old_headers = json_incref(json_object_get(merged, "headers"));
     /* "type" is "protocol" under another name: a patch giving it replaces
      * the protocol rather than meeting it as a second key. */
     if (json_object_get(body, "type"))
         json_object_del(merged, "protocol");
     json_object_update(merged, body);
     json_decref(body);
-    keep_masked_env(json_object_get(merged, "env"), old_env);
+    keep_masked(json_object_get(merged, "env"), old_env);
+    keep_masked(json_object_get(merged, "headers"), old_headers);
     json_decref(old_env);
+    json_decref(old_headers);
     server_config srv;
     char err[CONFIG_ERR_LEN];
     bool ok = server_from_json(merged, &srv, err);
@@ -215,21 +220,47 @@ static void server_action(app *a, const char *name, const char *action, http_res
     }
 }
 
+/* A query parameter that must be a non-negative integer: false (answered
+ * 400) when it is something else; *present says whether it was given. */
+static bool query_count(const http_request *req, const char *name, uint64_t *out, bool *present, http_response *res)
+{
+    char text[24];
+    int got = http_query_get(req->query, name, text, sizeof(text));
+    *present = got != 0;
+    if (got == 0)
+        return true;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (got != 1 || !*text || *end || text[0] == '-' || errno) {
+        http_respond_error(res, 400, "%s must be a non-negative integer", name);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* ?tail=N: the last N lines; ?since=T: the lines after line number T (the
+ * "total" of an earlier answer), so a follower asks only for what is new. */
 static void server_logs(app *a, const char *name, const http_request *req, http_response *res)
 {
-    char tail[16];
-    size_t n = 0;
-    if (http_query_get(req->query, "tail", tail, sizeof(tail)) == 1) {
-        char *end;
-        long v = strtol(tail, &end, 10);
-        if (*end || v < 0) {
-            http_respond_error(res, 400, "tail must be a non-negative integer");
-            return;
-        }
-        n = (size_t)v;
+    uint64_t tail = 0, since = 0;
+    bool has_tail, has_since;
+    if (!query_count(req, "tail", &tail, &has_tail, res) || !query_count(req, "since", &since, &has_since, res))
+        return;
+    uint64_t total = 0;
+    json_t *lines = manager_server_logs(a->manager, name, (size_t)tail, &total);
+    /* since > total: the server was removed and added again since; its
+     * numbering restarted, so every kept line is new. */
+    if (has_since && since <= total) {
+        size_t fresh = (size_t)(total - since);
+        size_t n = json_array_size(lines);
+        size_t drop = fresh < n ? n - fresh : 0;
+        for (size_t i = 0; i < drop; i++)
+            json_array_remove(lines, 0);
     }
-    json_t *lines = manager_server_logs(a->manager, name, n);
-    http_respond_json(res, 200, json_pack("{s:s, s:o}", "server", name, "lines", lines));
+    http_respond_json(res, 200,
+                      json_pack("{s:s, s:o, s:I}", "server", name, "lines", lines, "total", (json_int_t)total));
 }
 
 static void server_tools(app *a, const char *name, http_response *res)

@@ -1,4 +1,5 @@
-/* web_assets.h - the dashboard files embedded into the binary.
+/* web_assets.h - the dashboard files (and the API's OpenAPI document)
+ * embedded into the binary.
  *
  * The table is generated at build time from web/ by cmake/embed_web.cmake into
  * ${PROJECT_BINARY_DIR}/generated/web_assets.c (library mcp_web). Everything
@@ -18,5 +19,10 @@ typedef struct web_asset {
 
 extern const web_asset web_assets[];
 extern const size_t web_assets_count;
+
+/* docs/openapi.json as "/api/openapi.json", generated the same way into
+ * ${PROJECT_BINARY_DIR}/generated/openapi_assets.c (library mcp_api). */
+extern const web_asset openapi_assets[];
+extern const size_t openapi_assets_count;
 
 #endif

@@ -21,6 +21,7 @@ struct mcp_endpoint; /* src/mcp/endpoint.h */
 struct config_watch; /* src/config/watch.h */
 struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
+struct curl_loop;    /* src/upstream/curl_loop.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 
@@ -35,6 +36,7 @@ typedef struct app {
     app_state state;
     proxy_stats stats;          /* every part's counters (core/stats.h) */
     struct manager *manager;    /* upstream servers; owned */
+    struct curl_loop *curl;     /* HTTP transfers of remote servers; owned */
     struct http_server *http;   /* owned */
     struct ws_manager *ws;      /* /ws/events, /ws/servers; owned */
     struct sse_manager *sse;    /* /events; owned */

@@ -13,6 +13,7 @@
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
 #include "stream/ws.h"
+#include "upstream/curl_loop.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -113,6 +114,7 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
     http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
     http_server_add_route(a->http, "/api/events", true, api_events_route, a);
+    http_server_add_route(a->http, "/api/openapi.json", true, api_openapi_route, NULL);
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
     http_server_add_route(a->http, "/healthz", false, api_metrics_route, a);
@@ -149,6 +151,8 @@ static void finish(runtime *rt)
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
     ticker_close(a->ticker);
+    /* After the servers: their last exchanges (a session's DELETE) are done. */
+    curl_loop_close(a->curl, NULL, NULL);
     uv_timer_stop(&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->sigint);
@@ -294,7 +298,8 @@ int app_run(const app_options *opts)
     uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
     uv_signal_start(&rt.sighup, on_sighup, SIGHUP);
 
-    a->manager = manager_create(a);
+    a->curl = curl_loop_create(a->loop);
+    a->manager = manager_create(a, a->curl);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),
@@ -308,6 +313,7 @@ int app_run(const app_options *opts)
     mcp_endpoint_destroy(a->mcp);
     sse_manager_destroy(a->sse);
     manager_destroy(a->manager);
+    curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");

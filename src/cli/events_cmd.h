@@ -4,9 +4,6 @@
 
 #include "cli/options.h"
 
-/* Connects to a running mcpproxy's /ws/events (or /ws/servers) and prints
- * every event until SIGINT/SIGTERM. `config_path` supplies the default URL
- * and API key (a missing file means defaults). Returns the exit code. */
-int events_cmd_run(const cli_options *opts, const char *config_path);
+extern const cli_command events_command;
 
 #endif

@@ -2,6 +2,7 @@
  * who asked for it, never to the log. */
 #include "cli/gen_key.h"
 
+#include "config/config.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int gen_key_run(const char *config_path)
+static int gen_key_save(const char *config_path)
 {
     config cfg;
     char err[CONFIG_ERR_LEN];
@@ -44,8 +45,50 @@ int gen_key_run(const char *config_path)
     printf("api_key written to %s\n"
            "key:       %s\n"
            "dashboard: http://%s:%d/?apikey=%s\n"
-           "Restart mcpproxy for the key to take effect.\n",
+           "A running mcpproxy keeps its old key until it is restarted: a reload of the\n"
+           "config file applies only mcpServers and auto_disable_threshold.\n",
            config_path, key, host, port, key);
     config_free(&cfg);
     return 0;
 }
+
+static int gen_key_run(const cli_command *cmd, int argc, char **argv)
+{
+    const char *config_path = NULL;
+    const cli_opt opts[] = {{"--config", &config_path, NULL, NULL, false}};
+    cli_args args;
+    int rc;
+    if (!cli_parse_args(cmd, argc, argv, opts, 1, 0, &args, &rc))
+        return rc;
+    size_t n_args = args.n;
+    free(args.v);
+    if (n_args)
+        return cli_usage_error(cmd, "takes no arguments");
+    char *path = config_path ? xstrdup(config_path) : cli_default_config_path();
+    rc = gen_key_save(path);
+    free(path);
+    return rc;
+}
+
+const cli_command gen_key_command = {
+    "gen-key",
+    "write a new random API key into the config file",
+    "Usage: mcpproxy gen-key [--config FILE]\n"
+    "\n"
+    "Writes a new random \"api_key\" into the config file (mode 0600) and prints\n"
+    "the key and the dashboard URL that carries it. With a key set, every API,\n"
+    "WebSocket and /mcp request must present it (X-API-Key, Authorization: Bearer,\n"
+    "or ?apikey=); a key is required to listen on anything but loopback.\n"
+    "A running mcpproxy keeps the key it started with until it is restarted (a\n"
+    "reload of the file applies only mcpServers and auto_disable_threshold).\n"
+    "The client commands (status, servers, ...) read the key from the same file.\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE     the config file (default: ~/.mcpproxy/mcp_config.json)\n"
+    "\n"
+    "Example:\n"
+    "  mcpproxy gen-key && mcpproxy status\n"
+    "\n"
+    "Exit codes: 0 ok, 1 the file could not be written, 2 usage or invalid config.\n",
+    gen_key_run,
+};

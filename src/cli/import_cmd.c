@@ -14,103 +14,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void print_help(FILE *out)
+/* The file to read: FILE, or the tool's well-known one (`from`, already
+ * checked). New string. */
+static char *source_path(const char *file, const char *from)
 {
-    fputs("Usage: mcpproxy import FILE [--config FILE] [--dry-run]\n"
-          "       mcpproxy import --from claude|cursor|vscode [--config FILE] [--dry-run]\n"
-          "\n"
-          "Adds the MCP servers of another tool's config file to mcpproxy's config file\n"
-          "(--config, default ~/.mcpproxy/mcp_config.json; created if missing), and says\n"
-          "which were added and which were skipped, and why. A server whose name is in\n"
-          "the config already is skipped, as is one that uses ${...} variables or that\n"
-          "mcpproxy cannot run. The config is written atomically in the form it has; a\n"
-          "running mcpproxy applies the new servers at once (it watches the file).\n"
-          "Relative paths in the file read are made absolute (they meant its directory).\n"
-          "\n"
-          "FILE is any file with \"mcpServers\" or \"servers\" (an object keyed by server\n"
-          "name, or mcpproxy's array). --from reads a tool's own file:\n"
-          "  claude   Linux: $XDG_CONFIG_HOME/Claude/claude_desktop_config.json (~/.config/...)\n"
-          "           macOS: ~/Library/Application Support/Claude/claude_desktop_config.json\n"
-          "  cursor   ~/.cursor/mcp.json\n"
-          "  vscode   Linux: $XDG_CONFIG_HOME/Code/User/mcp.json (~/.config/...)\n"
-          "           macOS: ~/Library/Application Support/Code/User/mcp.json\n"
-          "\n"
-          "Options:\n"
-          "  --from TOOL     claude, cursor or vscode: read that tool's file\n"
-          "  --config FILE   the mcpproxy config to add to\n"
-          "  --dry-run       report what would be added, write nothing\n"
-          "  -h, --help      show this help\n"
-          "\n"
-          "Examples:\n"
-          "  mcpproxy import --from claude\n"
-          "  mcpproxy import --from vscode --dry-run\n"
-          "  mcpproxy import ./project/.cursor/mcp.json --config ~/work/mcpproxy.json\n",
-          out);
-}
-
-typedef struct import_args {
-    const char *file;
-    const char *from;
-    const char *config;
-    bool dry_run;
-    bool help;
-} import_args;
-
-static bool parse_args(int argc, char **argv, import_args *a)
-{
-    *a = (import_args){0};
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **slot = NULL;
-        const char *name = NULL;
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            a->help = true;
-            continue;
-        }
-        if (strcmp(arg, "--dry-run") == 0) {
-            a->dry_run = true;
-            continue;
-        }
-        if (strncmp(arg, "--from", 6) == 0 && (arg[6] == '\0' || arg[6] == '='))
-            slot = &a->from, name = "--from";
-        else if (strncmp(arg, "--config", 8) == 0 && (arg[8] == '\0' || arg[8] == '='))
-            slot = &a->config, name = "--config";
-        if (slot) {
-            const char *value = strchr(arg, '=') ? strchr(arg, '=') + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!value || !*value) {
-                fprintf(stderr, "mcpproxy import: %s needs a value (see mcpproxy import --help)\n", name);
-                return false;
-            }
-            *slot = value;
-            continue;
-        }
-        if (arg[0] == '-' || a->file) {
-            fprintf(stderr, "mcpproxy import: unexpected \"%s\" (see mcpproxy import --help)\n", arg);
-            return false;
-        }
-        a->file = arg;
-    }
-    if (a->help)
-        return true;
-    if (!a->file == !a->from) {
-        fprintf(stderr, "mcpproxy import: name a FILE or --from claude|cursor|vscode, one of them (see mcpproxy "
-                        "import --help)\n");
-        return false;
-    }
-    return true;
-}
-
-/* The file to read: FILE, or the tool's well-known one. New string, or
- * NULL after saying why. */
-static char *source_path(const import_args *a)
-{
-    if (a->file)
-        return xstrdup(a->file);
-    config_import_tool tool;
-    if (!config_import_tool_parse(a->from, &tool)) {
-        fprintf(stderr, "mcpproxy import: --from must be claude, cursor or vscode (got \"%s\")\n", a->from);
-        return NULL;
-    }
+    if (file)
+        return xstrdup(file);
+    config_import_tool tool = CONFIG_IMPORT_CLAUDE;
+    config_import_tool_parse(from, &tool);
     const char *home = getenv("HOME");
 #ifdef __APPLE__
     bool macos = true;
@@ -151,19 +62,12 @@ static void print_report(const config_import_report *rep, const char *from, cons
                           : "; nothing written");
 }
 
-int import_cmd_main(int argc, char **argv, const char *default_config)
+/* Reads `file`, or the file of the tool named `tool`, and adds its servers
+ * to the config at `config_path`. Returns the exit code. */
+static int import_into(const char *file, const char *tool, const char *config_path, bool dry_run)
 {
-    import_args a;
-    if (!parse_args(argc, argv, &a))
-        return 2;
-    if (a.help) {
-        print_help(stdout);
-        return 0;
-    }
-    char *from = source_path(&a);
-    if (!from)
-        return 2;
-    int rc = 1;
+    char *from = source_path(file, tool);
+    int rc = CLI_ERROR;
     strbuf text = {0};
     char *from_abs = realpath(from, NULL);
     FILE *in = fopen(from, "rb");
@@ -182,7 +86,7 @@ int import_cmd_main(int argc, char **argv, const char *default_config)
         goto out;
     }
 
-    config_file *target = config_file_create(a.config ? a.config : default_config);
+    config_file *target = config_file_create(config_path);
     config cfg;
     bool created;
     if (load_target(target, &cfg, &created)) {
@@ -192,13 +96,13 @@ int import_cmd_main(int argc, char **argv, const char *default_config)
         if (!config_import(&cfg, text.data ? text.data : "", text.len, from, source_dir, &rep, err)) {
             fprintf(stderr, "mcpproxy import: %s\n", err);
         } else {
-            print_report(&rep, from, config_file_path(target), a.dry_run);
-            rc = 0;
-            if (!a.dry_run && rep.n_added) {
+            print_report(&rep, from, config_file_path(target), dry_run);
+            rc = CLI_OK;
+            if (!dry_run && rep.n_added) {
                 config_file_result saved = config_file_save(target, &cfg, err);
                 if (saved != CONFIG_FILE_OK) {
                     fprintf(stderr, "mcpproxy import: nothing written: %s\n", err);
-                    rc = 1;
+                    rc = CLI_ERROR;
                 } else if (created) {
                     printf("created %s\n", config_file_path(target));
                 }
@@ -215,3 +119,71 @@ out:
     free(from);
     return rc;
 }
+
+static int import_run(const cli_command *cmd, int argc, char **argv)
+{
+    const char *from = NULL, *config_path = NULL;
+    bool dry_run = false;
+    const cli_opt opts[] = {
+        {"--from", &from, NULL, NULL, false},
+        {"--config", &config_path, NULL, NULL, false},
+        {"--dry-run", NULL, &dry_run, NULL, false},
+    };
+    cli_args args;
+    int rc;
+    if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 0, &args, &rc))
+        return rc;
+    size_t n_args = args.n;
+    const char *file = n_args ? args.v[0] : NULL;
+    free(args.v);
+    if (n_args > 1)
+        return cli_usage_error(cmd, "one FILE at a time");
+    if (!file == !from)
+        return cli_usage_error(cmd, "name a FILE or --from claude|cursor|vscode, one of them");
+    config_import_tool tool;
+    if (from && !config_import_tool_parse(from, &tool))
+        return cli_usage_error(cmd, "--from must be claude, cursor or vscode (got \"%s\")", from);
+    char *path = config_path ? xstrdup(config_path) : cli_default_config_path();
+    rc = import_into(file, from, path, dry_run);
+    free(path);
+    return rc;
+}
+
+const cli_command import_command = {
+    "import",
+    "add the servers of a Claude Desktop, Cursor or VS Code config to ours",
+    "Usage: mcpproxy import FILE [--config FILE] [--dry-run]\n"
+    "       mcpproxy import --from claude|cursor|vscode [--config FILE] [--dry-run]\n"
+    "\n"
+    "Adds the MCP servers of another tool's config file to mcpproxy's config file\n"
+    "(--config, default ~/.mcpproxy/mcp_config.json; created if missing), and says\n"
+    "which were added and which were skipped, and why. A server whose name is in\n"
+    "the config already is skipped, as is one that uses ${...} variables or that\n"
+    "the config would refuse. The config is written atomically in the form it has;\n"
+    "a running mcpproxy applies the new servers at once (it watches the file).\n"
+    "Relative paths in the file read are made absolute (they meant its directory).\n"
+    "\n"
+    "FILE is any file with \"mcpServers\" or \"servers\" (an object keyed by server\n"
+    "name, or mcpproxy's array; JSONC comments and trailing commas are read).\n"
+    "--from reads a tool's own file:\n"
+    "  claude   Linux: $XDG_CONFIG_HOME/Claude/claude_desktop_config.json (~/.config/...)\n"
+    "           macOS: ~/Library/Application Support/Claude/claude_desktop_config.json\n"
+    "  cursor   ~/.cursor/mcp.json\n"
+    "  vscode   Linux: $XDG_CONFIG_HOME/Code/User/mcp.json (~/.config/...)\n"
+    "           macOS: ~/Library/Application Support/Code/User/mcp.json\n"
+    "\n"
+    "Options:\n"
+    "  --from TOOL     claude, cursor or vscode: read that tool's file\n"
+    "  --config FILE   the mcpproxy config to add to\n"
+    "  --dry-run       report what would be added, write nothing\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "Examples:\n"
+    "  mcpproxy import --from claude\n"
+    "  mcpproxy import --from vscode --dry-run\n"
+    "  mcpproxy import ./project/.cursor/mcp.json --config ~/work/mcpproxy.json\n"
+    "\n"
+    "Exit codes: 0 done (skipped servers included), 1 a file could not be read,\n"
+    "parsed or written, 2 bad command line.\n",
+    import_run,
+};

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 typedef struct parse_ctx {
@@ -232,6 +233,9 @@ static const config_field upstream_fields[] = {
     U32(upstream, max_tool_pages, 1, UINT32_MAX),
     U32(upstream, max_tool_list_bytes, 65536, UINT32_MAX),
     U32(upstream, max_tools, 1, UINT32_MAX),
+    /* One message of a remote server (a JSON answer body, one event of
+     * an event stream); the stdio line limit is the same 16 MiB. */
+    U32(upstream, max_message_bytes, 4096, 1024u * 1024 * 1024),
 };
 
 #undef U32
@@ -305,19 +309,22 @@ static bool check_relations(const parse_ctx *pc, const config *cfg)
     return true;
 }
 
-static bool parse_env(const parse_ctx *pc, json_t *obj, server_config *srv)
+/* env and headers: an object of strings. */
+static bool parse_pairs(const parse_ctx *pc, json_t *obj, const char *what, env_var **out, size_t *n)
 {
     if (!json_is_object(obj))
-        return fail_at_key(pc, "env", "\"env\" must be an object of strings");
-    srv->env = xcalloc(json_object_size(obj), sizeof *srv->env);
+        return fail_at_key(pc, what, "\"%s\" must be an object of strings", what);
+    free(*out); /* a duplicate key was refused by the JSON parser; this is the defaults' NULL */
+    *out = xcalloc(json_object_size(obj) ? json_object_size(obj) : 1, sizeof **out);
+    *n = 0;
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value) {
         if (!json_is_string(value))
-            return fail_at_key(pc, key, "env \"%s\" must be a string", key);
-        srv->env[srv->n_env].name = xstrdup(key);
-        srv->env[srv->n_env].value = xstrdup(json_string_value(value));
-        srv->n_env++;
+            return fail_at_key(pc, key, "%s \"%s\" must be a string", what, key);
+        (*out)[*n].name = xstrdup(key);
+        (*out)[*n].value = xstrdup(json_string_value(value));
+        (*n)++;
     }
     return true;
 }
@@ -325,7 +332,6 @@ static bool parse_env(const parse_ctx *pc, json_t *obj, server_config *srv)
 static void server_init_defaults(server_config *srv)
 {
     *srv = (server_config){0};
-    srv->protocol = xstrdup("stdio");
     srv->working_dir = xstrdup("");
     srv->group = xstrdup("");
     srv->enabled = true;
@@ -407,7 +413,13 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
         } else if (strcmp(key, "args") == 0) {
             ok = get_string_array(pc, value, key, &srv->args, &srv->n_args);
         } else if (strcmp(key, "env") == 0) {
-            ok = parse_env(pc, value, srv);
+            ok = parse_pairs(pc, value, "env", &srv->env, &srv->n_env);
+        } else if (strcmp(key, "url") == 0) {
+            ok = get_string(pc, value, key, &srv->url);
+        } else if (strcmp(key, "headers") == 0) {
+            ok = parse_pairs(pc, value, "headers", &srv->headers, &srv->n_headers);
+        } else if (strcmp(key, "tls_skip_verify") == 0) {
+            ok = get_bool(pc, value, key, &srv->tls_skip_verify);
         } else if (strcmp(key, "working_dir") == 0) {
             ok = get_string(pc, value, key, &srv->working_dir);
         } else if (strcmp(key, "enabled") == 0) {
@@ -419,7 +431,7 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" in %s (known: name, protocol or type, command, "
-                             "args, env, working_dir, enabled, group)",
+                             "args, env, working_dir, url, headers, tls_skip_verify, enabled, group)",
                              key, label);
         }
         if (!ok)
@@ -427,6 +439,7 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
     }
     if (at->key && !srv->name)
         srv->name = xstrdup(at->key);
+    config_server_default_protocol(srv);
     char err[CONFIG_ERR_LEN];
     if (srv->name && !config_name_valid(srv->name, "server name", err))
         return fail_at_server(pc, at, srv->name, 0, err);
@@ -514,6 +527,7 @@ void config_init_defaults(config *cfg)
         .max_tool_pages = 1000,
         .max_tool_list_bytes = 32 * 1024 * 1024,
         .max_tools = 10000,
+        .max_message_bytes = 16 * 1024 * 1024,
     };
     cfg->mcp = (mcp_settings){
         .call_timeout_ms = 300000,
@@ -645,16 +659,65 @@ bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
         return false;
     if (srv->group && *srv->group && !config_name_valid(srv->group, "group", err))
         return false;
-    if (strcmp(srv->protocol, "stdio") != 0) {
-        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": protocol \"%.40s\" is not supported (use \"stdio\")", srv->name,
-                 srv->protocol);
+    bool has_command = srv->command && *srv->command, has_url = srv->url && *srv->url;
+    if (has_command == has_url) {
+        snprintf(err, CONFIG_ERR_LEN,
+                 "server \"%s\": give exactly one of \"command\" (a local stdio server) and \"url\" (a remote "
+                 "server), not %s",
+                 srv->name, has_command ? "both" : "neither");
         return false;
     }
-    if (!srv->command || !*srv->command) {
-        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": \"command\" is required for stdio servers", srv->name);
+    const char *protocol = srv->protocol && *srv->protocol ? srv->protocol : (has_url ? "auto" : "stdio");
+    bool remote_protocol = strcmp(protocol, "streamable-http") == 0 || strcmp(protocol, "http") == 0 ||
+                           strcmp(protocol, "sse") == 0 || strcmp(protocol, "auto") == 0;
+    if (!remote_protocol && strcmp(protocol, "stdio") != 0) {
+        snprintf(err, CONFIG_ERR_LEN,
+                 "server \"%s\": protocol \"%.40s\" is not supported (use \"stdio\", \"streamable-http\", \"http\", "
+                 "\"sse\" or \"auto\")",
+                 srv->name, protocol);
         return false;
+    }
+    if (has_command && remote_protocol) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": protocol \"%s\" needs a \"url\", not a \"command\"", srv->name,
+                 protocol);
+        return false;
+    }
+    if (has_url && !remote_protocol) {
+        snprintf(err, CONFIG_ERR_LEN,
+                 "server \"%s\": a \"url\" server speaks \"streamable-http\", \"sse\" or \"auto\", not \"stdio\"",
+                 srv->name);
+        return false;
+    }
+    if (has_url && strncasecmp(srv->url, "http://", 7) != 0 && strncasecmp(srv->url, "https://", 8) != 0) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": \"url\" must start with http:// or https:// (got \"%.80s\")",
+                 srv->name, srv->url);
+        return false;
+    }
+    for (size_t i = 0; i < srv->n_headers; i++) {
+        const char *h = srv->headers[i].name;
+        bool ok = *h != '\0';
+        for (const char *c = h; *c && ok; c++)
+            ok = *c > 32 && *c < 127 && *c != ':';
+        const char *v = srv->headers[i].value ? srv->headers[i].value : "";
+        for (const char *c = v; *c && ok; c++)
+            ok = *c != '\r' && *c != '\n';
+        if (!ok) {
+            snprintf(err, CONFIG_ERR_LEN,
+                     "server \"%s\": header \"%.60s\" is not a valid HTTP header (a name of visible characters "
+                     "without ':', a value without line breaks)",
+                     srv->name, h);
+            return false;
+        }
     }
     return true;
+}
+
+void config_server_default_protocol(server_config *srv)
+{
+    if (srv->protocol && *srv->protocol)
+        return;
+    free(srv->protocol);
+    srv->protocol = xstrdup(srv->url && *srv->url ? "auto" : "stdio");
 }
 
 server_config *config_find_server(const config *cfg, const char *name)
@@ -679,6 +742,12 @@ void server_config_free(server_config *srv)
         free(srv->env[i].value);
     }
     free(srv->env);
+    free(srv->url);
+    for (size_t i = 0; i < srv->n_headers; i++) {
+        free(srv->headers[i].name);
+        free(srv->headers[i].value);
+    }
+    free(srv->headers);
     free(srv->working_dir);
     free(srv->group);
     *srv = (server_config){0};

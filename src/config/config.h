@@ -53,6 +53,7 @@ typedef struct upstream_settings {
     uint32_t max_tool_pages;      /* 1000: tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* 32 MiB: bytes of tools/list answers in one listing */
     uint32_t max_tools;           /* 10000: tools in one listing */
+    uint32_t max_message_bytes;   /* 16 MiB: one message (or answer body) from a remote server */
 } upstream_settings;
 
 /* The proxy's own MCP endpoint (/mcp). */
@@ -72,9 +73,16 @@ typedef struct env_var {
 } env_var;
 
 typedef struct server_config {
-    char *name;     /* CONFIG_NAME_RULE; unique */
-    char *protocol; /* "stdio" */
-    char *command;
+    char *name; /* CONFIG_NAME_RULE; unique */
+    /* "stdio" (the default with a command), "streamable-http" ("http" is
+     * the same), "sse" (the 2024-11-05 HTTP+SSE transport) or "auto" (the
+     * default with a url: Streamable HTTP, falling back to SSE). */
+    char *protocol;
+    char *command;    /* a stdio server: exactly one of command and url */
+    char *url;        /* a remote server: http:// or https:// */
+    env_var *headers; /* sent with every request to url; secrets like env */
+    size_t n_headers;
+    bool tls_skip_verify; /* false: https certificates are verified (system CA store) */
     char **args;
     size_t n_args;
     env_var *env;
@@ -136,8 +144,12 @@ bool config_split_listen(const char *listen, char *host_out, size_t host_len, in
 bool config_name_valid(const char *name, const char *what, char err[CONFIG_ERR_LEN]);
 
 /* Validates one server entry (name and group by CONFIG_NAME_RULE, an empty
- * group meaning none; command present; protocol known). */
+ * group meaning none; exactly one of command and url; a url that is
+ * http(s); a protocol that fits it). */
 bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN]);
+
+/* Fills in a missing protocol: "auto" for a url, else "stdio". */
+void config_server_default_protocol(server_config *srv);
 
 /* Deep copy / free of one server entry. */
 void server_config_copy(server_config *dst, const server_config *src);
@@ -160,9 +172,10 @@ server_config *config_find_server(const config *cfg, const char *name);
 /* What a secret reads as wherever it is shown rather than stored. */
 #define CONFIG_SECRET_MASK "***"
 
-/* One server in the file's shape. With mask_secrets, env values read
- * CONFIG_SECRET_MASK (for events, API responses and logs; env carries
- * tokens). New reference. */
+/* One server in the file's shape. With mask_secrets, env and headers
+ * values read CONFIG_SECRET_MASK (for events, API responses and logs; they
+ * carry tokens). A stdio server has no url, headers or tls_skip_verify
+ * keys; a remote one no command, args, env or working_dir. New reference. */
 json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
 
 /* The whole config as JSON, in the file's shape (servers_form), secrets

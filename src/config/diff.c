@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const field_names[SERVER_FIELD_COUNT] = {
-    "protocol", "command", "args", "env", "working_dir", "enabled", "group",
+    "protocol", "command", "args", "env", "working_dir", "url", "headers", "tls_skip_verify", "enabled", "group",
 };
 
 const char *server_field_name(server_field f)
@@ -35,12 +35,12 @@ static bool strings_eq(char *const *a, size_t n_a, char *const *b, size_t n_b)
 
 /* Compared in order: entries merely reordered count as a change (and so a
  * restart), though the child would see the same environment. */
-static bool env_eq(const server_config *a, const server_config *b)
+static bool pairs_eq(const env_var *a, size_t n_a, const env_var *b, size_t n_b)
 {
-    if (a->n_env != b->n_env)
+    if (n_a != n_b)
         return false;
-    for (size_t i = 0; i < a->n_env; i++)
-        if (!str_eq(a->env[i].name, b->env[i].name) || !str_eq(a->env[i].value, b->env[i].value))
+    for (size_t i = 0; i < n_a; i++)
+        if (!str_eq(a[i].name, b[i].name) || !str_eq(a[i].value, b[i].value))
             return false;
     return true;
 }
@@ -54,8 +54,14 @@ unsigned server_config_diff(const server_config *a, const server_config *b)
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_COMMAND);
     if (!strings_eq(a->args, a->n_args, b->args, b->n_args))
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_ARGS);
-    if (!env_eq(a, b))
+    if (!pairs_eq(a->env, a->n_env, b->env, b->n_env))
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_ENV);
+    if (!str_eq(a->url, b->url))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_URL);
+    if (!pairs_eq(a->headers, a->n_headers, b->headers, b->n_headers))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_HEADERS);
+    if (a->tls_skip_verify != b->tls_skip_verify)
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY);
     if (!str_eq(a->working_dir, b->working_dir))
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR);
     if (a->enabled != b->enabled)

@@ -18,6 +18,9 @@ typedef enum server_field {
     SERVER_FIELD_ARGS,
     SERVER_FIELD_ENV,
     SERVER_FIELD_WORKING_DIR,
+    SERVER_FIELD_URL,
+    SERVER_FIELD_HEADERS,
+    SERVER_FIELD_TLS_SKIP_VERIFY,
     SERVER_FIELD_ENABLED,
     SERVER_FIELD_GROUP,
     SERVER_FIELD_COUNT
@@ -25,12 +28,13 @@ typedef enum server_field {
 
 #define SERVER_FIELD_BIT(f) (1u << (f))
 
-/* The fields that reach the server's process: a change to any of them needs
- * a restart. */
+/* The fields that reach the server's process or connection: a change to
+ * any of them needs a restart. */
 #define SERVER_FIELDS_OF_PROCESS                                                                                       \
     (SERVER_FIELD_BIT(SERVER_FIELD_PROTOCOL) | SERVER_FIELD_BIT(SERVER_FIELD_COMMAND) |                                \
      SERVER_FIELD_BIT(SERVER_FIELD_ARGS) | SERVER_FIELD_BIT(SERVER_FIELD_ENV) |                                        \
-     SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR))
+     SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR) | SERVER_FIELD_BIT(SERVER_FIELD_URL) |                                 \
+     SERVER_FIELD_BIT(SERVER_FIELD_HEADERS) | SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY))
 
 /* The field's key in the config file ("protocol", "working_dir", ...). */
 const char *server_field_name(server_field f);

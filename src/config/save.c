@@ -35,6 +35,14 @@ void server_config_copy(server_config *dst, const server_config *src)
         dst->env[i].name = dup_or_empty(src->env[i].name);
         dst->env[i].value = dup_or_empty(src->env[i].value);
     }
+    dst->url = src->url ? xstrdup(src->url) : NULL;
+    dst->n_headers = src->n_headers;
+    dst->headers = xcalloc(src->n_headers ? src->n_headers : 1, sizeof(env_var));
+    for (size_t i = 0; i < src->n_headers; i++) {
+        dst->headers[i].name = dup_or_empty(src->headers[i].name);
+        dst->headers[i].value = dup_or_empty(src->headers[i].value);
+    }
+    dst->tls_skip_verify = src->tls_skip_verify;
     dst->working_dir = dup_or_empty(src->working_dir);
     dst->enabled = src->enabled;
     dst->group = dup_or_empty(src->group);
@@ -66,13 +74,24 @@ static json_t *strings_json(char *const *v, size_t n)
     return arr;
 }
 
+static json_t *pairs_json(const env_var *v, size_t n, bool mask_secrets)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *value = mask_secrets ? CONFIG_SECRET_MASK : v[i].value ? v[i].value : "";
+        json_object_set_new(obj, v[i].name, json_string(value));
+    }
+    return obj;
+}
+
 json_t *server_config_to_json(const server_config *s, bool mask_secrets)
 {
-    json_t *env = json_object();
-    for (size_t i = 0; i < s->n_env; i++) {
-        const char *value = mask_secrets ? CONFIG_SECRET_MASK : s->env[i].value ? s->env[i].value : "";
-        json_object_set_new(env, s->env[i].name, json_string(value));
-    }
+    if (s->url && *s->url)
+        return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
+                         s->protocol ? s->protocol : "auto", "url", s->url, "headers",
+                         pairs_json(s->headers, s->n_headers, mask_secrets), "tls_skip_verify", s->tls_skip_verify,
+                         "enabled", s->enabled, "group", s->group ? s->group : "");
+    json_t *env = pairs_json(s->env, s->n_env, mask_secrets);
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
                      s->protocol ? s->protocol : "stdio", "command", s->command ? s->command : "", "args",
                      strings_json(s->args, s->n_args), "env", env, "working_dir", s->working_dir ? s->working_dir : "",

@@ -48,6 +48,7 @@ void line_ring_push(line_ring *r, const char *line, size_t len)
         r->count++;
     }
     r->lines[slot] = copy;
+    r->total++;
 }
 
 void line_ring_feed(line_ring *r, const char *bytes, size_t len)

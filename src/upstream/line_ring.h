@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define LINE_RING_DEFAULT_CAPACITY 1000
 /* Longer stderr lines are cut to at most this many bytes (of the stored
@@ -22,6 +23,7 @@ typedef struct line_ring {
     size_t capacity;
     size_t start; /* index of the oldest line */
     size_t count;
+    uint64_t total;     /* lines ever pushed: the newest is line number `total` */
     size_t partial_len; /* bytes of an unterminated line waiting in `partial` */
     /* owned, LINE_RING_MAX_LINE + 1 bytes: one byte past the cut, so the
      * cut can tell a character that straddles it from one that ends there */

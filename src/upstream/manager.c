@@ -61,9 +61,10 @@ struct manager {
      * of the list per server made applying a change to thousands of
      * servers quadratic. Keys are the upstreams' own cfg.name. */
     strmap by_name;
-    upstream **tail;     /* the last upstream's `next` (&servers when none): O(1) appends */
-    reaper *reaper;      /* adopts and kills what servers leave behind */
-    bool reaper_closing; /* closed last, once every server is gone */
+    upstream **tail;        /* the last upstream's `next` (&servers when none): O(1) appends */
+    reaper *reaper;         /* adopts and kills what servers leave behind */
+    struct curl_loop *curl; /* remote servers' HTTP; borrowed */
+    bool reaper_closing;    /* closed last, once every server is gone */
     bool stopping_all;
     int closing; /* handles still closing */
     void (*stop_done)(void *ctx);
@@ -342,11 +343,44 @@ static void on_failure(upstream *u, const char *reason)
     uv_timer_start(&u->timer, retry_now, delay, 0);
 }
 
+/* A remote server ended a session that was Ready (it forgot it: HTTP 404).
+ * Not a failure: no Error state and no count toward auto-disable; the
+ * server goes straight back to Connecting for a new session. A server that
+ * keeps doing it waits the usual backoff (retry_count grows until a Ready
+ * period lasts), so it cannot make us reconnect in a loop. */
+static void start_new_session(upstream *u, const char *reason)
+{
+    struct manager *m = u->m;
+    log_kv(LOG_INFO, "server ended the session; starting a new one",
+           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", reason)));
+    publish(m, EVENT_CONNECTION_LOST, u->cfg.name, NULL, NULL,
+            json_pack("{s:s, s:s, s:b}", "url", u->cfg.url, "reason", reason ? reason : "session ended", "session_lost",
+                      true));
+    u->connected = false;
+    uint64_t delay = 0;
+    if (u->retry_count > 0) {
+        uint32_t rnd;
+        random_bytes(&rnd, sizeof(rnd));
+        delay = backoff_jitter_ms(
+            backoff_delay_ms(u->retry_count, m->a->cfg.upstream.backoff_base_ms, m->a->cfg.upstream.backoff_max_ms),
+            rnd);
+    }
+    u->retry_count++;
+    if (delay == 0) {
+        upstream_start(u);
+        return;
+    }
+    set_state(u, CONN_CONNECTING);
+    uv_timer_start(&u->timer, retry_now, delay, 0);
+}
+
 static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_signal, void *ctx)
 {
     upstream *u = ctx;
     struct manager *m = u->m;
     line_ring_flush(&u->stderr_ring);
+    /* A Ready remote server that forgot our session: a new one at once. */
+    bool new_session = mcp_client_session_lost(c) && u->state == CONN_READY;
     mcp_client_destroy(c);
     u->client = NULL;
     uv_timer_stop(&u->timer);
@@ -369,10 +403,20 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
         return;
     }
 
+    if (new_session) {
+        start_new_session(u, fail_reason);
+        free(fail_reason);
+        return;
+    }
+
     /* Unasked-for exit: a crash, or a handshake failure we acted on. */
     json_t *data = json_object();
     char how[64];
-    if (term_signal) {
+    bool remote = u->cfg.url && *u->cfg.url;
+    if (remote) {
+        json_object_set_new(data, "url", json_string(u->cfg.url));
+        snprintf(how, sizeof(how), "connection ended");
+    } else if (term_signal) {
         json_object_set_new(data, "signal", json_string(strsignal(term_signal)));
         json_object_set_new(data, "signal_number", json_integer(term_signal));
         snprintf(how, sizeof(how), "killed by signal %d (%s)", term_signal, strsignal(term_signal));
@@ -417,7 +461,9 @@ static void upstream_start(upstream *u)
                                .max_tool_pages = set->max_tool_pages,
                                .max_tool_list_bytes = set->max_tool_list_bytes,
                                .max_tools = set->max_tools,
-                               .reaper = m->reaper};
+                               .max_message_bytes = set->max_message_bytes,
+                               .reaper = m->reaper,
+                               .curl = m->curl};
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,
@@ -438,17 +484,23 @@ static void upstream_start(upstream *u)
         return;
     }
     m->a->stats.upstream_starts++;
-    log_kv(LOG_INFO, "server process started",
-           LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("pid", mcp_client_pid(u->client)),
-                      LOG_STR("command", u->cfg.command)));
+    if (u->cfg.url && *u->cfg.url)
+        log_kv(LOG_INFO, "server connecting",
+               LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("url", u->cfg.url),
+                          LOG_STR("protocol", u->cfg.protocol)));
+    else
+        log_kv(LOG_INFO, "server process started",
+               LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_INT("pid", mcp_client_pid(u->client)),
+                          LOG_STR("command", u->cfg.command)));
 }
 
 /* ---- creation and shutdown -------------------------------------------- */
 
-struct manager *manager_create(app *a)
+struct manager *manager_create(app *a, struct curl_loop *curl)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
+    m->curl = curl;
     m->tail = &m->servers;
     m->reaper = reaper_create(a->loop);
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
@@ -483,11 +535,14 @@ void manager_destroy(struct manager *m)
 
 static json_t *status_of(const upstream *u)
 {
+    bool remote = u->cfg.url && *u->cfg.url;
+    /* A remote server shows its url where a local one shows its command. */
     json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name", u->cfg.name, "group",
                           u->cfg.group ? u->cfg.group : "", "enabled", u->cfg.enabled, "protocol",
-                          u->cfg.protocol ? u->cfg.protocol : "stdio", "command", u->cfg.command, "status",
-                          status_name(u), "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u),
-                          "retry_count", (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
+                          u->cfg.protocol ? u->cfg.protocol : "stdio", remote ? "url" : "command",
+                          remote ? u->cfg.url : (u->cfg.command ? u->cfg.command : ""), "status", status_name(u),
+                          "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u), "retry_count",
+                          (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
     json_object_set_new(o, "last_error",
                         u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
@@ -533,11 +588,12 @@ struct mcp_client *manager_server_client(struct manager *m, const char *name)
     return (u && u->client && u->state == CONN_READY) ? u->client : NULL;
 }
 
-json_t *manager_server_logs(struct manager *m, const char *name, size_t n)
+json_t *manager_server_logs(struct manager *m, const char *name, size_t n, uint64_t *total)
 {
     upstream *u = find(m, name);
     if (!u || !config_find_server(&m->a->cfg, name))
         return NULL;
+    *total = u->stderr_ring.total;
     return line_ring_tail_json(&u->stderr_ring, n);
 }
 

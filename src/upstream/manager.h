@@ -13,6 +13,9 @@
  *                                                   ▼
  *                                        (Error, status Auto-Disabled)
  *
+ * A remote server that forgets its session while Ready goes from Ready
+ * straight back to Connecting (a new session; not a failure).
+ *
  * Every transition is published on the bus as it happens; see
  * docs/PROTOCOL.md for the events and their data. */
 #ifndef MCPPROXY_UPSTREAM_MANAGER_H
@@ -30,8 +33,12 @@ struct mcp_client;
 /* Tunables (retry backoff, timeouts, stop grace) are the config's
  * `upstream` object (a->cfg.upstream), read when they are used. */
 
-/* Borrowed app; starts every enabled server in a->cfg. */
-struct manager *manager_create(app *a);
+struct curl_loop;
+
+/* Borrowed app; starts every enabled server in a->cfg. `curl` carries the
+ * HTTP of remote servers (borrowed; it must be closed only after
+ * manager_close's done). */
+struct manager *manager_create(app *a, struct curl_loop *curl);
 
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
  * after upstream.stop_grace_ms but at most 1 s (servers already stopping
@@ -77,8 +84,10 @@ json_t *manager_server_tools(struct manager *m, const char *name);
 struct mcp_client *manager_server_client(struct manager *m, const char *name);
 
 /* The last `n` stderr lines (0 = all kept), new JSON array, or NULL if the
- * server is unknown. */
-json_t *manager_server_logs(struct manager *m, const char *name, size_t n);
+ * server is unknown. *total gets the number of lines the server has written
+ * since it was added (the newest is line `total`), so a reader can ask for
+ * what came after the last line it saw. */
+json_t *manager_server_logs(struct manager *m, const char *name, size_t n, uint64_t *total);
 
 /* {"group","servers":[names],"enabled"} for every non-empty group in a->cfg,
  * as a new JSON array. */

@@ -5,7 +5,9 @@
 #include "core/utf8.h"
 #include "core/util.h"
 #include "core/jsonrpc.h"
+#include "upstream/http_transport.h"
 #include "upstream/stdio_transport.h"
+#include "upstream/transport.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -38,7 +40,7 @@ typedef enum phase { PHASE_INITIALIZING, PHASE_LISTING, PHASE_READY, PHASE_DONE 
 
 struct mcp_client {
     uv_loop_t *loop;
-    stdio_transport *transport;
+    transport *transport;
     mcp_client_callbacks cbs;
     void *ctx;
     char *name;
@@ -49,6 +51,8 @@ struct mcp_client {
     pending *pending;
     phase phase;
     bool exited;
+    bool stop_asked;   /* mcp_client_stop ran: the transport's end is no failure */
+    bool session_lost; /* the remote server forgot the session (transport_end) */
     char *protocol_version;
     json_t *server_info;
     json_t *capabilities;
@@ -70,7 +74,7 @@ static void client_fail(mcp_client *c, const char *reason);
  * pile up without end. */
 static int send_message(mcp_client *c, const json_t *msg)
 {
-    int rc = stdio_transport_send(c->transport, msg);
+    int rc = transport_send(c->transport, msg);
     if (rc == UV_ENOBUFS) {
         char reason[REASON_LEN];
         snprintf(reason, sizeof reason,
@@ -115,9 +119,17 @@ static void fail_request(mcp_client *c, int64_t id, int code, const char *messag
 static void request_timeout(uv_timer_t *timer)
 {
     pending *p = timer->data;
-    log_kv(LOG_WARN, "upstream request timed out",
-           LOG_FIELDS(LOG_STR("server", p->client->name), LOG_INT("id", p->id)));
-    fail_request(p->client, p->id, MCP_ERR_TIMEOUT, "request timed out");
+    mcp_client *c = p->client;
+    int64_t id = p->id;
+    log_kv(LOG_WARN, "upstream request timed out", LOG_FIELDS(LOG_STR("server", c->name), LOG_INT("id", id)));
+    fail_request(c, id, MCP_ERR_TIMEOUT, "request timed out");
+    /* The server is told it may stop working on it (a remote transport
+     * also lets go of the request's connection). */
+    if (!c->exited && c->phase != PHASE_DONE) {
+        json_t *params = json_pack("{s:I, s:s}", "requestId", (json_int_t)id, "reason", "timed out");
+        mcp_client_notify(c, "notifications/cancelled", params);
+        json_decref(params);
+    }
 }
 
 int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms, mcp_response_fn cb,
@@ -454,16 +466,24 @@ static void on_stderr(const char *bytes, size_t len, void *ctx)
     c->cbs.on_stderr(bytes, len, c->ctx);
 }
 
-static void on_exit_cb(int64_t exit_status, int term_signal, void *ctx)
+static void on_closed(const transport_end *end, void *ctx)
 {
     mcp_client *c = ctx;
+    /* A remote transport says why it ended; a process exit speaks for
+     * itself (the owner reads the status). */
+    c->session_lost = end->session_lost && !c->stop_asked;
+    if (end->reason && !c->stop_asked) {
+        log_kv(LOG_WARN, "upstream connection ended",
+               LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", end->reason)));
+        c->cbs.on_failed(c, end->reason, c->ctx);
+    }
     c->exited = true;
     c->phase = PHASE_DONE;
     json_decref(c->listing);
     c->listing = NULL;
     while (c->pending)
         fail_request(c, c->pending->id, MCP_ERR_CLOSED, "server connection closed");
-    c->cbs.on_exit(c, exit_status, term_signal, c->ctx);
+    c->cbs.on_exit(c, end->exit_status, end->term_signal, c->ctx);
 }
 
 mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mcp_client_options *opts,
@@ -482,11 +502,26 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->max_tool_list_bytes = opts->max_tool_list_bytes;
     c->max_tools = opts->max_tools;
     c->tools = json_array();
-    stdio_transport_callbacks tcbs = {
-        .on_message = on_message, .on_bad_line = on_bad_line, .on_stderr = on_stderr, .on_exit = on_exit_cb};
-    stdio_transport_options topts = {
-        .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
-    c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
+    transport_callbacks tcbs = {
+        .on_message = on_message, .on_bad_message = on_bad_line, .on_diagnostic = on_stderr, .on_closed = on_closed};
+    if (srv->url && *srv->url) {
+        if (!opts->curl) {
+            snprintf(err, CONFIG_ERR_LEN, "remote servers are not available here (no HTTP client)");
+            mcp_client_destroy(c);
+            return NULL;
+        }
+        http_transport_options hopts = {.server_name = c->name,
+                                        .connect_timeout_ms = c->request_timeout_ms,
+                                        .max_queued_bytes = c->max_queued_bytes,
+                                        .max_message_bytes = opts->max_message_bytes ? opts->max_message_bytes
+                                                                                     : JSONRPC_MAX_LINE_DEFAULT,
+                                        .curl = opts->curl};
+        c->transport = http_transport_start(loop, srv, &hopts, &tcbs, c, err);
+    } else {
+        stdio_transport_options topts = {
+            .stop_grace_ms = c->stop_grace_ms, .max_queued_bytes = c->max_queued_bytes, .reaper = opts->reaper};
+        c->transport = stdio_transport_start(loop, srv, &topts, &tcbs, c, err);
+    }
     if (!c->transport) {
         mcp_client_destroy(c);
         return NULL;
@@ -521,17 +556,23 @@ json_t *mcp_client_capabilities(const mcp_client *c)
 {
     return c->capabilities;
 }
+bool mcp_client_session_lost(const mcp_client *c)
+{
+    return c->session_lost;
+}
+
 int mcp_client_pid(const mcp_client *c)
 {
-    return c->transport ? stdio_transport_pid(c->transport) : 0;
+    return c->transport ? transport_pid(c->transport) : 0;
 }
 
 void mcp_client_stop_within(mcp_client *c, uint32_t max_grace_ms)
 {
+    c->stop_asked = true;
     if (c->phase != PHASE_DONE && c->phase != PHASE_READY)
         c->phase = PHASE_DONE;
     if (c->transport && !c->exited)
-        stdio_transport_stop(c->transport, c->stop_grace_ms < max_grace_ms ? c->stop_grace_ms : max_grace_ms);
+        transport_stop(c->transport, c->stop_grace_ms < max_grace_ms ? c->stop_grace_ms : max_grace_ms);
 }
 
 void mcp_client_stop(mcp_client *c)
@@ -543,7 +584,7 @@ void mcp_client_destroy(mcp_client *c)
 {
     if (!c)
         return;
-    stdio_transport_destroy(c->transport);
+    transport_destroy(c->transport);
     json_decref(c->tools);
     json_decref(c->listing);
     json_decref(c->server_info);

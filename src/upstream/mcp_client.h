@@ -1,4 +1,5 @@
-/* mcp_client.h - the client side of MCP over one stdio transport.
+/* mcp_client.h - the client side of MCP over one transport: a child's
+ * stdio, or HTTP when the server's config has a url (transport.h).
  *
  * Does the handshake (initialize → notifications/initialized), lists tools
  * (following nextCursor pages), re-lists on notifications/tools/list_changed,
@@ -28,6 +29,7 @@
 #define MCP_ERR_CLOSED (-32002)
 
 struct reaper;
+struct curl_loop;
 typedef struct mcp_client mcp_client;
 
 typedef struct mcp_error {
@@ -49,7 +51,8 @@ typedef struct mcp_client_callbacks {
      * bound; the client is stopping itself and on_exit follows. `reason` is
      * borrowed. */
     void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
-    /* Raw stderr bytes of the server (borrowed). */
+    /* Raw stderr bytes of a local server, or a remote transport's notes
+     * (one line each); borrowed. */
     void (*on_stderr)(const char *bytes, size_t len, void *ctx);
     /* The process exited and every pending request has been failed. Called
      * once; the owner may destroy the client from inside it. */
@@ -65,12 +68,15 @@ typedef struct mcp_client_options {
     uint32_t max_tool_pages;      /* tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* bytes of tools/list answers in one listing */
     uint32_t max_tools;           /* tools in one listing */
-    struct reaper *reaper;        /* for the transport; borrowed, may be NULL */
+    uint32_t max_message_bytes;   /* one message of a remote server (0: 16 MiB) */
+    struct reaper *reaper;        /* for a stdio transport; borrowed, may be NULL */
+    struct curl_loop *curl;       /* for a remote one (the config has a url); borrowed, may be NULL */
 } mcp_client_options;
 
 extern const char *const mcp_client_supported_versions[];
 
-/* Spawns the server and starts the handshake. NULL with err on failure
+/* Spawns the server (or, for a url, prepares its HTTP transport) and starts
+ * the handshake. NULL with err on failure
  * (no callback fires then). `cbs` and `opts` are copied; `ctx` borrowed. */
 mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mcp_client_options *opts,
                              const mcp_client_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN]);
@@ -101,6 +107,9 @@ const char *mcp_client_protocol_version(const mcp_client *c);
 json_t *mcp_client_server_info(const mcp_client *c);
 json_t *mcp_client_capabilities(const mcp_client *c);
 int mcp_client_pid(const mcp_client *c);
+/* After on_exit: whether the connection ended because the remote server
+ * forgot the session (a new one, not a failure, is the remedy). */
+bool mcp_client_session_lost(const mcp_client *c);
 
 /* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
  * stop_grace_ms). on_exit follows. Idempotent. */

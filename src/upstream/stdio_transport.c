@@ -22,9 +22,10 @@ extern char **environ;
 #define DRAIN_TIMEOUT_MS 1000
 #define READ_BUF_SIZE 65536
 
-struct stdio_transport {
+typedef struct stdio_transport {
+    transport base; /* first: the transport functions cast back */
     uv_loop_t *loop;
-    stdio_transport_callbacks cbs;
+    transport_callbacks cbs;
     void *ctx;
     uv_process_t proc;
     uv_pipe_t in, out, err;
@@ -51,7 +52,15 @@ struct stdio_transport {
     jsonrpc_framer framer;
     char out_buf[READ_BUF_SIZE];
     char err_buf[READ_BUF_SIZE];
-};
+} stdio_transport;
+
+static int stdio_send(transport *base, const json_t *msg);
+static void stdio_stop(transport *base, uint32_t grace_ms);
+static void stdio_destroy(transport *base);
+static int stdio_pid(const transport *base);
+
+static const transport_vtable stdio_vtable = {
+    .send = stdio_send, .stop = stdio_stop, .destroy = stdio_destroy, .pid = stdio_pid};
 
 static void handle_closed(uv_handle_t *h)
 {
@@ -64,8 +73,9 @@ static void handle_closed(uv_handle_t *h)
         free(t);
         return;
     }
-    /* Everything is closed: the owner may free us from inside on_exit. */
-    t->cbs.on_exit(t->exit_status, t->term_signal, t->ctx);
+    /* Everything is closed: the owner may free us from inside on_closed. */
+    transport_end end = {.exit_status = t->exit_status, .term_signal = t->term_signal, .reason = NULL};
+    t->cbs.on_closed(&end, t->ctx);
 }
 
 static void close_handle(stdio_transport *t, uv_handle_t *h)
@@ -153,7 +163,7 @@ static void on_line(const char *line, size_t len, void *ctx)
     json_error_t jerr;
     json_t *msg = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
     if (!msg) {
-        t->cbs.on_bad_line(jerr.text, line, len, t->ctx);
+        t->cbs.on_bad_message(jerr.text, line, len, t->ctx);
         return;
     }
     t->cbs.on_message(msg, len, t->ctx);
@@ -165,7 +175,7 @@ static void on_overflow(size_t len, void *ctx)
     stdio_transport *t = ctx;
     char why[96];
     snprintf(why, sizeof(why), "line of %zu bytes exceeds the limit of %zu", len, t->framer.max_line);
-    t->cbs.on_bad_line(why, "", 0, t->ctx);
+    t->cbs.on_bad_message(why, "", 0, t->ctx);
 }
 
 static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -181,7 +191,7 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         /* stdout closed while the process lives: it cannot talk to us any
          * more, so it is as good as dead. */
         if (!t->exited)
-            stdio_transport_stop(t, t->stop_grace_ms);
+            stdio_stop(&t->base, t->stop_grace_ms);
         maybe_finish(t);
     }
 }
@@ -190,7 +200,7 @@ static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     stdio_transport *t = s->data;
     if (n > 0) {
-        t->cbs.on_stderr(buf->base, (size_t)n, t->ctx);
+        t->cbs.on_diagnostic(buf->base, (size_t)n, t->ctx);
         return;
     }
     if (n < 0) {
@@ -297,8 +307,8 @@ static void set_start_error(char err[CONFIG_ERR_LEN], strbuf *why)
     strbuf_free(why);
 }
 
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
-                                       const stdio_transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN])
+transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
+                                 const transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN])
 {
     const char *wd = (srv->working_dir && *srv->working_dir) ? srv->working_dir : NULL;
     if (!command_runnable(srv->command, wd)) {
@@ -308,6 +318,7 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
         return NULL;
     }
     stdio_transport *t = xcalloc(1, sizeof(*t));
+    t->base.vt = &stdio_vtable;
     t->loop = loop;
     t->cbs = *cbs;
     t->ctx = ctx;
@@ -375,7 +386,7 @@ stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv
         reaper_track(t->reaper, t->pid);
     uv_read_start((uv_stream_t *)&t->out, alloc_out, on_out_read);
     uv_read_start((uv_stream_t *)&t->err, alloc_err, on_err_read);
-    return t;
+    return &t->base;
 }
 
 static void flush(stdio_transport *t);
@@ -411,8 +422,9 @@ static void flush(stdio_transport *t)
     }
 }
 
-int stdio_transport_send(stdio_transport *t, const json_t *msg)
+static int stdio_send(transport *base, const json_t *msg)
 {
+    stdio_transport *t = (stdio_transport *)base;
     if (t->stdin_closed || t->stopping || t->exited || t->write_failed)
         return UV_EPIPE;
     char *text = json_dumps(msg, JSON_COMPACT);
@@ -434,8 +446,9 @@ int stdio_transport_send(stdio_transport *t, const json_t *msg)
     return 0;
 }
 
-void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms)
+static void stdio_stop(transport *base, uint32_t grace_ms)
 {
+    stdio_transport *t = (stdio_transport *)base;
     if (t->exited)
         return;
     uint64_t kill_at = uv_now(t->loop) + grace_ms;
@@ -458,16 +471,16 @@ void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms)
     uv_timer_start(&t->timer, kill_timeout, grace_ms, 0);
 }
 
-void stdio_transport_destroy(stdio_transport *t)
+static void stdio_destroy(transport *base)
 {
-    if (!t)
-        return;
+    stdio_transport *t = (stdio_transport *)base;
     jsonrpc_framer_free(&t->framer);
     strbuf_free(&t->queued);
     free(t);
 }
 
-int stdio_transport_pid(const stdio_transport *t)
+static int stdio_pid(const transport *base)
 {
+    const stdio_transport *t = (const stdio_transport *)base;
     return t->pid;
 }

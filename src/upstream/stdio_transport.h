@@ -20,6 +20,7 @@
 #define MCPPROXY_UPSTREAM_STDIO_TRANSPORT_H
 
 #include "config/config.h"
+#include "upstream/transport.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -27,21 +28,6 @@
 #include <uv.h>
 
 struct reaper;
-typedef struct stdio_transport stdio_transport;
-
-typedef struct stdio_transport_callbacks {
-    /* One parsed JSON value per stdout line of `len` bytes; `msg` is
-     * borrowed. */
-    void (*on_message)(json_t *msg, size_t len, void *ctx);
-    /* A stdout line that could not be used (too long, not JSON); for logs. */
-    void (*on_bad_line)(const char *why, const char *line, size_t len, void *ctx);
-    /* Raw stderr bytes (borrowed). */
-    void (*on_stderr)(const char *bytes, size_t len, void *ctx);
-    /* The process has exited and every handle is closed. Called exactly
-     * once; the owner may destroy the transport from inside it.
-     * exit_status is the exit code (when term_signal is 0). */
-    void (*on_exit)(int64_t exit_status, int term_signal, void *ctx);
-} stdio_transport_callbacks;
 
 typedef struct stdio_transport_options {
     /* The grace of the stop the transport starts on its own, when the
@@ -55,30 +41,21 @@ typedef struct stdio_transport_options {
 } stdio_transport_options;
 
 /* Spawns the server. On failure returns NULL with a reason in err (nothing
- * to clean up, on_exit is never called). `opts` and `cbs` are copied; `ctx`
- * is borrowed and must outlive the transport. */
-stdio_transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
-                                       const stdio_transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN]);
-
-/* Queues one message followed by '\n'. `msg` is borrowed. Returns 0;
- * UV_ENOBUFS when it would take what waits for the server past
- * max_queued_bytes (nothing is queued: the server is not reading); or
- * another negative libuv error (the transport is stopping, the pipe is
- * gone). */
-int stdio_transport_send(stdio_transport *t, const json_t *msg);
-
-/* Stops the server: closes its stdin, sends SIGTERM to its process group and
- * SIGKILL after grace_ms if it has not exited. on_exit follows. Calling it
- * again only ever brings the SIGKILL forward (a process stop cutting short
- * the longer grace of a disable); it never postpones it. */
-void stdio_transport_stop(stdio_transport *t, uint32_t grace_ms);
-
-/* Frees the transport; only after on_exit (or from inside it). */
-void stdio_transport_destroy(stdio_transport *t);
-
-/* The child's pid (also its process group id): the supervisor's when
+ * to clean up, on_closed is never called). `opts` and `cbs` are copied;
+ * `ctx` is borrowed and must outlive the transport.
+ *
+ * As a transport (transport.h): each stdout line is one message (a line
+ * that is too long or not JSON goes to on_bad_message); stderr bytes go to
+ * on_diagnostic as they come; on_closed reports the exit status once every
+ * handle is closed (reason NULL). A send queues one message followed by
+ * '\n'. A stop closes the server's stdin, sends SIGTERM to its process
+ * group and SIGKILL after grace_ms if it has not exited; calling it again
+ * only ever brings the SIGKILL forward (a process stop cutting short the
+ * longer grace of a disable), never postpones it. transport_pid is the
+ * child's pid (also its process group id): the supervisor's when
  * mcpproxy-exec is used. */
-int stdio_transport_pid(const stdio_transport *t);
+transport *stdio_transport_start(uv_loop_t *loop, const server_config *srv, const stdio_transport_options *opts,
+                                 const transport_callbacks *cbs, void *ctx, char err[CONFIG_ERR_LEN]);
 
 /* Where the exec helper is looked for: next to the running binary. Returns
  * a malloc'd path when the helper exists, else NULL. */

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startProxy, api, connectReady, demoServerBin } from '../integration/harness.mjs';
+import { startFakeServer } from '../integration/remote_helpers.mjs';
 import {
   launchBrowser, openDashboard, waitRowStatus, waitPageMatchesApi, pageStatuses,
   ensureScreenshotDir,
@@ -170,6 +171,23 @@ test('Disable and Enable on a row change the server and the row', async () => {
   assert.equal(alpha.enabled, true);
   assert.equal(alpha.status, 'Ready');
   await waitPageMatchesApi(page, status);
+});
+
+test('a remote server shows its protocol and host where a command would be, its url in the tooltip', async () => {
+  const { page } = dash;
+  const fake = await startFakeServer();
+  try {
+    const add = await api(proxy, 'POST', '/api/servers', { name: 'remote', url: fake.url, protocol: 'streamable-http' });
+    assert.equal(add.status, 201, add.text);
+    await waitRowStatus(page, 'remote', 'Ready');
+    const cmd = page.locator('tr[data-server="remote"] .cmd');
+    assert.equal(await cmd.textContent(), `streamable-http · 127.0.0.1:${fake.port}`);
+    assert.equal(await cmd.getAttribute('title'), fake.url);
+    assert.equal((await api(proxy, 'DELETE', '/api/servers/remote')).status, 200);
+    await page.waitForSelector('tr[data-server="remote"]', { state: 'detached' });
+  } finally {
+    await fake.close();
+  }
 });
 
 test('groups fold, and switch off and on as a whole', async () => {

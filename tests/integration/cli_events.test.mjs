@@ -1,6 +1,7 @@
 // cli_events.test.mjs - `mcpproxy events`, the terminal view of the stream:
 // prints events as they are published, filters, and reconnects across a
-// proxy restart, saying so.
+// proxy restart, saying so; waits for a proxy not running yet; refuses
+// plainly (exit 4) without the right key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -111,15 +112,80 @@ test('reconnects after the proxy restarts and says the run changed', async () =>
   }
 });
 
-test('bad arguments and an unreachable proxy are reported, not retried forever', () => {
+test('bad arguments exit 2 naming the problem', () => {
   const bad = spawnSync(proxyBin, ['events', '--types', 'nope'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown event type "nope"/);
-  // Port 1 on loopback: nothing listens there.
-  const down = spawnSync(proxyBin, ['events', '--url', 'http://127.0.0.1:1'], { encoding: 'utf8', timeout: 20000 });
-  assert.equal(down.status, 1);
-  assert.match(down.stderr, /cannot connect to http:\/\/127\.0\.0\.1:1/);
   const misplaced = spawnSync(proxyBin, ['--json'], { encoding: 'utf8' });
   assert.equal(misplaced.status, 2);
-  assert.match(misplaced.stderr, /belong to `mcpproxy events`/);
+  assert.match(misplaced.stderr, /unknown option "--json" \(see mcpproxy help serve\)/);
+  const extra = spawnSync(proxyBin, ['events', 'stray'], { encoding: 'utf8' });
+  assert.equal(extra.status, 2);
+  assert.match(extra.stderr, /unexpected argument "stray"/);
+});
+
+test('a proxy not running yet is waited for, said once, then followed', async () => {
+  // A port nothing listens on yet: take one from the OS and let it go.
+  const probe = await startProxy();
+  const port = new URL(probe.url).port;
+  await probe.stop();
+  const w = watch(['--url', `http://127.0.0.1:${port}`, '--json']);
+  let proxy;
+  try {
+    await w.until('err', (l) => l.includes(`waiting for mcpproxy on 127.0.0.1:${port}`) && l.includes('start it with `mcpproxy`'));
+    proxy = await startProxy({ args: ['--listen', `127.0.0.1:${port}`] });
+    await w.until('err', (l) => l.includes('connected to'), 20000);
+    const { json } = await api(proxy, 'POST', '/api/events', { type: 'tool_called', server_name: 'late' });
+    await w.until('out', (l) => JSON.parse(l).seq === json.seq);
+    assert.equal(w.lines.err.filter((l) => l.includes('waiting for mcpproxy')).length, 1, w.lines.err.join('\n'));
+  } finally {
+    w.proc.kill('SIGINT');
+    assert.equal(await w.exited, 0);
+    await proxy?.stop();
+  }
+});
+
+test('a proxy with a key refuses a missing or wrong one: exit 4, in plain words', async () => {
+  const proxy = await startProxy({ config: { api_key: 'sekret-key-for-events' } });
+  try {
+    // An empty HOME: no ~/.mcpproxy/mcp_config.json of this machine supplies a key.
+    const env = { ...process.env, HOME: proxy.dir, MCPPROXY_API_KEY: '' };
+    const none = spawnSync(proxyBin, ['events', '--url', proxy.url], { encoding: 'utf8', timeout: 20000, env });
+    assert.equal(none.status, 4, none.stderr);
+    assert.match(none.stderr, /this proxy needs a key: pass --api-key or set MCPPROXY_API_KEY/);
+    const wrong = spawnSync(proxyBin, ['events', '--url', proxy.url, '--api-key', 'nope'], { encoding: 'utf8', timeout: 20000, env });
+    assert.equal(wrong.status, 4, wrong.stderr);
+    assert.match(wrong.stderr, /refused this API key/);
+    const w = spawn(proxyBin, ['events', '--url', proxy.url, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MCPPROXY_API_KEY: 'sekret-key-for-events' } });
+    const connected = new Promise((resolve) => {
+      let err = '';
+      w.stderr.setEncoding('utf8').on('data', (c) => { err += c; if (err.includes('connected to')) resolve(); });
+    });
+    await connected;
+    w.kill('SIGINT');
+    assert.equal(await new Promise((resolve) => w.on('exit', resolve)), 0);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('connection_lost reads as one line: how the server ended and its last stderr line', async () => {
+  const proxy = await startProxy();
+  const w = watch(['--url', proxy.url, '--types', 'connection_lost']);
+  try {
+    await w.until('err', (l) => l.includes('connected to'));
+    await api(proxy, 'POST', '/api/events', {
+      type: 'connection_lost', server_name: 'gone', data: { exit_code: 3, stderr_tail: 'first\nlast words\n' },
+    });
+    const line = await w.until('out', (l) => l.includes('gone'));
+    assert.match(line, /connection_lost\s+gone\s+exited with status 3: last words$/);
+    await api(proxy, 'POST', '/api/events', {
+      type: 'connection_lost', server_name: 'shot', data: { signal: 'Killed', signal_number: 9, stderr_tail: '' },
+    });
+    assert.match(await w.until('out', (l) => l.includes('shot')), /connection_lost\s+shot\s+killed by signal 9 \(Killed\)$/);
+  } finally {
+    w.proc.kill('SIGINT');
+    await w.exited;
+    await proxy.stop();
+  }
 });

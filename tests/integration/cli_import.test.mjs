@@ -32,10 +32,10 @@ function runImport(args, env = {}) {
   });
 }
 
-/** The report's lines as {name: 'added' | 'skipped: why'}. */
+/** The report's lines as {name: 'added' | 'added: note' | 'skipped: why'}. */
 function reportOf(stdout) {
   const out = {};
-  for (const m of stdout.matchAll(/^ {2}(added|skipped) +([^:\n]+)(?:: (.*))?$/gm)) out[m[2]] = m[1] === 'added' ? 'added' : `skipped: ${m[3]}`;
+  for (const m of stdout.matchAll(/^ {2}(added|skipped) +([^:\n]+)(?:: (.*))?$/gm)) out[m[2]] = m[3] ? `${m[1]}: ${m[3]}` : m[1];
   return out;
 }
 
@@ -57,33 +57,36 @@ test('import --from claude, cursor and vscode into a running proxy: added, skipp
       ['cursor', {
         'demo-cursor': /^added$/,
         filesystem: /^skipped: .*in the config already/,
-        linear: /^skipped: .*"url"/,
-      }, 'demo-cursor'],
+        linear: /^added$/, // a remote server (url), as it is
+      }, 'demo-cursor', ['demo-cursor', 'linear']],
       ['vscode', {
-        'demo-vscode': /^added$/,
+        'demo-vscode': /^added: without "dev"/,
         github: /^skipped: uses \$\{\.\.\.\} variables/,
-        fetch: /^skipped: /,
-        'python-tools': /^skipped: /,
-      }, 'demo-vscode'],
+        fetch: /^added$/, // "type": "http" with a url
+        'python-tools': /^skipped: uses \$\{\.\.\.\} variables/,
+      }, 'demo-vscode', ['demo-vscode', 'fetch']],
     ];
-    for (const [tool, expected, added] of steps) {
+    for (const [tool, expected, ready, added = [ready]] of steps) {
       const seen = rec.events.filter(isConfigChange).length;
       const r = await runImport(['--from', tool, '--config', proxy.configPath], env);
       assert.equal(r.code, 0, `${tool}: ${r.stderr}`);
       const report = reportOf(r.stdout);
       assert.deepEqual(Object.keys(report).sort(), Object.keys(expected).sort(), r.stdout);
       for (const [name, re] of Object.entries(expected)) assert.match(report[name], re, `${tool} ${name}`);
-      assert.match(r.stdout, /1 added/);
-      // The running proxy applies the file it wrote, and starts the server.
+      assert.match(r.stdout, new RegExp(`^${added.length} added`, 'm'));
+      // The running proxy applies the file it wrote, and starts the servers.
       const cc = await rec.until((e) => isConfigChange(e) && rec.events.filter(isConfigChange).indexOf(e) >= seen,
         10000, `config_change after importing from ${tool}`);
-      assert.deepEqual(cc.data.servers_added, [added]);
-      await rec.until(isState(added, 'Ready'), 20000, `${added} Ready`);
+      assert.deepEqual(cc.data.servers_added, added);
+      await rec.until(isState(ready, 'Ready'), 20000, `${ready} Ready`);
     }
     const saved = JSON.parse(readFileSync(proxy.configPath, 'utf8'));
-    assert.deepEqual(saved.mcpServers.map((s) => s.name), ['filesystem', 'demo-claude', 'demo-cursor', 'demo-vscode']);
+    assert.deepEqual(saved.mcpServers.map((s) => s.name),
+      ['filesystem', 'demo-claude', 'demo-cursor', 'linear', 'demo-vscode', 'fetch']);
     assert.deepEqual(saved.mcpServers[1].env, { DEMO_TOKEN: 'secret' });
-    assert.equal(saved.mcpServers[3].dev, undefined);
+    assert.equal(saved.mcpServers[3].url, 'http://127.0.0.1:9/sse');
+    assert.equal(saved.mcpServers[4].dev, undefined);
+    assert.equal(saved.mcpServers[5].protocol, 'http');
 
     // Again: everything is a duplicate now, and nothing is written.
     const before = readFileSync(proxy.configPath, 'utf8');
@@ -105,13 +108,13 @@ test('import FILE into a config that does not exist yet creates it; --dry-run wr
     const target = path.join(dir, 'new', 'mcp_config.json');
     const dry = await runImport([src, '--config', target, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /2 added, 1 skipped \(dry run: nothing written\)/);
+    assert.match(dry.stdout, /3 added, 0 skipped \(dry run: nothing written\)/);
     assert.equal(existsSync(target), false);
 
     const r = await runImport([src, '--config', target]);
     assert.equal(r.code, 0, r.stderr);
     const saved = JSON.parse(readFileSync(target, 'utf8'));
-    assert.deepEqual(saved.mcpServers.map((s) => s.name), ['demo-cursor', 'filesystem']);
+    assert.deepEqual(saved.mcpServers.map((s) => s.name), ['demo-cursor', 'filesystem', 'linear']);
     assert.equal(saved.mcpServers[0].protocol, 'stdio');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -101,7 +101,7 @@ test('an invalid or missing config file exits 1 with one line naming the file', 
     writeFileSync(s.cfg, JSON.stringify({ mcpServers: [...s.servers, { name: 'no-command' }] }, null, 2));
     let r = await runToExit(['--config', s.cfg, '--listen', '127.0.0.1:0']);
     assert.equal(r.code, 1, r.stderr);
-    assertOneLine(r.stderr, /invalid config/, new RegExp(`${s.cfg}:\\d+:\\d+:`), /"command" is required/);
+    assertOneLine(r.stderr, /invalid config/, new RegExp(`${s.cfg}:\\d+:\\d+:`), /give exactly one of "command"/);
     assert.equal(existsSync(s.marker), false);
 
     r = await runToExit(['--config', path.join(s.dir, 'missing.json'), '--listen', '127.0.0.1:0']);

@@ -59,7 +59,7 @@ test('VS Code\'s "servers" with "type": "stdio" runs, and is saved back under "s
     assert.equal(res.status, 200, res.text);
     res = await api(proxy, 'PATCH', '/api/servers/added', { type: 'http' });
     assert.equal(res.status, 400, res.text);
-    assert.match(res.json.error, /protocol "http" is not supported/);
+    assert.match(res.json.error, /protocol "http" needs a "url"/); // "type" reached the parser as the protocol
     const saved = JSON.parse(readFileSync(configPath, 'utf8'));
     assert.equal(saved.mcpServers, undefined);
     assert.deepEqual(Object.keys(saved.servers), ['demo', 'added']);

@@ -23,7 +23,7 @@ test('make install DESTDIR=tmp PREFIX=/opt/mcp installs binaries, man page and u
     }
     const man = readFileSync(path.join(root, 'share/man/man1/mcpproxy.1'), 'utf8');
     assert.match(man, /^\.TH MCPPROXY "1"/m);
-    for (const s of ['import', 'gen-key', 'events', '\\-\\-listen', 'SIGHUP']) assert.ok(man.includes(s), `man page mentions ${s}`);
+    for (const s of ['import', 'gen\\-key', 'events', '\\-\\-listen', 'SIGHUP']) assert.ok(man.includes(s), `man page mentions ${s}`);
     const unit = readFileSync(path.join(root, 'lib/systemd/user/mcpproxy.service'), 'utf8');
     assert.match(unit, /^ExecStart=\/opt\/mcp\/bin\/mcpproxy /m);
     assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);

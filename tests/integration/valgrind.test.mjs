@@ -1,6 +1,7 @@
 // valgrind.test.mjs - a whole proxy session under valgrind: start, serve
 // WebSocket clients (one resuming, one dropping its connection), publish,
-// stop with SIGTERM. Any invalid access or leak makes valgrind exit 99.
+// stop with SIGTERM; and the client commands. Any invalid access or leak
+// makes valgrind exit 99.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, connectReady, api } from './harness.mjs';
@@ -59,4 +60,80 @@ test('upstream servers, /mcp calls, SSE and API edits under valgrind: no errors,
   const { code, signal } = await proxy.stop('SIGTERM');
   assert.equal(signal, null);
   assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
+});
+
+test('remote servers (Streamable HTTP with a GET stream, one refused) under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const { recordEvents, isState, fastUpstream } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const { startFakeServer, freePort } = await import('./remote_helpers.mjs');
+  const fake = await startFakeServer({ getStream: true, sseAnswers: true });
+  const refused = await freePort();
+  const proxy = await startProxy({
+    wrapper: valgrind, readyMs: 60000,
+    config: {
+      upstream: fastUpstream, auto_disable_threshold: 2,
+      mcpServers: [
+        { name: 'remote', url: fake.url, headers: { Authorization: 'Bearer x' } },
+        { name: 'gone', url: `http://127.0.0.1:${refused}/mcp` },
+      ],
+    },
+  });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('remote', 'Ready'), 60000, 'remote to be Ready');
+    await rec.until((e) => e.type === 'server_auto_disabled' && e.server_name === 'gone', 60000, 'gone to be auto-disabled');
+    const { client } = await mcpConnect(proxy);
+    const res = await client.callTool({ name: 'remote__work', arguments: {} }, undefined, { timeout: 60000 });
+    assert.equal(res.content[0].text, 'worked in session-1');
+    fake.changeTools();
+    await rec.until((e) => e.type === 'tools_updated' && e.server_name === 'remote' && e.data.tool_count === 2, 60000, 'the new tool');
+    await client.close();
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop('SIGTERM');
+    await fake.close();
+    assert.equal(signal, null);
+    assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
+  }
+});
+
+test('the client commands under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { proxyBin } = await import('./harness.mjs');
+  const { demo, recordEvents, isState } = await import('./upstream_helpers.mjs');
+  const proxy = await startProxy({ config: { mcpServers: [demo('demo')] } });
+  const rec = await recordEvents(proxy);
+  await rec.until(isState('demo', 'Ready'));
+  const env = { ...process.env, HOME: proxy.dir, MCPPROXY_API_KEY: '' };
+  /** Runs a command under valgrind; with `until`, stops it with SIGINT once its stderr matches. */
+  const run = (args, until) => new Promise((resolve) => {
+    const proc = spawn(valgrind[0], [...valgrind.slice(1), proxyBin, args[0], '--url', proxy.url, ...args.slice(1)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
+    proc.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; if (until && until.test(stderr)) proc.kill('SIGINT'); });
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  try {
+    for (const [args, code, out, until] of [
+      [['status', '--json'], 0, /"demo"/],
+      [['servers', 'add', 'off', '--disabled', '--env', 'K=v', 'true'], 0, /added off/],
+      [['servers', 'edit', 'off', '--env', 'K2=w', '--arg', 'x'], 0, /updated off/],
+      [['groups', 'add', 'g', 'off'], 0, /group g/],
+      [['tools', 'demo'], 0, /demo__add\(a, b\)/],
+      [['call', 'demo__add', '{"a":2,"b":3}'], 0, /^5$/m],
+      [['call', 'demo__fail', '{"message":"x"}'], 1, /^$/],
+      [['logs', 'demo', '--tail', '2'], 0, /demo: /],
+      [['servers', 'rm', 'off'], 0, /removed off/],
+      [['servers', 'rm', 'off'], 1, /^$/],
+      [['events'], 0, /^/, /connected to/],
+      [['status', '--watch'], 0, /demo\s+Ready/, /connected to/],
+    ]) {
+      const r = await run(args, until);
+      assert.equal(r.code, code, `mcpproxy ${args.join(' ')} exited ${r.code} (99: valgrind found errors):\n${r.stderr}`);
+      assert.match(r.stdout, out, args.join(' '));
+    }
+  } finally {
+    rec.close();
+    await proxy.stop();
+  }
 });

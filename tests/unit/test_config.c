@@ -520,6 +520,59 @@ static void test_load_file_error_names_path(void **state)
 
 /* The bounds on what one upstream server can make mcpproxy hold: their
  * defaults, and values outside their ranges refused with the key's name. */
+/* A remote server: exactly one of command and url, a protocol that fits,
+ * an http(s) url, valid headers; its keys round-trip, and secrets (header
+ * values) are masked like env values. */
+static void test_remote_servers(void **state)
+{
+    (void)state;
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"url\": \"http://h/mcp\"}]}",
+                 "exactly one of");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"ftp://h/mcp\"}]}", "http:// or https://");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"protocol\": \"stdio\"}]}", "url");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"protocol\": \"sse\"}]}", "needs a");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"headers\": {\"X\": 1}}]}", "headers");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"headers\": {\"Bad: name\": \"v\"}}]}",
+                 "header");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"tls_skip_verify\": \"yes\"}]}",
+                 "tls_skip_verify");
+
+    const char *doc = "{\"mcpServers\": [{\"name\": \"r\", \"url\": \"https://example.org/mcp\", "
+                      "\"headers\": {\"Authorization\": \"Bearer s3cret\"}, \"tls_skip_verify\": true},"
+                      "{\"name\": \"h\", \"url\": \"http://127.0.0.1:1/mcp\", \"protocol\": \"http\"}]}";
+    config a, b;
+    char err[CONFIG_ERR_LEN];
+    if (!parse(doc, &a, err))
+        fail_msg("%s", err);
+    assert_string_equal(a.servers[0].protocol, "auto"); /* the default with a url */
+    assert_string_equal(a.servers[1].protocol, "http");
+    assert_true(a.servers[0].tls_skip_verify);
+    assert_int_equal(a.servers[0].n_headers, 1);
+    json_t *masked = server_config_to_json(&a.servers[0], true);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(masked, "headers"), "Authorization")),
+                        CONFIG_SECRET_MASK);
+    assert_null(json_object_get(masked, "command"));
+    json_decref(masked);
+    json_t *ja = config_to_json(&a);
+    char *text = json_dumps(ja, 0);
+    if (!parse(text, &b, err))
+        fail_msg("%s", err);
+    json_t *jb = config_to_json(&b);
+    assert_true(json_equal(ja, jb));
+    assert_string_equal(b.servers[0].headers[0].value, "Bearer s3cret");
+    server_config copy;
+    server_config_copy(&copy, &b.servers[0]);
+    assert_string_equal(copy.url, "https://example.org/mcp");
+    assert_string_equal(copy.headers[0].name, "Authorization");
+    assert_true(copy.tls_skip_verify);
+    server_config_free(&copy);
+    json_decref(ja);
+    json_decref(jb);
+    free(text);
+    config_free(&a);
+    config_free(&b);
+}
+
 static void test_upstream_bounds(void **state)
 {
     (void)state;
@@ -570,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_save_and_load),
         cmocka_unit_test(test_load_file_error_names_path),
         cmocka_unit_test(test_upstream_bounds),
+        cmocka_unit_test(test_remote_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,25 @@ static void test_each_field_changed(void **state)
                     SERVER_FIELD_GROUP);
 }
 
+#define REMOTE(name, more) "{\"name\": \"" name "\", \"url\": \"http://127.0.0.1:1/mcp\"" more "}"
+
+/* A remote server's own settings, each on its own; each restarts it. */
+static void test_each_remote_field_changed(void **state)
+{
+    (void)state;
+    check_one_field(SERVERS(REMOTE("a", "")), SERVERS("{\"name\": \"a\", \"url\": \"https://example.org/mcp\"}"),
+                    SERVER_FIELD_URL);
+    check_one_field(SERVERS(REMOTE("a", ", \"headers\": {\"Authorization\": \"Bearer 1\"}")),
+                    SERVERS(REMOTE("a", ", \"headers\": {\"Authorization\": \"Bearer 2\"}")), SERVER_FIELD_HEADERS);
+    check_one_field(SERVERS(REMOTE("a", "")), SERVERS(REMOTE("a", ", \"tls_skip_verify\": true")),
+                    SERVER_FIELD_TLS_SKIP_VERIFY);
+    check_one_field(SERVERS(REMOTE("a", "")), SERVERS(REMOTE("a", ", \"protocol\": \"sse\"")), SERVER_FIELD_PROTOCOL);
+    unsigned of_process = SERVER_FIELDS_OF_PROCESS;
+    assert_true(of_process & SERVER_FIELD_BIT(SERVER_FIELD_URL));
+    assert_true(of_process & SERVER_FIELD_BIT(SERVER_FIELD_HEADERS));
+    assert_true(of_process & SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY));
+}
+
 /* protocol has one valid value in a file ("stdio"), so it is changed on a
  * copy, as is a missing string, which equals "". */
 static void test_protocol_and_missing_strings(void **state)
@@ -196,7 +215,8 @@ static void test_protocol_and_missing_strings(void **state)
 static void test_field_names_and_restart_set(void **state)
 {
     (void)state;
-    const char *names[] = {"protocol", "command", "args", "env", "working_dir", "enabled", "group"};
+    const char *names[] = {"protocol", "command",         "args",    "env",  "working_dir", "url",
+                           "headers",  "tls_skip_verify", "enabled", "group"};
     for (int f = 0; f < SERVER_FIELD_COUNT; f++) {
         assert_string_equal(server_field_name((server_field)f), names[f]);
         /* what reaches the process restarts it; enabled and group do not */
@@ -295,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_removed),
         cmocka_unit_test(test_renamed_is_removed_and_added),
         cmocka_unit_test(test_each_field_changed),
+        cmocka_unit_test(test_each_remote_field_changed),
         cmocka_unit_test(test_protocol_and_missing_strings),
         cmocka_unit_test(test_field_names_and_restart_set),
         cmocka_unit_test(test_several_fields),

@@ -77,9 +77,17 @@ static void test_vscode_servers_and_type(void **state)
     assert_true(cfg.servers_form.by_name);
     assert_true(cfg.servers_form.vscode_key);
     config_free(&cfg);
-    /* "type" is "protocol": what it cannot run is refused, naming it. */
-    expect_error("{\"servers\": {\"r\": {\"type\": \"http\", \"command\": \"x\"}}}",
-                 "protocol \"http\" is not supported");
+    /* "type" is "protocol": VS Code's remote server parses as one, and
+     * what mcpproxy does not speak is refused, naming it. */
+    const char *remote = "{\"servers\": {\"r\": {\"type\": \"http\", \"url\": \"https://h/mcp\"}}}";
+    if (!parse(remote, &cfg, err))
+        fail_msg("%s", err);
+    assert_string_equal(cfg.servers[0].protocol, "http");
+    assert_string_equal(cfg.servers[0].url, "https://h/mcp");
+    config_free(&cfg);
+    expect_error("{\"servers\": {\"r\": {\"type\": \"websocket\", \"url\": \"https://h\"}}}",
+                 "protocol \"websocket\" is not supported");
+    expect_error("{\"servers\": {\"r\": {\"type\": \"http\", \"command\": \"x\"}}}", "needs a \"url\"");
     expect_error(
         "{\"mcpServers\": [{\"name\": \"a\", \"type\": \"stdio\", \"protocol\": \"stdio\", \"command\": \"c\"}]}",
         "not both");
@@ -100,7 +108,7 @@ static void test_foreign_keys_refused_with_a_way_forward(void **state)
     expect_error("{\"mcpServers\": {\"a\": {\"name\": \"b\", \"command\": \"c\"}}}", "differs from its key");
     /* Keys are names: the name rule holds, and the message says where. */
     expect_error("{\"mcpServers\": {\"a b\": {\"command\": \"c\"}}}", "\"mcpServers\".\"a b\"");
-    expect_error("{\"mcpServers\": {\"a\": {}}}", "\"command\" is required");
+    expect_error("{\"mcpServers\": {\"a\": {}}}", "give exactly one of \"command\"");
 }
 
 static void test_error_position_in_object_form(void **state)

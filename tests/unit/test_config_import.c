@@ -93,7 +93,7 @@ static void test_vscode_entries(void **state)
     assert_true(entry(&rep, "a")->added);
     assert_non_null(strstr(entry(&rep, "a")->why, "dev"));
     expect_skipped(&rep, "b", "${...}");
-    expect_skipped(&rep, "c", "protocol \"sse\" is not supported");
+    expect_skipped(&rep, "c", "needs a \"url\"");
     expect_skipped(&rep, "d", "envFile");
     expect_skipped(&rep, "e", "not an object");
     /* A relative command meant the directory of the file read. */
