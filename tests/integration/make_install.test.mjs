@@ -4,12 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot, buildDir } from './harness.mjs';
+import { repoRoot, buildDir, startProxy } from './harness.mjs';
+import { recordEvents, isState, demo, serverStatus } from './upstream_helpers.mjs';
 
-test('make install DESTDIR=tmp PREFIX=/opt/mcp installs binaries, man page and user unit', () => {
+test('make install DESTDIR=tmp PREFIX=/opt/mcp installs binaries, man page and user unit', async () => {
   const dest = mkdtempSync(path.join(tmpdir(), 'mcpproxy-install-'));
   try {
     // BUILD is this build directory: built as configured, not reconfigured.
@@ -31,6 +32,19 @@ test('make install DESTDIR=tmp PREFIX=/opt/mcp installs binaries, man page and u
     const run = spawnSync(path.join(root, 'bin/mcpproxy'), ['--version'], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /^mcpproxy \d+\.\d+\.\d+/);
+
+    // The installed proxy runs its servers under the installed supervisor,
+    // found next to itself (the server's pid is the supervisor's).
+    const proxy = await startProxy({ bin: path.join(root, 'bin/mcpproxy'), config: { mcpServers: [demo('demo')] } });
+    try {
+      const rec = await recordEvents(proxy);
+      await rec.until(isState('demo', 'Ready'), 20000, 'demo Ready');
+      const { pid } = await serverStatus(proxy, 'demo');
+      assert.equal(readlinkSync(`/proc/${pid}/exe`), path.join(root, 'bin/mcpproxy-exec'));
+      rec.close();
+    } finally {
+      await proxy.stop();
+    }
 
     // uninstall removes exactly what install put there.
     const un = spawnSync('make', ['--no-print-directory', 'uninstall', `DESTDIR=${dest}`, 'PREFIX=/opt/mcp', `BUILD=${buildDir}`],
