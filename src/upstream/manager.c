@@ -521,7 +521,14 @@ static void upstream_start(upstream *u)
                                 .on_stderr = on_stderr,
                                 .on_exit = on_client_exit};
     char err[CONFIG_ERR_LEN];
-    u->client = mcp_client_start(m->a->loop, &u->cfg, &opts, &cbs, u, err);
+    /* Relative paths in the config are relative to its file, not to
+     * wherever mcpproxy was started from. */
+    char *base_dir = config_dir_of(m->a->config_path);
+    server_config run;
+    config_server_resolve_paths(&run, &u->cfg, base_dir);
+    u->client = mcp_client_start(m->a->loop, &run, &opts, &cbs, u, err);
+    server_config_free(&run);
+    free(base_dir);
     if (!u->client) {
         log_kv(LOG_WARN, "server failed to start", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", err)));
         on_failure(u, err);
