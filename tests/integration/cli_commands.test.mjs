@@ -428,10 +428,11 @@ test('tools lists SERVER__TOOL(args); call demo__add prints 5; a tool error exit
   }
 });
 
-test('logs prints the stderr lines; logs -f shows a line the server writes later', async () => {
+test('logs prints the stderr lines; logs -f follows the event stream: every new line once, in order, across a proxy restart', async () => {
   const { proxy, rec } = await demoProxy();
   const url = ['--url', proxy.url];
-  let f;
+  const port = new URL(proxy.url).port;
+  let f, second;
   try {
     const logs = await run(['logs', 'demo', ...url]);
     assert.equal(logs.code, 0, logs.stderr);
@@ -442,22 +443,43 @@ test('logs prints the stderr lines; logs -f shows a line the server writes later
 
     f = follow(proxyBin, ['logs', 'demo', '-f', ...url]);
     await f.until((l) => l === ready[0]);
-    // A restart makes the server (a new process) write a new "ready" line.
+    await f.until((l) => l.includes('connected to'), 20000, { stderr: true });
+    // It follows the stream (this server's server_log events), not a poll.
+    const { clients } = (await api(proxy, 'GET', '/api/realtime/stats')).json;
+    assert.ok(clients.some((c) => c.filters.server === 'demo' && JSON.stringify(c.filters.types) === '["server_log"]'), JSON.stringify(clients));
+
+    // The server again, now writing 800 lines at once: over the 50 a
+    // second the events carry, within the 1,000 the proxy keeps. Each
+    // must show exactly once, in order, and the new "ready" line after.
     const seq = (await api(proxy, 'GET', '/api/servers/status')).json.seq;
-    assert.equal((await api(proxy, 'POST', '/api/servers/demo/restart')).status, 200);
+    assert.equal((await api(proxy, 'PATCH', '/api/servers/demo', { args: demo('demo', ['--stderr-lines', '800']).args })).status, 200);
     await rec.until((e) => isState('demo', 'Ready')(e) && e.seq > seq);
-    const again = await f.until((l) => /^demo: ready: MCP over stdio, pid \d+$/.test(l) && l !== ready[0]);
-    assert.ok(again);
+    await f.until((l) => /^demo: ready: MCP over stdio, pid \d+$/.test(l) && l !== ready[0]);
+    await f.until((l) => l === 'demo: stderr line 800 of 800');
+    const numbered = (of) => f.out.map((l) => l.match(new RegExp(`^demo: stderr line (\\d+) of ${of}$`))).filter(Boolean).map((m) => Number(m[1]));
+    const oneTo = (n) => Array.from({ length: n }, (_, i) => i + 1);
+    assert.deepEqual(numbered(800), oneTo(800), 'no line repeated, none missing');
     assert.equal(f.out.filter((l) => l === ready[0]).length, 1, 'lines already shown are not repeated');
 
-    const since = (await api(proxy, 'GET', '/api/servers/demo/logs')).json;
-    const after = (await api(proxy, 'GET', `/api/servers/demo/logs?since=${since.total - 1}`)).json;
+    // A new proxy on the same port (a new epoch): it numbers its lines
+    // from 1 again, and all 900 of its server's are new to the follower.
+    rec.close();
+    await proxy.stop();
+    await f.until((l) => l.includes('disconnected'), 20000, { stderr: true });
+    second = await startProxy({ config: { mcpServers: [demo('demo', ['--stderr-lines', '900'])] }, args: ['--listen', `127.0.0.1:${port}`] });
+    await f.until((l) => l === 'demo: stderr line 900 of 900', 30000);
+    assert.deepEqual(numbered(900), oneTo(900), 'the new proxy\'s lines, each once');
+    assert.deepEqual(numbered(800), oneTo(800));
+
+    const since = (await api(second, 'GET', '/api/servers/demo/logs')).json;
+    const after = (await api(second, 'GET', `/api/servers/demo/logs?since=${since.total - 1}`)).json;
     assert.deepEqual(after.lines, since.lines.slice(-1));
-    assert.deepEqual((await api(proxy, 'GET', `/api/servers/demo/logs?since=${since.total}`)).json.lines, []);
-    assert.equal((await api(proxy, 'GET', '/api/servers/demo/logs?since=-1')).status, 400);
+    assert.deepEqual((await api(second, 'GET', `/api/servers/demo/logs?since=${since.total}`)).json.lines, []);
+    assert.equal((await api(second, 'GET', '/api/servers/demo/logs?since=-1')).status, 400);
   } finally {
     if (f) assert.equal(await f.stop(), 0);
     rec.close();
     await proxy.stop();
+    await second?.stop();
   }
 });
