@@ -34,7 +34,9 @@ struct mcp_batch {
     mcp_calls *calls;
     http_pending *http; /* NULL while dispatching and once the client went away */
     bool sse;           /* answer as text/event-stream */
+    bool can_stream;    /* the client accepts text/event-stream: a long wait may become a stream */
     bool is_array;      /* the request was a batch: answer with an array */
+    uint64_t since_ms;  /* uv_now() when the answer started to wait */
     size_t waiting;     /* calls not yet answered, plus the dispatcher's hold */
     json_t *answers;    /* JSON mode: answers so far; SSE mode: not yet written */
 };
@@ -155,12 +157,16 @@ static void batch_answer(mcp_batch *b, json_t *answer)
         batch_finish(b);
 }
 
-mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool sse)
+mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, bool accepts_sse)
 {
     mcp_batch *b = xcalloc(1, sizeof *b);
     b->calls = calls;
     b->is_array = is_array;
-    b->sse = sse;
+    /* A batch streams whenever the client takes a stream (its answers go out
+     * as they come). One request's single answer is JSON when the client
+     * takes JSON: a Content-Length answer keeps the connection alive. */
+    b->sse = accepts_sse && (is_array || !accepts_json);
+    b->can_stream = accepts_sse;
     b->answers = json_array();
     b->waiting = 1; /* the dispatcher's hold, released by mcp_batch_end */
     return b;
@@ -363,13 +369,31 @@ static void batch_gone(void *ctx)
     }
 }
 
+static void stream_begin(mcp_batch *b)
+{
+    b->sse = true;
+    http_stream_begin(b->http, 200, "text/event-stream");
+    size_t k;
+    json_t *msg;
+    json_array_foreach(b->answers, k, msg)
+        sse_write(b, msg);
+    json_array_clear(b->answers);
+}
+
 /* Keep-alive for answers being streamed: it also finds clients that left
- * (exchange.h, known limit). */
+ * (exchange.h, known limit). A JSON answer that has waited a whole ping
+ * interval becomes a stream when the client takes one, so that its wait is
+ * kept alive and watched the same way. */
 static void ping_batches(ticker_job *job)
 {
     mcp_calls *calls = CONTAINER_OF(job, mcp_calls, ping);
+    uint64_t now = uv_now(calls->a->loop);
     for (mcp_batch *b = calls->batches; b; b = b->next) {
-        if (b->http && b->sse)
+        if (!b->http)
+            continue;
+        if (!b->sse && b->can_stream && now - b->since_ms >= calls->settings->ping_interval_ms)
+            stream_begin(b);
+        if (b->sse)
             http_stream_sse_comment(b->http, "ping");
     }
 }
@@ -390,16 +414,11 @@ void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
         ticker_job_start(calls->a->ticker, &calls->ping, calls->settings->ping_interval_ms, ping_batches);
     b->next = calls->batches;
     calls->batches = b;
-    if (b->sse) {
-        /* The headers leave at once, so no client-side header timeout cuts
-         * a long call; what is answered already goes first. */
-        http_stream_begin(b->http, 200, "text/event-stream");
-        size_t k;
-        json_t *msg;
-        json_array_foreach(b->answers, k, msg)
-            sse_write(b, msg);
-        json_array_clear(b->answers);
-    }
+    b->since_ms = uv_now(calls->a->loop);
+    /* A stream's headers leave at once, so no client-side header timeout
+     * cuts a long call; what is answered already goes first. */
+    if (b->sse)
+        stream_begin(b);
     /* Calls are still in flight, so this never ends the batch. */
     b->waiting--;
     assert(b->waiting > 0);

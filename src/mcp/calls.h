@@ -10,12 +10,12 @@
  *
  * A POST's messages are answered through one `batch`: mcp_batch_begin(),
  * then one mcp_batch_* call per message, then mcp_batch_end(), which answers
- * at once when nothing waits, or later (as Server-Sent Events when the
- * client takes them, one event per answer as it comes; else as JSON once
- * every answer is in). Lifetime: a batch is owned by the count of answers it
- * still owes, in which the dispatcher holds a share from begin to end, so a
- * message that ends an earlier call of the same batch (a cancel) can never
- * free the batch under its dispatcher. */
+ * at once when nothing waits, or later: as JSON once every answer is in
+ * (a single request whose client takes JSON: Content-Length, keep-alive),
+ * or as Server-Sent Events, one event per answer as it comes (a batch, a
+ * client that takes only a stream, or a wait longer than a ping interval). Lifetime: a batch is owned by the count of
+ * answers it still owes, in which the dispatcher holds a share from begin to end, so a message that ends an earlier
+ * call of the same batch (a cancel) can never free the batch under its dispatcher. */
 #ifndef MCPPROXY_MCP_CALLS_H
 #define MCPPROXY_MCP_CALLS_H
 
@@ -50,8 +50,12 @@ void mcp_calls_close(mcp_calls *calls);
 /* Frees the table, after close. NULL is ignored. */
 void mcp_calls_destroy(mcp_calls *calls);
 
-/* A POST's answer: `is_array` answers with an array, `sse` streams a wait. */
-mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool sse);
+/* A POST's answer: `is_array` answers with an array; `accepts_json` and
+ * `accepts_sse` are what the client's Accept admits. A batch that waits
+ * streams when the client takes a stream; a single request waits for a
+ * JSON answer when the client takes JSON, which becomes a stream only
+ * after waiting one ping interval (when the client takes one). */
+mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, bool accepts_sse);
 
 /* An answer given at once (stolen). */
 void mcp_batch_answer_now(mcp_batch *b, json_t *answer);

@@ -256,8 +256,8 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
         return;
     mcp_session *s = NULL;
     if (!handle_initialize(ep, body, req, res) && (s = find_session(ep, req, json_is_array(body), res))) {
-        /* A wait is answered as a stream when the client takes one. */
-        mcp_batch *b = mcp_batch_begin(ep->calls, json_is_array(body), http_accepts(req->accept, "text/event-stream"));
+        mcp_batch *b = mcp_batch_begin(ep->calls, json_is_array(body), http_accepts(req->accept, "application/json"),
+                                       http_accepts(req->accept, "text/event-stream"));
         dispatch(ep, s, b, body);
         mcp_batch_end(b, req, res);
     }
