@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define WRITE_CHUNK (16 * 1024)
+#define HEAD_ROOM 2048            /* a status line and headers always fit (build_head fails otherwise) */
 #define HTTP_UPGRADE_REQUIRED 426 /* lws names no constant for it */
 
 struct http_pending {
@@ -46,7 +47,7 @@ struct http_pending {
 
 /* One shared staging buffer: lws wants LWS_PRE bytes of headroom in front of
  * what it writes, and copies whatever it cannot send at once. */
-static unsigned char write_buf[LWS_PRE + WRITE_CHUNK];
+static unsigned char write_buf[LWS_PRE + HEAD_ROOM + WRITE_CHUNK];
 
 /* ---- immediate responses ------------------------------------------------ */
 
@@ -324,13 +325,23 @@ static int build_head(struct lws *wsi, unsigned status, const char *content_type
     return lws_finalize_http_header(wsi, q, end);
 }
 
+/* The status line and headers, and with them the whole body when it is all
+ * queued and fits: a small answer leaves in one send, as
+ * lws_return_http_status() sends its page, rather than in two sends a
+ * writable callback apart. */
 static int write_head(http_pending *p, struct lws *wsi)
 {
-    unsigned char buf[LWS_PRE + 2048];
-    unsigned char *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
+    unsigned char *start = write_buf + LWS_PRE, *q = start, *end = write_buf + sizeof write_buf - 1;
     lws_filepos_t length = p->streaming ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t)p->content_length;
     if (build_head(wsi, (unsigned)p->status, p->content_type, length, p->extra, p->n_extra, &q, end))
         return -1;
+    size_t body = p->out.len - p->sent;
+    if (!p->streaming && p->ending && body && body <= (size_t)(end - q)) {
+        memcpy(q, p->out.data + p->sent, body);
+        q += body;
+        p->sent = p->out.len = 0;
+        p->waiting_since_us = 0;
+    }
     return lws_write(wsi, start, (size_t)(q - start), LWS_WRITE_HTTP_HEADERS) < (int)(q - start) ? -1 : 0;
 }
 

@@ -308,7 +308,7 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
     bool query_whole = http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
-    lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
+    conn_peer(wsi, s->peer, sizeof s->peer);
 
     long long content_length;
     const char *why;
