@@ -1,9 +1,11 @@
 /* event.c - event type names and the one-time serialization of an event. */
 #include "core/event.h"
 
+#include "core/json_write.h"
 #include "core/util.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,24 +96,28 @@ static json_t *event_to_json(uint64_t seq, const event_fields *f, const char *ti
 event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char *timestamp)
 {
     json_t *obj = event_to_json(seq, fields, timestamp);
-    size_t json_len = json_dumpb(obj, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    size_t name_len = fields->server_name ? strlen(fields->server_name) + 1 : 0;
-    assert(json_len > 0); /* an object always dumps */
-    event_msg *msg = xmalloc(sizeof *msg + EVENT_HEADROOM + json_len + 1 + name_len);
+    /* The text is written straight into what becomes the message: one
+     * allocation, grown in place, holding the header, the headroom, the
+     * JSON and the server name. */
+    size_t at = offsetof(event_msg, storage) + EVENT_HEADROOM;
+    strbuf sb = {0};
+    strbuf_reserve(&sb, at + 512);
+    sb.len = at;
+    json_write(&sb, obj);
+    json_decref(obj);
+    size_t json_len = sb.len - at;
+    assert(json_len > 0);      /* an object always writes */
+    strbuf_append(&sb, "", 1); /* the JSON's NUL */
+    if (fields->server_name)
+        strbuf_append(&sb, fields->server_name, strlen(fields->server_name) + 1);
+    /* Down to its size (in place): the ring keeps thousands of these. */
+    event_msg *msg = xrealloc(sb.data, sb.len);
     msg->refs = 1;
     msg->type = fields->type;
     msg->seq = seq;
     msg->json = msg->storage + EVENT_HEADROOM;
-    msg->json_len = json_dumpb(obj, (char *)msg->json, json_len, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    msg->json[json_len] = '\0';
-    json_decref(obj);
-    if (fields->server_name) {
-        char *name = (char *)msg->json + json_len + 1;
-        memcpy(name, fields->server_name, name_len);
-        msg->server_name = name;
-    } else {
-        msg->server_name = NULL;
-    }
+    msg->json_len = json_len;
+    msg->server_name = fields->server_name ? (const char *)msg->json + json_len + 1 : NULL;
     return msg;
 }
 

@@ -6,6 +6,7 @@
  * immediate answer is a handle finished at once, its body moved in. */
 #include "http/exchange.h"
 
+#include "core/json_write.h"
 #include "core/log.h"
 #include "core/utf8.h"
 
@@ -77,11 +78,12 @@ void http_respond_bytes(http_response *res, int status, const char *content_type
 
 void http_respond_json(http_response *res, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert(body); /* every caller builds one; allocation failure aborts first */
+    res->status = status;
+    res->content_type = "application/json";
+    res->body.len = 0;
+    json_write(&res->body, body); /* straight into the body: no text of its own */
     json_decref(body);
-    assert(text); /* jansson fails only on allocation, which aborts first, or on a NULL body */
-    http_respond_bytes(res, status, "application/json", text, strlen(text));
-    free(text);
 }
 
 void http_respond_error(http_response *res, int status, const char *fmt, ...)

@@ -1,6 +1,7 @@
 /* calls.c - tools/call in flight and the POSTs waiting on them (calls.h). */
 #include "mcp/calls.h"
 
+#include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -96,8 +97,9 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
 
 static void sse_write(mcp_batch *b, json_t *msg)
 {
-    char *text = json_dumps(msg, JSON_COMPACT);
-    http_stream_sse(b->http, "message", 0, text, strlen(text));
+    size_t len;
+    char *text = json_write_string(msg, &len);
+    http_stream_sse(b->http, "message", 0, text, len);
     free(text);
 }
 
@@ -135,8 +137,9 @@ static void batch_finish(mcp_batch *b)
         http_pending_finish(b->http, 202, "application/json", "", 0);
     } else {
         json_t *body = b->is_array ? b->answers : json_array_get(b->answers, 0);
-        char *text = json_dumps(body, JSON_COMPACT);
-        http_pending_finish(b->http, 200, "application/json", text, strlen(text));
+        size_t len;
+        char *text = json_write_string(body, &len);
+        http_pending_finish(b->http, 200, "application/json", text, len);
         free(text);
     }
     b->http = NULL;
