@@ -183,6 +183,21 @@ static void start(http_pending *p, int status, const char *content_type)
     snprintf(p->content_type, sizeof p->content_type, "%s", content_type ? content_type : "application/octet-stream");
 }
 
+/* Writes a finished answer now when nothing stands before it on the
+ * connection (see http_pending_finish). False: it waits for the writable
+ * callback as usual. */
+static bool write_now(http_pending *p)
+{
+    http_slot *slot = p->slot;
+    if (!slot->on_written || lws_partial_buffered(slot->wsi))
+        return false;
+    int done = http_exchange_on_writable(slot);
+    if (done != 0) /* p is freed: the request is over */
+        slot->on_written(slot, done);
+    /* 0: more than one write's worth; the rest follows on writable callbacks. */
+    return true;
+}
+
 void http_pending_finish(http_pending *p, int status, const char *content_type, const void *body, size_t len)
 {
     p->owner_done = true;
@@ -195,7 +210,8 @@ void http_pending_finish(http_pending *p, int status, const char *content_type, 
     p->content_length = len;
     p->ending = true;
     strbuf_append(&p->out, body, len);
-    want_write(p);
+    if (!write_now(p))
+        want_write(p);
 }
 
 void http_exchange_answer(http_slot *slot, http_response *res, bool head_only, bool close_after)
