@@ -9,7 +9,7 @@
 
 /* As jansson's dump_string: '"', '\\' and control characters are escaped,
  * the short forms where JSON has them; everything else is copied. */
-static void write_string(strbuf *sb, const char *s, size_t len)
+void json_write_str(strbuf *sb, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     strbuf_reserve(sb, len + 2);
@@ -56,7 +56,7 @@ static void write_string(strbuf *sb, const char *s, size_t len)
     strbuf_append(sb, "\"", 1);
 }
 
-static void write_integer(strbuf *sb, json_int_t v)
+void json_write_int(strbuf *sb, json_int_t v)
 {
     char digits[24];
     char *p = digits + sizeof digits;
@@ -81,7 +81,7 @@ void json_write(strbuf *sb, const json_t *v)
             if (!first)
                 strbuf_append(sb, ",", 1);
             first = false;
-            write_string(sb, json_object_iter_key(it), json_object_iter_key_len(it));
+            json_write_str(sb, json_object_iter_key(it), json_object_iter_key_len(it));
             strbuf_append(sb, ":", 1);
             json_write(sb, json_object_iter_value(it));
         }
@@ -99,10 +99,10 @@ void json_write(strbuf *sb, const json_t *v)
         break;
     }
     case JSON_STRING:
-        write_string(sb, json_string_value(v), json_string_length(v));
+        json_write_str(sb, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        write_integer(sb, json_integer_value(v));
+        json_write_int(sb, json_integer_value(v));
         break;
     case JSON_REAL: {
         char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);

@@ -24,6 +24,12 @@
 /* Appends the text of `v` (borrowed) to `sb`. */
 void json_write(strbuf *sb, const json_t *v);
 
+/* A JSON string of `len` bytes of valid UTF-8 `s`, quoted and escaped as
+ * json_write writes strings; an integer as it writes integers. For text
+ * built without a tree (events). */
+void json_write_str(strbuf *sb, const char *s, size_t len);
+void json_write_int(strbuf *sb, json_int_t v);
+
 /* The text of `v` as a new NUL-terminated string (free() it); *len gets
  * its length when len is not NULL. */
 char *json_write_string(const json_t *v, size_t *len);

@@ -80,7 +80,10 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
     if (error)
         calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
-    json_t *data = json_pack("{s:s, s:I, s:b}", "tool", tool, "duration_ms", (json_int_t)ms, "ok", error == NULL);
+    json_t *data = json_object();
+    json_object_set_new(data, "tool", json_string(tool));
+    json_object_set_new(data, "duration_ms", json_integer((json_int_t)ms));
+    json_object_set_new(data, "ok", json_boolean(error == NULL));
     if (error)
         json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
     json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
@@ -304,9 +307,10 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     }
 
     /* The same params with the upstream's own tool name (arguments and
-     * _meta such as a progressToken pass through). */
-    json_t *up = json_copy(params);
-    json_object_set_new(up, "name", json_string(e->tool));
+     * _meta such as a progressToken pass through): renamed in place, not
+     * copied (`name` points into the old value: not used from here on). */
+    json_object_set_new(params, "name", json_string(e->tool));
+    name = NULL;
     mcp_call *c = xcalloc(1, sizeof *c);
     c->owner = calls;
     c->batch = b;
@@ -317,8 +321,8 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->client = client;
     c->start_ns = start;
     c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
-    c->upstream_id = mcp_client_request(client, "tools/call", up, calls->settings->call_timeout_ms, call_answered, c);
-    json_decref(up);
+    c->upstream_id =
+        mcp_client_request(client, "tools/call", params, calls->settings->call_timeout_ms, call_answered, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);

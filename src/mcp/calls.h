@@ -61,7 +61,9 @@ mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, b
 void mcp_batch_answer_now(mcp_batch *b, json_t *answer);
 
 /* tools/call: an answer at once (an error) goes into the batch; otherwise
- * the call is now in flight. `cat` is borrowed for the call only. */
+ * the call is now in flight. `cat` is borrowed for the call only; `params`
+ * (borrowed, the request's own) gets the upstream's tool name in place of
+ * the offered one when the call is forwarded. */
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params);
 
 /* notifications/cancelled from a session: the call it names (in any batch
