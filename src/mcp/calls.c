@@ -27,6 +27,7 @@ struct mcp_calls {
     mcp_call *calls;              /* upstream requests in flight */
     mcp_batch *batches;           /* POSTs waiting for answers */
     ticker_job ping;              /* keep-alive for streamed answers; on while any batch waits */
+    int64_t next_token;           /* the progress tokens upstreams are given */
     bool closed;
 };
 
@@ -53,7 +54,9 @@ struct mcp_call {
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments; /* only when they are logged */
+    json_t *arguments;      /* only when they are logged */
+    json_t *progress_token; /* the client's _meta.progressToken, or NULL */
+    int64_t our_token;      /* the one the upstream was given instead (0: none) */
 };
 
 /* ---- tool_called ------------------------------------------------------ */
@@ -199,6 +202,7 @@ static void call_free(mcp_call *c)
 {
     json_decref(c->client_id);
     json_decref(c->arguments);
+    json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
     free(c);
@@ -312,6 +316,16 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     json_object_set_new(params, "name", json_string(e->tool));
     name = NULL;
     mcp_call *c = xcalloc(1, sizeof *c);
+    /* A progress token is the client's own, unique only among its own
+     * requests: the upstream gets one of ours, mapped back when its
+     * notifications/progress come (mcp_calls_notify). */
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *token = json_object_get(meta, "progressToken");
+    if (json_is_string(token) || json_is_integer(token)) {
+        c->progress_token = json_incref(token);
+        c->our_token = ++calls->next_token;
+        json_object_set_new(meta, "progressToken", json_integer(c->our_token));
+    }
     c->owner = calls;
     c->batch = b;
     c->client_id = json_incref(id);
@@ -429,6 +443,41 @@ void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
     /* Calls are still in flight, so this never ends the batch. */
     b->waiting--;
     assert(b->waiting > 0);
+}
+
+/* ---- notifications from upstreams ------------------------------------ */
+
+/* A call's progress, on its way to the client: the answer becomes a
+ * stream now if it is not one (when the client takes one; a client that
+ * takes only JSON has nowhere to get it). */
+static void call_progress(mcp_call *c, json_t *params)
+{
+    mcp_batch *b = c->batch;
+    if (!b->http || (!b->sse && !b->can_stream))
+        return;
+    json_t *p = json_copy(params);
+    json_object_set(p, "progressToken", c->progress_token);
+    json_t *note = jsonrpc_notification_new("notifications/progress", p);
+    json_decref(p);
+    if (!b->sse)
+        stream_begin(b);
+    sse_write(b, note);
+    json_decref(note);
+}
+
+void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, json_t *params)
+{
+    if (strcmp(method, "notifications/progress") != 0)
+        return;
+    json_t *token = json_object_get(params, "progressToken");
+    if (!json_is_integer(token))
+        return; /* not one of ours */
+    for (mcp_call *c = calls->calls; c; c = c->next) {
+        if (c->our_token == json_integer_value(token) && strcmp(c->server, server) == 0) {
+            call_progress(c, params);
+            return;
+        }
+    }
 }
 
 /* ---- lifetime --------------------------------------------------------- */

@@ -70,6 +70,13 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
  * of that session) ends without an answer, and stops upstream too. */
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);
 
+/* A notification from upstream `server` (all borrowed): a
+ * notifications/progress for a call in flight goes to the client that made
+ * the call, with the client's own progress token, in that call's answer
+ * (which becomes a stream if it was waiting as JSON and the client takes
+ * a stream). Others are ignored. */
+void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, json_t *params);
+
 /* Every message is dispatched: answers now (`res`: 200 with the answers, or
  * 202 when there are none) or later (through `req`), and lets go of b. */
 void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res);

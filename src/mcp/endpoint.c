@@ -342,6 +342,13 @@ static void on_event(event_msg *msg, void *ctx)
     log_kv(LOG_DEBUG, "mcp tools changed", LOG_FIELDS(LOG_INT("tool_count", now.n), LOG_INT("streams", n)));
 }
 
+void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    if (!ep->closed)
+        mcp_calls_notify(ep->calls, server, method, params);
+}
+
 /* ---- lifetime --------------------------------------------------------- */
 
 mcp_endpoint *mcp_endpoint_create(app *a)

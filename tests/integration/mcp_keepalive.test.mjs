@@ -1,14 +1,15 @@
 // mcp_keepalive.test.mjs - how /mcp answers one request that waits on an
 // upstream: JSON with Content-Length on a kept-alive connection when the
 // client takes JSON (many calls, one socket), a stream when the client takes
-// only text/event-stream, and a stream too once a JSON answer has waited a
-// whole ping interval (its keep-alive comments need one).
+// only text/event-stream, and a stream too once there is something to
+// stream: the upstream's progress, or a wait of a whole ping interval (its
+// keep-alive comments need one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startProxy } from './harness.mjs';
-import { recordEvents, isState, demo } from './upstream_helpers.mjs';
-import { jsonHeaders, rawInitialize, sseMessages } from './mcp_helpers.mjs';
+import { recordEvents, isState, demo, everythingArgs } from './upstream_helpers.mjs';
+import { jsonHeaders, rawInitialize, sseMessages, mcpConnect, mcpPost } from './mcp_helpers.mjs';
 
 const call = (id, name, args) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
@@ -96,6 +97,47 @@ test('a JSON answer that waits a whole ping interval becomes a stream (when the 
     assert.equal(JSON.parse(res.text).result.content[0].text, 'slept 800 ms');
   } finally {
     agent.destroy();
+    await proxy.stop();
+  }
+});
+
+test('progress from the upstream turns the answer into a stream, each client getting its own tokens', async () => {
+  const proxy = await startProxy({
+    config: { mcpServers: [{ name: 'everything', protocol: 'stdio', command: process.execPath, args: everythingArgs }] },
+  });
+  const clients = [];
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('everything', 'Ready'), 30000);
+    const long = { name: 'everything__trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } };
+    // Two SDK clients whose requests carry the same progress tokens (the
+    // SDK uses its request ids): each hears exactly its own call's progress.
+    for (let i = 0; i < 2; i++) clients.push((await mcpConnect(proxy)).client);
+    const seen = [[], []];
+    const results = await Promise.all(clients.map((client, i) =>
+      client.callTool(long, undefined, { onprogress: (p) => seen[i].push(p) })));
+    for (let i = 0; i < 2; i++) {
+      assert.match(results[i].content[0].text, /Long running operation completed/);
+      assert.deepEqual(seen[i].map((p) => [p.progress, p.total]), [[1, 3], [2, 3], [3, 3]]);
+    }
+
+    // Raw: the notifications carry the client's own token, then the answer.
+    const sid = await rawInitialize(proxy, '2025-06-18');
+    const call = (id, token) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...long, _meta: { progressToken: token } } });
+    let res = await mcpPost(proxy, call(1, 'tok-a'), jsonHeaders(sid));
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const msgs = sseMessages(res.text);
+    assert.deepEqual(msgs.slice(0, 3).map((m) => [m.method, m.params.progressToken, m.params.progress]),
+      [1, 2, 3].map((n) => ['notifications/progress', 'tok-a', n]));
+    assert.equal(msgs[3].id, 1);
+    assert.match(msgs[3].result.content[0].text, /completed/);
+    // A client that takes only JSON gets the answer as JSON (nowhere to put progress).
+    res = await mcpPost(proxy, call(2, 'tok-b'), jsonHeaders(sid, { accept: 'application/json' }));
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.json.id, 2);
+    assert.match(res.json.result.content[0].text, /completed/);
+  } finally {
+    for (const client of clients) await client.close().catch(() => {});
     await proxy.stop();
   }
 });
