@@ -235,13 +235,16 @@ static void answer_written(http_slot *slot, int done)
     struct lws *wsi = slot->wsi;
     http_server *srv = server_of(wsi);
     srv->answers_under_way--;
-    maybe_drained(srv);
+    bool close = done < 0;
     if (done > 0) {
         session_reset(srv, s);
-        if (conn_request_done(wsi) == 0)
-            return;
+        close = conn_request_done(wsi) != 0;
     }
-    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    if (close)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    /* Last: the last answer of a shutdown goes on to close the server, so
+     * nothing may touch the connection after it. */
+    maybe_drained(srv);
 }
 
 static int start_response(http_server *srv, http_session *s)
