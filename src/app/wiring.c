@@ -300,6 +300,7 @@ int app_run(const app_options *opts)
 
     a->curl = curl_loop_create(a->loop);
     a->manager = manager_create(a, a->curl);
+    manager_set_notification_sink(a->manager, mcp_endpoint_upstream_notification, a->mcp);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),

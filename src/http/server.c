@@ -237,6 +237,27 @@ static void route_request(http_server *srv, http_session *s, http_response *res)
     http_respond_error(res, 404, "nothing at %s", s->path);
 }
 
+/* A deferred answer written at once (exchange.h): what the writable
+ * callback does once an answer is out, from outside lws' callback, where
+ * a connection to close is handed to lws to close. */
+static void answer_written(http_slot *slot, int done)
+{
+    http_session *s = CONTAINER_OF(slot, http_session, slot);
+    struct lws *wsi = slot->wsi;
+    http_server *srv = server_of(wsi);
+    srv->answers_under_way--;
+    bool close = done < 0;
+    if (done > 0) {
+        session_reset(srv, s);
+        close = conn_request_done(wsi) != 0;
+    }
+    if (close)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    /* Last: the last answer of a shutdown goes on to close the server, so
+     * nothing may touch the connection after it. */
+    maybe_drained(srv);
+}
+
 static int start_response(http_server *srv, http_session *s)
 {
     /* lws reports a body's completion even for Content-Length: 0, which is
@@ -249,6 +270,8 @@ static int start_response(http_server *srv, http_session *s)
     route_request(srv, s, &res);
     if (!s->slot.pending) /* answered at once: the same path as a later answer */
         http_exchange_answer(&s->slot, &res, s->method == HTTP_HEAD, s->close_after);
+    else /* answered later: from then on (not while still in this callback) it may be written at once */
+        s->slot.on_written = answer_written;
     strbuf_free(&res.body);
     srv->answers_under_way++;
     return 0;
@@ -319,7 +342,7 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
     bool query_whole = http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
-    lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
+    conn_peer(wsi, s->peer, sizeof s->peer);
 
     long long content_length;
     const char *why;

@@ -78,6 +78,8 @@ struct manager {
     int closing; /* handles still closing */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
+    manager_notification_fn notify; /* the sink of servers' notifications, or NULL */
+    void *notify_ctx;
 };
 
 static void upstream_start(upstream *u);
@@ -344,6 +346,20 @@ static void publish_new_lines(upstream *u, uint64_t before, bool final)
     publish(u->m, EVENT_SERVER_LOG, u->cfg.name, NULL, NULL, data);
 }
 
+static void on_notification(struct mcp_client *c, const char *method, json_t *params, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    if (u->m->notify)
+        u->m->notify(u->cfg.name, method, params, u->m->notify_ctx);
+}
+
+void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx)
+{
+    m->notify = fn;
+    m->notify_ctx = ctx;
+}
+
 static void on_stderr(const char *bytes, size_t len, void *ctx)
 {
     upstream *u = ctx;
@@ -518,6 +534,7 @@ static void upstream_start(upstream *u)
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,
+                                .on_notification = on_notification,
                                 .on_stderr = on_stderr,
                                 .on_exit = on_client_exit};
     char err[CONFIG_ERR_LEN];
