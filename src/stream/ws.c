@@ -41,6 +41,12 @@ _Static_assert(EVENT_HEADROOM >= LWS_PRE, "events must leave room for an lws fra
  * enough to amortize the syscall, small enough to keep latency for others. */
 #define WS_WRITE_CHUNK (64 * 1024)
 #define WS_FRAME_HEADER_MAX 10
+/* What lws allocates per client for incoming frames (its default, 4 KiB,
+ * was two thirds of an idle client's memory). Client messages carry nothing
+ * we act on; a larger one simply arrives in more RECEIVE callbacks, counted
+ * against max_message_bytes across them. 128 is the least lws'
+ * permessage-deflate accepts, and holds any control frame (payload <= 125). */
+#define WS_RX_BUFFER 128
 
 typedef enum ws_endpoint { WS_EVENTS, WS_SERVERS, WS_ENDPOINT_COUNT } ws_endpoint;
 static const char *const endpoint_paths[WS_ENDPOINT_COUNT] = {"/ws/events", "/ws/servers"};
@@ -76,9 +82,10 @@ typedef struct ws_client {
     lws_usec_t last_ping_us;
     lws_usec_t write_wait_since_us; /* output waiting for the socket since; 0 = none */
     uint64_t rx_message_bytes;
-    event_msg *tail;  /* a large event whose payload is still going out (its reference) */
-    size_t tail_off;  /* payload bytes of it written */
-    bool tail_suffix; /* a batch=1 array: ']' follows the payload */
+    bool rx_too_large; /* over max_message_bytes: closing at the end of the frame */
+    event_msg *tail;   /* a large event whose payload is still going out (its reference) */
+    size_t tail_off;   /* payload bytes of it written */
+    bool tail_suffix;  /* a batch=1 array: ']' follows the payload */
 } ws_client;
 
 struct ws_manager {
@@ -106,6 +113,7 @@ ws_manager *ws_manager_create(app *a)
         .name = WS_PROTOCOL_NAME,
         .callback = ws_callback,
         .per_session_data_size = sizeof(ws_client),
+        .rx_buffer_size = WS_RX_BUFFER,
         /* lws sends at most this much of one write at once and copies the
          * rest aside; its default (4 KiB) would split every coalesced
          * write. */
@@ -685,21 +693,30 @@ static void ws_unregister(ws_manager *m, ws_client *c)
 
 /* Client messages carry nothing we act on; they prove the client is alive,
  * and one larger than max_message_bytes (counted across fragments) closes
- * the connection with 1009. */
+ * the connection with 1009. The close waits for the end of the frame under
+ * way when the rest of it is no larger than the limit: closing a socket
+ * with unread bytes makes the kernel reset it, which discards the close
+ * frame before the client reads it. A frame that announces more than that
+ * is cut at once. */
 static int ws_receive(ws_manager *m, ws_client *c, size_t len)
 {
     c->last_rx_us = lws_now_usecs();
-    c->rx_message_bytes += len;
-    if (c->rx_message_bytes > m->app->cfg.websocket.max_message_bytes) {
-        log_kv(LOG_WARN, "WebSocket client message too large",
-               LOG_FIELDS(LOG_INT("bytes", c->rx_message_bytes),
-                          LOG_INT("max_message_bytes", m->app->cfg.websocket.max_message_bytes),
-                          LOG_STR("peer", c->peer)));
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"message too large", 17);
-        c->close_explained = true;
-        return -1;
+    uint32_t max = m->app->cfg.websocket.max_message_bytes;
+    size_t rest = lws_remaining_packet_payload(c->wsi);
+    if (!c->rx_too_large) {
+        c->rx_message_bytes += len;
+        if (c->rx_message_bytes > max) {
+            log_kv(LOG_WARN, "WebSocket client message too large",
+                   LOG_FIELDS(LOG_INT("bytes", c->rx_message_bytes), LOG_INT("max_message_bytes", max),
+                              LOG_STR("peer", c->peer)));
+            lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"message too large", 17);
+            c->close_explained = true;
+            c->rx_too_large = true;
+        }
     }
-    if (lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0)
+    if (c->rx_too_large)
+        return rest == 0 || rest > max ? -1 : 0;
+    if (lws_is_final_fragment(c->wsi) && rest == 0)
         c->rx_message_bytes = 0;
     return 0;
 }
