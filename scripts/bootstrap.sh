@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-build}
 # cmocka too: the build configures the unit tests beside the binaries.
-packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev)
+packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev zlib1g-dev libcmocka-dev)
 if [ "$mode" = test ]; then
   # clang's libFuzzer runtime is only a Recommends of clang: name it.
   packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3)

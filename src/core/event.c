@@ -99,6 +99,9 @@ event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char
     assert(json_len > 0); /* an object always dumps */
     event_msg *msg = xmalloc(sizeof *msg + EVENT_HEADROOM + json_len + 1 + name_len);
     msg->refs = 1;
+    msg->encoded = NULL;
+    msg->encoded_len = 0;
+    msg->encoded_tried = false;
     msg->type = fields->type;
     msg->seq = seq;
     msg->json = msg->storage + EVENT_HEADROOM;
@@ -123,6 +126,8 @@ event_msg *event_msg_ref(event_msg *msg)
 
 void event_msg_unref(event_msg *msg)
 {
-    if (msg && --msg->refs == 0)
+    if (msg && --msg->refs == 0) {
+        free(msg->encoded);
         free(msg);
+    }
 }

@@ -3,6 +3,7 @@
 // the page refetches the status list once and ends up showing the truth.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startProxy, api, demoServerBin } from '../integration/harness.mjs';
 import { launchBrowser, openDashboard, waitRowStatus, waitPageMatchesApi } from './browser.mjs';
 
@@ -31,11 +32,13 @@ test('events_dropped: one refetch, then the page matches the API', async () => {
   const dash = await openDashboard(browser, proxy.url);
   await waitRowStatus(dash.page, 'alpha', 'Ready');
   const mark = dash.requests.length;
-  // 200 events of 48 KiB published in one loop turn: about 10 MB, more than
-  // the socket's buffers take at once, and the queue holds 64 KiB: a client
-  // that reads as fast as it can still loses some (a smaller burst would all
-  // go to the socket).
-  const pad = 'x'.repeat(48 * 1024);
+  // 200 events of 48 KiB published in one loop turn: about 10 MB (7 MB
+  // compressed), more than the socket's buffers take at once, and the queue
+  // holds 64 KiB: a client that reads as fast as it can still loses some (a
+  // smaller burst would all go to the socket). The padding is random:
+  // Chromium negotiates permessage-deflate, which would shrink repeated bytes
+  // to almost nothing (random base64 keeps three quarters of its size).
+  const pad = crypto.randomBytes(36 * 1024).toString('base64');
   const burst = [];
   for (let i = 0; i < 200; i++) {
     burst.push({ type: 'tool_called', server_name: 'alpha', data: { tool: 'echo', duration_ms: i, ok: true, pad } });
