@@ -1,6 +1,7 @@
 #include "wsclients.h"
 
 #include "procstat.h"
+#include "tcpbytes.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@ typedef struct client {
     bool slow;
     bool hello;
     bool settled; /* hello received or connection failed */
+    bool in_use;  /* churn: the slot holds a connection under way */
+    bool closing; /* churn: ready, a close frame is due */
     char *frag;   /* a message arriving in pieces, owned */
     size_t frag_len, frag_cap;
 } client;
@@ -33,6 +36,13 @@ struct wsc_pool {
     void *ready_arg;
     wsc_stats stats[2]; /* [0] normal, [1] slow */
     hist hists[2];
+    int flags;
+    /* churn */
+    bool churning;
+    int churn_cycles, churn_opened, churn_closed, churn_every;
+    void (*churn_progress)(void *, int);
+    void (*churn_done)(void *);
+    void *churn_arg;
 };
 
 static void die_oom(void)
@@ -59,6 +69,50 @@ static int64_t find_int(const char *m, size_t len, const char *key, const char *
     return v;
 }
 
+static void churn_open(wsc_pool *p);
+
+/* The client got its hello (or, from a peer that sends none, its upgrade). */
+static void client_ready(client *c)
+{
+    wsc_pool *p = c->pool;
+    c->hello = true;
+    c->settled = true;
+    if (p->churning) {
+        c->closing = true;
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    p->stats[c->slow].ready++;
+    p->pending--;
+    if (c->slow) {
+        /* Stop reading: the proxy's writes back up into its send queue. */
+        int fd = lws_get_socket_fd(c->wsi), sz = SLOW_RCVBUF;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+        lws_rx_flow_control(c->wsi, 0);
+    }
+    pool_fill(p);
+}
+
+/* Churn: one connection is over (closed, or failed); the slot opens the next. */
+static void churn_slot_done(client *c, bool failed)
+{
+    wsc_pool *p = c->pool;
+    if (!c->in_use)
+        return;
+    c->in_use = false;
+    if (failed)
+        p->stats[0].conn_errors++;
+    p->churn_closed++;
+    if (p->churn_progress && p->churn_every && p->churn_closed % p->churn_every == 0)
+        p->churn_progress(p->churn_arg, p->churn_closed);
+    if (p->churn_closed == p->churn_cycles) {
+        p->churning = false;
+        p->churn_done(p->churn_arg);
+        return;
+    }
+    churn_open(p);
+}
+
 static void client_message(client *c, const char *m, size_t len)
 {
     wsc_pool *p = c->pool;
@@ -66,19 +120,8 @@ static void client_message(client *c, const char *m, size_t len)
     wsc_stats *st = &p->stats[c->slow];
     hist *h = &p->hists[c->slow];
     if (!c->hello) {
-        if (memmem(m, len, "\"type\":\"hello\"", 14)) {
-            c->hello = true;
-            c->settled = true;
-            st->ready++;
-            p->pending--;
-            if (c->slow) {
-                /* Stop reading: the proxy's writes back up into its send queue. */
-                int fd = lws_get_socket_fd(c->wsi), sz = SLOW_RCVBUF;
-                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-                lws_rx_flow_control(c->wsi, 0);
-            }
-            pool_fill(p);
-        }
+        if (memmem(m, len, "\"type\":\"hello\"", 14))
+            client_ready(c);
         return;
     }
     st->messages++;
@@ -100,8 +143,10 @@ static void client_message(client *c, const char *m, size_t len)
         left -= (size_t)(after - s);
         s = after;
     }
-    if (any)
+    if (any) {
+        st->last_event_us = procstat_monotonic_us();
         return;
+    }
     if (memmem(m, len, "\"events_dropped\"", 16)) {
         st->dropped_notices++;
         int64_t k = find_int(m, len, "\"count\":", NULL);
@@ -155,7 +200,20 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         if (c) {
             fprintf(stderr, "ws-bench: client connection failed: %s\n", in ? (const char *)in : "?");
             c->wsi = NULL;
-            client_failed(c);
+            if (c->pool->churning)
+                churn_slot_done(c, true);
+            else
+                client_failed(c);
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (c && (c->pool->flags & WSC_NO_HELLO))
+            client_ready(c);
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (c && c->closing) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+            return -1;
         }
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -163,7 +221,10 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             client_receive(c, wsi, in, len);
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
-        if (c) {
+        if (c && c->pool->churning) {
+            c->wsi = NULL;
+            churn_slot_done(c, !c->hello);
+        } else if (c) {
             c->wsi = NULL;
             if (c->hello)
                 c->pool->stats[c->slow].closed++;
@@ -219,7 +280,7 @@ static void pool_fill(wsc_pool *p)
     }
 }
 
-wsc_pool *wsc_pool_new(uv_loop_t *loop, const char *host, int port, const char *path, int max_clients)
+wsc_pool *wsc_pool_new(uv_loop_t *loop, const char *host, int port, const char *path, int max_clients, int flags)
 {
     wsc_pool *p = calloc(1, sizeof *p);
     if (!p)
@@ -231,6 +292,7 @@ wsc_pool *wsc_pool_new(uv_loop_t *loop, const char *host, int port, const char *
         die_oom();
     p->loop = loop;
     p->port = port;
+    p->flags = flags;
     p->host = strdup(host);
     p->path = strdup(path);
     char buf[128];
@@ -274,6 +336,48 @@ void wsc_pool_grow(wsc_pool *p, int total, int slow, int parallel, void (*ready)
     p->ready = ready;
     p->ready_arg = arg;
     pool_fill(p);
+}
+
+static void churn_open(wsc_pool *p)
+{
+    if (p->churn_opened == p->churn_cycles)
+        return;
+    for (int i = 0; i < p->cap; i++) {
+        client *c = &p->clients[i];
+        if (c->in_use)
+            continue;
+        free(c->frag);
+        *c = (client){.pool = p, .in_use = true};
+        p->churn_opened++;
+        client_open(p, c);
+        return;
+    }
+}
+
+void wsc_pool_churn(wsc_pool *p, int cycles, int parallel, int every, void (*progress)(void *, int),
+                    void (*done)(void *), void *arg)
+{
+    p->churning = true;
+    p->churn_cycles = cycles;
+    p->churn_opened = p->churn_closed = 0;
+    p->churn_every = every;
+    p->churn_progress = progress;
+    p->churn_done = done;
+    p->churn_arg = arg;
+    for (int i = 0; i < parallel && i < p->cap; i++)
+        churn_open(p);
+}
+
+uint64_t wsc_pool_rx_bytes(const wsc_pool *p)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < p->started; i++) {
+        const client *c = &p->clients[i];
+        if (!c->wsi)
+            continue;
+        sum += tcp_bytes_received(lws_get_socket_fd(c->wsi));
+    }
+    return sum;
 }
 
 void wsc_pool_resume_slow(wsc_pool *p)
