@@ -18,7 +18,9 @@
 #           load from elsewhere on the machine hits all three alike
 #   burst   100 clients reading at full speed, 20 POSTs of 1,000 events
 #           (the floor reads at most 64 KiB per request: 40 POSTs of 500);
-#           mcpproxy also with ?batch=1
+#           mcpproxy also with ?batch=1. The clients are ws-bench --raw (a
+#           minimal frame reader): lws' client parser, a byte at a time,
+#           would be the limit instead of the servers
 #   idle    RSS per WebSocket at 10,000 idle connections (fresh server)
 #   churn   50,000 connect / hello / close cycles, 50 at a time (fresh
 #           server); the floor is left out: it never frees a connection
@@ -188,12 +190,12 @@ for s in mcpproxy floor node; do
   fi
   start_server $s
   if [[ $s == floor ]]; then
-    run burst --clients 100 --posts 40 --bulk 500
+    run burst --clients 100 --posts 40 --bulk 500 --raw
   else
-    run burst --clients 100 --posts 20 --bulk 1000
+    run burst --clients 100 --posts 20 --bulk 1000 --raw
   fi
   if [[ $s == mcpproxy ]]; then
-    run burst --clients 100 --posts 20 --bulk 1000 --batch
+    run burst --clients 100 --posts 20 --bulk 1000 --batch --raw
     echo "+ [$NAME] deflate_bench.mjs" >&2
     node "$ROOT/bench/deflate_bench.mjs" --url "$URL" --pid "$PID" --clients 100 --events 2000 --rate 200 |
       jq -c '. + {server: "mcpproxy"}' >> "$RESULTS"

@@ -14,6 +14,8 @@
  *                    (N connect, hello, close cycles, M at a time; RSS before, after
  *                    the first tenth, and at the end)
  * common: --pid PID (the server, for CPU and RSS), --conns C (publisher connections), --pad B,
+ *         --raw (clients are a minimal frame reader on libuv instead of lws, whose client parser
+ *         goes a byte at a time; not with --slow or churn),
  *         --peer (the server sends no hello: a client is ready once upgraded), --mix (the
  *         typical event mix, publisher.c). permessage-deflate is measured by deflate_bench.mjs
  *         with Node's ws: these lws 4.1 clients, given lws' permessage-deflate, never reported
@@ -47,7 +49,7 @@ typedef struct options {
     char host[64];
     int port;
     int clients, slow, bulk, conns, posts, cycles, parallel;
-    bool batch, peer, mix;
+    bool batch, peer, mix, raw;
     double rate, factor, max_rate, seconds;
     int pid;
     size_t pad;
@@ -122,8 +124,9 @@ static void parse_options(options *o, int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--batch") == 0 || strcmp(a, "--peer") == 0 || strcmp(a, "--mix") == 0) {
-            *(a[2] == 'b' ? &o->batch : a[2] == 'p' ? &o->peer : &o->mix) = true;
+        if (strcmp(a, "--batch") == 0 || strcmp(a, "--peer") == 0 || strcmp(a, "--mix") == 0 ||
+            strcmp(a, "--raw") == 0) {
+            *(a[2] == 'b' ? &o->batch : a[2] == 'p' ? &o->peer : a[2] == 'm' ? &o->mix : &o->raw) = true;
             continue;
         }
         if (!v)
@@ -182,6 +185,8 @@ static void parse_options(options *o, int argc, char **argv)
         o->run_bulk[0] = o->bulk;
         o->nruns = 1;
     }
+    if (o->raw && (o->slow || o->mode == MODE_CHURN))
+        usage();
     if (!o->port || o->clients < 0 || o->conns < 1 || o->rate <= 0 || o->seconds <= 0 || o->posts < 1 ||
         o->cycles < 1 || o->parallel < 1)
         usage();
@@ -264,11 +269,11 @@ static bool report_run(bench *b)
     printf(",\"proxy_cpu_pct\":%.1f,\"bench_cpu_pct\":%.1f,\"clean\":%s", proxy_pct, self_pct,
            clean ? "true" : "false");
     printf(",\"proxy_cpu_us\":%lld,\"cpu_us_per_delivery\":%.3f,\"wire_bytes\":%llu,\"wire_bytes_per_event\":%.1f"
-           ",\"peer\":%s,\"mix\":%s}\n",
+           ",\"peer\":%s,\"mix\":%s,\"raw\":%s}\n",
            (long long)(proxy_cpu >= 0 ? proxy_cpu - b->proxy_cpu0 : -1),
            proxy_cpu >= 0 && st->events ? (double)(proxy_cpu - b->proxy_cpu0) / (double)st->events : -1,
            (unsigned long long)wire, st->events ? (double)wire / (double)st->events : 0, b->o.peer ? "true" : "false",
-           b->o.mix ? "true" : "false");
+           b->o.mix ? "true" : "false", b->o.raw ? "true" : "false");
     fflush(stdout);
     return clean;
 }
@@ -430,7 +435,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < b.o.nsteps; i++)
         if (b.o.steps[i] > max_clients)
             max_clients = b.o.steps[i];
-    b.pool = wsc_pool_new(&b.loop, b.o.host, b.o.port, path, max_clients, b.o.peer ? WSC_NO_HELLO : 0);
+    b.pool = wsc_pool_new(&b.loop, b.o.host, b.o.port, path, max_clients,
+                          (b.o.peer ? WSC_NO_HELLO : 0) | (b.o.raw ? WSC_RAW : 0));
     if (!b.pool) {
         fprintf(stderr, "ws-bench: cannot create the lws context\n");
         return 1;

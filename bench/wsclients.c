@@ -13,8 +13,11 @@
  * events instead of tens of thousands (loopback autotunes to megabytes). */
 #define SLOW_RCVBUF 4096
 
+typedef struct rawconn rawconn;
+
 typedef struct client {
     wsc_pool *pool;  /* not owned */
+    rawconn *raw;    /* WSC_RAW: its connection, owned (freed once its handle is closed) */
     struct lws *wsi; /* owned by lws; NULL once closed */
     bool slow;
     bool hello;
@@ -243,8 +246,176 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* ---- WSC_RAW: frames read straight off a libuv TCP stream ---------------- */
+
+struct rawconn {
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    uv_write_t write;
+    client *c; /* NULL once the client gave up on it */
+    char *buf;
+    size_t len, cap;
+    bool upgraded;
+    char request[512];
+};
+
+static void raw_closed(uv_handle_t *h)
+{
+    rawconn *r = h->data;
+    free(r->buf);
+    free(r);
+}
+
+static void raw_close(rawconn *r)
+{
+    if (r->c)
+        r->c->raw = NULL;
+    r->c = NULL;
+    if (!uv_is_closing((uv_handle_t *)&r->tcp))
+        uv_close((uv_handle_t *)&r->tcp, raw_closed);
+}
+
+static void raw_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    rawconn *r = h->data;
+    if (r->cap - r->len < 65536) {
+        r->cap = r->cap ? r->cap * 2 : 131072;
+        r->buf = realloc(r->buf, r->cap);
+        if (!r->buf)
+            die_oom();
+    }
+    b->base = r->buf + r->len;
+    b->len = r->cap - r->len;
+}
+
+/* Whole frames from r->buf: text frames are messages (servers here send
+ * events unfragmented), a close ends the client, anything else is skipped. */
+static void raw_frames(rawconn *r)
+{
+    size_t off = 0;
+    while (r->c && r->len - off >= 2) {
+        const unsigned char *f = (const unsigned char *)r->buf + off;
+        uint64_t n = f[1] & 0x7f;
+        size_t hl = 2;
+        if (n == 126) {
+            if (r->len - off < 4)
+                break;
+            n = (uint64_t)f[2] << 8 | f[3];
+            hl = 4;
+        } else if (n == 127) {
+            if (r->len - off < 10)
+                break;
+            n = 0;
+            for (int i = 2; i < 10; i++)
+                n = n << 8 | f[i];
+            hl = 10;
+        }
+        if (r->len - off < hl + n)
+            break;
+        int opcode = f[0] & 0x0f;
+        if (opcode == 1)
+            client_message(r->c, (const char *)f + hl, (size_t)n);
+        else if (opcode == 8) {
+            client *c = r->c;
+            raw_close(r);
+            if (c->hello)
+                c->pool->stats[c->slow].closed++;
+            else
+                client_failed(c);
+            return;
+        }
+        off += hl + (size_t)n;
+    }
+    memmove(r->buf, r->buf + off, r->len - off);
+    r->len -= off;
+}
+
+static void raw_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    rawconn *r = s->data;
+    if (!r->c)
+        return;
+    if (nread < 0) {
+        client *c = r->c;
+        raw_close(r);
+        if (c->hello)
+            c->pool->stats[c->slow].closed++;
+        else
+            client_failed(c);
+        return;
+    }
+    r->len += (size_t)nread;
+    if (!r->upgraded) {
+        char *end = memmem(r->buf, r->len, "\r\n\r\n", 4);
+        if (!end)
+            return;
+        if (r->len < 12 || memcmp(r->buf, "HTTP/1.1 101", 12) != 0) {
+            fprintf(stderr, "ws-bench: upgrade refused: %.*s\n", (int)(strchr(r->buf, '\r') - r->buf), r->buf);
+            client *c = r->c;
+            raw_close(r);
+            client_failed(c);
+            return;
+        }
+        size_t head = (size_t)(end - r->buf) + 4;
+        memmove(r->buf, r->buf + head, r->len - head);
+        r->len -= head;
+        r->upgraded = true;
+        if (r->c->pool->flags & WSC_NO_HELLO)
+            client_ready(r->c);
+    }
+    raw_frames(r);
+}
+
+static void raw_connected(uv_connect_t *req, int status)
+{
+    rawconn *r = req->data;
+    if (!r->c)
+        return;
+    if (status < 0) {
+        fprintf(stderr, "ws-bench: client connection failed: %s\n", uv_strerror(status));
+        client *c = r->c;
+        raw_close(r);
+        client_failed(c);
+        return;
+    }
+    wsc_pool *p = r->c->pool;
+    int n = snprintf(r->request, sizeof r->request,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     p->path, p->host_header, p->origin);
+    uv_buf_t b = uv_buf_init(r->request, (unsigned)n);
+    uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, NULL);
+    uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
+}
+
+static void raw_open(wsc_pool *p, client *c)
+{
+    rawconn *r = calloc(1, sizeof *r);
+    if (!r)
+        die_oom();
+    r->c = c;
+    c->raw = r;
+    uv_tcp_init(p->loop, &r->tcp);
+    r->tcp.data = r;
+    r->connect.data = r;
+    struct sockaddr_in addr;
+    uv_ip4_addr(p->host, p->port, &addr);
+    p->pending++;
+    if (uv_tcp_connect(&r->connect, &r->tcp, (const struct sockaddr *)&addr, raw_connected) < 0) {
+        raw_close(r);
+        client_failed(c);
+    }
+}
+
 static void client_open(wsc_pool *p, client *c)
 {
+    if (p->flags & WSC_RAW) {
+        raw_open(p, c);
+        return;
+    }
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = p->ctx;
@@ -373,9 +544,11 @@ uint64_t wsc_pool_rx_bytes(const wsc_pool *p)
     uint64_t sum = 0;
     for (int i = 0; i < p->started; i++) {
         const client *c = &p->clients[i];
-        if (!c->wsi)
-            continue;
-        sum += tcp_bytes_received(lws_get_socket_fd(c->wsi));
+        uv_os_fd_t fd;
+        if (c->raw && uv_fileno((const uv_handle_t *)&c->raw->tcp, &fd) == 0)
+            sum += tcp_bytes_received(fd);
+        else if (c->wsi)
+            sum += tcp_bytes_received(lws_get_socket_fd(c->wsi));
     }
     return sum;
 }
@@ -418,6 +591,9 @@ const hist *wsc_pool_hist(const wsc_pool *p, bool slow)
 
 void wsc_pool_destroy(wsc_pool *p)
 {
+    for (int i = 0; i < p->started; i++)
+        if (p->clients[i].raw)
+            raw_close(p->clients[i].raw);
     if (p->ctx)
         lws_context_destroy(p->ctx);
     p->ctx = NULL;

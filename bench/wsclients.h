@@ -31,6 +31,8 @@ typedef struct wsc_stats {
 
 enum {
     WSC_NO_HELLO = 1, /* the server sends no hello (a peer): a client is ready once upgraded */
+    WSC_RAW = 2,      /* not lws: a minimal reader of unmasked frames on plain libuv TCP, for bursts
+                         (lws' client frame parser goes a byte at a time); no slow clients, no churn */
 };
 
 /* `path` is the request path with its query, e.g. "/ws/events?batch=1"; strings are copied.
