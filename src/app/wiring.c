@@ -242,6 +242,7 @@ static bool start_serving(app *a, const char *listen)
         .stats = &a->stats,
         .ticker = a->ticker,
         .ws_protocol = ws_manager_protocol(a->ws),
+        .ws_extensions = ws_manager_extensions(),
     };
     char err[512];
     a->http = http_server_create(&opts, err, sizeof err);

@@ -26,6 +26,20 @@ test('a session under valgrind has no memory errors and no leaks', { timeout: 18
   b.ws.terminate(); // gone without a close frame
   const [c] = await connectReady(proxy, `/ws/events?since=${hello.seq}&epoch=${hello.epoch}`);
   assert.equal((await c.next(30000)).seq, hello.seq + 1);
+  // permessage-deflate: events compressed once and kept on the event, a
+  // large one written in chunks, and a compressed client message inflated
+  // across several receive buffers.
+  const [d] = await connectReady(proxy, '/ws/events?server=big', { perMessageDeflate: { threshold: 0 } });
+  assert.match(d.ws.extensions, /permessage-deflate/);
+  const big = [{ type: 'tool_called', server_name: 'big', data: { t: 'z'.repeat(3000) } },
+    { type: 'tool_called', server_name: 'big', data: { t: 'y'.repeat(100000) } }];
+  const sent = await api(proxy, 'POST', '/api/events', big);
+  d.ws.send('w'.repeat(3000));
+  for (const [i, seq] of sent.json.seqs.entries()) {
+    const m = await d.next(30000);
+    assert.equal(m.seq, seq);
+    assert.deepEqual(m.data, big[i].data);
+  }
   const { code, signal } = await proxy.stop('SIGTERM');
   assert.equal(signal, null);
   assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
