@@ -1,6 +1,7 @@
 /* calls.c - tools/call in flight and the POSTs waiting on them (calls.h). */
 #include "mcp/calls.h"
 
+#include "core/json_scan.h"
 #include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "core/log.h"
@@ -166,6 +167,29 @@ static void batch_answer(mcp_batch *b, json_t *answer)
         batch_finish(b);
 }
 
+/* An answer already written as text (a call's result spliced in): the
+ * single answer of a JSON response is sent as it is, a stream's goes out as
+ * an event; only an answer kept for an array is parsed into the array. */
+static void batch_answer_text(mcp_batch *b, const char *text, size_t len)
+{
+    assert(b->waiting > 0);
+    if (b->http && !b->sse && !b->is_array && b->waiting == 1 && json_array_size(b->answers) == 0) {
+        batch_unlink(b);
+        http_pending_finish(b->http, 200, "application/json", text, len);
+        b->http = NULL;
+        batch_free(b);
+        return;
+    }
+    if (!b->http || !b->sse) {
+        /* JSON the scanner accepted, which jansson accepts too (json_scan.h). */
+        batch_answer(b, json_loadb(text, len, 0, NULL));
+        return;
+    }
+    http_stream_sse(b->http, "message", 0, text, len);
+    if (--b->waiting == 0)
+        batch_finish(b);
+}
+
 mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, bool accepts_sse)
 {
     mcp_batch *b = xcalloc(1, sizeof *b);
@@ -261,6 +285,55 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     batch_answer(b, answer);
 }
 
+/* Whether a result (checked JSON bytes) may say isError: true, so that the
+ * event needs its text from a tree. A result that is not an object cannot;
+ * one whose keys the scan cannot settle (many, escaped, repeated) may. */
+static bool raw_result_may_fail(const char *result, size_t len)
+{
+    while (len > 0 && (*result == ' ' || *result == '\t' || *result == '\r' || *result == '\n')) {
+        result++;
+        len--;
+    }
+    if (len == 0 || *result != '{')
+        return false;
+    json_member m[16];
+    size_t n;
+    bool unsure;
+    if (!json_scan_object(result, len, m, 16, &n) || n > 16)
+        return true;
+    const json_member *is_error = json_member_find(m, n, "isError", &unsure);
+    return unsure || (is_error && is_error->value_len == 4 && memcmp(is_error->value, "true", 4) == 0);
+}
+
+/* A result as the upstream wrote it (mcp_client_request_raw): spliced into
+ * the client's answer without a tree. A failed tool result goes the tree
+ * way, since the event quotes its text. */
+static void call_answered_raw(const char *result, size_t len, void *ctx)
+{
+    mcp_call *c = ctx;
+    if (raw_result_may_fail(result, len)) {
+        json_t *tree = json_loadb(result, len, JSON_DECODE_ANY, NULL); /* checked JSON (json_scan.h) */
+        mcp_error bad = {.code = -32603, .message = "the server's result could not be read"};
+        call_answered(tree, tree ? NULL : &bad, c);
+        json_decref(tree);
+        return;
+    }
+    call_unlink(c);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments);
+    static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
+    strbuf sb = {0};
+    strbuf_reserve(&sb, sizeof head + sizeof mid + len + 32);
+    strbuf_append(&sb, head, sizeof head - 1);
+    json_write(&sb, c->client_id);
+    strbuf_append(&sb, mid, sizeof mid - 1);
+    strbuf_append(&sb, result, len);
+    strbuf_append(&sb, "}", 1);
+    mcp_batch *b = c->batch;
+    call_free(c);
+    batch_answer_text(b, sb.data, sb.len);
+    strbuf_free(&sb);
+}
+
 /* Why a tool cannot be called now: its server is not Ready, or no such tool
  * is on offer. The event names the tool as the server would (best effort
  * for a server whose tools are not on offer now). */
@@ -335,8 +408,8 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->client = client;
     c->start_ns = start;
     c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
-    c->upstream_id =
-        mcp_client_request(client, "tools/call", params, calls->settings->call_timeout_ms, call_answered, c);
+    c->upstream_id = mcp_client_request_raw(client, "tools/call", params, calls->settings->call_timeout_ms,
+                                            call_answered, call_answered_raw, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);

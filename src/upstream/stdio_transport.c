@@ -161,6 +161,8 @@ static void alloc_err(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_line(const char *line, size_t len, void *ctx)
 {
     stdio_transport *t = ctx;
+    if (t->cbs.on_text && t->cbs.on_text(line, len, t->ctx))
+        return;
     json_error_t jerr;
     json_t *msg = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
     if (!msg) {

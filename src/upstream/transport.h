@@ -41,6 +41,11 @@ typedef struct transport_end {
 typedef struct transport_callbacks {
     /* One parsed JSON value of `len` bytes on the wire; `msg` is borrowed. */
     void (*on_message)(json_t *msg, size_t len, void *ctx);
+    /* Optional (NULL: unused): a message's bytes, offered before they are
+     * parsed; true when the owner has used them (no parse, no on_message
+     * follows). Unchecked bytes from outside: the owner checks them. Only
+     * stdio_transport offers them (one line is one message there). */
+    bool (*on_text)(const char *text, size_t len, void *ctx);
     /* A message that could not be used (too long, not JSON); for logs. */
     void (*on_bad_message)(const char *why, const char *text, size_t len, void *ctx);
     /* Text for the server's log (a child's stderr bytes; a remote
