@@ -426,6 +426,67 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
                       LOG_STR("session_id", session_id)));
 }
 
+bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
+                         bool accepts_sse, const http_request *req, http_response *res)
+{
+    if (calls->settings->log_tool_arguments)
+        return false; /* the event carries them: the tree way has them */
+    const mcp_catalog_entry *e = mcp_catalog_find(cat, ct->name);
+    struct mcp_client *client = e && calls->a->manager ? manager_server_client(calls->a->manager, e->server) : NULL;
+    if (!client)
+        return false; /* refused the general way */
+    uint64_t start = uv_hrtime();
+    /* The params with the upstream's own tool name, the arguments as the
+     * client wrote them (checked by json_scan). A newline can only be
+     * whitespace there (a string holds none raw): made a space, since it
+     * would end the stdio line. */
+    strbuf params = {0};
+    size_t tool_len = strlen(e->tool);
+    strbuf_reserve(&params, ct->arguments_len + tool_len + 32);
+    strbuf_append(&params, "{\"name\":", 8);
+    json_write_str(&params, e->tool, tool_len);
+    if (ct->arguments) {
+        strbuf_append(&params, ",\"arguments\":", 13);
+        size_t at = params.len;
+        strbuf_append(&params, ct->arguments, ct->arguments_len);
+        for (size_t i = at; i < params.len; i++) {
+            if (params.data[i] == '\n' || params.data[i] == '\r')
+                params.data[i] = ' ';
+        }
+    }
+    strbuf_append(&params, "}", 1);
+
+    mcp_batch *b = mcp_batch_begin(calls, false, true, accepts_sse);
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(ct->id);
+    c->server = xstrdup(e->server);
+    c->tool = xstrdup(e->tool);
+    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    c->client = client;
+    c->start_ns = start;
+    c->upstream_id = mcp_client_request_text(client, "tools/call", params.data, params.len,
+                                             calls->settings->call_timeout_ms, call_answered, call_answered_raw, c);
+    strbuf_free(&params);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
+        publish_called(calls, c->server, c->tool, start, why, session_id, NULL);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(ct->id, RPC_UPSTREAM_CLOSED, why, NULL));
+    } else {
+        c->next = calls->calls;
+        calls->calls = c;
+        b->waiting++;
+        log_kv(LOG_DEBUG, "tool call forwarded",
+               LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool),
+                          LOG_INT("upstream_id", c->upstream_id), LOG_STR("session_id", session_id)));
+    }
+    mcp_batch_end(b, req, res);
+    return true;
+}
+
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params)
 {
     json_t *request_id = json_object_get(params, "requestId");

@@ -5,6 +5,7 @@
 #include "core/utf8.h"
 #include "core/util.h"
 #include "core/json_scan.h"
+#include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "upstream/http_transport.h"
 #include "upstream/stdio_transport.h"
@@ -74,19 +75,27 @@ static void client_fail(mcp_client *c, const char *reason);
  * waits for the server past max_queued_bytes fails it: it has stopped
  * reading, and what we owe it (answers to its pings, say) would otherwise
  * pile up without end. */
+/* What waits for the server's stdin would pass its bound. */
+static void send_failed(mcp_client *c)
+{
+    char reason[REASON_LEN];
+    snprintf(reason, sizeof reason,
+             "the server does not read its stdin: what waits for it would pass upstream.max_queued_bytes "
+             "(%u bytes)",
+             c->max_queued_bytes);
+    client_fail(c, reason);
+}
+
 static int send_message(mcp_client *c, const json_t *msg)
 {
     int rc = transport_send(c->transport, msg);
-    if (rc == UV_ENOBUFS) {
-        char reason[REASON_LEN];
-        snprintf(reason, sizeof reason,
-                 "the server does not read its stdin: what waits for it would pass upstream.max_queued_bytes "
-                 "(%u bytes)",
-                 c->max_queued_bytes);
-        client_fail(c, reason);
-    }
+    if (rc == UV_ENOBUFS)
+        send_failed(c);
     return rc;
 }
+
+static int64_t pending_add(mcp_client *c, int64_t id, uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw,
+                           void *ctx);
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -151,6 +160,36 @@ int64_t mcp_client_request_raw(mcp_client *c, const char *method, json_t *params
     json_decref(msg);
     if (rc != 0)
         return -1;
+    return pending_add(c, id, timeout_ms, cb, raw, ctx);
+}
+
+int64_t mcp_client_request_text(mcp_client *c, const char *method, const char *params, size_t params_len,
+                                uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx)
+{
+    if (c->exited)
+        return -1;
+    int64_t id = ++c->next_id;
+    strbuf sb = {0};
+    strbuf_reserve(&sb, params_len + 64);
+    strbuf_append(&sb, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+    json_write_int(&sb, (json_int_t)id);
+    strbuf_append(&sb, ",\"method\":", 10);
+    json_write_str(&sb, method, strlen(method));
+    strbuf_append(&sb, ",\"params\":", 10);
+    strbuf_append(&sb, params, params_len);
+    strbuf_append(&sb, "}", 1);
+    int rc = transport_send_text(c->transport, sb.data, sb.len);
+    strbuf_free(&sb);
+    if (rc == UV_ENOBUFS)
+        send_failed(c);
+    if (rc != 0)
+        return -1;
+    return pending_add(c, id, timeout_ms, cb, raw, ctx);
+}
+
+static int64_t pending_add(mcp_client *c, int64_t id, uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw,
+                           void *ctx)
+{
     pending *p = xcalloc(1, sizeof(*p));
     p->id = id;
     p->cb = cb;

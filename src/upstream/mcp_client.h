@@ -109,6 +109,12 @@ int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, ui
 int64_t mcp_client_request_raw(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
                                mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx);
 
+/* mcp_client_request_raw with params already written: params[0..len) is
+ * one JSON object jansson accepts, on one line (transport_send_text), and
+ * is copied. No tree is built on the way to a stdio server. */
+int64_t mcp_client_request_text(mcp_client *c, const char *method, const char *params, size_t params_len,
+                                uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx);
+
 /* Forgets a pending request: its callback will not be called. Sends
  * notifications/cancelled to the server. Unknown ids are ignored. */
 void mcp_client_cancel(mcp_client *c, int64_t id, const char *reason);

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 typedef struct transport transport;
 
@@ -57,6 +58,9 @@ typedef struct transport_callbacks {
 
 typedef struct transport_vtable {
     int (*send)(transport *t, const json_t *msg);
+    /* Optional (NULL: transport_send_text parses the text and sends the
+     * tree): one message already written as JSON text. */
+    int (*send_text)(transport *t, const char *text, size_t len);
     void (*stop)(transport *t, uint32_t grace_ms);
     void (*destroy)(transport *t);
     int (*pid)(const transport *t);
@@ -73,6 +77,21 @@ struct transport {
 static inline int transport_send(transport *t, const json_t *msg)
 {
     return t->vt->send(t, msg);
+}
+
+/* The same for a message already written: text[0..len) is one JSON value
+ * jansson accepts (the caller made it so; core/json_scan checks bytes from
+ * outside), on one line (no raw newline: whitespace ones made spaces). */
+static inline int transport_send_text(transport *t, const char *text, size_t len)
+{
+    if (t->vt->send_text)
+        return t->vt->send_text(t, text, len);
+    json_t *msg = json_loadb(text, len, 0, NULL);
+    if (!msg)
+        return UV_EINVAL;
+    int rc = t->vt->send(t, msg);
+    json_decref(msg);
+    return rc;
 }
 
 /* Ends the transport: a child gets stdin EOF, SIGTERM and SIGKILL after

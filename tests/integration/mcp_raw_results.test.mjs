@@ -46,7 +46,8 @@ async function call(idText, tail, { head, accept } = {}) {
 test('a plain result is passed on byte for byte, with the client id as sent', async () => {
   const result = '{"content":[{"type":"text","text":"caf\\u00e9 \\ud83d\\ude00 \\"q\\" \u00c3\u00a9"}] , ' +
     '"structuredContent" : {"n":-1.5e3,"big":123456789012345678,"deep":[[{}],[]]}}';
-  for (const id of ['7', '"a \\"quoted\\" id"', '-12345678901234567', '9007199254740993', '0', '"\\u00e9"']) {
+  for (const id of ['7', '"a \\"quoted\\" id"', '-12345678901234567', '9007199254740993', '0', '"\\u00e9"',
+    '1234567890123456789', '-9223372036854775808', '""']) {
     const res = await call(id, ` , "result" :${result} }`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.headers.get('content-type'), 'application/json');
@@ -117,4 +118,33 @@ test('an answer that is not valid JSON never reaches the client: the call times 
   });
   const ok = await call('"after"', ',"result":{"content":[]}}');
   assert.deepEqual(ok.json.result, { content: [] }, 'the server is still served');
+});
+
+test('a plain call reaches the server with its arguments as written, the tool renamed, newlines made spaces', async () => {
+  const args = '{ "echo" :\n  [1, "two\\nlines", {"x":"caf\\u00e9"}],\r\n  "z": -0.5e-3 }';
+  const body = `{"jsonrpc":"2.0","id":"e1","method":"tools/call","params":{"name":"raw__say","arguments":${args}}}`;
+  const res = await mcpPost(proxy, body, jsonHeaders(session));
+  assert.equal(res.status, 200, res.text);
+  const line = res.json.result.content[0].text;
+  assert.ok(!line.includes('\n') && !line.includes('\r'), line);
+  const sent = JSON.parse(line);
+  assert.equal(sent.method, 'tools/call');
+  assert.equal(sent.params.name, 'say');
+  assert.ok(line.includes(`"arguments":${args.replace(/[\r\n]/g, ' ')}`), line);
+  assert.deepEqual(sent.params.arguments, JSON.parse(args));
+});
+
+test('plain calls the fast path leaves alone are answered the general way', async () => {
+  const plain = (name, id = 1) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${name}"}}`;
+  const unknown = await mcpPost(proxy, plain('raw__nope'), jsonHeaders(session));
+  assert.equal(unknown.json.error.code, -32602, unknown.text);
+  assert.match(unknown.json.error.message, /unknown tool "raw__nope"/);
+  const noSession = await mcpPost(proxy, plain('raw__say'), jsonHeaders('not-a-session'));
+  assert.equal(noSession.status, 404, noSession.text);
+  const badVersion = await mcpPost(proxy, plain('raw__say'), jsonHeaders(session, { 'mcp-protocol-version': '1999-01-01' }));
+  assert.equal(badVersion.status, 400, badVersion.text);
+  const fractional = await mcpPost(proxy, plain('raw__say', '1.5'), jsonHeaders(session));
+  assert.equal(fractional.json.error.code, -32600, fractional.text);
+  const notJson = await mcpPost(proxy, plain('raw__say'), { ...jsonHeaders(session), 'content-type': 'text/plain' });
+  assert.equal(notJson.status, 415, notJson.text);
 });
