@@ -290,6 +290,10 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
  * one whose keys the scan cannot settle (many, escaped, repeated) may. */
 static bool raw_result_may_fail(const char *result, size_t len)
 {
+    /* No "isError" in the bytes, and no \u escape that could spell it: no
+     * such key (the common case, settled without a second scan). */
+    if (!memmem(result, len, "isError", 7) && !memmem(result, len, "\\u", 2))
+        return false;
     while (len > 0 && (*result == ' ' || *result == '\t' || *result == '\r' || *result == '\n')) {
         result++;
         len--;
@@ -463,7 +467,9 @@ bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *s
     c->client_id = json_incref(ct->id);
     c->server = xstrdup(e->server);
     c->tool = xstrdup(e->tool);
-    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    size_t sid_len = strnlen(session_id, MCP_SESSION_ID_LEN);
+    memcpy(c->session_id, session_id, sid_len);
+    c->session_id[sid_len] = '\0';
     c->client = client;
     c->start_ns = start;
     c->upstream_id = mcp_client_request_text(client, "tools/call", params.data, params.len,
