@@ -77,6 +77,9 @@ static void result_error_text(json_t *result, char *out, size_t len)
     snprintf(out, len, "the tool reported an error (isError)");
 }
 
+/* A string literal appended without its NUL. */
+#define APPEND_LIT(sb, lit) strbuf_append((sb), (lit), sizeof(lit) - 1)
+
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
                            const char *session_id, json_t *arguments)
 {
@@ -84,17 +87,42 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
     if (error)
         calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
-    json_t *data = json_object();
-    json_object_set_new(data, "tool", json_string(tool));
-    json_object_set_new(data, "duration_ms", json_integer((json_int_t)ms));
-    json_object_set_new(data, "ok", json_boolean(error == NULL));
-    if (error)
-        json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
-    json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
-    if (arguments && calls->settings->log_tool_arguments)
-        json_object_set(data, "arguments", arguments);
-    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED, .server_name = server, .data = data});
-    json_decref(data);
+    /* The data written as text, members in the order a tree gave them (one
+     * event per call: no tree built only to be written out). */
+    strbuf data = {0};
+    strbuf_reserve(&data, 160);
+    APPEND_LIT(&data, "{");
+    if (tool) { /* a name from a tree or json_scan: valid UTF-8 */
+        APPEND_LIT(&data, "\"tool\":");
+        json_write_str(&data, tool, strlen(tool));
+        APPEND_LIT(&data, ",");
+    }
+    APPEND_LIT(&data, "\"duration_ms\":");
+    json_write_int(&data, (json_int_t)ms);
+    if (error) {
+        APPEND_LIT(&data, ",\"ok\":false,\"error\":");
+        strbuf text = {0}; /* it may quote an upstream's bytes */
+        utf8_append_lossy(&text, error, strlen(error));
+        json_write_str(&data, text.data ? text.data : "", text.len);
+        strbuf_free(&text);
+    } else {
+        APPEND_LIT(&data, ",\"ok\":true");
+    }
+    APPEND_LIT(&data, ",\"session_id\":");
+    if (session_id && *session_id)
+        json_write_str(&data, session_id, strlen(session_id));
+    else
+        APPEND_LIT(&data, "null");
+    if (arguments && calls->settings->log_tool_arguments) {
+        APPEND_LIT(&data, ",\"arguments\":");
+        json_write(&data, arguments);
+    }
+    APPEND_LIT(&data, "}");
+    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED,
+                                               .server_name = server,
+                                               .data_text = data.data,
+                                               .data_text_len = data.len});
+    strbuf_free(&data);
     log_kv(error ? LOG_INFO : LOG_DEBUG, "tool called",
            LOG_FIELDS(LOG_STR("server", server), LOG_STR("tool", tool), LOG_INT("duration_ms", ms),
                       LOG_STR("error", error), LOG_STR("session_id", session_id)));
