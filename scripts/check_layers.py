@@ -24,11 +24,12 @@ LAYERS = {
     "core": set(),
     "config": {"core"},
     "app": {"core", "config"},  # app/app.h: the context; see WIRING below
+    "store": {"core", "config"},
     "upstream": {"core", "config", "app"},
     "http": {"core", "config"},
     "stream": {"core", "config", "app", "http"},
-    "mcp": {"core", "config", "app", "http", "upstream"},
-    "api": {"core", "config", "app", "http", "upstream", "stream"},
+    "mcp": {"core", "config", "app", "http", "upstream", "store"},
+    "api": {"core", "config", "app", "http", "upstream", "stream", "store"},
     "cli": {"core", "config", "app"},
 }
 # app/wiring knows every part; only the command line includes it.

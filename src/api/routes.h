@@ -15,6 +15,9 @@
  *   groups.c   GET  /api/groups                   {"groups":[{"name","enabled","servers"}]}
  *              POST /api/groups                   {"name","servers":[...]}: put servers in a group
  *              POST /api/groups/{name}/enable|disable
+ *   activity.c GET  /api/activity                  {"rows":[...],"next_cursor"} (?server, tool, outcome,
+ *                                                  since, until, q, limit, cursor)
+ *              GET  /api/activity/export           the same rows as JSON Lines or CSV (?format=jsonl|csv)
  *   openapi.c  GET  /api/openapi.json             the OpenAPI 3.1 document of this API (docs/openapi.json)
  *   static.c   GET  /, the dashboard's files
  *
@@ -33,6 +36,7 @@ bool api_events_route(void *app, const http_request *req, http_response *res);
 bool api_metrics_route(void *app, const http_request *req, http_response *res);
 bool api_servers_route(void *app, const http_request *req, http_response *res);
 bool api_groups_route(void *app, const http_request *req, http_response *res);
+bool api_activity_route(void *app, const http_request *req, http_response *res);
 bool api_openapi_route(void *unused, const http_request *req, http_response *res);
 bool static_route(void *unused, const http_request *req, http_response *res);
 

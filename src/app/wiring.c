@@ -12,6 +12,8 @@
 #include "http/ticker.h"
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
+#include "store/activity.h"
+#include "store/store.h"
 #include "stream/ws.h"
 #include "upstream/curl_loop.h"
 #include "upstream/manager.h"
@@ -74,6 +76,7 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
     http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
     http_server_add_route(a->http, "/api/events", true, api_events_route, a);
+    http_server_add_route(a->http, "/api/activity", true, api_activity_route, a);
     http_server_add_route(a->http, "/api/openapi.json", true, api_openapi_route, NULL);
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
@@ -110,6 +113,8 @@ static void finish(runtime *rt)
     sse_manager_close(a->sse);
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
+    /* After /mcp: the calls its close ended are in the log. */
+    activity_log_close(a->activity);
     ticker_close(a->ticker);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
@@ -204,6 +209,28 @@ static bool start_serving(app *a, const char *listen)
     return true;
 }
 
+/* The database and the activity log in it. False (said on stderr) when
+ * the file cannot be used. */
+static bool open_store(app *a)
+{
+    char err[1024];
+    char *path = store_resolve_path(a->cfg.database, a->config_path);
+    a->store = store_open(path, err, sizeof err);
+    free(path);
+    if (!a->store) {
+        fprintf(stderr, "mcpproxy: %s\n", err);
+        return false;
+    }
+    a->activity = activity_log_create(a->loop, a->store, &a->cfg.activity);
+    return true;
+}
+
+static void close_store(app *a)
+{
+    activity_log_destroy(a->activity);
+    store_destroy(a->store);
+}
+
 int app_run(const app_options *opts)
 {
     runtime rt = {0};
@@ -221,10 +248,12 @@ int app_run(const app_options *opts)
     a->ticker = ticker_create(a->loop);
     app_set_state(a, APP_STARTING);
 
-    if (!start_serving(a, opts->listen)) {
+    if (!open_store(a) || !start_serving(a, opts->listen)) {
+        activity_log_close(a->activity);
         ticker_close(a->ticker);
         uv_run(&loop, UV_RUN_NOWAIT);
         ticker_destroy(a->ticker);
+        close_store(a);
         uv_loop_close(&loop);
         bus_destroy(a->bus);
         config_free(&a->cfg);
@@ -257,6 +286,7 @@ int app_run(const app_options *opts)
     manager_destroy(a->manager);
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
+    close_store(a);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");
     bus_destroy(a->bus);

@@ -237,6 +237,11 @@ static const config_field upstream_fields[] = {
      * an event stream); the stdio line limit is the same 16 MiB. */
     U32(upstream, max_message_bytes, 4096, 1024u * 1024 * 1024),
 };
+static const config_field activity_fields[] = {
+    U32(activity, retention_days, 1, 36500),
+    U32(activity, max_rows, 100, UINT32_MAX),
+    U32(activity, max_argument_bytes, 0, 16u * 1024 * 1024),
+};
 
 #undef U32
 #undef BOOL
@@ -246,10 +251,8 @@ static const config_field upstream_fields[] = {
         name, fields, sizeof fields / sizeof fields[0]                                                                 \
     }
 const config_section config_sections[] = {
-    SECTION("websocket", websocket_fields),
-    SECTION("limits", limits_fields),
-    SECTION("mcp", mcp_fields),
-    SECTION("upstream", upstream_fields),
+    SECTION("websocket", websocket_fields), SECTION("limits", limits_fields),     SECTION("mcp", mcp_fields),
+    SECTION("upstream", upstream_fields),   SECTION("activity", activity_fields),
 };
 #undef SECTION
 const size_t config_section_count = sizeof config_sections / sizeof config_sections[0];
@@ -414,6 +417,7 @@ void config_init_defaults(config *cfg)
     *cfg = (config){0};
     cfg->listen = xstrdup("127.0.0.1:8080");
     cfg->api_key = xstrdup("");
+    cfg->database = xstrdup("");
     cfg->auto_disable_threshold = 3;
     cfg->websocket = (ws_settings){
         .ping_interval_ms = 54000,
@@ -458,6 +462,11 @@ void config_init_defaults(config *cfg)
         .max_sessions_per_address = 256,
         .log_tool_arguments = false,
     };
+    cfg->activity = (activity_settings){
+        .retention_days = 30,
+        .max_rows = 100000,
+        .max_argument_bytes = 4096,
+    };
 }
 
 static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
@@ -478,6 +487,8 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
                     fail_at_key(pc, key, "\"listen\" must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", cfg->listen);
         } else if (strcmp(key, "api_key") == 0) {
             ok = get_string(pc, value, key, &cfg->api_key);
+        } else if (strcmp(key, "database") == 0) {
+            ok = get_string(pc, value, key, &cfg->database);
         } else if (strcmp(key, "allowed_origins") == 0) {
             ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
         } else if (strcmp(key, "auto_disable_threshold") == 0) {
@@ -488,8 +499,8 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = parse_section(pc, section, value, cfg);
         } else {
             ok = fail_at_key(pc, key,
-                             "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcp, upstream, mcpServers)",
+                             "unknown key \"%s\" (known: listen, api_key, database, allowed_origins, "
+                             "auto_disable_threshold, websocket, limits, mcp, upstream, activity, mcpServers)",
                              key);
         }
         if (!ok)
@@ -669,6 +680,7 @@ void config_free(config *cfg)
 {
     free(cfg->listen);
     free(cfg->api_key);
+    free(cfg->database);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);

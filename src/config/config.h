@@ -67,6 +67,13 @@ typedef struct mcp_settings {
     bool log_tool_arguments;           /* false: tool_called events carry the arguments */
 } mcp_settings;
 
+/* The activity log in the database (src/store/activity.h). */
+typedef struct activity_settings {
+    uint32_t retention_days;     /* 30: older rows are deleted */
+    uint32_t max_rows;           /* 100000: past this the oldest rows are deleted */
+    uint32_t max_argument_bytes; /* 4096: a call's arguments (JSON) are cut to this */
+} activity_settings;
+
 typedef struct env_var {
     char *name;
     char *value;
@@ -102,6 +109,8 @@ typedef struct config {
     limits_settings limits;
     mcp_settings mcp;
     upstream_settings upstream;
+    activity_settings activity;
+    char *database; /* "" = mcpproxy.db next to the config file */
     server_config *servers;
     size_t n_servers;
 } config;

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "http/ticker.h"
 #include "mcp/session.h"
+#include "store/activity.h"
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
@@ -50,7 +51,7 @@ struct mcp_call {
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments; /* only when they are logged */
+    json_t *arguments; /* for the activity log (and the event when they are logged) */
 };
 
 /* ---- tool_called ------------------------------------------------------ */
@@ -70,13 +71,27 @@ static void result_error_text(json_t *result, char *out, size_t len)
     snprintf(out, len, "the tool reported an error (isError)");
 }
 
+/* The event, the log line and the activity log's row of one call that
+ * ended; `response_bytes` is the size of the upstream's answer (0: none). */
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
-                           const char *session_id, json_t *arguments)
+                           const char *session_id, json_t *arguments, size_t response_bytes)
 {
     calls->a->stats.tool_calls++;
     if (error)
         calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(calls->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = session_id,
+                                        .server = server,
+                                        .method = "tools/call",
+                                        .name = tool,
+                                        .arguments = arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
     json_t *data = json_pack("{s:s, s:I, s:b}", "tool", tool, "duration_ms", (json_int_t)ms, "ok", error == NULL);
     if (error)
         json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
@@ -199,7 +214,7 @@ static void call_abandon(mcp_call *c, const char *why)
 {
     call_unlink(c);
     mcp_client_cancel(c->client, c->upstream_id, why);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
 }
 
 /* The answer to send the MCP client for an upstream's outcome, and the
@@ -239,7 +254,8 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     char error[600];
     const char *event_error;
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+    size_t bytes = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
+    publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
@@ -267,7 +283,7 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
         answer = jsonrpc_error_new(id, RPC_INVALID_PARAMS, why, NULL);
     }
     json_decref(status);
-    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments);
+    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments, 0);
     return answer;
 }
 
@@ -307,13 +323,13 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = start;
-    c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
+    c->arguments = json_incref(arguments);
     c->upstream_id = mcp_client_request(client, "tools/call", up, calls->settings->call_timeout_ms, call_answered, c);
     json_decref(up);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, arguments);
+        publish_called(calls, c->server, c->tool, start, why, session_id, arguments, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
         return;

@@ -14,6 +14,7 @@
 #include "mcp/calls.h"
 #include "mcp/catalog.h"
 #include "mcp/session.h"
+#include "store/activity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,9 @@ static void respond_initialize(mcp_endpoint *ep, const jsonrpc_parts *m, const h
     log_kv(LOG_INFO, "mcp client initialized",
            LOG_FIELDS(LOG_STR("session_id", mcp_session_id(s)), LOG_STR("client", client),
                       LOG_STR("protocol_version", version)));
+    /* The activity log names the client of each call by its session. */
+    activity_log_session(ep->a->activity, mcp_session_id(s), client,
+                         json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "version")));
     http_respond_json(res, 200, jsonrpc_result_new(m->id, initialize_result(version)));
     http_response_add_header(res, "Mcp-Session-Id", mcp_session_id(s));
 }
