@@ -418,6 +418,7 @@ void config_init_defaults(config *cfg)
     cfg->listen = xstrdup("127.0.0.1:8080");
     cfg->api_key = xstrdup("");
     cfg->database = xstrdup("");
+    cfg->routing = xstrdup("direct");
     cfg->auto_disable_threshold = 3;
     cfg->websocket = (ws_settings){
         .ping_interval_ms = 54000,
@@ -489,6 +490,10 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = get_string(pc, value, key, &cfg->api_key);
         } else if (strcmp(key, "database") == 0) {
             ok = get_string(pc, value, key, &cfg->database);
+        } else if (strcmp(key, "routing") == 0) {
+            ok = get_string(pc, value, key, &cfg->routing);
+            if (ok && strcmp(cfg->routing, "direct") != 0 && strcmp(cfg->routing, "search") != 0)
+                ok = fail_at_key(pc, key, "\"routing\" must be \"direct\" or \"search\" (got \"%s\")", cfg->routing);
         } else if (strcmp(key, "allowed_origins") == 0) {
             ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
         } else if (strcmp(key, "auto_disable_threshold") == 0) {
@@ -499,7 +504,7 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = parse_section(pc, section, value, cfg);
         } else {
             ok = fail_at_key(pc, key,
-                             "unknown key \"%s\" (known: listen, api_key, database, allowed_origins, "
+                             "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
                              "auto_disable_threshold, websocket, limits, mcp, upstream, activity, mcpServers)",
                              key);
         }
@@ -681,6 +686,7 @@ void config_free(config *cfg)
     free(cfg->listen);
     free(cfg->api_key);
     free(cfg->database);
+    free(cfg->routing);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);

@@ -111,6 +111,7 @@ typedef struct config {
     upstream_settings upstream;
     activity_settings activity;
     char *database; /* "" = mcpproxy.db next to the config file */
+    char *routing;  /* "direct" (every tool as server__tool) or "search" (retrieve_tools, call_tool) on /mcp */
     server_config *servers;
     size_t n_servers;
 } config;

@@ -62,6 +62,7 @@ void config_copy_settings(config *dst, const config *src)
     dst->listen = dup_or_empty(src->listen);
     dst->api_key = dup_or_empty(src->api_key);
     dst->database = dup_or_empty(src->database);
+    dst->routing = dup_or_empty(src->routing);
     dst->allowed_origins = copy_strings(src->allowed_origins, src->n_allowed_origins);
     dst->servers = NULL;
     dst->n_servers = 0;
@@ -110,6 +111,8 @@ json_t *config_to_json(const config *cfg)
                              (json_int_t)cfg->auto_disable_threshold);
     if (cfg->database && *cfg->database) /* written only when set: the default follows the file */
         json_object_set_new(root, "database", json_string(cfg->database));
+    if (cfg->routing && strcmp(cfg->routing, "search") == 0) /* written only when not the default */
+        json_object_set_new(root, "routing", json_string(cfg->routing));
     /* The settings sections, from the same table the parser reads. */
     for (size_t i = 0; i < config_section_count; i++) {
         const config_section *sec = &config_sections[i];

@@ -26,6 +26,7 @@ struct mcp_session {
     bool used;            /* a request came after initialize */
     addr_count *token;    /* its count in the caps */
     http_pending *stream; /* the GET stream, or NULL */
+    bool search;          /* sees retrieve_tools and call_tool (search.h) */
 };
 
 struct mcp_sessions {
@@ -218,6 +219,16 @@ void mcp_session_end(mcp_sessions *t, mcp_session *s)
 const char *mcp_session_id(const mcp_session *s)
 {
     return s->id;
+}
+
+void mcp_session_set_search(mcp_session *s, bool on)
+{
+    s->search = on;
+}
+
+bool mcp_session_search(const mcp_session *s)
+{
+    return s->search;
 }
 
 const char *mcp_session_protocol_version(const mcp_session *s)

@@ -49,6 +49,10 @@ mcp_session *mcp_session_find(mcp_sessions *t, const char *id);
 void mcp_session_end(mcp_sessions *t, mcp_session *s);
 
 const char *mcp_session_id(const mcp_session *s);
+
+/* Search mode (search.h), chosen at initialize; off by default. */
+void mcp_session_set_search(mcp_session *s, bool on);
+bool mcp_session_search(const mcp_session *s);
 const char *mcp_session_protocol_version(const mcp_session *s);
 
 /* Answers a GET on the session with its notification stream (200,
