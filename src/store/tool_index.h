@@ -36,13 +36,16 @@ size_t tool_index_count(tool_index *ix);
 
 typedef struct tool_hit {
     char *name;   /* as offered; owned by the caller's array (tool_hits_free) */
-    double score; /* bm25's: lower is better */
+    int missing;  /* how many of the query's words it lacks (0: all, 1: all but one; 2: more) */
+    double score; /* bm25's among those that lack as many: lower is better */
 } tool_hit;
 
-/* The best `limit` matches of the words of `query` (any of them; more and
- * rarer matching words rank higher), only of `server` when it is not NULL
- * or "". Returns how many were found (into hits, an array of at least
- * `limit`). A query with no word finds nothing. */
+/* The best `limit` matches of the words of `query`, best first: tools with
+ * all of its words, then with all but one, then with any; each group by
+ * bm25 (rarer words and name matches count more). Stopwords ("a", "the",
+ * "in" ...) are left out. Only tools of `server` when it is not NULL or "".
+ * Returns how many were found (into hits, an array of at least `limit`).
+ * A query with no word finds nothing. */
 size_t tool_index_search(tool_index *ix, const char *query, const char *server, size_t limit, tool_hit *hits);
 void tool_hits_free(tool_hit *hits, size_t n);
 

@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "store/activity.h"
 #include "store/store.h"
+#include "store/tool_index.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -433,6 +434,91 @@ static void test_kill_9_mid_burst_leaves_whole_rows(void **state)
                      0);
 }
 
+/* ---- the tool index ------------------------------------------------------ */
+
+static void put(tool_index *ix, const char *server, const char *tool, const char *desc)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s__%s", server, tool);
+    json_t *def =
+        json_pack("{s:s, s:s, s:{s:s, s:{s:{s:s, s:s}}}}", "name", tool, "description", desc, "inputSchema", "type",
+                  "object", "properties", "repoName", "type", "string", "description", "the repository to act on");
+    tool_index_put(ix, name, server, def);
+    json_decref(def);
+}
+
+static size_t search(tool_index *ix, const char *q, const char *server, size_t limit, char out[][64])
+{
+    tool_hit hits[10];
+    size_t n = tool_index_search(ix, q, server, limit, hits);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out[i], 64, "%s", hits[i].name);
+    tool_hits_free(hits, n);
+    return n;
+}
+
+static void test_tool_index_name_words(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {{"get-sum", "get sum"},    {"create_issue", "create issue"},
+                              {"getSum", "get Sum"},     {"HTTPServer", "HTTP Server"},
+                              {"v2Upload", "v2 Upload"}, {"server.name", "server name"},
+                              {"plain", "plain"},        {"", ""}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *w = tool_index_name_words(cases[i][0]);
+        assert_string_equal(w, cases[i][1]);
+        free(w);
+    }
+}
+
+static void test_tool_index_ranks_and_follows_changes(void **state)
+{
+    (void)state;
+    char err[256];
+    tool_index *ix = tool_index_create(err, sizeof err);
+    assert_non_null(ix);
+    char out[10][64];
+    tool_index_begin(ix);
+    put(ix, "github", "create_issue", "Creates a new issue in a repository.");
+    put(ix, "github", "list_issues", "Lists the issues of a repository.");
+    put(ix, "github", "createPullRequest", "Opens a pull request.");
+    put(ix, "jira", "create_ticket", "Creates a ticket (an issue) in a project.");
+    put(ix, "files", "read_file", "Reads a file from disk.");
+    tool_index_commit(ix);
+    assert_int_equal(tool_index_count(ix), 5);
+
+    /* Every word beats most words: only one tool has create, issue and github. */
+    assert_true(search(ix, "create a github issue", NULL, 5, out) >= 3);
+    assert_string_equal(out[0], "github__create_issue");
+    /* Stems: "reading files" finds read_file. */
+    assert_int_equal(search(ix, "reading files", NULL, 5, out), 1);
+    assert_string_equal(out[0], "files__read_file");
+    /* camelCase names are words; the parameter's description counts too. */
+    assert_true(search(ix, "pull request", NULL, 5, out) >= 1);
+    assert_string_equal(out[0], "github__createPullRequest");
+    assert_true(search(ix, "repository to act on", NULL, 5, out) >= 5);
+    /* server filter */
+    assert_int_equal(search(ix, "create issue", "jira", 5, out), 1);
+    assert_string_equal(out[0], "jira__create_ticket");
+    /* limit, stopwords alone still search, and nothing for no word or FTS5 syntax */
+    assert_int_equal(search(ix, "issue", NULL, 1, out), 1);
+    assert_int_equal(search(ix, "the", NULL, 5, out), 5); /* only stopwords: they are searched */
+    assert_int_equal(search(ix, "!!! ***", NULL, 5, out), 0);
+    assert_int_equal(search(ix, "\"issue\" NEAR(x y) OR", NULL, 5, out), 3);
+
+    /* Replaced and removed tools are what the index says. */
+    tool_index_begin(ix);
+    put(ix, "files", "read_file", "Opens a document for reading.");
+    tool_index_remove(ix, "github__list_issues");
+    tool_index_remove(ix, "nothing__here");
+    tool_index_commit(ix);
+    assert_int_equal(tool_index_count(ix), 4);
+    assert_int_equal(search(ix, "document", NULL, 5, out), 1);
+    assert_int_equal(search(ix, "disk", NULL, 5, out), 0);
+    assert_int_equal(search(ix, "list issues", NULL, 5, out), 2); /* the two others with "issue" */
+    tool_index_destroy(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +532,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_arguments_are_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_by_age_and_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_mid_burst_leaves_whole_rows, setup, teardown),
+        cmocka_unit_test(test_tool_index_name_words),
+        cmocka_unit_test(test_tool_index_ranks_and_follows_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
