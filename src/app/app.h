@@ -24,6 +24,7 @@ struct ticker;       /* src/http/ticker.h */
 struct curl_loop;    /* src/upstream/curl_loop.h */
 struct store;        /* src/store/store.h */
 struct activity_log; /* src/store/activity.h */
+struct quarantine;   /* src/store/quarantine.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 
@@ -47,6 +48,7 @@ typedef struct app {
     struct ticker *ticker;         /* the keep-alive jobs of every stream; owned */
     struct store *store;           /* the database (cfg.database); owned */
     struct activity_log *activity; /* every /mcp call, in the store; owned */
+    struct quarantine *quarantine; /* what waits for approval; owned */
 } app;
 
 const char *app_state_name(app_state state);

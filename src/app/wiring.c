@@ -13,6 +13,7 @@
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
 #include "store/activity.h"
+#include "store/quarantine.h"
 #include "store/store.h"
 #include "stream/ws.h"
 #include "upstream/curl_loop.h"
@@ -73,6 +74,9 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/mcp", true, mcp_endpoint_route, a->mcp);
     http_server_add_route(a->http, "/events", true, sse_route, a->sse);
     http_server_add_route(a->http, "/ws/", true, ws_route, NULL);
+    /* Before /api/servers: it answers /api/servers/{name}/approve. */
+    http_server_add_route(a->http, "/api/servers", true, api_quarantine_route, a);
+    http_server_add_route(a->http, "/api/quarantine", true, api_quarantine_route, a);
     http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
     http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
     http_server_add_route(a->http, "/api/events", true, api_events_route, a);
@@ -115,6 +119,7 @@ static void finish(runtime *rt)
     http_server_close(a->http);
     /* After /mcp: the calls its close ended are in the log. */
     activity_log_close(a->activity);
+    quarantine_close(a->quarantine);
     ticker_close(a->ticker);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
@@ -222,12 +227,15 @@ static bool open_store(app *a)
         return false;
     }
     a->activity = activity_log_create(a->loop, a->store, &a->cfg.activity);
+    a->quarantine = quarantine_create(a->loop, a->store, a->bus, &a->cfg.quarantine);
+    quarantine_trust_initial(a->quarantine, &a->cfg);
     return true;
 }
 
 static void close_store(app *a)
 {
     activity_log_destroy(a->activity);
+    quarantine_destroy(a->quarantine);
     store_destroy(a->store);
 }
 
@@ -250,6 +258,7 @@ int app_run(const app_options *opts)
 
     if (!open_store(a) || !start_serving(a, opts->listen)) {
         activity_log_close(a->activity);
+        quarantine_close(a->quarantine);
         ticker_close(a->ticker);
         uv_run(&loop, UV_RUN_NOWAIT);
         ticker_destroy(a->ticker);

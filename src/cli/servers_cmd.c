@@ -192,7 +192,7 @@ static int edit(const cli_command *cmd, api_client *api, const cli_args *args, c
     return rc;
 }
 
-/* rm, enable, disable, restart: one request on one server. */
+/* rm, enable, disable, restart, approve: one request on one server. */
 static int action(const cli_command *cmd, api_client *api, const cli_args *args, bool json)
 {
     const char *verb = args->v[0];
@@ -240,7 +240,7 @@ static int servers_run(const cli_command *cmd, int argc, char **argv)
     if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 3, &args, &rc))
         goto out;
     const char *verb = args.n ? args.v[0] : "list";
-    static const char *const actions[] = {"rm", "enable", "disable", "restart"};
+    static const char *const actions[] = {"rm", "enable", "disable", "restart", "approve"};
     bool is_action = false;
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
         is_action |= strcmp(verb, actions[i]) == 0;
@@ -276,7 +276,7 @@ const cli_command servers_command = {
     "       mcpproxy servers add NAME [--group G] [--env K=V]... [--working-dir DIR] [--disabled] COMMAND [ARGS...]\n"
     "       mcpproxy servers edit NAME [--command C] [--arg A]... [--no-args] [--env K=V]... [--unset-env K]...\n"
     "                                  [--group G] [--working-dir DIR] [--set JSON]\n"
-    "       mcpproxy servers rm|enable|disable|restart NAME\n"
+    "       mcpproxy servers rm|enable|disable|restart|approve NAME\n"
     "\n"
     "Changes the running proxy's servers through its API: each change is checked,\n"
     "saved to the proxy's config file and applied at once (events tell the rest:\n"
@@ -292,6 +292,8 @@ const cli_command servers_command = {
     "  enable     enable it (also ends Auto-Disabled)\n"
     "  disable    stop it and keep it stopped\n"
     "  restart    stop and start it again\n"
+    "  approve    approve a Quarantined server (new or changed) and its tools as they\n"
+    "             are now, so /mcp offers them (also releases changed tools)\n"
     "\n"
     "Options:\n" CLI_CLIENT_HELP "\n"
     "Examples:\n"

@@ -242,6 +242,10 @@ static const config_field activity_fields[] = {
     U32(activity, max_rows, 100, UINT32_MAX),
     U32(activity, max_argument_bytes, 0, 16u * 1024 * 1024),
 };
+static const config_field quarantine_fields[] = {
+    BOOL(quarantine, new_servers),
+    BOOL(quarantine, changed_tools),
+};
 
 #undef U32
 #undef BOOL
@@ -250,10 +254,16 @@ static const config_field activity_fields[] = {
     {                                                                                                                  \
         name, fields, sizeof fields / sizeof fields[0]                                                                 \
     }
+/* clang-format off */
 const config_section config_sections[] = {
-    SECTION("websocket", websocket_fields), SECTION("limits", limits_fields),     SECTION("mcp", mcp_fields),
-    SECTION("upstream", upstream_fields),   SECTION("activity", activity_fields),
+    SECTION("websocket", websocket_fields),
+    SECTION("limits", limits_fields),
+    SECTION("mcp", mcp_fields),
+    SECTION("upstream", upstream_fields),
+    SECTION("activity", activity_fields),
+    SECTION("quarantine", quarantine_fields),
 };
+/* clang-format on */
 #undef SECTION
 const size_t config_section_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -463,6 +473,7 @@ void config_init_defaults(config *cfg)
         .max_sessions_per_address = 256,
         .log_tool_arguments = false,
     };
+    cfg->quarantine = (quarantine_settings){.new_servers = true, .changed_tools = true};
     cfg->activity = (activity_settings){
         .retention_days = 30,
         .max_rows = 100000,
@@ -503,10 +514,11 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
         } else if ((section = find_section(key))) {
             ok = parse_section(pc, section, value, cfg);
         } else {
-            ok = fail_at_key(pc, key,
-                             "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcp, upstream, activity, mcpServers)",
-                             key);
+            ok = fail_at_key(
+                pc, key,
+                "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
+                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, mcpServers)",
+                key);
         }
         if (!ok)
             return false;

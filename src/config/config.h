@@ -74,6 +74,12 @@ typedef struct activity_settings {
     uint32_t max_argument_bytes; /* 4096: a call's arguments (JSON) are cut to this */
 } activity_settings;
 
+/* What waits for approval (src/store/quarantine.h). */
+typedef struct quarantine_settings {
+    bool new_servers;   /* true: a server added after the first start is Quarantined until approved */
+    bool changed_tools; /* true: a tool whose description or input schema changed is held until approved */
+} quarantine_settings;
+
 typedef struct env_var {
     char *name;
     char *value;
@@ -110,6 +116,7 @@ typedef struct config {
     mcp_settings mcp;
     upstream_settings upstream;
     activity_settings activity;
+    quarantine_settings quarantine;
     char *database; /* "" = mcpproxy.db next to the config file */
     char *routing;  /* "direct" (every tool as server__tool) or "search" (retrieve_tools, call_tool) on /mcp */
     server_config *servers;

@@ -8,6 +8,7 @@
 #include "http/ticker.h"
 #include "mcp/session.h"
 #include "store/activity.h"
+#include "store/quarantine.h"
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
@@ -274,7 +275,9 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
     const char *server = e ? e->server : mcp_catalog_guess_server(&a->cfg, name, &prefix);
     json_t *status = server && a->manager ? manager_server_status_json(a->manager, server) : NULL;
     const char *state = json_string_value(json_object_get(status, "status"));
-    if (server && (!state || strcmp(state, "Ready") != 0)) {
+    if (quarantine_refusal(a->quarantine, server, e ? e->tool : name + prefix, why, sizeof why)) {
+        answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
+    } else if (server && (!state || strcmp(state, "Ready") != 0)) {
         snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now", server,
                  state ? state : "unknown");
         answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);

@@ -1,6 +1,8 @@
 /* mcp_catalog.c - naming and collecting the tools /mcp offers. */
 #include "mcp/catalog.h"
 
+#include "store/quarantine.h"
+
 #include "core/log.h"
 #include "core/util.h"
 #include "upstream/manager.h"
@@ -100,20 +102,25 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
 
 void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
 {
+    mcp_catalog_build_checked(out, m, cfg, NULL);
+}
+
+void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q)
+{
     *out = (mcp_catalog){0};
     if (!m)
         return;
     size_t cap = 0;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const server_config *srv = &cfg->servers[i];
-        if (!srv->enabled || !manager_server_client(m, srv->name))
+        if (!srv->enabled || !manager_server_client(m, srv->name) || (q && !quarantine_server_allowed(q, srv)))
             continue;
         json_t *tools = manager_server_tools(m, srv->name);
         size_t k;
         json_t *def;
         json_array_foreach(tools, k, def) {
             const char *tool = json_string_value(json_object_get(def, "name"));
-            if (tool && *tool)
+            if (tool && *tool && (!q || quarantine_tool_allowed(q, srv->name, def)))
                 add_entry(out, &cap, srv->name, tool, def);
         }
     }

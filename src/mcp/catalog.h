@@ -39,6 +39,11 @@ void mcp_tool_name(const char *server, const char *tool, bool hashed, char out[M
  * must be empty (zeroed or freed). */
 void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg);
 
+/* The same, leaving out what quarantine `q` holds (a quarantined server's
+ * tools, changed tools); NULL holds nothing. */
+struct quarantine;
+void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q);
+
 /* Whether two catalogs offer the same names with equal definitions. */
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);
 

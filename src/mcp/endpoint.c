@@ -63,7 +63,7 @@ static bool version_allows_batch(const char *v)
 static const mcp_catalog *catalog(mcp_endpoint *ep)
 {
     if (!ep->catalog_built) {
-        mcp_catalog_build(&ep->catalog, ep->a->manager, &ep->a->cfg);
+        mcp_catalog_build_checked(&ep->catalog, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
         ep->catalog_built = true;
         if (ep->search)
             mcp_search_sync(ep->search, &ep->catalog);
@@ -381,7 +381,7 @@ static void on_event(event_msg *msg, void *ctx)
     /* Rebuilt now and compared, so sessions hear only of real changes (a
      * server going Connecting → Discovering changes nothing on offer). */
     mcp_catalog now;
-    mcp_catalog_build(&now, ep->a->manager, &ep->a->cfg);
+    mcp_catalog_build_checked(&now, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
     bool changed = !ep->catalog_built || !mcp_catalog_equal(&ep->catalog, &now);
     mcp_catalog_free(&ep->catalog);
     ep->catalog = now;
@@ -408,7 +408,9 @@ mcp_endpoint *mcp_endpoint_create(app *a)
     if (!ep->search)
         log_kv(LOG_ERROR, "search mode is off", LOG_FIELDS(LOG_STR("error", err)));
     bus_filter filter = {
-        .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) | (1u << EVENT_SERVER_CONFIG_CHANGED),
+        .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) |
+                 (1u << EVENT_SERVER_CONFIG_CHANGED) |
+                 (1u << EVENT_SERVER_APPROVED), /* an approval changes what is on offer */
     };
     ep->sub = bus_subscribe(a->bus, &filter, on_event, ep);
     return ep;

@@ -44,6 +44,23 @@ static const char *const migrations[] = {
     "  client_version TEXT,"
     "  started_ms INTEGER NOT NULL"
     ");",
+    /* 2: quarantine: which servers are approved (and as what command or
+     * url), and each approved tool's definition, pinned. */
+    "CREATE TABLE server_trust ("
+    "  name TEXT PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL," /* its command and arguments, or its url */
+    "  approved INTEGER NOT NULL,"
+    "  since_ms INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE tool_pins ("
+    "  server TEXT NOT NULL,"
+    "  tool TEXT NOT NULL,"
+    "  definition TEXT NOT NULL," /* {description, inputSchema} as canonical JSON */
+    "  hash TEXT NOT NULL,"
+    "  pinned_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (server, tool)"
+    ");"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

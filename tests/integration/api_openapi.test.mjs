@@ -122,6 +122,7 @@ test('every documented GET answers as documented, and so do the changes', async 
     check('POST', '/api/groups', await api(proxy, 'POST', '/api/groups', { name: 'h', servers: ['added'] }));
     check('POST', '/api/groups/{name}/disable', await api(proxy, 'POST', '/api/groups/h/disable'));
     check('POST', '/api/groups/{name}/enable', await api(proxy, 'POST', '/api/groups/h/enable'));
+    check('POST', '/api/servers/{name}/approve', await api(proxy, 'POST', '/api/servers/added/approve'));
     check('DELETE', '/api/servers/{name}', await api(proxy, 'DELETE', '/api/servers/added'));
     check('POST', '/api/events', await api(proxy, 'POST', '/api/events', { type: 'tool_called', server_name: 'demo' }));
     check('POST', '/api/events', await api(proxy, 'POST', '/api/events', [{ type: 'tool_called' }, { type: 'config_change' }]));
@@ -150,6 +151,7 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
       ['POST', '/api/groups/{name}/enable', '/api/groups/ghost/enable', undefined, 404],
       ['POST', '/api/events', '/api/events', { type: 'nope' }, 400],
       ['GET', '/api/activity', '/api/activity?outcome=maybe', undefined, 400],
+      ['POST', '/api/servers/{name}/approve', '/api/servers/nope/approve', undefined, 404],
       ['GET', '/api/activity/export', '/api/activity/export?format=xml', undefined, 400],
       ['GET', '/api/servers/{name}/tools', '/api/servers/demo/tools', undefined, 200],
     ];

@@ -190,7 +190,15 @@ static void test_store_settings(void **state)
     assert_int_equal(cfg.activity.retention_days, 30);
     assert_int_equal(cfg.activity.max_rows, 100000);
     assert_int_equal(cfg.activity.max_argument_bytes, 4096);
+    assert_true(cfg.quarantine.new_servers);
+    assert_true(cfg.quarantine.changed_tools);
     config_free(&cfg);
+    assert_true(parse("{\"quarantine\": {\"new_servers\": false}}", &cfg, err));
+    assert_false(cfg.quarantine.new_servers);
+    assert_true(cfg.quarantine.changed_tools);
+    config_free(&cfg);
+    assert_false(parse("{\"quarantine\": {\"new_servers\": 1}}", &cfg, err));
+    assert_non_null(strstr(err, "quarantine.new_servers"));
     assert_true(parse("{\"database\": \"/var/lib/m.db\", \"routing\": \"search\", "
                       "\"activity\": {\"retention_days\": 7, \"max_rows\": 500, \"max_argument_bytes\": 0}}",
                       &cfg, err));

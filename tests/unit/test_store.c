@@ -93,7 +93,10 @@ static void test_new_file_is_migrated_wal_and_private(void **state)
     store_destroy(s);
     assert_int_equal(query_int(fx->path, "PRAGMA user_version"), store_schema_version());
     assert_int_equal(
-        query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name IN ('activity','mcp_sessions')"), 2);
+        query_int(fx->path,
+                  "SELECT count(*) FROM sqlite_master WHERE name IN ('activity','mcp_sessions','server_trust',"
+                  "'tool_pins','meta')"),
+        5);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
     sqlite3_stmt *st;
