@@ -110,6 +110,10 @@ void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config
     *out = (mcp_catalog){0};
     if (!m)
         return;
+    if (!quarantine_enabled(q))
+        q = NULL;
+    if (q)
+        quarantine_batch_begin(q);
     size_t cap = 0;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const server_config *srv = &cfg->servers[i];
@@ -124,6 +128,8 @@ void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config
                 add_entry(out, &cap, srv->name, tool, def);
         }
     }
+    if (q)
+        quarantine_batch_end(q);
 }
 
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b)

@@ -25,6 +25,7 @@ typedef struct pin {
     char *server, *tool;
     char *definition; /* canonical JSON */
     char hash[17];
+    json_t *seen; /* the tool object last found to match (a reference): the same object again needs no compare */
 } pin;
 
 typedef struct pending_event {
@@ -98,6 +99,7 @@ static void pin_free(pin *p)
     free(p->server);
     free(p->tool);
     free(p->definition);
+    json_decref(p->seen);
     free(p);
 }
 
@@ -268,6 +270,25 @@ void quarantine_destroy(quarantine *q)
     free(q);
 }
 
+bool quarantine_enabled(const quarantine *q)
+{
+    return q && (q->settings->new_servers || q->settings->changed_tools);
+}
+
+void quarantine_batch_begin(quarantine *q)
+{
+    char err[256];
+    if (sqlite3_get_autocommit(store_db(q->db)))
+        store_exec(q->db, "BEGIN", err, sizeof err);
+}
+
+void quarantine_batch_end(quarantine *q)
+{
+    char err[256];
+    if (!sqlite3_get_autocommit(store_db(q->db)) && !store_exec(q->db, "COMMIT", err, sizeof err))
+        log_kv(LOG_ERROR, "quarantine: pins could not be written", LOG_FIELDS(LOG_STR("error", err)));
+}
+
 /* ---- servers -------------------------------------------------------------- */
 
 /* What the server runs: its url, or its command and arguments. */
@@ -356,8 +377,19 @@ bool quarantine_tool_allowed(quarantine *q, const char *server, json_t *def)
     if (!tool)
         return false;
     char *key = pin_key(server, tool);
-    char *text = definition_text(def);
     pin *p = strmap_get(&q->pins, key);
+    pin *seen_held = strmap_get(&q->held, key);
+    /* A catalog is rebuilt on every change of any server: the tools of the
+     * others come again as the same objects, and are not compared again. */
+    if (p && p->seen == def && !seen_held) {
+        free(key);
+        return true;
+    }
+    if (seen_held && seen_held->seen == def) {
+        free(key);
+        return false;
+    }
+    char *text = definition_text(def);
     bool ok;
     if (!p || !q->settings->changed_tools) { /* first sight, or changes are not held: pinned as it is */
         if (!p || strcmp(p->definition, text) != 0) {
@@ -366,6 +398,7 @@ bool quarantine_tool_allowed(quarantine *q, const char *server, json_t *def)
             pin_free(strmap_del(&q->pins, key));
             strmap_put(&q->pins, n->key, n);
             save_pin(q, n);
+            p = n;
         }
         ok = true;
     } else if (strcmp(p->definition, text) == 0) {
@@ -384,8 +417,15 @@ bool quarantine_tool_allowed(quarantine *q, const char *server, json_t *def)
             announce(q, EVENT_TOOL_CHANGED, server,
                      json_pack("{s:s, s:s, s:s, s:s}", "severity", "warning", "tool", tool, "pinned_hash", p->hash,
                                "current_hash", n->hash));
+            h = n;
         }
+        json_decref(h->seen);
+        h->seen = json_incref(def);
         ok = false;
+    }
+    if (ok) {
+        json_decref(p->seen);
+        p->seen = json_incref(def);
     }
     free(text);
     free(key);

@@ -62,6 +62,14 @@ void quarantine_approve(quarantine *q, const server_config *srv, json_t *tools);
  * approval. New reference. */
 json_t *quarantine_json(quarantine *q);
 
+/* Whether either setting is on (off: nothing is checked or pinned). */
+bool quarantine_enabled(const quarantine *q);
+
+/* Checks of one catalog build go in one transaction: pins written on
+ * first sight are one commit, not one each. */
+void quarantine_batch_begin(quarantine *q);
+void quarantine_batch_end(quarantine *q);
+
 /* Whether `server` is quarantined now. */
 bool quarantine_server_held(quarantine *q, const char *server);
 

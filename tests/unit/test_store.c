@@ -171,6 +171,25 @@ static void test_failed_migration_leaves_file_as_it_was(void **state)
     store_destroy(s);
 }
 
+/* A file an older mcpproxy wrote (schema 1: the activity log only) is
+ * migrated, its rows kept. */
+static void test_older_file_is_migrated_keeping_rows(void **state)
+{
+    fixture *fx = *state;
+    char err[1024];
+    store_destroy(store_open(fx->path, err, sizeof err));
+    raw_exec(fx->path, "DROP TABLE server_trust; DROP TABLE tool_pins; DROP TABLE meta; PRAGMA user_version = 1;"
+                       "INSERT INTO activity (ts_ms, method, name, ok, duration_ms, response_bytes) "
+                       "VALUES (1, 'tools/call', 'kept', 1, 2, 3);");
+    store *s = store_open(fx->path, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(store_file_version(s), store_schema_version());
+    store_destroy(s);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity WHERE name = 'kept'"), 1);
+    assert_int_equal(
+        query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name IN ('server_trust','tool_pins')"), 2);
+}
+
 static void test_resolve_path(void **state)
 {
     (void)state;
@@ -529,6 +548,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_migration_leaves_file_as_it_was, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_older_file_is_migrated_keeping_rows, setup, teardown),
         cmocka_unit_test(test_resolve_path),
         cmocka_unit_test_setup_teardown(test_rows_are_written_at_the_end_of_the_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters_and_pages, setup, teardown),
