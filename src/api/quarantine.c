@@ -1,11 +1,21 @@
 /* quarantine.c - GET /api/quarantine (what waits for approval) and
  * POST /api/servers/{name}/approve (store/quarantine.h). */
+#include "api/quarantine.h"
+
 #include "api/path.h"
 #include "api/routes.h"
 #include "store/quarantine.h"
 #include "upstream/manager.h"
 
 #include <string.h>
+
+void api_mark_quarantined(app *a, json_t *status)
+{
+    const char *name = json_string_value(json_object_get(status, "name"));
+    json_object_set_new(status, "quarantined",
+                        json_boolean(name && a->quarantine && quarantine_enabled(a->quarantine) &&
+                                     quarantine_server_held(a->quarantine, name)));
+}
 
 static void approve(app *a, const char *name, http_response *res)
 {

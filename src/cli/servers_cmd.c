@@ -51,7 +51,8 @@ static int list(api_client *api, bool json)
         json_array_foreach(servers, i, s) {
             printf("%-*s  %-7s  %-*s  %-13s %5lld  %s", w, str(s, "name"),
                    json_is_true(json_object_get(s, "enabled")) ? "yes" : "no", gw,
-                   *str(s, "group") ? str(s, "group") : "-", str(s, "status"),
+                   *str(s, "group") ? str(s, "group") : "-",
+                   json_is_true(json_object_get(s, "quarantined")) ? "Quarantined" : str(s, "status"),
                    (long long)json_integer_value(json_object_get(s, "tool_count")), str(s, "command"));
             size_t k;
             json_t *a;

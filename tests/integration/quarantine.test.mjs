@@ -49,7 +49,14 @@ test('a server added through the API is quarantined until approved (API and CLI)
     // Started, its tools listed for review ...
     const review = await api(proxy, 'GET', '/api/servers/added/tools');
     assert.ok(review.json.tools.some((t) => t.name === 'add'));
-    assert.equal((await api(proxy, 'GET', '/api/servers/added')).json.status, 'Ready');
+    const detail = (await api(proxy, 'GET', '/api/servers/added')).json;
+    assert.equal(detail.status, 'Ready');
+    assert.equal(detail.quarantined, true);
+    const statuses = (await api(proxy, 'GET', '/api/servers/status')).json.servers;
+    assert.deepEqual(statuses.map((s) => [s.name, s.quarantined]), [['demo', false], ['added', true]]);
+    const table = await run(['status', '--url', proxy.url]);
+    assert.match(table.stdout, /^added\s+Quarantined\s+4 /m);
+    assert.match(table.stdout, /^demo\s+Ready\s+4 /m);
     // ... but nothing offered or callable.
     assert.ok(!(await toolNames(mcp.client)).some((n) => n.startsWith('added__')));
     await assert.rejects(mcp.client.callTool({ name: 'added__add', arguments: { a: 1, b: 2 } }),
@@ -66,6 +73,7 @@ test('a server added through the API is quarantined until approved (API and CLI)
     assert.ok((await toolNames(mcp.client)).includes('added__add'));
     assert.equal((await mcp.client.callTool({ name: 'added__add', arguments: { a: 1, b: 2 } })).structuredContent.sum, 3);
     assert.deepEqual((await api(proxy, 'GET', '/api/quarantine')).json, { servers: [], tools: [] });
+    assert.equal((await api(proxy, 'GET', '/api/servers/added')).json.quarantined, false);
 
     // Through the command line.
     assert.equal((await api(proxy, 'POST', '/api/servers', demo('second'))).status, 201);
