@@ -12,7 +12,7 @@ const settings = readSettings(new URLSearchParams(window.location.search));
 const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
-  'Auto-Disabled': 'auto-disabled',
+  'Auto-Disabled': 'auto-disabled', 'Quarantined': 'auto-disabled',
 };
 const FEED_MAX = 300;
 const UNGROUPED = '';
@@ -206,6 +206,11 @@ function applyEvent(ev) {
       if (!s) return false;
       if ('tool_count' in d) s.tool_count = d.tool_count;
       break;
+    case 'server_quarantined':
+    case 'server_approved':
+      if (!s) return false;
+      s.quarantined = ev.type === 'server_quarantined';
+      break;
     case 'connection_established':
       if (!s) return false;
       s.connected_since = ev.timestamp;
@@ -285,7 +290,8 @@ function compareGroups(a, b) {
 }
 
 function renderRow(s) {
-  const status = s.status || statusOf(s);
+  // Quarantined: Ready, but its tools held from /mcp until approved.
+  const status = s.quarantined ? 'Quarantined' : s.status || statusOf(s);
   let row = document.querySelector(`tr[data-server="${CSS.escape(s.name)}"]`);
   if (!row) {
     row = el('tr', { class: 'server', 'data-server': s.name },
@@ -299,7 +305,8 @@ function renderRow(s) {
       el('td', { class: 'err', 'data-field': 'error', 'data-label': 'Last error' }),
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
-        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart')));
+        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart'),
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'approve', onclick: () => serverAction(s.name, 'approve') }, 'Approve')));
   }
   // Move the row if its group changed (or it is new), keeping names sorted.
   const body = groupBody(s.group);
@@ -348,6 +355,10 @@ function renderRow(s) {
   const restart = row.querySelector('[data-action="restart"]');
   restart.setAttribute('aria-label', `Restart ${s.name}`);
   restart.disabled = !!s.pending || !on;
+  const approve = row.querySelector('[data-action="approve"]');
+  approve.hidden = !s.quarantined;
+  approve.setAttribute('aria-label', `Approve ${s.name}`);
+  approve.disabled = !!s.pending;
   row.classList.toggle('pending', !!s.pending);
   $('empty').hidden = servers.size > 0;
 }
@@ -487,6 +498,7 @@ const TYPE_CATEGORY = {
   tool_called: 'tool', tools_updated: 'tools',
   connection_established: 'connection', connection_lost: 'connection',
   app_state_changed: 'app', notice: 'app',
+  server_quarantined: 'state', server_approved: 'state', tool_changed: 'tools',
 };
 
 function describe(ev) {
