@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rmSync } from 'node:fs';
+import { rmSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { startProxy, api, proxyBin } from './harness.mjs';
 import { recordEvents, isState, isType, demo } from './upstream_helpers.mjs';
 import { mcpConnect } from './mcp_helpers.mjs';
@@ -156,6 +156,30 @@ test('a tool whose definition changes at run time is held until approved again; 
     await rec.until(isType('changing', 'server_approved'));
     const greet = (await mcp.client.listTools()).tools.find((t) => t.name === 'changing__greet');
     assert.match(greet.description, /id_rsa/);
+    rec.close();
+  } finally {
+    if (mcp) await mcp.client.close();
+    await proxy.stop();
+  }
+});
+
+test('a server added by editing the config file is quarantined too', async () => {
+  const proxy = await startProxy({ config: { quarantine: on, mcpServers: [demo('demo')] } });
+  let mcp;
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('demo', 'Ready'));
+    // As an editor saves: a new file renamed over the old one.
+    const edited = JSON.parse(readFileSync(proxy.configPath, 'utf8'));
+    edited.mcpServers.push(demo('edited'));
+    writeFileSync(proxy.configPath + '.new', JSON.stringify(edited, null, 2));
+    renameSync(proxy.configPath + '.new', proxy.configPath);
+    const q = await rec.until(isType('edited', 'server_quarantined'));
+    assert.match(q.data.reason, /new server/);
+    mcp = await mcpConnect(proxy);
+    const names = await toolNames(mcp.client);
+    assert.ok(names.includes('demo__add'));
+    assert.ok(!names.some((n) => n.startsWith('edited__')));
     rec.close();
   } finally {
     if (mcp) await mcp.client.close();
