@@ -1,6 +1,7 @@
 /* activity.c - /api/activity: the activity log's rows, filtered and paged,
  * and their export as JSON Lines or CSV (store/activity.h keeps them). */
 #include "api/routes.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "store/activity.h"
 
@@ -180,51 +181,118 @@ static void csv_row(strbuf *out, json_t *row)
     }
 }
 
-/* Every matching row (up to limit), oldest page last, as one body. */
-static void export(app *a, const http_request *req, http_response *res)
-{
-    filter_bufs b;
+/* ---- export: streamed, a page per loop turn ------------------------------ */
+
+#define EXPORT_PAGE 500
+#define EXPORT_MAX_QUEUED (4u * 1024 * 1024) /* past this a slow reader is waited for */
+
+typedef struct export_job {
+    app *a;
+    http_pending *http;
+    uv_timer_t timer;
+    filter_bufs b; /* the strings f points to */
     activity_filter f;
-    if (!read_filter(req, true, &b, &f, res))
+    size_t left;
+    bool csv;
+} export_job;
+
+static void job_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void job_end(export_job *j)
+{
+    if (http_pending_gone(j->http))
+        http_pending_release(j->http);
+    else
+        http_stream_end(j->http);
+    uv_close((uv_handle_t *)&j->timer, job_closed);
+}
+
+/* One page into the stream; the next turn writes the next. A client that
+ * reads slowly is waited for (its queue is bounded), one that left or a
+ * proxy that is stopping ends the export. */
+static void job_tick(uv_timer_t *t)
+{
+    export_job *j = t->data;
+    if (http_pending_gone(j->http) || j->a->state == APP_STOPPING) {
+        job_end(j);
         return;
-    bool csv = strcmp(b.format, "csv") == 0;
-    if (*b.format && !csv && strcmp(b.format, "jsonl") != 0) {
-        http_respond_error(res, 400, "format must be jsonl or csv (got \"%s\")", b.format);
+    }
+    activity_filter f = j->f;
+    f.limit = j->left < EXPORT_PAGE ? j->left : EXPORT_PAGE;
+    json_t *rows;
+    char err[512];
+    if (!activity_log_query(j->a->activity, &f, &rows, &j->f.cursor, err, sizeof err)) {
+        /* The status is sent: the stream can only end short. */
+        log_kv(LOG_ERROR, "activity export cut short: the database could not be read",
+               LOG_FIELDS(LOG_STR("error", err)));
+        job_end(j);
         return;
     }
     strbuf out = {0};
-    if (csv)
-        for (size_t i = 0; i < N_CSV_COLUMNS; i++)
-            csv_field(&out, csv_columns[i], i + 1 == N_CSV_COLUMNS);
-    size_t left = f.limit;
-    do { /* pages of PAGE_MAX, so no query holds everything at once */
-        f.limit = left < PAGE_MAX ? left : PAGE_MAX;
-        json_t *rows;
-        char err[512];
-        if (!activity_log_query(a->activity, &f, &rows, &f.cursor, err, sizeof err)) {
-            strbuf_free(&out);
-            http_respond_error(res, 500, "the activity log could not be read: %s", err);
-            return;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        if (j->csv) {
+            csv_row(&out, row);
+        } else {
+            char *text = json_dumps(row, JSON_COMPACT);
+            strbuf_appendf(&out, "%s\n", text);
+            free(text);
         }
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row) {
-            if (csv) {
-                csv_row(&out, row);
-            } else {
-                char *text = json_dumps(row, JSON_COMPACT);
-                strbuf_appendf(&out, "%s\n", text);
-                free(text);
-            }
-        }
-        left -= json_array_size(rows);
-        json_decref(rows);
-    } while (f.cursor && left > 0);
-    http_respond_bytes(res, 200, csv ? "text/csv; charset=utf-8" : "application/jsonl", out.data ? out.data : "",
-                       out.len);
-    http_response_add_header(res, "Content-Disposition",
-                             csv ? "attachment; filename=\"activity.csv\"" : "attachment; filename=\"activity.jsonl\"");
+    }
+    j->left -= json_array_size(rows);
+    json_decref(rows);
+    size_t queued = out.len ? http_stream_write(j->http, out.data, out.len) : 0;
     strbuf_free(&out);
+    if (!j->f.cursor || j->left == 0) {
+        job_end(j);
+        return;
+    }
+    uv_timer_start(&j->timer, job_tick, queued > EXPORT_MAX_QUEUED ? 10 : 0, 0);
+}
+
+/* Every matching row (up to limit), newest first, streamed: a large export
+ * never holds the loop for more than a page, nor the whole body in memory. */
+static void export(app *a, const http_request *req, http_response *res)
+{
+    export_job *j = xcalloc(1, sizeof *j);
+    if (!read_filter(req, true, &j->b, &j->f, res)) {
+        free(j);
+        return;
+    }
+    j->csv = strcmp(j->b.format, "csv") == 0;
+    if (*j->b.format && !j->csv && strcmp(j->b.format, "jsonl") != 0) {
+        http_respond_error(res, 400, "format must be jsonl or csv (got \"%s\")", j->b.format);
+        free(j);
+        return;
+    }
+    const char *type = j->csv ? "text/csv; charset=utf-8" : "application/jsonl";
+    const char *disposition =
+        j->csv ? "attachment; filename=\"activity.csv\"" : "attachment; filename=\"activity.jsonl\"";
+    if (req->head) { /* the status and type it would send */
+        http_respond_bytes(res, 200, type, "", 0);
+        http_response_add_header(res, "Content-Disposition", disposition);
+        free(j);
+        return;
+    }
+    j->a = a;
+    j->left = j->f.limit;
+    j->http = http_respond_later(req, NULL, NULL);
+    http_pending_add_header(j->http, "Content-Disposition", disposition);
+    http_stream_begin(j->http, 200, type);
+    if (j->csv) {
+        strbuf head = {0};
+        for (size_t i = 0; i < N_CSV_COLUMNS; i++)
+            csv_field(&head, csv_columns[i], i + 1 == N_CSV_COLUMNS);
+        http_stream_write(j->http, head.data, head.len);
+        strbuf_free(&head);
+    }
+    uv_timer_init(a->loop, &j->timer);
+    j->timer.data = j;
+    uv_timer_start(&j->timer, job_tick, 0, 0);
 }
 
 bool api_activity_route(void *ctx, const http_request *req, http_response *res)

@@ -234,3 +234,47 @@ test('activity log: kill -9 in the middle of a burst leaves a file that opens cl
     rmSync(path.dirname(configPath), { recursive: true, force: true });
   }
 });
+
+test('activity log: a large export streams page by page, and a client that leaves mid-export costs nothing', async () => {
+  const proxy = await startProxy({ config: { mcpServers: [demo('demo')] } });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('demo', 'Ready'));
+    const session = await rawInitialize(proxy, '2025-03-26');
+    const big = 'y'.repeat(3000);
+    let id = 0;
+    for (let b = 0; b < 12; b++) {
+      const batch = Array.from({ length: 100 }, () => ({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name: 'demo__echo', arguments: { text: big, n: id } } }));
+      const res = await mcpPost(proxy, batch, jsonHeaders(session, { 'mcp-protocol-version': '2025-03-26' }));
+      assert.equal(res.status, 200);
+    }
+    // Every row, newest first, across pages of the stream.
+    const res = await api(proxy, 'GET', '/api/activity/export?format=jsonl');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-disposition'), 'attachment; filename="activity.jsonl"');
+    const ns = res.text.trimEnd().split('\n').map((l) => JSON.parse(l).arguments.n);
+    assert.deepEqual(ns, Array.from({ length: 1200 }, (_, i) => 1200 - i));
+    const limited = await api(proxy, 'GET', '/api/activity/export?format=csv&limit=700');
+    assert.equal(limited.text.trimEnd().split('\r\n').length, 701); // the header and 700 rows
+    const head = await fetch(`${proxy.url}/api/activity/export?format=csv`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type'), /^text\/csv/);
+
+    // A client that reads the first bytes and leaves.
+    const abort = new AbortController();
+    const stream = await fetch(`${proxy.url}/api/activity/export`, { signal: abort.signal });
+    const reader = stream.body.getReader();
+    const first = await reader.read();
+    assert.ok(first.value.length > 0);
+    abort.abort();
+    await assert.rejects(reader.read());
+    // The proxy goes on, and the next export is whole.
+    const again = await api(proxy, 'GET', '/api/activity/export?limit=3');
+    assert.equal(again.text.trimEnd().split('\n').length, 3);
+    rec.close();
+    const { code } = await proxy.stop();
+    assert.equal(code, 0);
+  } finally {
+    await proxy.stop();
+  }
+});
