@@ -391,7 +391,7 @@ static void on_event(event_msg *msg, void *ctx)
     if (ep->search)
         mcp_search_sync(ep->search, &ep->catalog);
     static const char note[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
-    size_t n = mcp_sessions_broadcast(ep->sessions, note, sizeof note - 1);
+    size_t n = mcp_sessions_broadcast_direct(ep->sessions, note, sizeof note - 1);
     log_kv(LOG_DEBUG, "mcp tools changed", LOG_FIELDS(LOG_INT("tool_count", now.n), LOG_INT("streams", n)));
 }
 

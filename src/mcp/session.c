@@ -271,6 +271,19 @@ size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
     return n;
 }
 
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len)
+{
+    size_t n = 0;
+    for (dlist_node *node = t->all.head; node; node = node->next) {
+        mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
+        if (s->stream && !s->search) {
+            http_stream_sse(s->stream, "message", 0, json, len);
+            n++;
+        }
+    }
+    return n;
+}
+
 size_t mcp_sessions_count(const mcp_sessions *t)
 {
     return t->all.count;

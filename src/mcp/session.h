@@ -64,6 +64,10 @@ bool mcp_session_open_stream(mcp_session *s, const http_request *req);
  * every open stream. Returns the number of streams written to. */
 size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len);
 
+/* The same, only to sessions not in search mode: a search session's tool
+ * list never changes, so tools/list_changed would only make it ask again. */
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len);
+
 size_t mcp_sessions_count(const mcp_sessions *t);
 
 #endif

@@ -11,11 +11,13 @@ import { recordEvents, isState, demo, everythingArgs } from './upstream_helpers.
 import { mcpPost, jsonHeaders } from './mcp_helpers.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const everything = { name: 'everything', protocol: 'stdio', command: process.execPath, args: everythingArgs };
 
-async function connectAt(proxy, urlPath) {
+async function connectAt(proxy, urlPath, onListChanged) {
   const client = new Client({ name: 'search-test', version: '1.0.0' });
+  if (onListChanged) client.setNotificationHandler(ToolListChangedNotificationSchema, onListChanged);
   await client.connect(new StreamableHTTPClientTransport(new URL(proxy.url + urlPath)));
   return client;
 }
@@ -30,7 +32,8 @@ test('search mode: two tools, retrieve_tools finds everything__get-sum, call_too
     await rec.until(isState('demo', 'Ready'));
     await rec.until(isState('everything', 'Ready'), 30000);
 
-    const search = await connectAt(proxy, '/mcp/search');
+    let searchListChanged = 0;
+    const search = await connectAt(proxy, '/mcp/search', () => { searchListChanged++; });
     clients.push(search);
     assert.match(search.getInstructions(), /retrieve_tools/);
     const { tools } = await search.listTools();
@@ -43,7 +46,9 @@ test('search mode: two tools, retrieve_tools finds everything__get-sum, call_too
     assert.ok(found.structuredContent.tools.length <= 5);
     const getSum = found.structuredContent.tools.find((t) => t.name === 'everything__get-sum');
     // The full input schema, as the server listed it.
-    const direct = await connectAt(proxy, '/mcp');
+    let directListChanged;
+    const directChanged = new Promise((resolve) => { directListChanged = resolve; });
+    const direct = await connectAt(proxy, '/mcp', () => directListChanged());
     clients.push(direct);
     const everythingSum = (await direct.listTools()).tools.find((t) => t.name === 'everything__get-sum');
     assert.deepEqual(getSum.inputSchema, everythingSum.inputSchema);
@@ -88,6 +93,9 @@ test('search mode: two tools, retrieve_tools finds everything__get-sum, call_too
     // The index follows the servers: a server added is found, one removed is not.
     assert.equal((await api(proxy, 'POST', '/api/servers', demo('fresh'))).status, 201);
     await rec.until(isState('fresh', 'Ready'));
+    // The direct session hears that its tools changed; the search session,
+    // whose two tools did not, is not told.
+    await directChanged;
     const withFresh = await search.callTool({ name: 'retrieve_tools', arguments: { query: 'echo', server: 'fresh' } });
     assert.deepEqual(names(withFresh), ['fresh__echo']);
     assert.equal((await api(proxy, 'DELETE', '/api/servers/fresh')).status, 200);
@@ -95,6 +103,7 @@ test('search mode: two tools, retrieve_tools finds everything__get-sum, call_too
     const gone = await search.callTool({ name: 'retrieve_tools', arguments: { query: 'echo', server: 'fresh' } });
     assert.deepEqual(names(gone), []);
     assert.deepEqual((await search.listTools()).tools.map((t) => t.name), ['retrieve_tools', 'call_tool']);
+    assert.equal(searchListChanged, 0);
 
     // The activity log names the real tool of a call_tool, and records retrieve_tools.
     const rows = (await api(proxy, 'GET', '/api/activity?limit=1000')).json.rows;
