@@ -69,6 +69,7 @@ static void print_overview(FILE *out)
           "  /ws/servers?server=N events about one server\n"
           "  /events              the same stream as Server-Sent Events (curl -N)\n"
           "  /mcp                 MCP endpoint (Streamable HTTP): every Ready server's tools\n"
+          "  /mcp/search          the same in search mode: retrieve_tools and call_tool instead\n"
           "  /api/...             HTTP API: servers, groups, events, activity, realtime stats\n"
           "  /healthz, /metrics   health check and Prometheus metrics\n",
           out);
