@@ -1,5 +1,6 @@
 /* servers.c - /api/servers: status, config, tools, logs, edits, actions. */
 #include "api/edit.h"
+#include "api/oauth.h"
 #include "api/path.h"
 #include "api/routes.h"
 #include "core/log.h"
@@ -288,7 +289,8 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     const char *name = p->seg[2];
     const char *sub = p->n == 4 ? p->seg[3] : NULL;
     bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 || strcmp(sub, "enable") == 0 ||
-                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0;
+                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 || strcmp(sub, "login") == 0 ||
+                     strcmp(sub, "logout") == 0;
     if (!known_sub)
         return false;
     if (!config_find_server(&a->cfg, name)) {
@@ -314,6 +316,10 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     } else {
         if (req->method != HTTP_POST)
             http_respond_not_allowed(res, "POST");
+        else if (strcmp(sub, "login") == 0)
+            api_server_login(a, name, req, res);
+        else if (strcmp(sub, "logout") == 0)
+            api_server_logout(a, name, res);
         else
             server_action(a, name, sub, res);
     }
