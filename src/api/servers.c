@@ -34,7 +34,8 @@ static bool server_from_json(json_t *obj, server_config *out, char err[CONFIG_ER
 }
 
 /* A client that read the masked config and sends it back (a dashboard
- * editing one field) returns "***" for env and headers values: those keep
+ * editing one field) returns "***" for env and headers values (and
+ * oauth.client_secret): those keep
  * the value they had, so a round trip never overwrites a secret with the
  * mask. */
 static void keep_masked(json_t *env, json_t *old_env)
@@ -147,12 +148,15 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     json_t *merged = server_config_to_json(config_find_server(&a->cfg, name), false);
     json_t *old_env = json_incref(json_object_get(merged, "env"));
     json_t *old_headers = json_incref(json_object_get(merged, "headers"));
+    json_t *old_oauth = json_incref(json_object_get(merged, "oauth"));
     json_object_update(merged, body);
     json_decref(body);
     keep_masked(json_object_get(merged, "env"), old_env);
     keep_masked(json_object_get(merged, "headers"), old_headers);
+    keep_masked(json_object_get(merged, "oauth"), old_oauth); /* its client_secret */
     json_decref(old_env);
     json_decref(old_headers);
+    json_decref(old_oauth);
     server_config srv;
     char err[CONFIG_ERR_LEN];
     bool ok = server_from_json(merged, &srv, err);

@@ -134,7 +134,7 @@ static void set_state(upstream *u, conn_state state)
                       LOG_STR("new_state", conn_state_names[state])));
     json_t *data =
         json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count);
-    if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING))
+    if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING || state == CONN_LOGIN_REQUIRED))
         json_object_set_new(data, "last_error", json_string_lossy(u->last_error, strlen(u->last_error)));
     publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
 }
@@ -976,6 +976,7 @@ static void on_oauth_login(void *ctx)
     upstream *u = ctx;
     reset_failures(u);
     u->refresh_tried = false;
+    set_str(&u->last_error, NULL); /* the 401 that asked for the login is answered */
     if (!u->cfg.enabled || u->removing || u->m->stopping_all)
         return;
     log_kv(LOG_INFO, "server logged in; connecting", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
