@@ -87,6 +87,7 @@ struct http_transport {
     bool stopping;
     bool closing;
     const char *(*bearer)(void *ctx); /* the OAuth access token, or NULL */
+    bool own_authorization;           /* headers has an Authorization of its own */
     void *bearer_ctx;
     char *challenge;   /* the WWW-Authenticate of the 401 that ended it */
     char *end_reason;  /* why it ended unasked, or NULL */
@@ -499,7 +500,9 @@ static struct curl_slist *base_headers(http_transport *t, bool session)
             strbuf_appendf(&sb, "%s;", t->headers[i].name);
         h = curl_slist_append(h, sb.data);
     }
-    const char *token = t->bearer ? t->bearer(t->bearer_ctx) : NULL;
+    /* An Authorization header of the config wins: the token is sent only
+     * where the user has not set credentials of their own. */
+    const char *token = t->bearer && !t->own_authorization ? t->bearer(t->bearer_ctx) : NULL;
     if (token && *token) {
         sb.len = 0;
         strbuf_appendf(&sb, "Authorization: Bearer %s", token);
@@ -908,6 +911,7 @@ transport *http_transport_start(uv_loop_t *loop, const server_config *srv, const
     for (size_t i = 0; i < srv->n_headers; i++) {
         t->headers[i].name = xstrdup(srv->headers[i].name);
         t->headers[i].value = xstrdup(srv->headers[i].value ? srv->headers[i].value : "");
+        t->own_authorization = t->own_authorization || strcasecmp(srv->headers[i].name, "Authorization") == 0;
     }
     t->tls_skip_verify = srv->tls_skip_verify;
     t->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 30000;

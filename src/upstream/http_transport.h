@@ -57,7 +57,8 @@ typedef struct http_transport_options {
     struct curl_loop *curl; /* borrowed; outlives the transport */
     /* The OAuth access token to send as "Authorization: Bearer", read
      * afresh for every request (a refresh replaces it mid-session); NULL,
-     * or a function returning NULL: none. */
+     * or a function returning NULL: none. Not sent when the server's
+     * headers set an Authorization of their own. */
     const char *(*bearer)(void *ctx);
     void *bearer_ctx;
 } http_transport_options;
