@@ -35,6 +35,7 @@ struct oauth_flow {
     char *access_token, *refresh_token;
     int64_t issued_at_ms, expires_at_ms; /* 0: unknown */
     char *token_endpoint, *client_id, *client_secret, *resource;
+    bool client_registered; /* client_id came from dynamic registration (reused by later logins) */
 
     /* The server's last 401 challenge. */
     char *challenge_metadata, *challenge_scope;
@@ -150,6 +151,7 @@ static void load_tokens(oauth_flow *f)
     wipe(&f->client_secret);
     f->client_secret = jstr(e, "client_secret") ? xstrdup(jstr(e, "client_secret")) : NULL;
     set_str(&f->resource, jstr(e, "resource"));
+    f->client_registered = json_is_true(json_object_get(e, "registered"));
     if (jstr(e, "access_token"))
         f->access_token = xstrdup(jstr(e, "access_token"));
     if (jstr(e, "refresh_token"))
@@ -161,12 +163,13 @@ static void load_tokens(oauth_flow *f)
         set_str(&f->client_id, f->settings.client_id);
         wipe(&f->client_secret);
         f->client_secret = f->settings.client_secret ? xstrdup(f->settings.client_secret) : NULL;
+        f->client_registered = false;
     }
     schedule_refresh(f, 0);
 }
 
 /* The entry as the store keeps it. New reference. */
-static json_t *entry_json(const oauth_flow *f, bool registered)
+static json_t *entry_json(const oauth_flow *f)
 {
     json_t *e = json_object();
     if (f->access_token)
@@ -185,15 +188,15 @@ static json_t *entry_json(const oauth_flow *f, bool registered)
         json_object_set_new(e, "client_secret", json_string(f->client_secret));
     if (f->resource)
         json_object_set_new(e, "resource", json_string(f->resource));
-    if (registered)
+    if (f->client_registered)
         json_object_set_new(e, "registered", json_true());
     return e;
 }
 
-static void save(oauth_flow *f, bool registered)
+static void save(oauth_flow *f)
 {
     char err[REASON_LEN];
-    if (!oauth_store_put(f->store, f->name, f->url, entry_json(f, registered), err, sizeof err))
+    if (!oauth_store_put(f->store, f->name, f->url, entry_json(f), err, sizeof err))
         log_kv(LOG_ERROR, "OAuth tokens not saved", LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", err)));
 }
 
@@ -236,7 +239,7 @@ static void refreshed(const oauth_fetch_result *r, void *ctx)
     char why[REASON_LEN];
     if (take_tokens(f, r, "the token refresh", why)) {
         log_kv(LOG_INFO, "OAuth token refreshed", LOG_FIELDS(LOG_STR("server", f->name)));
-        save(f, false);
+        save(f);
         schedule_refresh(f, 0);
         f->cbs.on_refreshed(true, NULL, f->ctx);
         return;
@@ -251,7 +254,7 @@ static void refreshed(const oauth_fetch_result *r, void *ctx)
     log_kv(LOG_WARN, "OAuth token refresh refused: login required",
            LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
     drop_tokens(f);
-    save(f, false);
+    save(f);
     f->cbs.on_refreshed(false, why, f->ctx);
 }
 
@@ -395,7 +398,8 @@ static void registered(const oauth_fetch_result *r, void *ctx)
     f->client_secret = f->login_client_secret ? xstrdup(f->login_client_secret) : NULL;
     set_str(&f->token_endpoint, f->login_token_endpoint);
     set_str(&f->resource, f->login_resource);
-    save(f, true);
+    f->client_registered = true;
+    save(f);
     authorization_url(f);
 }
 
@@ -580,23 +584,25 @@ static void exchanged(const oauth_fetch_result *r, void *ctx)
 {
     oauth_flow *f = ctx;
     f->fetch = NULL;
-    /* The login's client and endpoint become the ones in use. */
+    /* The login's client and endpoint become the ones in use (a failed
+     * exchange restores what the token file holds). */
     set_str(&f->token_endpoint, f->login_token_endpoint);
     set_str(&f->client_id, f->login_client_id);
     wipe(&f->client_secret);
     f->client_secret = f->login_client_secret ? xstrdup(f->login_client_secret) : NULL;
     set_str(&f->resource, f->login_resource);
+    f->client_registered = f->registered;
     char why[REASON_LEN];
     bool ok = take_tokens(f, r, "the authorization code exchange", why);
-    bool registered_client = f->registered;
     login_reset(f);
     if (!ok) {
         log_kv(LOG_WARN, "OAuth login failed", LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
+        load_tokens(f);
         done_answer(f, why);
         return;
     }
     log_kv(LOG_INFO, "OAuth login completed", LOG_FIELDS(LOG_STR("server", f->name)));
-    save(f, registered_client);
+    save(f);
     schedule_refresh(f, 0);
     done_answer(f, NULL);
     f->cbs.on_login(f->ctx);
@@ -665,6 +671,7 @@ bool oauth_flow_forget(oauth_flow *f, char *err, size_t err_len)
     set_str(&f->token_endpoint, NULL);
     set_str(&f->client_id, NULL);
     wipe(&f->client_secret);
+    f->client_registered = false;
     return oauth_store_remove(f->store, f->name, err, err_len);
 }
 

@@ -202,6 +202,12 @@ test('short-lived tokens: refreshed ahead of expiry without leaving Ready; a 401
     assert.ok((await stats()).refused_refreshes >= 1);
     assert.equal(tokensOf(tokenFile).short.access_token, undefined, 'the refused tokens are forgotten');
     await assertNoSecret(proxy, rec, [first.access_token, first.refresh_token, now.access_token, now.refresh_token], 'short');
+
+    // A new login reuses the client registered the first time.
+    const again = new URL(await login(proxy, 'short'));
+    assert.equal(again.searchParams.get('client_id'), first.client_id);
+    assert.equal((await followLogin(again.href)).status, 200);
+    await rec.until((e) => isState('short', 'Ready')(e) && e.seq > lost.seq, 20000, 'short Ready after the new login');
     await rec.close();
   } finally {
     const { code, signal } = await proxy.stop();
@@ -263,6 +269,50 @@ test('mcpproxy auth login prints the URL and opens it with xdg-open, then report
     const { code, signal } = await proxy.stop();
     await sdk.stop();
     rmSync(bin, { recursive: true, force: true });
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
+
+test('a configured oauth.client_id (and secret, masked and kept on PATCH) is used instead of registering', async () => {
+  const sdk = await startSdkExample();
+  const proxy = await startProxy({ config: proxyConfig([{ name: 'sdk', url: sdk.url }]) });
+  try {
+    const rec = await recordEvents(proxy, { headers: auth });
+    const first = await rec.until(isState('sdk', 'Login required'), 20000, 'sdk to need a login');
+    // A client registered by hand, as a user would at their provider, with a secret.
+    const reg = await fetch(`${sdk.authUrl}/register`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'by hand', redirect_uris: [`${proxy.url}/oauth/callback`],
+        grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' }),
+    });
+    const client = await reg.json();
+    assert.equal(reg.status, 201, JSON.stringify(client));
+    assert.ok(client.client_secret);
+    const patched = await api(proxy, 'PATCH', '/api/servers/sdk', { oauth: { client_id: client.client_id, client_secret: client.client_secret, scopes: ['mcp:tools'] } });
+    assert.equal(patched.status, 200, patched.text);
+    check('PATCH', '/api/servers/{name}', patched);
+    assert.equal(patched.json.oauth.client_secret, '***');
+    // Sent back masked (a dashboard editing another field): the secret stays.
+    const again = await api(proxy, 'PATCH', '/api/servers/sdk', { oauth: { ...patched.json.oauth } });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(JSON.parse(readFileSync(proxy.configPath, 'utf8')).mcpServers[0].oauth.client_secret, client.client_secret);
+    await rec.until((e) => isState('sdk', 'Login required')(e) && e.seq > first.seq, 20000, 'sdk restarted by the change');
+
+    const url = new URL(await login(proxy, 'sdk'));
+    assert.equal(url.searchParams.get('client_id'), client.client_id, 'no registration: the configured client');
+    // The token endpoint checks the secret: Ready proves it was sent, unmasked.
+    const done = await followLogin(url.href);
+    assert.equal(done.status, 200, done.text);
+    await rec.until(isState('sdk', 'Ready'), 20000, 'sdk to be Ready');
+    const stored = tokensOf(path.join(proxy.dir, 'oauth_tokens.json')).sdk;
+    assert.equal(stored.client_id, client.client_id);
+    assert.equal(stored.registered, undefined);
+    await assertNoSecret(proxy, rec, [client.client_secret, stored.access_token], 'sdk');
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    await sdk.stop();
     assert.equal(signal, null);
     assert.equal(code, 0);
   }
