@@ -164,6 +164,16 @@ bool api_oauth_route(void *ctx, const http_request *req, http_response *res)
                      "Log in on the dashboard).");
         return true;
     }
+    if (req->head) {
+        /* HEAD answers as GET would begin to, and changes nothing: a link
+         * checker or prefetcher must not use up the login's state. */
+        bool live = manager_oauth_state_known(a->manager, state);
+        memset(code, 0, sizeof code);
+        respond_page(res, live ? 200 : 400, live ? "Logging in" : "Not a valid login",
+                     live ? "Open this address with GET to complete the login."
+                          : "This login is unknown, was already used, or has expired.");
+        return true;
+    }
     waiting *w = waiting_new(req, NULL);
     bool known = manager_oauth_callback(a->manager, state, has_code == 1 ? code : NULL, has_error == 1 ? error : NULL,
                                         callback_done, w);

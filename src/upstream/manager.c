@@ -1040,6 +1040,14 @@ bool manager_oauth_callback(struct manager *m, const char *state, const char *co
     return false;
 }
 
+bool manager_oauth_state_known(struct manager *m, const char *state)
+{
+    for (upstream *u = m->servers; u; u = u->next)
+        if (u->oauth && !u->removing && oauth_flow_owns_state(u->oauth, state))
+            return true;
+    return false;
+}
+
 bool manager_logout(struct manager *m, const char *name, char *err, size_t err_len)
 {
     upstream *u = find(m, name);

@@ -117,6 +117,10 @@ bool manager_login(struct manager *m, const char *name, oauth_login_cb cb, void 
 bool manager_oauth_callback(struct manager *m, const char *state, const char *code, const char *error, oauth_done_cb cb,
                             void *ctx);
 
+/* Whether a login owns `state` (live, unused), without using it up: the
+ * answer to a HEAD of the callback, which must change nothing. */
+bool manager_oauth_state_known(struct manager *m, const char *state);
+
 /* Forgets a remote server's tokens (the token file's entry) and stops it:
  * it goes to Login required. false with err for an unknown or local
  * server, or a token file that cannot be written. */

@@ -108,7 +108,10 @@ test('the SDK example server: Login required, discovery and registration, a logi
     assert.equal((await fetch(`${proxy.url}/oauth/callback?code=x`)).status, 400);
     assert.equal((await api(proxy, 'GET', '/api/servers/sdk')).json.status, 'Login required');
 
-    // The browser's way: the authorization server redirects to our callback (no API key).
+    // A HEAD (a link checker, a prefetch) does not use the state up.
+    const head = await fetch(`${proxy.url}/oauth/callback?state=${q.get('state')}&code=x`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+        // The browser's way: the authorization server redirects to our callback (no API key).
     const done = await followLogin(url.href);
     assert.equal(done.status, 200, done.text);
     assert.ok(done.url.startsWith(`${proxy.url}/oauth/callback?`), done.url);
