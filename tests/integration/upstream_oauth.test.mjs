@@ -320,3 +320,49 @@ test('a configured oauth.client_id (and secret, masked and kept on PATCH) is use
     assert.equal(code, 0);
   }
 });
+
+test('discovery without resource_metadata in the challenge (the well-known URL) and with only an OpenID Connect configuration', async () => {
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '60000', DISCOVERY: 'well-known' });
+  const proxy = await startProxy({ config: proxyConfig([{ name: 'wk', url: srv.url }]) });
+  try {
+    // The peer really is that way: no resource_metadata, no RFC 8414 document.
+    const challenge = (await fetch(srv.url, { method: 'POST' })).headers.get('www-authenticate');
+    assert.match(challenge, /^Bearer /);
+    assert.ok(!/resource_metadata/.test(challenge), challenge);
+    assert.equal((await fetch(`${srv.authUrl}/.well-known/oauth-authorization-server`)).status, 404);
+    const rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('wk', 'Login required'), 20000, 'wk to need a login');
+    const url = new URL(await login(proxy, 'wk'));
+    assert.equal(url.origin, srv.authUrl);
+    assert.equal(url.searchParams.get('resource'), srv.url);
+    assert.equal((await followLogin(url.href)).status, 200);
+    await rec.until(isState('wk', 'Ready'), 20000, 'wk to be Ready');
+    assert.match((await callTool(proxy, 'wk__whoami', {})).content[0].text, /^client /);
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
+
+test('an authorization server that cannot be found: the login answers 502 naming what was tried; the server stays in Login required', async () => {
+  const srv = await startShortServer({ DISCOVERY: 'well-known' });
+  const proxy = await startProxy({ config: proxyConfig([{ name: 'wk', url: srv.url }]) });
+  try {
+    const rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('wk', 'Login required'), 20000, 'wk to need a login');
+    await srv.stop(); // its metadata goes with it
+    const res = await api(proxy, 'POST', '/api/servers/wk/login');
+    assert.equal(res.status, 502, res.text);
+    check('POST', '/api/servers/{name}/login', res);
+    assert.match(res.json.error, /^no OAuth protected resource metadata found \(last tried http:\/\/localhost:\d+\/\.well-known\/oauth-protected-resource: /);
+    assert.equal((await api(proxy, 'GET', '/api/servers/wk')).json.status, 'Login required');
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
