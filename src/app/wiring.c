@@ -13,7 +13,7 @@
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
 #include "stream/ws.h"
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
 #include "upstream/manager.h"
 
 #include <errno.h>

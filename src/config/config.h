@@ -73,7 +73,7 @@ typedef struct env_var {
 } env_var;
 
 /* A remote server's OAuth settings (all optional). Tokens are not here: they
- * live in the token file (upstream/oauth_store.h), never in the config. */
+ * live in the token file (oauth/oauth_store.h), never in the config. */
 typedef struct oauth_settings {
     bool present;        /* the server has an "oauth" object */
     char *client_id;     /* NULL: registered dynamically (RFC 7591) */

@@ -1,6 +1,6 @@
 /* fileio.h - the config file's bytes: read whole, and written atomically
  * through symlinks. Used by src/config (config.c, save.c, file.c) and the
- * OAuth token file (upstream/oauth_store.c), which is written the same way.
+ * OAuth token file (oauth/oauth_store.c), which is written the same way.
  *
  * A write makes a temp file beside the file it replaces, fsyncs it, and
  * renames it over that file. Symlinks are followed first (config_write_target

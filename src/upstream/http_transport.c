@@ -5,8 +5,8 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/util.h"
-#include "upstream/curl_loop.h"
-#include "upstream/oauth_parse.h"
+#include "net/curl_loop.h"
+#include "oauth/oauth_parse.h"
 #include "upstream/sse_parse.h"
 
 #include <ctype.h>

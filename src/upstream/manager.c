@@ -10,8 +10,8 @@
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
 #include "upstream/mcp_client.h"
-#include "upstream/oauth.h"
-#include "upstream/oauth_store.h"
+#include "oauth/oauth.h"
+#include "oauth/oauth_store.h"
 #include "upstream/reaper.h"
 
 #include <assert.h>

@@ -26,7 +26,7 @@
 #define MCPPROXY_UPSTREAM_MANAGER_H
 
 #include "app/app.h"
-#include "upstream/oauth.h"
+#include "oauth/oauth.h"
 
 #include <jansson.h>
 #include <stdbool.h>

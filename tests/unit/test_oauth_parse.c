@@ -1,9 +1,9 @@
-/* test_oauth_parse.c - the pure parts of OAuth (src/upstream/oauth_parse.c,
+/* test_oauth_parse.c - the pure parts of OAuth (src/oauth/oauth_parse.c,
  * compiled in directly): Bearer challenges as servers write them, the
  * well-known metadata URLs of RFC 9728 / RFC 8414 / OpenID Connect, PKCE
  * S256 (expected values from Python's hashlib), form encoding and the
  * resource check. */
-#include "upstream/oauth_parse.h"
+#include "oauth/oauth_parse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -13,8 +13,8 @@
  * renamed or pointed elsewhere does not inherit tokens. A file that does
  * not parse is left alone (nothing is written over it; logins then hold in
  * memory only, and the log says so). Nothing here logs a token. */
-#ifndef MCPPROXY_UPSTREAM_OAUTH_STORE_H
-#define MCPPROXY_UPSTREAM_OAUTH_STORE_H
+#ifndef MCPPROXY_OAUTH_STORE_H
+#define MCPPROXY_OAUTH_STORE_H
 
 #include <jansson.h>
 #include <stdbool.h>

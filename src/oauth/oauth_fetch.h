@@ -4,8 +4,8 @@
  * OAUTH_FETCH_MAX_BYTES of answer. The body sent may hold secrets (codes,
  * refresh tokens, client secrets): it is never logged, and neither is the
  * answer. */
-#ifndef MCPPROXY_UPSTREAM_OAUTH_FETCH_H
-#define MCPPROXY_UPSTREAM_OAUTH_FETCH_H
+#ifndef MCPPROXY_OAUTH_FETCH_H
+#define MCPPROXY_OAUTH_FETCH_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -26,8 +26,8 @@
  * login. A refresh that gets no answer is tried again every
  * OAUTH_RETRY_MS. No token, code, verifier or secret is ever logged or put
  * into a message. */
-#ifndef MCPPROXY_UPSTREAM_OAUTH_H
-#define MCPPROXY_UPSTREAM_OAUTH_H
+#ifndef MCPPROXY_OAUTH_H
+#define MCPPROXY_OAUTH_H
 
 #include "config/config.h"
 

@@ -2,8 +2,8 @@
  * reading a WWW-Authenticate challenge, the well-known metadata URLs of
  * RFC 9728 and RFC 8414 (with OpenID Connect's), PKCE (RFC 7636, S256),
  * form encoding. oauth.c does the flow with them; tests/unit checks them. */
-#ifndef MCPPROXY_UPSTREAM_OAUTH_PARSE_H
-#define MCPPROXY_UPSTREAM_OAUTH_PARSE_H
+#ifndef MCPPROXY_OAUTH_PARSE_H
+#define MCPPROXY_OAUTH_PARSE_H
 
 #include "core/util.h"
 

@@ -1,5 +1,5 @@
 /* oauth_parse.c - challenge parsing, metadata URLs, PKCE (oauth_parse.h). */
-#include "upstream/oauth_parse.h"
+#include "oauth/oauth_parse.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

@@ -1,5 +1,5 @@
 /* oauth_store.c - the OAuth token file (oauth_store.h). */
-#include "upstream/oauth_store.h"
+#include "oauth/oauth_store.h"
 
 #include "config/fileio.h"
 #include "core/log.h"

@@ -1,12 +1,12 @@
 /* oauth.c - discovery, registration, login and refresh for one remote
  * server (oauth.h). */
-#include "upstream/oauth.h"
+#include "oauth/oauth.h"
 
 #include "core/log.h"
 #include "core/util.h"
-#include "upstream/oauth_fetch.h"
-#include "upstream/oauth_parse.h"
-#include "upstream/oauth_store.h"
+#include "oauth/oauth_fetch.h"
+#include "oauth/oauth_parse.h"
+#include "oauth/oauth_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

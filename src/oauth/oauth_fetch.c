@@ -1,8 +1,8 @@
 /* oauth_fetch.c - an OAuth HTTP exchange read as JSON (oauth_fetch.h). */
-#include "upstream/oauth_fetch.h"
+#include "oauth/oauth_fetch.h"
 
 #include "core/util.h"
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
