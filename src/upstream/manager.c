@@ -1021,6 +1021,11 @@ bool manager_login(struct manager *m, const char *name, oauth_login_cb cb, void 
         snprintf(err, err_len, "server '%s' is not a remote server (no url): there is nothing to log in to", name);
         return false;
     }
+    if (!u->cfg.enabled) {
+        snprintf(err, err_len, "server '%s' is disabled; enable it first (a login would have nothing to connect)",
+                 name);
+        return false;
+    }
     if (!oauth_flow_login(u->oauth, cb, ctx)) {
         snprintf(err, err_len, "a login of server '%s' is already being prepared or completed; try again", name);
         return false;

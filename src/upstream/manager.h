@@ -105,8 +105,8 @@ void manager_publish_group(struct manager *m, const char *group);
 
 /* Starts an OAuth login of a remote server (oauth_flow_login): cb gets the
  * authorization URL to open, or why there is none, exactly once. false
- * (err says why; no cb) for an unknown or local server, or when a login is
- * already being prepared. */
+ * (err says why; no cb) for an unknown, local or disabled server, or when a
+ * login is already being prepared. */
 bool manager_login(struct manager *m, const char *name, oauth_login_cb cb, void *ctx, char *err, size_t err_len);
 
 /* The browser came back to /oauth/callback: hands code (or the

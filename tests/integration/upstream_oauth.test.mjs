@@ -151,6 +151,11 @@ test('the SDK example server: Login required, discovery and registration, a logi
     await rec.until(isState('sdk', 'Login required'), 10000, 'sdk to need a login after the logout');
     assert.equal(tokensOf(tokenFile).sdk, undefined);
     assert.equal((await api(proxy, 'POST', '/api/servers/nope/login')).status, 404);
+    assert.equal((await api(proxy, 'POST', '/api/servers/sdk/disable')).status, 200);
+    const disabled = await api(proxy, 'POST', '/api/servers/sdk/login');
+    assert.equal(disabled.status, 409);
+    check('POST', '/api/servers/{name}/login', disabled);
+    assert.match(disabled.json.error, /server 'sdk' is disabled; enable it first/);
     await rec.close();
   } finally {
     const { code, signal } = await proxy.stop();
