@@ -371,3 +371,32 @@ test('an authorization server that cannot be found: the login answers 502 naming
     assert.equal(code, 0);
   }
 });
+
+test('a token file that does not parse is never written over: the log names it, a login still works, in memory', async () => {
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '60000' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-oauth-bad-'));
+  const configPath = path.join(dir, 'mcp_config.json');
+  const tokenFile = path.join(dir, 'oauth_tokens.json');
+  writeFileSync(configPath, JSON.stringify(proxyConfig([{ name: 'short', url: srv.url }])));
+  const broken = '{"servers": {"short": {"access_token": "hand-edited"\n';
+  writeFileSync(tokenFile, broken, { mode: 0o600 });
+  const proxy = await startProxy({ configPath });
+  try {
+    // Only the log can say it: nothing else knows of the file.
+    const line = await proxy.waitForLog((e) => /OAuth token file does not parse/.test(e.msg), 10000, 'the token file complaint');
+    assert.equal(line.file, tokenFile);
+    const rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('short', 'Login required'), 20000, 'short to need a login');
+    assert.equal((await followLogin(await login(proxy, 'short'))).status, 200);
+    await rec.until(isState('short', 'Ready'), 20000, 'short to be Ready with the token held in memory');
+    assert.equal(readFileSync(tokenFile, 'utf8'), broken, 'the file is untouched, byte for byte');
+    assert.ok(proxy.logs.some((e) => e.msg === 'OAuth tokens not saved' && /did not parse at start; fix or remove it/.test(e.reason)));
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
