@@ -143,7 +143,7 @@ test('an OAuth login, a token refresh, a call with the token and a logout under 
   const { mcpConnect } = await import('./mcp_helpers.mjs');
   const { startShortServer, followLogin } = await import('./oauth_helpers.mjs');
   const { eventually } = await import('./security_helpers.mjs');
-  const srv = await startShortServer({ TOKEN_LIFE_MS: '3000' });
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '6000' });
   const proxy = await startProxy({
     wrapper: valgrind, readyMs: 60000,
     config: { upstream: { request_timeout_ms: 20000 }, mcpServers: [{ name: 'short', url: srv.url }] },
@@ -155,7 +155,7 @@ test('an OAuth login, a token refresh, a call with the token and a logout under 
     assert.equal(login.status, 200, login.text);
     assert.equal((await followLogin(login.json.authorization_url)).status, 200);
     await rec.until(isState('short', 'Ready'), 60000, 'short to be Ready');
-    // A refresh ahead of expiry (2 s into the token's 3 s).
+    // A refresh ahead of expiry (4 s into the token's 6 s).
     await eventually(async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes >= 1, 30000, 'a refresh');
     const { client } = await mcpConnect(proxy);
     const result = await client.callTool({ name: 'short__whoami', arguments: {} });
