@@ -149,6 +149,10 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     json_t *old_env = json_incref(json_object_get(merged, "env"));
     json_t *old_headers = json_incref(json_object_get(merged, "headers"));
     json_t *old_oauth = json_incref(json_object_get(merged, "oauth"));
+    /* "type" is "protocol" under another name: a patch giving it replaces
+     * the protocol rather than meeting it as a second key. */
+    if (json_object_get(body, "type"))
+        json_object_del(merged, "protocol");
     json_object_update(merged, body);
     json_decref(body);
     keep_masked(json_object_get(merged, "env"), old_env);

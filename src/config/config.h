@@ -103,6 +103,14 @@ typedef struct server_config {
     char *group; /* "" = no group, else CONFIG_NAME_RULE */
 } server_config;
 
+/* How the file lists its servers. A save writes them back the same way, so
+ * a file shaped like another tool's stays shaped like it. */
+typedef struct config_servers_form {
+    bool by_name;    /* an object keyed by server name, as Claude Desktop, Cursor and VS Code
+                      * write it; false: our array of objects with a "name" */
+    bool vscode_key; /* under "servers", as VS Code's mcp.json; false: under "mcpServers" */
+} config_servers_form;
+
 typedef struct config {
     char *listen;  /* "127.0.0.1:8080" */
     char *api_key; /* "" = none */
@@ -115,6 +123,7 @@ typedef struct config {
     upstream_settings upstream;
     server_config *servers;
     size_t n_servers;
+    config_servers_form servers_form; /* the file's; a save keeps it */
 } config;
 
 /* Fills cfg with the defaults and no servers. */
@@ -157,6 +166,17 @@ void config_server_default_protocol(server_config *srv);
 void server_config_copy(server_config *dst, const server_config *src);
 void server_config_free(server_config *srv);
 
+/* The directory of a config file's path ("." for a bare name). New string. */
+char *config_dir_of(const char *config_path);
+
+/* What is run for srv when its config file is in base_dir (absolute): a
+ * deep copy whose relative working_dir is made absolute against base_dir,
+ * then whose relative command holding a '/' (a bare name is looked up on
+ * PATH) and relative args that name an existing file or directory are made
+ * absolute against the working_dir if there is one, else base_dir. Options
+ * (args starting with '-') are left alone. dst is new (server_config_free). */
+void config_server_resolve_paths(server_config *dst, const server_config *src, const char *base_dir);
+
 /* Finds a server by name, or NULL. */
 server_config *config_find_server(const config *cfg, const char *name);
 
@@ -169,9 +189,13 @@ server_config *config_find_server(const config *cfg, const char *name);
  * keys; a remote one no command, args, env or working_dir. New reference. */
 json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
 
-/* The whole config as JSON, in the file's shape, secrets included (this is
- * what is saved). New reference. */
+/* The whole config as JSON, in the file's shape (servers_form), secrets
+ * included (this is what is saved). New reference. */
 json_t *config_to_json(const config *cfg);
+
+/* The servers alone as an array of server objects, whatever the file's
+ * form: what comparisons of two configs look at. New reference. */
+json_t *config_servers_to_json(const config *cfg);
 
 /* Copies every setting but the servers (dst gets none): the strings are
  * copied, dst is a new config to config_free. */

@@ -128,11 +128,33 @@ json_t *server_config_to_json(const server_config *s, bool mask_secrets)
                      "enabled", s->enabled, "group", s->group ? s->group : "");
 }
 
-json_t *config_to_json(const config *cfg)
+json_t *config_servers_to_json(const config *cfg)
 {
     json_t *servers = json_array();
     for (size_t i = 0; i < cfg->n_servers; i++)
         json_array_append_new(servers, server_config_to_json(&cfg->servers[i], false));
+    return servers;
+}
+
+/* The servers in the file's form: an array, or an object keyed by name
+ * whose values carry no "name" (the parser refuses none: a "name" equal to
+ * its key is allowed, but the key already says it). */
+static json_t *servers_in_form(const config *cfg)
+{
+    if (!cfg->servers_form.by_name)
+        return config_servers_to_json(cfg);
+    json_t *servers = json_object();
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        json_t *one = server_config_to_json(&cfg->servers[i], false);
+        json_object_del(one, "name");
+        json_object_set_new(servers, cfg->servers[i].name ? cfg->servers[i].name : "", one);
+    }
+    return servers;
+}
+
+json_t *config_to_json(const config *cfg)
+{
+    json_t *servers = servers_in_form(cfg);
     json_t *root = json_pack("{s:s, s:s, s:o, s:I}", "listen", cfg->listen ? cfg->listen : "127.0.0.1:8080", "api_key",
                              cfg->api_key ? cfg->api_key : "", "allowed_origins",
                              strings_json(cfg->allowed_origins, cfg->n_allowed_origins), "auto_disable_threshold",
@@ -150,7 +172,7 @@ json_t *config_to_json(const config *cfg)
         }
         json_object_set_new(root, sec->name, obj);
     }
-    json_object_set_new(root, "mcpServers", servers);
+    json_object_set_new(root, cfg->servers_form.vscode_key ? "servers" : "mcpServers", servers);
     return root;
 }
 

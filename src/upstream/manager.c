@@ -22,6 +22,12 @@
 
 /* Lines of stderr carried in connection_lost. */
 #define STDERR_TAIL_LINES 20
+/* server_log: at most this many stderr lines per server per second go on
+ * the bus, each cut to LOG_EVENT_LINE_BYTES. A chatty server would otherwise
+ * fill every client's queue and push the events that matter out of the
+ * history ring; the logs API keeps every line the ring holds. */
+#define LOG_EVENT_LINES_PER_SEC 50
+#define LOG_EVENT_LINE_BYTES 1024
 /* Bytes of the last stderr line quoted in last_error after a crash. */
 #define LAST_LINE_IN_REASON 400
 /* The longest a process stop waits for a server before SIGKILL, whatever
@@ -62,10 +68,13 @@ typedef struct upstream {
     char connected_since[TIMESTAMP_LEN];
     uv_timer_t timer; /* retry backoff, or the Ready-reset period */
     line_ring stderr_ring;
-    oauth_flow *oauth;     /* a remote server's OAuth (oauth.h), else NULL */
-    bool sent_token;       /* the running connection sends an OAuth token */
-    bool refresh_tried;    /* a 401 led to a refresh since the last Ready */
-    bool awaiting_refresh; /* ... which runs: the server starts once it ends */
+    uint64_t log_window_ns; /* start of the current server_log second */
+    uint32_t log_sent;      /* lines published in that second */
+    uint64_t log_skipped;   /* lines not published since the last server_log */
+    oauth_flow *oauth;      /* a remote server's OAuth (oauth.h), else NULL */
+    bool sent_token;        /* the running connection sends an OAuth token */
+    bool refresh_tried;     /* a 401 led to a refresh since the last Ready */
+    bool awaiting_refresh;  /* ... which runs: the server starts once it ends */
 } upstream;
 
 struct manager {
@@ -85,6 +94,8 @@ struct manager {
     int closing; /* handles still closing */
     void (*stop_done)(void *ctx);
     void *stop_ctx;
+    manager_notification_fn notify; /* the sink of servers' notifications, or NULL */
+    void *notify_ctx;
 };
 
 static void upstream_start(upstream *u);
@@ -132,8 +143,8 @@ static void set_state(upstream *u, conn_state state)
     log_kv(LOG_INFO, "server state changed",
            LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("old_state", conn_state_names[old]),
                       LOG_STR("new_state", conn_state_names[state])));
-    json_t *data =
-        json_pack("{s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count", (json_int_t)u->retry_count);
+    json_t *data = json_pack("{s:I, s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count",
+                             (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
     if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING || state == CONN_LOGIN_REQUIRED))
         json_object_set_new(data, "last_error", json_string_lossy(u->last_error, strlen(u->last_error)));
     publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
@@ -361,10 +372,63 @@ static void on_failed(struct mcp_client *c, const char *reason, void *ctx)
     set_str(&u->fail_reason, reason);
 }
 
+/* Publishes the lines pushed into the ring since `before` (its total
+ * count) as one server_log event, within the per-second budget. Lines over
+ * the budget are left out (the oldest of a read first) and counted; the
+ * next event says how many were skipped before its lines. At the process's
+ * exit (`final`) a count not yet told is published even without lines. */
+static void publish_new_lines(upstream *u, uint64_t before, bool final)
+{
+    uint64_t fresh = u->stderr_ring.total - before;
+    uint64_t now = uv_hrtime();
+    if (now - u->log_window_ns >= 1000000000u) {
+        u->log_window_ns = now;
+        u->log_sent = 0;
+    }
+    uint64_t room = LOG_EVENT_LINES_PER_SEC - u->log_sent;
+    uint64_t take = fresh < room ? fresh : room;
+    /* The ring may have overwritten some of them (more than its capacity in
+     * one read): those count as skipped too. */
+    if (take > u->stderr_ring.count)
+        take = u->stderr_ring.count;
+    u->log_skipped += fresh - take;
+    if (take == 0 && !(final && u->log_skipped))
+        return;
+    u->log_sent += (uint32_t)take;
+    json_t *lines = json_array();
+    for (uint64_t back = take; back-- > 0;) { /* the newest `take`, oldest first */
+        const char *line = line_ring_nth_newest(&u->stderr_ring, (size_t)back);
+        size_t n = utf8_prefix_len(line, strlen(line), LOG_EVENT_LINE_BYTES);
+        json_array_append_new(lines, json_stringn(line, n)); /* ring lines are valid UTF-8 */
+    }
+    json_t *data = json_pack("{s:o}", "lines", lines);
+    if (u->log_skipped) {
+        json_object_set_new(data, "skipped", json_integer((json_int_t)u->log_skipped));
+        u->log_skipped = 0;
+    }
+    publish(u->m, EVENT_SERVER_LOG, u->cfg.name, NULL, NULL, data);
+}
+
+static void on_notification(struct mcp_client *c, const char *method, json_t *params, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    if (u->m->notify)
+        u->m->notify(u->cfg.name, method, params, u->m->notify_ctx);
+}
+
+void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx)
+{
+    m->notify = fn;
+    m->notify_ctx = ctx;
+}
+
 static void on_stderr(const char *bytes, size_t len, void *ctx)
 {
     upstream *u = ctx;
+    uint64_t before = u->stderr_ring.total;
     line_ring_feed(&u->stderr_ring, bytes, len);
+    publish_new_lines(u, before, false);
 }
 
 static void retry_now(uv_timer_t *timer)
@@ -465,7 +529,9 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
 {
     upstream *u = ctx;
     struct manager *m = u->m;
+    uint64_t before = u->stderr_ring.total;
     line_ring_flush(&u->stderr_ring);
+    publish_new_lines(u, before, true);
     /* A Ready remote server that forgot our session: a new one at once. */
     bool new_session = mcp_client_session_lost(c) && u->state == CONN_READY;
     const char *challenge_text = mcp_client_auth_challenge(c);
@@ -532,7 +598,8 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
     /* Cuts land on character boundaries: a character split in two would
      * make the reason invalid UTF-8. */
     char reason[CONFIG_ERR_LEN];
-    const char *last_line = line_ring_last(&u->stderr_ring);
+    /* The line that explains it, not the runtime's last words. */
+    const char *last_line = line_ring_telling_line(&u->stderr_ring, STDERR_TAIL_LINES);
     if (fail_reason)
         utf8_copy(reason, sizeof(reason), fail_reason);
     else if (last_line)
@@ -576,10 +643,18 @@ static void upstream_start(upstream *u)
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
                                 .on_failed = on_failed,
+                                .on_notification = on_notification,
                                 .on_stderr = on_stderr,
                                 .on_exit = on_client_exit};
     char err[CONFIG_ERR_LEN];
-    u->client = mcp_client_start(m->a->loop, &u->cfg, &opts, &cbs, u, err);
+    /* Relative paths in the config are relative to its file, not to
+     * wherever mcpproxy was started from. */
+    char *base_dir = config_dir_of(m->a->config_path);
+    server_config run;
+    config_server_resolve_paths(&run, &u->cfg, base_dir);
+    u->client = mcp_client_start(m->a->loop, &run, &opts, &cbs, u, err);
+    server_config_free(&run);
+    free(base_dir);
     if (!u->client) {
         log_kv(LOG_WARN, "server failed to start", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", err)));
         on_failure(u, err);

@@ -53,6 +53,13 @@ struct manager *manager_create(app *a, struct curl_loop *curl, const char *redir
  * closed (possibly before manager_close returns). */
 void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx);
 
+/* Where servers' notifications that no part of the upstream handles go
+ * (notifications/progress, for /mcp to pass on): fn(server, method,
+ * params, ctx), all borrowed for the call (params may be NULL). One sink;
+ * NULL fn drops them. */
+typedef void (*manager_notification_fn)(const char *server, const char *method, json_t *params, void *ctx);
+void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx);
+
 /* Frees the manager; after manager_close's done. */
 void manager_destroy(struct manager *m);
 

@@ -417,6 +417,8 @@ static void on_message(json_t *msg, size_t len, void *ctx)
                 list_tools(c);
             else if (c->listing)
                 c->relist_wanted = true;
+        } else if (c->cbs.on_notification) {
+            c->cbs.on_notification(c, method, json_object_get(msg, "params"), c->ctx);
         } else {
             log_kv(LOG_DEBUG, "upstream notification",
                    LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("method", method)));

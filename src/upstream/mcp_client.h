@@ -3,7 +3,8 @@
  *
  * Does the handshake (initialize → notifications/initialized), lists tools
  * (following nextCursor pages), re-lists on notifications/tools/list_changed,
- * answers the server's pings, and offers a general asynchronous request with
+ * hands the server's other notifications to on_notification, answers the
+ * server's pings, and offers a general asynchronous request with
  * a per-request timeout (the /mcp endpoint's tools/call uses it). A timeout
  * fails only that request. A server that passes one of the options' bounds
  * (what waits for its stdin; pages, bytes or tools of one listing) is failed
@@ -51,6 +52,11 @@ typedef struct mcp_client_callbacks {
      * bound; the client is stopping itself and on_exit follows. `reason` is
      * borrowed. */
     void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
+    /* A notification from the server that the client does not handle
+     * itself (all but notifications/tools/list_changed), e.g.
+     * notifications/progress. `method` and `params` (NULL when absent) are
+     * borrowed for the call. May be NULL. */
+    void (*on_notification)(mcp_client *c, const char *method, json_t *params, void *ctx);
     /* Raw stderr bytes of a local server, or a remote transport's notes
      * (one line each); borrowed. */
     void (*on_stderr)(const char *bytes, size_t len, void *ctx);

@@ -31,10 +31,15 @@ test('events_dropped: one refetch, then the page matches the API', async () => {
   const dash = await openDashboard(browser, proxy.url);
   await waitRowStatus(dash.page, 'alpha', 'Ready');
   const mark = dash.requests.length;
-  // 200 events of 48 KiB published in one loop turn: about 10 MB, more than
-  // the socket's buffers take at once, and the queue holds 64 KiB: a client
-  // that reads as fast as it can still loses some (a smaller burst would all
-  // go to the socket).
+  // The page stops reading: its main thread is paused in the debugger (at the
+  // next statement it runs, at the latest the first message handler), so
+  // Chromium stops taking frames off the socket once its own small buffer is
+  // full. 200 events of 48 KiB in one loop turn (about 10 MB) are then more
+  // than the socket's buffers and the 64 KiB queue hold, whatever the speed
+  // of this machine: the proxy must drop some and say so.
+  const cdp = await dash.context.newCDPSession(dash.page);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
   const pad = 'x'.repeat(48 * 1024);
   const burst = [];
   for (let i = 0; i < 200; i++) {
@@ -42,6 +47,13 @@ test('events_dropped: one refetch, then the page matches the API', async () => {
   }
   const res = await api(proxy, 'POST', '/api/events', burst);
   assert.equal(res.status, 200, res.text);
+  const pageClient = async () => (await api(proxy, 'GET', '/api/realtime/stats')).json.clients.find((c) => c.endpoint === '/ws/events');
+  for (const deadline = Date.now() + 10000; !((await pageClient())?.dropped > 0);) {
+    assert.ok(Date.now() < deadline, `no drop while the page was paused: ${JSON.stringify(await pageClient())}`);
+    await new Promise((r) => setImmediate(r));
+  }
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
   await dash.page.waitForSelector('#feed li[data-type="notice"]');
   assert.match(await dash.page.textContent('#feed li[data-type="notice"]'), /events dropped/);
   await waitPageMatchesApi(dash.page, status);

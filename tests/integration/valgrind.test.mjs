@@ -1,6 +1,6 @@
 // valgrind.test.mjs - a whole proxy session under valgrind: start, serve
 // WebSocket clients (one resuming, one dropping its connection), publish,
-// stop with SIGTERM; and the client commands. Any invalid access or leak
+// stop with SIGTERM; the client commands; import and a failed start. Any invalid access or leak
 // makes valgrind exit 99.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,6 +123,12 @@ test('the client commands under valgrind: no errors, no leaks', { timeout: 24000
       [['call', 'demo__add', '{"a":2,"b":3}'], 0, /^5$/m],
       [['call', 'demo__fail', '{"message":"x"}'], 1, /^$/],
       [['logs', 'demo', '--tail', '2'], 0, /demo: /],
+      [['servers', 'add', 'far', '--disabled', '--server-url', 'http://127.0.0.1:9/mcp', '--header', 'A: b'], 0, /added far/],
+      [['servers', 'edit', 'far', '--header', 'C=d', '--unset-header', 'A', '--protocol', 'sse'], 0, /updated far/],
+      [['servers', 'edit', 'off', '--server-url', 'http://127.0.0.1:9/mcp'], 0, /updated off/],
+      [['servers', 'list'], 0, /^far .* http:\/\/127\.0\.0\.1:9\/mcp$/m],
+      [['servers', 'rm', 'far'], 0, /removed far/],
+      [['logs', 'demo', '-f'], 0, /demo: /, /connected to/],
       [['servers', 'rm', 'off'], 0, /removed off/],
       [['servers', 'rm', 'off'], 1, /^$/],
       [['events'], 0, /^/, /connected to/],
@@ -135,6 +141,38 @@ test('the client commands under valgrind: no errors, no leaks', { timeout: 24000
   } finally {
     rec.close();
     await proxy.stop();
+  }
+});
+
+test('import and a failed start under valgrind: no errors, no leaks', { timeout: 180000 }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = (await import('node:path')).default;
+  const { proxyBin, repoRoot } = await import('./harness.mjs');
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-vg-import-'));
+  const run = (args) => spawnSync(valgrind[0], [...valgrind.slice(1), proxyBin, ...args], { encoding: 'utf8', timeout: 120000 });
+  try {
+    const fixtures = path.join(repoRoot, 'tests/integration/fixtures/import');
+    const target = path.join(dir, 'mcp_config.json');
+    // JSONC, ${...} and dev skipped or dropped, a remote server, a created file.
+    for (const [args, out] of [
+      [['import', path.join(fixtures, 'vscode_mcp.json'), '--config', target, '--dry-run'], /2 added, 2 skipped/],
+      [['import', path.join(fixtures, 'cursor_mcp.json'), '--config', target], /3 added, 0 skipped/],
+      [['import', path.join(fixtures, 'claude_desktop_config.json'), '--config', target], /1 added, 1 skipped/],
+    ]) {
+      const r = run(args);
+      assert.equal(r.status, 0, `mcpproxy ${args.join(' ')} exited ${r.status} (99: valgrind found errors):\n${r.stderr}`);
+      assert.match(r.stdout, out, args.join(' '));
+    }
+    assert.equal(Object.keys(JSON.parse(readFileSync(target, 'utf8')).mcpServers).length, 4);
+    // A start that fails (here: a config that does not parse) frees what it made.
+    writeFileSync(target, '{"mcpServers": [{"name": "x"}]}');
+    const r = run(['--config', target, '--listen', '127.0.0.1:0']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /invalid config/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

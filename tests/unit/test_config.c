@@ -201,7 +201,8 @@ static void test_wrong_types(void **state)
     expect_error("{\"websocket\": {\"send_queue\": -1}}", "send_queue");
     expect_error("{\"websocket\": {\"history\": 1.5}}", "history");
     expect_error("{\"websocket\": []}", "websocket");
-    expect_error("{\"mcpServers\": {}}", "mcpServers");
+    expect_error("{\"mcpServers\": 5}", "mcpServers");
+    expect_error("{\"mcpServers\": {\"a\": 5}}", "mcpServers");
     expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"enabled\": \"yes\"}]}", "enabled");
     expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"args\": \"x\"}]}", "args");
     expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"env\": {\"A\": 1}}]}", NULL);
