@@ -1,20 +1,42 @@
-// app.js - the dashboard: server table, activity feed, connection indicator.
+// app.js - the dashboard: server table, activity feed, connection indicator,
+// the server detail view (#/servers/NAME), and the dialogs.
 //
 // live.js delivers a snapshot and then single events; this file keeps one
 // record per server and updates exactly the row an event is about, from the
 // event's own fields. No request is made per event.
 import { Live, readSettings } from './live.js';
 import { RateChart } from './chart.js';
+import { el, ago, clock, jsonText } from './dom.js';
+import { DetailView } from './detail.js';
+import { ServerEditor } from './editor.js';
+import { openConnect } from './connect.js';
+import { McpClient } from './rpc.js';
 
 const $ = (id) => document.getElementById(id);
 const settings = readSettings(new URLSearchParams(window.location.search));
 
+// The API key lives in this browser (localStorage), not in the address bar:
+// a key given as ?apikey= (what `mcpproxy gen-key` prints) is stored and
+// removed from the URL, so it does not end up in history or screenshots.
+const KEY_STORE = 'mcpproxy.apikey';
+function storedKey() { try { return localStorage.getItem(KEY_STORE) || ''; } catch { return ''; } }
+function storeKey(k) { try { if (k) localStorage.setItem(KEY_STORE, k); else localStorage.removeItem(KEY_STORE); } catch { /* private mode */ } }
+if (settings.apikey) {
+  storeKey(settings.apikey);
+  const u = new URL(window.location.href);
+  u.searchParams.delete('apikey');
+  window.history.replaceState(null, '', u.pathname + (u.search || '') + u.hash);
+} else {
+  settings.apikey = storedKey();
+}
+
 const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
-  'Auto-Disabled': 'auto-disabled', 'Quarantined': 'auto-disabled',
+  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required', 'Quarantined': 'auto-disabled',
 };
 const FEED_MAX = 300;
+const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
 const UNGROUPED = '';
 
 /** name -> server record (the status API's fields plus autoDisabled). */
@@ -22,6 +44,9 @@ const servers = new Map();
 /** group name -> {name, enabled, folded} */
 const groups = new Map();
 const feed = []; // newest last; rendered newest first
+/** name -> state-ish events (newest last), and name -> tool_called events. */
+const stateHistory = new Map();
+const calls = new Map();
 let filterServer = '';
 let filterType = '';
 
@@ -104,6 +129,7 @@ function removeServer(name) {
   servers.delete(name);
   const row = document.querySelector(`tr[data-server="${CSS.escape(name)}"]`);
   if (row) row.remove();
+  if (detail.name === name) detail.renderHead(); // says it is gone
 }
 
 /** Applies one event to the server records. Returns true if it needs a full
@@ -123,6 +149,9 @@ function applyEvent(ev) {
         if (st === 'Connecting' || st === 'Discovering' || st === 'Ready') s.autoDisabled = false;
         if (st !== 'Ready') s.connected_since = null;
         else if (!s.connected_since) s.connected_since = ev.timestamp;
+        // The proxy clears the error once a server is Ready; the event
+        // carries no last_error then, so clear it here too.
+        if (st === 'Ready' && !('last_error' in d)) s.last_error = null;
       }
       if ('tool_count' in d) s.tool_count = d.tool_count;
       if ('retry_count' in d) s.retry_count = d.retry_count;
@@ -236,19 +265,6 @@ function applyEvent(ev) {
 
 // ---- rendering: server table ------------------------------------------------
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
-
 function groupLabel(name) { return name === UNGROUPED ? 'ungrouped' : name; }
 
 /** The <tbody> of a group, created in sorted position when missing. */
@@ -296,17 +312,21 @@ function renderRow(s) {
   if (!row) {
     row = el('tr', { class: 'server', 'data-server': s.name },
       el('td', { class: 'name', 'data-label': 'Server' },
-        el('span', { class: 'srv-name' }), el('span', { class: 'cmd muted' })),
+        el('a', { class: 'srv-name', href: `#/servers/${encodeURIComponent(s.name)}` }), el('span', { class: 'cmd muted' })),
       el('td', { 'data-field': 'status', 'data-label': 'Status' },
         el('span', { class: 'badge' }, el('span', { class: 'dot', 'aria-hidden': 'true' }), el('span', { class: 'st-text' }))),
       el('td', { class: 'num', 'data-field': 'tools', 'data-label': 'Tools' }),
-      el('td', { class: 'num', 'data-field': 'retries', 'data-label': 'Retries' }),
+      el('td', { class: 'num', 'data-field': 'failures', 'data-label': 'Failures' }),
       el('td', { 'data-field': 'since', 'data-label': 'Connected' }),
-      el('td', { class: 'err', 'data-field': 'error', 'data-label': 'Last error' }),
+      el('td', { class: 'err', 'data-label': 'Last error' },
+        // The whole error is one button away: it unfolds in place.
+        el('button', { type: 'button', class: 'err-text', 'data-field': 'error', 'aria-expanded': 'false',
+          onclick: (e) => { const b = e.currentTarget; const open = b.getAttribute('aria-expanded') !== 'true'; b.setAttribute('aria-expanded', String(open)); b.closest('td').classList.toggle('open', open); } })),
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', hidden: true, onclick: () => logIn(s.name) }, 'Log in'),
         el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart'),
-        el('button', { type: 'button', class: 'btn primary', 'data-action': 'approve', onclick: () => serverAction(s.name, 'approve') }, 'Approve')));
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'approve', hidden: true, onclick: () => serverAction(s.name, 'approve') }, 'Approve')));
   }
   // Move the row if its group changed (or it is new), keeping names sorted.
   const body = groupBody(s.group);
@@ -333,9 +353,11 @@ function renderRow(s) {
   row.querySelector('[data-field="status"]').dataset.status = status;
 
   row.querySelector('[data-field="tools"]').textContent = s.tool_count ?? '–';
-  const retries = row.querySelector('[data-field="retries"]');
-  retries.textContent = String(s.retry_count ?? 0);
-  retries.title = `${s.failure_count ?? 0} consecutive failures`;
+  // Failures in a row: the number auto-disable counts, and the one its
+  // message quotes. Retries (since the last stable Ready) are in the title.
+  const failures = row.querySelector('[data-field="failures"]');
+  failures.textContent = String(s.failure_count ?? 0);
+  failures.title = `${s.failure_count ?? 0} consecutive failures; ${s.retry_count ?? 0} retries since the last stable Ready`;
 
   const since = row.querySelector('[data-field="since"]');
   since.dataset.since = s.connected_since || '';
@@ -344,22 +366,31 @@ function renderRow(s) {
 
   const err = row.querySelector('[data-field="error"]');
   err.textContent = s.last_error || '';
-  err.title = s.last_error || '';
+  err.hidden = !s.last_error;
+  err.setAttribute('aria-label', s.last_error ? `Last error of ${s.name}: ${s.last_error}` : `No error for ${s.name}`);
+  if (!s.last_error) { err.setAttribute('aria-expanded', 'false'); err.closest('td').classList.remove('open'); }
 
   const toggle = row.querySelector('[data-action="toggle"]');
   const on = s.enabled && !s.autoDisabled;
   toggle.textContent = on ? 'Disable' : 'Enable';
   toggle.setAttribute('aria-label', `${on ? 'Disable' : 'Enable'} ${s.name}`);
   toggle.classList.toggle('primary', !on);
-  toggle.disabled = !!s.pending;
+  // Without a live stream the row may be out of date: no action on it.
+  const live = isLive();
+  toggle.disabled = !!s.pending || !live;
   const restart = row.querySelector('[data-action="restart"]');
   restart.setAttribute('aria-label', `Restart ${s.name}`);
-  restart.disabled = !!s.pending || !on;
+  restart.disabled = !!s.pending || !on || !live;
+  const login = row.querySelector('[data-action="login"]');
+  login.hidden = status !== 'Login required';
+  login.setAttribute('aria-label', `Log in to ${s.name}`);
+  login.disabled = !!s.pending || !live;
   const approve = row.querySelector('[data-action="approve"]');
   approve.hidden = !s.quarantined;
   approve.setAttribute('aria-label', `Approve ${s.name}`);
-  approve.disabled = !!s.pending;
+  approve.disabled = !!s.pending || !live;
   row.classList.toggle('pending', !!s.pending);
+  if (detail.open && detail.name === s.name) detail.renderHead();
   $('empty').hidden = servers.size > 0;
 }
 
@@ -371,12 +402,14 @@ function renderGroups() {
     const g = ensureGroup(name);
     // Without /api/groups, a group reads as on while all its members are
     // enabled, as the proxy defines it.
-    const enabled = g.known ? g.enabled : members.every((s) => s.enabled);
+    // On means every member runs: an auto-disabled member is off too,
+    // whatever the config's enabled flag says.
+    const enabled = (g.known ? g.enabled : members.every((s) => s.enabled)) && members.every((s) => !s.autoDisabled);
     const ready = members.filter((s) => (s.status || statusOf(s)) === 'Ready').length;
     body.querySelector('.group-meta').textContent =
       `${members.length} server${members.length === 1 ? '' : 's'} · ${ready} ready`;
     body.classList.toggle('folded', g.folded);
-    const anyOn = members.some((s) => s.enabled);
+    const anyOn = members.some((s) => s.enabled && !s.autoDisabled);
     body.classList.toggle('group-off', !anyOn);
     const fold = body.querySelector('.fold');
     fold.setAttribute('aria-expanded', String(!g.folded));
@@ -388,7 +421,7 @@ function renderGroups() {
       sw.setAttribute('aria-checked', String(enabled));
       sw.querySelector('.switch-text').textContent = enabled ? 'on' : anyOn ? 'partly' : 'off';
       sw.title = enabled ? `Disable every server in ${name}` : `Enable every server in ${name}`;
-      sw.disabled = g.pending;
+      sw.disabled = g.pending || !isLive();
     }
   }
 }
@@ -412,19 +445,10 @@ function renderAppState(state) {
   e.dataset.state = state || '';
 }
 
-function ago(iso) {
-  const ms = Date.now() - new Date(iso).getTime();
-  if (!Number.isFinite(ms)) return '–';
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
 function refreshAges() {
+  // While the stream is down nobody knows whether a server is still
+  // connected: the ages stop (the rows are greyed) rather than keep counting.
+  if (!isLive()) return;
   for (const td of document.querySelectorAll('[data-field="since"]')) {
     if (td.dataset.since) td.textContent = ago(td.dataset.since);
   }
@@ -462,11 +486,38 @@ async function serverAction(name, action) {
   live.refreshIfNotLive();
 }
 
+/** OAuth: asks the proxy for the authorization URL and opens it in a new tab
+ * (opened before the request, so no popup blocker stops it); the server
+ * goes Ready once the login comes back to /oauth/callback. */
+async function logIn(name) {
+  const s = servers.get(name);
+  if (!s || s.pending) return;
+  const tab = window.open('', '_blank');
+  if (tab) tab.opener = null; // the authorization server's page gets no handle on the dashboard
+  s.pending = true;
+  renderRow(s);
+  try {
+    const r = await live.request('POST', `/api/servers/${encodeURIComponent(name)}/login`);
+    if (r.ok && r.json && r.json.authorization_url) {
+      if (tab) tab.location.href = r.json.authorization_url;
+      else showBanner(`Open this URL to log in to ${name}: ${r.json.authorization_url}`, true);
+    } else {
+      if (tab) tab.close();
+      showBanner(`log in ${name} failed: ${(r.json && r.json.error) || `HTTP ${r.status}`}`);
+    }
+  } catch (err) {
+    if (tab) tab.close();
+    showBanner(`log in ${name} failed: ${err.message}`);
+  }
+  const now = servers.get(name);
+  if (now) { now.pending = false; renderRow(now); }
+}
+
 async function toggleGroup(name) {
   const g = ensureGroup(name);
   if (g.pending) return;
   const members = [...servers.values()].filter((s) => s.group === name);
-  const enabled = g.known ? g.enabled : members.every((s) => s.enabled);
+  const enabled = (g.known ? g.enabled : members.every((s) => s.enabled)) && members.every((s) => !s.autoDisabled);
   const action = enabled ? 'disable' : 'enable';
   g.pending = true;
   renderGroups();
@@ -564,14 +615,50 @@ function feedMatches(ev) {
   return true;
 }
 
+/** What a feed item unfolds to. Tool calls: their arguments (when the
+ *  proxy records them), outcome, duration, client and session. */
+function feedDetails(ev) {
+  const d = ev.data || {};
+  const box = el('div', { class: 'ev-details' });
+  const dl = el('dl', { class: 'facts' });
+  const fact = (k, v) => { if (v !== undefined && v !== null && v !== '') dl.append(el('dt', { text: k }), el('dd', { text: String(v) })); };
+  if (ev.type === 'tool_called') {
+    fact('Tool', d.tool);
+    fact('Outcome', d.ok === false ? `failed${d.error ? `: ${d.error}` : ''}` : 'ok');
+    fact('Duration', d.duration_ms !== undefined ? `${d.duration_ms} ms` : undefined);
+    // The proxy's own events carry the session, not the client's name.
+    fact('Client', typeof d.client === 'string' ? d.client : d.client ? [d.client.name, d.client.version].filter(Boolean).join(' ') : undefined);
+    fact('Session', d.session_id || 'none');
+    box.append(dl);
+    if ('arguments' in d) {
+      box.append(el('p', { class: 'muted', text: 'Arguments' }), el('pre', { class: 'args', text: jsonText(d.arguments, 2000) }));
+    } else {
+      box.append(el('p', { class: 'muted', text: 'Arguments are not recorded: set "mcp": {"log_tool_arguments": true} in the config to see them here.' }));
+    }
+  } else if (ev.type !== 'notice') {
+    box.append(el('pre', { text: jsonText(ev, 2000) }));
+  }
+  if (ev.server_name) box.append(el('a', { href: `#/servers/${encodeURIComponent(ev.server_name)}`, text: `Open ${ev.server_name}` }));
+  return box;
+}
+
 function feedItem(ev) {
-  const t = ev.timestamp ? new Date(ev.timestamp) : new Date();
-  const time = t.toLocaleTimeString([], { hour12: false }) + '.' + String(t.getMilliseconds()).padStart(3, '0');
-  return el('li', { class: `ev ${outcomeClass(ev)}`, 'data-type': ev.type, 'data-seq': ev.seq ?? '' },
-    el('time', { datetime: ev.timestamp || t.toISOString(), text: time }),
-    el('span', { class: `etype cat-${TYPE_CATEGORY[ev.type] || 'app'}`, text: ev.type === 'notice' ? 'stream' : ev.type }),
-    el('span', { class: 'esrv', text: ev.server_name || '' }),
-    el('span', { class: 'emsg', text: describe(ev) }));
+  const li = el('li', { class: `ev ${outcomeClass(ev)}`, 'data-type': ev.type, 'data-seq': ev.seq ?? '' });
+  const line = el('button', {
+    type: 'button', class: 'ev-line', 'aria-expanded': 'false',
+    onclick: () => {
+      const open = line.getAttribute('aria-expanded') !== 'true';
+      line.setAttribute('aria-expanded', String(open));
+      if (open) li.append(feedDetails(ev));
+      else li.querySelector('.ev-details')?.remove();
+    },
+  },
+  el('time', { datetime: ev.timestamp || new Date().toISOString(), text: clock(ev.timestamp) }),
+  el('span', { class: `etype cat-${TYPE_CATEGORY[ev.type] || 'app'}`, text: ev.type === 'notice' ? 'stream' : ev.type }),
+  el('span', { class: 'esrv', text: ev.server_name || '' }),
+  el('span', { class: 'emsg', text: describe(ev) }));
+  li.append(line);
+  return li;
 }
 
 function addToFeed(ev) {
@@ -638,6 +725,10 @@ function renderMode() {
       text = `Reconnecting (attempt ${info.attempt} of ${info.maxAttempts})`;
       detail = info.connecting ? 'connecting…' : `next try in ${secs} s`;
       break;
+    case 'auth':
+      text = 'API key needed';
+      detail = 'enter it above';
+      break;
     case 'polling':
       text = `Polling every ${info.pollMs < 1000 ? `${info.pollMs} ms` : `${Math.round(info.pollMs / 1000)} s`}` + (info.pollOk === false ? ' — server unreachable' : '');
       detail = info.connecting ? 'trying WebSocket…' : `WebSocket retry in ${secs} s`;
@@ -647,6 +738,7 @@ function renderMode() {
       mode = 'connecting';
   }
   box.dataset.mode = mode;
+  setStale(mode !== 'live');
   box.title = mode === 'live' ? 'Receiving events as they happen' :
     mode === 'polling' ? 'The WebSocket is down; the server list is refreshed periodically' :
       'The WebSocket is down; what you see may be out of date';
@@ -655,6 +747,104 @@ function renderMode() {
   const dt = $('conn-detail');
   if (dt.textContent !== detail) dt.textContent = detail;
 }
+
+/** Whether what the page shows is current: only with a live stream. */
+function isLive() { return !modeInfo || modeInfo.mode === 'live'; }
+
+let staleShown = null;
+/** Greys the rows and disables every action while the stream is down; the
+ *  snapshot taken on reconnect makes them true again. */
+function setStale(stale) {
+  if (staleShown === stale) return;
+  staleShown = stale;
+  document.body.classList.toggle('stale', stale);
+  const table = $('servers');
+  if (stale) table.setAttribute('aria-describedby', 'conn-text');
+  else table.removeAttribute('aria-describedby');
+  for (const s of servers.values()) renderRow(s);
+  renderGroups();
+  if (stale) refreshAges(); // ages freeze where they are
+}
+
+// ---- per-server history (the detail view) --------------------------------------------
+
+const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'connection_lost']);
+function remember(ev) {
+  if (!ev.server_name) return;
+  const map = ev.type === 'tool_called' ? calls : HISTORY_TYPES.has(ev.type) ? stateHistory : null;
+  if (!map) return;
+  let list = map.get(ev.server_name);
+  if (!list) { list = []; map.set(ev.server_name, list); }
+  list.push(ev);
+  if (list.length > PER_SERVER_MAX) list.shift();
+}
+
+// ---- actions from the detail view and the dialogs --------------------------------------
+
+const mcp = new McpClient(() => settings.apikey);
+const editor = new ServerEditor($('server-dialog'), (m, p, b) => live.request(m, p, b));
+
+async function editServer(name) {
+  const r = await live.request('GET', `/api/servers/${encodeURIComponent(name)}`);
+  if (!r.ok) { showBanner(`cannot edit ${name}: ${(r.json && r.json.error) || `HTTP ${r.status}`}`); return; }
+  editor.open(r.json);
+}
+
+async function deleteServer(name) {
+  const r = await live.request('DELETE', `/api/servers/${encodeURIComponent(name)}`);
+  if (!r.ok) { showBanner(`remove ${name} failed: ${(r.json && r.json.error) || `HTTP ${r.status}`}`); return; }
+  if (detail.name === name) window.location.hash = '#/';
+  live.refreshIfNotLive();
+}
+
+const detail = new DetailView({
+  root: $('detail'),
+  servers,
+  historyOf: (n) => stateHistory.get(n) || [],
+  callsOf: (n) => calls.get(n) || [],
+  api: (m, p, b) => live.request(m, p, b),
+  mcp,
+  statusOf: (s) => s.status || statusOf(s),
+  isLive,
+  actions: {
+    toggle: (n) => toggleServer(n),
+    restart: (n) => serverAction(n, 'restart'),
+    edit: (n) => editServer(n),
+    remove: (n) => deleteServer(n),
+  },
+});
+
+/** #/servers/NAME shows one server; anything else the overview. */
+function route() {
+  const m = window.location.hash.match(/^#\/servers\/(.+)$/);
+  let name = null;
+  if (m) { try { name = decodeURIComponent(m[1]); } catch { name = null; } }
+  $('detail').hidden = !name;
+  document.querySelector('main').hidden = !!name;
+  if (name) {
+    if (detail.name !== name) {
+      detail.show(name);
+      // A screen reader follows the view change to its heading.
+      $('detail').querySelector('h1')?.focus({ preventScroll: true });
+    }
+  } else if (detail.open) {
+    detail.hide();
+    document.title = 'mcpproxy';
+  }
+}
+window.addEventListener('hashchange', route);
+
+$('open-add').addEventListener('click', () => editor.open());
+$('open-connect').addEventListener('click', () => openConnect($('connect-dialog'), settings.apikey));
+$('key-input').value = settings.apikey;
+$('key-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const key = $('key-input').value.trim();
+  storeKey(key);
+  $('key-form').hidden = true;
+  $('banner').hidden = true;
+  live.setKey(key);
+});
 
 // ---- wiring ---------------------------------------------------------------------
 
@@ -666,11 +856,16 @@ chart.onDraw = ({ last, peak }) => {
 const live = new Live(settings, {
   snapshot(status, why) {
     applySnapshot(status, why);
+    // The stream had a gap (a restart, a resync, dropped events): what the
+    // open detail view fetched and appended may be missing lines or calls.
+    if (detail.open && ['new epoch', 'resync_required', 'events_dropped'].includes(why)) detail.show(detail.name);
   },
   event(ev, apply, past) {
     // History replayed on first load goes on the chart at its own time.
     chart.record(1, past ? Date.parse(ev.timestamp) : undefined);
-    addToFeed(ev);
+    remember(ev);
+    // stderr lines go to the server's detail view, not the feed.
+    if (ev.type !== 'server_log') addToFeed(ev);
     // The status list does not carry the proxy's own state, so its events
     // always apply (in order, the last one wins).
     if ((apply || ev.type === 'app_state_changed') && applyEvent(ev)) {
@@ -678,6 +873,10 @@ const live = new Live(settings, {
       // fields lands here.
       live.fetchSnapshot(`${ev.type} without enough fields`);
     }
+    if (!past) detail.onEvent(ev);
+  },
+  appState(state) {
+    renderAppState(state);
   },
   notice(kind, text) {
     addToFeed({ type: 'notice', kind, text, timestamp: new Date().toISOString() });
@@ -687,9 +886,12 @@ const live = new Live(settings, {
     renderMode();
   },
   authError(status) {
+    const hadKey = !!settings.apikey;
     showBanner(status === 401
-      ? 'The proxy wants an API key: open this page as /?apikey=YOUR_KEY.'
-      : 'The proxy refused this page (403): check the API key and allowed_origins.', true);
+      ? (hadKey ? 'The proxy refused this API key: enter the current one.' : 'The proxy requires an API key: enter it below.')
+      : 'The proxy refused this page (403): check the API key, and allowed_origins in the config.', true);
+    $('key-form').hidden = false;
+    $('key-input').focus();
   },
 });
 
@@ -703,6 +905,7 @@ setInterval(() => {
 setInterval(refreshAges, 5000);
 
 // For tests and the curious: a read-only view of what the page believes.
-window.mcpproxyDashboard = { live, servers, groups, feed };
+window.mcpproxyDashboard = { live, servers, groups, feed, stateHistory, calls, detail };
 
+route();
 live.start();

@@ -8,7 +8,8 @@
 // the server's ping/pong already proves the connection is alive.
 //
 // When the WebSocket closes: reconnect with exponential backoff (by default 5
-// attempts, 2 s doubling to 32 s), resuming from the last seq seen. After the
+// attempts, 2 s doubling to 32 s, never more than reconnect_max_ms), resuming
+// from the last seq seen. After the
 // last attempt fails: poll the status list (30 s) and keep trying the WebSocket
 // (60 s); the moment a WebSocket says hello, polling stops.
 
@@ -23,6 +24,7 @@ export function readSettings(params) {
   return {
     reconnectBaseMs: num('reconnect_base_ms', 2000, 10),
     reconnectAttempts: Math.floor(num('reconnect_attempts', 5, 1)),
+    reconnectMaxMs: num('reconnect_max_ms', 32000, 10),
     pollMs: num('poll_ms', 30000, 100),
     wsRetryMs: num('ws_retry_ms', 60000, 100),
     helloTimeoutMs: num('hello_timeout_ms', 10000, 100),
@@ -30,6 +32,9 @@ export function readSettings(params) {
     // ring into the activity feed (they are already in the snapshot, so they
     // are shown, not applied).
     backlog: Math.floor(num('backlog', 100, 0)),
+    // The key comes from the key field (kept in localStorage by app.js);
+    // ?apikey= (what `mcpproxy gen-key` prints) is taken once and then
+    // removed from the address bar.
     apikey: params.get('apikey') || '',
     debug: params.get('debug') === '1',
   };
@@ -43,7 +48,9 @@ export class Live {
    *                             past=true for history replayed on first load
    *   notice(kind, text)        a stream-level happening worth a feed line (resync, drops)
    *   mode(info)                connection indicator state changed
-   *   authError(status)         the API refused us (401/403)
+   *   authError(status)         the API refused us (401/403); the page stops trying
+   *                             until setKey() is called
+   *   appState(state)           the proxy's own state, from /healthz on every hello
    * }
    */
   constructor(settings, handlers, loc = window.location) {
@@ -66,12 +73,17 @@ export class Live {
     this.buffer = [];
     this.pollOk = null;       // last poll succeeded? (polling mode)
     this.timers = { reconnect: 0, poll: 0, wsRetry: 0, hello: 0 };
+    this.authBlocked = false; // a 401/403: nothing is retried until a new key
+    this.started = false;
   }
 
   start() {
-    this.watchWake();
+    if (!this.started) this.watchWake();
+    this.started = true;
+    this.authBlocked = false;
     this.setMode('connecting');
     this.fetchSnapshot('initial load').then((ok) => {
+      if (this.authBlocked) return;
       if (!ok) { this.wsFailed(); return; }
       this.replayUntil = this.snapshotSeq;
       this.seq = Math.max(0, this.snapshotSeq - this.s.backlog);
@@ -97,8 +109,51 @@ export class Live {
     const res = await fetch(path, init);
     let json = null;
     try { json = await res.json(); } catch { /* not JSON */ }
-    if (res.status === 401 || res.status === 403) this.h.authError(res.status);
+    if (res.status === 401 || res.status === 403) this.blockOnAuth(res.status);
     return { status: res.status, ok: res.ok, json };
+  }
+
+  /** A refused key is not a network problem: retrying cannot help, and
+   *  "Reconnecting" would be a lie. Stop everything until setKey(). */
+  blockOnAuth(status) {
+    if (this.authBlocked) return;
+    this.authBlocked = true;
+    for (const t of Object.keys(this.timers)) this.clearTimer(t);
+    if (this.ws) {
+      const old = this.ws;
+      this.ws = null;
+      old.onclose = null;
+      old.close();
+    }
+    this.helloSeen = false;
+    this.setMode('auth');
+    this.h.authError(status);
+  }
+
+  /** A new API key (from the key field): start over with it. */
+  setKey(key) {
+    this.s.apikey = key;
+    if (this.ws) {
+      const old = this.ws;
+      this.ws = null;
+      old.onclose = null;
+      old.close();
+    }
+    for (const t of Object.keys(this.timers)) this.clearTimer(t);
+    this.epoch = null;
+    this.seq = 0;
+    this.snapshotSeq = 0;
+    this.attempt = 0;
+    this.start();
+  }
+
+  /** The proxy's own state: the status list does not carry it and the
+   *  history replayed on load may not reach back to its last change. */
+  async fetchAppState() {
+    try {
+      const r = await this.request('GET', '/healthz');
+      if (r.ok && r.json && r.json.state) this.h.appState(r.json.state);
+    } catch { /* the stream says the rest */ }
   }
 
   /** Fetches the status list; events that arrive meanwhile are buffered and
@@ -230,6 +285,7 @@ export class Live {
     this.attempt = 0;
     this.stopPolling();
     this.setMode('live');
+    this.fetchAppState();
     if (m.epoch !== this.epoch) {
       // We have no snapshot of this run (first load failed, or the proxy
       // restarted). The stream is live from hello.seq; take a snapshot and
@@ -245,6 +301,7 @@ export class Live {
 
   /** The WebSocket could not be opened or closed: schedule what comes next. */
   wsFailed() {
+    if (this.authBlocked) return;
     if (this.mode === 'polling') {
       this.scheduleWs('wsRetry', this.s.wsRetryMs);
       return;
@@ -256,7 +313,7 @@ export class Live {
       return;
     }
     this.attempt += 1;
-    const delay = this.s.reconnectBaseMs * 2 ** (this.attempt - 1);
+    const delay = Math.min(this.s.reconnectMaxMs, this.s.reconnectBaseMs * 2 ** (this.attempt - 1));
     this.log(`Reconnecting in ${delay}ms (attempt ${this.attempt}/${this.s.reconnectAttempts})`);
     this.scheduleWs('reconnect', delay);
   }
@@ -286,6 +343,7 @@ export class Live {
   }
 
   reconnectNow(why) {
+    if (this.authBlocked) return;
     this.log('Reconnecting now:', why);
     if (this.ws) {
       const old = this.ws;
@@ -310,7 +368,7 @@ export class Live {
   }
 
   async poll() {
-    if (this.mode !== 'polling') return;
+    if (this.mode !== 'polling' || this.authBlocked) return;
     const ok = await this.fetchSnapshot('polling');
     if (this.mode !== 'polling') return;
     this.pollOk = ok;

@@ -21,7 +21,7 @@ struct mcp_endpoint; /* src/mcp/endpoint.h */
 struct config_watch; /* src/config/watch.h */
 struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
-struct curl_loop;    /* src/upstream/curl_loop.h */
+struct curl_loop;    /* src/net/curl_loop.h */
 struct store;        /* src/store/store.h */
 struct activity_log; /* src/store/activity.h */
 struct quarantine;   /* src/store/quarantine.h */

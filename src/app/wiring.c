@@ -16,7 +16,7 @@
 #include "store/quarantine.h"
 #include "store/store.h"
 #include "stream/ws.h"
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -25,10 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct runtime {
     app app;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t stop_deadline;
     bool ws_closed;
     bool answers_drained;
@@ -56,7 +57,13 @@ static bool load_config(const app_options *opts, app *a)
         return true;
     }
     if (!a->config_path) {
-        fprintf(stderr, "mcpproxy: config file %s: %s\n", opts->config_path, strerror(errno));
+        fprintf(stderr, "mcpproxy: config file %s: %s (create it, or name another with --config FILE)\n",
+                opts->config_path, strerror(errno));
+        return false;
+    }
+    if (access(a->config_path, R_OK) != 0) {
+        fprintf(stderr, "mcpproxy: cannot read config file %s: %s (fix its permissions, or use --config FILE)\n",
+                a->config_path, strerror(errno));
         return false;
     }
     a->config_file = config_file_create(a->config_path);
@@ -65,6 +72,39 @@ static bool load_config(const app_options *opts, app *a)
         return false;
     }
     return true;
+}
+
+/* Every change made through the API is saved by a rename in the config
+ * file's directory (created on the first save if missing): a directory we
+ * cannot write would fail every such change later, so the start fails now.
+ * The nearest directory that exists is the one that must be writable. */
+static bool config_dir_writable(const char *config_path)
+{
+    char *dir = xstrdup(config_path);
+    bool ok = true;
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) {
+            free(dir);
+            dir = xstrdup(".");
+        } else if (slash == dir) {
+            slash[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+        struct stat st;
+        if (stat(dir, &st) == 0 || errno != ENOENT || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
+            break;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr,
+                "mcpproxy: config directory %s is not writable (%s): changes could not be saved - fix its "
+                "permissions, or use --config FILE in a writable directory\n",
+                dir, strerror(errno));
+        ok = false;
+    }
+    free(dir);
+    return ok;
 }
 
 /* The routes, in the order they are tried; prefixes that need the key are
@@ -85,6 +125,9 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
     http_server_add_route(a->http, "/healthz", false, api_metrics_route, a);
+    /* No key: the user's browser comes back here from a login; the
+     * login's single-use state guards it (api/oauth.c). */
+    http_server_add_route(a->http, "/oauth/callback", false, api_oauth_route, a);
     http_server_add_route(a->http, "/", false, static_route, NULL);
 }
 
@@ -127,6 +170,7 @@ static void finish(runtime *rt)
     close_handle((uv_handle_t *)&rt->stop_deadline);
     close_handle((uv_handle_t *)&rt->sigint);
     close_handle((uv_handle_t *)&rt->sigterm);
+    close_handle((uv_handle_t *)&rt->sighup);
 }
 
 static void maybe_finish(runtime *rt)
@@ -165,6 +209,18 @@ static void on_stop_deadline(uv_timer_t *t)
     finish(rt);
 }
 
+/* SIGHUP: reload the config file now, by the file watch's own path (a
+ * file whose bytes are the ones loaded or written last changes nothing). */
+static void on_sighup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    app *a = &((runtime *)sig->data)->app;
+    if (!a->watch)
+        return;
+    log_kv(LOG_INFO, "SIGHUP: reloading the config file", LOG_FIELDS(LOG_STR("path", a->config_path)));
+    config_watch_reload(a->watch);
+}
+
 /* The stop, in parallel: streams end and calls in flight are answered now,
  * what they wrote drains with the loop; upstream servers are stopped. */
 static void on_signal(uv_signal_t *sig, int signum)
@@ -199,6 +255,7 @@ static bool start_serving(app *a, const char *listen)
         .stats = &a->stats,
         .ticker = a->ticker,
         .ws_protocol = ws_manager_protocol(a->ws),
+        .ws_extensions = ws_manager_extensions(),
     };
     char err[512];
     a->http = http_server_create(&opts, err, sizeof err);
@@ -214,8 +271,8 @@ static bool start_serving(app *a, const char *listen)
     return true;
 }
 
-/* The database and the activity log in it. False (said on stderr) when
- * the file cannot be used. */
+/* The database, opened before anything is said or started: a file that
+ * cannot be used fails the start with one line (said on stderr). */
 static bool open_store(app *a)
 {
     char err[1024];
@@ -226,10 +283,16 @@ static bool open_store(app *a)
         fprintf(stderr, "mcpproxy: %s\n", err);
         return false;
     }
+    return true;
+}
+
+/* What lives in the database, once the start cannot fail any more (the
+ * first start trusts the configured servers, and says so). */
+static void start_store(app *a)
+{
     a->activity = activity_log_create(a->loop, a->store, &a->cfg.activity);
     a->quarantine = quarantine_create(a->loop, a->store, a->bus, &a->cfg.quarantine);
     quarantine_trust_initial(a->quarantine, &a->cfg);
-    return true;
 }
 
 static void close_store(app *a)
@@ -243,10 +306,11 @@ int app_run(const app_options *opts)
 {
     runtime rt = {0};
     app *a = &rt.app;
-    if (!load_config(opts, a)) {
+    if (!load_config(opts, a) || !config_dir_writable(a->config_path)) {
+        config_free(&a->cfg);
         config_file_destroy(a->config_file);
         free(a->config_path);
-        return 2;
+        return 1;
     }
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -254,11 +318,10 @@ int app_run(const app_options *opts)
     a->bus = bus_create(a->cfg.websocket.history);
     bus_limit_bytes(a->bus, a->cfg.websocket.history_bytes);
     a->ticker = ticker_create(a->loop);
-    app_set_state(a, APP_STARTING);
 
+    /* Before anything is said or started: a start that fails here leaves
+     * one line on stderr, naming what to fix. */
     if (!open_store(a) || !start_serving(a, opts->listen)) {
-        activity_log_close(a->activity);
-        quarantine_close(a->quarantine);
         ticker_close(a->ticker);
         uv_run(&loop, UV_RUN_NOWAIT);
         ticker_destroy(a->ticker);
@@ -271,15 +334,25 @@ int app_run(const app_options *opts)
         return 1;
     }
 
+    app_set_state(a, APP_STARTING);
+    log_kv(LOG_INFO, "database",
+           LOG_FIELDS(LOG_STR("path", store_path(a->store)), LOG_INT("schema_version", store_file_version(a->store))));
+    start_store(a);
     uv_signal_init(&loop, &rt.sigint);
     uv_signal_init(&loop, &rt.sigterm);
+    uv_signal_init(&loop, &rt.sighup);
     uv_timer_init(&loop, &rt.stop_deadline);
-    rt.sigint.data = rt.sigterm.data = rt.stop_deadline.data = &rt;
+    rt.sigint.data = rt.sigterm.data = rt.sighup.data = rt.stop_deadline.data = &rt;
     uv_signal_start(&rt.sigint, on_signal, SIGINT);
     uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&rt.sighup, on_sighup, SIGHUP);
 
     a->curl = curl_loop_create(a->loop);
-    a->manager = manager_create(a, a->curl);
+    strbuf callback = {0};
+    strbuf_appendf(&callback, "%s/oauth/callback", http_server_url(a->http));
+    a->manager = manager_create(a, a->curl, callback.data);
+    strbuf_free(&callback);
+    manager_set_notification_sink(a->manager, mcp_endpoint_upstream_notification, a->mcp);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),

@@ -3,6 +3,8 @@
  *
  *   Starting ── config, bus, HTTP server (routes, WebSocket protocol),
  *               stream, /mcp, upstream manager, config watch ──▶ Running
+ *   Running  ── SIGHUP: the config file is reloaded now, as the file watch
+ *              would (config_watch_reload)
  *   Running  ── SIGINT/SIGTERM ──▶ Stopping: WebSocket clients get 1001, SSE
  *              streams end, /mcp calls in flight are answered with an error
  *              and upstreams get SIGTERM, in parallel; when all of that is
@@ -25,8 +27,10 @@ typedef struct app_options {
 } app_options;
 
 /* Runs the proxy until it is stopped. Returns the process exit code: 0
- * after a graceful stop, 1 when it could not start (said on stderr), 2 for
- * an invalid config. */
+ * after a graceful stop, 1 when it could not start - a config file that is
+ * unreadable or invalid, a config directory it cannot write, a listen
+ * address in use - said in one line on stderr before any upstream server
+ * is started. */
 int app_run(const app_options *opts);
 
 #endif

@@ -139,10 +139,15 @@ static size_t on_bytes(char *bytes, size_t size, size_t n, void *ctx)
     return r->stop ? 0 : len; /* 0 ends the transfer */
 }
 
+/* libcurl calls this at least once a second during a transfer, idle or
+ * not: the place to see a stop request and to tick. */
 static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
-    (void)ctx, (void)a, (void)b, (void)c, (void)d;
-    return stop_requested ? 1 : 0;
+    (void)a, (void)b, (void)c, (void)d;
+    reader *r = ctx;
+    if (!stop_requested && !r->stop && r->status == 200 && r->s->on_tick && !r->s->on_tick(r->s->ctx))
+        r->stop = true;
+    return stop_requested || r->stop ? 1 : 0;
 }
 
 /* NOT_REACHED: nothing answered; BUSY: the proxy answered 5xx (starting,
@@ -168,6 +173,7 @@ static outcome follow_once(event_stream *s, CURL *curl, int *exit_code, char *wh
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &r);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);

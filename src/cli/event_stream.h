@@ -1,5 +1,6 @@
 /* event_stream.h - a running proxy's live events (Server-Sent Events,
- * /events) for the commands that follow them: `events` and `status --watch`.
+ * /events) for the commands that follow them: `events`, `status --watch`
+ * and `logs -f`.
  *
  * It keeps trying, from the start: a proxy that is not running yet is waited
  * for (one line says so), a dropped connection is retried with backoff
@@ -22,6 +23,10 @@ typedef struct event_stream {
     /* Every message in order: hello, control messages, events (msg and
      * raw borrowed for the call). Return false to stop with exit code 0. */
     bool (*on_message)(json_t *msg, const char *raw, void *ctx);
+    /* Optional: called about once a second while connected (also when
+     * nothing arrives), for work that waits on time. Return false to stop
+     * with exit code 0. */
+    bool (*on_tick)(void *ctx);
     void *ctx;
     /* kept by the stream */
     uint64_t last_seq;

@@ -42,6 +42,20 @@ static void print_connection_lost(json_t *data)
     }
 }
 
+/* server_log: one line per stderr line, "server: line", as a terminal
+ * would show the server's output; left-out lines are one line saying so. */
+static void print_server_log(const char *prefix, const char *server, json_t *data)
+{
+    json_t *skipped = json_object_get(data, "skipped");
+    if (json_integer_value(skipped) > 0)
+        printf("%s%s: (%" JSON_INTEGER_FORMAT " lines left out; `mcpproxy logs %s` has them)\n", prefix, server,
+               json_integer_value(skipped), server);
+    size_t i;
+    json_t *line;
+    json_array_foreach(json_object_get(data, "lines"), i, line)
+        printf("%s%s: %s\n", prefix, server, json_string_value(line) ? json_string_value(line) : "");
+}
+
 static bool print_event(json_t *ev, const char *raw, void *ctx)
 {
     events_view *v = ctx;
@@ -58,8 +72,15 @@ static bool print_event(json_t *ev, const char *raw, void *ctx)
     const char *old_state = json_string_value(json_object_get(ev, "old_state"));
     const char *new_state = json_string_value(json_object_get(ev, "new_state"));
     /* "2026-11-28T01:02:03.456789Z" -> "01:02:03.456" */
-    printf("%.12s  %-6" PRIu64 " %-22s %-12s", ts && strlen(ts) >= 23 ? ts + 11 : "?",
-           (uint64_t)json_integer_value(json_object_get(ev, "seq")), type, server ? server : "-");
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%.12s  %-6" PRIu64 " %-22s ", ts && strlen(ts) >= 23 ? ts + 11 : "?",
+             (uint64_t)json_integer_value(json_object_get(ev, "seq")), type);
+    if (strcmp(type, "server_log") == 0) {
+        print_server_log(prefix, server ? server : "-", json_object_get(ev, "data"));
+        fflush(stdout);
+        return true;
+    }
+    printf("%s%-12s", prefix, server ? server : "-");
     if (old_state || new_state)
         printf(" %s -> %s", old_state ? old_state : "", new_state ? new_state : "");
     json_t *data = json_object_get(ev, "data");
@@ -138,7 +159,9 @@ const cli_command events_command = {
     "\n"
     "Prints every event of a running mcpproxy as it happens, one line each:\n"
     "time, seq, type, server, state change and data (a connection_lost says how\n"
-    "the server ended and quotes its last stderr line). Connection news goes to\n"
+    "the server ended and quotes its last stderr line; a server_log prints each\n"
+    "stderr line as \"server: line\", and says how many lines the proxy left out\n"
+    "when the server wrote faster than 50 lines a second). Connection news goes to\n"
     "stderr. A proxy not running yet is waited for; a dropped connection is\n"
     "retried with backoff and resumed without missing or repeating an event.\n"
     "Stop it with Ctrl-C.\n"
@@ -149,6 +172,7 @@ const cli_command events_command = {
     "Examples:\n"
     "  mcpproxy events\n"
     "  mcpproxy events --server crashy --types server_state_changed,connection_lost\n"
+    "  mcpproxy events --types server_log          # every server's stderr, live\n"
     "  mcpproxy events --json | jq .type\n"
     "\n"
     "Exit codes: 0 stopped by Ctrl-C, 2 usage, 4 refused (API key).\n",

@@ -2,10 +2,12 @@
  * table and run it. With no command (or only options) it serves. The
  * proxy itself is app_run (src/app/wiring.h, through serve_cmd.c). */
 #include "cli/activity_cmd.h"
+#include "cli/auth_cmd.h"
 #include "cli/call_cmd.h"
 #include "cli/events_cmd.h"
 #include "cli/gen_key.h"
 #include "cli/groups_cmd.h"
+#include "cli/import_cmd.h"
 #include "cli/logs_cmd.h"
 #include "cli/options.h"
 #include "cli/serve_cmd.h"
@@ -22,8 +24,8 @@
 
 /* Every command, in the order `mcpproxy help` lists them. */
 static const cli_command *const commands[] = {
-    &serve_command, &status_command,   &servers_command, &groups_command, &tools_command,
-    &call_command,  &activity_command, &logs_command,    &events_command, &gen_key_command,
+    &serve_command,    &status_command, &servers_command, &groups_command, &tools_command,   &call_command,
+    &activity_command, &logs_command,   &events_command,  &auth_command,   &gen_key_command, &import_command,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -40,8 +42,8 @@ static void print_overview(FILE *out)
     fputs("mcpproxy " MCPPROXY_VERSION " - one MCP endpoint for many MCP servers, with live events\n"
           "\n"
           "Usage: mcpproxy [serve] [options]      run the proxy\n"
-          "       mcpproxy COMMAND [options]      talk to a running proxy\n"
-          "       mcpproxy help [COMMAND]         this overview, or one command's help\n"
+          "  or:  mcpproxy COMMAND [options]      talk to a running proxy, or edit the config\n"
+          "  or:  mcpproxy help [COMMAND]         this overview, or one command's help\n"
           "\n"
           "Commands:\n",
           out);
@@ -54,14 +56,20 @@ static void print_overview(FILE *out)
           "\n"
           "Options of the commands that talk to a running proxy:\n" CLI_CLIENT_HELP "\n"
           "Exit codes: 0 ok, 1 error (the message says what the proxy answered),\n"
-          "2 usage (bad command line or config file), 3 proxy not reachable,\n"
-          "4 refused (a missing or wrong API key).\n"
+          "2 usage (bad command line, or config file for a client), 3 proxy not reachable,\n"
+          "4 refused (a missing or wrong API key). serve exits 1 when it cannot start:\n"
+          "the port is in use, or the config file cannot be read, does not parse or its\n"
+          "directory cannot be written (one line on stderr says which).\n"
+          "\n"
+          "Signals (serve): SIGINT/SIGTERM stop it gracefully; SIGHUP reloads the config\n"
+          "file now (it is also reloaded when it changes).\n"
           "\n"
           "Examples:\n"
           "  mcpproxy --config examples/demo.json\n"
           "  mcpproxy status --watch\n"
           "  mcpproxy call demo__add '{\"a\":2,\"b\":3}'\n"
           "  mcpproxy logs demo -f\n"
+          "  mcpproxy import --from claude\n"
           "\n"
           "Endpoints (see docs/PROTOCOL.md; GET /api/openapi.json describes the REST API):\n"
           "  /                    live dashboard\n"

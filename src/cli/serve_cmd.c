@@ -56,13 +56,17 @@ const cli_command serve_command = {
     "Starts the upstream MCP servers listed in the config and serves the dashboard,\n"
     "the HTTP API, the real-time event stream (WebSocket /ws/events, /ws/servers,\n"
     "SSE /events) and the MCP endpoint /mcp. SIGINT/SIGTERM stop it gracefully\n"
-    "(WebSocket clients get close code 1001).\n"
+    "(WebSocket clients get close code 1001); SIGHUP reloads the config file now\n"
+    "(it is also reloaded when it changes).\n"
     "\n"
     "Options:\n" SERVE_OPTIONS_HELP "\n"
     "Examples:\n"
     "  mcpproxy\n"
     "  mcpproxy --config examples/demo.json --listen 127.0.0.1:8080\n"
     "\n"
-    "Exit codes: 0 stopped by a signal, 1 could not start, 2 bad command line or config.\n",
+    "Exit codes: 0 stopped by a signal; 1 could not start - the port is in use, the\n"
+    "config file cannot be read or does not parse, or its directory cannot be\n"
+    "written (one line on stderr says which, before any server is started); 2 bad\n"
+    "command line.\n",
     serve_run,
 };

@@ -342,6 +342,48 @@ static bool parse_pairs(const parse_ctx *pc, json_t *obj, const char *what, env_
     return true;
 }
 
+/* "oauth": {client_id, client_secret, scopes, redirect_uri}, each optional;
+ * scopes is an array of strings (kept space-separated, as OAuth sends them). */
+static bool parse_oauth(const parse_ctx *pc, json_t *obj, oauth_settings *o)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "oauth", "\"oauth\" must be an object (client_id, client_secret, scopes, redirect_uri)");
+    o->present = true;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "client_id") == 0)
+            ok = get_string(pc, value, key, &o->client_id);
+        else if (strcmp(key, "client_secret") == 0)
+            ok = get_string(pc, value, key, &o->client_secret);
+        else if (strcmp(key, "redirect_uri") == 0)
+            ok = get_string(pc, value, key, &o->redirect_uri);
+        else if (strcmp(key, "scopes") == 0) {
+            char **v = NULL;
+            size_t n = 0;
+            ok = get_string_array(pc, value, key, &v, &n);
+            strbuf sb = {0};
+            for (size_t i = 0; i < n; i++) {
+                if (ok && (!*v[i] || strpbrk(v[i], " \t\r\n\"\\")))
+                    ok = fail_at_key(pc, key, "\"oauth.scopes\" must be scope names without spaces or quotes");
+                if (ok)
+                    strbuf_appendf(&sb, "%s%s", i ? " " : "", v[i]);
+                free(v[i]);
+            }
+            free(v);
+            free(o->scopes);
+            o->scopes = ok && sb.len ? xstrdup(sb.data) : NULL;
+            strbuf_free(&sb);
+        } else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"oauth.%s\" (known: client_id, client_secret, scopes, redirect_uri)", key);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static void server_init_defaults(server_config *srv)
 {
     *srv = (server_config){0};
@@ -350,73 +392,155 @@ static void server_init_defaults(server_config *srv)
     srv->enabled = true;
 }
 
-static bool parse_server(const parse_ctx *pc, json_t *obj, size_t index, server_config *srv)
+/* Where a server is in the file, for messages: "mcpServers"[2] in an
+ * array, "mcpServers"."github" in an object keyed by name. */
+typedef struct server_place {
+    const char *list_key; /* "mcpServers" or "servers" */
+    size_t index;
+    const char *key; /* the object's key, or NULL in an array */
+} server_place;
+
+static void place_label(const server_place *at, char *out, size_t len)
 {
+    if (at->key)
+        snprintf(out, len, "\"%s\".\"%.80s\"", at->list_key, at->key);
+    else
+        snprintf(out, len, "\"%s\"[%zu]", at->list_key, at->index);
+}
+
+static bool fail_at_server(const parse_ctx *pc, const server_place *at, const char *name, int skip, const char *msg)
+    __attribute__((nonnull(1, 2, 5)));
+
+/* A message about a whole server, at its name: the key of an object
+ * keyed by name, or the `skip`th "name": "..." pair of an array. */
+static bool fail_at_server(const parse_ctx *pc, const server_place *at, const char *name, int skip, const char *msg)
+{
+    char label[128];
+    place_label(at, label, sizeof label);
+    if (at->key)
+        return fail_at_key(pc, at->key, "%s: %s", label, msg);
+    return fail_at_pair(pc, "name", name, skip, "%s: %s", label, msg);
+}
+
+/* Keys other tools write in a server entry that mcpproxy does not take, and
+ * what to do instead: refused, like any unknown key (nothing in the file is
+ * silently left out), but with the way forward. */
+static const char *foreign_server_key_hint(const char *key)
+{
+    if (strcmp(key, "envFile") == 0)
+        return "\"envFile\" (VS Code) is not supported: copy its variables into \"env\"";
+    if (strcmp(key, "dev") == 0)
+        return "\"dev\" (VS Code's watch-and-debug mode) is not supported: remove it";
+    if (strcmp(key, "cwd") == 0)
+        return "\"cwd\" is spelled \"working_dir\" here";
+    return NULL;
+}
+
+static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *at, server_config *srv)
+{
+    char label[128];
+    place_label(at, label, sizeof label);
     if (!json_is_object(obj))
-        return fail_at_key(pc, "mcpServers", "\"mcpServers\"[%zu] must be an object", index);
+        return fail_at_key(pc, at->key ? at->key : at->list_key, "%s must be an object", label);
+    bool protocol_seen = false;
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value) {
         bool ok;
-        if (strcmp(key, "name") == 0)
+        const char *hint;
+        if (strcmp(key, "name") == 0) {
             ok = get_string(pc, value, key, &srv->name);
-        else if (strcmp(key, "protocol") == 0)
-            ok = get_string(pc, value, key, &srv->protocol);
-        else if (strcmp(key, "command") == 0)
+            /* In an object keyed by name the key is the name; a "name"
+             * inside may only repeat it. */
+            if (ok && at->key && strcmp(srv->name, at->key) != 0)
+                ok = fail_at_key(pc, at->key,
+                                 "%s: \"name\" \"%.80s\" differs from its key: remove it or make them equal", label,
+                                 srv->name);
+        } else if (strcmp(key, "protocol") == 0 || strcmp(key, "type") == 0) {
+            /* "type" is what Claude Desktop, Cursor and VS Code call it. */
+            if (protocol_seen)
+                ok = fail_at_key(pc, key, "%s: give \"protocol\" or \"type\", not both", label);
+            else
+                ok = get_string(pc, value, key, &srv->protocol);
+            protocol_seen = true;
+        } else if (strcmp(key, "command") == 0) {
             ok = get_string(pc, value, key, &srv->command);
-        else if (strcmp(key, "args") == 0)
+        } else if (strcmp(key, "args") == 0) {
             ok = get_string_array(pc, value, key, &srv->args, &srv->n_args);
-        else if (strcmp(key, "env") == 0)
+        } else if (strcmp(key, "env") == 0) {
             ok = parse_pairs(pc, value, "env", &srv->env, &srv->n_env);
-        else if (strcmp(key, "url") == 0)
+        } else if (strcmp(key, "url") == 0) {
             ok = get_string(pc, value, key, &srv->url);
-        else if (strcmp(key, "headers") == 0)
+        } else if (strcmp(key, "headers") == 0) {
             ok = parse_pairs(pc, value, "headers", &srv->headers, &srv->n_headers);
-        else if (strcmp(key, "tls_skip_verify") == 0)
+        } else if (strcmp(key, "tls_skip_verify") == 0) {
             ok = get_bool(pc, value, key, &srv->tls_skip_verify);
-        else if (strcmp(key, "working_dir") == 0)
+        } else if (strcmp(key, "oauth") == 0) {
+            ok = parse_oauth(pc, value, &srv->oauth);
+        } else if (strcmp(key, "working_dir") == 0) {
             ok = get_string(pc, value, key, &srv->working_dir);
-        else if (strcmp(key, "enabled") == 0)
+        } else if (strcmp(key, "enabled") == 0) {
             ok = get_bool(pc, value, key, &srv->enabled);
-        else if (strcmp(key, "group") == 0)
+        } else if (strcmp(key, "group") == 0) {
             ok = get_string(pc, value, key, &srv->group);
-        else
+        } else if ((hint = foreign_server_key_hint(key))) {
+            ok = fail_at_key(pc, key, "%s: %s", label, hint);
+        } else {
             ok = fail_at_key(pc, key,
-                             "unknown key \"%s\" in \"mcpServers\"[%zu] (known: name, protocol, command, "
-                             "args, env, working_dir, url, headers, tls_skip_verify, enabled, group)",
-                             key, index);
+                             "unknown key \"%s\" in %s (known: name, protocol or type, command, "
+                             "args, env, working_dir, url, headers, tls_skip_verify, oauth, enabled, group)",
+                             key, label);
+        }
         if (!ok)
             return false;
     }
+    if (at->key && !srv->name)
+        srv->name = xstrdup(at->key);
     config_server_default_protocol(srv);
     char err[CONFIG_ERR_LEN];
     if (srv->name && !config_name_valid(srv->name, "server name", err))
-        return fail_at_pair(pc, "name", srv->name, 0, "\"mcpServers\"[%zu]: %s", index, err);
+        return fail_at_server(pc, at, srv->name, 0, err);
     if (*srv->group && !config_name_valid(srv->group, "group", err))
-        return fail_at_pair(pc, "group", srv->group, 0, "\"mcpServers\"[%zu]: %s", index, err);
+        return fail_at_pair(pc, "group", srv->group, 0, "%s: %s", label, err);
     if (!config_server_validate(srv, err))
-        return fail_at_pair(pc, "name", srv->name, 0, "\"mcpServers\"[%zu]: %s", index, err);
+        return fail_at_server(pc, at, srv->name, 0, err);
     return true;
 }
 
-static bool parse_servers(const parse_ctx *pc, json_t *arr, config *cfg)
+/* "mcpServers" (or VS Code's "servers"): our array of objects with a
+ * "name", or an object keyed by name as Claude Desktop, Cursor and VS Code
+ * write it. The form is recorded, so a save writes it back the same way. */
+static bool parse_servers(const parse_ctx *pc, const char *list_key, json_t *list, config *cfg)
 {
-    if (!json_is_array(arr))
-        return fail_at_key(pc, "mcpServers", "\"mcpServers\" must be an array of server objects");
-    size_t n = json_array_size(arr);
-    cfg->servers = xcalloc(n, sizeof *cfg->servers);
+    bool by_name = json_is_object(list);
+    if (!by_name && !json_is_array(list))
+        return fail_at_key(pc, list_key,
+                           "\"%s\" must be an array of server objects, or an object of server objects keyed by name",
+                           list_key);
+    cfg->servers_form.by_name = by_name;
+    cfg->servers_form.vscode_key = strcmp(list_key, "servers") == 0;
+    size_t n = by_name ? json_object_size(list) : json_array_size(list);
+    cfg->servers = xcalloc(n ? n : 1, sizeof *cfg->servers);
     strmap seen = {0}; /* names so far: a scan per server would be quadratic */
     bool ok = true;
+    /* Insertion order: jansson keeps an object's keys in the order read. */
+    void *iter = by_name ? json_object_iter(list) : NULL;
     for (size_t i = 0; i < n && ok; i++) {
         server_config *srv = &cfg->servers[i];
         server_init_defaults(srv);
         cfg->n_servers = i + 1; /* so config_free releases what was parsed so far */
-        ok = parse_server(pc, json_array_get(arr, i), i, srv);
-        if (ok && strmap_get(&seen, srv->name))
-            ok = fail_at_pair(pc, "name", srv->name, 1, "\"mcpServers\"[%zu]: duplicate server name \"%s\"", i,
-                              srv->name);
-        else if (ok)
+        server_place at = {.list_key = list_key, .index = i, .key = by_name ? json_object_iter_key(iter) : NULL};
+        json_t *obj = by_name ? json_object_iter_value(iter) : json_array_get(list, i);
+        iter = by_name ? json_object_iter_next(list, iter) : NULL;
+        ok = parse_server(pc, obj, &at, srv);
+        /* Keys of one object are unique (duplicates are refused on load). */
+        if (ok && strmap_get(&seen, srv->name)) {
+            char msg[CONFIG_ERR_LEN];
+            snprintf(msg, sizeof msg, "duplicate server name \"%s\"", srv->name);
+            ok = fail_at_server(pc, &at, srv->name, 1, msg);
+        } else if (ok) {
             strmap_put(&seen, srv->name, srv);
+        }
     }
     strmap_free(&seen);
     return ok;
@@ -509,15 +633,23 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
         } else if (strcmp(key, "auto_disable_threshold") == 0) {
             ok = get_u32(pc, value, key, 1, &cfg->auto_disable_threshold);
-        } else if (strcmp(key, "mcpServers") == 0) {
-            ok = parse_servers(pc, value, cfg);
+        } else if (strcmp(key, "mcpServers") == 0 || strcmp(key, "servers") == 0) {
+            if (cfg->servers)
+                ok = fail_at_key(pc, key, "give \"mcpServers\" or \"servers\" (VS Code's name), not both");
+            else
+                ok = parse_servers(pc, key, value, cfg);
+        } else if (strcmp(key, "inputs") == 0) {
+            ok = fail_at_key(pc, key,
+                             "\"inputs\" (VS Code's prompted values) is not supported: put the values in each "
+                             "server's \"env\" and remove \"inputs\"");
         } else if ((section = find_section(key))) {
             ok = parse_section(pc, section, value, cfg);
         } else {
             ok = fail_at_key(
                 pc, key,
                 "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
-                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, mcpServers)",
+                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, mcpServers or servers); "
+                "to take the servers of another tool's file, use mcpproxy import FILE",
                 key);
         }
         if (!ok)
@@ -633,6 +765,18 @@ bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
                  srv->name, srv->url);
         return false;
     }
+    if (srv->oauth.present && !has_url) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": \"oauth\" is for a \"url\" server, not a \"command\"", srv->name);
+        return false;
+    }
+    const char *ru = srv->oauth.redirect_uri;
+    if (ru && strncasecmp(ru, "http://", 7) != 0 && strncasecmp(ru, "https://", 8) != 0) {
+        snprintf(err, CONFIG_ERR_LEN,
+                 "server \"%s\": \"oauth.redirect_uri\" must be an http(s) URL that reaches this proxy's "
+                 "/oauth/callback (got \"%.80s\")",
+                 srv->name, ru);
+        return false;
+    }
     for (size_t i = 0; i < srv->n_headers; i++) {
         const char *h = srv->headers[i].name;
         bool ok = *h != '\0';
@@ -688,6 +832,10 @@ void server_config_free(server_config *srv)
         free(srv->headers[i].value);
     }
     free(srv->headers);
+    free(srv->oauth.client_id);
+    free(srv->oauth.client_secret);
+    free(srv->oauth.scopes);
+    free(srv->oauth.redirect_uri);
     free(srv->working_dir);
     free(srv->group);
     *srv = (server_config){0};

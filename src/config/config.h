@@ -85,6 +85,16 @@ typedef struct env_var {
     char *value;
 } env_var;
 
+/* A remote server's OAuth settings (all optional). Tokens are not here: they
+ * live in the token file (oauth/oauth_store.h), never in the config. */
+typedef struct oauth_settings {
+    bool present;        /* the server has an "oauth" object */
+    char *client_id;     /* NULL: registered dynamically (RFC 7591) */
+    char *client_secret; /* NULL: a public client; a secret like env values */
+    char *scopes;        /* space-separated, NULL: what the server asks for */
+    char *redirect_uri;  /* NULL: http://LISTEN/oauth/callback */
+} oauth_settings;
+
 typedef struct server_config {
     char *name; /* CONFIG_NAME_RULE; unique */
     /* "stdio" (the default with a command), "streamable-http" ("http" is
@@ -96,6 +106,7 @@ typedef struct server_config {
     env_var *headers; /* sent with every request to url; secrets like env */
     size_t n_headers;
     bool tls_skip_verify; /* false: https certificates are verified (system CA store) */
+    oauth_settings oauth; /* a remote server only */
     char **args;
     size_t n_args;
     env_var *env;
@@ -104,6 +115,14 @@ typedef struct server_config {
     bool enabled;
     char *group; /* "" = no group, else CONFIG_NAME_RULE */
 } server_config;
+
+/* How the file lists its servers. A save writes them back the same way, so
+ * a file shaped like another tool's stays shaped like it. */
+typedef struct config_servers_form {
+    bool by_name;    /* an object keyed by server name, as Claude Desktop, Cursor and VS Code
+                      * write it; false: our array of objects with a "name" */
+    bool vscode_key; /* under "servers", as VS Code's mcp.json; false: under "mcpServers" */
+} config_servers_form;
 
 typedef struct config {
     char *listen;  /* "127.0.0.1:8080" */
@@ -121,6 +140,7 @@ typedef struct config {
     char *routing;  /* "direct" (every tool as server__tool) or "search" (retrieve_tools, call_tool) on /mcp */
     server_config *servers;
     size_t n_servers;
+    config_servers_form servers_form; /* the file's; a save keeps it */
 } config;
 
 /* Fills cfg with the defaults and no servers. */
@@ -163,6 +183,17 @@ void config_server_default_protocol(server_config *srv);
 void server_config_copy(server_config *dst, const server_config *src);
 void server_config_free(server_config *srv);
 
+/* The directory of a config file's path ("." for a bare name). New string. */
+char *config_dir_of(const char *config_path);
+
+/* What is run for srv when its config file is in base_dir (absolute): a
+ * deep copy whose relative working_dir is made absolute against base_dir,
+ * then whose relative command holding a '/' (a bare name is looked up on
+ * PATH) and relative args that name an existing file or directory are made
+ * absolute against the working_dir if there is one, else base_dir. Options
+ * (args starting with '-') are left alone. dst is new (server_config_free). */
+void config_server_resolve_paths(server_config *dst, const server_config *src, const char *base_dir);
+
 /* Finds a server by name, or NULL. */
 server_config *config_find_server(const config *cfg, const char *name);
 
@@ -170,14 +201,18 @@ server_config *config_find_server(const config *cfg, const char *name);
 #define CONFIG_SECRET_MASK "***"
 
 /* One server in the file's shape. With mask_secrets, env and headers
- * values read CONFIG_SECRET_MASK (for events, API responses and logs; they
+ * values and oauth.client_secret read CONFIG_SECRET_MASK (for events, API responses and logs; they
  * carry tokens). A stdio server has no url, headers or tls_skip_verify
  * keys; a remote one no command, args, env or working_dir. New reference. */
 json_t *server_config_to_json(const server_config *srv, bool mask_secrets);
 
-/* The whole config as JSON, in the file's shape, secrets included (this is
- * what is saved). New reference. */
+/* The whole config as JSON, in the file's shape (servers_form), secrets
+ * included (this is what is saved). New reference. */
 json_t *config_to_json(const config *cfg);
+
+/* The servers alone as an array of server objects, whatever the file's
+ * form: what comparisons of two configs look at. New reference. */
+json_t *config_servers_to_json(const config *cfg);
 
 /* Copies every setting but the servers (dst gets none): the strings are
  * copied, dst is a new config to config_free. */

@@ -37,11 +37,9 @@ void config_watch_reload(config_watch *w)
     }
     /* Only what a reload applies counts: settings overridden on the
      * command line differ for good, and other settings need a restart. */
-    json_t *now = config_to_json(w->running);
-    json_t *next = config_to_json(&neu);
-    bool same =
-        json_equal(json_object_get(now, "mcpServers"), json_object_get(next, "mcpServers")) &&
-        json_equal(json_object_get(now, "auto_disable_threshold"), json_object_get(next, "auto_disable_threshold"));
+    json_t *now = config_servers_to_json(w->running);
+    json_t *next = config_servers_to_json(&neu);
+    bool same = json_equal(now, next) && w->running->auto_disable_threshold == neu.auto_disable_threshold;
     json_decref(now);
     json_decref(next);
     if (same) {

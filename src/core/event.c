@@ -1,9 +1,11 @@
 /* event.c - event type names and the one-time serialization of an event. */
 #include "core/event.h"
 
+#include "core/json_write.h"
 #include "core/util.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
     [EVENT_TOOL_CALLED] = "tool_called",
     [EVENT_CONNECTION_ESTABLISHED] = "connection_established",
     [EVENT_CONNECTION_LOST] = "connection_lost",
+    [EVENT_SERVER_LOG] = "server_log",
     [EVENT_SERVER_QUARANTINED] = "server_quarantined",
     [EVENT_TOOL_CHANGED] = "tool_changed",
     [EVENT_SERVER_APPROVED] = "server_approved",
@@ -76,45 +79,65 @@ bool event_type_mask_parse(const char *csv, event_type_mask *out, char *err, siz
     return true;
 }
 
-/* Builds the JSON object in the field order docs/PROTOCOL.md shows. Jansson keeps
- * insertion order when dumping with JSON_PRESERVE_ORDER. */
-static json_t *event_to_json(uint64_t seq, const event_fields *f, const char *timestamp)
+/* One "key":"value" member with a leading comma (strings here are static
+ * names, config names and timestamps: valid UTF-8). */
+static void write_member(strbuf *sb, const char *key, const char *value)
 {
-    json_t *obj = json_object();
-    json_object_set_new(obj, "seq", json_integer((json_int_t)seq));
-    json_object_set_new(obj, "type", json_string(event_type_name(f->type)));
+    strbuf_append(sb, ",\"", 2);
+    strbuf_append(sb, key, strlen(key));
+    strbuf_append(sb, "\":", 2);
+    json_write_str(sb, value, strlen(value));
+}
+
+/* The event's JSON in the field order docs/PROTOCOL.md shows, written
+ * directly (no tree is built for the envelope; `data` is written as it
+ * is). */
+static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const char *timestamp)
+{
+    strbuf_append(sb, "{\"seq\":", 7);
+    json_write_int(sb, (json_int_t)seq);
+    write_member(sb, "type", event_type_name(f->type));
     if (f->server_name)
-        json_object_set_new(obj, "server_name", json_string(f->server_name));
+        write_member(sb, "server_name", f->server_name);
     if (f->old_state)
-        json_object_set_new(obj, "old_state", json_string(f->old_state));
+        write_member(sb, "old_state", f->old_state);
     if (f->new_state)
-        json_object_set_new(obj, "new_state", json_string(f->new_state));
-    json_object_set_new(obj, "timestamp", json_string(timestamp));
-    json_object_set_new(obj, "data", f->data ? json_incref(f->data) : json_object());
-    return obj;
+        write_member(sb, "new_state", f->new_state);
+    write_member(sb, "timestamp", timestamp);
+    strbuf_append(sb, ",\"data\":", 8);
+    if (f->data)
+        json_write(sb, f->data);
+    else
+        strbuf_append(sb, "{}", 2);
+    strbuf_append(sb, "}", 1);
 }
 
 event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char *timestamp)
 {
-    json_t *obj = event_to_json(seq, fields, timestamp);
-    size_t json_len = json_dumpb(obj, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    size_t name_len = fields->server_name ? strlen(fields->server_name) + 1 : 0;
-    assert(json_len > 0); /* an object always dumps */
-    event_msg *msg = xmalloc(sizeof *msg + EVENT_HEADROOM + json_len + 1 + name_len);
+    /* The text is written straight into what becomes the message: one
+     * allocation, grown in place, holding the header, the headroom, the
+     * JSON and the server name. */
+    size_t at = offsetof(event_msg, storage) + EVENT_HEADROOM;
+    strbuf sb = {0};
+    strbuf_reserve(&sb, at + 512);
+    sb.len = at;
+    write_event(&sb, seq, fields, timestamp);
+    size_t json_len = sb.len - at;
+    assert(json_len > 0);      /* an object always writes */
+    strbuf_append(&sb, "", 1); /* the JSON's NUL */
+    if (fields->server_name)
+        strbuf_append(&sb, fields->server_name, strlen(fields->server_name) + 1);
+    /* Down to its size (in place): the ring keeps thousands of these. */
+    event_msg *msg = xrealloc(sb.data, sb.len);
     msg->refs = 1;
+    msg->encoded = NULL;
+    msg->encoded_len = 0;
+    msg->encoded_tried = false;
     msg->type = fields->type;
     msg->seq = seq;
     msg->json = msg->storage + EVENT_HEADROOM;
-    msg->json_len = json_dumpb(obj, (char *)msg->json, json_len, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    msg->json[json_len] = '\0';
-    json_decref(obj);
-    if (fields->server_name) {
-        char *name = (char *)msg->json + json_len + 1;
-        memcpy(name, fields->server_name, name_len);
-        msg->server_name = name;
-    } else {
-        msg->server_name = NULL;
-    }
+    msg->json_len = json_len;
+    msg->server_name = fields->server_name ? (const char *)msg->json + json_len + 1 : NULL;
     return msg;
 }
 
@@ -126,6 +149,8 @@ event_msg *event_msg_ref(event_msg *msg)
 
 void event_msg_unref(event_msg *msg)
 {
-    if (msg && --msg->refs == 0)
+    if (msg && --msg->refs == 0) {
+        free(msg->encoded);
         free(msg);
+    }
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 14 event types, in the order docs/PROTOCOL.md lists them. Legacy
+/* The 15 event types, in the order docs/PROTOCOL.md lists them. Legacy
  * names (PROTOCOL.md, "Event types") are accepted from clients that were
  * written against them; our own code publishes the canonical ones. */
 typedef enum event_type {
@@ -26,6 +26,7 @@ typedef enum event_type {
     EVENT_TOOL_CALLED,
     EVENT_CONNECTION_ESTABLISHED,
     EVENT_CONNECTION_LOST,
+    EVENT_SERVER_LOG,         /* new stderr lines of an upstream (rate-limited) */
     EVENT_SERVER_QUARANTINED, /* a new or changed server waits for approval */
     EVENT_TOOL_CHANGED,       /* an approved tool's definition changed: held */
     EVENT_SERVER_APPROVED,    /* a server (and its tools as they are) approved */
@@ -68,7 +69,9 @@ typedef struct event_fields {
 
 /* A published event: immutable after creation and shared by reference count.
  * One allocation holds the struct, the headroom, the JSON text and the server
- * name. */
+ * name. Beside it a sink may keep one other encoding of the same text, made
+ * once for all its clients (the WebSocket stream keeps the JSON compressed
+ * for permessage-deflate); it is freed with the message. */
 typedef struct event_msg {
     uint32_t refs;
     event_type type;
@@ -76,6 +79,9 @@ typedef struct event_msg {
     const char *server_name; /* points into storage; NULL if none */
     size_t json_len;         /* length of the JSON text, without the NUL */
     unsigned char *json;     /* = storage + EVENT_HEADROOM, NUL-terminated */
+    unsigned char *encoded;  /* the other encoding (owned, xmalloc'd), or NULL */
+    size_t encoded_len;
+    bool encoded_tried; /* made already, or found not worth making (encoded NULL) */
     unsigned char storage[];
 } event_msg;
 

@@ -19,6 +19,7 @@ struct conn_table {
     addr_limit *limit;
     addr_limit *bodies_limit; /* requests whose body is still arriving, per address */
     addr_count *admitted;     /* accepted, waiting for its wsi */
+    char admitted_peer[64];   /* its address */
     const limits_settings *lim;
     const char *ws_protocol_name;
     proxy_stats *stats;
@@ -40,6 +41,7 @@ typedef struct conn_record {
     bool expired;                /* past limits.request_timeout_ms: closed at its next callback */
     bool in_request;
     bool upgraded; /* now a WebSocket client */
+    char peer[64]; /* the client's address, read once at accept */
 } conn_record;
 
 conn_table *conn_table_create(const limits_settings *lim, const char *ws_protocol_name, proxy_stats *stats, ticker *tk)
@@ -77,6 +79,15 @@ void conn_note_upgrade(struct lws *wsi)
         conn->upgraded = true;
 }
 
+void conn_peer(struct lws *wsi, char *out, size_t len)
+{
+    const conn_record *conn = lws_get_opaque_user_data(wsi);
+    if (conn && conn->peer[0])
+        snprintf(out, len, "%s", conn->peer);
+    else
+        lws_get_peer_simple(wsi, out, len);
+}
+
 void conn_request_started(struct lws *wsi)
 {
     conn_record *conn = lws_get_opaque_user_data(wsi);
@@ -104,7 +115,7 @@ static void check_deadlines(ticker_job *job)
         if (waited < limit || conn->expired)
             continue;
         char peer[64] = "";
-        lws_get_peer_simple(conn->wsi, peer, sizeof peer);
+        conn_peer(conn->wsi, peer, sizeof peer);
         log_kv(LOG_WARN, "connection closed: request not complete in time",
                LOG_FIELDS(LOG_STR("limit", "limits.request_timeout_ms"), LOG_INT("waited_ms", waited / 1000),
                           LOG_STR("peer", peer)));
@@ -121,7 +132,7 @@ bool conn_body_begin(conn_table *t, struct lws *wsi, const char **why)
     conn_record *conn = lws_get_opaque_user_data(wsi);
     assert(conn && !conn->body_token);
     char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    conn_peer(wsi, peer, sizeof peer);
     conn->body_token = addr_limit_acquire(t->bodies_limit, peer, why);
     if (!conn->body_token)
         return false;
@@ -216,7 +227,7 @@ static void log_timeout_close(const conn_table *t, struct lws *wsi, const conn_r
         return; /* mid-request, or a WebSocket client (the stream logs those) */
     lws_usec_t now = lws_now_usecs();
     char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    conn_peer(wsi, peer, sizeof peer);
     if (!conn->idle_since_us) {
         long long waited_ms = (long long)((now - conn->accepted_us) / 1000);
         if (waited_ms >= t->lim->handshake_timeout_ms)
@@ -252,6 +263,7 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
         if (t->admitted) /* its connection never came to be */
             addr_limit_release(t->limit, t->admitted);
         lws_get_peer_simple_fd((lws_sockfd_type)(intptr_t)in, peer, sizeof peer);
+        snprintf(t->admitted_peer, sizeof t->admitted_peer, "%s", peer);
         t->admitted = addr_limit_acquire(t->limit, peer, &why);
         if (!t->admitted) {
             log_kv(LOG_WARN, "connection refused", LOG_FIELDS(LOG_STR("reason", why), LOG_STR("peer", peer)));
@@ -263,6 +275,7 @@ int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons r
         conn_record *conn = xcalloc(1, sizeof *conn);
         conn->wsi = wsi;
         conn->addr = t->admitted;
+        memcpy(conn->peer, t->admitted_peer, sizeof conn->peer);
         conn->accepted_us = lws_now_usecs();
         t->admitted = NULL;
         lws_set_opaque_user_data(wsi, conn);

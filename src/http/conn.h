@@ -29,6 +29,10 @@ void conn_table_destroy(conn_table *t);
 bool conn_takes(enum lws_callback_reasons reason);
 int conn_table_event(conn_table *t, struct lws *wsi, enum lws_callback_reasons reason, void *in);
 
+/* The client's address as text (copied into out), read once when the
+ * connection was accepted: a request costs no getpeername(). */
+void conn_peer(struct lws *wsi, char *out, size_t len);
+
 /* A request's headers are in. */
 void conn_request_started(struct lws *wsi);
 

@@ -6,6 +6,7 @@
  * immediate answer is a handle finished at once, its body moved in. */
 #include "http/exchange.h"
 
+#include "core/json_write.h"
 #include "core/log.h"
 #include "core/utf8.h"
 
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #define WRITE_CHUNK (16 * 1024)
+#define HEAD_ROOM 2048            /* a status line and headers always fit (build_head fails otherwise) */
 #define HTTP_UPGRADE_REQUIRED 426 /* lws names no constant for it */
 
 struct http_pending {
@@ -46,7 +48,7 @@ struct http_pending {
 
 /* One shared staging buffer: lws wants LWS_PRE bytes of headroom in front of
  * what it writes, and copies whatever it cannot send at once. */
-static unsigned char write_buf[LWS_PRE + WRITE_CHUNK];
+static unsigned char write_buf[LWS_PRE + HEAD_ROOM + WRITE_CHUNK];
 
 /* ---- immediate responses ------------------------------------------------ */
 
@@ -76,11 +78,12 @@ void http_respond_bytes(http_response *res, int status, const char *content_type
 
 void http_respond_json(http_response *res, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert(body); /* every caller builds one; allocation failure aborts first */
+    res->status = status;
+    res->content_type = "application/json";
+    res->body.len = 0;
+    json_write(&res->body, body); /* straight into the body: no text of its own */
     json_decref(body);
-    assert(text); /* jansson fails only on allocation, which aborts first, or on a NULL body */
-    http_respond_bytes(res, status, "application/json", text, strlen(text));
-    free(text);
 }
 
 void http_respond_error(http_response *res, int status, const char *fmt, ...)
@@ -180,6 +183,21 @@ static void start(http_pending *p, int status, const char *content_type)
     snprintf(p->content_type, sizeof p->content_type, "%s", content_type ? content_type : "application/octet-stream");
 }
 
+/* Writes a finished answer now when nothing stands before it on the
+ * connection (see http_pending_finish). False: it waits for the writable
+ * callback as usual. */
+static bool write_now(http_pending *p)
+{
+    http_slot *slot = p->slot;
+    if (!slot->on_written || lws_partial_buffered(slot->wsi))
+        return false;
+    int done = http_exchange_on_writable(slot);
+    if (done != 0) /* p is freed: the request is over */
+        slot->on_written(slot, done);
+    /* 0: more than one write's worth; the rest follows on writable callbacks. */
+    return true;
+}
+
 void http_pending_finish(http_pending *p, int status, const char *content_type, const void *body, size_t len)
 {
     p->owner_done = true;
@@ -192,7 +210,8 @@ void http_pending_finish(http_pending *p, int status, const char *content_type, 
     p->content_length = len;
     p->ending = true;
     strbuf_append(&p->out, body, len);
-    want_write(p);
+    if (!write_now(p))
+        want_write(p);
 }
 
 void http_exchange_answer(http_slot *slot, http_response *res, bool head_only, bool close_after)
@@ -324,13 +343,23 @@ static int build_head(struct lws *wsi, unsigned status, const char *content_type
     return lws_finalize_http_header(wsi, q, end);
 }
 
+/* The status line and headers, and with them the whole body when it is all
+ * queued and fits: a small answer leaves in one send, as
+ * lws_return_http_status() sends its page, rather than in two sends a
+ * writable callback apart. */
 static int write_head(http_pending *p, struct lws *wsi)
 {
-    unsigned char buf[LWS_PRE + 2048];
-    unsigned char *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
+    unsigned char *start = write_buf + LWS_PRE, *q = start, *end = write_buf + sizeof write_buf - 1;
     lws_filepos_t length = p->streaming ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t)p->content_length;
     if (build_head(wsi, (unsigned)p->status, p->content_type, length, p->extra, p->n_extra, &q, end))
         return -1;
+    size_t body = p->out.len - p->sent;
+    if (!p->streaming && p->ending && body && body <= (size_t)(end - q)) {
+        memcpy(q, p->out.data + p->sent, body);
+        q += body;
+        p->sent = p->out.len = 0;
+        p->waiting_since_us = 0;
+    }
     return lws_write(wsi, start, (size_t)(q - start), LWS_WRITE_HTTP_HEADERS) < (int)(q - start) ? -1 : 0;
 }
 

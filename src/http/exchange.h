@@ -91,7 +91,11 @@ http_pending *http_respond_later(const http_request *req, void (*on_gone)(void *
  * stream_begin). Returns false when it does not fit. */
 bool http_pending_add_header(http_pending *p, const char *name, const char *value);
 
-/* Sends a whole response (bytes copied) and lets go of p. */
+/* Sends a whole response (bytes copied) and lets go of p. When the
+ * connection has nothing else waiting to go out, the response is written
+ * at once (and its request completed through slot->on_written), not after
+ * a writable callback: a tool call's answer leaves in the loop turn that
+ * brought it, which saves a poll change and a loop iteration per call. */
 void http_pending_finish(http_pending *p, int status, const char *content_type, const void *body, size_t len);
 
 /* Sends the status and headers of a streamed response. `content_type` is
@@ -142,6 +146,12 @@ uint64_t http_stream_stalled_ms(const http_pending *p);
 typedef struct http_slot {
     struct lws *wsi;
     http_pending *pending; /* NULL while no answer is under way */
+    /* Set by the server once the handler that deferred the answer has
+     * returned: a deferred answer written at once, outside the writable
+     * callback, ends here with what http_exchange_on_writable would have
+     * returned (1: complete, -1: close the connection). NULL (as while the
+     * handler still runs): the answer waits for the writable callback. */
+    void (*on_written)(struct http_slot *slot, int done);
 } http_slot;
 
 /* Sends a handler's immediate answer through the same path as a deferred

@@ -16,9 +16,14 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct route {
     char prefix[32];
@@ -90,9 +95,15 @@ void http_server_add_route(http_server *s, const char *prefix, bool needs_key, h
     r->ctx = ctx;
 }
 
+/* A prefix matches whole path segments: "/mcp" takes "/mcp" and "/mcp/x",
+ * not "/mcp.js" (a dashboard file must not need the key or reach /mcp). A
+ * prefix ending in '/' ("/ws/", "/") takes everything below it. */
 static bool route_matches(const route *r, const char *path)
 {
-    return strncmp(path, r->prefix, strlen(r->prefix)) == 0;
+    size_t n = strlen(r->prefix);
+    if (strncmp(path, r->prefix, n) != 0)
+        return false;
+    return r->prefix[n - 1] == '/' || path[n] == '\0' || path[n] == '/';
 }
 
 static bool path_needs_key(const http_server *s, const char *path)
@@ -226,6 +237,27 @@ static void route_request(http_server *srv, http_session *s, http_response *res)
     http_respond_error(res, 404, "nothing at %s", s->path);
 }
 
+/* A deferred answer written at once (exchange.h): what the writable
+ * callback does once an answer is out, from outside lws' callback, where
+ * a connection to close is handed to lws to close. */
+static void answer_written(http_slot *slot, int done)
+{
+    http_session *s = CONTAINER_OF(slot, http_session, slot);
+    struct lws *wsi = slot->wsi;
+    http_server *srv = server_of(wsi);
+    srv->answers_under_way--;
+    bool close = done < 0;
+    if (done > 0) {
+        session_reset(srv, s);
+        close = conn_request_done(wsi) != 0;
+    }
+    if (close)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    /* Last: the last answer of a shutdown goes on to close the server, so
+     * nothing may touch the connection after it. */
+    maybe_drained(srv);
+}
+
 static int start_response(http_server *srv, http_session *s)
 {
     /* lws reports a body's completion even for Content-Length: 0, which is
@@ -238,6 +270,8 @@ static int start_response(http_server *srv, http_session *s)
     route_request(srv, s, &res);
     if (!s->slot.pending) /* answered at once: the same path as a later answer */
         http_exchange_answer(&s->slot, &res, s->method == HTTP_HEAD, s->close_after);
+    else /* answered later: from then on (not while still in this callback) it may be written at once */
+        s->slot.on_written = answer_written;
     strbuf_free(&res.body);
     srv->answers_under_way++;
     return 0;
@@ -308,7 +342,7 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
     bool query_whole = http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
-    lws_get_peer_simple(wsi, s->peer, sizeof s->peer);
+    conn_peer(wsi, s->peer, sizeof s->peer);
 
     long long content_length;
     const char *why;
@@ -403,6 +437,79 @@ static void lws_log_bridge(int level, const char *line)
     log_kv(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "libwebsockets", LOG_FIELDS(LOG_STR("detail", text)));
 }
 
+/* lws takes an IP address or an interface name ("lo") as the address to
+ * bind, not a host name: "localhost" would be looked for as an interface,
+ * not found, and nothing bound. A name that resolves is given to lws as
+ * its first address, of the family lws binds (IPv4 unless the host holds a
+ * ':'); anything else goes as written (an interface name). */
+static void numeric_host(const char *host, char *out, size_t out_len)
+{
+    struct addrinfo hints = {
+        .ai_family = strchr(host, ':') ? AF_INET6 : AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    snprintf(out, out_len, "%s", host);
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return;
+    const void *addr = res->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                                                  : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+    if (!inet_ntop(res->ai_family, addr, out, (socklen_t)out_len))
+        snprintf(out, out_len, "%s", host);
+    freeaddrinfo(res);
+}
+
+/* Tries to bind host:port as lws will (SO_REUSEADDR, so a port whose old
+ * connections linger in TIME_WAIT is free) and returns 0 or the errno.
+ * lws only logs a failed bind and carries on without a listener, and even
+ * with LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND it says no more than
+ * "failed": the probe is what tells "in use" from "not this machine's
+ * address", so the message can say what to do. Port 0 never collides,
+ * but an address that is not ours fails it too. */
+static int probe_bind(const char *host, int port)
+{
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res) {
+        /* An interface name ("lo") is lws' to bind; anything else is no
+         * address of this machine. */
+        return if_nametoindex(host) ? 0 : EADDRNOTAVAIL;
+    }
+    int rc = 0;
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0)
+            rc = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* Why host:port cannot be listened on, in words that say what to do. */
+static void bind_error(const char *listen, int port, int errnum, char *err, size_t err_len)
+{
+    if (errnum == EADDRINUSE)
+        snprintf(err, err_len, "port %d is in use (another mcpproxy?) - use --listen HOST:PORT, or stop the other one",
+                 port);
+    else if (errnum == EADDRNOTAVAIL)
+        snprintf(err, err_len, "cannot listen on %s: not an address of this machine - use --listen HOST:PORT", listen);
+    else if (errnum == EACCES)
+        snprintf(err, err_len,
+                 "cannot listen on %s: permission denied (ports below 1024 need privileges) - use "
+                 "--listen HOST:PORT",
+                 listen);
+    else if (errnum)
+        snprintf(err, err_len, "cannot listen on %s: %s - use --listen HOST:PORT", listen, strerror(errnum));
+    else
+        snprintf(err, err_len,
+                 "cannot listen on %s (address in use, or not an address of this machine?) - use "
+                 "--listen HOST:PORT",
+                 listen);
+}
+
 http_server *http_server_create(const http_server_options *opts, char *err, size_t err_len)
 {
     const config *cfg = opts->cfg;
@@ -418,6 +525,14 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
                  "refusing to listen on %s without an API key: anyone who can reach it could run tools on this "
                  "machine. Set \"api_key\" in the config (mcpproxy gen-key writes one), or listen on 127.0.0.1",
                  opts->listen);
+        return NULL;
+    }
+
+    char bind_host[INET6_ADDRSTRLEN > 256 ? INET6_ADDRSTRLEN : 256];
+    numeric_host(host, bind_host, sizeof bind_host);
+    int bind_errno = probe_bind(bind_host, port);
+    if (bind_errno) {
+        bind_error(opts->listen, port, bind_errno, err, err_len);
         return NULL;
     }
 
@@ -439,14 +554,18 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
     void *foreign_loops[1] = {opts->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* A port taken between the probe and lws' own bind still fails the
+     * start instead of leaving a proxy that listens nowhere. */
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (!strchr(host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6; /* an IPv4 address binds IPv4 only */
     info.foreign_loops = foreign_loops;
     info.port = port;
-    info.iface = host;
+    info.iface = bind_host;
     info.protocols = srv->protocols;
     info.pvo = ws ? &srv->pvo : NULL;
+    info.extensions = ws ? opts->ws_extensions : NULL;
     info.vhost_name = "default";
     info.user = srv;
     info.pcontext = &srv->ctx;
@@ -458,15 +577,27 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
     info.max_http_header_data = (unsigned short)lim->max_header_bytes;
 
     srv->ctx = lws_create_context(&info);
-    if (!srv->ctx) {
-        snprintf(err, err_len, "cannot listen on %s (address in use, or not an address of this machine?)",
-                 opts->listen);
+    /* On a foreign loop lws 4.1 returns a context even when its default
+     * vhost failed to bind (it logs "Failed to create default vhost"):
+     * no vhost is the failure too. */
+    srv->vhost = srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
+    if (!srv->vhost) {
+        bind_error(opts->listen, port, probe_bind(bind_host, port), err, err_len);
+        if (srv->ctx) {
+            /* A context whose default vhost failed cannot be destroyed on
+             * a foreign loop: lws 4.1 then unloads its libuv plugin before
+             * the close callbacks of its handles have run, and the loop
+             * jumps into unmapped code. The process is about to exit 1;
+             * the context, and srv that it points to (info.user,
+             * info.pcontext), are left to that exit. Only a port taken
+             * between probe_bind and lws' own bind comes here. */
+            return NULL;
+        }
         conn_table_destroy(srv->conns);
         free(srv);
         return NULL;
     }
-    srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-    srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : port;
+    srv->port = lws_get_vhost_listen_port(srv->vhost);
     snprintf(srv->url, sizeof srv->url, "http://%s:%d", host, srv->port);
     return srv;
 }

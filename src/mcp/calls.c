@@ -1,6 +1,7 @@
 /* calls.c - tools/call in flight and the POSTs waiting on them (calls.h). */
 #include "mcp/calls.h"
 
+#include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -28,6 +29,7 @@ struct mcp_calls {
     mcp_call *calls;              /* upstream requests in flight */
     mcp_batch *batches;           /* POSTs waiting for answers */
     ticker_job ping;              /* keep-alive for streamed answers; on while any batch waits */
+    int64_t next_token;           /* the progress tokens upstreams are given */
     bool closed;
 };
 
@@ -36,7 +38,9 @@ struct mcp_batch {
     mcp_calls *calls;
     http_pending *http; /* NULL while dispatching and once the client went away */
     bool sse;           /* answer as text/event-stream */
+    bool can_stream;    /* the client accepts text/event-stream: a long wait may become a stream */
     bool is_array;      /* the request was a batch: answer with an array */
+    uint64_t since_ms;  /* uv_now() when the answer started to wait */
     size_t waiting;     /* calls not yet answered, plus the dispatcher's hold */
     json_t *answers;    /* JSON mode: answers so far; SSE mode: not yet written */
 };
@@ -52,7 +56,9 @@ struct mcp_call {
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments; /* for the activity log (and the event when they are logged) */
+    json_t *arguments;      /* for the activity log (and the event when they are logged) */
+    json_t *progress_token; /* the client's _meta.progressToken, or NULL */
+    int64_t our_token;      /* the one the upstream was given instead (0: none) */
 };
 
 /* ---- tool_called ------------------------------------------------------ */
@@ -93,7 +99,10 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
                                         .error = error,
                                         .duration_ms = ms,
                                         .response_bytes = response_bytes});
-    json_t *data = json_pack("{s:s, s:I, s:b}", "tool", tool, "duration_ms", (json_int_t)ms, "ok", error == NULL);
+    json_t *data = json_object();
+    json_object_set_new(data, "tool", json_string(tool));
+    json_object_set_new(data, "duration_ms", json_integer((json_int_t)ms));
+    json_object_set_new(data, "ok", json_boolean(error == NULL));
     if (error)
         json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
     json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
@@ -110,8 +119,9 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
 
 static void sse_write(mcp_batch *b, json_t *msg)
 {
-    char *text = json_dumps(msg, JSON_COMPACT);
-    http_stream_sse(b->http, "message", 0, text, strlen(text));
+    size_t len;
+    char *text = json_write_string(msg, &len);
+    http_stream_sse(b->http, "message", 0, text, len);
     free(text);
 }
 
@@ -149,8 +159,9 @@ static void batch_finish(mcp_batch *b)
         http_pending_finish(b->http, 202, "application/json", "", 0);
     } else {
         json_t *body = b->is_array ? b->answers : json_array_get(b->answers, 0);
-        char *text = json_dumps(body, JSON_COMPACT);
-        http_pending_finish(b->http, 200, "application/json", text, strlen(text));
+        size_t len;
+        char *text = json_write_string(body, &len);
+        http_pending_finish(b->http, 200, "application/json", text, len);
         free(text);
     }
     b->http = NULL;
@@ -171,12 +182,16 @@ static void batch_answer(mcp_batch *b, json_t *answer)
         batch_finish(b);
 }
 
-mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool sse)
+mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, bool accepts_sse)
 {
     mcp_batch *b = xcalloc(1, sizeof *b);
     b->calls = calls;
     b->is_array = is_array;
-    b->sse = sse;
+    /* A batch streams whenever the client takes a stream (its answers go out
+     * as they come). One request's single answer is JSON when the client
+     * takes JSON: a Content-Length answer keeps the connection alive. */
+    b->sse = accepts_sse && (is_array || !accepts_json);
+    b->can_stream = accepts_sse;
     b->answers = json_array();
     b->waiting = 1; /* the dispatcher's hold, released by mcp_batch_end */
     return b;
@@ -203,6 +218,7 @@ static void call_free(mcp_call *c)
 {
     json_decref(c->client_id);
     json_decref(c->arguments);
+    json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
     free(c);
@@ -314,10 +330,21 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     }
 
     /* The same params with the upstream's own tool name (arguments and
-     * _meta such as a progressToken pass through). */
-    json_t *up = json_copy(params);
-    json_object_set_new(up, "name", json_string(e->tool));
+     * _meta such as a progressToken pass through): renamed in place, not
+     * copied (`name` points into the old value: not used from here on). */
+    json_object_set_new(params, "name", json_string(e->tool));
+    name = NULL;
     mcp_call *c = xcalloc(1, sizeof *c);
+    /* A progress token is the client's own, unique only among its own
+     * requests: the upstream gets one of ours, mapped back when its
+     * notifications/progress come (mcp_calls_notify). */
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *token = json_object_get(meta, "progressToken");
+    if (json_is_string(token) || json_is_integer(token)) {
+        c->progress_token = json_incref(token);
+        c->our_token = ++calls->next_token;
+        json_object_set_new(meta, "progressToken", json_integer(c->our_token));
+    }
     c->owner = calls;
     c->batch = b;
     c->client_id = json_incref(id);
@@ -327,8 +354,8 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->client = client;
     c->start_ns = start;
     c->arguments = json_incref(arguments);
-    c->upstream_id = mcp_client_request(client, "tools/call", up, calls->settings->call_timeout_ms, call_answered, c);
-    json_decref(up);
+    c->upstream_id =
+        mcp_client_request(client, "tools/call", params, calls->settings->call_timeout_ms, call_answered, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
@@ -382,13 +409,31 @@ static void batch_gone(void *ctx)
     }
 }
 
+static void stream_begin(mcp_batch *b)
+{
+    b->sse = true;
+    http_stream_begin(b->http, 200, "text/event-stream");
+    size_t k;
+    json_t *msg;
+    json_array_foreach(b->answers, k, msg)
+        sse_write(b, msg);
+    json_array_clear(b->answers);
+}
+
 /* Keep-alive for answers being streamed: it also finds clients that left
- * (exchange.h, known limit). */
+ * (exchange.h, known limit). A JSON answer that has waited a whole ping
+ * interval becomes a stream when the client takes one, so that its wait is
+ * kept alive and watched the same way. */
 static void ping_batches(ticker_job *job)
 {
     mcp_calls *calls = CONTAINER_OF(job, mcp_calls, ping);
+    uint64_t now = uv_now(calls->a->loop);
     for (mcp_batch *b = calls->batches; b; b = b->next) {
-        if (b->http && b->sse)
+        if (!b->http)
+            continue;
+        if (!b->sse && b->can_stream && now - b->since_ms >= calls->settings->ping_interval_ms)
+            stream_begin(b);
+        if (b->sse)
             http_stream_sse_comment(b->http, "ping");
     }
 }
@@ -409,19 +454,49 @@ void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
         ticker_job_start(calls->a->ticker, &calls->ping, calls->settings->ping_interval_ms, ping_batches);
     b->next = calls->batches;
     calls->batches = b;
-    if (b->sse) {
-        /* The headers leave at once, so no client-side header timeout cuts
-         * a long call; what is answered already goes first. */
-        http_stream_begin(b->http, 200, "text/event-stream");
-        size_t k;
-        json_t *msg;
-        json_array_foreach(b->answers, k, msg)
-            sse_write(b, msg);
-        json_array_clear(b->answers);
-    }
+    b->since_ms = uv_now(calls->a->loop);
+    /* A stream's headers leave at once, so no client-side header timeout
+     * cuts a long call; what is answered already goes first. */
+    if (b->sse)
+        stream_begin(b);
     /* Calls are still in flight, so this never ends the batch. */
     b->waiting--;
     assert(b->waiting > 0);
+}
+
+/* ---- notifications from upstreams ------------------------------------ */
+
+/* A call's progress, on its way to the client: the answer becomes a
+ * stream now if it is not one (when the client takes one; a client that
+ * takes only JSON has nowhere to get it). */
+static void call_progress(mcp_call *c, json_t *params)
+{
+    mcp_batch *b = c->batch;
+    if (!b->http || (!b->sse && !b->can_stream))
+        return;
+    json_t *p = json_copy(params);
+    json_object_set(p, "progressToken", c->progress_token);
+    json_t *note = jsonrpc_notification_new("notifications/progress", p);
+    json_decref(p);
+    if (!b->sse)
+        stream_begin(b);
+    sse_write(b, note);
+    json_decref(note);
+}
+
+void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, json_t *params)
+{
+    if (strcmp(method, "notifications/progress") != 0)
+        return;
+    json_t *token = json_object_get(params, "progressToken");
+    if (!json_is_integer(token))
+        return; /* not one of ours */
+    for (mcp_call *c = calls->calls; c; c = c->next) {
+        if (c->our_token == json_integer_value(token) && strcmp(c->server, server) == 0) {
+            call_progress(c, params);
+            return;
+        }
+    }
 }
 
 /* ---- lifetime --------------------------------------------------------- */

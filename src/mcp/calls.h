@@ -10,12 +10,12 @@
  *
  * A POST's messages are answered through one `batch`: mcp_batch_begin(),
  * then one mcp_batch_* call per message, then mcp_batch_end(), which answers
- * at once when nothing waits, or later (as Server-Sent Events when the
- * client takes them, one event per answer as it comes; else as JSON once
- * every answer is in). Lifetime: a batch is owned by the count of answers it
- * still owes, in which the dispatcher holds a share from begin to end, so a
- * message that ends an earlier call of the same batch (a cancel) can never
- * free the batch under its dispatcher. */
+ * at once when nothing waits, or later: as JSON once every answer is in
+ * (a single request whose client takes JSON: Content-Length, keep-alive),
+ * or as Server-Sent Events, one event per answer as it comes (a batch, a
+ * client that takes only a stream, or a wait longer than a ping interval). Lifetime: a batch is owned by the count of
+ * answers it still owes, in which the dispatcher holds a share from begin to end, so a message that ends an earlier
+ * call of the same batch (a cancel) can never free the batch under its dispatcher. */
 #ifndef MCPPROXY_MCP_CALLS_H
 #define MCPPROXY_MCP_CALLS_H
 
@@ -50,19 +50,32 @@ void mcp_calls_close(mcp_calls *calls);
 /* Frees the table, after close. NULL is ignored. */
 void mcp_calls_destroy(mcp_calls *calls);
 
-/* A POST's answer: `is_array` answers with an array, `sse` streams a wait. */
-mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool sse);
+/* A POST's answer: `is_array` answers with an array; `accepts_json` and
+ * `accepts_sse` are what the client's Accept admits. A batch that waits
+ * streams when the client takes a stream; a single request waits for a
+ * JSON answer when the client takes JSON, which becomes a stream only
+ * after waiting one ping interval (when the client takes one). */
+mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, bool accepts_sse);
 
 /* An answer given at once (stolen). */
 void mcp_batch_answer_now(mcp_batch *b, json_t *answer);
 
 /* tools/call: an answer at once (an error) goes into the batch; otherwise
- * the call is now in flight. `cat` is borrowed for the call only. */
+ * the call is now in flight. `cat` is borrowed for the call only; `params`
+ * (borrowed, the request's own) gets the upstream's tool name in place of
+ * the offered one when the call is forwarded. */
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params);
 
 /* notifications/cancelled from a session: the call it names (in any batch
  * of that session) ends without an answer, and stops upstream too. */
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);
+
+/* A notification from upstream `server` (all borrowed): a
+ * notifications/progress for a call in flight goes to the client that made
+ * the call, with the client's own progress token, in that call's answer
+ * (which becomes a stream if it was waiting as JSON and the client takes
+ * a stream). Others are ignored. */
+void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, json_t *params);
 
 /* Every message is dispatched: answers now (`res`: 200 with the answers, or
  * 202 when there are none) or later (through `req`), and lets go of b. */

@@ -307,8 +307,8 @@ static void handle_post(mcp_endpoint *ep, const http_request *req, http_response
         return;
     mcp_session *s = NULL;
     if (!handle_initialize(ep, body, req, res) && (s = find_session(ep, req, json_is_array(body), res))) {
-        /* A wait is answered as a stream when the client takes one. */
-        mcp_batch *b = mcp_batch_begin(ep->calls, json_is_array(body), http_accepts(req->accept, "text/event-stream"));
+        mcp_batch *b = mcp_batch_begin(ep->calls, json_is_array(body), http_accepts(req->accept, "application/json"),
+                                       http_accepts(req->accept, "text/event-stream"));
         dispatch(ep, s, b, body);
         mcp_batch_end(b, req, res);
     }
@@ -393,6 +393,13 @@ static void on_event(event_msg *msg, void *ctx)
     static const char note[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
     size_t n = mcp_sessions_broadcast_direct(ep->sessions, note, sizeof note - 1);
     log_kv(LOG_DEBUG, "mcp tools changed", LOG_FIELDS(LOG_INT("tool_count", now.n), LOG_INT("streams", n)));
+}
+
+void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    if (!ep->closed)
+        mcp_calls_notify(ep->calls, server, method, params);
 }
 
 /* ---- lifetime --------------------------------------------------------- */

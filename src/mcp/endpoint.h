@@ -28,6 +28,11 @@ bool mcp_endpoint_route(void *mcp_endpoint, const http_request *req, http_respon
  * unsubscribes. Idempotent. */
 void mcp_endpoint_close(mcp_endpoint *ep);
 
+/* The manager's notification sink (manager_set_notification_sink): an
+ * upstream's notifications/progress reaches the /mcp call it belongs to.
+ * `ep` is the endpoint. */
+void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ep);
+
 /* Frees it once the loop has run; before the manager is destroyed (calls
  * still in flight are cancelled on their upstream clients). NULL is fine. */
 void mcp_endpoint_destroy(mcp_endpoint *ep);

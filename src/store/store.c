@@ -123,7 +123,7 @@ static bool migrate(store *s, char *err, size_t err_len)
             snprintf(err, err_len, "database %s: migration to schema version %d failed: %s", s->path, v + 1, sqlerr);
             return false;
         }
-        log_kv(LOG_INFO, "database migrated", LOG_FIELDS(LOG_STR("path", s->path), LOG_INT("schema_version", v + 1)));
+        log_kv(LOG_DEBUG, "database migrated", LOG_FIELDS(LOG_STR("path", s->path), LOG_INT("schema_version", v + 1)));
     }
     return true;
 }

@@ -4,6 +4,7 @@
 #include "core/utf8.h"
 #include "core/util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,4 +115,39 @@ const char *line_ring_last(const line_ring *r)
     if (r->count == 0)
         return NULL;
     return r->lines[(r->start + r->count - 1) % r->capacity];
+}
+
+const char *line_ring_nth_newest(const line_ring *r, size_t back)
+{
+    if (back >= r->count)
+        return NULL;
+    return r->lines[(r->start + r->count - 1 - back) % r->capacity];
+}
+
+/* Whether a line reads like an error message rather than a stack frame or
+ * a version banner. */
+static bool reads_like_error(const char *line)
+{
+    static const char *const marks[] = {"Error", "error:", "ERROR", "Exception",
+                                        "panic", "fatal",  "FATAL", "Traceback"};
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (strncmp(line, "at ", 3) == 0) /* a stack frame naming an Error class */
+        return false;
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (strstr(line, marks[i]))
+            return true;
+    return false;
+}
+
+const char *line_ring_telling_line(const line_ring *r, size_t n)
+{
+    if (n == 0 || n > r->count)
+        n = r->count;
+    for (size_t back = 0; back < n; back++) {
+        const char *line = line_ring_nth_newest(r, back);
+        if (reads_like_error(line))
+            return line;
+    }
+    return line_ring_last(r);
 }

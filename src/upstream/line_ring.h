@@ -54,4 +54,15 @@ char *line_ring_tail_text(const line_ring *r, size_t n);
 /* The newest line, or NULL. Borrowed. */
 const char *line_ring_last(const line_ring *r);
 
+/* The line that best explains a crash among the newest `n`: the newest
+ * one that reads like an error ("Error", "error:", "Exception", "panic",
+ * "fatal", "Traceback"), else the newest line; NULL when empty. A runtime's
+ * own last words ("Node.js v20.1.0", a stack frame) say less than the error
+ * above them. Borrowed. */
+const char *line_ring_telling_line(const line_ring *r, size_t n);
+
+/* The line `back` places before the newest (0 = the newest), or NULL when
+ * the ring holds fewer. Borrowed. */
+const char *line_ring_nth_newest(const line_ring *r, size_t back);
+
 #endif

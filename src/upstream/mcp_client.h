@@ -3,7 +3,8 @@
  *
  * Does the handshake (initialize → notifications/initialized), lists tools
  * (following nextCursor pages), re-lists on notifications/tools/list_changed,
- * answers the server's pings, and offers a general asynchronous request with
+ * hands the server's other notifications to on_notification, answers the
+ * server's pings, and offers a general asynchronous request with
  * a per-request timeout (the /mcp endpoint's tools/call uses it). A timeout
  * fails only that request. A server that passes one of the options' bounds
  * (what waits for its stdin; pages, bytes or tools of one listing) is failed
@@ -51,6 +52,11 @@ typedef struct mcp_client_callbacks {
      * bound; the client is stopping itself and on_exit follows. `reason` is
      * borrowed. */
     void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
+    /* A notification from the server that the client does not handle
+     * itself (all but notifications/tools/list_changed), e.g.
+     * notifications/progress. `method` and `params` (NULL when absent) are
+     * borrowed for the call. May be NULL. */
+    void (*on_notification)(mcp_client *c, const char *method, json_t *params, void *ctx);
     /* Raw stderr bytes of a local server, or a remote transport's notes
      * (one line each); borrowed. */
     void (*on_stderr)(const char *bytes, size_t len, void *ctx);
@@ -71,6 +77,10 @@ typedef struct mcp_client_options {
     uint32_t max_message_bytes;   /* one message of a remote server (0: 16 MiB) */
     struct reaper *reaper;        /* for a stdio transport; borrowed, may be NULL */
     struct curl_loop *curl;       /* for a remote one (the config has a url); borrowed, may be NULL */
+    /* A remote one's OAuth access token, read for every request
+     * (http_transport_options); may be NULL. */
+    const char *(*bearer)(void *ctx);
+    void *bearer_ctx;
 } mcp_client_options;
 
 extern const char *const mcp_client_supported_versions[];
@@ -110,6 +120,11 @@ int mcp_client_pid(const mcp_client *c);
 /* After on_exit: whether the connection ended because the remote server
  * forgot the session (a new one, not a failure, is the remedy). */
 bool mcp_client_session_lost(const mcp_client *c);
+
+/* After on_exit: the WWW-Authenticate value of the 401 (Bearer) that ended
+ * a remote connection: the server wants an OAuth login. NULL otherwise.
+ * Borrowed; lives as long as the client. */
+const char *mcp_client_auth_challenge(const mcp_client *c);
 
 /* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
  * stop_grace_ms). on_exit follows. Idempotent. */

@@ -1,6 +1,7 @@
 /* stdio_transport.c - child process, pipes, process group, stop sequence. */
 #include "upstream/stdio_transport.h"
 
+#include "core/json_write.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/util.h"
@@ -427,20 +428,19 @@ static int stdio_send(transport *base, const json_t *msg)
     stdio_transport *t = (stdio_transport *)base;
     if (t->stdin_closed || t->stopping || t->exited || t->write_failed)
         return UV_EPIPE;
-    char *text = json_dumps(msg, JSON_COMPACT);
-    if (!text)
-        return UV_ENOMEM;
-    size_t len = strlen(text) + 1; /* and the newline */
+    /* Written straight onto the end of the queue (no text of its own to
+     * allocate, copy and free), and taken back off when it does not fit. */
+    size_t before = t->queued.len;
+    json_write(&t->queued, msg);
+    strbuf_append(&t->queued, "\n", 1);
+    size_t len = t->queued.len - before;
     /* What we hold for the server: the queue, and the write in flight
      * (held until its callback, even when the pipe took it at once). */
-    size_t waiting = t->queued.len + t->writing_len;
+    size_t waiting = before + t->writing_len;
     if (waiting > 0 && waiting + len > t->max_queued_bytes) {
-        free(text);
+        t->queued.len = before;
         return UV_ENOBUFS;
     }
-    strbuf_append(&t->queued, text, len - 1);
-    strbuf_append(&t->queued, "\n", 1);
-    free(text);
     if (!t->writing)
         flush(t);
     return 0;

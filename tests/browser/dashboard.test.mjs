@@ -95,13 +95,13 @@ test('an event posted to /api/events shows within 1 s, with no reload and no req
   const t0 = Date.now();
   const res = await api(proxy, 'POST', '/api/events', {
     type: 'server_state_changed', server_name: 'beta', old_state: 'Ready', new_state: 'Error',
-    data: { last_error: 'injected by the browser test', retry_count: 7 },
+    data: { last_error: 'injected by the browser test', retry_count: 7, failure_count: 2 },
   });
   assert.equal(res.status, 200, res.text);
   await waitRowStatus(dash.page, 'beta', 'Error', 1000);
   const took = Date.now() - t0;
   assert.equal(await dash.page.textContent('tr[data-server="beta"] [data-field="error"]'), 'injected by the browser test');
-  assert.equal(await dash.page.textContent('tr[data-server="beta"] [data-field="retries"]'), '7');
+  assert.equal(await dash.page.textContent('tr[data-server="beta"] [data-field="failures"]'), '2');
   // The feed has it too, newest first.
   const first = await dash.page.textContent('#feed li:first-child');
   assert.match(first, /beta/);
@@ -113,7 +113,7 @@ test('an event posted to /api/events shows within 1 s, with no reload and no req
   // Put the row back as it really is.
   await api(proxy, 'POST', '/api/events', {
     type: 'server_state_changed', server_name: 'beta', old_state: 'Error', new_state: 'Ready',
-    data: { last_error: null, retry_count: 0 },
+    data: { last_error: null, retry_count: 0, failure_count: 0 },
   });
   await waitRowStatus(dash.page, 'beta', 'Ready', 1000);
 });

@@ -3,6 +3,7 @@
 // the page refetches the status list once and ends up showing the truth.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startProxy, api, demoServerBin } from '../integration/harness.mjs';
 import { launchBrowser, openDashboard, waitRowStatus, waitPageMatchesApi } from './browser.mjs';
 
@@ -31,17 +32,32 @@ test('events_dropped: one refetch, then the page matches the API', async () => {
   const dash = await openDashboard(browser, proxy.url);
   await waitRowStatus(dash.page, 'alpha', 'Ready');
   const mark = dash.requests.length;
-  // 200 events of 48 KiB published in one loop turn: about 10 MB, more than
-  // the socket's buffers take at once, and the queue holds 64 KiB: a client
-  // that reads as fast as it can still loses some (a smaller burst would all
-  // go to the socket).
-  const pad = 'x'.repeat(48 * 1024);
+  // The page stops reading: its main thread is paused in the debugger (at the
+  // next statement it runs, at the latest the first message handler), so
+  // Chromium stops taking frames off the socket once its own small buffer is
+  // full. 200 events of 48 KiB in one loop turn (about 10 MB) are then more
+  // than the socket's buffers and the 64 KiB queue hold, whatever the speed
+  // of this machine: the proxy must drop some and say so.
+  const cdp = await dash.context.newCDPSession(dash.page);
+  await cdp.send('Debugger.enable');
+  await cdp.send('Debugger.pause');
+  // The padding is random: Chromium negotiates permessage-deflate, which
+  // would shrink repeated bytes to almost nothing (random base64 keeps three
+  // quarters of its size).
+  const pad = crypto.randomBytes(36 * 1024).toString('base64');
   const burst = [];
   for (let i = 0; i < 200; i++) {
     burst.push({ type: 'tool_called', server_name: 'alpha', data: { tool: 'echo', duration_ms: i, ok: true, pad } });
   }
   const res = await api(proxy, 'POST', '/api/events', burst);
   assert.equal(res.status, 200, res.text);
+  const pageClient = async () => (await api(proxy, 'GET', '/api/realtime/stats')).json.clients.find((c) => c.endpoint === '/ws/events');
+  for (const deadline = Date.now() + 10000; !((await pageClient())?.dropped > 0);) {
+    assert.ok(Date.now() < deadline, `no drop while the page was paused: ${JSON.stringify(await pageClient())}`);
+    await new Promise((r) => setImmediate(r));
+  }
+  await cdp.send('Debugger.resume');
+  await cdp.send('Debugger.disable');
   await dash.page.waitForSelector('#feed li[data-type="notice"]');
   assert.match(await dash.page.textContent('#feed li[data-type="notice"]'), /events dropped/);
   await waitPageMatchesApi(dash.page, status);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startProxy, api, proxyBin } from './harness.mjs';
 import { recordEvents, isState, demo } from './upstream_helpers.mjs';
+import { startEverything } from './remote_helpers.mjs';
 
 // The commands read defaults from ~/.mcpproxy/mcp_config.json: an empty
 // HOME keeps whatever this machine has there out of the tests.
@@ -113,7 +114,15 @@ test('usage errors exit 2 and name the problem', async () => {
   for (const [args, re] of [
     [['bogus'], /unknown command "bogus"/],
     [['servers', 'frobnicate'], /unknown subcommand "frobnicate"/],
-    [['servers', 'add', 'only-a-name'], /add needs a NAME and a COMMAND/],
+    [['servers', 'add', 'only-a-name'], /add needs a COMMAND \(a local server\) or --server-url URL/],
+    [['servers', 'add'], /add needs a NAME/],
+    [['servers', 'add', 'r', '--server-url', 'http://h/mcp', 'cmd'], /either a COMMAND \(a local server\) or --server-url \(a remote one\), not both/],
+    [['servers', 'add', 'r', '--url', 'http://127.0.0.1:1/mcp'], /--url is the proxy's address: a remote server's goes in --server-url/],
+    [['servers', 'add', 'r', '--server-url', 'http://h/mcp', '--env', 'A=1'], /--env is for a local server/],
+    [['servers', 'add', 'r', '--header', 'A=1', 'cmd'], /--header is for a remote server: give --server-url URL instead of a COMMAND/],
+    [['servers', 'add', 'r', '--server-url', 'http://h/mcp', '--header', 'NoValue'], /--header needs NAME=VALUE or "NAME: VALUE"/],
+    [['servers', 'edit', 'r', '--server-url', 'http://h/mcp', '--command', 'c'], /either --command \(a local server\) or --server-url \(a remote one\), not both/],
+    [['servers', 'edit', 'r', '--tls-skip-verify', '--tls-verify'], /either --tls-skip-verify or --tls-verify, not both/],
     [['servers', 'rm'], /rm needs one server NAME/],
     [['servers', 'edit', 'x'], /say what to change/],
     [['servers', 'add', 'x', '--env', 'NOEQUALS', 'cmd'], /--env needs NAME=VALUE/],
@@ -285,6 +294,66 @@ test('servers add, list, edit, disable, enable, restart, rm change the proxy', a
   }
 });
 
+test('servers add --server-url: a remote server (everything over Streamable HTTP) goes Ready, its tools listed and called; headers never printed', async () => {
+  const ev = await startEverything('streamableHttp');
+  const { proxy, rec } = await demoProxy();
+  const url = ['--url', proxy.url];
+  try {
+    const add = await run(['servers', 'add', 'everything', ...url, '--server-url', ev.url, '--protocol', 'streamable-http',
+      '--header', 'X-Api-Token=tok-secret-1', '--header', 'Authorization: Bearer tok-secret-2']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /^added everything \(starting\)/);
+    const ready = await rec.until(isState('everything', 'Ready'), 30000);
+    assert.ok(ready.data.tool_count > 0, JSON.stringify(ready));
+    const server = (await api(proxy, 'GET', '/api/servers/everything')).json;
+    assert.deepEqual([server.url, server.protocol, server.command, server.headers],
+      [ev.url, 'streamable-http', undefined, { 'X-Api-Token': '***', Authorization: '***' }]);
+    const saved = JSON.parse(readFileSync(proxy.configPath, 'utf8')).mcpServers.find((s) => s.name === 'everything');
+    assert.deepEqual(saved.headers, { 'X-Api-Token': 'tok-secret-1', Authorization: 'Bearer tok-secret-2' }, '"K: V" and K=V both taken');
+
+    // The URL stands where a command would; no header value is printed.
+    const list = await run(['servers', 'list', ...url]);
+    assert.match(list.stdout, new RegExp(`^everything\\s+yes\\s+-\\s+Ready\\s+${ready.data.tool_count}\\s+${ev.url.replace(/[.]/g, '\\.')}$`, 'm'));
+    const listJson = await run(['servers', '--json', ...url]);
+    for (const out of [list.stdout, listJson.stdout, add.stdout]) assert.doesNotMatch(out, /tok-secret/);
+    assert.match(listJson.stdout, /"X-Api-Token": "\*\*\*"/);
+
+    const tools = await run(['tools', 'everything', ...url]);
+    assert.equal(tools.code, 0, tools.stderr);
+    assert.match(tools.stdout, /^everything__get-sum\(a, b\)  Returns the sum of two numbers/m);
+    const sum = await run(['call', 'everything__get-sum', '{"a":2,"b":3}', ...url]);
+    assert.equal(sum.code, 0, sum.stderr);
+    assert.equal(sum.stdout, 'The sum of 2 and 3 is 5.\n');
+
+    // edit: one header changed, one removed; the masked one keeps its value.
+    const edit = await run(['servers', 'edit', 'everything', ...url, '--header', 'X-Other=o', '--unset-header', 'Authorization', '--tls-skip-verify']);
+    assert.equal(edit.code, 0, edit.stderr);
+    const edited = JSON.parse(readFileSync(proxy.configPath, 'utf8')).mcpServers.find((s) => s.name === 'everything');
+    assert.deepEqual([edited.headers, edited.tls_skip_verify], [{ 'X-Api-Token': 'tok-secret-1', 'X-Other': 'o' }, true]);
+    const wrongKind = await run(['servers', 'edit', 'everything', ...url, '--env', 'A=1']);
+    assert.equal(wrongKind.code, 2);
+    assert.match(wrongKind.stderr, /--env is for a local server, and everything is a remote one/);
+
+    // A local server made remote (the PATCH empties its command), and back.
+    let seq = (await api(proxy, 'GET', '/api/servers/status')).json.seq;
+    const toRemote = await run(['servers', 'edit', 'other', ...url, '--server-url', ev.url, '--header', 'X-Api-Token=t3']);
+    assert.equal(toRemote.code, 0, toRemote.stderr);
+    const remote = (await api(proxy, 'GET', '/api/servers/other')).json;
+    assert.deepEqual([remote.url, remote.protocol, remote.command, remote.headers], [ev.url, 'auto', undefined, { 'X-Api-Token': '***' }]);
+    await rec.until((e) => isState('other', 'Ready')(e) && e.seq > seq && e.data.tool_count === ready.data.tool_count, 30000);
+    seq = (await api(proxy, 'GET', '/api/servers/status')).json.seq;
+    const toLocal = await run(['servers', 'edit', 'other', ...url, '--command', demo('x').command]);
+    assert.equal(toLocal.code, 0, toLocal.stderr);
+    const local = (await api(proxy, 'GET', '/api/servers/other')).json;
+    assert.deepEqual([local.url, local.protocol, local.command], [undefined, 'stdio', demo('x').command]);
+    await rec.until((e) => isState('other', 'Ready')(e) && e.seq > seq && e.data.tool_count === 4);
+  } finally {
+    rec.close();
+    await proxy.stop();
+    await ev.stop();
+  }
+});
+
 test('groups list, add, disable, enable, rm', async () => {
   const { proxy, rec } = await demoProxy();
   const url = ['--url', proxy.url];
@@ -359,10 +428,11 @@ test('tools lists SERVER__TOOL(args); call demo__add prints 5; a tool error exit
   }
 });
 
-test('logs prints the stderr lines; logs -f shows a line the server writes later', async () => {
+test('logs prints the stderr lines; logs -f follows the event stream: every new line once, in order, across a proxy restart', async () => {
   const { proxy, rec } = await demoProxy();
   const url = ['--url', proxy.url];
-  let f;
+  const port = new URL(proxy.url).port;
+  let f, second;
   try {
     const logs = await run(['logs', 'demo', ...url]);
     assert.equal(logs.code, 0, logs.stderr);
@@ -373,22 +443,43 @@ test('logs prints the stderr lines; logs -f shows a line the server writes later
 
     f = follow(proxyBin, ['logs', 'demo', '-f', ...url]);
     await f.until((l) => l === ready[0]);
-    // A restart makes the server (a new process) write a new "ready" line.
+    await f.until((l) => l.includes('connected to'), 20000, { stderr: true });
+    // It follows the stream (this server's server_log events), not a poll.
+    const { clients } = (await api(proxy, 'GET', '/api/realtime/stats')).json;
+    assert.ok(clients.some((c) => c.filters.server === 'demo' && JSON.stringify(c.filters.types) === '["server_log"]'), JSON.stringify(clients));
+
+    // The server again, now writing 800 lines at once: over the 50 a
+    // second the events carry, within the 1,000 the proxy keeps. Each
+    // must show exactly once, in order, and the new "ready" line after.
     const seq = (await api(proxy, 'GET', '/api/servers/status')).json.seq;
-    assert.equal((await api(proxy, 'POST', '/api/servers/demo/restart')).status, 200);
+    assert.equal((await api(proxy, 'PATCH', '/api/servers/demo', { args: demo('demo', ['--stderr-lines', '800']).args })).status, 200);
     await rec.until((e) => isState('demo', 'Ready')(e) && e.seq > seq);
-    const again = await f.until((l) => /^demo: ready: MCP over stdio, pid \d+$/.test(l) && l !== ready[0]);
-    assert.ok(again);
+    await f.until((l) => /^demo: ready: MCP over stdio, pid \d+$/.test(l) && l !== ready[0]);
+    await f.until((l) => l === 'demo: stderr line 800 of 800');
+    const numbered = (of) => f.out.map((l) => l.match(new RegExp(`^demo: stderr line (\\d+) of ${of}$`))).filter(Boolean).map((m) => Number(m[1]));
+    const oneTo = (n) => Array.from({ length: n }, (_, i) => i + 1);
+    assert.deepEqual(numbered(800), oneTo(800), 'no line repeated, none missing');
     assert.equal(f.out.filter((l) => l === ready[0]).length, 1, 'lines already shown are not repeated');
 
-    const since = (await api(proxy, 'GET', '/api/servers/demo/logs')).json;
-    const after = (await api(proxy, 'GET', `/api/servers/demo/logs?since=${since.total - 1}`)).json;
+    // A new proxy on the same port (a new epoch): it numbers its lines
+    // from 1 again, and all 900 of its server's are new to the follower.
+    rec.close();
+    await proxy.stop();
+    await f.until((l) => l.includes('disconnected'), 20000, { stderr: true });
+    second = await startProxy({ config: { mcpServers: [demo('demo', ['--stderr-lines', '900'])] }, args: ['--listen', `127.0.0.1:${port}`] });
+    await f.until((l) => l === 'demo: stderr line 900 of 900', 30000);
+    assert.deepEqual(numbered(900), oneTo(900), 'the new proxy\'s lines, each once');
+    assert.deepEqual(numbered(800), oneTo(800));
+
+    const since = (await api(second, 'GET', '/api/servers/demo/logs')).json;
+    const after = (await api(second, 'GET', `/api/servers/demo/logs?since=${since.total - 1}`)).json;
     assert.deepEqual(after.lines, since.lines.slice(-1));
-    assert.deepEqual((await api(proxy, 'GET', `/api/servers/demo/logs?since=${since.total}`)).json.lines, []);
-    assert.equal((await api(proxy, 'GET', '/api/servers/demo/logs?since=-1')).status, 400);
+    assert.deepEqual((await api(second, 'GET', `/api/servers/demo/logs?since=${since.total}`)).json.lines, []);
+    assert.equal((await api(second, 'GET', '/api/servers/demo/logs?since=-1')).status, 400);
   } finally {
     if (f) assert.equal(await f.stop(), 0);
     rec.close();
     await proxy.stop();
+    await second?.stop();
   }
 });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { startProxy, api, proxyBin } from './harness.mjs';
+import { recordEvents, isState, demo } from './upstream_helpers.mjs';
 
 /** Runs `mcpproxy events ARGS`, collecting stdout and stderr lines. */
 function watch(args) {
@@ -186,6 +187,32 @@ test('connection_lost reads as one line: how the server ended and its last stder
   } finally {
     w.proc.kill('SIGINT');
     await w.exited;
+    await proxy.stop();
+  }
+});
+
+test('server_log reads as "server: line", one line each, and says how many lines were left out', async () => {
+  const proxy = await startProxy({ config: { mcpServers: [demo('chatty', ['--stderr-lines', '5000'])] } });
+  const rec = await recordEvents(proxy);
+  const w = watch(['--url', proxy.url, '--types', 'server_log']);
+  try {
+    await rec.until(isState('chatty', 'Ready'));
+    await w.until('err', (l) => l.includes('connected to'));
+    // A server added now: its stderr lines, as it writes them.
+    assert.equal((await api(proxy, 'POST', '/api/servers', demo('talky', ['--stderr-lines', '3']))).status, 201);
+    await w.until('out', (l) => l.endsWith('talky: talky: stderr line 3 of 3'));
+    const talky = w.lines.out.filter((l) => /\btalky: talky: stderr line/.test(l));
+    assert.equal(talky.length, 3, talky.join('\n'));
+    talky.forEach((l, i) => assert.match(l, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+\\d+\\s+server_log\\s+talky: talky: stderr line ${i + 1} of 3$`)));
+    // 5,000 lines at once: over the 50 a second the stream carries; the
+    // count left out is told at the latest when the process exits.
+    assert.equal((await api(proxy, 'POST', '/api/servers/chatty/restart')).status, 200);
+    const left = await w.until('out', (l) => /server_log\s+chatty: \(\d+ lines left out; `mcpproxy logs chatty` has them\)$/.test(l), 20000);
+    assert.ok(Number(left.match(/\((\d+) lines/)[1]) > 0, left);
+  } finally {
+    w.proc.kill('SIGINT');
+    assert.equal(await w.exited, 0);
+    rec.close();
     await proxy.stop();
   }
 });

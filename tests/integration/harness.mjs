@@ -58,9 +58,10 @@ class Waiters {
 
 /**
  * Starts mcpproxy. `config` is merged over a minimal config; `websocket` keys are
- * merged over testWebsocketSettings. Resolves once the proxy logs "listening".
+ * merged over testWebsocketSettings; `cwd` is the directory it runs in, `bin`
+ * the binary (an installed copy). Resolves once the proxy logs "listening".
  */
-export async function startProxy({ config = {}, args = [], env = {}, configPath, keepConfig = false, wrapper = [], readyMs = 15000 } = {}) {
+export async function startProxy({ config = {}, args = [], env = {}, configPath, keepConfig = false, wrapper = [], readyMs = 15000, cwd, bin = proxyBin } = {}) {
   let dir = null;
   if (!configPath) {
     dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-test-'));
@@ -76,11 +77,12 @@ export async function startProxy({ config = {}, args = [], env = {}, configPath,
     writeFileSync(configPath, JSON.stringify(full, null, 2));
   }
   // `wrapper` runs the proxy under another program, e.g. valgrind.
-  const argv = [proxyBin, '--config', configPath, '--listen', '127.0.0.1:0',
+  const argv = [bin, '--config', configPath, '--listen', '127.0.0.1:0',
     '--log-format', 'json', '--log-level', 'debug', ...args];
   const proc = spawn(wrapper.length ? wrapper[0] : argv[0], [...wrapper.slice(1), ...argv].slice(wrapper.length ? 0 : 1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd, // undefined: this process's
   });
   const logs = [];
   const logWaiters = new Waiters();

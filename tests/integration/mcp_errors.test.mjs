@@ -5,22 +5,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, api } from './harness.mjs';
 import { recordEvents, isState, demo, fastUpstream } from './upstream_helpers.mjs';
-import { mcpConnect, mcpPost, jsonHeaders, rawInitialize, sseMessages } from './mcp_helpers.mjs';
+import { mcpConnect, mcpPost, jsonHeaders, rawInitialize, sseMessages, callSignals, signalServer } from './mcp_helpers.mjs';
 
 test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_called says so', async () => {
+  // The victim reports each call it receives: the moment a call is in flight.
+  const signals = await callSignals();
   const proxy = await startProxy({
     config: { upstream: fastUpstream, auto_disable_threshold: 100, mcp: { call_timeout_ms: 1500 },
-      mcpServers: [demo('demo'), demo('off', [], { enabled: false }), demo('victim')] },
+      mcpServers: [demo('demo'), demo('off', [], { enabled: false }), signalServer('victim', signals)] },
   });
   let mcp;
   try {
     const rec = await recordEvents(proxy);
     await rec.until(isState('demo', 'Ready'));
     await rec.until(isState('victim', 'Ready'));
-    // A call's POST is answered with SSE headers once the call has gone to
-    // its upstream: the moment a call is in flight.
-    let onResponse = () => {};
-    mcp = await mcpConnect(proxy, { onResponse: (init, res) => onResponse(init, res) });
+    mcp = await mcpConnect(proxy);
     const { client } = mcp;
     const names = (await client.listTools()).tools.map((t) => t.name);
     assert.ok(names.includes('demo__echo') && names.includes('victim__echo'));
@@ -32,14 +31,9 @@ test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_ca
       (err) => err.code === -32602 && /unknown tool "nosuch__tool"/.test(err.message));
 
     // A call in flight when its server dies gets an error, not silence.
-    const forwarded = new Promise((resolve) => {
-      onResponse = (init, res) => {
-        if (init.method === 'POST' && /victim__sleep/.test(init.body) &&
-          res.headers.get('content-type') === 'text/event-stream') resolve();
-      };
-    });
     const pending = client.callTool({ name: 'victim__sleep', arguments: { ms: 60000 } });
-    await forwarded;
+    const received = await signals.next((c) => c.tool === 'sleep');
+    assert.deepEqual(received.arguments, { ms: 60000 });
     const victim = (await api(proxy, 'GET', '/api/servers/status')).json.servers.find((s) => s.name === 'victim');
     process.kill(victim.pid, 'SIGKILL');
     await assert.rejects(pending, (err) => err.code === -32002 && /server "victim" closed its connection/.test(err.message));
@@ -62,6 +56,7 @@ test('disabled and crashed servers, timeouts: clear JSON-RPC errors, and tool_ca
   } finally {
     if (mcp) await mcp.client.close().catch(() => {});
     await proxy.stop();
+    await signals.close();
   }
 });
 

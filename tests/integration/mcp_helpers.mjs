@@ -4,6 +4,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const callSignalServer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'call_signal_server.mjs');
 
 /**
  * Connects the SDK client; `onListChanged` gets each tools/list_changed.
@@ -59,4 +67,52 @@ export async function rawInitialize(proxy, protocolVersion = '2025-06-18', heade
   }, jsonHeaders(null, headers));
   if (res.status !== 200) throw new Error(`initialize: ${res.status} ${res.text}`);
   return res.headers.get('mcp-session-id');
+}
+
+/**
+ * A Unix socket that fixtures/call_signal_server.mjs reports its tools/calls
+ * to. `path` goes on the server's command line; `next(pred)` resolves with
+ * the first reported call ({tool, arguments}) matching pred that has not
+ * been taken yet, as soon as the server has it. close() when done.
+ */
+export async function callSignals() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-calls-'));
+  const sockPath = path.join(dir, 'calls.sock');
+  const calls = [];
+  const waiters = [];
+  const take = (call) => {
+    const w = waiters.find((x) => x.pred(call));
+    if (!w) return calls.push(call);
+    waiters.splice(waiters.indexOf(w), 1);
+    clearTimeout(w.timer);
+    w.resolve(call);
+  };
+  const server = createServer((sock) => {
+    createInterface({ input: sock }).on('line', (line) => take(JSON.parse(line)));
+  });
+  await new Promise((resolve) => server.listen(sockPath, resolve));
+  return {
+    path: sockPath,
+    next(pred = () => true, ms = 20000) {
+      const i = calls.findIndex(pred);
+      if (i >= 0) return Promise.resolve(calls.splice(i, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve };
+        w.timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no matching tools/call reached the server in ${ms} ms`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An upstream entry running fixtures/call_signal_server.mjs. */
+export function signalServer(name, signals, extra = {}) {
+  return { name, protocol: 'stdio', command: process.execPath, args: [callSignalServer, signals.path, name], ...extra };
 }

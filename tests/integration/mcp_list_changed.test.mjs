@@ -110,9 +110,11 @@ test('a second GET stream on one session is 409 until the first is gone; a clien
       method: 'POST', headers: jsonHeaders(sid), signal: callAbort.signal,
       body: JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'demo__sleep', arguments: { ms: 60000 } } }),
     });
-    // The headers leave once the call has gone to the upstream (fetch
-    // resolves on them): the call is in flight now.
-    assert.equal(res.headers.get('content-type'), 'text/event-stream', 'a waiting call streams: headers at once');
+    // A call that waits a whole ping interval (100 ms here) turns its JSON
+    // answer into a stream whose headers leave then (fetch resolves on
+    // them): the call is in flight now, and the stream's pings find the
+    // client gone.
+    assert.equal(res.headers.get('content-type'), 'text/event-stream', 'a long wait streams');
     callAbort.abort();
     const gone = await rec.until((e) => e.type === 'tool_called' && /disconnected/.test(e.data.error || ''));
     assert.equal(gone.data.ok, false);

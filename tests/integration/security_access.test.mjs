@@ -107,6 +107,15 @@ describe('API key', () => {
     assert.equal(js.status, 200);
   });
 
+  test('a route takes whole path segments: /mcp.js or /eventsx is not /mcp or /events', async () => {
+    // Not a protected route, so no 401: the dashboard's files answer these (404: no such file).
+    for (const path of ['/mcp.js', '/mcpx', '/eventsx', '/healthzx', '/metrics.txt']) {
+      assert.equal((await api(proxy, 'GET', path)).status, 404, path);
+    }
+    // Below a protected route, still protected.
+    assert.equal((await api(proxy, 'POST', '/mcp/x', {})).status, 401);
+  });
+
   test('WebSocket upgrades without the key get 401 and never a 101', async () => {
     for (const p of ['/ws/events', '/ws/servers?server=x', '/ws/events?apikey=wrong', '/ws/events?types=tools_updated']) {
       const res = await rawUpgrade(proxy, p);

@@ -1,6 +1,6 @@
 // valgrind.test.mjs - a whole proxy session under valgrind: start, serve
 // WebSocket clients (one resuming, one dropping its connection), publish,
-// stop with SIGTERM; and the client commands. Any invalid access or leak
+// stop with SIGTERM; the client commands; import and a failed start. Any invalid access or leak
 // makes valgrind exit 99.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +26,20 @@ test('a session under valgrind has no memory errors and no leaks', { timeout: 18
   b.ws.terminate(); // gone without a close frame
   const [c] = await connectReady(proxy, `/ws/events?since=${hello.seq}&epoch=${hello.epoch}`);
   assert.equal((await c.next(30000)).seq, hello.seq + 1);
+  // permessage-deflate: events compressed once and kept on the event, a
+  // large one written in chunks, and a compressed client message inflated
+  // across several receive buffers.
+  const [d] = await connectReady(proxy, '/ws/events?server=big', { perMessageDeflate: { threshold: 0 } });
+  assert.match(d.ws.extensions, /permessage-deflate/);
+  const big = [{ type: 'tool_called', server_name: 'big', data: { t: 'z'.repeat(3000) } },
+    { type: 'tool_called', server_name: 'big', data: { t: 'y'.repeat(100000) } }];
+  const sent = await api(proxy, 'POST', '/api/events', big);
+  d.ws.send('w'.repeat(3000));
+  for (const [i, seq] of sent.json.seqs.entries()) {
+    const m = await d.next(30000);
+    assert.equal(m.seq, seq);
+    assert.deepEqual(m.data, big[i].data);
+  }
   const { code, signal } = await proxy.stop('SIGTERM');
   assert.equal(signal, null);
   assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
@@ -123,6 +137,12 @@ test('the client commands under valgrind: no errors, no leaks', { timeout: 24000
       [['call', 'demo__add', '{"a":2,"b":3}'], 0, /^5$/m],
       [['call', 'demo__fail', '{"message":"x"}'], 1, /^$/],
       [['logs', 'demo', '--tail', '2'], 0, /demo: /],
+      [['servers', 'add', 'far', '--disabled', '--server-url', 'http://127.0.0.1:9/mcp', '--header', 'A: b'], 0, /added far/],
+      [['servers', 'edit', 'far', '--header', 'C=d', '--unset-header', 'A', '--protocol', 'sse'], 0, /updated far/],
+      [['servers', 'edit', 'off', '--server-url', 'http://127.0.0.1:9/mcp'], 0, /updated off/],
+      [['servers', 'list'], 0, /^far .* http:\/\/127\.0\.0\.1:9\/mcp$/m],
+      [['servers', 'rm', 'far'], 0, /removed far/],
+      [['logs', 'demo', '-f'], 0, /demo: /, /connected to/],
       [['servers', 'rm', 'off'], 0, /removed off/],
       [['servers', 'rm', 'off'], 1, /^$/],
       [['events'], 0, /^/, /connected to/],
@@ -135,5 +155,72 @@ test('the client commands under valgrind: no errors, no leaks', { timeout: 24000
   } finally {
     rec.close();
     await proxy.stop();
+  }
+});
+
+test('import and a failed start under valgrind: no errors, no leaks', { timeout: 180000 }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = (await import('node:path')).default;
+  const { proxyBin, repoRoot } = await import('./harness.mjs');
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-vg-import-'));
+  const run = (args) => spawnSync(valgrind[0], [...valgrind.slice(1), proxyBin, ...args], { encoding: 'utf8', timeout: 120000 });
+  try {
+    const fixtures = path.join(repoRoot, 'tests/integration/fixtures/import');
+    const target = path.join(dir, 'mcp_config.json');
+    // JSONC, ${...} and dev skipped or dropped, a remote server, a created file.
+    for (const [args, out] of [
+      [['import', path.join(fixtures, 'vscode_mcp.json'), '--config', target, '--dry-run'], /2 added, 2 skipped/],
+      [['import', path.join(fixtures, 'cursor_mcp.json'), '--config', target], /3 added, 0 skipped/],
+      [['import', path.join(fixtures, 'claude_desktop_config.json'), '--config', target], /1 added, 1 skipped/],
+    ]) {
+      const r = run(args);
+      assert.equal(r.status, 0, `mcpproxy ${args.join(' ')} exited ${r.status} (99: valgrind found errors):\n${r.stderr}`);
+      assert.match(r.stdout, out, args.join(' '));
+    }
+    assert.equal(Object.keys(JSON.parse(readFileSync(target, 'utf8')).mcpServers).length, 4);
+    // A start that fails (here: a config that does not parse) frees what it made.
+    writeFileSync(target, '{"mcpServers": [{"name": "x"}]}');
+    const r = run(['--config', target, '--listen', '127.0.0.1:0']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /invalid config/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an OAuth login, a token refresh, a call with the token and a logout under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const { recordEvents, isState } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const { startShortServer, followLogin } = await import('./oauth_helpers.mjs');
+  const { eventually } = await import('./security_helpers.mjs');
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '6000' });
+  const proxy = await startProxy({
+    wrapper: valgrind, readyMs: 60000,
+    config: { upstream: { request_timeout_ms: 20000 }, mcpServers: [{ name: 'short', url: srv.url }] },
+  });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('short', 'Login required'), 60000, 'short to need a login');
+    const login = await api(proxy, 'POST', '/api/servers/short/login');
+    assert.equal(login.status, 200, login.text);
+    assert.equal((await followLogin(login.json.authorization_url)).status, 200);
+    await rec.until(isState('short', 'Ready'), 60000, 'short to be Ready');
+    // A refresh ahead of expiry (4 s into the token's 6 s).
+    await eventually(async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes >= 1, 30000, 'a refresh');
+    const { client } = await mcpConnect(proxy);
+    const result = await client.callTool({ name: 'short__whoami', arguments: {} });
+    assert.match(result.content[0].text, /^client /);
+    await client.close();
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/logout')).status, 200);
+    await rec.until((e) => isState('short', 'Login required')(e) && e.seq > rec.events.findLast(isState('short', 'Ready')).seq,
+      60000, 'short to need a login after the logout');
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop('SIGTERM');
+    await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
   }
 });

@@ -77,6 +77,44 @@ static void test_ring_cuts_long_lines(void **state)
     line_ring_free(&r);
 }
 
+/* server_log publishes the lines a read added: `total` counts them even
+ * once the ring is full, and nth_newest finds them. */
+static void test_ring_counts_pushed_lines(void **state)
+{
+    (void)state;
+    line_ring r;
+    line_ring_init(&r, 3);
+    line_ring_feed(&r, "a\nb\nc\nd\ne", 9);
+    assert_int_equal(r.total, 4); /* "e" waits for its newline */
+    assert_string_equal(line_ring_nth_newest(&r, 0), "d");
+    assert_string_equal(line_ring_nth_newest(&r, 2), "b");
+    assert_null(line_ring_nth_newest(&r, 3));
+    line_ring_flush(&r);
+    assert_int_equal(r.total, 5);
+    assert_string_equal(line_ring_nth_newest(&r, 0), "e");
+    line_ring_free(&r);
+}
+
+/* A crash's reason quotes the error, not Node's version banner below it. */
+static void test_ring_telling_line(void **state)
+{
+    (void)state;
+    line_ring r;
+    line_ring_init(&r, 50);
+    assert_null(line_ring_telling_line(&r, 20));
+    const char *node = "node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\n"
+                       "Error: Cannot find module '/x/server.js'\n"
+                       "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)\n"
+                       "    at Function.executeUserEntryPoint [as runMain] (node:internal/modules/run_main:142:12) {\n"
+                       "  code: 'MODULE_NOT_FOUND',\n  requireStack: []\n}\n\nNode.js v20.19.2\n";
+    line_ring_feed(&r, node, strlen(node));
+    assert_string_equal(line_ring_telling_line(&r, 20), "Error: Cannot find module '/x/server.js'");
+    /* Nothing like an error: the newest line. */
+    line_ring_feed(&r, "a\nb\nc\n", 6);
+    assert_string_equal(line_ring_telling_line(&r, 3), "c");
+    line_ring_free(&r);
+}
+
 static void test_backoff_doubles_to_the_cap(void **state)
 {
     (void)state;
@@ -106,9 +144,13 @@ static void test_jitter_stays_in_the_upper_half(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ring_keeps_the_newest),          cmocka_unit_test(test_ring_feed_partial_and_crlf),
-        cmocka_unit_test(test_ring_cuts_long_lines),           cmocka_unit_test(test_backoff_doubles_to_the_cap),
+        cmocka_unit_test(test_ring_keeps_the_newest),
+        cmocka_unit_test(test_ring_feed_partial_and_crlf),
+        cmocka_unit_test(test_ring_cuts_long_lines),
+        cmocka_unit_test(test_backoff_doubles_to_the_cap),
         cmocka_unit_test(test_jitter_stays_in_the_upper_half),
+        cmocka_unit_test(test_ring_counts_pushed_lines),
+        cmocka_unit_test(test_ring_telling_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
