@@ -64,6 +64,7 @@ typedef struct mcp_settings {
     uint32_t unused_session_ttl_ms;    /* 60000: a session with no request after initialize expires sooner */
     uint32_t max_sessions;             /* 1024: sessions at once, all clients */
     uint32_t max_sessions_per_address; /* 256: from one client address */
+    uint32_t list_page_size;           /* 100: items per page of prompts/list, resources/list, templates */
     bool log_tool_arguments;           /* false: tool_called events carry the arguments */
 } mcp_settings;
 

@@ -197,16 +197,33 @@ mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version, cons
     return s;
 }
 
-mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
+static mcp_session *lookup(mcp_sessions *t, const char *id)
 {
     for (mcp_session *s = t->buckets[bucket_of(t, id)]; s; s = s->bucket_next) {
-        if (strcmp(s->id, id) == 0) {
-            s->last_active = uv_now(t->loop);
-            s->used = true;
+        if (strcmp(s->id, id) == 0)
             return s;
-        }
     }
     return NULL;
+}
+
+mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
+{
+    mcp_session *s = lookup(t, id);
+    if (s) {
+        s->last_active = uv_now(t->loop);
+        s->used = true;
+    }
+    return s;
+}
+
+bool mcp_sessions_send(mcp_sessions *t, const char *id, const char *json, size_t len)
+{
+    mcp_session *s = lookup(t, id);
+    if (!s)
+        return false;
+    if (s->stream)
+        http_stream_sse(s->stream, "message", 0, json, len);
+    return true;
 }
 
 void mcp_session_end(mcp_sessions *t, mcp_session *s)

@@ -60,6 +60,12 @@ bool mcp_session_open_stream(mcp_session *s, const http_request *req);
  * every open stream. Returns the number of streams written to. */
 size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len);
 
+/* Sends one JSON-RPC message down the stream of the session `id`, if it
+ * has one open (without it the message is lost: a client that wants
+ * notifications keeps a GET stream). Returns false when no such session
+ * lives. Does not count as activity. */
+bool mcp_sessions_send(mcp_sessions *t, const char *id, const char *json, size_t len);
+
 size_t mcp_sessions_count(const mcp_sessions *t);
 
 #endif

@@ -302,6 +302,20 @@ static void on_tools(struct mcp_client *c, size_t added, size_t removed, bool fi
     }
 }
 
+/* A prompts/resources list was listed again after its list_changed: the
+ * sink is told with that notification, now that the new list can be read
+ * (manager_server_list). */
+static void on_list(struct mcp_client *c, mcp_list_kind kind, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    const char *method =
+        kind == MCP_LIST_PROMPTS ? "notifications/prompts/list_changed" : "notifications/resources/list_changed";
+    log_kv(LOG_DEBUG, "server list updated", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("method", method)));
+    if (u->m->notify)
+        u->m->notify(u->cfg.name, method, NULL, u->m->notify_ctx);
+}
+
 static void on_failed(struct mcp_client *c, const char *reason, void *ctx)
 {
     (void)c;
@@ -533,6 +547,7 @@ static void upstream_start(upstream *u)
                                .curl = m->curl};
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
+                                .on_list = on_list,
                                 .on_failed = on_failed,
                                 .on_notification = on_notification,
                                 .on_stderr = on_stderr,
@@ -648,6 +663,12 @@ json_t *manager_server_tools(struct manager *m, const char *name)
     if (!empty)
         empty = json_array(); /* one immortal empty array, never edited */
     return empty;
+}
+
+json_t *manager_server_list(struct manager *m, const char *name, mcp_list_kind kind)
+{
+    upstream *u = find(m, name);
+    return (u && u->client && u->state == CONN_READY) ? mcp_client_list(u->client, kind) : NULL;
 }
 
 struct mcp_client *manager_server_client(struct manager *m, const char *name)
