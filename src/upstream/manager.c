@@ -109,6 +109,13 @@ static size_t tool_count(const upstream *u)
     return u->client ? json_array_size(mcp_client_tools(u->client)) : 0;
 }
 
+/* Prompts or resources on offer: those of a Ready server only (a list is
+ * complete only once the first round is in). */
+static size_t list_count(const upstream *u, mcp_list_kind kind)
+{
+    return u->client && u->state == CONN_READY ? json_array_size(mcp_client_list(u->client, kind)) : 0;
+}
+
 static void publish(struct manager *m, event_type type, const char *server, const char *old_state,
                     const char *new_state, json_t *data)
 {
@@ -626,6 +633,8 @@ static json_t *status_of(const upstream *u)
                           remote ? u->cfg.url : (u->cfg.command ? u->cfg.command : ""), "status", status_name(u),
                           "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u), "retry_count",
                           (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
+    json_object_set_new(o, "prompt_count", json_integer((json_int_t)list_count(u, MCP_LIST_PROMPTS)));
+    json_object_set_new(o, "resource_count", json_integer((json_int_t)list_count(u, MCP_LIST_RESOURCES)));
     json_object_set_new(o, "last_error",
                         u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",

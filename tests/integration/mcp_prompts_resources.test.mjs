@@ -13,7 +13,7 @@ import {
   PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { startProxy } from './harness.mjs';
-import { recordEvents, isState, everythingArgs } from './upstream_helpers.mjs';
+import { recordEvents, isState, everythingArgs, serverStatus } from './upstream_helpers.mjs';
 import { mcpConnect } from './mcp_helpers.mjs';
 import { startEverything } from './remote_helpers.mjs';
 
@@ -66,6 +66,10 @@ test('prompts and resources of two servers: listed, paged, got, read, routed, su
     const rec = await recordEvents(proxy);
     await rec.until(isState('one', 'Ready'));
     await rec.until(isState('two', 'Ready'));
+    // The status counts what each server lists (its own, duplicates included).
+    const one = await serverStatus(proxy, 'one');
+    assert.equal(one.prompt_count, 1);
+    assert.equal(one.resource_count, 25);
     mcp = await connectWithStream(proxy);
     const { client } = mcp;
 
@@ -120,6 +124,7 @@ test('prompts and resources of two servers: listed, paged, got, read, routed, su
     const names = (await allPages((p) => client.listPrompts(p), 'prompts')).items.map((p) => p.name);
     assert.ok(names.includes('one__extra'), names.join(' '));
     assert.equal((await client.getPrompt({ name: 'one__extra' })).messages[0].content.text, 'one: hello undefined');
+    assert.equal((await serverStatus(proxy, 'one')).prompt_count, 2);
 
     const resourcesChanged = nextNotification(client, ResourceListChangedNotificationSchema);
     await client.callTool({ name: 'two__control', arguments: { action: 'add_resource' } });
