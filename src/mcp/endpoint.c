@@ -18,6 +18,8 @@
 #include "mcp/resources.h"
 #include "mcp/session.h"
 #include "mcp/subscriptions.h"
+#include "upstream/manager.h"
+#include "upstream/mcp_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +436,31 @@ static void resource_updated(mcp_endpoint *ep, const char *server, json_t *param
     free(note.text);
 }
 
+static void unsubscribed(json_t *result, const mcp_error *err, void *ctx)
+{
+    (void)result, (void)err, (void)ctx; /* nobody waits for it */
+}
+
+/* A subscription no session holds any more: the server is told, when it is
+ * Ready to hear it. */
+static void subscription_gone(const char *server, const char *uri, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    struct mcp_client *client = ep->a->manager ? manager_server_client(ep->a->manager, server) : NULL;
+    if (!client)
+        return;
+    json_t *params = json_pack("{s:s}", "uri", uri);
+    mcp_client_request(client, "resources/unsubscribe", params, ep->a->cfg.mcp.call_timeout_ms, unsubscribed, NULL);
+    json_decref(params);
+}
+
+static void session_ended(const char *id, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    if (!ep->closed)
+        mcp_subs_drop_session(ep->subs, id, subscription_gone, ep);
+}
+
 void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ctx)
 {
     mcp_endpoint *ep = ctx;
@@ -461,6 +488,7 @@ mcp_endpoint *mcp_endpoint_create(app *a)
     ep->sessions = mcp_sessions_create(a->loop, a->ticker, &a->cfg.mcp);
     ep->calls = mcp_calls_create(a);
     ep->subs = mcp_subs_create();
+    mcp_sessions_on_end(ep->sessions, session_ended, ep);
     bus_filter filter = {
         .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) | (1u << EVENT_SERVER_CONFIG_CHANGED),
     };

@@ -29,6 +29,10 @@ typedef struct mcp_sessions mcp_sessions;
  * when used) are borrowed. */
 mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, const mcp_settings *settings);
 
+/* fn(id, ctx) is called as each session ends (DELETE, expiry, close), with
+ * its id (borrowed for the call). One hook; NULL removes it. */
+void mcp_sessions_on_end(mcp_sessions *t, void (*fn)(const char *id, void *ctx), void *ctx);
+
 /* Ends every session (their streams end). */
 void mcp_sessions_close(mcp_sessions *t);
 

@@ -108,6 +108,42 @@ size_t mcp_subs_deliver(mcp_subs *t, const char *server, const char *uri,
     return n;
 }
 
+/* Whether any record is for `uri` on `server`. */
+static bool held(const mcp_subs *t, const char *server, const char *uri)
+{
+    for (const sub *s = t->head; s; s = s->next) {
+        if (same(s, server, uri))
+            return true;
+    }
+    return false;
+}
+
+void mcp_subs_drop_session(mcp_subs *t, const char *session_id,
+                           void (*gone)(const char *server, const char *uri, void *ctx), void *ctx)
+{
+    sub *dropped = NULL;
+    for (sub **pp = &t->head; *pp;) {
+        sub *s = *pp;
+        if (strcmp(s->session_id, session_id) == 0) {
+            *pp = s->next;
+            s->next = dropped;
+            dropped = s;
+            t->n--;
+        } else {
+            pp = &s->next;
+        }
+    }
+    /* Told only once the session's records are all out: one that another
+     * session still holds is not gone. */
+    while (dropped) {
+        sub *s = dropped;
+        dropped = s->next;
+        if (!held(t, s->server, s->uri))
+            gone(s->server, s->uri, ctx);
+        sub_free(s);
+    }
+}
+
 size_t mcp_subs_count(const mcp_subs *t)
 {
     return t->n;

@@ -2,9 +2,9 @@
  * which upstream (resources/subscribe), so that the upstream's
  * notifications/resources/updated reach those sessions only.
  *
- * A record lives from the session's subscribe to its unsubscribe. A session
- * that ends without unsubscribing is dropped the next time an update for
- * its URI comes (mcp_subs_deliver finds it gone). A session holds at most
+ * A record lives from the session's subscribe to its unsubscribe or its
+ * end (mcp_subs_drop_session); one whose session is found gone when an
+ * update comes is dropped then too. A session holds at most
  * MCP_SUBS_PER_SESSION records. */
 #ifndef MCPPROXY_MCP_SUBSCRIPTIONS_H
 #define MCPPROXY_MCP_SUBSCRIPTIONS_H
@@ -33,6 +33,12 @@ bool mcp_subs_remove(mcp_subs *t, const char *session_id, const char *server, co
  * dropped. Returns the number of sessions sent to. */
 size_t mcp_subs_deliver(mcp_subs *t, const char *server, const char *uri,
                         bool (*send)(const char *session_id, void *ctx), void *ctx);
+
+/* Forgets every subscription of an ended session; calls
+ * gone(server, uri, ctx) for each that no other session holds (the
+ * upstream may be told). */
+void mcp_subs_drop_session(mcp_subs *t, const char *session_id,
+                           void (*gone)(const char *server, const char *uri, void *ctx), void *ctx);
 
 size_t mcp_subs_count(const mcp_subs *t);
 

@@ -106,17 +106,32 @@ test('prompts and resources of two servers: listed, paged, got, read, routed, su
     assert.equal(byTemplate.contents[0].text, 'two fixture://two/dyn/9');
     await assert.rejects(client.readResource({ uri: 'fixture://three/x' }), /unknown resource "fixture:\/\/three\/x"/);
 
-    // Subscribed: the server's update reaches this session.
-    await client.subscribeResource({ uri: 'fixture://two/dyn/5' });
-    const updated = nextNotification(client, ResourceUpdatedNotificationSchema, (p) => p.uri === 'fixture://two/dyn/5');
-    const sent = await client.callTool({ name: 'two__control', arguments: { action: 'update', uri: 'fixture://two/dyn/5' } });
-    assert.equal(sent.content[0].text, 'sent');
+    // Subscribed (by this session and another): the server's update reaches
+    // this session.
+    const uri = 'fixture://two/dyn/5';
+    const update = (u) => client.callTool({ name: 'two__control', arguments: { action: 'update', uri: u } })
+      .then((r) => r.content[0].text);
+    const other = await mcpConnect(proxy);
+    await client.subscribeResource({ uri });
+    await other.client.subscribeResource({ uri });
+    let updated = nextNotification(client, ResourceUpdatedNotificationSchema, (p) => p.uri === uri);
+    assert.equal(await update(uri), 'sent');
     await updated;
-    // Unsubscribed: the server is told (it no longer sends the update).
-    await client.unsubscribeResource({ uri: 'fixture://two/dyn/5' });
-    const after = await client.callTool({ name: 'two__control', arguments: { action: 'update', uri: 'fixture://two/dyn/5' } });
-    assert.equal(after.content[0].text, 'not subscribed');
-
+    // One session unsubscribing leaves the server subscribed for the other.
+    await other.client.unsubscribeResource({ uri });
+    updated = nextNotification(client, ResourceUpdatedNotificationSchema, (p) => p.uri === uri);
+    assert.equal(await update(uri), 'sent');
+    await updated;
+    // The last one unsubscribing tells the server.
+    await client.unsubscribeResource({ uri });
+    assert.equal(await update(uri), 'not subscribed');
+    // A session that ends takes its subscriptions with it, upstream too.
+    const own = 'fixture://two/dyn/77';
+    await other.client.subscribeResource({ uri: own });
+    assert.equal(await update(own), 'sent');
+    await other.transport.terminateSession();
+    await other.client.close();
+    assert.equal(await update(own), 'not subscribed');
     // List changes at run time reach the session, and the lists show them.
     const promptsChanged = nextNotification(client, PromptListChangedNotificationSchema);
     await client.callTool({ name: 'one__control', arguments: { action: 'add_prompt' } });
@@ -132,6 +147,24 @@ test('prompts and resources of two servers: listed, paged, got, read, routed, su
     const now = (await allPages((p) => client.listResources(p), 'resources')).items.map((r) => r.uri);
     assert.ok(now.includes('fixture://two/added'), now.join(' '));
     assert.equal((await client.readResource({ uri: 'fixture://two/added' })).contents[0].text, 'two fixture://two/added');
+  } finally {
+    if (mcp) await mcp.client.close().catch(() => {});
+    await proxy.stop();
+  }
+});
+
+test('a subscribe to a server that offers no subscriptions is refused by name; no prompts: an empty list', async () => {
+  const plain = { ...fixtureServer('plain'), args: [fixture, '--label', 'plain', '--no-subscribe', '--no-prompts'] };
+  const proxy = await startProxy({ config: { mcpServers: [plain] } });
+  let mcp;
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('plain', 'Ready'));
+    mcp = await mcpConnect(proxy);
+    await assert.rejects(mcp.client.subscribeResource({ uri: 'fixture://item/1' }),
+      /server "plain" does not offer resource subscriptions/);
+    assert.deepEqual((await mcp.client.listPrompts()).prompts, []);
+    assert.equal((await mcp.client.readResource({ uri: 'fixture://item/1' })).contents[0].text, 'plain fixture://item/1');
   } finally {
     if (mcp) await mcp.client.close().catch(() => {});
     await proxy.stop();

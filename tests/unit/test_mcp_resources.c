@@ -104,6 +104,33 @@ static void test_subscriptions(void **state)
     mcp_subs_destroy(t);
 }
 
+static void record_gone(const char *server, const char *uri, void *ctx)
+{
+    char *seen = ctx;
+    strcat(seen, server);
+    strcat(seen, " ");
+    strcat(seen, uri);
+    strcat(seen, ";");
+}
+
+static void test_session_end_drops_its_subscriptions(void **state)
+{
+    (void)state;
+    mcp_subs *t = mcp_subs_create();
+    assert_true(mcp_subs_add(t, "s1", "srv", "u://shared"));
+    assert_true(mcp_subs_add(t, "s2", "srv", "u://shared"));
+    assert_true(mcp_subs_add(t, "s1", "srv", "u://own"));
+    char seen[128] = "";
+    mcp_subs_drop_session(t, "s1", record_gone, seen);
+    /* Only what no other session holds is gone upstream. */
+    assert_string_equal(seen, "srv u://own;");
+    assert_int_equal(mcp_subs_count(t), 1);
+    mcp_subs_drop_session(t, "s2", record_gone, seen);
+    assert_string_equal(seen, "srv u://own;srv u://shared;");
+    assert_int_equal(mcp_subs_count(t), 0);
+    mcp_subs_destroy(t);
+}
+
 static void test_empty_without_manager(void **state)
 {
     (void)state;
@@ -126,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_template_operators),
         cmocka_unit_test(test_template_bounded),
         cmocka_unit_test(test_subscriptions),
+        cmocka_unit_test(test_session_end_drops_its_subscriptions),
         cmocka_unit_test(test_empty_without_manager),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
