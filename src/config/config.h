@@ -48,7 +48,9 @@ typedef struct upstream_settings {
     uint32_t stop_grace_ms;      /* 1000 (at most 60000): SIGTERM, then SIGKILL after this;
                                   * a process stop cuts it to 1000 */
     /* Bounds on what one server can make mcpproxy hold; past any of them
-     * the server is failed (Error, last_error names the key, backoff). */
+     * the server is failed (Error, last_error names the key, backoff). The
+     * tool listing bounds bound the prompts, resources and resource
+     * templates listings alike, each on its own. */
     uint32_t max_queued_bytes;    /* 8 MiB (at most 1 GiB): bytes waiting to be written to its stdin */
     uint32_t max_tool_pages;      /* 1000: tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* 32 MiB: bytes of tools/list answers in one listing */

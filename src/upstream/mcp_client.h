@@ -83,13 +83,13 @@ typedef struct mcp_client_callbacks {
 
 typedef struct mcp_client_options {
     const char *server_name;     /* for log lines; copied */
-    uint32_t request_timeout_ms; /* handshake and tools/list */
+    uint32_t request_timeout_ms; /* handshake and listings */
     uint32_t stop_grace_ms;      /* SIGTERM → SIGKILL */
     /* The bounds, as the config's `upstream` object names them (> 0). */
     uint32_t max_queued_bytes;    /* bytes waiting for the server's stdin */
-    uint32_t max_tool_pages;      /* tools/list pages in one listing */
-    uint32_t max_tool_list_bytes; /* bytes of tools/list answers in one listing */
-    uint32_t max_tools;           /* tools in one listing */
+    uint32_t max_tool_pages;      /* pages in one listing (of any list) */
+    uint32_t max_tool_list_bytes; /* bytes of the answers of one listing */
+    uint32_t max_tools;           /* items in one listing */
     uint32_t max_message_bytes;   /* one message of a remote server (0: 16 MiB) */
     struct reaper *reaper;        /* for a stdio transport; borrowed, may be NULL */
     struct curl_loop *curl;       /* for a remote one (the config has a url); borrowed, may be NULL */
