@@ -13,6 +13,9 @@
  *                                                   ▼
  *                                        (Error, status Auto-Disabled)
  *
+ * "Listed" means every list the server's capabilities offer: tools, then
+ * prompts, resources and resource templates (mcp_client.h).
+ *
  * A remote server that forgets its session while Ready goes from Ready
  * straight back to Connecting (a new session; not a failure).
  *
