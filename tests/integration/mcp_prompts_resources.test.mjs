@@ -171,6 +171,23 @@ test('a subscribe to a server that offers no subscriptions is refused by name; n
   }
 });
 
+test('a resources listing past upstream.max_tools or max_tool_pages fails the server like a tool listing', async () => {
+  const many = { ...fixtureServer('many'), args: [fixture, '--label', 'many', '--resources', '40', '--page-size', '40'] };
+  const paged = { ...fixtureServer('paged'), args: [fixture, '--label', 'paged', '--resources', '12', '--page-size', '3'] };
+  const proxy = await startProxy({
+    config: { mcpServers: [many, paged], upstream: { max_tools: 30, max_tool_pages: 3, backoff_base_ms: 60000 } },
+  });
+  try {
+    const rec = await recordEvents(proxy);
+    const manyEnd = await rec.until(isState('many', 'Error'));
+    assert.match(manyEnd.data.last_error, /resources\/list lists more than upstream\.max_tools \(30\)/);
+    const pagedEnd = await rec.until(isState('paged', 'Error'));
+    assert.match(pagedEnd.data.last_error, /resources\/list goes on past upstream\.max_tool_pages \(3 pages\)/);
+  } finally {
+    await proxy.stop();
+  }
+});
+
 /** What server-everything offers, seen through the proxy as server `name`. */
 async function checkEverything(client, name) {
   const prompts = (await allPages((p) => client.listPrompts(p), 'prompts')).items.map((p) => p.name);
