@@ -35,6 +35,7 @@ struct publisher {
     int open_handles; /* handles not yet closed: conns + timer */
     size_t pad_bytes;
     char *pad; /* pad_bytes of 'x', owned */
+    bool mix;  /* the typical event mix instead of bare tool_called events */
 
     double rate;
     int bulk;
@@ -141,11 +142,23 @@ static void parse_responses(pconn *c)
         if (sscanf(c->in, "HTTP/1.%*d %d", &status) != 1)
             status = 0;
         size_t body_len = 0;
+        bool chunked = false;
         for (char *line = c->in; line < end;) {
             char *eol = memmem(line, (size_t)(end - line) + 2, "\r\n", 2);
             if (strncasecmp(line, "content-length:", 15) == 0)
                 body_len = strtoul(line + 15, NULL, 10);
+            else if (strncasecmp(line, "transfer-encoding:", 18) == 0 &&
+                     memmem(line, (size_t)(eol - line), "chunked", 7))
+                chunked = true;
             line = eol + 2;
+        }
+        if (chunked) {
+            /* Node answers in chunks; answers are small, so the body ends at
+             * the first zero-size chunk (the body text is only printed). */
+            char *last = memmem(c->in + head_len, c->in_len - head_len, "\r\n0\r\n\r\n", 7);
+            if (!last && !(c->in_len - head_len >= 5 && memcmp(c->in + head_len, "0\r\n\r\n", 5) == 0))
+                return;
+            body_len = last ? (size_t)(last - (c->in + head_len)) + 7 : 5;
         }
         if (c->in_len < head_len + body_len)
             return;
@@ -213,11 +226,49 @@ static void pconn_connect(pconn *c)
     }
 }
 
+/* The typical mix (publisher_set_mix): of every 10 events, 6 tool calls with
+ * their arguments, 3 state changes and one tool list of 20 tools. */
+static const char *const mix_tools =
+    ",\"tools\":[\"search_repositories\",\"get_file_contents\",\"create_issue\",\"list_issues\","
+    "\"update_issue\",\"add_issue_comment\",\"create_pull_request\",\"list_pull_requests\",\"merge_pull_request\","
+    "\"get_pull_request_diff\",\"list_commits\",\"get_commit\",\"create_branch\",\"list_branches\",\"push_files\","
+    "\"search_code\",\"search_issues\",\"get_me\",\"list_notifications\",\"fork_repository\"]";
+
+static int write_mix_head(char *b, uint64_t i)
+{
+    switch (i % 10) {
+    case 1:
+    case 5:
+    case 8:
+        return sprintf(b,
+                       "{\"type\":\"server_state_changed\",\"server_name\":\"github\",\"old_state\":\"Connecting\","
+                       "\"new_state\":\"Ready\",\"data\":{\"tool_count\":20,\"pid\":%llu",
+                       (unsigned long long)(41000 + i % 977));
+    case 9:
+        return sprintf(b,
+                       "{\"type\":\"tools_updated\",\"server_name\":\"github\",\"data\":{\"tool_count\":20,"
+                       "\"added\":1,\"removed\":0%s",
+                       mix_tools);
+    default:
+        return sprintf(b,
+                       "{\"type\":\"tool_called\",\"server_name\":\"github\",\"data\":{\"tool\":\"search_code\","
+                       "\"duration_ms\":%llu,\"ok\":true,\"arguments\":{\"q\":\"repo:acme/widgets "
+                       "language:c uv_prepare_start\",\"per_page\":30,\"page\":%llu}",
+                       (unsigned long long)(12 + i % 300), (unsigned long long)(1 + i % 5));
+    }
+}
+
 /* Appends one event to `b` (which has room: sized by the caller). */
 static size_t write_event(publisher *p, char *b, int64_t t_us)
 {
-    int n = sprintf(b, "{\"type\":\"tool_called\",\"server_name\":\"bench\",\"data\":{\"t\":%lld,\"i\":%llu",
-                    (long long)t_us, (unsigned long long)p->next_index++);
+    uint64_t i = p->next_index++;
+    int n;
+    if (p->mix) {
+        n = write_mix_head(b, i);
+        n += sprintf(b + n, ",\"t\":%lld,\"i\":%llu", (long long)t_us, (unsigned long long)i);
+    } else
+        n = sprintf(b, "{\"type\":\"tool_called\",\"server_name\":\"bench\",\"data\":{\"t\":%lld,\"i\":%llu",
+                    (long long)t_us, (unsigned long long)i);
     if (p->pad_bytes) {
         n += sprintf(b + n, ",\"pad\":\"%s\"", p->pad);
     }
@@ -228,7 +279,7 @@ static size_t write_event(publisher *p, char *b, int64_t t_us)
 static void pconn_send(pconn *c, size_t nevents)
 {
     publisher *p = c->pub;
-    size_t per_event = 128 + p->pad_bytes;
+    size_t per_event = 128 + p->pad_bytes + (p->mix ? 1024 : 0);
     size_t cap = 256 + nevents * per_event;
     char *req = malloc(cap);
     if (!req)
@@ -355,6 +406,22 @@ void publisher_run(publisher *p, double rate, int bulk, int64_t duration_us, voi
     p->done = done;
     p->done_arg = arg;
     uv_timer_start(&p->tick, on_tick, 1, 1);
+}
+
+void publisher_burst(publisher *p, uint64_t events, int bulk, void (*done)(void *), void *arg)
+{
+    memset(&p->stats, 0, sizeof p->stats);
+    p->bulk = bulk < 1 ? 1 : bulk;
+    p->generated = p->backlog = events;
+    p->running = false; /* nothing more falls due: every request takes a full array */
+    p->done = done;
+    p->done_arg = arg;
+    publisher_dispatch(p);
+}
+
+void publisher_set_mix(publisher *p, bool mix)
+{
+    p->mix = mix;
 }
 
 const publisher_stats *publisher_get_stats(const publisher *p)

@@ -13,6 +13,7 @@
 #ifndef BENCH_PUBLISHER_H
 #define BENCH_PUBLISHER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -36,6 +37,12 @@ publisher *publisher_new(uv_loop_t *loop, const char *host, int port, int conns,
 /* Publishes at `rate` events/s for `duration_us`, then calls done(arg) once every
  * request written has been answered. Stats are reset at each run. */
 void publisher_run(publisher *p, double rate, int bulk, int64_t duration_us, void (*done)(void *), void *arg);
+/* Publishes `events` at once, as arrays of `bulk` (the last may be shorter),
+ * as fast as the connections are answered; then calls done(arg). */
+void publisher_burst(publisher *p, uint64_t events, int bulk, void (*done)(void *), void *arg);
+/* Publishes the typical event mix (see publisher.c) instead of bare
+ * tool_called events; every event still carries data.t and data.i. */
+void publisher_set_mix(publisher *p, bool mix);
 const publisher_stats *publisher_get_stats(const publisher *p);
 /* Closes every handle; `p` is freed once the loop has closed them. */
 void publisher_close(publisher *p);

@@ -8,7 +8,21 @@
  *                    [--runs R:K,R:K,...]  (several runs on the same clients: rate R, bulk K)
  *   ws-bench ramp    --url URL --clients N --bulk K --rate R0 --factor F --max-rate RMAX --seconds S
  *   ws-bench idle    --url URL --steps 0,1000,5000
- * common: --pid PID (the proxy, for CPU and RSS), --conns C (publisher connections), --pad B
+ *   ws-bench burst   --url URL --clients N --posts P --bulk K [--batch]
+ *                    (P POSTs of K events at once, as fast as they are answered)
+ *   ws-bench churn   --url URL --cycles N --parallel M
+ *                    (N connect, hello, close cycles, M at a time; RSS before, after
+ *                    the first tenth, and at the end)
+ * common: --pid PID (the server, for CPU and RSS), --conns C (publisher connections), --pad B,
+ *         --raw (clients are a minimal frame reader on libuv instead of lws, whose client parser
+ *         goes a byte at a time; not with --slow or churn),
+ *         --peer (the server sends no hello: a client is ready once upgraded), --mix (the
+ *         typical event mix, publisher.c). permessage-deflate is measured by deflate_bench.mjs
+ *         with Node's ws: these lws 4.1 clients, given lws' permessage-deflate, never reported
+ *         the hello and spun (not investigated further).
+ *
+ * Every run reports the server's CPU per delivered event (cpu_us_per_delivery)
+ * and the TCP payload bytes the clients received per event (wire_bytes_per_event).
  */
 #include "hist.h"
 #include "procstat.h"
@@ -28,14 +42,14 @@
 /* A ramp step whose p99 exceeds this is not sustained: events are piling up. */
 #define RAMP_MAX_P99_US 100000
 
-typedef enum { MODE_LATENCY, MODE_RAMP, MODE_IDLE } bench_mode;
+typedef enum { MODE_LATENCY, MODE_RAMP, MODE_IDLE, MODE_BURST, MODE_CHURN } bench_mode;
 
 typedef struct options {
     bench_mode mode;
     char host[64];
     int port;
-    int clients, slow, bulk, conns;
-    bool batch;
+    int clients, slow, bulk, conns, posts, cycles, parallel;
+    bool batch, peer, mix, raw;
     double rate, factor, max_rate, seconds;
     int pid;
     size_t pad;
@@ -58,6 +72,8 @@ typedef struct bench {
     int64_t run_start_us; /* monotonic */
     int64_t publish_end_us;
     int64_t proxy_cpu0, self_cpu0;
+    uint64_t rx_bytes0;
+    long churn_rss0, churn_rss_warm;
     bool passed_any;
     double best_rate;
     int exit_code;
@@ -65,7 +81,8 @@ typedef struct bench {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ws-bench latency|ramp|idle --url http://HOST:PORT [options] (see bench/ws_bench.c)\n");
+    fprintf(stderr,
+            "usage: ws-bench latency|ramp|idle|burst|churn --url http://HOST:PORT [options] (see bench/ws_bench.c)\n");
     exit(2);
 }
 
@@ -89,19 +106,27 @@ static void parse_options(options *o, int argc, char **argv)
     o->factor = 1.5;
     o->max_rate = 1e6;
     o->seconds = 5;
+    o->posts = 20;
+    o->cycles = 50000;
+    o->parallel = 50;
     if (strcmp(argv[1], "latency") == 0)
         o->mode = MODE_LATENCY;
     else if (strcmp(argv[1], "ramp") == 0)
         o->mode = MODE_RAMP;
     else if (strcmp(argv[1], "idle") == 0)
         o->mode = MODE_IDLE;
+    else if (strcmp(argv[1], "burst") == 0)
+        o->mode = MODE_BURST;
+    else if (strcmp(argv[1], "churn") == 0)
+        o->mode = MODE_CHURN;
     else
         usage();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--batch") == 0) {
-            o->batch = true;
+        if (strcmp(a, "--batch") == 0 || strcmp(a, "--peer") == 0 || strcmp(a, "--mix") == 0 ||
+            strcmp(a, "--raw") == 0) {
+            *(a[2] == 'b' ? &o->batch : a[2] == 'p' ? &o->peer : a[2] == 'm' ? &o->mix : &o->raw) = true;
             continue;
         }
         if (!v)
@@ -117,6 +142,12 @@ static void parse_options(options *o, int argc, char **argv)
             o->bulk = atoi(v);
         else if (strcmp(a, "--conns") == 0)
             o->conns = atoi(v);
+        else if (strcmp(a, "--posts") == 0)
+            o->posts = atoi(v);
+        else if (strcmp(a, "--cycles") == 0)
+            o->cycles = atoi(v);
+        else if (strcmp(a, "--parallel") == 0)
+            o->parallel = atoi(v);
         else if (strcmp(a, "--rate") == 0)
             o->rate = atof(v);
         else if (strcmp(a, "--factor") == 0)
@@ -154,7 +185,10 @@ static void parse_options(options *o, int argc, char **argv)
         o->run_bulk[0] = o->bulk;
         o->nruns = 1;
     }
-    if (!o->port || o->clients < 0 || o->conns < 1 || o->rate <= 0 || o->seconds <= 0)
+    if (o->raw && (o->slow || o->mode == MODE_CHURN))
+        usage();
+    if (!o->port || o->clients < 0 || o->conns < 1 || o->rate <= 0 || o->seconds <= 0 || o->posts < 1 ||
+        o->cycles < 1 || o->parallel < 1)
         usage();
 }
 
@@ -193,6 +227,11 @@ static bool report_run(bench *b)
     uint64_t expected = ps->events * (uint64_t)(normal > 0 ? normal : 0);
     double publish_s = (double)(b->publish_end_us - b->run_start_us) / 1e6;
     double wall_s = (double)(now - b->run_start_us) / 1e6;
+    /* A burst is over when its last event arrives: deliveries per second
+     * are counted from the first POST to then. */
+    if (b->o.mode == MODE_BURST && st->last_event_us > b->run_start_us)
+        publish_s = (double)(st->last_event_us - b->run_start_us) / 1e6;
+    uint64_t wire = wsc_pool_rx_bytes(b->pool) - b->rx_bytes0;
     int64_t proxy_cpu = b->o.pid ? procstat_cpu_us(b->o.pid) : -1;
     double proxy_pct = proxy_cpu >= 0 ? (double)(proxy_cpu - b->proxy_cpu0) / 1e4 / wall_s : -1;
     double self_pct = (double)(self_cpu_us() - b->self_cpu0) / 1e4 / wall_s;
@@ -204,8 +243,10 @@ static bool report_run(bench *b)
     if (b->o.mode == MODE_RAMP && hist_quantile(wsc_pool_hist(b->pool, false), 0.99) > RAMP_MAX_P99_US)
         clean = false;
     printf("{\"mode\":\"%s\",\"clients\":%d,\"slow\":%d,\"batch\":%s,\"bulk\":%d,\"rate\":%.0f,\"seconds\":%.1f",
-           b->o.mode == MODE_RAMP ? "ramp" : "latency", normal, slow->ready, b->o.batch ? "true" : "false", b->bulk,
-           b->rate, b->o.seconds);
+           b->o.mode == MODE_RAMP    ? "ramp"
+           : b->o.mode == MODE_BURST ? "burst"
+                                     : "latency",
+           normal, slow->ready, b->o.batch ? "true" : "false", b->bulk, b->rate, b->o.seconds);
     printf(",\"published\":%llu,\"publish_rate\":%.0f,\"requests\":%llu,\"post_errors\":%llu,\"backlog_max\":%llu"
            ",\"unsent\":%llu",
            (unsigned long long)ps->events, publish_s > 0 ? (double)ps->events / publish_s : 0,
@@ -225,8 +266,14 @@ static bool report_run(bench *b)
                (unsigned long long)slow->dropped_events, slow->closed);
         print_hist("slow_", wsc_pool_hist(b->pool, true));
     }
-    printf(",\"proxy_cpu_pct\":%.1f,\"bench_cpu_pct\":%.1f,\"clean\":%s}\n", proxy_pct, self_pct,
+    printf(",\"proxy_cpu_pct\":%.1f,\"bench_cpu_pct\":%.1f,\"clean\":%s", proxy_pct, self_pct,
            clean ? "true" : "false");
+    printf(",\"proxy_cpu_us\":%lld,\"cpu_us_per_delivery\":%.3f,\"wire_bytes\":%llu,\"wire_bytes_per_event\":%.1f"
+           ",\"peer\":%s,\"mix\":%s,\"raw\":%s}\n",
+           (long long)(proxy_cpu >= 0 ? proxy_cpu - b->proxy_cpu0 : -1),
+           proxy_cpu >= 0 && st->events ? (double)(proxy_cpu - b->proxy_cpu0) / (double)st->events : -1,
+           (unsigned long long)wire, st->events ? (double)wire / (double)st->events : 0, b->o.peer ? "true" : "false",
+           b->o.mix ? "true" : "false", b->o.raw ? "true" : "false");
     fflush(stdout);
     return clean;
 }
@@ -248,6 +295,10 @@ static void on_drain_tick(uv_timer_t *t)
         return;
     uv_timer_stop(&b->timer);
     bool clean = report_run(b);
+    if (b->o.mode == MODE_BURST) {
+        bench_finish(b);
+        return;
+    }
     if (b->o.mode == MODE_RAMP) {
         if (clean) {
             b->passed_any = true;
@@ -283,10 +334,14 @@ static void on_published(void *arg)
 static void start_run(bench *b)
 {
     wsc_pool_reset(b->pool);
+    b->rx_bytes0 = wsc_pool_rx_bytes(b->pool);
     b->run_start_us = procstat_monotonic_us();
     b->proxy_cpu0 = b->o.pid ? procstat_cpu_us(b->o.pid) : -1;
     b->self_cpu0 = self_cpu_us();
-    publisher_run(b->pub, b->rate, b->bulk, (int64_t)(b->o.seconds * 1e6), on_published, b);
+    if (b->o.mode == MODE_BURST)
+        publisher_burst(b->pub, (uint64_t)b->o.posts * (uint64_t)b->bulk, b->bulk, on_published, b);
+    else
+        publisher_run(b->pub, b->rate, b->bulk, (int64_t)(b->o.seconds * 1e6), on_published, b);
 }
 
 static bool check_connected(bench *b, int want)
@@ -314,6 +369,29 @@ static void on_clients_ready(void *arg)
 }
 
 static void idle_next(bench *b);
+
+static void on_churn_progress(void *arg, int closed)
+{
+    bench *b = arg;
+    if (closed == b->o.cycles / 10)
+        b->churn_rss_warm = procstat_rss_kb(b->o.pid);
+}
+
+static void on_churn_done(void *arg)
+{
+    bench *b = arg;
+    const wsc_stats *st = wsc_pool_stats(b->pool, false);
+    long rss = procstat_rss_kb(b->o.pid);
+    double wall_s = (double)(procstat_monotonic_us() - b->run_start_us) / 1e6;
+    printf("{\"mode\":\"churn\",\"cycles\":%d,\"parallel\":%d,\"failed\":%d,\"seconds\":%.1f,\"rss_start_kb\":%ld"
+           ",\"rss_tenth_kb\":%ld,\"rss_end_kb\":%ld,\"growth_kb\":%ld,\"growth_after_tenth_kb\":%ld,\"peer\":%s}\n",
+           b->o.cycles, b->o.parallel, st->conn_errors, wall_s, b->churn_rss0, b->churn_rss_warm, rss,
+           rss - b->churn_rss0, rss - b->churn_rss_warm, b->o.peer ? "true" : "false");
+    fflush(stdout);
+    if (st->conn_errors)
+        b->exit_code = 1;
+    bench_finish(b);
+}
 
 static void on_idle_settled(uv_timer_t *t)
 {
@@ -353,11 +431,12 @@ int main(int argc, char **argv)
 
     char path[64];
     snprintf(path, sizeof path, "/ws/events%s", b.o.batch ? "?batch=1" : "");
-    int max_clients = b.o.clients + b.o.slow;
+    int max_clients = b.o.mode == MODE_CHURN ? b.o.parallel : b.o.clients + b.o.slow;
     for (int i = 0; i < b.o.nsteps; i++)
         if (b.o.steps[i] > max_clients)
             max_clients = b.o.steps[i];
-    b.pool = wsc_pool_new(&b.loop, b.o.host, b.o.port, path, max_clients);
+    b.pool = wsc_pool_new(&b.loop, b.o.host, b.o.port, path, max_clients,
+                          (b.o.peer ? WSC_NO_HELLO : 0) | (b.o.raw ? WSC_RAW : 0));
     if (!b.pool) {
         fprintf(stderr, "ws-bench: cannot create the lws context\n");
         return 1;
@@ -366,8 +445,15 @@ int main(int argc, char **argv)
         if (!b.o.pid || !b.o.nsteps)
             usage();
         idle_next(&b);
+    } else if (b.o.mode == MODE_CHURN) {
+        if (!b.o.pid)
+            usage();
+        b.run_start_us = procstat_monotonic_us();
+        b.churn_rss0 = procstat_rss_kb(b.o.pid);
+        wsc_pool_churn(b.pool, b.o.cycles, b.o.parallel, 1, on_churn_progress, on_churn_done, &b);
     } else {
         b.pub = publisher_new(&b.loop, b.o.host, b.o.port, b.o.conns, b.o.pad);
+        publisher_set_mix(b.pub, b.o.mix);
         wsc_pool_grow(b.pool, max_clients, b.o.slow, 100, on_clients_ready, &b);
     }
     uv_run(&b.loop, UV_RUN_DEFAULT);

@@ -1,6 +1,7 @@
 #include "wsclients.h"
 
 #include "procstat.h"
+#include "tcpbytes.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -12,12 +13,17 @@
  * events instead of tens of thousands (loopback autotunes to megabytes). */
 #define SLOW_RCVBUF 4096
 
+typedef struct rawconn rawconn;
+
 typedef struct client {
     wsc_pool *pool;  /* not owned */
+    rawconn *raw;    /* WSC_RAW: its connection, owned (freed once its handle is closed) */
     struct lws *wsi; /* owned by lws; NULL once closed */
     bool slow;
     bool hello;
     bool settled; /* hello received or connection failed */
+    bool in_use;  /* churn: the slot holds a connection under way */
+    bool closing; /* churn: ready, a close frame is due */
     char *frag;   /* a message arriving in pieces, owned */
     size_t frag_len, frag_cap;
 } client;
@@ -33,6 +39,13 @@ struct wsc_pool {
     void *ready_arg;
     wsc_stats stats[2]; /* [0] normal, [1] slow */
     hist hists[2];
+    int flags;
+    /* churn */
+    bool churning;
+    int churn_cycles, churn_opened, churn_closed, churn_every;
+    void (*churn_progress)(void *, int);
+    void (*churn_done)(void *);
+    void *churn_arg;
 };
 
 static void die_oom(void)
@@ -59,6 +72,50 @@ static int64_t find_int(const char *m, size_t len, const char *key, const char *
     return v;
 }
 
+static void churn_open(wsc_pool *p);
+
+/* The client got its hello (or, from a peer that sends none, its upgrade). */
+static void client_ready(client *c)
+{
+    wsc_pool *p = c->pool;
+    c->hello = true;
+    c->settled = true;
+    if (p->churning) {
+        c->closing = true;
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    p->stats[c->slow].ready++;
+    p->pending--;
+    if (c->slow) {
+        /* Stop reading: the proxy's writes back up into its send queue. */
+        int fd = lws_get_socket_fd(c->wsi), sz = SLOW_RCVBUF;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+        lws_rx_flow_control(c->wsi, 0);
+    }
+    pool_fill(p);
+}
+
+/* Churn: one connection is over (closed, or failed); the slot opens the next. */
+static void churn_slot_done(client *c, bool failed)
+{
+    wsc_pool *p = c->pool;
+    if (!c->in_use)
+        return;
+    c->in_use = false;
+    if (failed)
+        p->stats[0].conn_errors++;
+    p->churn_closed++;
+    if (p->churn_progress && p->churn_every && p->churn_closed % p->churn_every == 0)
+        p->churn_progress(p->churn_arg, p->churn_closed);
+    if (p->churn_closed == p->churn_cycles) {
+        p->churning = false;
+        p->churn_done(p->churn_arg);
+        return;
+    }
+    churn_open(p);
+}
+
 static void client_message(client *c, const char *m, size_t len)
 {
     wsc_pool *p = c->pool;
@@ -66,19 +123,8 @@ static void client_message(client *c, const char *m, size_t len)
     wsc_stats *st = &p->stats[c->slow];
     hist *h = &p->hists[c->slow];
     if (!c->hello) {
-        if (memmem(m, len, "\"type\":\"hello\"", 14)) {
-            c->hello = true;
-            c->settled = true;
-            st->ready++;
-            p->pending--;
-            if (c->slow) {
-                /* Stop reading: the proxy's writes back up into its send queue. */
-                int fd = lws_get_socket_fd(c->wsi), sz = SLOW_RCVBUF;
-                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-                lws_rx_flow_control(c->wsi, 0);
-            }
-            pool_fill(p);
-        }
+        if (memmem(m, len, "\"type\":\"hello\"", 14))
+            client_ready(c);
         return;
     }
     st->messages++;
@@ -100,8 +146,10 @@ static void client_message(client *c, const char *m, size_t len)
         left -= (size_t)(after - s);
         s = after;
     }
-    if (any)
+    if (any) {
+        st->last_event_us = procstat_monotonic_us();
         return;
+    }
     if (memmem(m, len, "\"events_dropped\"", 16)) {
         st->dropped_notices++;
         int64_t k = find_int(m, len, "\"count\":", NULL);
@@ -155,7 +203,20 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         if (c) {
             fprintf(stderr, "ws-bench: client connection failed: %s\n", in ? (const char *)in : "?");
             c->wsi = NULL;
-            client_failed(c);
+            if (c->pool->churning)
+                churn_slot_done(c, true);
+            else
+                client_failed(c);
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (c && (c->pool->flags & WSC_NO_HELLO))
+            client_ready(c);
+        break;
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (c && c->closing) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+            return -1;
         }
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -163,7 +224,10 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             client_receive(c, wsi, in, len);
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
-        if (c) {
+        if (c && c->pool->churning) {
+            c->wsi = NULL;
+            churn_slot_done(c, !c->hello);
+        } else if (c) {
             c->wsi = NULL;
             if (c->hello)
                 c->pool->stats[c->slow].closed++;
@@ -182,8 +246,176 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* ---- WSC_RAW: frames read straight off a libuv TCP stream ---------------- */
+
+struct rawconn {
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    uv_write_t write;
+    client *c; /* NULL once the client gave up on it */
+    char *buf;
+    size_t len, cap;
+    bool upgraded;
+    char request[512];
+};
+
+static void raw_closed(uv_handle_t *h)
+{
+    rawconn *r = h->data;
+    free(r->buf);
+    free(r);
+}
+
+static void raw_close(rawconn *r)
+{
+    if (r->c)
+        r->c->raw = NULL;
+    r->c = NULL;
+    if (!uv_is_closing((uv_handle_t *)&r->tcp))
+        uv_close((uv_handle_t *)&r->tcp, raw_closed);
+}
+
+static void raw_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    rawconn *r = h->data;
+    if (r->cap - r->len < 65536) {
+        r->cap = r->cap ? r->cap * 2 : 131072;
+        r->buf = realloc(r->buf, r->cap);
+        if (!r->buf)
+            die_oom();
+    }
+    b->base = r->buf + r->len;
+    b->len = r->cap - r->len;
+}
+
+/* Whole frames from r->buf: text frames are messages (servers here send
+ * events unfragmented), a close ends the client, anything else is skipped. */
+static void raw_frames(rawconn *r)
+{
+    size_t off = 0;
+    while (r->c && r->len - off >= 2) {
+        const unsigned char *f = (const unsigned char *)r->buf + off;
+        uint64_t n = f[1] & 0x7f;
+        size_t hl = 2;
+        if (n == 126) {
+            if (r->len - off < 4)
+                break;
+            n = (uint64_t)f[2] << 8 | f[3];
+            hl = 4;
+        } else if (n == 127) {
+            if (r->len - off < 10)
+                break;
+            n = 0;
+            for (int i = 2; i < 10; i++)
+                n = n << 8 | f[i];
+            hl = 10;
+        }
+        if (r->len - off < hl + n)
+            break;
+        int opcode = f[0] & 0x0f;
+        if (opcode == 1)
+            client_message(r->c, (const char *)f + hl, (size_t)n);
+        else if (opcode == 8) {
+            client *c = r->c;
+            raw_close(r);
+            if (c->hello)
+                c->pool->stats[c->slow].closed++;
+            else
+                client_failed(c);
+            return;
+        }
+        off += hl + (size_t)n;
+    }
+    memmove(r->buf, r->buf + off, r->len - off);
+    r->len -= off;
+}
+
+static void raw_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    rawconn *r = s->data;
+    if (!r->c)
+        return;
+    if (nread < 0) {
+        client *c = r->c;
+        raw_close(r);
+        if (c->hello)
+            c->pool->stats[c->slow].closed++;
+        else
+            client_failed(c);
+        return;
+    }
+    r->len += (size_t)nread;
+    if (!r->upgraded) {
+        char *end = memmem(r->buf, r->len, "\r\n\r\n", 4);
+        if (!end)
+            return;
+        if (r->len < 12 || memcmp(r->buf, "HTTP/1.1 101", 12) != 0) {
+            fprintf(stderr, "ws-bench: upgrade refused: %.*s\n", (int)(strchr(r->buf, '\r') - r->buf), r->buf);
+            client *c = r->c;
+            raw_close(r);
+            client_failed(c);
+            return;
+        }
+        size_t head = (size_t)(end - r->buf) + 4;
+        memmove(r->buf, r->buf + head, r->len - head);
+        r->len -= head;
+        r->upgraded = true;
+        if (r->c->pool->flags & WSC_NO_HELLO)
+            client_ready(r->c);
+    }
+    raw_frames(r);
+}
+
+static void raw_connected(uv_connect_t *req, int status)
+{
+    rawconn *r = req->data;
+    if (!r->c)
+        return;
+    if (status < 0) {
+        fprintf(stderr, "ws-bench: client connection failed: %s\n", uv_strerror(status));
+        client *c = r->c;
+        raw_close(r);
+        client_failed(c);
+        return;
+    }
+    wsc_pool *p = r->c->pool;
+    int n = snprintf(r->request, sizeof r->request,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     p->path, p->host_header, p->origin);
+    uv_buf_t b = uv_buf_init(r->request, (unsigned)n);
+    uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, NULL);
+    uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
+}
+
+static void raw_open(wsc_pool *p, client *c)
+{
+    rawconn *r = calloc(1, sizeof *r);
+    if (!r)
+        die_oom();
+    r->c = c;
+    c->raw = r;
+    uv_tcp_init(p->loop, &r->tcp);
+    r->tcp.data = r;
+    r->connect.data = r;
+    struct sockaddr_in addr;
+    uv_ip4_addr(p->host, p->port, &addr);
+    p->pending++;
+    if (uv_tcp_connect(&r->connect, &r->tcp, (const struct sockaddr *)&addr, raw_connected) < 0) {
+        raw_close(r);
+        client_failed(c);
+    }
+}
+
 static void client_open(wsc_pool *p, client *c)
 {
+    if (p->flags & WSC_RAW) {
+        raw_open(p, c);
+        return;
+    }
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);
     ci.context = p->ctx;
@@ -219,7 +451,7 @@ static void pool_fill(wsc_pool *p)
     }
 }
 
-wsc_pool *wsc_pool_new(uv_loop_t *loop, const char *host, int port, const char *path, int max_clients)
+wsc_pool *wsc_pool_new(uv_loop_t *loop, const char *host, int port, const char *path, int max_clients, int flags)
 {
     wsc_pool *p = calloc(1, sizeof *p);
     if (!p)
@@ -231,6 +463,7 @@ wsc_pool *wsc_pool_new(uv_loop_t *loop, const char *host, int port, const char *
         die_oom();
     p->loop = loop;
     p->port = port;
+    p->flags = flags;
     p->host = strdup(host);
     p->path = strdup(path);
     char buf[128];
@@ -276,6 +509,50 @@ void wsc_pool_grow(wsc_pool *p, int total, int slow, int parallel, void (*ready)
     pool_fill(p);
 }
 
+static void churn_open(wsc_pool *p)
+{
+    if (p->churn_opened == p->churn_cycles)
+        return;
+    for (int i = 0; i < p->cap; i++) {
+        client *c = &p->clients[i];
+        if (c->in_use)
+            continue;
+        free(c->frag);
+        *c = (client){.pool = p, .in_use = true};
+        p->churn_opened++;
+        client_open(p, c);
+        return;
+    }
+}
+
+void wsc_pool_churn(wsc_pool *p, int cycles, int parallel, int every, void (*progress)(void *, int),
+                    void (*done)(void *), void *arg)
+{
+    p->churning = true;
+    p->churn_cycles = cycles;
+    p->churn_opened = p->churn_closed = 0;
+    p->churn_every = every;
+    p->churn_progress = progress;
+    p->churn_done = done;
+    p->churn_arg = arg;
+    for (int i = 0; i < parallel && i < p->cap; i++)
+        churn_open(p);
+}
+
+uint64_t wsc_pool_rx_bytes(const wsc_pool *p)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < p->started; i++) {
+        const client *c = &p->clients[i];
+        uv_os_fd_t fd;
+        if (c->raw && uv_fileno((const uv_handle_t *)&c->raw->tcp, &fd) == 0)
+            sum += tcp_bytes_received(fd);
+        else if (c->wsi)
+            sum += tcp_bytes_received(lws_get_socket_fd(c->wsi));
+    }
+    return sum;
+}
+
 void wsc_pool_resume_slow(wsc_pool *p)
 {
     for (int i = 0; i < p->started; i++) {
@@ -314,6 +591,9 @@ const hist *wsc_pool_hist(const wsc_pool *p, bool slow)
 
 void wsc_pool_destroy(wsc_pool *p)
 {
+    for (int i = 0; i < p->started; i++)
+        if (p->clients[i].raw)
+            raw_close(p->clients[i].raw);
     if (p->ctx)
         lws_context_destroy(p->ctx);
     p->ctx = NULL;

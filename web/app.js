@@ -33,7 +33,7 @@ if (settings.apikey) {
 const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
-  'Auto-Disabled': 'auto-disabled',
+  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required',
 };
 const FEED_MAX = 300;
 const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
@@ -318,6 +318,7 @@ function renderRow(s) {
           onclick: (e) => { const b = e.currentTarget; const open = b.getAttribute('aria-expanded') !== 'true'; b.setAttribute('aria-expanded', String(open)); b.closest('td').classList.toggle('open', open); } })),
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', hidden: true, onclick: () => logIn(s.name) }, 'Log in'),
         el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart')));
   }
   // Move the row if its group changed (or it is new), keeping names sorted.
@@ -373,6 +374,10 @@ function renderRow(s) {
   const restart = row.querySelector('[data-action="restart"]');
   restart.setAttribute('aria-label', `Restart ${s.name}`);
   restart.disabled = !!s.pending || !on || !live;
+  const login = row.querySelector('[data-action="login"]');
+  login.hidden = status !== 'Login required';
+  login.setAttribute('aria-label', `Log in to ${s.name}`);
+  login.disabled = !!s.pending || !live;
   row.classList.toggle('pending', !!s.pending);
   if (detail.open && detail.name === s.name) detail.renderHead();
   $('empty').hidden = servers.size > 0;
@@ -468,6 +473,33 @@ async function serverAction(name, action) {
   // The row changes when the resulting events arrive; only without a live
   // stream do we fetch the effect ourselves.
   live.refreshIfNotLive();
+}
+
+/** OAuth: asks the proxy for the authorization URL and opens it in a new tab
+ * (opened before the request, so no popup blocker stops it); the server
+ * goes Ready once the login comes back to /oauth/callback. */
+async function logIn(name) {
+  const s = servers.get(name);
+  if (!s || s.pending) return;
+  const tab = window.open('', '_blank');
+  if (tab) tab.opener = null; // the authorization server's page gets no handle on the dashboard
+  s.pending = true;
+  renderRow(s);
+  try {
+    const r = await live.request('POST', `/api/servers/${encodeURIComponent(name)}/login`);
+    if (r.ok && r.json && r.json.authorization_url) {
+      if (tab) tab.location.href = r.json.authorization_url;
+      else showBanner(`Open this URL to log in to ${name}: ${r.json.authorization_url}`, true);
+    } else {
+      if (tab) tab.close();
+      showBanner(`log in ${name} failed: ${(r.json && r.json.error) || `HTTP ${r.status}`}`);
+    }
+  } catch (err) {
+    if (tab) tab.close();
+    showBanner(`log in ${name} failed: ${err.message}`);
+  }
+  const now = servers.get(name);
+  if (now) { now.pending = false; renderRow(now); }
 }
 
 async function toggleGroup(name) {

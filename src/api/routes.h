@@ -12,6 +12,8 @@
  *              GET  /api/servers/{name}/tools     {"server","tool_count","tools":[...]}
  *              GET  /api/servers/{name}/logs      {"server","lines":[...],"total"} (?tail=N, ?since=T)
  *              POST /api/servers/{name}/enable|disable|restart
+ *   oauth.c    POST /api/servers/{name}/login|logout  OAuth of a remote server (called from servers.c)
+ *              GET  /oauth/callback               where the browser comes back from a login (no API key)
  *   groups.c   GET  /api/groups                   {"groups":[{"name","enabled","servers"}]}
  *              POST /api/groups                   {"name","servers":[...]}: put servers in a group
  *              POST /api/groups/{name}/enable|disable
@@ -34,6 +36,7 @@ bool api_metrics_route(void *app, const http_request *req, http_response *res);
 bool api_servers_route(void *app, const http_request *req, http_response *res);
 bool api_groups_route(void *app, const http_request *req, http_response *res);
 bool api_openapi_route(void *unused, const http_request *req, http_response *res);
+bool api_oauth_route(void *app, const http_request *req, http_response *res);
 bool static_route(void *unused, const http_request *req, http_response *res);
 
 #endif

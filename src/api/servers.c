@@ -1,5 +1,6 @@
 /* servers.c - /api/servers: status, config, tools, logs, edits, actions. */
 #include "api/edit.h"
+#include "api/oauth.h"
 #include "api/path.h"
 #include "api/routes.h"
 #include "core/log.h"
@@ -33,7 +34,8 @@ static bool server_from_json(json_t *obj, server_config *out, char err[CONFIG_ER
 }
 
 /* A client that read the masked config and sends it back (a dashboard
- * editing one field) returns "***" for env and headers values: those keep
+ * editing one field) returns "***" for env and headers values (and
+ * oauth.client_secret): those keep
  * the value they had, so a round trip never overwrites a secret with the
  * mask. */
 static void keep_masked(json_t *env, json_t *old_env)
@@ -146,6 +148,7 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     json_t *merged = server_config_to_json(config_find_server(&a->cfg, name), false);
     json_t *old_env = json_incref(json_object_get(merged, "env"));
     json_t *old_headers = json_incref(json_object_get(merged, "headers"));
+    json_t *old_oauth = json_incref(json_object_get(merged, "oauth"));
     /* "type" is "protocol" under another name: a patch giving it replaces
      * the protocol rather than meeting it as a second key. */
     if (json_object_get(body, "type"))
@@ -154,8 +157,10 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     json_decref(body);
     keep_masked(json_object_get(merged, "env"), old_env);
     keep_masked(json_object_get(merged, "headers"), old_headers);
+    keep_masked(json_object_get(merged, "oauth"), old_oauth); /* its client_secret */
     json_decref(old_env);
     json_decref(old_headers);
+    json_decref(old_oauth);
     server_config srv;
     char err[CONFIG_ERR_LEN];
     bool ok = server_from_json(merged, &srv, err);
@@ -292,7 +297,8 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     const char *name = p->seg[2];
     const char *sub = p->n == 4 ? p->seg[3] : NULL;
     bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 || strcmp(sub, "enable") == 0 ||
-                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0;
+                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 || strcmp(sub, "login") == 0 ||
+                     strcmp(sub, "logout") == 0;
     if (!known_sub)
         return false;
     if (!config_find_server(&a->cfg, name)) {
@@ -318,6 +324,10 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     } else {
         if (req->method != HTTP_POST)
             http_respond_not_allowed(res, "POST");
+        else if (strcmp(sub, "login") == 0)
+            api_server_login(a, name, req, res);
+        else if (strcmp(sub, "logout") == 0)
+            api_server_logout(a, name, res);
         else
             server_action(a, name, sub, res);
     }

@@ -21,7 +21,7 @@ struct mcp_endpoint; /* src/mcp/endpoint.h */
 struct config_watch; /* src/config/watch.h */
 struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
-struct curl_loop;    /* src/upstream/curl_loop.h */
+struct curl_loop;    /* src/net/curl_loop.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 

@@ -13,7 +13,7 @@
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
 #include "stream/ws.h"
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -118,6 +118,9 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
     http_server_add_route(a->http, "/healthz", false, api_metrics_route, a);
+    /* No key: the user's browser comes back here from a login; the
+     * login's single-use state guards it (api/oauth.c). */
+    http_server_add_route(a->http, "/oauth/callback", false, api_oauth_route, a);
     http_server_add_route(a->http, "/", false, static_route, NULL);
 }
 
@@ -242,6 +245,7 @@ static bool start_serving(app *a, const char *listen)
         .stats = &a->stats,
         .ticker = a->ticker,
         .ws_protocol = ws_manager_protocol(a->ws),
+        .ws_extensions = ws_manager_extensions(),
     };
     char err[512];
     a->http = http_server_create(&opts, err, sizeof err);
@@ -299,7 +303,10 @@ int app_run(const app_options *opts)
     uv_signal_start(&rt.sighup, on_sighup, SIGHUP);
 
     a->curl = curl_loop_create(a->loop);
-    a->manager = manager_create(a, a->curl);
+    strbuf callback = {0};
+    strbuf_appendf(&callback, "%s/oauth/callback", http_server_url(a->http));
+    a->manager = manager_create(a, a->curl, callback.data);
+    strbuf_free(&callback);
     manager_set_notification_sink(a->manager, mcp_endpoint_upstream_notification, a->mcp);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",

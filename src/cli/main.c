@@ -1,6 +1,7 @@
 /* main.c - mcpproxy's entry: pick the command named by argv[1] from the
  * table and run it. With no command (or only options) it serves. The
  * proxy itself is app_run (src/app/wiring.h, through serve_cmd.c). */
+#include "cli/auth_cmd.h"
 #include "cli/call_cmd.h"
 #include "cli/events_cmd.h"
 #include "cli/gen_key.h"
@@ -22,8 +23,8 @@
 
 /* Every command, in the order `mcpproxy help` lists them. */
 static const cli_command *const commands[] = {
-    &serve_command, &status_command, &servers_command, &groups_command,  &tools_command,
-    &call_command,  &logs_command,   &events_command,  &gen_key_command, &import_command,
+    &serve_command, &status_command, &servers_command, &groups_command,  &tools_command,  &call_command,
+    &logs_command,  &events_command, &auth_command,    &gen_key_command, &import_command,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -47,10 +47,10 @@ static int list(api_client *api, bool json)
             w = n > w ? n : w;
             gw = g > gw ? g : gw;
         }
-        printf("%-*s  %-7s  %-*s  %-13s %5s  %s\n", w, "NAME", "ENABLED", gw, "GROUP", "STATUS", "TOOLS",
+        printf("%-*s  %-7s  %-*s  %-14s %5s  %s\n", w, "NAME", "ENABLED", gw, "GROUP", "STATUS", "TOOLS",
                "COMMAND OR URL");
         json_array_foreach(servers, i, s) {
-            printf("%-*s  %-7s  %-*s  %-13s %5lld  %s", w, str(s, "name"),
+            printf("%-*s  %-7s  %-*s  %-14s %5lld  %s", w, str(s, "name"),
                    json_is_true(json_object_get(s, "enabled")) ? "yes" : "no", gw,
                    *str(s, "group") ? str(s, "group") : "-", str(s, "status"),
                    (long long)json_integer_value(json_object_get(s, "tool_count")),

@@ -330,6 +330,48 @@ static bool parse_pairs(const parse_ctx *pc, json_t *obj, const char *what, env_
     return true;
 }
 
+/* "oauth": {client_id, client_secret, scopes, redirect_uri}, each optional;
+ * scopes is an array of strings (kept space-separated, as OAuth sends them). */
+static bool parse_oauth(const parse_ctx *pc, json_t *obj, oauth_settings *o)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "oauth", "\"oauth\" must be an object (client_id, client_secret, scopes, redirect_uri)");
+    o->present = true;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "client_id") == 0)
+            ok = get_string(pc, value, key, &o->client_id);
+        else if (strcmp(key, "client_secret") == 0)
+            ok = get_string(pc, value, key, &o->client_secret);
+        else if (strcmp(key, "redirect_uri") == 0)
+            ok = get_string(pc, value, key, &o->redirect_uri);
+        else if (strcmp(key, "scopes") == 0) {
+            char **v = NULL;
+            size_t n = 0;
+            ok = get_string_array(pc, value, key, &v, &n);
+            strbuf sb = {0};
+            for (size_t i = 0; i < n; i++) {
+                if (ok && (!*v[i] || strpbrk(v[i], " \t\r\n\"\\")))
+                    ok = fail_at_key(pc, key, "\"oauth.scopes\" must be scope names without spaces or quotes");
+                if (ok)
+                    strbuf_appendf(&sb, "%s%s", i ? " " : "", v[i]);
+                free(v[i]);
+            }
+            free(v);
+            free(o->scopes);
+            o->scopes = ok && sb.len ? xstrdup(sb.data) : NULL;
+            strbuf_free(&sb);
+        } else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"oauth.%s\" (known: client_id, client_secret, scopes, redirect_uri)", key);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static void server_init_defaults(server_config *srv)
 {
     *srv = (server_config){0};
@@ -421,6 +463,8 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
             ok = parse_pairs(pc, value, "headers", &srv->headers, &srv->n_headers);
         } else if (strcmp(key, "tls_skip_verify") == 0) {
             ok = get_bool(pc, value, key, &srv->tls_skip_verify);
+        } else if (strcmp(key, "oauth") == 0) {
+            ok = parse_oauth(pc, value, &srv->oauth);
         } else if (strcmp(key, "working_dir") == 0) {
             ok = get_string(pc, value, key, &srv->working_dir);
         } else if (strcmp(key, "enabled") == 0) {
@@ -432,7 +476,7 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" in %s (known: name, protocol or type, command, "
-                             "args, env, working_dir, url, headers, tls_skip_verify, enabled, group)",
+                             "args, env, working_dir, url, headers, tls_skip_verify, oauth, enabled, group)",
                              key, label);
         }
         if (!ok)
@@ -695,6 +739,18 @@ bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
                  srv->name, srv->url);
         return false;
     }
+    if (srv->oauth.present && !has_url) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": \"oauth\" is for a \"url\" server, not a \"command\"", srv->name);
+        return false;
+    }
+    const char *ru = srv->oauth.redirect_uri;
+    if (ru && strncasecmp(ru, "http://", 7) != 0 && strncasecmp(ru, "https://", 8) != 0) {
+        snprintf(err, CONFIG_ERR_LEN,
+                 "server \"%s\": \"oauth.redirect_uri\" must be an http(s) URL that reaches this proxy's "
+                 "/oauth/callback (got \"%.80s\")",
+                 srv->name, ru);
+        return false;
+    }
     for (size_t i = 0; i < srv->n_headers; i++) {
         const char *h = srv->headers[i].name;
         bool ok = *h != '\0';
@@ -750,6 +806,10 @@ void server_config_free(server_config *srv)
         free(srv->headers[i].value);
     }
     free(srv->headers);
+    free(srv->oauth.client_id);
+    free(srv->oauth.client_secret);
+    free(srv->oauth.scopes);
+    free(srv->oauth.redirect_uri);
     free(srv->working_dir);
     free(srv->group);
     *srv = (server_config){0};

@@ -75,6 +75,16 @@ typedef struct env_var {
     char *value;
 } env_var;
 
+/* A remote server's OAuth settings (all optional). Tokens are not here: they
+ * live in the token file (oauth/oauth_store.h), never in the config. */
+typedef struct oauth_settings {
+    bool present;        /* the server has an "oauth" object */
+    char *client_id;     /* NULL: registered dynamically (RFC 7591) */
+    char *client_secret; /* NULL: a public client; a secret like env values */
+    char *scopes;        /* space-separated, NULL: what the server asks for */
+    char *redirect_uri;  /* NULL: http://LISTEN/oauth/callback */
+} oauth_settings;
+
 typedef struct server_config {
     char *name; /* CONFIG_NAME_RULE; unique */
     /* "stdio" (the default with a command), "streamable-http" ("http" is
@@ -86,6 +96,7 @@ typedef struct server_config {
     env_var *headers; /* sent with every request to url; secrets like env */
     size_t n_headers;
     bool tls_skip_verify; /* false: https certificates are verified (system CA store) */
+    oauth_settings oauth; /* a remote server only */
     char **args;
     size_t n_args;
     env_var *env;
@@ -176,7 +187,7 @@ server_config *config_find_server(const config *cfg, const char *name);
 #define CONFIG_SECRET_MASK "***"
 
 /* One server in the file's shape. With mask_secrets, env and headers
- * values read CONFIG_SECRET_MASK (for events, API responses and logs; they
+ * values and oauth.client_secret read CONFIG_SECRET_MASK (for events, API responses and logs; they
  * carry tokens). A stdio server has no url, headers or tls_skip_verify
  * keys; a remote one no command, args, env or working_dir. New reference. */
 json_t *server_config_to_json(const server_config *srv, bool mask_secrets);

@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char *const field_names[SERVER_FIELD_COUNT] = {
-    "protocol", "command", "args", "env", "working_dir", "url", "headers", "tls_skip_verify", "enabled", "group",
+    "protocol", "command",         "args",  "env",     "working_dir", "url",
+    "headers",  "tls_skip_verify", "oauth", "enabled", "group",
 };
 
 const char *server_field_name(server_field f)
@@ -64,6 +65,10 @@ unsigned server_config_diff(const server_config *a, const server_config *b)
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY);
     if (!str_eq(a->working_dir, b->working_dir))
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR);
+    if (a->oauth.present != b->oauth.present || !str_eq(a->oauth.client_id, b->oauth.client_id) ||
+        !str_eq(a->oauth.client_secret, b->oauth.client_secret) || !str_eq(a->oauth.scopes, b->oauth.scopes) ||
+        !str_eq(a->oauth.redirect_uri, b->oauth.redirect_uri))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_OAUTH);
     if (a->enabled != b->enabled)
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_ENABLED);
     if (!str_eq(a->group, b->group))

@@ -127,6 +127,9 @@ event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char
     /* Down to its size (in place): the ring keeps thousands of these. */
     event_msg *msg = xrealloc(sb.data, sb.len);
     msg->refs = 1;
+    msg->encoded = NULL;
+    msg->encoded_len = 0;
+    msg->encoded_tried = false;
     msg->type = fields->type;
     msg->seq = seq;
     msg->json = msg->storage + EVENT_HEADROOM;
@@ -143,6 +146,8 @@ event_msg *event_msg_ref(event_msg *msg)
 
 void event_msg_unref(event_msg *msg)
 {
-    if (msg && --msg->refs == 0)
+    if (msg && --msg->refs == 0) {
+        free(msg->encoded);
         free(msg);
+    }
 }

@@ -66,7 +66,9 @@ typedef struct event_fields {
 
 /* A published event: immutable after creation and shared by reference count.
  * One allocation holds the struct, the headroom, the JSON text and the server
- * name. */
+ * name. Beside it a sink may keep one other encoding of the same text, made
+ * once for all its clients (the WebSocket stream keeps the JSON compressed
+ * for permessage-deflate); it is freed with the message. */
 typedef struct event_msg {
     uint32_t refs;
     event_type type;
@@ -74,6 +76,9 @@ typedef struct event_msg {
     const char *server_name; /* points into storage; NULL if none */
     size_t json_len;         /* length of the JSON text, without the NUL */
     unsigned char *json;     /* = storage + EVENT_HEADROOM, NUL-terminated */
+    unsigned char *encoded;  /* the other encoding (owned, xmalloc'd), or NULL */
+    size_t encoded_len;
+    bool encoded_tried; /* made already, or found not worth making (encoded NULL) */
     unsigned char storage[];
 } event_msg;
 

@@ -565,6 +565,7 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
     info.iface = bind_host;
     info.protocols = srv->protocols;
     info.pvo = ws ? &srv->pvo : NULL;
+    info.extensions = ws ? opts->ws_extensions : NULL;
     info.vhost_name = "default";
     info.user = srv;
     info.pcontext = &srv->ctx;

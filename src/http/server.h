@@ -31,6 +31,9 @@ typedef struct http_server_options {
     /* The WebSocket protocol, if any (copied). Its `user` is left as given,
      * so its callback can find its own state with lws_get_protocol(). */
     const struct lws_protocols *ws_protocol;
+    /* The WebSocket extensions lws may negotiate (a static list ending in a
+     * zeroed entry), or NULL for none. */
+    const struct lws_extension *ws_extensions;
 } http_server_options;
 
 /* Creates the lws context and starts listening. On failure returns NULL and

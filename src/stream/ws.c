@@ -27,6 +27,7 @@
 #include "http/request.h"
 #include "http/server.h"
 #include "http/ticker.h"
+#include "stream/deflate.h"
 #include "stream/send_queue.h"
 #include "stream/stream.h"
 
@@ -41,6 +42,12 @@ _Static_assert(EVENT_HEADROOM >= LWS_PRE, "events must leave room for an lws fra
  * enough to amortize the syscall, small enough to keep latency for others. */
 #define WS_WRITE_CHUNK (64 * 1024)
 #define WS_FRAME_HEADER_MAX 10
+/* What lws allocates per client for incoming frames (its default, 4 KiB,
+ * was two thirds of an idle client's memory). Client messages carry nothing
+ * we act on; a larger one simply arrives in more RECEIVE callbacks, counted
+ * against max_message_bytes across them. 128 is the least lws'
+ * permessage-deflate accepts, and holds any control frame (payload <= 125). */
+#define WS_RX_BUFFER 128
 
 typedef enum ws_endpoint { WS_EVENTS, WS_SERVERS, WS_ENDPOINT_COUNT } ws_endpoint;
 static const char *const endpoint_paths[WS_ENDPOINT_COUNT] = {"/ws/events", "/ws/servers"};
@@ -55,6 +62,7 @@ typedef struct ws_client {
     char connected_since[TIMESTAMP_LEN];
     uint64_t delivered;    /* events written to it */
     bool counted_dropping; /* in stats.clients_dropping */
+    bool deflate;          /* negotiated permessage-deflate: events go compressed (deflate.h) */
 
     /* Set once registered. */
     bool registered;
@@ -72,11 +80,17 @@ typedef struct ws_client {
     bool write_error;        /* a direct write failed: the next callback closes */
     dlist_node pending_link; /* in ws_manager.pending while in_pending */
     bool in_pending;
+    dlist_node draining_link; /* in ws_manager.draining while in_draining */
+    bool in_draining;
     lws_usec_t last_rx_us; /* last frame of any kind from the client */
     lws_usec_t last_ping_us;
     lws_usec_t write_wait_since_us; /* output waiting for the socket since; 0 = none */
     uint64_t rx_message_bytes;
-    event_msg *tail;  /* a large event whose payload is still going out (its reference) */
+    bool rx_too_large;              /* over max_message_bytes: closing at the end of the frame */
+    bool too_large_close;           /* closing: the close frame says 1009, not 1001 */
+    event_msg *tail;                /* a large event whose payload is still going out (its reference) */
+    const unsigned char *tail_data; /* its payload: the JSON, or its compressed copy (kept by the event) */
+    size_t tail_len;
     size_t tail_off;  /* payload bytes of it written */
     bool tail_suffix; /* a batch=1 array: ']' follows the payload */
 } ws_client;
@@ -92,8 +106,10 @@ struct ws_manager {
     strbuf batch;                  /* a batch=1 array being assembled */
     struct lws_protocols protocol; /* handed to the HTTP server; .user is this manager */
     dlist pending;                 /* clients with output, written before the loop sleeps */
+    dlist draining;                /* clients lws still holds inflated input for (drain_input) */
     uv_prepare_t flush;            /* runs right before the loop polls; set up with the first client */
     bool flush_ready, flush_closed;
+    ws_deflater *deflater; /* made with the first permessage-deflate client */
 };
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
@@ -106,6 +122,7 @@ ws_manager *ws_manager_create(app *a)
         .name = WS_PROTOCOL_NAME,
         .callback = ws_callback,
         .per_session_data_size = sizeof(ws_client),
+        .rx_buffer_size = WS_RX_BUFFER,
         /* lws sends at most this much of one write at once and copies the
          * rest aside; its default (4 KiB) would split every coalesced
          * write. */
@@ -118,6 +135,20 @@ ws_manager *ws_manager_create(app *a)
 const struct lws_protocols *ws_manager_protocol(const ws_manager *m)
 {
     return &m->protocol;
+}
+
+/* lws' own permessage-deflate negotiates and inflates what clients send;
+ * it never compresses what we send, since every frame of ours is written
+ * raw (LWS_WRITE_RAW passes extensions by): events are compressed once for
+ * all clients instead (deflate.h). */
+static const struct lws_extension ws_extensions[] = {
+    {"permessage-deflate", lws_extension_callback_pm_deflate, "permessage-deflate"},
+    {NULL, NULL, NULL},
+};
+
+const struct lws_extension *ws_manager_extensions(void)
+{
+    return ws_extensions;
 }
 
 bool ws_route(void *ctx, const http_request *req, http_response *res)
@@ -138,6 +169,7 @@ void ws_manager_destroy(ws_manager *m)
         return;
     strbuf_free(&m->out);
     strbuf_free(&m->batch);
+    ws_deflater_destroy(m->deflater);
     free(m);
 }
 
@@ -279,12 +311,13 @@ static void ws_on_event(event_msg *msg, void *ctx)
 /* ---- writing ------------------------------------------------------------ */
 
 /* Appends the header of one unmasked, final text frame (RFC 6455 5.2) of
- * `len` payload bytes to out. */
-static void append_text_header(strbuf *out, size_t len)
+ * `len` payload bytes to out; `compressed` sets RSV1, which marks a
+ * permessage-deflate message (RFC 7692 6). */
+static void append_frame_header(strbuf *out, size_t len, bool compressed)
 {
     unsigned char hdr[WS_FRAME_HEADER_MAX];
     size_t n = 0;
-    hdr[n++] = 0x81; /* FIN + text */
+    hdr[n++] = compressed ? 0xc1 : 0x81; /* FIN (+ RSV1) + text */
     if (len < 126) {
         hdr[n++] = (unsigned char)len;
     } else if (len <= 0xffff) {
@@ -299,11 +332,36 @@ static void append_text_header(strbuf *out, size_t len)
     strbuf_append(out, hdr, n);
 }
 
+static void append_text_header(strbuf *out, size_t len)
+{
+    append_frame_header(out, len, false);
+}
+
 /* Appends one whole text frame to out. */
 static void append_text_frame(strbuf *out, const void *payload, size_t len)
 {
     append_text_header(out, len);
     strbuf_append(out, payload, len);
+}
+
+/* The payload an event goes out with to this client: its compressed copy
+ * for a permessage-deflate client (when it shrinks), else its JSON. A
+ * batch=1 array is assembled per client, so it goes uncompressed. */
+static const unsigned char *event_payload(ws_client *c, event_msg *msg, size_t *len, bool *compressed)
+{
+    *compressed = false;
+    if (c->deflate && !c->req.batch) {
+        ws_manager *m = c->mgr;
+        if (!m->deflater)
+            m->deflater = ws_deflater_create();
+        const unsigned char *z = ws_deflate_event(m->deflater, msg, len);
+        if (z) {
+            *compressed = true;
+            return z;
+        }
+    }
+    *len = msg->json_len;
+    return msg->json;
 }
 
 /* A close frame (RFC 6455 5.5.1): status code, then a short reason. */
@@ -366,7 +424,10 @@ static uint64_t append_events(ws_client *c)
         m->batch.len = 0;
     event_msg *msg;
     while (m->out.len + m->batch.len < budget_end && (msg = next_event(c))) {
-        if (msg->json_len > WS_WRITE_CHUNK) {
+        size_t len;
+        bool compressed;
+        const unsigned char *payload = event_payload(c, msg, &len, &compressed);
+        if (len > WS_WRITE_CHUNK) {
             /* A large event is not copied whole: its frame header goes now
              * (after the batch gathered so far, if any), its payload a chunk
              * per writable callback from the shared event (write_tail). */
@@ -374,19 +435,22 @@ static uint64_t append_events(ws_client *c)
                 strbuf_append(&m->batch, "]", 1);
                 append_text_frame(&m->out, m->batch.data, m->batch.len);
             }
-            append_text_header(&m->out, msg->json_len + (c->req.batch ? 2 : 0));
+            append_frame_header(&m->out, len + (c->req.batch ? 2 : 0), compressed);
             if (c->req.batch)
                 strbuf_append(&m->out, "[", 1);
             c->tail = msg; /* its reference moves to the tail */
+            c->tail_data = payload;
+            c->tail_len = len;
             c->tail_off = 0;
             c->tail_suffix = c->req.batch;
             return n + 1;
         }
         if (c->req.batch) {
             strbuf_append(&m->batch, n ? "," : "[", 1);
-            strbuf_append(&m->batch, msg->json, msg->json_len);
+            strbuf_append(&m->batch, payload, len);
         } else {
-            append_text_frame(&m->out, msg->json, msg->json_len);
+            append_frame_header(&m->out, len, compressed);
+            strbuf_append(&m->out, payload, len);
         }
         event_msg_unref(msg);
         n++;
@@ -417,23 +481,23 @@ static int write_failed(ws_client *c)
 static int write_tail(ws_client *c)
 {
     ws_manager *m = c->mgr;
-    event_msg *msg = c->tail;
-    size_t left = msg->json_len - c->tail_off;
+    size_t left = c->tail_len - c->tail_off;
     size_t n = left < WS_WRITE_CHUNK ? left : WS_WRITE_CHUNK;
     m->out.len = 0;
     strbuf_reserve(&m->out, LWS_PRE + WS_WRITE_CHUNK + 1);
     m->out.len = LWS_PRE;
-    strbuf_append(&m->out, msg->json + c->tail_off, n);
+    strbuf_append(&m->out, c->tail_data + c->tail_off, n);
     c->tail_off += n;
-    bool done = c->tail_off == msg->json_len;
+    bool done = c->tail_off == c->tail_len;
     if (done && c->tail_suffix)
         strbuf_append(&m->out, "]", 1);
     size_t len = m->out.len - LWS_PRE;
     if (lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
         return write_failed(c);
     if (done) {
-        event_msg_unref(msg);
+        event_msg_unref(c->tail);
         c->tail = NULL;
+        c->tail_data = NULL;
     }
     return 0;
 }
@@ -460,9 +524,10 @@ static int write_some(ws_client *c)
     /* The common case, one event and nothing else pending, goes out straight
      * from the event's own buffer: lws writes the frame header into the
      * headroom every event_msg reserves (the same bytes for every client,
-     * since they depend only on the length). */
-    if (!c->req.batch && !c->closing && c->queue.len == 1 && !c->hello_pending && !c->cursor.resync_reason &&
-        !c->queue.unreported.count && !stream_cursor_replaying(&c->cursor) &&
+     * since they depend only on the length). Not for a permessage-deflate
+     * client: lws would compress the frame for it alone. */
+    if (!c->req.batch && !c->deflate && !c->closing && c->queue.len == 1 && !c->hello_pending &&
+        !c->cursor.resync_reason && !c->queue.unreported.count && !stream_cursor_replaying(&c->cursor) &&
         send_queue_peek(&c->queue)->json_len <= WS_WRITE_CHUNK) {
         event_msg *msg = send_queue_pop(&c->queue);
         int n = lws_write(c->wsi, msg->json, msg->json_len, LWS_WRITE_TEXT);
@@ -475,8 +540,8 @@ static int write_some(ws_client *c)
     }
 
     /* Several complete frames leave in one send: lws passes LWS_WRITE_RAW
-     * bytes through untouched (no extension is negotiated on this protocol),
-     * and keeps any part the kernel did not take, in order ahead of any
+     * bytes through untouched (its permessage-deflate included: our frames
+     * carry their own RSV1), and keeps any part the kernel did not take, in order ahead of any
      * later write, calling us again only once it has gone. */
     m->out.len = 0;
     strbuf_reserve(&m->out, LWS_PRE + WS_WRITE_CHUNK);
@@ -488,7 +553,9 @@ static int write_some(ws_client *c)
      * without a close frame if we only set lws_close_reason() and returned
      * -1 here, so the frame is ours too. */
     bool close_now = c->closing && !has_pending_events(c);
-    if (close_now)
+    if (close_now && c->too_large_close)
+        append_close_frame(&m->out, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+    else if (close_now)
         append_close_frame(&m->out, LWS_CLOSE_STATUS_GOINGAWAY, "mcpproxy is shutting down");
     size_t len = m->out.len - LWS_PRE;
     if (len && lws_write(c->wsi, (unsigned char *)m->out.data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len)
@@ -539,9 +606,28 @@ static void flush_client(ws_client *c)
     }
 }
 
+/* lws 4.1 inflates a compressed client message a receive buffer at a time,
+ * and on a libuv loop it serves the rest only when the socket next has
+ * something to read (its idle handler forces one step, then stops): a
+ * message larger than the buffer would wait for the client's next frame,
+ * a pong perhaps a minute away. So the client's socket is served again
+ * here, as lws' own poll callback would, until lws has handed over all of
+ * it. The client may be closed (and freed) inside lws_service_fd(). */
+static void drain_input(ws_manager *m)
+{
+    while (m->draining.head) {
+        ws_client *c = DLIST_ENTRY(m->draining.head, ws_client, draining_link);
+        dlist_remove(&m->draining, &c->draining_link);
+        c->in_draining = false;
+        struct lws_pollfd pfd = {.fd = lws_get_socket_fd(c->wsi), .events = LWS_POLLIN, .revents = LWS_POLLIN};
+        lws_service_fd(lws_get_context(c->wsi), &pfd);
+    }
+}
+
 static void flush_pending(uv_prepare_t *h)
 {
     ws_manager *m = h->data;
+    drain_input(m);
     while (m->pending.head) {
         ws_client *c = DLIST_ENTRY(m->pending.head, ws_client, pending_link);
         dlist_remove(&m->pending, &c->pending_link);
@@ -562,6 +648,18 @@ static void schedule(ws_client *c)
     dlist_push_front(&m->pending, &c->pending_link);
     if (m->pending.count == 1 && !m->flush_closed)
         uv_prepare_start(&m->flush, flush_pending);
+}
+
+/* lws has more of a compressed message for this client: served before the
+ * loop sleeps (drain_input). */
+static void schedule_drain(ws_client *c)
+{
+    ws_manager *m = c->mgr;
+    if (c->in_draining || m->flush_closed)
+        return;
+    c->in_draining = true;
+    dlist_push_front(&m->draining, &c->draining_link);
+    uv_prepare_start(&m->flush, flush_pending);
 }
 
 /* ---- keep-alive timers -------------------------------------------------- */
@@ -665,6 +763,10 @@ static void ws_unregister(ws_manager *m, ws_client *c)
         dlist_remove(&m->pending, &c->pending_link);
         c->in_pending = false;
     }
+    if (c->in_draining) {
+        dlist_remove(&m->draining, &c->draining_link);
+        c->in_draining = false;
+    }
     dlist_remove(&m->clients, &c->link);
     m->app->stats.clients[endpoint_stats[c->endpoint]]--;
     if (c->counted_dropping)
@@ -684,24 +786,47 @@ static void ws_unregister(ws_manager *m, ws_client *c)
 /* ---- reading ------------------------------------------------------------ */
 
 /* Client messages carry nothing we act on; they prove the client is alive,
- * and one larger than max_message_bytes (counted across fragments) closes
- * the connection with 1009. */
+ * and one larger than max_message_bytes (counted across fragments, and
+ * after inflating a compressed one) closes the connection with 1009. The
+ * close waits for the end of the frame under way when the rest of it is no
+ * larger than the limit: closing a socket with unread bytes makes the
+ * kernel reset it, which discards the close frame before the client reads
+ * it. A frame that announces more than that is cut at once, and so is one
+ * that inflates past twice the limit while we wait (a compressed frame
+ * within the limit can inflate a thousandfold). */
 static int ws_receive(ws_manager *m, ws_client *c, size_t len)
 {
     c->last_rx_us = lws_now_usecs();
+    uint32_t max = m->app->cfg.websocket.max_message_bytes;
+    size_t rest = lws_remaining_packet_payload(c->wsi);
     c->rx_message_bytes += len;
-    if (c->rx_message_bytes > m->app->cfg.websocket.max_message_bytes) {
+    if (!c->rx_too_large && c->rx_message_bytes <= max) {
+        if (rest == 0 && lws_is_final_fragment(c->wsi))
+            c->rx_message_bytes = 0;
+        else if (rest == 0 && c->deflate)
+            schedule_drain(c); /* the frame is read; lws may hold more of it inflated */
+        return 0;
+    }
+    if (!c->rx_too_large) {
         log_kv(LOG_WARN, "WebSocket client message too large",
-               LOG_FIELDS(LOG_INT("bytes", c->rx_message_bytes),
-                          LOG_INT("max_message_bytes", m->app->cfg.websocket.max_message_bytes),
+               LOG_FIELDS(LOG_INT("bytes", c->rx_message_bytes), LOG_INT("max_message_bytes", max),
                           LOG_STR("peer", c->peer)));
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"message too large", 17);
         c->close_explained = true;
-        return -1;
+        c->rx_too_large = true;
     }
-    if (lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0)
-        c->rx_message_bytes = 0;
-    return 0;
+    if (rest > 0 && rest <= max && c->rx_message_bytes <= 2 * (uint64_t)max)
+        return 0; /* read the rest of the frame first */
+    /* lws 4.1 drops this -1 while it is still inflating a compressed frame
+     * (its drain path ignores the callback's answer), so the close frame is
+     * also ours: written from the writable callback, which then ends the
+     * connection. The frame has been read by then (no reset). */
+    if (!c->closing) {
+        c->closing = true;
+        c->too_large_close = true;
+        want_write(c);
+    }
+    return -1;
 }
 
 /* RFC 6455 7.4: the codes a close frame may carry (1005, 1006 and 1015
@@ -709,6 +834,21 @@ static int ws_receive(ws_manager *m, ws_client *c, size_t len)
 static bool close_code_valid(unsigned code)
 {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/* Whether lws may turn on the extension `name` for this client. Our
+ * compressed events use the largest window (deflate.c), so an offer that
+ * limits the server's window is declined, as RFC 7692 7.1.2.1 asks of a
+ * server that does not honour it: the client then gets plain frames. */
+static int ws_confirm_extension(ws_client *c, struct lws *wsi, const char *name)
+{
+    char offer[256];
+    if (!c || strcmp(name, "permessage-deflate") != 0)
+        return 1;
+    if (lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_EXTENSIONS) < 0 || strstr(offer, "server_max_window_bits"))
+        return 1;
+    c->deflate = true;
+    return 0;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -722,6 +862,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return c && m ? ws_filter(m, c, wsi) : -1;
+    case LWS_CALLBACK_CONFIRM_EXTENSION_OKAY:
+        return ws_confirm_extension(c, wsi, in);
     case LWS_CALLBACK_ESTABLISHED:
         return ws_register(m, c, wsi);
     case LWS_CALLBACK_SERVER_WRITEABLE:

@@ -29,6 +29,10 @@ void ws_manager_destroy(ws_manager *m);
  * Valid while m lives. */
 const struct lws_protocols *ws_manager_protocol(const ws_manager *m);
 
+/* The extensions lws may negotiate for these clients
+ * (http_server_options.ws_extensions): permessage-deflate. Static. */
+const struct lws_extension *ws_manager_extensions(void);
+
 /* An HTTP route for the WebSocket paths: a plain GET there gets 426 Upgrade
  * Required. `ctx` is unused. */
 bool ws_route(void *ctx, const http_request *req, http_response *res);

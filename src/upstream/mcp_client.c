@@ -80,8 +80,9 @@ struct mcp_client {
     pending *pending;
     phase phase;
     bool exited;
-    bool stop_asked;   /* mcp_client_stop ran: the transport's end is no failure */
-    bool session_lost; /* the remote server forgot the session (transport_end) */
+    bool stop_asked;      /* mcp_client_stop ran: the transport's end is no failure */
+    bool session_lost;    /* the remote server forgot the session (transport_end) */
+    char *auth_challenge; /* a 401's Bearer challenge (transport_end) */
     char *protocol_version;
     json_t *server_info;
     json_t *capabilities;
@@ -581,6 +582,8 @@ static void on_closed(const transport_end *end, void *ctx)
     /* A remote transport says why it ended; a process exit speaks for
      * itself (the owner reads the status). */
     c->session_lost = end->session_lost && !c->stop_asked;
+    if (end->auth_challenge && !c->stop_asked)
+        c->auth_challenge = xstrdup(end->auth_challenge);
     if (end->reason && !c->stop_asked) {
         log_kv(LOG_WARN, "upstream connection ended",
                LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", end->reason)));
@@ -624,7 +627,9 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
                                         .max_queued_bytes = c->max_queued_bytes,
                                         .max_message_bytes = opts->max_message_bytes ? opts->max_message_bytes
                                                                                      : JSONRPC_MAX_LINE_DEFAULT,
-                                        .curl = opts->curl};
+                                        .curl = opts->curl,
+                                        .bearer = opts->bearer,
+                                        .bearer_ctx = opts->bearer_ctx};
         c->transport = http_transport_start(loop, srv, &hopts, &tcbs, c, err);
     } else {
         stdio_transport_options topts = {
@@ -670,6 +675,11 @@ json_t *mcp_client_capabilities(const mcp_client *c)
 {
     return c->capabilities;
 }
+const char *mcp_client_auth_challenge(const mcp_client *c)
+{
+    return c->auth_challenge;
+}
+
 bool mcp_client_session_lost(const mcp_client *c)
 {
     return c->session_lost;
@@ -706,6 +716,7 @@ void mcp_client_destroy(mcp_client *c)
     json_decref(c->server_info);
     json_decref(c->capabilities);
     free(c->protocol_version);
+    free(c->auth_challenge);
     free(c->name);
     free(c);
 }

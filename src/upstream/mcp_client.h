@@ -93,6 +93,10 @@ typedef struct mcp_client_options {
     uint32_t max_message_bytes;   /* one message of a remote server (0: 16 MiB) */
     struct reaper *reaper;        /* for a stdio transport; borrowed, may be NULL */
     struct curl_loop *curl;       /* for a remote one (the config has a url); borrowed, may be NULL */
+    /* A remote one's OAuth access token, read for every request
+     * (http_transport_options); may be NULL. */
+    const char *(*bearer)(void *ctx);
+    void *bearer_ctx;
 } mcp_client_options;
 
 extern const char *const mcp_client_supported_versions[];
@@ -135,6 +139,11 @@ int mcp_client_pid(const mcp_client *c);
 /* After on_exit: whether the connection ended because the remote server
  * forgot the session (a new one, not a failure, is the remedy). */
 bool mcp_client_session_lost(const mcp_client *c);
+
+/* After on_exit: the WWW-Authenticate value of the 401 (Bearer) that ended
+ * a remote connection: the server wants an OAuth login. NULL otherwise.
+ * Borrowed; lives as long as the client. */
+const char *mcp_client_auth_challenge(const mcp_client *c);
 
 /* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
  * stop_grace_ms). on_exit follows. Idempotent. */

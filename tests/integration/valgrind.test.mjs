@@ -26,6 +26,20 @@ test('a session under valgrind has no memory errors and no leaks', { timeout: 18
   b.ws.terminate(); // gone without a close frame
   const [c] = await connectReady(proxy, `/ws/events?since=${hello.seq}&epoch=${hello.epoch}`);
   assert.equal((await c.next(30000)).seq, hello.seq + 1);
+  // permessage-deflate: events compressed once and kept on the event, a
+  // large one written in chunks, and a compressed client message inflated
+  // across several receive buffers.
+  const [d] = await connectReady(proxy, '/ws/events?server=big', { perMessageDeflate: { threshold: 0 } });
+  assert.match(d.ws.extensions, /permessage-deflate/);
+  const big = [{ type: 'tool_called', server_name: 'big', data: { t: 'z'.repeat(3000) } },
+    { type: 'tool_called', server_name: 'big', data: { t: 'y'.repeat(100000) } }];
+  const sent = await api(proxy, 'POST', '/api/events', big);
+  d.ws.send('w'.repeat(3000));
+  for (const [i, seq] of sent.json.seqs.entries()) {
+    const m = await d.next(30000);
+    assert.equal(m.seq, seq);
+    assert.deepEqual(m.data, big[i].data);
+  }
   const { code, signal } = await proxy.stop('SIGTERM');
   assert.equal(signal, null);
   assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
@@ -173,5 +187,40 @@ test('import and a failed start under valgrind: no errors, no leaks', { timeout:
     assert.match(r.stderr, /invalid config/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an OAuth login, a token refresh, a call with the token and a logout under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const { recordEvents, isState } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const { startShortServer, followLogin } = await import('./oauth_helpers.mjs');
+  const { eventually } = await import('./security_helpers.mjs');
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '6000' });
+  const proxy = await startProxy({
+    wrapper: valgrind, readyMs: 60000,
+    config: { upstream: { request_timeout_ms: 20000 }, mcpServers: [{ name: 'short', url: srv.url }] },
+  });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('short', 'Login required'), 60000, 'short to need a login');
+    const login = await api(proxy, 'POST', '/api/servers/short/login');
+    assert.equal(login.status, 200, login.text);
+    assert.equal((await followLogin(login.json.authorization_url)).status, 200);
+    await rec.until(isState('short', 'Ready'), 60000, 'short to be Ready');
+    // A refresh ahead of expiry (4 s into the token's 6 s).
+    await eventually(async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes >= 1, 30000, 'a refresh');
+    const { client } = await mcpConnect(proxy);
+    const result = await client.callTool({ name: 'short__whoami', arguments: {} });
+    assert.match(result.content[0].text, /^client /);
+    await client.close();
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/logout')).status, 200);
+    await rec.until((e) => isState('short', 'Login required')(e) && e.seq > rec.events.findLast(isState('short', 'Ready')).seq,
+      60000, 'short to need a login after the logout');
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop('SIGTERM');
+    await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
   }
 });
