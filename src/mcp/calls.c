@@ -49,8 +49,10 @@ struct mcp_call {
     mcp_batch *batch;
     json_t *client_id; /* the id the MCP client chose */
     char *server;
-    const char *method; /* static: tools/call, or a forwarded method (mcp_batch_forward) */
-    char *tool;         /* the upstream's own name; NULL for other methods (no tool_called) */
+    const char *method;       /* static: tools/call, or a forwarded method (mcp_batch_forward) */
+    char *tool;               /* the upstream's own name; NULL for other methods (no tool_called) */
+    mcp_forward_done_fn done; /* a forwarded request's outcome hook, or NULL */
+    void *done_ctx;
     char session_id[MCP_SESSION_ID_LEN + 1];
     struct mcp_client *client;
     int64_t upstream_id;
@@ -216,6 +218,8 @@ static void call_abandon(mcp_call *c, const char *why)
 {
     call_unlink(c);
     mcp_client_cancel(c->client, c->upstream_id, why);
+    if (c->done)
+        c->done(false, c->done_ctx);
     if (c->tool)
         publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
 }
@@ -259,6 +263,8 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
     if (c->tool)
         publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+    if (c->done)
+        c->done(result != NULL, c->done_ctx);
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
@@ -358,7 +364,7 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
 }
 
 void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
-                       const char *method, json_t *params)
+                       const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
 {
     mcp_calls *calls = b->calls;
     mcp_call *c = xcalloc(1, sizeof *c);
@@ -367,6 +373,8 @@ void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *clie
     c->client_id = json_incref(id);
     c->server = xstrdup(server);
     c->method = method;
+    c->done = done;
+    c->done_ctx = done_ctx;
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = uv_hrtime();
@@ -374,6 +382,8 @@ void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *clie
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", server);
+        if (done)
+            done(false, done_ctx);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
         return;

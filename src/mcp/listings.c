@@ -92,7 +92,7 @@ static void prompts_get(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_
     /* The same params (arguments, _meta) with the server's own name. */
     json_t *params = json_copy(m->params);
     json_object_set_new(params, "name", json_string(e->tool));
-    mcp_batch_forward(b, e->server, client, ctx->session_id, m->id, "prompts/get", params);
+    mcp_batch_forward(b, e->server, client, ctx->session_id, m->id, "prompts/get", params, NULL, NULL);
     json_decref(params);
 }
 
@@ -120,7 +120,24 @@ static void resources_read(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonr
     const char *server = route_uri(b, ctx, m, &uri);
     struct mcp_client *client = server ? ready_client(b, ctx, m, server) : NULL;
     if (client)
-        mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/read", m->params);
+        mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/read", m->params, NULL, NULL);
+}
+
+/* A subscribe on its way upstream, recorded already. */
+typedef struct pending_sub {
+    mcp_subs *subs;
+    char *session_id, *server, *uri;
+} pending_sub;
+
+static void subscribe_done(bool ok, void *ctx)
+{
+    pending_sub *p = ctx;
+    if (!ok)
+        mcp_subs_remove(p->subs, p->session_id, p->server, p->uri);
+    free(p->session_id);
+    free(p->server);
+    free(p->uri);
+    free(p);
 }
 
 static void resources_subscribe(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_parts *m, bool subscribe)
@@ -147,14 +164,22 @@ static void resources_subscribe(mcp_batch *b, const mcp_listing_ctx *ctx, const 
             return;
         }
         /* Forwarded every time (servers keep a set): a server that
-         * restarted since an earlier subscribe learns of it again. */
-        mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/subscribe", m->params);
+         * restarted since an earlier subscribe learns of it again. A
+         * subscribe the server refuses (or that never completes) is not
+         * kept. */
+        pending_sub *p = xcalloc(1, sizeof *p);
+        p->subs = ctx->subs;
+        p->session_id = xstrdup(ctx->session_id);
+        p->server = xstrdup(server);
+        p->uri = xstrdup(uri);
+        mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/subscribe", m->params, subscribe_done,
+                          p);
         return;
     }
     if (mcp_subs_remove(ctx->subs, ctx->session_id, server, uri))
         mcp_batch_answer_now(b, jsonrpc_result_new(m->id, json_object())); /* others still want it */
     else
-        mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/unsubscribe", m->params);
+        mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/unsubscribe", m->params, NULL, NULL);
 }
 
 bool mcp_listings_handle(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_parts *m)

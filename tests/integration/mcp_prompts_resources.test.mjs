@@ -129,6 +129,14 @@ test('prompts and resources of two servers: listed, paged, got, read, routed, su
     const own = 'fixture://two/dyn/77';
     await other.client.subscribeResource({ uri: own });
     assert.equal(await update(own), 'sent');
+    // A subscribe the server refuses is not kept: here the other session's
+    // later unsubscribe is the last one, so the server is told.
+    const flaky = 'fixture://two/dyn/refuse-once';
+    await assert.rejects(client.subscribeResource({ uri: flaky }), /refused \(once\)/);
+    await other.client.subscribeResource({ uri: flaky });
+    assert.equal(await update(flaky), 'sent');
+    await other.client.unsubscribeResource({ uri: flaky });
+    assert.equal(await update(flaky), 'not subscribed');
     await other.transport.terminateSession();
     await other.client.close();
     assert.equal(await update(own), 'not subscribed');
