@@ -1,9 +1,11 @@
-/* endpoint.c - /mcp: Streamable HTTP in, upstream tools/call out.
+/* endpoint.c - /mcp: Streamable HTTP in, upstream requests out.
  *
  *   POST    one JSON-RPC message (or a batch where the session's protocol
  *           version allows one). Only notifications/responses: 202. Requests
  *           answered at once: 200 JSON. Requests that wait on an upstream
- *           (tools/call) are answered through a batch (calls.h).
+ *           (tools/call; prompts/get and resources/read, subscribe and
+ *           unsubscribe through listings.h) are answered through a batch
+ *           (calls.h).
  *   GET     the session's notification stream (session.h).
  *   DELETE  ends the session. */
 #include "mcp/endpoint.h"
