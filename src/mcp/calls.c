@@ -49,7 +49,10 @@ struct mcp_call {
     mcp_batch *batch;
     json_t *client_id; /* the id the MCP client chose */
     char *server;
-    char *tool; /* the upstream's own name */
+    const char *method;       /* static: tools/call, or a forwarded method (mcp_batch_forward) */
+    char *tool;               /* the upstream's own name; NULL for other methods (no tool_called) */
+    mcp_forward_done_fn done; /* a forwarded request's outcome hook, or NULL */
+    void *done_ctx;
     char session_id[MCP_SESSION_ID_LEN + 1];
     struct mcp_client *client;
     int64_t upstream_id;
@@ -215,7 +218,10 @@ static void call_abandon(mcp_call *c, const char *why)
 {
     call_unlink(c);
     mcp_client_cancel(c->client, c->upstream_id, why);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
+    if (c->done)
+        c->done(false, c->done_ctx);
+    if (c->tool)
+        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
 }
 
 /* The answer to send the MCP client for an upstream's outcome, and the
@@ -234,7 +240,7 @@ static json_t *answer_for(const mcp_call *c, json_t *result, const mcp_error *er
     }
     *event_error = error;
     if (err->code == MCP_ERR_TIMEOUT) {
-        snprintf(error, error_len, "tool call to server \"%s\" timed out after %u ms", c->server,
+        snprintf(error, error_len, "%s to server \"%s\" timed out after %u ms", c->method, c->server,
                  c->owner->settings->call_timeout_ms);
         return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_TIMEOUT, error, NULL);
     }
@@ -255,7 +261,10 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     char error[600];
     const char *event_error;
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+    if (c->tool)
+        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+    if (c->done)
+        c->done(result != NULL, c->done_ctx);
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
@@ -330,6 +339,7 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->batch = b;
     c->client_id = json_incref(id);
     c->server = xstrdup(e->server);
+    c->method = "tools/call";
     c->tool = xstrdup(e->tool);
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
@@ -350,6 +360,39 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     b->waiting++;
     log_kv(LOG_DEBUG, "tool call forwarded",
            LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool), LOG_INT("upstream_id", c->upstream_id),
+                      LOG_STR("session_id", session_id)));
+}
+
+void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
+                       const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
+{
+    mcp_calls *calls = b->calls;
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(id);
+    c->server = xstrdup(server);
+    c->method = method;
+    c->done = done;
+    c->done_ctx = done_ctx;
+    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    c->client = client;
+    c->start_ns = uv_hrtime();
+    c->upstream_id = mcp_client_request(client, method, params, calls->settings->call_timeout_ms, call_answered, c);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", server);
+        if (done)
+            done(false, done_ctx);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
+        return;
+    }
+    c->next = calls->calls;
+    calls->calls = c;
+    b->waiting++;
+    log_kv(LOG_DEBUG, "request forwarded",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("method", method), LOG_INT("upstream_id", c->upstream_id),
                       LOG_STR("session_id", session_id)));
 }
 

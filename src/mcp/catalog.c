@@ -100,15 +100,20 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
 
 void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
 {
+    mcp_catalog_build_list(out, m, cfg, MCP_LIST_TOOLS);
+}
+
+void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind)
+{
     *out = (mcp_catalog){0};
     if (!m)
         return;
     size_t cap = 0;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const server_config *srv = &cfg->servers[i];
-        if (!srv->enabled || !manager_server_client(m, srv->name))
+        json_t *tools = srv->enabled ? manager_server_list(m, srv->name, kind) : NULL;
+        if (!tools)
             continue;
-        json_t *tools = manager_server_tools(m, srv->name);
         size_t k;
         json_t *def;
         json_array_foreach(tools, k, def) {

@@ -125,6 +125,13 @@ static size_t tool_count(const upstream *u)
     return u->client ? json_array_size(mcp_client_tools(u->client)) : 0;
 }
 
+/* Prompts or resources on offer: those of a Ready server only (a list is
+ * complete only once the first round is in). */
+static size_t list_count(const upstream *u, mcp_list_kind kind)
+{
+    return u->client && u->state == CONN_READY ? json_array_size(mcp_client_list(u->client, kind)) : 0;
+}
+
 static void publish(struct manager *m, event_type type, const char *server, const char *old_state,
                     const char *new_state, json_t *data)
 {
@@ -363,6 +370,20 @@ static void on_tools(struct mcp_client *c, size_t added, size_t removed, bool fi
          * that crashes right after its handshake still gets auto-disabled. */
         uv_timer_start(&u->timer, ready_period_passed, u->m->a->cfg.upstream.ready_reset_ms, 0);
     }
+}
+
+/* A prompts/resources list was listed again after its list_changed: the
+ * sink is told with that notification, now that the new list can be read
+ * (manager_server_list). */
+static void on_list(struct mcp_client *c, mcp_list_kind kind, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    const char *method =
+        kind == MCP_LIST_PROMPTS ? "notifications/prompts/list_changed" : "notifications/resources/list_changed";
+    log_kv(LOG_DEBUG, "server list updated", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("method", method)));
+    if (u->m->notify)
+        u->m->notify(u->cfg.name, method, NULL, u->m->notify_ctx);
 }
 
 static void on_failed(struct mcp_client *c, const char *reason, void *ctx)
@@ -642,6 +663,7 @@ static void upstream_start(upstream *u)
     u->awaiting_refresh = false;
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
+                                .on_list = on_list,
                                 .on_failed = on_failed,
                                 .on_notification = on_notification,
                                 .on_stderr = on_stderr,
@@ -726,6 +748,8 @@ static json_t *status_of(const upstream *u)
                           remote ? u->cfg.url : (u->cfg.command ? u->cfg.command : ""), "status", status_name(u),
                           "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u), "retry_count",
                           (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
+    json_object_set_new(o, "prompt_count", json_integer((json_int_t)list_count(u, MCP_LIST_PROMPTS)));
+    json_object_set_new(o, "resource_count", json_integer((json_int_t)list_count(u, MCP_LIST_RESOURCES)));
     json_object_set_new(o, "last_error",
                         u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
@@ -763,6 +787,12 @@ json_t *manager_server_tools(struct manager *m, const char *name)
     if (!empty)
         empty = json_array(); /* one immortal empty array, never edited */
     return empty;
+}
+
+json_t *manager_server_list(struct manager *m, const char *name, mcp_list_kind kind)
+{
+    upstream *u = find(m, name);
+    return (u && u->client && u->state == CONN_READY) ? mcp_client_list(u->client, kind) : NULL;
 }
 
 struct mcp_client *manager_server_client(struct manager *m, const char *name)

@@ -13,6 +13,9 @@
  *                                                   ▼
  *                                        (Error, status Auto-Disabled)
  *
+ * "Listed" means every list the server's capabilities offer: tools, then
+ * prompts, resources and resource templates (mcp_client.h).
+ *
  * A remote server that forgets its session while Ready goes from Ready
  * straight back to Connecting (a new session; not a failure). One that
  * answers 401 with a Bearer challenge goes to "Login required" (after a
@@ -27,6 +30,7 @@
 
 #include "app/app.h"
 #include "oauth/oauth.h"
+#include "upstream/mcp_client.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -56,7 +60,9 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx);
 /* Where servers' notifications that no part of the upstream handles go
  * (notifications/progress, for /mcp to pass on): fn(server, method,
  * params, ctx), all borrowed for the call (params may be NULL). One sink;
- * NULL fn drops them. */
+ * NULL fn drops them. A server's notifications/prompts/list_changed and
+ * notifications/resources/list_changed reach it too, but only once the
+ * list has been listed again (manager_server_list has the new one). */
 typedef void (*manager_notification_fn)(const char *server, const char *method, json_t *params, void *ctx);
 void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx);
 
@@ -92,6 +98,11 @@ void manager_clear_auto_disable(struct manager *m, const char *name);
 /* The server's tools as the server sent them (JSON array, borrowed; empty
  * when not connected), or NULL if the server is unknown. */
 json_t *manager_server_tools(struct manager *m, const char *name);
+
+/* One list of a Ready server, as the server sent it (JSON array,
+ * borrowed; valid until the next re-list or state change), or NULL when
+ * the server is unknown or not Ready. */
+json_t *manager_server_list(struct manager *m, const char *name, mcp_list_kind kind);
 
 /* The client of a Ready server (for tools/call), or NULL. Borrowed; valid
  * until the server's next state change. */
