@@ -1,6 +1,6 @@
 // valgrind.test.mjs - a whole proxy session under valgrind: start, serve
 // WebSocket clients (one resuming, one dropping its connection), publish,
-// stop with SIGTERM; the client commands; import and a failed start. Any invalid access or leak
+// stop with SIGTERM; remote servers, OAuth, prompts and resources; the client commands; import and a failed start. Any invalid access or leak
 // makes valgrind exit 99.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -220,6 +220,45 @@ test('an OAuth login, a token refresh, a call with the token and a logout under 
   } finally {
     const { code, signal } = await proxy.stop('SIGTERM');
     await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
+  }
+});
+
+test('prompts and resources through /mcp under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const { recordEvents, isState } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'prompts_resources_server.mjs');
+  const server = (label) => ({ name: label, protocol: 'stdio', command: process.execPath, args: [fixture, '--label', label, '--resources', '12', '--page-size', '5'] });
+  const proxy = await startProxy({ wrapper: valgrind, readyMs: 60000, config: { mcp: { list_page_size: 4 }, mcpServers: [server('one'), server('two')] } });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('one', 'Ready'), 60000, 'one to be Ready');
+    await rec.until(isState('two', 'Ready'), 60000, 'two to be Ready');
+    const { client } = await mcpConnect(proxy);
+    const opts = { timeout: 60000 };
+    let uris = [];
+    for (let cursor; ;) { // our pages of 4 over upstream pages of 5
+      const page = await client.listResources(cursor ? { cursor } : {}, opts);
+      uris = uris.concat(page.resources.map((r) => r.uri));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    assert.equal(new Set(uris).size, 12, uris.join(' ')); // the same 12 URIs from both servers, offered once
+    assert.equal((await client.getPrompt({ name: 'two__greet', arguments: { who: 'Ada' } }, opts)).messages[0].content.text, 'two: hello Ada');
+    assert.equal((await client.readResource({ uri: 'fixture://item/3' }, opts)).contents[0].text, 'one fixture://item/3');
+    assert.equal((await client.readResource({ uri: 'fixture://two/dyn/9' }, opts)).contents[0].text, 'two fixture://two/dyn/9');
+    await assert.rejects(client.readResource({ uri: 'fixture://three/x' }, opts), /unknown resource/);
+    await client.subscribeResource({ uri: 'fixture://item/1' }, opts);
+    await client.unsubscribeResource({ uri: 'fixture://item/1' }, opts);
+    await client.subscribeResource({ uri: 'fixture://item/2' }, opts); // dropped when the session ends
+    await client.listResourceTemplates({}, opts);
+    await client.close();
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop('SIGTERM');
     assert.equal(signal, null);
     assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
   }
