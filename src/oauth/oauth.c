@@ -252,11 +252,15 @@ static void refreshed(const oauth_fetch_result *r, void *ctx)
     if (r->error) {
         /* No answer: the tokens may still be good. Ahead of expiry we try
          * again; after a 401 the manager retries with its backoff. */
-        log_kv(LOG_WARN, asked ? "OAuth token refresh failed" : "OAuth token refresh failed; trying again",
-               LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why),
-                          LOG_INT("retry_ms", asked ? 0 : OAUTH_RETRY_MS)));
-        if (!asked)
+        bool again = !asked && !f->paused;
+        if (again) {
+            log_kv(LOG_WARN, "OAuth token refresh failed; trying again",
+                   LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why), LOG_INT("retry_ms", OAUTH_RETRY_MS)));
             uv_timer_start(&f->timer, refresh_due, OAUTH_RETRY_MS, 0);
+        } else {
+            log_kv(LOG_WARN, "OAuth token refresh failed",
+                   LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
+        }
         f->cbs.on_refreshed(OAUTH_REFRESH_UNANSWERED, why, f->ctx);
         return;
     }
@@ -315,14 +319,13 @@ void oauth_flow_set_paused(oauth_flow *f, bool paused)
     if (f->paused == paused)
         return;
     f->paused = paused;
-    if (paused) {
+    /* A refresh under way is left to finish: the authorization server may
+     * already have rotated the refresh token, and only its answer has the
+     * new one. Nothing is scheduled after it while paused. */
+    if (paused)
         uv_timer_stop(&f->timer);
-        oauth_fetch_cancel(f->refresh_fetch);
-        f->refresh_fetch = NULL;
-        f->refresh_asked = false;
-    } else {
+    else if (!f->refresh_fetch)
         schedule_refresh(f, 0);
-    }
 }
 
 /* ---- login --------------------------------------------------------------- */

@@ -106,9 +106,9 @@ bool oauth_flow_can_refresh(const oauth_flow *f);
  * it. One that gets no answer is not tried again by the flow. */
 void oauth_flow_refresh(oauth_flow *f);
 
-/* Paused: no refresh runs or is scheduled (one under way is dropped,
- * unreported). Resumed: a refresh is scheduled again, at once when the
- * token is due. */
+/* Paused: no refresh is started or scheduled (one under way finishes, so
+ * a rotated refresh token is not lost). Resumed: a refresh is scheduled
+ * again, at once when the token is due. */
 void oauth_flow_set_paused(oauth_flow *f, bool paused);
 
 /* What the server said in its 401's WWW-Authenticate (borrowed): where its
