@@ -190,7 +190,7 @@ test('import and a failed start under valgrind: no errors, no leaks', { timeout:
   }
 });
 
-test('an OAuth login, a token refresh, a call with the token and a logout under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+test('an OAuth login, a token refresh, a refused callback, a disable and enable, a call with the token and a logout under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
   const { recordEvents, isState } = await import('./upstream_helpers.mjs');
   const { mcpConnect } = await import('./mcp_helpers.mjs');
   const { startShortServer, followLogin } = await import('./oauth_helpers.mjs');
@@ -209,6 +209,16 @@ test('an OAuth login, a token refresh, a call with the token and a logout under 
     await rec.until(isState('short', 'Ready'), 60000, 'short to be Ready');
     // A refresh ahead of expiry (4 s into the token's 6 s).
     await eventually(async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes >= 1, 30000, 'a refresh');
+    // A login whose code is refused at the callback (the tokens held stay), then a disable (the
+    // refresh paused, one under way dropped) and an enable.
+    const again = new URL((await api(proxy, 'POST', '/api/servers/short/login')).json.authorization_url);
+    assert.equal((await fetch(`${proxy.url}/oauth/callback?state=${again.searchParams.get('state')}&code=forged`)).status, 502);
+    await rec.until((e) => e.type === 'server_login_failed' && e.server_name === 'short', 60000, 'server_login_failed');
+    const readyBefore = rec.events.findLast(isState('short', 'Ready')).seq;
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/disable')).status, 200);
+    await rec.until((e) => isState('short', 'Disconnected')(e) && e.seq > readyBefore, 60000, 'short to stop');
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/enable')).status, 200);
+    await rec.until((e) => isState('short', 'Ready')(e) && e.seq > readyBefore, 60000, 'short Ready once enabled');
     const { client } = await mcpConnect(proxy);
     const result = await client.callTool({ name: 'short__whoami', arguments: {} });
     assert.match(result.content[0].text, /^client /);
