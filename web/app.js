@@ -166,6 +166,11 @@ function applyEvent(ev) {
       if ('failure_count' in d) s.failure_count = d.failure_count;
       if (d.reason) s.last_error = d.reason;
       break;
+    case 'server_login_failed':
+      // The state stays; the reason is the server's last_error now.
+      if (!s) return !!ev.server_name;
+      if (d.reason) s.last_error = d.reason;
+      break;
     case 'server_config_changed':
     case 'config_change': {
       if (ev.type === 'config_change' && !ev.server_name) {
@@ -544,7 +549,7 @@ function showBanner(text, sticky = false) {
 // ---- activity feed --------------------------------------------------------------
 
 const TYPE_CATEGORY = {
-  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state',
+  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state', server_login_failed: 'state',
   server_config_changed: 'config', config_change: 'config', server_group_updated: 'config',
   tool_called: 'tool', tools_updated: 'tools',
   connection_established: 'connection', connection_lost: 'connection',
@@ -561,6 +566,8 @@ function describe(ev) {
       if (d.last_error) t += ` — ${d.last_error}`;
       return t;
     }
+    case 'server_login_failed':
+      return d.reason || 'login failed';
     case 'server_auto_disabled':
       return `auto-disabled after ${d.failure_count ?? '?'} failures${d.reason ? ` — ${d.reason}` : ''}`;
     case 'server_config_changed': {
@@ -604,7 +611,7 @@ function outcomeClass(ev) {
   if (ev.type === 'server_state_changed' || ev.type === 'state_change') {
     return ev.new_state === 'Ready' ? 'good' : ev.new_state === 'Error' ? 'bad' : '';
   }
-  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost') return 'bad';
+  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost' || ev.type === 'server_login_failed') return 'bad';
   if (ev.type === 'notice') return 'warn';
   return '';
 }
@@ -768,7 +775,7 @@ function setStale(stale) {
 
 // ---- per-server history (the detail view) --------------------------------------------
 
-const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'connection_lost']);
+const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'server_login_failed', 'connection_lost']);
 function remember(ev) {
   if (!ev.server_name) return;
   const map = ev.type === 'tool_called' ? calls : HISTORY_TYPES.has(ev.type) ? stateHistory : null;
@@ -811,6 +818,7 @@ const detail = new DetailView({
     restart: (n) => serverAction(n, 'restart'),
     edit: (n) => editServer(n),
     remove: (n) => deleteServer(n),
+    login: (n) => logIn(n),
   },
 });
 

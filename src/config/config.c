@@ -218,6 +218,7 @@ static const config_field mcp_fields[] = {
     U32(mcp, max_sessions, 1, UINT32_MAX),
     U32(mcp, max_sessions_per_address, 1, UINT32_MAX),
     BOOL(mcp, log_tool_arguments),
+    U32(mcp, list_page_size, 1, UINT32_MAX),
 };
 static const config_field upstream_fields[] = {
     U32(upstream, backoff_base_ms, 10, UINT32_MAX),
@@ -595,6 +596,7 @@ void config_init_defaults(config *cfg)
         .unused_session_ttl_ms = 60000,
         .max_sessions = 1024,
         .max_sessions_per_address = 256,
+        .list_page_size = 100,
         .log_tool_arguments = false,
     };
     cfg->quarantine = (quarantine_settings){.new_servers = true, .changed_tools = true};

@@ -48,7 +48,9 @@ typedef struct upstream_settings {
     uint32_t stop_grace_ms;      /* 1000 (at most 60000): SIGTERM, then SIGKILL after this;
                                   * a process stop cuts it to 1000 */
     /* Bounds on what one server can make mcpproxy hold; past any of them
-     * the server is failed (Error, last_error names the key, backoff). */
+     * the server is failed (Error, last_error names the key, backoff). The
+     * tool listing bounds bound the prompts, resources and resource
+     * templates listings alike, each on its own. */
     uint32_t max_queued_bytes;    /* 8 MiB (at most 1 GiB): bytes waiting to be written to its stdin */
     uint32_t max_tool_pages;      /* 1000: tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* 32 MiB: bytes of tools/list answers in one listing */
@@ -64,6 +66,7 @@ typedef struct mcp_settings {
     uint32_t unused_session_ttl_ms;    /* 60000: a session with no request after initialize expires sooner */
     uint32_t max_sessions;             /* 1024: sessions at once, all clients */
     uint32_t max_sessions_per_address; /* 256: from one client address */
+    uint32_t list_page_size;           /* 100: items per page of prompts/list, resources/list, templates */
     bool log_tool_arguments;           /* false: tool_called events carry the arguments */
 } mcp_settings;
 

@@ -51,7 +51,11 @@ struct mcp_call {
     mcp_batch *batch;
     json_t *client_id; /* the id the MCP client chose */
     char *server;
-    char *tool; /* the upstream's own name */
+    const char *method;       /* static: tools/call, or a forwarded method (mcp_batch_forward) */
+    char *tool;               /* the upstream's own name; NULL for other methods (no tool_called) */
+    char *name;               /* a forwarded request's prompt name or resource URI, for the activity log */
+    mcp_forward_done_fn done; /* a forwarded request's outcome hook, or NULL */
+    void *done_ctx;
     char session_id[MCP_SESSION_ID_LEN + 1];
     struct mcp_client *client;
     int64_t upstream_id;
@@ -221,7 +225,27 @@ static void call_free(mcp_call *c)
     json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
+    free(c->name);
     free(c);
+}
+
+/* A forwarded request (prompts/get, resources/read ...) publishes no event,
+ * but is a row of the activity log like a tool call. */
+static void record_forward(const mcp_call *c, const char *error, size_t response_bytes)
+{
+    uint64_t ms = (uv_hrtime() - c->start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(c->owner->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = c->session_id,
+                                        .server = c->server,
+                                        .method = c->method,
+                                        .name = c->name ? c->name : c->method,
+                                        .arguments = c->arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
 }
 
 /* Ends a call without an upstream answer (client gone, cancelled, shutdown):
@@ -231,7 +255,12 @@ static void call_abandon(mcp_call *c, const char *why)
 {
     call_unlink(c);
     mcp_client_cancel(c->client, c->upstream_id, why);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
+    if (c->done)
+        c->done(false, c->done_ctx);
+    if (c->tool)
+        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
+    else
+        record_forward(c, why, 0);
 }
 
 /* The answer to send the MCP client for an upstream's outcome, and the
@@ -250,7 +279,7 @@ static json_t *answer_for(const mcp_call *c, json_t *result, const mcp_error *er
     }
     *event_error = error;
     if (err->code == MCP_ERR_TIMEOUT) {
-        snprintf(error, error_len, "tool call to server \"%s\" timed out after %u ms", c->server,
+        snprintf(error, error_len, "%s to server \"%s\" timed out after %u ms", c->method, c->server,
                  c->owner->settings->call_timeout_ms);
         return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_TIMEOUT, error, NULL);
     }
@@ -272,7 +301,12 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     const char *event_error;
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
     size_t bytes = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
-    publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
+    if (c->tool)
+        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
+    else
+        record_forward(c, event_error, bytes);
+    if (c->done)
+        c->done(result != NULL, c->done_ctx);
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
@@ -349,6 +383,7 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->batch = b;
     c->client_id = json_incref(id);
     c->server = xstrdup(e->server);
+    c->method = "tools/call";
     c->tool = xstrdup(e->tool);
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
@@ -369,6 +404,45 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     b->waiting++;
     log_kv(LOG_DEBUG, "tool call forwarded",
            LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool), LOG_INT("upstream_id", c->upstream_id),
+                      LOG_STR("session_id", session_id)));
+}
+
+void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
+                       const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
+{
+    mcp_calls *calls = b->calls;
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(id);
+    c->server = xstrdup(server);
+    c->method = method;
+    c->done = done;
+    c->done_ctx = done_ctx;
+    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    c->client = client;
+    c->start_ns = uv_hrtime();
+    const char *name = json_string_value(json_object_get(params, "name"));
+    if (!name)
+        name = json_string_value(json_object_get(params, "uri"));
+    c->name = name ? xstrdup(name) : NULL;
+    c->arguments = json_incref(json_object_get(params, "arguments"));
+    c->upstream_id = mcp_client_request(client, method, params, calls->settings->call_timeout_ms, call_answered, c);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", server);
+        record_forward(c, why, 0);
+        if (done)
+            done(false, done_ctx);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
+        return;
+    }
+    c->next = calls->calls;
+    calls->calls = c;
+    b->waiting++;
+    log_kv(LOG_DEBUG, "request forwarded",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("method", method), LOG_INT("upstream_id", c->upstream_id),
                       LOG_STR("session_id", session_id)));
 }
 

@@ -66,6 +66,20 @@ void mcp_batch_answer_now(mcp_batch *b, json_t *answer);
  * the offered one when the call is forwarded. */
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params);
 
+/* Any other request forwarded to `server`'s `client` (borrowed; a Ready
+ * server's) as it is: `method` (a static string), `params` (borrowed, NULL
+ * for none). Its answer, result or error, goes into the batch as the
+ * upstream gave it, under the client's `id`; it can be cancelled like a
+ * tools/call and publishes no event. An answer at once (an error) when the
+ * server cannot be written to. `done` (may be NULL) is called exactly once
+ * with `done_ctx` as the request ends: ok when the upstream answered with a
+ * result; not ok for an error, a timeout, a cancel, a client gone, a
+ * shutdown or a failed write. */
+struct mcp_client;
+typedef void (*mcp_forward_done_fn)(bool ok, void *ctx);
+void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
+                       const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx);
+
 /* notifications/cancelled from a session: the call it names (in any batch
  * of that session) ends without an answer, and stops upstream too. */
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);

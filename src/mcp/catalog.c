@@ -100,26 +100,23 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
     e->def = json_incref(def);
 }
 
-void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
-{
-    mcp_catalog_build_checked(out, m, cfg, NULL);
-}
-
-void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q)
+/* One list of every enabled server, leaving out what quarantine `q` holds
+ * (NULL: nothing; tools only). */
+static void build(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind, struct quarantine *q)
 {
     *out = (mcp_catalog){0};
     if (!m)
         return;
-    if (!quarantine_enabled(q))
+    if (!quarantine_enabled(q) || kind != MCP_LIST_TOOLS)
         q = NULL;
     if (q)
         quarantine_batch_begin(q);
     size_t cap = 0;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const server_config *srv = &cfg->servers[i];
-        if (!srv->enabled || !manager_server_client(m, srv->name) || (q && !quarantine_server_allowed(q, srv)))
+        json_t *tools = srv->enabled ? manager_server_list(m, srv->name, kind) : NULL;
+        if (!tools || (q && !quarantine_server_allowed(q, srv)))
             continue;
-        json_t *tools = manager_server_tools(m, srv->name);
         size_t k;
         json_t *def;
         json_array_foreach(tools, k, def) {
@@ -130,6 +127,21 @@ void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config
     }
     if (q)
         quarantine_batch_end(q);
+}
+
+void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
+{
+    build(out, m, cfg, MCP_LIST_TOOLS, NULL);
+}
+
+void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind)
+{
+    build(out, m, cfg, kind, NULL);
+}
+
+void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q)
+{
+    build(out, m, cfg, MCP_LIST_TOOLS, q);
 }
 
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b)

@@ -1,21 +1,29 @@
-/* endpoint.c - /mcp: Streamable HTTP in, upstream tools/call out.
+/* endpoint.c - /mcp: Streamable HTTP in, upstream requests out.
  *
  *   POST    one JSON-RPC message (or a batch where the session's protocol
  *           version allows one). Only notifications/responses: 202. Requests
  *           answered at once: 200 JSON. Requests that wait on an upstream
- *           (tools/call) are answered through a batch (calls.h).
+ *           (tools/call; prompts/get and resources/read, subscribe and
+ *           unsubscribe through listings.h) are answered through a batch
+ *           (calls.h).
  *   GET     the session's notification stream (session.h).
  *   DELETE  ends the session. */
 #include "mcp/endpoint.h"
 
+#include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "mcp/calls.h"
 #include "mcp/catalog.h"
+#include "mcp/listings.h"
+#include "mcp/resources.h"
 #include "mcp/search.h"
 #include "mcp/session.h"
+#include "mcp/subscriptions.h"
 #include "store/activity.h"
+#include "upstream/manager.h"
+#include "upstream/mcp_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +43,10 @@ struct mcp_endpoint {
     bus_sub *sub;
     mcp_catalog catalog;
     bool catalog_built;
+    mcp_catalog prompts;     /* built with the catalog (offers_built) */
+    mcp_resources resources; /* the same */
+    bool offers_built;
+    mcp_subs *subs;
     bool closed;
     mcp_search *search; /* search mode's index and tools; NULL when SQLite lacks FTS5 */
 };
@@ -71,17 +83,45 @@ static const mcp_catalog *catalog(mcp_endpoint *ep)
     return &ep->catalog;
 }
 
+/* The prompts and resources on offer, rebuilt when asked for (`force`) or
+ * never built. Returns, in *changed (may be NULL), a bit per list that
+ * differs from before: 1 prompts, 2 resources or templates. */
+static void refresh_offers(mcp_endpoint *ep, bool force, unsigned *changed)
+{
+    if (changed)
+        *changed = 0;
+    if (ep->offers_built && !force)
+        return;
+    mcp_catalog prompts;
+    mcp_resources resources;
+    mcp_catalog_build_list(&prompts, ep->a->manager, &ep->a->cfg, MCP_LIST_PROMPTS);
+    mcp_resources_build(&resources, ep->a->manager, &ep->a->cfg);
+    if (changed && ep->offers_built) {
+        *changed |= mcp_catalog_equal(&ep->prompts, &prompts) ? 0u : 1u;
+        *changed |= mcp_resources_equal(&ep->resources, &resources) ? 0u : 2u;
+    } else if (changed) {
+        *changed = (prompts.n ? 1u : 0u) | (resources.n_resources || resources.n_templates ? 2u : 0u);
+    }
+    mcp_catalog_free(&ep->prompts);
+    mcp_resources_free(&ep->resources);
+    ep->prompts = prompts;
+    ep->resources = resources;
+    ep->offers_built = true;
+}
+
 /* ---- messages --------------------------------------------------------- */
 
 static json_t *initialize_result(const char *version, bool search)
 {
-    return json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", version, "capabilities", "tools",
-                     "listChanged", 1, "serverInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION, "instructions",
+    return json_pack("{s:s, s:{s:{s:b}, s:{s:b}, s:{s:b, s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", version,
+                     "capabilities", "tools", "listChanged", 1, "prompts", "listChanged", 1, "resources", "listChanged",
+                     1, "subscribe", 1, "serverInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION, "instructions",
                      search ? "mcpproxy gives access to the tools of all its upstream MCP servers through two tools: "
                               "retrieve_tools finds the ones that fit a task (with their input schemas), call_tool "
-                              "calls one by the name retrieve_tools gave."
-                            : "mcpproxy offers the tools of all its Ready upstream MCP servers, each named "
-                              "<server>__<tool>.");
+                              "calls one by the name retrieve_tools gave; prompts and resources are as the servers "
+                              "offer them (<server>__<name>, their own URIs)."
+                            : "mcpproxy offers the tools and prompts of all its Ready upstream MCP servers, each "
+                              "named <server>__<name>, and their resources under their own URIs.");
 }
 
 /* The routing mode a new session asks for: /mcp/search, else ?mode=, else
@@ -129,6 +169,14 @@ static void handle_request(mcp_endpoint *ep, mcp_batch *b, mcp_session *s, const
         mcp_batch_call_tool(b, catalog(ep), mcp_session_id(s), m->id, m->params);
         return;
     }
+    refresh_offers(ep, false, NULL);
+    mcp_listing_ctx lctx = {.a = ep->a,
+                            .prompts = &ep->prompts,
+                            .resources = &ep->resources,
+                            .subs = ep->subs,
+                            .session_id = mcp_session_id(s)};
+    if (mcp_listings_handle(b, &lctx, m))
+        return;
     if (strcmp(m->method, "ping") == 0) {
         answer = jsonrpc_result_new(m->id, json_object());
     } else if (strcmp(m->method, "tools/list") == 0) {
@@ -372,7 +420,23 @@ bool mcp_endpoint_route(void *ctx, const http_request *req, http_response *res)
     return true;
 }
 
-/* ---- tool list changes ------------------------------------------------ */
+/* ---- list changes ----------------------------------------------------- */
+
+/* Tells every session with a GET stream which of its prompts and resources
+ * lists changed (refresh_offers' bits). */
+static void announce_changes(mcp_endpoint *ep, unsigned changed)
+{
+    static const char prompts[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}";
+    static const char resources[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/list_changed\"}";
+    if (changed & 1u)
+        mcp_sessions_broadcast(ep->sessions, prompts, sizeof prompts - 1);
+    if (changed & 2u)
+        mcp_sessions_broadcast(ep->sessions, resources, sizeof resources - 1);
+    if (changed)
+        log_kv(LOG_DEBUG, "mcp prompts or resources changed",
+               LOG_FIELDS(LOG_INT("prompt_count", ep->prompts.n), LOG_INT("resource_count", ep->resources.n_resources),
+                          LOG_INT("template_count", ep->resources.n_templates)));
+}
 
 static void on_event(event_msg *msg, void *ctx)
 {
@@ -386,6 +450,9 @@ static void on_event(event_msg *msg, void *ctx)
     mcp_catalog_free(&ep->catalog);
     ep->catalog = now;
     ep->catalog_built = true;
+    unsigned offers_changed;
+    refresh_offers(ep, true, &offers_changed);
+    announce_changes(ep, offers_changed);
     if (!changed)
         return;
     if (ep->search)
@@ -395,11 +462,77 @@ static void on_event(event_msg *msg, void *ctx)
     log_kv(LOG_DEBUG, "mcp tools changed", LOG_FIELDS(LOG_INT("tool_count", now.n), LOG_INT("streams", n)));
 }
 
-void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ctx)
+/* A notifications/resources/updated on its way to the subscribed sessions. */
+typedef struct update_note {
+    mcp_endpoint *ep;
+    char *text;
+    size_t len;
+} update_note;
+
+static bool send_to_session(const char *session_id, void *ctx)
+{
+    update_note *note = ctx;
+    return mcp_sessions_send(note->ep->sessions, session_id, note->text, note->len);
+}
+
+/* An upstream's notifications/resources/updated: to the sessions that
+ * subscribed to that URI on that server, as the server sent it. */
+static void resource_updated(mcp_endpoint *ep, const char *server, json_t *params)
+{
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    if (!uri)
+        return;
+    json_t *msg = jsonrpc_notification_new("notifications/resources/updated", params);
+    update_note note = {.ep = ep};
+    note.text = json_write_string(msg, &note.len);
+    json_decref(msg);
+    size_t n = mcp_subs_deliver(ep->subs, server, uri, send_to_session, &note);
+    log_kv(LOG_DEBUG, "resource updated",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("uri", uri), LOG_INT("sessions", n)));
+    free(note.text);
+}
+
+static void unsubscribed(json_t *result, const mcp_error *err, void *ctx)
+{
+    (void)result, (void)err, (void)ctx; /* nobody waits for it */
+}
+
+/* A subscription no session holds any more: the server is told, when it is
+ * Ready to hear it. */
+static void subscription_gone(const char *server, const char *uri, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    struct mcp_client *client = ep->a->manager ? manager_server_client(ep->a->manager, server) : NULL;
+    if (!client)
+        return;
+    json_t *params = json_pack("{s:s}", "uri", uri);
+    mcp_client_request(client, "resources/unsubscribe", params, ep->a->cfg.mcp.call_timeout_ms, unsubscribed, NULL);
+    json_decref(params);
+}
+
+static void session_ended(const char *id, void *ctx)
 {
     mcp_endpoint *ep = ctx;
     if (!ep->closed)
+        mcp_subs_drop_session(ep->subs, id, subscription_gone, ep);
+}
+
+void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    if (ep->closed)
+        return;
+    if (strcmp(method, "notifications/prompts/list_changed") == 0 ||
+        strcmp(method, "notifications/resources/list_changed") == 0) {
+        /* The server's list is listed again by now (manager.h). */
+        unsigned changed;
+        refresh_offers(ep, true, &changed);
+        announce_changes(ep, changed);
+    } else if (strcmp(method, "notifications/resources/updated") == 0) {
+        resource_updated(ep, server, params);
+    } else {
         mcp_calls_notify(ep->calls, server, method, params);
+    }
 }
 
 /* ---- lifetime --------------------------------------------------------- */
@@ -410,6 +543,8 @@ mcp_endpoint *mcp_endpoint_create(app *a)
     ep->a = a;
     ep->sessions = mcp_sessions_create(a->loop, a->ticker, &a->cfg.mcp);
     ep->calls = mcp_calls_create(a);
+    ep->subs = mcp_subs_create();
+    mcp_sessions_on_end(ep->sessions, session_ended, ep);
     char err[300];
     ep->search = mcp_search_create(a, err, sizeof err);
     if (!ep->search)
@@ -443,5 +578,8 @@ void mcp_endpoint_destroy(mcp_endpoint *ep)
     mcp_search_destroy(ep->search);
     mcp_sessions_destroy(ep->sessions);
     mcp_catalog_free(&ep->catalog);
+    mcp_catalog_free(&ep->prompts);
+    mcp_resources_free(&ep->resources);
+    mcp_subs_destroy(ep->subs);
     free(ep);
 }

@@ -39,6 +39,8 @@ struct mcp_sessions {
     mcp_session **buckets;
     size_t n_buckets; /* a power of two */
     addr_limit *caps;
+    void (*on_end)(const char *id, void *ctx); /* mcp_sessions_on_end; may be NULL */
+    void *on_end_ctx;
     bool closed;
 };
 
@@ -91,6 +93,8 @@ static void session_remove(mcp_sessions *t, mcp_session *s)
     addr_limit_release(t->caps, s->token);
     if (s->stream)
         http_stream_end(s->stream);
+    if (t->on_end)
+        t->on_end(s->id, t->on_end_ctx);
     free(s);
     if (t->all.count == 0)
         ticker_job_stop(t->ticker, &t->sweep);
@@ -126,6 +130,12 @@ static void sweep(ticker_job *job)
             session_remove(t, s); /* may stop this job: the ticker allows it */
         }
     }
+}
+
+void mcp_sessions_on_end(mcp_sessions *t, void (*fn)(const char *id, void *ctx), void *ctx)
+{
+    t->on_end = fn;
+    t->on_end_ctx = ctx;
 }
 
 mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, const mcp_settings *settings)
@@ -198,16 +208,33 @@ mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version, cons
     return s;
 }
 
-mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
+static mcp_session *lookup(mcp_sessions *t, const char *id)
 {
     for (mcp_session *s = t->buckets[bucket_of(t, id)]; s; s = s->bucket_next) {
-        if (strcmp(s->id, id) == 0) {
-            s->last_active = uv_now(t->loop);
-            s->used = true;
+        if (strcmp(s->id, id) == 0)
             return s;
-        }
     }
     return NULL;
+}
+
+mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
+{
+    mcp_session *s = lookup(t, id);
+    if (s) {
+        s->last_active = uv_now(t->loop);
+        s->used = true;
+    }
+    return s;
+}
+
+bool mcp_sessions_send(mcp_sessions *t, const char *id, const char *json, size_t len)
+{
+    mcp_session *s = lookup(t, id);
+    if (!s)
+        return false;
+    if (s->stream)
+        http_stream_sse(s->stream, "message", 0, json, len);
+    return true;
 }
 
 void mcp_session_end(mcp_sessions *t, mcp_session *s)

@@ -125,6 +125,13 @@ static size_t tool_count(const upstream *u)
     return u->client ? json_array_size(mcp_client_tools(u->client)) : 0;
 }
 
+/* Prompts or resources on offer: those of a Ready server only (a list is
+ * complete only once the first round is in). */
+static size_t list_count(const upstream *u, mcp_list_kind kind)
+{
+    return u->client && u->state == CONN_READY ? json_array_size(mcp_client_list(u->client, kind)) : 0;
+}
+
 static void publish(struct manager *m, event_type type, const char *server, const char *old_state,
                     const char *new_state, json_t *data)
 {
@@ -233,8 +240,8 @@ static void upstream_remove(upstream *u)
         uv_close((uv_handle_t *)&u->timer, upstream_closed);
 }
 
-static void on_oauth_login(void *ctx);
-static void on_oauth_refreshed(bool ok, const char *reason, void *ctx);
+static void on_oauth_login(const char *error, void *ctx);
+static void on_oauth_refreshed(oauth_refresh_result result, const char *reason, void *ctx);
 
 static bool is_remote(const server_config *cfg)
 {
@@ -250,7 +257,8 @@ static oauth_flow_options flow_options(upstream *u)
                                 .redirect_uri = u->m->redirect_uri,
                                 .timeout_ms = u->m->a->cfg.upstream.request_timeout_ms,
                                 .curl = u->m->curl,
-                                .store = u->m->tokens};
+                                .store = u->m->tokens,
+                                .paused = !u->cfg.enabled};
 }
 
 /* A remote server gets its OAuth flow (tokens from the file); a server
@@ -363,6 +371,20 @@ static void on_tools(struct mcp_client *c, size_t added, size_t removed, bool fi
          * that crashes right after its handshake still gets auto-disabled. */
         uv_timer_start(&u->timer, ready_period_passed, u->m->a->cfg.upstream.ready_reset_ms, 0);
     }
+}
+
+/* A prompts/resources list was listed again after its list_changed: the
+ * sink is told with that notification, now that the new list can be read
+ * (manager_server_list). */
+static void on_list(struct mcp_client *c, mcp_list_kind kind, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    const char *method =
+        kind == MCP_LIST_PROMPTS ? "notifications/prompts/list_changed" : "notifications/resources/list_changed";
+    log_kv(LOG_DEBUG, "server list updated", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("method", method)));
+    if (u->m->notify)
+        u->m->notify(u->cfg.name, method, NULL, u->m->notify_ctx);
 }
 
 static void on_failed(struct mcp_client *c, const char *reason, void *ctx)
@@ -642,6 +664,7 @@ static void upstream_start(upstream *u)
     u->awaiting_refresh = false;
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
+                                .on_list = on_list,
                                 .on_failed = on_failed,
                                 .on_notification = on_notification,
                                 .on_stderr = on_stderr,
@@ -726,6 +749,8 @@ static json_t *status_of(const upstream *u)
                           remote ? u->cfg.url : (u->cfg.command ? u->cfg.command : ""), "status", status_name(u),
                           "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u), "retry_count",
                           (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
+    json_object_set_new(o, "prompt_count", json_integer((json_int_t)list_count(u, MCP_LIST_PROMPTS)));
+    json_object_set_new(o, "resource_count", json_integer((json_int_t)list_count(u, MCP_LIST_RESOURCES)));
     json_object_set_new(o, "last_error",
                         u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
@@ -763,6 +788,12 @@ json_t *manager_server_tools(struct manager *m, const char *name)
     if (!empty)
         empty = json_array(); /* one immortal empty array, never edited */
     return empty;
+}
+
+json_t *manager_server_list(struct manager *m, const char *name, mcp_list_kind kind)
+{
+    upstream *u = find(m, name);
+    return (u && u->client && u->state == CONN_READY) ? mcp_client_list(u->client, kind) : NULL;
 }
 
 struct mcp_client *manager_server_client(struct manager *m, const char *name)
@@ -928,6 +959,9 @@ static void update_server(struct manager *m, upstream *u, const server_change *c
     if (ch->fields & (SERVER_FIELD_BIT(SERVER_FIELD_URL) | SERVER_FIELD_BIT(SERVER_FIELD_OAUTH) |
                       SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY)))
         flow_update(u);
+    /* A disabled server's tokens are not refreshed: nothing uses them. */
+    if (u->oauth)
+        oauth_flow_set_paused(u->oauth, !s->enabled);
     if (!s->enabled) {
         upstream_stop(u, AFTER_NOTHING);
     } else if (restart || !o->enabled) {
@@ -1046,13 +1080,33 @@ void manager_clear_auto_disable(struct manager *m, const char *name)
 
 /* ---- OAuth ------------------------------------------------------------- */
 
-static void on_oauth_login(void *ctx)
+/* A login's callback failed: the reason goes to last_error and out as
+ * server_login_failed (the state stays what it was, so no state change
+ * would tell whoever waits for the login). */
+static void login_failed(upstream *u, const char *error)
+{
+    char why[1024]; /* the reason whole, with the way out */
+    snprintf(why, sizeof why, "login failed: %.600s; try again: mcpproxy auth login %s, or Log in on the dashboard",
+             error, u->cfg.name);
+    set_str(&u->last_error, why);
+    log_kv(LOG_WARN, "server login failed", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", why)));
+    publish(u->m, EVENT_SERVER_LOGIN_FAILED, u->cfg.name, NULL, NULL,
+            json_pack("{s:o, s:s}", "reason", json_string_lossy(why, strlen(why)), "state", status_name(u)));
+}
+
+static void on_oauth_login(const char *error, void *ctx)
 {
     upstream *u = ctx;
+    if (u->removing || u->m->stopping_all)
+        return;
+    if (error) {
+        login_failed(u, error);
+        return;
+    }
     reset_failures(u);
     u->refresh_tried = false;
     set_str(&u->last_error, NULL); /* the 401 that asked for the login is answered */
-    if (!u->cfg.enabled || u->removing || u->m->stopping_all)
+    if (!u->cfg.enabled)
         return;
     log_kv(LOG_INFO, "server logged in; connecting", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
     if (u->client)
@@ -1061,16 +1115,27 @@ static void on_oauth_login(void *ctx)
         upstream_start(u);
 }
 
-static void on_oauth_refreshed(bool ok, const char *reason, void *ctx)
+static void on_oauth_refreshed(oauth_refresh_result result, const char *reason, void *ctx)
 {
     upstream *u = ctx;
     bool waiting = u->awaiting_refresh;
     u->awaiting_refresh = false;
     if (u->removing || u->m->stopping_all)
         return;
-    if (ok) {
+    if (result == OAUTH_REFRESHED) {
         if (waiting && !u->client)
             upstream_start(u);
+        return;
+    }
+    if (result == OAUTH_REFRESH_UNANSWERED) {
+        /* Ahead of expiry (nobody waits) the flow tries again itself. A
+         * server waiting after a 401 fails like a connection that fails:
+         * Error with the reason, the usual backoff (the retry's 401
+         * refreshes again), a count toward auto-disable. */
+        if (waiting && !u->client && u->cfg.enabled) {
+            u->refresh_tried = false;
+            on_failure(u, reason);
+        }
         return;
     }
     char why[1024]; /* the reason whole, with the way out */

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startProxy, api, proxyBin } from './harness.mjs';
-import { recordEvents, isState, demo } from './upstream_helpers.mjs';
+import { recordEvents, isState, demo, everythingArgs } from './upstream_helpers.mjs';
 import { mcpConnect, mcpPost, jsonHeaders, rawInitialize } from './mcp_helpers.mjs';
 
 const home = mkdtempSync(path.join(tmpdir(), 'mcpproxy-activity-home-'));
@@ -275,6 +275,39 @@ test('activity log: a large export streams page by page, and a client that leave
     const { code } = await proxy.stop();
     assert.equal(code, 0);
   } finally {
+    await proxy.stop();
+  }
+});
+
+test('activity log: prompts/get and resources/read are rows too, named by prompt and URI', async () => {
+  const everything = { name: 'everything', command: process.execPath, args: everythingArgs };
+  const proxy = await startProxy({ config: { mcpServers: [everything] } });
+  let mcp;
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('everything', 'Ready'), 30000);
+    mcp = await mcpConnect(proxy);
+    const got = await mcp.client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Paris', state: 'TX' } });
+    assert.ok(got.messages.length > 0);
+    const read = await mcp.client.readResource({ uri: 'demo://resource/dynamic/text/2' });
+    assert.ok(read.contents.length > 0);
+    await assert.rejects(mcp.client.readResource({ uri: 'demo://resource/dynamic/text/nope' }));
+    const rows = (await api(proxy, 'GET', '/api/activity?server=everything')).json.rows;
+    const prompt = rows.find((r) => r.method === 'prompts/get');
+    assert.equal(prompt.tool, 'args-prompt');
+    assert.deepEqual(prompt.arguments, { city: 'Paris', state: 'TX' });
+    assert.equal(prompt.outcome, 'ok');
+    assert.equal(prompt.client_name, 'mcpproxy-test');
+    assert.ok(prompt.response_bytes > 0);
+    const reads = rows.filter((r) => r.method === 'resources/read');
+    assert.deepEqual(reads.map((r) => [r.tool, r.outcome]),
+      [['demo://resource/dynamic/text/nope', 'error'], ['demo://resource/dynamic/text/2', 'ok']]);
+    assert.ok(reads[0].error);
+    // No tool_called for them: that event is about tools.
+    assert.equal(rec.events.filter((e) => e.type === 'tool_called').length, 0);
+    rec.close();
+  } finally {
+    if (mcp) await mcp.client.close();
     await proxy.stop();
   }
 });
