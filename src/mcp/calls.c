@@ -411,6 +411,15 @@ void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *clie
                        const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
 {
     mcp_calls *calls = b->calls;
+    char held[600];
+    if (quarantine_enabled(calls->a->quarantine) &&
+        quarantine_refusal(calls->a->quarantine, server, NULL, held, sizeof held)) {
+        /* A quarantined server's prompts and resources wait like its tools. */
+        if (done)
+            done(false, done_ctx);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, held, NULL));
+        return;
+    }
     mcp_call *c = xcalloc(1, sizeof *c);
     c->owner = calls;
     c->batch = b;

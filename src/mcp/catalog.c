@@ -101,13 +101,13 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
 }
 
 /* One list of every enabled server, leaving out what quarantine `q` holds
- * (NULL: nothing; tools only). */
+ * (NULL: nothing): every list of a quarantined server, and changed tools. */
 static void build(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind, struct quarantine *q)
 {
     *out = (mcp_catalog){0};
     if (!m)
         return;
-    if (!quarantine_enabled(q) || kind != MCP_LIST_TOOLS)
+    if (!quarantine_enabled(q))
         q = NULL;
     if (q)
         quarantine_batch_begin(q);
@@ -121,7 +121,7 @@ static void build(mcp_catalog *out, struct manager *m, const config *cfg, mcp_li
         json_t *def;
         json_array_foreach(tools, k, def) {
             const char *tool = json_string_value(json_object_get(def, "name"));
-            if (tool && *tool && (!q || quarantine_tool_allowed(q, srv->name, def)))
+            if (tool && *tool && (!q || kind != MCP_LIST_TOOLS || quarantine_tool_allowed(q, srv->name, def)))
                 add_entry(out, &cap, srv->name, tool, def);
         }
     }
@@ -142,6 +142,12 @@ void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *c
 void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q)
 {
     build(out, m, cfg, MCP_LIST_TOOLS, q);
+}
+
+void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind,
+                                    struct quarantine *q)
+{
+    build(out, m, cfg, kind, q);
 }
 
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b)

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rmSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { startProxy, api, proxyBin } from './harness.mjs';
-import { recordEvents, isState, isType, demo } from './upstream_helpers.mjs';
+import { recordEvents, isState, isType, demo, everythingArgs } from './upstream_helpers.mjs';
 import { mcpConnect } from './mcp_helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -180,6 +180,32 @@ test('a server added by editing the config file is quarantined too', async () =>
     const names = await toolNames(mcp.client);
     assert.ok(names.includes('demo__add'));
     assert.ok(!names.some((n) => n.startsWith('edited__')));
+    rec.close();
+  } finally {
+    if (mcp) await mcp.client.close();
+    await proxy.stop();
+  }
+});
+
+test("a quarantined server's prompts and resources wait like its tools", async () => {
+  const proxy = await startProxy({ config: { quarantine: on, mcpServers: [demo('demo')] } });
+  let mcp;
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('demo', 'Ready'));
+    mcp = await mcpConnect(proxy);
+    const everything = { name: 'everything', command: process.execPath, args: everythingArgs };
+    assert.equal((await api(proxy, 'POST', '/api/servers', everything)).status, 201);
+    await rec.until(isType('everything', 'server_quarantined'), 30000);
+    const prompts = (await mcp.client.listPrompts()).prompts.map((p) => p.name);
+    assert.ok(!prompts.some((n) => n.startsWith('everything__')), prompts.join(', '));
+    await assert.rejects(mcp.client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Paris', state: 'TX' } }));
+    await assert.rejects(mcp.client.readResource({ uri: 'demo://resource/dynamic/text/2' }), /server "everything" is quarantined/);
+    assert.equal((await api(proxy, 'POST', '/api/servers/everything/approve')).status, 200);
+    await rec.until(isType('everything', 'server_approved'));
+    assert.ok((await mcp.client.listPrompts()).prompts.some((p) => p.name === 'everything__args-prompt'));
+    const read = await mcp.client.readResource({ uri: 'demo://resource/dynamic/text/2' });
+    assert.ok(read.contents.length > 0);
     rec.close();
   } finally {
     if (mcp) await mcp.client.close();
