@@ -33,7 +33,7 @@ if (settings.apikey) {
 const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
-  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required',
+  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required', 'Quarantined': 'auto-disabled',
 };
 const FEED_MAX = 300;
 const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
@@ -240,6 +240,11 @@ function applyEvent(ev) {
       if (!s) return false;
       if ('tool_count' in d) s.tool_count = d.tool_count;
       break;
+    case 'server_quarantined':
+    case 'server_approved':
+      if (!s) return false;
+      s.quarantined = ev.type === 'server_quarantined';
+      break;
     case 'connection_established':
       if (!s) return false;
       s.connected_since = ev.timestamp;
@@ -306,7 +311,8 @@ function compareGroups(a, b) {
 }
 
 function renderRow(s) {
-  const status = s.status || statusOf(s);
+  // Quarantined: Ready, but its tools held from /mcp until approved.
+  const status = s.quarantined ? 'Quarantined' : s.status || statusOf(s);
   let row = document.querySelector(`tr[data-server="${CSS.escape(s.name)}"]`);
   if (!row) {
     row = el('tr', { class: 'server', 'data-server': s.name },
@@ -324,7 +330,8 @@ function renderRow(s) {
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
         el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', hidden: true, onclick: () => logIn(s.name) }, 'Log in'),
-        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart')));
+        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart'),
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'approve', hidden: true, onclick: () => serverAction(s.name, 'approve') }, 'Approve')));
   }
   // Move the row if its group changed (or it is new), keeping names sorted.
   const body = groupBody(s.group);
@@ -383,6 +390,10 @@ function renderRow(s) {
   login.hidden = status !== 'Login required';
   login.setAttribute('aria-label', `Log in to ${s.name}`);
   login.disabled = !!s.pending || !live;
+  const approve = row.querySelector('[data-action="approve"]');
+  approve.hidden = !s.quarantined;
+  approve.setAttribute('aria-label', `Approve ${s.name}`);
+  approve.disabled = !!s.pending || !live;
   row.classList.toggle('pending', !!s.pending);
   if (detail.open && detail.name === s.name) detail.renderHead();
   $('empty').hidden = servers.size > 0;
@@ -543,6 +554,7 @@ const TYPE_CATEGORY = {
   tool_called: 'tool', tools_updated: 'tools',
   connection_established: 'connection', connection_lost: 'connection',
   app_state_changed: 'app', notice: 'app',
+  server_quarantined: 'state', server_approved: 'state', tool_changed: 'tools',
 };
 
 function describe(ev) {

@@ -8,6 +8,8 @@
 #include "core/util.h"
 #include "http/ticker.h"
 #include "mcp/session.h"
+#include "store/activity.h"
+#include "store/quarantine.h"
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
@@ -51,13 +53,14 @@ struct mcp_call {
     char *server;
     const char *method;       /* static: tools/call, or a forwarded method (mcp_batch_forward) */
     char *tool;               /* the upstream's own name; NULL for other methods (no tool_called) */
+    char *name;               /* a forwarded request's prompt name or resource URI, for the activity log */
     mcp_forward_done_fn done; /* a forwarded request's outcome hook, or NULL */
     void *done_ctx;
     char session_id[MCP_SESSION_ID_LEN + 1];
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments;      /* only when they are logged */
+    json_t *arguments;      /* for the activity log (and the event when they are logged) */
     json_t *progress_token; /* the client's _meta.progressToken, or NULL */
     int64_t our_token;      /* the one the upstream was given instead (0: none) */
 };
@@ -79,13 +82,27 @@ static void result_error_text(json_t *result, char *out, size_t len)
     snprintf(out, len, "the tool reported an error (isError)");
 }
 
+/* The event, the log line and the activity log's row of one call that
+ * ended; `response_bytes` is the size of the upstream's answer (0: none). */
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
-                           const char *session_id, json_t *arguments)
+                           const char *session_id, json_t *arguments, size_t response_bytes)
 {
     calls->a->stats.tool_calls++;
     if (error)
         calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(calls->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = session_id,
+                                        .server = server,
+                                        .method = "tools/call",
+                                        .name = tool,
+                                        .arguments = arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
     json_t *data = json_object();
     json_object_set_new(data, "tool", json_string(tool));
     json_object_set_new(data, "duration_ms", json_integer((json_int_t)ms));
@@ -208,7 +225,27 @@ static void call_free(mcp_call *c)
     json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
+    free(c->name);
     free(c);
+}
+
+/* A forwarded request (prompts/get, resources/read ...) publishes no event,
+ * but is a row of the activity log like a tool call. */
+static void record_forward(const mcp_call *c, const char *error, size_t response_bytes)
+{
+    uint64_t ms = (uv_hrtime() - c->start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(c->owner->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = c->session_id,
+                                        .server = c->server,
+                                        .method = c->method,
+                                        .name = c->name ? c->name : c->method,
+                                        .arguments = c->arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
 }
 
 /* Ends a call without an upstream answer (client gone, cancelled, shutdown):
@@ -221,7 +258,9 @@ static void call_abandon(mcp_call *c, const char *why)
     if (c->done)
         c->done(false, c->done_ctx);
     if (c->tool)
-        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
+        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
+    else
+        record_forward(c, why, 0);
 }
 
 /* The answer to send the MCP client for an upstream's outcome, and the
@@ -261,8 +300,11 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     char error[600];
     const char *event_error;
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
+    size_t bytes = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
     if (c->tool)
-        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
+    else
+        record_forward(c, event_error, bytes);
     if (c->done)
         c->done(result != NULL, c->done_ctx);
     mcp_batch *b = c->batch;
@@ -283,7 +325,9 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
     const char *server = e ? e->server : mcp_catalog_guess_server(&a->cfg, name, &prefix);
     json_t *status = server && a->manager ? manager_server_status_json(a->manager, server) : NULL;
     const char *state = json_string_value(json_object_get(status, "status"));
-    if (server && (!state || strcmp(state, "Ready") != 0)) {
+    if (quarantine_refusal(a->quarantine, server, e ? e->tool : name + prefix, why, sizeof why)) {
+        answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
+    } else if (server && (!state || strcmp(state, "Ready") != 0)) {
         snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now", server,
                  state ? state : "unknown");
         answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
@@ -292,7 +336,7 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
         answer = jsonrpc_error_new(id, RPC_INVALID_PARAMS, why, NULL);
     }
     json_decref(status);
-    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments);
+    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments, 0);
     return answer;
 }
 
@@ -344,13 +388,13 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = start;
-    c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
+    c->arguments = json_incref(arguments);
     c->upstream_id =
         mcp_client_request(client, "tools/call", params, calls->settings->call_timeout_ms, call_answered, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, arguments);
+        publish_called(calls, c->server, c->tool, start, why, session_id, arguments, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
         return;
@@ -367,6 +411,15 @@ void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *clie
                        const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
 {
     mcp_calls *calls = b->calls;
+    char held[600];
+    if (quarantine_enabled(calls->a->quarantine) &&
+        quarantine_refusal(calls->a->quarantine, server, NULL, held, sizeof held)) {
+        /* A quarantined server's prompts and resources wait like its tools. */
+        if (done)
+            done(false, done_ctx);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, held, NULL));
+        return;
+    }
     mcp_call *c = xcalloc(1, sizeof *c);
     c->owner = calls;
     c->batch = b;
@@ -378,10 +431,16 @@ void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *clie
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = uv_hrtime();
+    const char *name = json_string_value(json_object_get(params, "name"));
+    if (!name)
+        name = json_string_value(json_object_get(params, "uri"));
+    c->name = name ? xstrdup(name) : NULL;
+    c->arguments = json_incref(json_object_get(params, "arguments"));
     c->upstream_id = mcp_client_request(client, method, params, calls->settings->call_timeout_ms, call_answered, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", server);
+        record_forward(c, why, 0);
         if (done)
             done(false, done_ctx);
         call_free(c);

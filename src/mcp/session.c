@@ -26,6 +26,7 @@ struct mcp_session {
     bool used;            /* a request came after initialize */
     addr_count *token;    /* its count in the caps */
     http_pending *stream; /* the GET stream, or NULL */
+    bool search;          /* sees retrieve_tools and call_tool (search.h) */
 };
 
 struct mcp_sessions {
@@ -247,6 +248,16 @@ const char *mcp_session_id(const mcp_session *s)
     return s->id;
 }
 
+void mcp_session_set_search(mcp_session *s, bool on)
+{
+    s->search = on;
+}
+
+bool mcp_session_search(const mcp_session *s)
+{
+    return s->search;
+}
+
 const char *mcp_session_protocol_version(const mcp_session *s)
 {
     return s->protocol_version;
@@ -280,6 +291,19 @@ size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
     for (dlist_node *node = t->all.head; node; node = node->next) {
         mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
         if (s->stream) {
+            http_stream_sse(s->stream, "message", 0, json, len);
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len)
+{
+    size_t n = 0;
+    for (dlist_node *node = t->all.head; node; node = node->next) {
+        mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
+        if (s->stream && !s->search) {
             http_stream_sse(s->stream, "message", 0, json, len);
             n++;
         }
