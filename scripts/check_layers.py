@@ -24,11 +24,14 @@ LAYERS = {
     "core": set(),
     "config": {"core"},
     "app": {"core", "config"},  # app/app.h: the context; see WIRING below
-    "upstream": {"core", "config", "app"},
+    "net": {"core"},
+    "oauth": {"core", "config", "net"},
+    "store": {"core", "config"},
+    "upstream": {"core", "config", "app", "net", "oauth"},
     "http": {"core", "config"},
     "stream": {"core", "config", "app", "http"},
-    "mcp": {"core", "config", "app", "http", "upstream"},
-    "api": {"core", "config", "app", "http", "upstream", "stream"},
+    "mcp": {"core", "config", "app", "http", "net", "oauth", "upstream", "store"},
+    "api": {"core", "config", "app", "http", "net", "oauth", "upstream", "stream", "store"},
     "cli": {"core", "config", "app"},
 }
 # app/wiring knows every part; only the command line includes it.

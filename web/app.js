@@ -33,7 +33,7 @@ if (settings.apikey) {
 const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
-  'Auto-Disabled': 'auto-disabled',
+  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required', 'Quarantined': 'auto-disabled',
 };
 const FEED_MAX = 300;
 const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
@@ -166,6 +166,11 @@ function applyEvent(ev) {
       if ('failure_count' in d) s.failure_count = d.failure_count;
       if (d.reason) s.last_error = d.reason;
       break;
+    case 'server_login_failed':
+      // The state stays; the reason is the server's last_error now.
+      if (!s) return !!ev.server_name;
+      if (d.reason) s.last_error = d.reason;
+      break;
     case 'server_config_changed':
     case 'config_change': {
       if (ev.type === 'config_change' && !ev.server_name) {
@@ -235,6 +240,11 @@ function applyEvent(ev) {
       if (!s) return false;
       if ('tool_count' in d) s.tool_count = d.tool_count;
       break;
+    case 'server_quarantined':
+    case 'server_approved':
+      if (!s) return false;
+      s.quarantined = ev.type === 'server_quarantined';
+      break;
     case 'connection_established':
       if (!s) return false;
       s.connected_since = ev.timestamp;
@@ -301,7 +311,8 @@ function compareGroups(a, b) {
 }
 
 function renderRow(s) {
-  const status = s.status || statusOf(s);
+  // Quarantined: Ready, but its tools held from /mcp until approved.
+  const status = s.quarantined ? 'Quarantined' : s.status || statusOf(s);
   let row = document.querySelector(`tr[data-server="${CSS.escape(s.name)}"]`);
   if (!row) {
     row = el('tr', { class: 'server', 'data-server': s.name },
@@ -318,7 +329,9 @@ function renderRow(s) {
           onclick: (e) => { const b = e.currentTarget; const open = b.getAttribute('aria-expanded') !== 'true'; b.setAttribute('aria-expanded', String(open)); b.closest('td').classList.toggle('open', open); } })),
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
-        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart')));
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', hidden: true, onclick: () => logIn(s.name) }, 'Log in'),
+        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart'),
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'approve', hidden: true, onclick: () => serverAction(s.name, 'approve') }, 'Approve')));
   }
   // Move the row if its group changed (or it is new), keeping names sorted.
   const body = groupBody(s.group);
@@ -373,6 +386,14 @@ function renderRow(s) {
   const restart = row.querySelector('[data-action="restart"]');
   restart.setAttribute('aria-label', `Restart ${s.name}`);
   restart.disabled = !!s.pending || !on || !live;
+  const login = row.querySelector('[data-action="login"]');
+  login.hidden = status !== 'Login required';
+  login.setAttribute('aria-label', `Log in to ${s.name}`);
+  login.disabled = !!s.pending || !live;
+  const approve = row.querySelector('[data-action="approve"]');
+  approve.hidden = !s.quarantined;
+  approve.setAttribute('aria-label', `Approve ${s.name}`);
+  approve.disabled = !!s.pending || !live;
   row.classList.toggle('pending', !!s.pending);
   if (detail.open && detail.name === s.name) detail.renderHead();
   $('empty').hidden = servers.size > 0;
@@ -470,6 +491,33 @@ async function serverAction(name, action) {
   live.refreshIfNotLive();
 }
 
+/** OAuth: asks the proxy for the authorization URL and opens it in a new tab
+ * (opened before the request, so no popup blocker stops it); the server
+ * goes Ready once the login comes back to /oauth/callback. */
+async function logIn(name) {
+  const s = servers.get(name);
+  if (!s || s.pending) return;
+  const tab = window.open('', '_blank');
+  if (tab) tab.opener = null; // the authorization server's page gets no handle on the dashboard
+  s.pending = true;
+  renderRow(s);
+  try {
+    const r = await live.request('POST', `/api/servers/${encodeURIComponent(name)}/login`);
+    if (r.ok && r.json && r.json.authorization_url) {
+      if (tab) tab.location.href = r.json.authorization_url;
+      else showBanner(`Open this URL to log in to ${name}: ${r.json.authorization_url}`, true);
+    } else {
+      if (tab) tab.close();
+      showBanner(`log in ${name} failed: ${(r.json && r.json.error) || `HTTP ${r.status}`}`);
+    }
+  } catch (err) {
+    if (tab) tab.close();
+    showBanner(`log in ${name} failed: ${err.message}`);
+  }
+  const now = servers.get(name);
+  if (now) { now.pending = false; renderRow(now); }
+}
+
 async function toggleGroup(name) {
   const g = ensureGroup(name);
   if (g.pending) return;
@@ -501,11 +549,12 @@ function showBanner(text, sticky = false) {
 // ---- activity feed --------------------------------------------------------------
 
 const TYPE_CATEGORY = {
-  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state',
+  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state', server_login_failed: 'state',
   server_config_changed: 'config', config_change: 'config', server_group_updated: 'config',
   tool_called: 'tool', tools_updated: 'tools',
   connection_established: 'connection', connection_lost: 'connection',
   app_state_changed: 'app', notice: 'app',
+  server_quarantined: 'state', server_approved: 'state', tool_changed: 'tools',
 };
 
 function describe(ev) {
@@ -517,6 +566,8 @@ function describe(ev) {
       if (d.last_error) t += ` — ${d.last_error}`;
       return t;
     }
+    case 'server_login_failed':
+      return d.reason || 'login failed';
     case 'server_auto_disabled':
       return `auto-disabled after ${d.failure_count ?? '?'} failures${d.reason ? ` — ${d.reason}` : ''}`;
     case 'server_config_changed': {
@@ -560,7 +611,7 @@ function outcomeClass(ev) {
   if (ev.type === 'server_state_changed' || ev.type === 'state_change') {
     return ev.new_state === 'Ready' ? 'good' : ev.new_state === 'Error' ? 'bad' : '';
   }
-  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost') return 'bad';
+  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost' || ev.type === 'server_login_failed') return 'bad';
   if (ev.type === 'notice') return 'warn';
   return '';
 }
@@ -724,7 +775,7 @@ function setStale(stale) {
 
 // ---- per-server history (the detail view) --------------------------------------------
 
-const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'connection_lost']);
+const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'server_login_failed', 'connection_lost']);
 function remember(ev) {
   if (!ev.server_name) return;
   const map = ev.type === 'tool_called' ? calls : HISTORY_TYPES.has(ev.type) ? stateHistory : null;
@@ -767,6 +818,7 @@ const detail = new DetailView({
     restart: (n) => serverAction(n, 'restart'),
     edit: (n) => editServer(n),
     remove: (n) => deleteServer(n),
+    login: (n) => logIn(n),
   },
 });
 

@@ -1,6 +1,8 @@
 /* servers.c - /api/servers: status, config, tools, logs, edits, actions. */
 #include "api/edit.h"
+#include "api/oauth.h"
 #include "api/path.h"
+#include "api/quarantine.h"
 #include "api/routes.h"
 #include "core/log.h"
 #include "core/strmap.h"
@@ -33,7 +35,8 @@ static bool server_from_json(json_t *obj, server_config *out, char err[CONFIG_ER
 }
 
 /* A client that read the masked config and sends it back (a dashboard
- * editing one field) returns "***" for env and headers values: those keep
+ * editing one field) returns "***" for env and headers values (and
+ * oauth.client_secret): those keep
  * the value they had, so a round trip never overwrites a secret with the
  * mask. */
 static void keep_masked(json_t *env, json_t *old_env)
@@ -58,6 +61,7 @@ static json_t *server_full_json(app *a, const char *name)
     if (st)
         json_object_update_missing(o, st);
     json_decref(st);
+    api_mark_quarantined(a, o);
     return o;
 }
 
@@ -68,6 +72,10 @@ static void status_list(app *a, http_response *res)
     /* One thread: nothing can publish between these two reads, so the list
      * is exactly the state after event `seq`. */
     json_t *servers = manager_status_json(a->manager);
+    size_t i;
+    json_t *st;
+    json_array_foreach(servers, i, st)
+        api_mark_quarantined(a, st);
     http_respond_json(res, 200,
                       json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)bus_head_seq(a->bus), "epoch", bus_epoch(a->bus),
                                 "servers", servers));
@@ -91,6 +99,7 @@ static void servers_list(app *a, http_response *res)
         st = strmap_get(&by_name, s->name);
         if (st)
             json_object_update_missing(o, st);
+        api_mark_quarantined(a, o);
         json_array_append_new(arr, o);
     }
     strmap_free(&by_name);
@@ -146,6 +155,7 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     json_t *merged = server_config_to_json(config_find_server(&a->cfg, name), false);
     json_t *old_env = json_incref(json_object_get(merged, "env"));
     json_t *old_headers = json_incref(json_object_get(merged, "headers"));
+    json_t *old_oauth = json_incref(json_object_get(merged, "oauth"));
     /* "type" is "protocol" under another name: a patch giving it replaces
      * the protocol rather than meeting it as a second key. */
     if (json_object_get(body, "type"))
@@ -154,8 +164,10 @@ static void server_patch(app *a, const char *name, const http_request *req, http
     json_decref(body);
     keep_masked(json_object_get(merged, "env"), old_env);
     keep_masked(json_object_get(merged, "headers"), old_headers);
+    keep_masked(json_object_get(merged, "oauth"), old_oauth); /* its client_secret */
     json_decref(old_env);
     json_decref(old_headers);
+    json_decref(old_oauth);
     server_config srv;
     char err[CONFIG_ERR_LEN];
     bool ok = server_from_json(merged, &srv, err);
@@ -292,7 +304,8 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     const char *name = p->seg[2];
     const char *sub = p->n == 4 ? p->seg[3] : NULL;
     bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 || strcmp(sub, "enable") == 0 ||
-                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0;
+                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 || strcmp(sub, "login") == 0 ||
+                     strcmp(sub, "logout") == 0;
     if (!known_sub)
         return false;
     if (!config_find_server(&a->cfg, name)) {
@@ -318,6 +331,10 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     } else {
         if (req->method != HTTP_POST)
             http_respond_not_allowed(res, "POST");
+        else if (strcmp(sub, "login") == 0)
+            api_server_login(a, name, req, res);
+        else if (strcmp(sub, "logout") == 0)
+            api_server_logout(a, name, res);
         else
             server_action(a, name, sub, res);
     }

@@ -12,8 +12,11 @@
 #include "http/ticker.h"
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
+#include "store/activity.h"
+#include "store/quarantine.h"
+#include "store/store.h"
 #include "stream/ws.h"
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -111,13 +114,20 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/mcp", true, mcp_endpoint_route, a->mcp);
     http_server_add_route(a->http, "/events", true, sse_route, a->sse);
     http_server_add_route(a->http, "/ws/", true, ws_route, NULL);
+    /* Before /api/servers: it answers /api/servers/{name}/approve. */
+    http_server_add_route(a->http, "/api/servers", true, api_quarantine_route, a);
+    http_server_add_route(a->http, "/api/quarantine", true, api_quarantine_route, a);
     http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
     http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
     http_server_add_route(a->http, "/api/events", true, api_events_route, a);
+    http_server_add_route(a->http, "/api/activity", true, api_activity_route, a);
     http_server_add_route(a->http, "/api/openapi.json", true, api_openapi_route, NULL);
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
     http_server_add_route(a->http, "/healthz", false, api_metrics_route, a);
+    /* No key: the user's browser comes back here from a login; the
+     * login's single-use state guards it (api/oauth.c). */
+    http_server_add_route(a->http, "/oauth/callback", false, api_oauth_route, a);
     http_server_add_route(a->http, "/", false, static_route, NULL);
 }
 
@@ -150,6 +160,9 @@ static void finish(runtime *rt)
     sse_manager_close(a->sse);
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
+    /* After /mcp: the calls its close ended are in the log. */
+    activity_log_close(a->activity);
+    quarantine_close(a->quarantine);
     ticker_close(a->ticker);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
@@ -258,6 +271,37 @@ static bool start_serving(app *a, const char *listen)
     return true;
 }
 
+/* The database, opened before anything is said or started: a file that
+ * cannot be used fails the start with one line (said on stderr). */
+static bool open_store(app *a)
+{
+    char err[1024];
+    char *path = store_resolve_path(a->cfg.database, a->config_path);
+    a->store = store_open(path, err, sizeof err);
+    free(path);
+    if (!a->store) {
+        fprintf(stderr, "mcpproxy: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+/* What lives in the database, once the start cannot fail any more (the
+ * first start trusts the configured servers, and says so). */
+static void start_store(app *a)
+{
+    a->activity = activity_log_create(a->loop, a->store, &a->cfg.activity);
+    a->quarantine = quarantine_create(a->loop, a->store, a->bus, &a->cfg.quarantine);
+    quarantine_trust_initial(a->quarantine, &a->cfg);
+}
+
+static void close_store(app *a)
+{
+    activity_log_destroy(a->activity);
+    quarantine_destroy(a->quarantine);
+    store_destroy(a->store);
+}
+
 int app_run(const app_options *opts)
 {
     runtime rt = {0};
@@ -277,10 +321,11 @@ int app_run(const app_options *opts)
 
     /* Before anything is said or started: a start that fails here leaves
      * one line on stderr, naming what to fix. */
-    if (!start_serving(a, opts->listen)) {
+    if (!open_store(a) || !start_serving(a, opts->listen)) {
         ticker_close(a->ticker);
         uv_run(&loop, UV_RUN_NOWAIT);
         ticker_destroy(a->ticker);
+        close_store(a);
         uv_loop_close(&loop);
         bus_destroy(a->bus);
         config_free(&a->cfg);
@@ -290,6 +335,9 @@ int app_run(const app_options *opts)
     }
 
     app_set_state(a, APP_STARTING);
+    log_kv(LOG_INFO, "database",
+           LOG_FIELDS(LOG_STR("path", store_path(a->store)), LOG_INT("schema_version", store_file_version(a->store))));
+    start_store(a);
     uv_signal_init(&loop, &rt.sigint);
     uv_signal_init(&loop, &rt.sigterm);
     uv_signal_init(&loop, &rt.sighup);
@@ -300,7 +348,10 @@ int app_run(const app_options *opts)
     uv_signal_start(&rt.sighup, on_sighup, SIGHUP);
 
     a->curl = curl_loop_create(a->loop);
-    a->manager = manager_create(a, a->curl);
+    strbuf callback = {0};
+    strbuf_appendf(&callback, "%s/oauth/callback", http_server_url(a->http));
+    a->manager = manager_create(a, a->curl, callback.data);
+    strbuf_free(&callback);
     manager_set_notification_sink(a->manager, mcp_endpoint_upstream_notification, a->mcp);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
@@ -317,6 +368,7 @@ int app_run(const app_options *opts)
     manager_destroy(a->manager);
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
+    close_store(a);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");
     bus_destroy(a->bus);

@@ -218,6 +218,7 @@ static const config_field mcp_fields[] = {
     U32(mcp, max_sessions, 1, UINT32_MAX),
     U32(mcp, max_sessions_per_address, 1, UINT32_MAX),
     BOOL(mcp, log_tool_arguments),
+    U32(mcp, list_page_size, 1, UINT32_MAX),
 };
 static const config_field upstream_fields[] = {
     U32(upstream, backoff_base_ms, 10, UINT32_MAX),
@@ -237,6 +238,15 @@ static const config_field upstream_fields[] = {
      * an event stream); the stdio line limit is the same 16 MiB. */
     U32(upstream, max_message_bytes, 4096, 1024u * 1024 * 1024),
 };
+static const config_field activity_fields[] = {
+    U32(activity, retention_days, 1, 36500),
+    U32(activity, max_rows, 100, UINT32_MAX),
+    U32(activity, max_argument_bytes, 0, 16u * 1024 * 1024),
+};
+static const config_field quarantine_fields[] = {
+    BOOL(quarantine, new_servers),
+    BOOL(quarantine, changed_tools),
+};
 
 #undef U32
 #undef BOOL
@@ -245,12 +255,16 @@ static const config_field upstream_fields[] = {
     {                                                                                                                  \
         name, fields, sizeof fields / sizeof fields[0]                                                                 \
     }
+/* clang-format off */
 const config_section config_sections[] = {
     SECTION("websocket", websocket_fields),
     SECTION("limits", limits_fields),
     SECTION("mcp", mcp_fields),
     SECTION("upstream", upstream_fields),
+    SECTION("activity", activity_fields),
+    SECTION("quarantine", quarantine_fields),
 };
+/* clang-format on */
 #undef SECTION
 const size_t config_section_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -325,6 +339,48 @@ static bool parse_pairs(const parse_ctx *pc, json_t *obj, const char *what, env_
         (*out)[*n].name = xstrdup(key);
         (*out)[*n].value = xstrdup(json_string_value(value));
         (*n)++;
+    }
+    return true;
+}
+
+/* "oauth": {client_id, client_secret, scopes, redirect_uri}, each optional;
+ * scopes is an array of strings (kept space-separated, as OAuth sends them). */
+static bool parse_oauth(const parse_ctx *pc, json_t *obj, oauth_settings *o)
+{
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "oauth", "\"oauth\" must be an object (client_id, client_secret, scopes, redirect_uri)");
+    o->present = true;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "client_id") == 0)
+            ok = get_string(pc, value, key, &o->client_id);
+        else if (strcmp(key, "client_secret") == 0)
+            ok = get_string(pc, value, key, &o->client_secret);
+        else if (strcmp(key, "redirect_uri") == 0)
+            ok = get_string(pc, value, key, &o->redirect_uri);
+        else if (strcmp(key, "scopes") == 0) {
+            char **v = NULL;
+            size_t n = 0;
+            ok = get_string_array(pc, value, key, &v, &n);
+            strbuf sb = {0};
+            for (size_t i = 0; i < n; i++) {
+                if (ok && (!*v[i] || strpbrk(v[i], " \t\r\n\"\\")))
+                    ok = fail_at_key(pc, key, "\"oauth.scopes\" must be scope names without spaces or quotes");
+                if (ok)
+                    strbuf_appendf(&sb, "%s%s", i ? " " : "", v[i]);
+                free(v[i]);
+            }
+            free(v);
+            free(o->scopes);
+            o->scopes = ok && sb.len ? xstrdup(sb.data) : NULL;
+            strbuf_free(&sb);
+        } else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"oauth.%s\" (known: client_id, client_secret, scopes, redirect_uri)", key);
+        if (!ok)
+            return false;
     }
     return true;
 }
@@ -420,6 +476,8 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
             ok = parse_pairs(pc, value, "headers", &srv->headers, &srv->n_headers);
         } else if (strcmp(key, "tls_skip_verify") == 0) {
             ok = get_bool(pc, value, key, &srv->tls_skip_verify);
+        } else if (strcmp(key, "oauth") == 0) {
+            ok = parse_oauth(pc, value, &srv->oauth);
         } else if (strcmp(key, "working_dir") == 0) {
             ok = get_string(pc, value, key, &srv->working_dir);
         } else if (strcmp(key, "enabled") == 0) {
@@ -431,7 +489,7 @@ static bool parse_server(const parse_ctx *pc, json_t *obj, const server_place *a
         } else {
             ok = fail_at_key(pc, key,
                              "unknown key \"%s\" in %s (known: name, protocol or type, command, "
-                             "args, env, working_dir, url, headers, tls_skip_verify, enabled, group)",
+                             "args, env, working_dir, url, headers, tls_skip_verify, oauth, enabled, group)",
                              key, label);
         }
         if (!ok)
@@ -494,6 +552,8 @@ void config_init_defaults(config *cfg)
     *cfg = (config){0};
     cfg->listen = xstrdup("127.0.0.1:8080");
     cfg->api_key = xstrdup("");
+    cfg->database = xstrdup("");
+    cfg->routing = xstrdup("direct");
     cfg->auto_disable_threshold = 3;
     cfg->websocket = (ws_settings){
         .ping_interval_ms = 54000,
@@ -536,7 +596,14 @@ void config_init_defaults(config *cfg)
         .unused_session_ttl_ms = 60000,
         .max_sessions = 1024,
         .max_sessions_per_address = 256,
+        .list_page_size = 100,
         .log_tool_arguments = false,
+    };
+    cfg->quarantine = (quarantine_settings){.new_servers = true, .changed_tools = true};
+    cfg->activity = (activity_settings){
+        .retention_days = 30,
+        .max_rows = 100000,
+        .max_argument_bytes = 4096,
     };
 }
 
@@ -558,6 +625,12 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
                     fail_at_key(pc, key, "\"listen\" must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", cfg->listen);
         } else if (strcmp(key, "api_key") == 0) {
             ok = get_string(pc, value, key, &cfg->api_key);
+        } else if (strcmp(key, "database") == 0) {
+            ok = get_string(pc, value, key, &cfg->database);
+        } else if (strcmp(key, "routing") == 0) {
+            ok = get_string(pc, value, key, &cfg->routing);
+            if (ok && strcmp(cfg->routing, "direct") != 0 && strcmp(cfg->routing, "search") != 0)
+                ok = fail_at_key(pc, key, "\"routing\" must be \"direct\" or \"search\" (got \"%s\")", cfg->routing);
         } else if (strcmp(key, "allowed_origins") == 0) {
             ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
         } else if (strcmp(key, "auto_disable_threshold") == 0) {
@@ -574,11 +647,12 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
         } else if ((section = find_section(key))) {
             ok = parse_section(pc, section, value, cfg);
         } else {
-            ok = fail_at_key(pc, key,
-                             "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcp, upstream, mcpServers or servers); "
-                             "to take the servers of another tool's file, use mcpproxy import FILE",
-                             key);
+            ok = fail_at_key(
+                pc, key,
+                "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
+                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, mcpServers or servers); "
+                "to take the servers of another tool's file, use mcpproxy import FILE",
+                key);
         }
         if (!ok)
             return false;
@@ -693,6 +767,18 @@ bool config_server_validate(const server_config *srv, char err[CONFIG_ERR_LEN])
                  srv->name, srv->url);
         return false;
     }
+    if (srv->oauth.present && !has_url) {
+        snprintf(err, CONFIG_ERR_LEN, "server \"%s\": \"oauth\" is for a \"url\" server, not a \"command\"", srv->name);
+        return false;
+    }
+    const char *ru = srv->oauth.redirect_uri;
+    if (ru && strncasecmp(ru, "http://", 7) != 0 && strncasecmp(ru, "https://", 8) != 0) {
+        snprintf(err, CONFIG_ERR_LEN,
+                 "server \"%s\": \"oauth.redirect_uri\" must be an http(s) URL that reaches this proxy's "
+                 "/oauth/callback (got \"%.80s\")",
+                 srv->name, ru);
+        return false;
+    }
     for (size_t i = 0; i < srv->n_headers; i++) {
         const char *h = srv->headers[i].name;
         bool ok = *h != '\0';
@@ -748,6 +834,10 @@ void server_config_free(server_config *srv)
         free(srv->headers[i].value);
     }
     free(srv->headers);
+    free(srv->oauth.client_id);
+    free(srv->oauth.client_secret);
+    free(srv->oauth.scopes);
+    free(srv->oauth.redirect_uri);
     free(srv->working_dir);
     free(srv->group);
     *srv = (server_config){0};
@@ -757,6 +847,8 @@ void config_free(config *cfg)
 {
     free(cfg->listen);
     free(cfg->api_key);
+    free(cfg->database);
+    free(cfg->routing);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);

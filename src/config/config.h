@@ -48,7 +48,9 @@ typedef struct upstream_settings {
     uint32_t stop_grace_ms;      /* 1000 (at most 60000): SIGTERM, then SIGKILL after this;
                                   * a process stop cuts it to 1000 */
     /* Bounds on what one server can make mcpproxy hold; past any of them
-     * the server is failed (Error, last_error names the key, backoff). */
+     * the server is failed (Error, last_error names the key, backoff). The
+     * tool listing bounds bound the prompts, resources and resource
+     * templates listings alike, each on its own. */
     uint32_t max_queued_bytes;    /* 8 MiB (at most 1 GiB): bytes waiting to be written to its stdin */
     uint32_t max_tool_pages;      /* 1000: tools/list pages in one listing */
     uint32_t max_tool_list_bytes; /* 32 MiB: bytes of tools/list answers in one listing */
@@ -64,13 +66,37 @@ typedef struct mcp_settings {
     uint32_t unused_session_ttl_ms;    /* 60000: a session with no request after initialize expires sooner */
     uint32_t max_sessions;             /* 1024: sessions at once, all clients */
     uint32_t max_sessions_per_address; /* 256: from one client address */
+    uint32_t list_page_size;           /* 100: items per page of prompts/list, resources/list, templates */
     bool log_tool_arguments;           /* false: tool_called events carry the arguments */
 } mcp_settings;
+
+/* The activity log in the database (src/store/activity.h). */
+typedef struct activity_settings {
+    uint32_t retention_days;     /* 30: older rows are deleted */
+    uint32_t max_rows;           /* 100000: past this the oldest rows are deleted */
+    uint32_t max_argument_bytes; /* 4096: a call's arguments (JSON) are cut to this */
+} activity_settings;
+
+/* What waits for approval (src/store/quarantine.h). */
+typedef struct quarantine_settings {
+    bool new_servers;   /* true: a server added after the first start is Quarantined until approved */
+    bool changed_tools; /* true: a tool whose description or input schema changed is held until approved */
+} quarantine_settings;
 
 typedef struct env_var {
     char *name;
     char *value;
 } env_var;
+
+/* A remote server's OAuth settings (all optional). Tokens are not here: they
+ * live in the token file (oauth/oauth_store.h), never in the config. */
+typedef struct oauth_settings {
+    bool present;        /* the server has an "oauth" object */
+    char *client_id;     /* NULL: registered dynamically (RFC 7591) */
+    char *client_secret; /* NULL: a public client; a secret like env values */
+    char *scopes;        /* space-separated, NULL: what the server asks for */
+    char *redirect_uri;  /* NULL: http://LISTEN/oauth/callback */
+} oauth_settings;
 
 typedef struct server_config {
     char *name; /* CONFIG_NAME_RULE; unique */
@@ -83,6 +109,7 @@ typedef struct server_config {
     env_var *headers; /* sent with every request to url; secrets like env */
     size_t n_headers;
     bool tls_skip_verify; /* false: https certificates are verified (system CA store) */
+    oauth_settings oauth; /* a remote server only */
     char **args;
     size_t n_args;
     env_var *env;
@@ -110,6 +137,10 @@ typedef struct config {
     limits_settings limits;
     mcp_settings mcp;
     upstream_settings upstream;
+    activity_settings activity;
+    quarantine_settings quarantine;
+    char *database; /* "" = mcpproxy.db next to the config file */
+    char *routing;  /* "direct" (every tool as server__tool) or "search" (retrieve_tools, call_tool) on /mcp */
     server_config *servers;
     size_t n_servers;
     config_servers_form servers_form; /* the file's; a save keeps it */
@@ -173,7 +204,7 @@ server_config *config_find_server(const config *cfg, const char *name);
 #define CONFIG_SECRET_MASK "***"
 
 /* One server in the file's shape. With mask_secrets, env and headers
- * values read CONFIG_SECRET_MASK (for events, API responses and logs; they
+ * values and oauth.client_secret read CONFIG_SECRET_MASK (for events, API responses and logs; they
  * carry tokens). A stdio server has no url, headers or tls_skip_verify
  * keys; a remote one no command, args, env or working_dir. New reference. */
 json_t *server_config_to_json(const server_config *srv, bool mask_secrets);

@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char *const field_names[SERVER_FIELD_COUNT] = {
-    "protocol", "command", "args", "env", "working_dir", "url", "headers", "tls_skip_verify", "enabled", "group",
+    "protocol", "command",         "args",  "env",     "working_dir", "url",
+    "headers",  "tls_skip_verify", "oauth", "enabled", "group",
 };
 
 const char *server_field_name(server_field f)
@@ -64,6 +65,10 @@ unsigned server_config_diff(const server_config *a, const server_config *b)
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY);
     if (!str_eq(a->working_dir, b->working_dir))
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR);
+    if (a->oauth.present != b->oauth.present || !str_eq(a->oauth.client_id, b->oauth.client_id) ||
+        !str_eq(a->oauth.client_secret, b->oauth.client_secret) || !str_eq(a->oauth.scopes, b->oauth.scopes) ||
+        !str_eq(a->oauth.redirect_uri, b->oauth.redirect_uri))
+        fields |= SERVER_FIELD_BIT(SERVER_FIELD_OAUTH);
     if (a->enabled != b->enabled)
         fields |= SERVER_FIELD_BIT(SERVER_FIELD_ENABLED);
     if (!str_eq(a->group, b->group))
@@ -146,6 +151,10 @@ static void diff_settings(config_changes *c, const config *a, const config *b)
         c->settings[c->n_settings++] = "listen";
     if (!str_eq(a->api_key, b->api_key))
         c->settings[c->n_settings++] = "api_key";
+    if (!str_eq(a->database, b->database))
+        c->settings[c->n_settings++] = "database";
+    if (!str_eq(a->routing, b->routing))
+        c->settings[c->n_settings++] = "routing";
     if (!strings_eq(a->allowed_origins, a->n_allowed_origins, b->allowed_origins, b->n_allowed_origins))
         c->settings[c->n_settings++] = "allowed_origins";
     if (a->auto_disable_threshold != b->auto_disable_threshold)
@@ -162,8 +171,8 @@ config_changes *config_diff(const config *before, const config *after)
     c->servers = xcalloc(after->n_servers, sizeof(*c->servers));
     /* A removed server meets one group, a server of the new config two. */
     c->groups = xcalloc(before->n_servers + 2 * after->n_servers, sizeof(*c->groups));
-    /* listen, api_key, allowed_origins, auto_disable_threshold, sections */
-    c->settings = xcalloc(4 + config_section_count, sizeof(*c->settings));
+    /* listen, api_key, database, routing, allowed_origins, auto_disable_threshold, sections */
+    c->settings = xcalloc(6 + config_section_count, sizeof(*c->settings));
     diff_servers(c, before, after);
     diff_settings(c, before, after);
     return c;

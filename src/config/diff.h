@@ -21,6 +21,7 @@ typedef enum server_field {
     SERVER_FIELD_URL,
     SERVER_FIELD_HEADERS,
     SERVER_FIELD_TLS_SKIP_VERIFY,
+    SERVER_FIELD_OAUTH,
     SERVER_FIELD_ENABLED,
     SERVER_FIELD_GROUP,
     SERVER_FIELD_COUNT
@@ -34,7 +35,8 @@ typedef enum server_field {
     (SERVER_FIELD_BIT(SERVER_FIELD_PROTOCOL) | SERVER_FIELD_BIT(SERVER_FIELD_COMMAND) |                                \
      SERVER_FIELD_BIT(SERVER_FIELD_ARGS) | SERVER_FIELD_BIT(SERVER_FIELD_ENV) |                                        \
      SERVER_FIELD_BIT(SERVER_FIELD_WORKING_DIR) | SERVER_FIELD_BIT(SERVER_FIELD_URL) |                                 \
-     SERVER_FIELD_BIT(SERVER_FIELD_HEADERS) | SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY))
+     SERVER_FIELD_BIT(SERVER_FIELD_HEADERS) | SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY) |                         \
+     SERVER_FIELD_BIT(SERVER_FIELD_OAUTH))
 
 /* The field's key in the config file ("protocol", "working_dir", ...). */
 const char *server_field_name(server_field f);

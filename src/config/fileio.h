@@ -1,5 +1,6 @@
 /* fileio.h - the config file's bytes: read whole, and written atomically
- * through symlinks. Private to src/config (config.c, save.c, file.c).
+ * through symlinks. Used by src/config (config.c, save.c, file.c) and the
+ * OAuth token file (oauth/oauth_store.c), which is written the same way.
  *
  * A write makes a temp file beside the file it replaces, fsyncs it, and
  * renames it over that file. Symlinks are followed first (config_write_target

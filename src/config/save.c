@@ -43,6 +43,11 @@ void server_config_copy(server_config *dst, const server_config *src)
         dst->headers[i].value = dup_or_empty(src->headers[i].value);
     }
     dst->tls_skip_verify = src->tls_skip_verify;
+    dst->oauth.present = src->oauth.present;
+    dst->oauth.client_id = src->oauth.client_id ? xstrdup(src->oauth.client_id) : NULL;
+    dst->oauth.client_secret = src->oauth.client_secret ? xstrdup(src->oauth.client_secret) : NULL;
+    dst->oauth.scopes = src->oauth.scopes ? xstrdup(src->oauth.scopes) : NULL;
+    dst->oauth.redirect_uri = src->oauth.redirect_uri ? xstrdup(src->oauth.redirect_uri) : NULL;
     dst->working_dir = dup_or_empty(src->working_dir);
     dst->enabled = src->enabled;
     dst->group = dup_or_empty(src->group);
@@ -61,6 +66,8 @@ void config_copy_settings(config *dst, const config *src)
     *dst = *src; /* the numbers and the settings sections */
     dst->listen = dup_or_empty(src->listen);
     dst->api_key = dup_or_empty(src->api_key);
+    dst->database = dup_or_empty(src->database);
+    dst->routing = dup_or_empty(src->routing);
     dst->allowed_origins = copy_strings(src->allowed_origins, src->n_allowed_origins);
     dst->servers = NULL;
     dst->n_servers = 0;
@@ -84,13 +91,38 @@ static json_t *pairs_json(const env_var *v, size_t n, bool mask_secrets)
     return obj;
 }
 
+/* Only the keys that are set; the secret masked like env values. */
+static json_t *oauth_json(const oauth_settings *o, bool mask_secrets)
+{
+    json_t *obj = json_object();
+    if (o->client_id)
+        json_object_set_new(obj, "client_id", json_string(o->client_id));
+    if (o->client_secret)
+        json_object_set_new(obj, "client_secret", json_string(mask_secrets ? CONFIG_SECRET_MASK : o->client_secret));
+    if (o->scopes) {
+        json_t *arr = json_array();
+        char *copy = xstrdup(o->scopes), *save = NULL;
+        for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            json_array_append_new(arr, json_string(t));
+        free(copy);
+        json_object_set_new(obj, "scopes", arr);
+    }
+    if (o->redirect_uri)
+        json_object_set_new(obj, "redirect_uri", json_string(o->redirect_uri));
+    return obj;
+}
+
 json_t *server_config_to_json(const server_config *s, bool mask_secrets)
 {
-    if (s->url && *s->url)
-        return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
-                         s->protocol ? s->protocol : "auto", "url", s->url, "headers",
-                         pairs_json(s->headers, s->n_headers, mask_secrets), "tls_skip_verify", s->tls_skip_verify,
-                         "enabled", s->enabled, "group", s->group ? s->group : "");
+    if (s->url && *s->url) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
+                              s->protocol ? s->protocol : "auto", "url", s->url, "headers",
+                              pairs_json(s->headers, s->n_headers, mask_secrets), "tls_skip_verify", s->tls_skip_verify,
+                              "enabled", s->enabled, "group", s->group ? s->group : "");
+        if (s->oauth.present)
+            json_object_set_new(o, "oauth", oauth_json(&s->oauth, mask_secrets));
+        return o;
+    }
     json_t *env = pairs_json(s->env, s->n_env, mask_secrets);
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:s}", "name", s->name ? s->name : "", "protocol",
                      s->protocol ? s->protocol : "stdio", "command", s->command ? s->command : "", "args",
@@ -129,6 +161,10 @@ json_t *config_to_json(const config *cfg)
                              cfg->api_key ? cfg->api_key : "", "allowed_origins",
                              strings_json(cfg->allowed_origins, cfg->n_allowed_origins), "auto_disable_threshold",
                              (json_int_t)cfg->auto_disable_threshold);
+    if (cfg->database && *cfg->database) /* written only when set: the default follows the file */
+        json_object_set_new(root, "database", json_string(cfg->database));
+    if (cfg->routing && strcmp(cfg->routing, "search") == 0) /* written only when not the default */
+        json_object_set_new(root, "routing", json_string(cfg->routing));
     /* The settings sections, from the same table the parser reads. */
     for (size_t i = 0; i < config_section_count; i++) {
         const config_section *sec = &config_sections[i];

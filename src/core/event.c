@@ -23,6 +23,10 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
     [EVENT_CONNECTION_ESTABLISHED] = "connection_established",
     [EVENT_CONNECTION_LOST] = "connection_lost",
     [EVENT_SERVER_LOG] = "server_log",
+    [EVENT_SERVER_LOGIN_FAILED] = "server_login_failed",
+    [EVENT_SERVER_QUARANTINED] = "server_quarantined",
+    [EVENT_TOOL_CHANGED] = "tool_changed",
+    [EVENT_SERVER_APPROVED] = "server_approved",
 };
 
 const char *event_type_name(event_type type)

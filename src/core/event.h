@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 12 event types, in the order docs/PROTOCOL.md lists them. Legacy
+/* The 16 event types, in the order docs/PROTOCOL.md lists them. Legacy
  * names (PROTOCOL.md, "Event types") are accepted from clients that were
  * written against them; our own code publishes the canonical ones. */
 typedef enum event_type {
@@ -26,7 +26,11 @@ typedef enum event_type {
     EVENT_TOOL_CALLED,
     EVENT_CONNECTION_ESTABLISHED,
     EVENT_CONNECTION_LOST,
-    EVENT_SERVER_LOG, /* new stderr lines of an upstream (rate-limited) */
+    EVENT_SERVER_LOG,          /* new stderr lines of an upstream (rate-limited) */
+    EVENT_SERVER_LOGIN_FAILED, /* an OAuth login's callback failed (the state stays) */
+    EVENT_SERVER_QUARANTINED,  /* a new or changed server waits for approval */
+    EVENT_TOOL_CHANGED,        /* an approved tool's definition changed: held */
+    EVENT_SERVER_APPROVED,     /* a server (and its tools as they are) approved */
     EVENT_TYPE_COUNT
 } event_type;
 

@@ -9,6 +9,8 @@
 #include "core/util.h"
 #include "http/ticker.h"
 #include "mcp/session.h"
+#include "store/activity.h"
+#include "store/quarantine.h"
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
@@ -50,12 +52,16 @@ struct mcp_call {
     mcp_batch *batch;
     json_t *client_id; /* the id the MCP client chose */
     char *server;
-    char *tool; /* the upstream's own name */
+    const char *method;       /* static: tools/call, or a forwarded method (mcp_batch_forward) */
+    char *tool;               /* the upstream's own name; NULL for other methods (no tool_called) */
+    char *name;               /* a forwarded request's prompt name or resource URI, for the activity log */
+    mcp_forward_done_fn done; /* a forwarded request's outcome hook, or NULL */
+    void *done_ctx;
     char session_id[MCP_SESSION_ID_LEN + 1];
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments;      /* only when they are logged */
+    json_t *arguments;      /* for the activity log (and the event when they are logged) */
     json_t *progress_token; /* the client's _meta.progressToken, or NULL */
     int64_t our_token;      /* the one the upstream was given instead (0: none) */
 };
@@ -80,13 +86,27 @@ static void result_error_text(json_t *result, char *out, size_t len)
 /* A string literal appended without its NUL. */
 #define APPEND_LIT(sb, lit) strbuf_append((sb), (lit), sizeof(lit) - 1)
 
+/* The event, the log line and the activity log's row of one call that
+ * ended; `response_bytes` is the size of the upstream's answer (0: none). */
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
-                           const char *session_id, json_t *arguments)
+                           const char *session_id, json_t *arguments, size_t response_bytes)
 {
     calls->a->stats.tool_calls++;
     if (error)
         calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(calls->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = session_id,
+                                        .server = server,
+                                        .method = "tools/call",
+                                        .name = tool,
+                                        .arguments = arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
     /* The data written as text, members in the order a tree gave them (one
      * event per call: no tree built only to be written out). */
     strbuf data = {0};
@@ -257,7 +277,27 @@ static void call_free(mcp_call *c)
     json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
+    free(c->name);
     free(c);
+}
+
+/* A forwarded request (prompts/get, resources/read ...) publishes no event,
+ * but is a row of the activity log like a tool call. */
+static void record_forward(const mcp_call *c, const char *error, size_t response_bytes)
+{
+    uint64_t ms = (uv_hrtime() - c->start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(c->owner->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = c->session_id,
+                                        .server = c->server,
+                                        .method = c->method,
+                                        .name = c->name ? c->name : c->method,
+                                        .arguments = c->arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
 }
 
 /* Ends a call without an upstream answer (client gone, cancelled, shutdown):
@@ -267,7 +307,12 @@ static void call_abandon(mcp_call *c, const char *why)
 {
     call_unlink(c);
     mcp_client_cancel(c->client, c->upstream_id, why);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
+    if (c->done)
+        c->done(false, c->done_ctx);
+    if (c->tool)
+        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
+    else
+        record_forward(c, why, 0);
 }
 
 /* The answer to send the MCP client for an upstream's outcome, and the
@@ -286,7 +331,7 @@ static json_t *answer_for(const mcp_call *c, json_t *result, const mcp_error *er
     }
     *event_error = error;
     if (err->code == MCP_ERR_TIMEOUT) {
-        snprintf(error, error_len, "tool call to server \"%s\" timed out after %u ms", c->server,
+        snprintf(error, error_len, "%s to server \"%s\" timed out after %u ms", c->method, c->server,
                  c->owner->settings->call_timeout_ms);
         return jsonrpc_error_new(c->client_id, RPC_UPSTREAM_TIMEOUT, error, NULL);
     }
@@ -307,7 +352,13 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     char error[600];
     const char *event_error;
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+    size_t bytes = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
+    if (c->tool)
+        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
+    else
+        record_forward(c, event_error, bytes);
+    if (c->done)
+        c->done(result != NULL, c->done_ctx);
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
@@ -351,7 +402,9 @@ static void call_answered_raw(const char *result, size_t len, void *ctx)
         return;
     }
     call_unlink(c);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments, len);
+    if (c->done)
+        c->done(true, c->done_ctx);
     static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
     strbuf sb = {0};
     strbuf_reserve(&sb, sizeof head + sizeof mid + len + 32);
@@ -379,7 +432,9 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
     const char *server = e ? e->server : mcp_catalog_guess_server(&a->cfg, name, &prefix);
     json_t *status = server && a->manager ? manager_server_status_json(a->manager, server) : NULL;
     const char *state = json_string_value(json_object_get(status, "status"));
-    if (server && (!state || strcmp(state, "Ready") != 0)) {
+    if (quarantine_refusal(a->quarantine, server, e ? e->tool : name + prefix, why, sizeof why)) {
+        answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
+    } else if (server && (!state || strcmp(state, "Ready") != 0)) {
         snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now", server,
                  state ? state : "unknown");
         answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
@@ -388,7 +443,7 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
         answer = jsonrpc_error_new(id, RPC_INVALID_PARAMS, why, NULL);
     }
     json_decref(status);
-    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments);
+    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments, 0);
     return answer;
 }
 
@@ -435,17 +490,18 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->batch = b;
     c->client_id = json_incref(id);
     c->server = xstrdup(e->server);
+    c->method = "tools/call";
     c->tool = xstrdup(e->tool);
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = start;
-    c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
+    c->arguments = json_incref(arguments);
     c->upstream_id = mcp_client_request_raw(client, "tools/call", params, calls->settings->call_timeout_ms,
                                             call_answered, call_answered_raw, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, arguments);
+        publish_called(calls, c->server, c->tool, start, why, session_id, arguments, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
         return;
@@ -461,8 +517,6 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
 bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
                          bool accepts_sse, const http_request *req, http_response *res)
 {
-    if (calls->settings->log_tool_arguments)
-        return false; /* the event carries them: the tree way has them */
     const mcp_catalog_entry *e = mcp_catalog_find(cat, ct->name);
     struct mcp_client *client = e && calls->a->manager ? manager_server_client(calls->a->manager, e->server) : NULL;
     if (!client)
@@ -494,7 +548,12 @@ bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *s
     c->batch = b;
     c->client_id = json_incref(ct->id);
     c->server = xstrdup(e->server);
+    c->method = "tools/call";
     c->tool = xstrdup(e->tool);
+    /* The activity log and a logged event keep the arguments as a tree:
+     * only the arguments are parsed then, never the whole request. */
+    if (ct->arguments && (calls->a->activity || calls->settings->log_tool_arguments))
+        c->arguments = json_loadb(ct->arguments, ct->arguments_len, 0, NULL); /* checked by json_scan */
     size_t sid_len = strnlen(session_id, MCP_SESSION_ID_LEN);
     memcpy(c->session_id, session_id, sid_len);
     c->session_id[sid_len] = '\0';
@@ -506,7 +565,7 @@ bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *s
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, NULL);
+        publish_called(calls, c->server, c->tool, start, why, session_id, c->arguments, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(ct->id, RPC_UPSTREAM_CLOSED, why, NULL));
     } else {
@@ -519,6 +578,54 @@ bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *s
     }
     mcp_batch_end(b, req, res);
     return true;
+}
+
+void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
+                       const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
+{
+    mcp_calls *calls = b->calls;
+    char held[600];
+    if (quarantine_enabled(calls->a->quarantine) &&
+        quarantine_refusal(calls->a->quarantine, server, NULL, held, sizeof held)) {
+        /* A quarantined server's prompts and resources wait like its tools. */
+        if (done)
+            done(false, done_ctx);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, held, NULL));
+        return;
+    }
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(id);
+    c->server = xstrdup(server);
+    c->method = method;
+    c->done = done;
+    c->done_ctx = done_ctx;
+    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    c->client = client;
+    c->start_ns = uv_hrtime();
+    const char *name = json_string_value(json_object_get(params, "name"));
+    if (!name)
+        name = json_string_value(json_object_get(params, "uri"));
+    c->name = name ? xstrdup(name) : NULL;
+    c->arguments = json_incref(json_object_get(params, "arguments"));
+    c->upstream_id = mcp_client_request(client, method, params, calls->settings->call_timeout_ms, call_answered, c);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", server);
+        record_forward(c, why, 0);
+        if (done)
+            done(false, done_ctx);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
+        return;
+    }
+    c->next = calls->calls;
+    calls->calls = c;
+    b->waiting++;
+    log_kv(LOG_DEBUG, "request forwarded",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("method", method), LOG_INT("upstream_id", c->upstream_id),
+                      LOG_STR("session_id", session_id)));
 }
 
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params)

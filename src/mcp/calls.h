@@ -72,9 +72,23 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
  * answered through a batch of its own (now, or later through `req`). false,
  * with nothing done, when the general path must take the body instead: the
  * tool is not on offer or its server is not Ready (it refuses with the
- * usual errors), or tool_called events carry arguments. All borrowed. */
+ * usual errors). All borrowed. */
 bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
                          bool accepts_sse, const http_request *req, http_response *res);
+
+/* Any other request forwarded to `server`'s `client` (borrowed; a Ready
+ * server's) as it is: `method` (a static string), `params` (borrowed, NULL
+ * for none). Its answer, result or error, goes into the batch as the
+ * upstream gave it, under the client's `id`; it can be cancelled like a
+ * tools/call and publishes no event. An answer at once (an error) when the
+ * server cannot be written to. `done` (may be NULL) is called exactly once
+ * with `done_ctx` as the request ends: ok when the upstream answered with a
+ * result; not ok for an error, a timeout, a cancel, a client gone, a
+ * shutdown or a failed write. */
+struct mcp_client;
+typedef void (*mcp_forward_done_fn)(bool ok, void *ctx);
+void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
+                       const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx);
 
 /* notifications/cancelled from a session: the call it names (in any batch
  * of that session) ends without an answer, and stops upstream too. */

@@ -1,5 +1,5 @@
 /* mcp_catalog.h - the tools /mcp offers: every tool of every Ready, enabled
- * upstream, named <server>__<tool>.
+ * upstream, named <server>__<tool> (and, built the same way, every prompt).
  *
  * Names must fit what common MCP clients accept: [A-Za-z0-9_-]{1,64}. Other
  * bytes become '_'; a name longer than 64 (or one that collides with an
@@ -10,6 +10,7 @@
 #define MCPPROXY_HTTP_MCP_CATALOG_H
 
 #include "config/config.h"
+#include "upstream/mcp_client.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,6 +39,20 @@ void mcp_tool_name(const char *server, const char *tool, bool hashed, char out[M
 /* Builds the catalog from the manager (NULL: empty) and the config. `out`
  * must be empty (zeroed or freed). */
 void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg);
+
+/* The same for the prompts (kind MCP_LIST_PROMPTS), named like tools:
+ * <server>__<prompt>, the same rules. Entries' `tool` is then the
+ * upstream's prompt name. */
+void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind);
+
+/* The tools, leaving out what quarantine `q` holds (a quarantined
+ * server's tools, changed tools); NULL holds nothing. */
+struct quarantine;
+void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q);
+
+/* A list of another kind (prompts) without a quarantined server's. */
+void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind,
+                                    struct quarantine *q);
 
 /* Whether two catalogs offer the same names with equal definitions. */
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);

@@ -3,9 +3,11 @@
  * MCP clients initialize a session here (session.h), list the tools of every
  * Ready upstream as <server>__<tool> (catalog.h) and call them (calls.h);
  * each call is routed to its upstream's mcp_client and published as
- * tool_called. Sessions
- * with a GET stream are told notifications/tools/list_changed when the set
- * of offered tools changes. See docs/PROTOCOL.md, "MCP endpoint (/mcp)". */
+ * tool_called. Prompts and resources are served alike (listings.h).
+ * Sessions with a GET stream are told notifications/tools/list_changed,
+ * prompts/list_changed and resources/list_changed when what is on offer
+ * changes, and the resources/updated of what they subscribed to. See
+ * docs/PROTOCOL.md, "MCP endpoint (/mcp)". */
 #ifndef MCPPROXY_MCP_ENDPOINT_H
 #define MCPPROXY_MCP_ENDPOINT_H
 
@@ -29,8 +31,10 @@ bool mcp_endpoint_route(void *mcp_endpoint, const http_request *req, http_respon
 void mcp_endpoint_close(mcp_endpoint *ep);
 
 /* The manager's notification sink (manager_set_notification_sink): an
- * upstream's notifications/progress reaches the /mcp call it belongs to.
- * `ep` is the endpoint. */
+ * upstream's notifications/progress reaches the /mcp call it belongs to,
+ * its resources/updated the subscribed sessions, and its prompts or
+ * resources list_changed (once re-listed) the sessions' streams when what
+ * is on offer changed. `ep` is the endpoint. */
 void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ep);
 
 /* Frees it once the loop has run; before the manager is destroyed (calls

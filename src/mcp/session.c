@@ -26,6 +26,7 @@ struct mcp_session {
     bool used;            /* a request came after initialize */
     addr_count *token;    /* its count in the caps */
     http_pending *stream; /* the GET stream, or NULL */
+    bool search;          /* sees retrieve_tools and call_tool (search.h) */
 };
 
 struct mcp_sessions {
@@ -38,6 +39,8 @@ struct mcp_sessions {
     mcp_session **buckets;
     size_t n_buckets; /* a power of two */
     addr_limit *caps;
+    void (*on_end)(const char *id, void *ctx); /* mcp_sessions_on_end; may be NULL */
+    void *on_end_ctx;
     bool closed;
 };
 
@@ -90,6 +93,8 @@ static void session_remove(mcp_sessions *t, mcp_session *s)
     addr_limit_release(t->caps, s->token);
     if (s->stream)
         http_stream_end(s->stream);
+    if (t->on_end)
+        t->on_end(s->id, t->on_end_ctx);
     free(s);
     if (t->all.count == 0)
         ticker_job_stop(t->ticker, &t->sweep);
@@ -125,6 +130,12 @@ static void sweep(ticker_job *job)
             session_remove(t, s); /* may stop this job: the ticker allows it */
         }
     }
+}
+
+void mcp_sessions_on_end(mcp_sessions *t, void (*fn)(const char *id, void *ctx), void *ctx)
+{
+    t->on_end = fn;
+    t->on_end_ctx = ctx;
 }
 
 mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, const mcp_settings *settings)
@@ -197,16 +208,33 @@ mcp_session *mcp_session_new(mcp_sessions *t, const char *protocol_version, cons
     return s;
 }
 
-mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
+static mcp_session *lookup(mcp_sessions *t, const char *id)
 {
     for (mcp_session *s = t->buckets[bucket_of(t, id)]; s; s = s->bucket_next) {
-        if (strcmp(s->id, id) == 0) {
-            s->last_active = uv_now(t->loop);
-            s->used = true;
+        if (strcmp(s->id, id) == 0)
             return s;
-        }
     }
     return NULL;
+}
+
+mcp_session *mcp_session_find(mcp_sessions *t, const char *id)
+{
+    mcp_session *s = lookup(t, id);
+    if (s) {
+        s->last_active = uv_now(t->loop);
+        s->used = true;
+    }
+    return s;
+}
+
+bool mcp_sessions_send(mcp_sessions *t, const char *id, const char *json, size_t len)
+{
+    mcp_session *s = lookup(t, id);
+    if (!s)
+        return false;
+    if (s->stream)
+        http_stream_sse(s->stream, "message", 0, json, len);
+    return true;
 }
 
 void mcp_session_end(mcp_sessions *t, mcp_session *s)
@@ -218,6 +246,16 @@ void mcp_session_end(mcp_sessions *t, mcp_session *s)
 const char *mcp_session_id(const mcp_session *s)
 {
     return s->id;
+}
+
+void mcp_session_set_search(mcp_session *s, bool on)
+{
+    s->search = on;
+}
+
+bool mcp_session_search(const mcp_session *s)
+{
+    return s->search;
 }
 
 const char *mcp_session_protocol_version(const mcp_session *s)
@@ -253,6 +291,19 @@ size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
     for (dlist_node *node = t->all.head; node; node = node->next) {
         mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
         if (s->stream) {
+            http_stream_sse(s->stream, "message", 0, json, len);
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len)
+{
+    size_t n = 0;
+    for (dlist_node *node = t->all.head; node; node = node->next) {
+        mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
+        if (s->stream && !s->search) {
             http_stream_sse(s->stream, "message", 0, json, len);
             n++;
         }

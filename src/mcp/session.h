@@ -29,6 +29,10 @@ typedef struct mcp_sessions mcp_sessions;
  * when used) are borrowed. */
 mcp_sessions *mcp_sessions_create(uv_loop_t *loop, ticker *tk, const mcp_settings *settings);
 
+/* fn(id, ctx) is called as each session ends (DELETE, expiry, close), with
+ * its id (borrowed for the call). One hook; NULL removes it. */
+void mcp_sessions_on_end(mcp_sessions *t, void (*fn)(const char *id, void *ctx), void *ctx);
+
 /* Ends every session (their streams end). */
 void mcp_sessions_close(mcp_sessions *t);
 
@@ -49,6 +53,10 @@ mcp_session *mcp_session_find(mcp_sessions *t, const char *id);
 void mcp_session_end(mcp_sessions *t, mcp_session *s);
 
 const char *mcp_session_id(const mcp_session *s);
+
+/* Search mode (search.h), chosen at initialize; off by default. */
+void mcp_session_set_search(mcp_session *s, bool on);
+bool mcp_session_search(const mcp_session *s);
 const char *mcp_session_protocol_version(const mcp_session *s);
 
 /* Answers a GET on the session with its notification stream (200,
@@ -59,6 +67,16 @@ bool mcp_session_open_stream(mcp_session *s, const http_request *req);
 /* Sends one JSON-RPC message (JSON text) as an SSE "message" event down
  * every open stream. Returns the number of streams written to. */
 size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len);
+
+/* The same, only to sessions not in search mode: a search session's tool
+ * list never changes, so tools/list_changed would only make it ask again. */
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len);
+
+/* Sends one JSON-RPC message down the stream of the session `id`, if it
+ * has one open (without it the message is lost: a client that wants
+ * notifications keeps a GET stream). Returns false when no such session
+ * lives. Does not count as activity. */
+bool mcp_sessions_send(mcp_sessions *t, const char *id, const char *json, size_t len);
 
 size_t mcp_sessions_count(const mcp_sessions *t);
 

@@ -5,7 +5,8 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/util.h"
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
+#include "oauth/oauth_parse.h"
 #include "upstream/sse_parse.h"
 
 #include <ctype.h>
@@ -45,6 +46,7 @@ typedef struct exchange {
     bool answered;   /* the response to `id` came */
     long status;     /* of the latest status line */
     char phrase[64]; /* its reason phrase */
+    char *challenge; /* a 401's WWW-Authenticate value */
     body_kind kind;
     strbuf body; /* a JSON answer, or the head of an error answer */
     sse_parser sse;
@@ -84,6 +86,10 @@ struct http_transport {
     int busy;         /* inside a callback of ours: frees wait */
     bool stopping;
     bool closing;
+    const char *(*bearer)(void *ctx); /* the OAuth access token, or NULL */
+    bool own_authorization;           /* headers has an Authorization of its own */
+    void *bearer_ctx;
+    char *challenge;   /* the WWW-Authenticate of the 401 that ended it */
     char *end_reason;  /* why it ended unasked, or NULL */
     bool session_lost; /* ... because the server forgot the session */
 };
@@ -121,6 +127,7 @@ static void exchange_free(exchange *x)
     dlist_remove(&x->t->exchanges, &x->node);
     json_decref(x->id);
     free(x->method);
+    free(x->challenge);
     free(x->text);
     strbuf_free(&x->body);
     sse_parser_free(&x->sse);
@@ -213,7 +220,9 @@ static void curl_words(const http_transport *t, const char *what, const curl_xfe
 static void status_words(const http_transport *t, const exchange *x, const char *url, char out[REASON_LEN])
 {
     const char *hint = "";
-    if (x->status == 401 || x->status == 403)
+    if (x->status == 401 && x->challenge)
+        hint = ": this server needs a login (OAuth)";
+    else if (x->status == 401 || x->status == 403)
         hint = ": this server needs credentials (headers)";
     char head[ERROR_BODY_HEAD + 1] = "";
     if (x->kind == BODY_OTHER || x->kind == BODY_JSON) {
@@ -227,6 +236,15 @@ static void status_words(const http_transport *t, const exchange *x, const char 
     snprintf(out, REASON_LEN, "HTTP %ld%s%s from %s%s%s%s", x->status, x->phrase[0] ? " " : "", x->phrase, url, hint,
              head[0] ? ": " : "", head);
     (void)t;
+}
+
+/* A 401 with a Bearer challenge ends the transport as a login matter. */
+static void take_challenge(http_transport *t, exchange *x)
+{
+    if (x->status == 401 && x->challenge && !t->challenge) {
+        t->challenge = x->challenge;
+        x->challenge = NULL;
+    }
 }
 
 /* ---- receiving ------------------------------------------------------- */
@@ -382,6 +400,14 @@ static bool on_header(const char *line, size_t len, void *ctx)
             x->kind = BODY_JSON;
         else
             x->kind = BODY_OTHER;
+    } else if (name_len == 16 && strncasecmp(line, "www-authenticate", 16) == 0 && x->status == 401) {
+        char *value = xmalloc(vlen + 1);
+        memcpy(value, v, vlen);
+        value[vlen] = '\0';
+        if (oauth_challenge_is_bearer(value) && !x->challenge)
+            x->challenge = value;
+        else
+            free(value);
     } else if (name_len == 14 && strncasecmp(line, "mcp-session-id", 14) == 0 && x->method &&
                strcmp(x->method, "initialize") == 0 && x->status >= 200 && x->status < 300) {
         bool visible = vlen > 0;
@@ -474,6 +500,15 @@ static struct curl_slist *base_headers(http_transport *t, bool session)
             strbuf_appendf(&sb, "%s;", t->headers[i].name);
         h = curl_slist_append(h, sb.data);
     }
+    /* An Authorization header of the config wins: the token is sent only
+     * where the user has not set credentials of their own. */
+    const char *token = t->bearer && !t->own_authorization ? t->bearer(t->bearer_ctx) : NULL;
+    if (token && *token) {
+        sb.len = 0;
+        strbuf_appendf(&sb, "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, sb.data);
+        memset(sb.data, 0, sb.len);
+    }
     if (session && t->session_id) {
         sb.len = 0;
         strbuf_appendf(&sb, "Mcp-Session-Id: %s", t->session_id);
@@ -561,6 +596,7 @@ static void post_done(const curl_xfer_end *end, void *ctx)
         end_with(t, reason, false);
     } else if (x->status == 401 || x->status == 403) {
         status_words(t, x, t->endpoint, reason);
+        take_challenge(t, x);
         end_with(t, reason, false);
     } else if (first && x->status >= 400 && x->status < 500 && t->mode == MODE_STREAMABLE) {
         fall_back_to_sse(t, x);
@@ -651,6 +687,7 @@ static void get_done(const curl_xfer_end *end, void *ctx)
         end_with(t, reason, false); /* nothing to DELETE */
     } else if (x->status == 401 || x->status == 403) {
         status_words(t, x, t->url, reason);
+        take_challenge(t, x);
         end_with(t, reason, false);
     } else if (end->result != CURLE_OK && !was_sse_stream) {
         /* Could not reach the server at all: the POSTs will not either. */
@@ -792,7 +829,11 @@ static void closed(uv_handle_t *h)
     /* No transfer uses the share any more: its cached connections close. */
     curl_share_cleanup(t->share);
     t->share = NULL;
-    transport_end end = {.exit_status = -1, .term_signal = 0, .reason = t->end_reason, .session_lost = t->session_lost};
+    transport_end end = {.exit_status = -1,
+                         .term_signal = 0,
+                         .reason = t->end_reason,
+                         .session_lost = t->session_lost,
+                         .auth_challenge = t->challenge};
     t->cbs.on_closed(&end, t->ctx);
 }
 
@@ -818,6 +859,7 @@ static void http_destroy(transport *base)
     free(t->last_event_id);
     json_decref(t->waiting);
     free(t->end_reason);
+    free(t->challenge);
     free(t);
 }
 
@@ -869,11 +911,14 @@ transport *http_transport_start(uv_loop_t *loop, const server_config *srv, const
     for (size_t i = 0; i < srv->n_headers; i++) {
         t->headers[i].name = xstrdup(srv->headers[i].name);
         t->headers[i].value = xstrdup(srv->headers[i].value ? srv->headers[i].value : "");
+        t->own_authorization = t->own_authorization || strcasecmp(srv->headers[i].name, "Authorization") == 0;
     }
     t->tls_skip_verify = srv->tls_skip_verify;
     t->connect_timeout_ms = opts->connect_timeout_ms ? opts->connect_timeout_ms : 30000;
     t->max_queued_bytes = opts->max_queued_bytes;
     t->max_message_bytes = opts->max_message_bytes;
+    t->bearer = opts->bearer;
+    t->bearer_ctx = opts->bearer_ctx;
     t->retry_ms = -1;
     t->waiting = json_array();
     const char *protocol = srv->protocol ? srv->protocol : "auto";

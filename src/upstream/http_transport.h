@@ -20,7 +20,9 @@
  *   specification's backwards-compatibility section says.
  *
  * What ends the transport, with a reason in plain words (on_closed): a
- * failure to connect, resolve or verify TLS, a cut stream, 401/403, a 404
+ * failure to connect, resolve or verify TLS, a cut stream, 401/403 (a 401
+ * with a Bearer WWW-Authenticate challenge is reported as such: the
+ * server wants an OAuth login), a 404
  * on a request that carried a session id (the session is gone: the owner
  * starts a new one), an answer or event past max_message_bytes. Any other
  * HTTP error fails only the request it answered (a JSON-RPC error naming
@@ -53,6 +55,12 @@ typedef struct http_transport_options {
     /* One received message (a JSON body, one event), at most. */
     size_t max_message_bytes;
     struct curl_loop *curl; /* borrowed; outlives the transport */
+    /* The OAuth access token to send as "Authorization: Bearer", read
+     * afresh for every request (a refresh replaces it mid-session); NULL,
+     * or a function returning NULL: none. Not sent when the server's
+     * headers set an Authorization of their own. */
+    const char *(*bearer)(void *ctx);
+    void *bearer_ctx;
 } http_transport_options;
 
 /* Starts the transport for srv (srv->url set; protocol "streamable-http",

@@ -10,6 +10,8 @@
 #include "upstream/backoff.h"
 #include "upstream/line_ring.h"
 #include "upstream/mcp_client.h"
+#include "oauth/oauth.h"
+#include "oauth/oauth_store.h"
 #include "upstream/reaper.h"
 
 #include <assert.h>
@@ -33,12 +35,20 @@
  * SIGTERM, and a server still running then would keep it from exiting. */
 #define SHUTDOWN_STOP_GRACE_MS 1000
 
-typedef enum conn_state { CONN_DISCONNECTED, CONN_CONNECTING, CONN_DISCOVERING, CONN_READY, CONN_ERROR } conn_state;
+typedef enum conn_state {
+    CONN_DISCONNECTED,
+    CONN_CONNECTING,
+    CONN_DISCOVERING,
+    CONN_READY,
+    CONN_ERROR,
+    CONN_LOGIN_REQUIRED
+} conn_state;
 
-static const char *const conn_state_names[] = {"Disconnected", "Connecting", "Discovering", "Ready", "Error"};
+static const char *const conn_state_names[] = {"Disconnected", "Connecting", "Discovering",
+                                               "Ready",        "Error",      "Login required"};
 
 /* What to do once a server we are stopping has exited. */
-typedef enum after_exit { AFTER_NOTHING, AFTER_RESTART, AFTER_REMOVE } after_exit;
+typedef enum after_exit { AFTER_NOTHING, AFTER_RESTART, AFTER_REMOVE, AFTER_LOGIN } after_exit;
 
 typedef struct upstream {
     struct manager *m;
@@ -61,6 +71,10 @@ typedef struct upstream {
     uint64_t log_window_ns; /* start of the current server_log second */
     uint32_t log_sent;      /* lines published in that second */
     uint64_t log_skipped;   /* lines not published since the last server_log */
+    oauth_flow *oauth;      /* a remote server's OAuth (oauth.h), else NULL */
+    bool sent_token;        /* the running connection sends an OAuth token */
+    bool refresh_tried;     /* a 401 led to a refresh since the last Ready */
+    bool awaiting_refresh;  /* ... which runs: the server starts once it ends */
 } upstream;
 
 struct manager {
@@ -73,6 +87,8 @@ struct manager {
     upstream **tail;        /* the last upstream's `next` (&servers when none): O(1) appends */
     reaper *reaper;         /* adopts and kills what servers leave behind */
     struct curl_loop *curl; /* remote servers' HTTP; borrowed */
+    oauth_store *tokens;    /* remote servers' OAuth tokens */
+    char *redirect_uri;     /* the proxy's /oauth/callback */
     bool reaper_closing;    /* closed last, once every server is gone */
     bool stopping_all;
     int closing; /* handles still closing */
@@ -109,6 +125,13 @@ static size_t tool_count(const upstream *u)
     return u->client ? json_array_size(mcp_client_tools(u->client)) : 0;
 }
 
+/* Prompts or resources on offer: those of a Ready server only (a list is
+ * complete only once the first round is in). */
+static size_t list_count(const upstream *u, mcp_list_kind kind)
+{
+    return u->client && u->state == CONN_READY ? json_array_size(mcp_client_list(u->client, kind)) : 0;
+}
+
 static void publish(struct manager *m, event_type type, const char *server, const char *old_state,
                     const char *new_state, json_t *data)
 {
@@ -129,7 +152,7 @@ static void set_state(upstream *u, conn_state state)
                       LOG_STR("new_state", conn_state_names[state])));
     json_t *data = json_pack("{s:I, s:I, s:I}", "tool_count", (json_int_t)tool_count(u), "retry_count",
                              (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
-    if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING))
+    if (u->last_error && (state == CONN_ERROR || state == CONN_CONNECTING || state == CONN_LOGIN_REQUIRED))
         json_object_set_new(data, "last_error", json_string_lossy(u->last_error, strlen(u->last_error)));
     publish(u->m, EVENT_SERVER_STATE_CHANGED, u->cfg.name, conn_state_names[old], conn_state_names[state], data);
 }
@@ -187,7 +210,16 @@ static void upstream_closed(uv_handle_t *h)
     maybe_all_stopped(m);
 }
 
-/* Unlinks and frees (once its timer is closed) a server with no process. */
+static void flow_closed(void *ctx)
+{
+    upstream *u = ctx;
+    oauth_flow_destroy(u->oauth);
+    u->oauth = NULL;
+    uv_close((uv_handle_t *)&u->timer, upstream_closed);
+}
+
+/* Unlinks and frees (once its timer and OAuth flow are closed) a server
+ * with no process. */
 static void upstream_remove(upstream *u)
 {
     struct manager *m = u->m;
@@ -202,7 +234,44 @@ static void upstream_remove(upstream *u)
     }
     uv_timer_stop(&u->timer);
     m->closing++;
-    uv_close((uv_handle_t *)&u->timer, upstream_closed);
+    if (u->oauth)
+        oauth_flow_close(u->oauth, flow_closed, u);
+    else
+        uv_close((uv_handle_t *)&u->timer, upstream_closed);
+}
+
+static void on_oauth_login(const char *error, void *ctx);
+static void on_oauth_refreshed(oauth_refresh_result result, const char *reason, void *ctx);
+
+static bool is_remote(const server_config *cfg)
+{
+    return cfg->url && *cfg->url;
+}
+
+static oauth_flow_options flow_options(upstream *u)
+{
+    return (oauth_flow_options){.server_name = u->cfg.name,
+                                .server_url = u->cfg.url ? u->cfg.url : "",
+                                .settings = &u->cfg.oauth,
+                                .tls_skip_verify = u->cfg.tls_skip_verify,
+                                .redirect_uri = u->m->redirect_uri,
+                                .timeout_ms = u->m->a->cfg.upstream.request_timeout_ms,
+                                .curl = u->m->curl,
+                                .store = u->m->tokens,
+                                .paused = !u->cfg.enabled};
+}
+
+/* A remote server gets its OAuth flow (tokens from the file); a server
+ * that stops being remote keeps it, pointed at no url (no tokens). */
+static void flow_update(upstream *u)
+{
+    oauth_flow_options o = flow_options(u);
+    if (u->oauth)
+        oauth_flow_reconfigure(u->oauth, &o);
+    else if (is_remote(&u->cfg) && u->m->curl)
+        u->oauth = oauth_flow_create(
+            u->m->a->loop, &o, &(oauth_flow_callbacks){.on_login = on_oauth_login, .on_refreshed = on_oauth_refreshed},
+            u);
 }
 
 static upstream *upstream_new(struct manager *m, const server_config *cfg)
@@ -220,6 +289,7 @@ static upstream *upstream_new(struct manager *m, const server_config *cfg)
     *m->tail = u;
     m->tail = &u->next;
     strmap_put(&m->by_name, u->cfg.name, u);
+    flow_update(u);
     return u;
 }
 
@@ -244,7 +314,7 @@ static void upstream_stop(upstream *u, after_exit after)
         return;
     }
     u->connected = false;
-    set_state(u, CONN_DISCONNECTED);
+    set_state(u, after == AFTER_LOGIN ? CONN_LOGIN_REQUIRED : CONN_DISCONNECTED);
     if (after == AFTER_RESTART)
         upstream_start(u);
     else if (after == AFTER_REMOVE)
@@ -295,11 +365,26 @@ static void on_tools(struct mcp_client *c, size_t added, size_t removed, bool fi
         u->connected = true;
         timestamp_now(u->connected_since);
         set_str(&u->last_error, NULL);
+        u->refresh_tried = false;
         set_state(u, CONN_READY);
         /* Only a Ready period that lasts resets the failure count: a server
          * that crashes right after its handshake still gets auto-disabled. */
         uv_timer_start(&u->timer, ready_period_passed, u->m->a->cfg.upstream.ready_reset_ms, 0);
     }
+}
+
+/* A prompts/resources list was listed again after its list_changed: the
+ * sink is told with that notification, now that the new list can be read
+ * (manager_server_list). */
+static void on_list(struct mcp_client *c, mcp_list_kind kind, void *ctx)
+{
+    (void)c;
+    upstream *u = ctx;
+    const char *method =
+        kind == MCP_LIST_PROMPTS ? "notifications/prompts/list_changed" : "notifications/resources/list_changed";
+    log_kv(LOG_DEBUG, "server list updated", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("method", method)));
+    if (u->m->notify)
+        u->m->notify(u->cfg.name, method, NULL, u->m->notify_ctx);
 }
 
 static void on_failed(struct mcp_client *c, const char *reason, void *ctx)
@@ -438,6 +523,30 @@ static void start_new_session(upstream *u, const char *reason)
     uv_timer_start(&u->timer, retry_now, delay, 0);
 }
 
+/* The server answered 401 with a Bearer challenge. With a refresh token
+ * not yet tried since the last Ready, the token is refreshed and the server
+ * started again; otherwise it waits in Login required for a login (not a
+ * failure: no backoff, no count toward auto-disable). */
+static void login_needed(upstream *u, const char *reason, const char *challenge)
+{
+    oauth_flow_set_challenge(u->oauth, challenge);
+    u->connected = false;
+    if (u->sent_token && oauth_flow_can_refresh(u->oauth) && !u->refresh_tried) {
+        u->refresh_tried = true;
+        u->awaiting_refresh = true;
+        log_kv(LOG_INFO, "server refused its OAuth token; refreshing it", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
+        set_state(u, CONN_CONNECTING);
+        oauth_flow_refresh(u->oauth);
+        return;
+    }
+    char why[1024]; /* the reason whole, with the way out */
+    snprintf(why, sizeof why, "%.600s; log in: mcpproxy auth login %s, or Log in on the dashboard",
+             reason ? reason : "the server asks for an OAuth login", u->cfg.name);
+    set_str(&u->last_error, why);
+    log_kv(LOG_WARN, "server needs an OAuth login", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", why)));
+    set_state(u, CONN_LOGIN_REQUIRED);
+}
+
 static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_signal, void *ctx)
 {
     upstream *u = ctx;
@@ -447,6 +556,8 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
     publish_new_lines(u, before, true);
     /* A Ready remote server that forgot our session: a new one at once. */
     bool new_session = mcp_client_session_lost(c) && u->state == CONN_READY;
+    const char *challenge_text = mcp_client_auth_challenge(c);
+    char *challenge = challenge_text && u->oauth ? xstrdup(challenge_text) : NULL;
     mcp_client_destroy(c);
     u->client = NULL;
     uv_timer_stop(&u->timer);
@@ -458,9 +569,10 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
         after_exit after = u->after;
         u->after = AFTER_NOTHING;
         free(fail_reason);
+        free(challenge);
         log_kv(LOG_INFO, "server stopped", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
         u->connected = false;
-        set_state(u, CONN_DISCONNECTED);
+        set_state(u, after == AFTER_LOGIN && !m->stopping_all ? CONN_LOGIN_REQUIRED : CONN_DISCONNECTED);
         if (after == AFTER_REMOVE || m->stopping_all)
             upstream_remove(u);
         else if (after == AFTER_RESTART && u->cfg.enabled)
@@ -470,7 +582,15 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
     }
 
     if (new_session) {
+        free(challenge);
         start_new_session(u, fail_reason);
+        free(fail_reason);
+        return;
+    }
+
+    if (challenge) {
+        login_needed(u, fail_reason, challenge);
+        free(challenge);
         free(fail_reason);
         return;
     }
@@ -513,6 +633,11 @@ static void on_client_exit(struct mcp_client *c, int64_t exit_status, int term_s
     on_failure(u, reason);
 }
 
+static const char *bearer_of(void *flow)
+{
+    return oauth_flow_access_token(flow);
+}
+
 static void upstream_start(upstream *u)
 {
     struct manager *m = u->m;
@@ -531,8 +656,15 @@ static void upstream_start(upstream *u)
                                .max_message_bytes = set->max_message_bytes,
                                .reaper = m->reaper,
                                .curl = m->curl};
+    if (u->oauth && is_remote(&u->cfg)) {
+        opts.bearer = bearer_of;
+        opts.bearer_ctx = u->oauth;
+    }
+    u->sent_token = u->oauth && oauth_flow_access_token(u->oauth);
+    u->awaiting_refresh = false;
     mcp_client_callbacks cbs = {.on_initialized = on_initialized,
                                 .on_tools = on_tools,
+                                .on_list = on_list,
                                 .on_failed = on_failed,
                                 .on_notification = on_notification,
                                 .on_stderr = on_stderr,
@@ -564,11 +696,15 @@ static void upstream_start(upstream *u)
 
 /* ---- creation and shutdown -------------------------------------------- */
 
-struct manager *manager_create(app *a, struct curl_loop *curl)
+struct manager *manager_create(app *a, struct curl_loop *curl, const char *redirect_uri)
 {
     struct manager *m = xcalloc(1, sizeof(*m));
     m->a = a;
     m->curl = curl;
+    m->redirect_uri = xstrdup(redirect_uri ? redirect_uri : "http://127.0.0.1:8080/oauth/callback");
+    char *tokens_path = oauth_store_default_path(a->config_path);
+    m->tokens = oauth_store_open(tokens_path);
+    free(tokens_path);
     m->tail = &m->servers;
     m->reaper = reaper_create(a->loop);
     for (size_t i = 0; i < a->cfg.n_servers; i++) {
@@ -596,6 +732,8 @@ void manager_destroy(struct manager *m)
 {
     strmap_free(&m->by_name);
     reaper_destroy(m->reaper);
+    oauth_store_destroy(m->tokens);
+    free(m->redirect_uri);
     free(m);
 }
 
@@ -611,6 +749,8 @@ static json_t *status_of(const upstream *u)
                           remote ? u->cfg.url : (u->cfg.command ? u->cfg.command : ""), "status", status_name(u),
                           "state", conn_state_names[u->state], "tool_count", (json_int_t)tool_count(u), "retry_count",
                           (json_int_t)u->retry_count, "failure_count", (json_int_t)u->failure_count);
+    json_object_set_new(o, "prompt_count", json_integer((json_int_t)list_count(u, MCP_LIST_PROMPTS)));
+    json_object_set_new(o, "resource_count", json_integer((json_int_t)list_count(u, MCP_LIST_RESOURCES)));
     json_object_set_new(o, "last_error",
                         u->last_error ? json_string_lossy(u->last_error, strlen(u->last_error)) : json_null());
     json_object_set_new(o, "connected_since",
@@ -648,6 +788,12 @@ json_t *manager_server_tools(struct manager *m, const char *name)
     if (!empty)
         empty = json_array(); /* one immortal empty array, never edited */
     return empty;
+}
+
+json_t *manager_server_list(struct manager *m, const char *name, mcp_list_kind kind)
+{
+    upstream *u = find(m, name);
+    return (u && u->client && u->state == CONN_READY) ? mcp_client_list(u->client, kind) : NULL;
 }
 
 struct mcp_client *manager_server_client(struct manager *m, const char *name)
@@ -810,6 +956,12 @@ static void update_server(struct manager *m, upstream *u, const server_change *c
     server_config_copy(&u->cfg, s);
     strmap_put(&m->by_name, u->cfg.name, u);
     server_config_free(&old);
+    if (ch->fields & (SERVER_FIELD_BIT(SERVER_FIELD_URL) | SERVER_FIELD_BIT(SERVER_FIELD_OAUTH) |
+                      SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY)))
+        flow_update(u);
+    /* A disabled server's tokens are not refreshed: nothing uses them. */
+    if (u->oauth)
+        oauth_flow_set_paused(u->oauth, !s->enabled);
     if (!s->enabled) {
         upstream_stop(u, AFTER_NOTHING);
     } else if (restart || !o->enabled) {
@@ -924,4 +1076,141 @@ void manager_clear_auto_disable(struct manager *m, const char *name)
     log_kv(LOG_INFO, "server re-enabled after auto-disable", LOG_FIELDS(LOG_STR("server", name)));
     reset_failures(u);
     upstream_start(u);
+}
+
+/* ---- OAuth ------------------------------------------------------------- */
+
+/* A login's callback failed: the reason goes to last_error and out as
+ * server_login_failed (the state stays what it was, so no state change
+ * would tell whoever waits for the login). */
+static void login_failed(upstream *u, const char *error)
+{
+    char why[1024]; /* the reason whole, with the way out */
+    snprintf(why, sizeof why, "login failed: %.600s; try again: mcpproxy auth login %s, or Log in on the dashboard",
+             error, u->cfg.name);
+    set_str(&u->last_error, why);
+    log_kv(LOG_WARN, "server login failed", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", why)));
+    publish(u->m, EVENT_SERVER_LOGIN_FAILED, u->cfg.name, NULL, NULL,
+            json_pack("{s:o, s:s}", "reason", json_string_lossy(why, strlen(why)), "state", status_name(u)));
+}
+
+static void on_oauth_login(const char *error, void *ctx)
+{
+    upstream *u = ctx;
+    if (u->removing || u->m->stopping_all)
+        return;
+    if (error) {
+        login_failed(u, error);
+        return;
+    }
+    reset_failures(u);
+    u->refresh_tried = false;
+    set_str(&u->last_error, NULL); /* the 401 that asked for the login is answered */
+    if (!u->cfg.enabled)
+        return;
+    log_kv(LOG_INFO, "server logged in; connecting", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
+    if (u->client)
+        upstream_stop(u, AFTER_RESTART);
+    else
+        upstream_start(u);
+}
+
+static void on_oauth_refreshed(oauth_refresh_result result, const char *reason, void *ctx)
+{
+    upstream *u = ctx;
+    bool waiting = u->awaiting_refresh;
+    u->awaiting_refresh = false;
+    if (u->removing || u->m->stopping_all)
+        return;
+    if (result == OAUTH_REFRESHED) {
+        if (waiting && !u->client)
+            upstream_start(u);
+        return;
+    }
+    if (result == OAUTH_REFRESH_UNANSWERED) {
+        /* Ahead of expiry (nobody waits) the flow tries again itself. A
+         * server waiting after a 401 fails like a connection that fails:
+         * Error with the reason, the usual backoff (the retry's 401
+         * refreshes again), a count toward auto-disable. */
+        if (waiting && !u->client && u->cfg.enabled) {
+            u->refresh_tried = false;
+            on_failure(u, reason);
+        }
+        return;
+    }
+    char why[1024]; /* the reason whole, with the way out */
+    snprintf(why, sizeof why, "%.600s; log in again: mcpproxy auth login %s, or Log in on the dashboard", reason,
+             u->cfg.name);
+    set_str(&u->last_error, why);
+    if (u->client)
+        upstream_stop(u, AFTER_LOGIN);
+    else if (u->cfg.enabled && (waiting || u->state != CONN_DISCONNECTED)) {
+        u->connected = false;
+        set_state(u, CONN_LOGIN_REQUIRED);
+    }
+}
+
+bool manager_login(struct manager *m, const char *name, oauth_login_cb cb, void *ctx, char *err, size_t err_len)
+{
+    upstream *u = find(m, name);
+    if (!u || !config_find_server(&m->a->cfg, name)) {
+        snprintf(err, err_len, "no server named '%s'", name);
+        return false;
+    }
+    if (!u->oauth || !is_remote(&u->cfg)) {
+        snprintf(err, err_len, "server '%s' is not a remote server (no url): there is nothing to log in to", name);
+        return false;
+    }
+    if (!u->cfg.enabled) {
+        snprintf(err, err_len, "server '%s' is disabled; enable it first (a login would have nothing to connect)",
+                 name);
+        return false;
+    }
+    if (!oauth_flow_login(u->oauth, cb, ctx)) {
+        snprintf(err, err_len, "a login of server '%s' is already being prepared or completed; try again", name);
+        return false;
+    }
+    return true;
+}
+
+bool manager_oauth_callback(struct manager *m, const char *state, const char *code, const char *error, oauth_done_cb cb,
+                            void *ctx)
+{
+    for (upstream *u = m->servers; u; u = u->next) {
+        if (u->oauth && !u->removing && oauth_flow_owns_state(u->oauth, state)) {
+            oauth_flow_complete(u->oauth, code, error, cb, ctx);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool manager_oauth_state_known(struct manager *m, const char *state)
+{
+    for (upstream *u = m->servers; u; u = u->next)
+        if (u->oauth && !u->removing && oauth_flow_owns_state(u->oauth, state))
+            return true;
+    return false;
+}
+
+bool manager_logout(struct manager *m, const char *name, char *err, size_t err_len)
+{
+    upstream *u = find(m, name);
+    if (!u || !config_find_server(&m->a->cfg, name)) {
+        snprintf(err, err_len, "no server named '%s'", name);
+        return false;
+    }
+    if (!u->oauth || !is_remote(&u->cfg)) {
+        snprintf(err, err_len, "server '%s' is not a remote server (no url): it has no login", name);
+        return false;
+    }
+    if (!oauth_flow_forget(u->oauth, err, err_len))
+        return false;
+    log_kv(LOG_INFO, "server logged out", LOG_FIELDS(LOG_STR("server", name)));
+    if (!u->cfg.enabled)
+        return true;
+    set_str(&u->last_error, "logged out");
+    uv_timer_stop(&u->timer);
+    upstream_stop(u, AFTER_LOGIN);
+    return true;
 }

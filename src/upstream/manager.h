@@ -13,8 +13,17 @@
  *                                                   ▼
  *                                        (Error, status Auto-Disabled)
  *
+ * "Listed" means every list the server's capabilities offer: tools, then
+ * prompts, resources and resource templates (mcp_client.h).
+ *
  * A remote server that forgets its session while Ready goes from Ready
- * straight back to Connecting (a new session; not a failure).
+ * straight back to Connecting (a new session; not a failure). One that
+ * answers 401 with a Bearer challenge goes to "Login required" (after a
+ * token refresh, when it has a refresh token) and stays there until a
+ * login (manager_login, then the browser's /oauth/callback) gives it a
+ * token; a refused refresh leads there too. A refresh after a 401 that
+ * gets no answer is a failure (Error, backoff), not a login. A disabled
+ * server's tokens are not refreshed.
  *
  * Every transition is published on the bus as it happens; see
  * docs/PROTOCOL.md for the events and their data. */
@@ -22,6 +31,8 @@
 #define MCPPROXY_UPSTREAM_MANAGER_H
 
 #include "app/app.h"
+#include "oauth/oauth.h"
+#include "upstream/mcp_client.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -37,8 +48,10 @@ struct curl_loop;
 
 /* Borrowed app; starts every enabled server in a->cfg. `curl` carries the
  * HTTP of remote servers (borrowed; it must be closed only after
- * manager_close's done). */
-struct manager *manager_create(app *a, struct curl_loop *curl);
+ * manager_close's done). `redirect_uri` (copied) is where OAuth logins come
+ * back: the proxy's own /oauth/callback (a server's oauth.redirect_uri
+ * wins). The OAuth token file is oauth_tokens.json beside a->config_path. */
+struct manager *manager_create(app *a, struct curl_loop *curl, const char *redirect_uri);
 
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
  * after upstream.stop_grace_ms but at most 1 s (servers already stopping
@@ -49,7 +62,9 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx);
 /* Where servers' notifications that no part of the upstream handles go
  * (notifications/progress, for /mcp to pass on): fn(server, method,
  * params, ctx), all borrowed for the call (params may be NULL). One sink;
- * NULL fn drops them. */
+ * NULL fn drops them. A server's notifications/prompts/list_changed and
+ * notifications/resources/list_changed reach it too, but only once the
+ * list has been listed again (manager_server_list has the new one). */
 typedef void (*manager_notification_fn)(const char *server, const char *method, json_t *params, void *ctx);
 void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx);
 
@@ -86,6 +101,11 @@ void manager_clear_auto_disable(struct manager *m, const char *name);
  * when not connected), or NULL if the server is unknown. */
 json_t *manager_server_tools(struct manager *m, const char *name);
 
+/* One list of a Ready server, as the server sent it (JSON array,
+ * borrowed; valid until the next re-list or state change), or NULL when
+ * the server is unknown or not Ready. */
+json_t *manager_server_list(struct manager *m, const char *name, mcp_list_kind kind);
+
 /* The client of a Ready server (for tools/call), or NULL. Borrowed; valid
  * until the server's next state change. */
 struct mcp_client *manager_server_client(struct manager *m, const char *name);
@@ -102,5 +122,29 @@ json_t *manager_groups_json(struct manager *m);
 
 /* Publishes server_group_updated for one group as it is in a->cfg. */
 void manager_publish_group(struct manager *m, const char *group);
+
+/* Starts an OAuth login of a remote server (oauth_flow_login): cb gets the
+ * authorization URL to open, or why there is none, exactly once. false
+ * (err says why; no cb) for an unknown, local or disabled server, or when a
+ * login is already being prepared. */
+bool manager_login(struct manager *m, const char *name, oauth_login_cb cb, void *ctx, char *err, size_t err_len);
+
+/* The browser came back to /oauth/callback: hands code (or the
+ * authorization server's error) to the login whose live state it is; cb
+ * runs once, when the tokens are in (the server then starts) or the login
+ * failed (then the reason is also the server's last_error and goes out as
+ * server_login_failed). false when no login owns `state` (forged, used, or expired); cb
+ * is not called then. */
+bool manager_oauth_callback(struct manager *m, const char *state, const char *code, const char *error, oauth_done_cb cb,
+                            void *ctx);
+
+/* Whether a login owns `state` (live, unused), without using it up: the
+ * answer to a HEAD of the callback, which must change nothing. */
+bool manager_oauth_state_known(struct manager *m, const char *state);
+
+/* Forgets a remote server's tokens (the token file's entry) and stops it:
+ * it goes to Login required. false with err for an unknown or local
+ * server, or a token file that cannot be written. */
+bool manager_logout(struct manager *m, const char *name, char *err, size_t err_len);
 
 #endif

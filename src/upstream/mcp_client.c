@@ -1,4 +1,5 @@
-/* mcp_client.c - MCP handshake, tool listing and requests over stdio. */
+/* mcp_client.c - MCP handshake, listings (tools, prompts, resources,
+ * resource templates) and requests over one transport. */
 #include "upstream/mcp_client.h"
 
 #include "core/log.h"
@@ -41,6 +42,34 @@ typedef struct pending {
 
 typedef enum phase { PHASE_INITIALIZING, PHASE_LISTING, PHASE_READY, PHASE_DONE } phase;
 
+/* What each list is called: its method, the key of its array in an answer,
+ * the capability that offers it, the field that identifies an item (items
+ * without it are ignored) and the notification that says it changed. */
+typedef struct list_spec {
+    const char *method, *key, *capability, *id_field, *changed;
+} list_spec;
+
+static const list_spec list_specs[MCP_LIST_KINDS] = {
+    [MCP_LIST_TOOLS] = {"tools/list", "tools", "tools", "name", "notifications/tools/list_changed"},
+    [MCP_LIST_PROMPTS] = {"prompts/list", "prompts", "prompts", "name", "notifications/prompts/list_changed"},
+    [MCP_LIST_RESOURCES] = {"resources/list", "resources", "resources", "uri", "notifications/resources/list_changed"},
+    /* resources/list_changed covers the templates too. */
+    [MCP_LIST_TEMPLATES] = {"resources/templates/list", "resourceTemplates", "resources", "uriTemplate",
+                            "notifications/resources/list_changed"},
+};
+
+/* One list of the server's, and the listing of it in flight. */
+typedef struct lister {
+    struct mcp_client *client;
+    mcp_list_kind kind;
+    json_t *items;      /* current list; never NULL */
+    json_t *listing;    /* pages collected by the listing in flight, or NULL */
+    uint32_t pages;     /* of the listing in flight, answered so far */
+    size_t bytes;       /* the bytes of those answers */
+    bool relist_wanted; /* list_changed arrived during a listing */
+    bool listed_once;
+} lister;
+
 struct mcp_client {
     uv_loop_t *loop;
     transport *transport;
@@ -54,21 +83,20 @@ struct mcp_client {
     pending *pending;
     phase phase;
     bool exited;
-    bool stop_asked;   /* mcp_client_stop ran: the transport's end is no failure */
-    bool session_lost; /* the remote server forgot the session (transport_end) */
+    bool stop_asked;      /* mcp_client_stop ran: the transport's end is no failure */
+    bool session_lost;    /* the remote server forgot the session (transport_end) */
+    char *auth_challenge; /* a 401's Bearer challenge (transport_end) */
     char *protocol_version;
     json_t *server_info;
     json_t *capabilities;
-    json_t *tools;        /* current list; never NULL */
-    json_t *listing;      /* pages collected by the listing in flight, or NULL */
-    uint32_t pages;       /* of the listing in flight, answered so far */
-    size_t listing_bytes; /* the bytes of those answers */
+    lister lists[MCP_LIST_KINDS];
     size_t message_bytes; /* the bytes of the line of the message being handled */
-    bool relist_wanted;   /* list_changed arrived during a listing */
-    bool listed_once;
+    /* The first listing's tool diff, told with on_tools once every list of
+     * the first round is in. */
+    size_t first_added, first_removed;
 };
 
-static void list_tools(mcp_client *c);
+static void list_start(lister *l);
 static void client_fail(mcp_client *c, const char *reason);
 
 /* Every message to the server goes through here. One that would take what
@@ -233,6 +261,15 @@ static void reason_of(char out[REASON_LEN], const char *what, const char *detail
     strbuf_free(&sb);
 }
 
+static void drop_listings(mcp_client *c)
+{
+    for (int k = 0; k < MCP_LIST_KINDS; k++) {
+        json_decref(c->lists[k].listing);
+        c->lists[k].listing = NULL;
+        c->lists[k].relist_wanted = false;
+    }
+}
+
 /* The handshake or first listing failed, or the server passed a bound:
  * tell the owner, then stop. */
 static void client_fail(mcp_client *c, const char *reason)
@@ -240,9 +277,7 @@ static void client_fail(mcp_client *c, const char *reason)
     if (c->phase == PHASE_DONE)
         return;
     c->phase = PHASE_DONE;
-    json_decref(c->listing);
-    c->listing = NULL;
-    c->relist_wanted = false;
+    drop_listings(c);
     log_kv(LOG_WARN, "upstream failed; stopping it", LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
     c->cbs.on_failed(c, reason, c->ctx);
     mcp_client_stop(c);
@@ -288,107 +323,189 @@ void mcp_tools_diff(const json_t *before, const json_t *now, size_t *added, size
     json_decref(now_names);
 }
 
-static void listing_done(mcp_client *c)
+/* The first round lists every list the server's capabilities offer, one
+ * after the other in list_specs order: the next after `after`, or
+ * MCP_LIST_KINDS when none is left. */
+static int next_offered(const mcp_client *c, int after)
 {
-    size_t added, removed;
-    mcp_tools_diff(c->tools, c->listing, &added, &removed);
-    json_decref(c->tools);
-    c->tools = c->listing;
-    c->listing = NULL;
-    bool first = !c->listed_once;
-    c->listed_once = true;
-    if (first)
-        c->phase = PHASE_READY;
-    c->cbs.on_tools(c, added, removed, first, c->ctx);
-    if (c->relist_wanted && c->phase == PHASE_READY) {
-        c->relist_wanted = false;
-        list_tools(c);
+    for (int k = after + 1; k < MCP_LIST_KINDS; k++) {
+        if (json_object_get(c->capabilities, list_specs[k].capability))
+            return k;
+    }
+    return MCP_LIST_KINDS;
+}
+
+/* Lists the next offered list of the first round, or, when all are in,
+ * the client is Ready. */
+static void first_round_next(mcp_client *c, int after)
+{
+    int k = next_offered(c, after);
+    if (k < MCP_LIST_KINDS) {
+        list_start(&c->lists[k]);
+        return;
+    }
+    c->phase = PHASE_READY;
+    c->cbs.on_tools(c, c->first_added, c->first_removed, true, c->ctx);
+    /* A list_changed that came during the first round: listed again now. */
+    for (k = 0; k < MCP_LIST_KINDS && c->phase == PHASE_READY; k++) {
+        if (c->lists[k].relist_wanted) {
+            c->lists[k].relist_wanted = false;
+            list_start(&c->lists[k]);
+        }
+    }
+}
+
+static void listing_done(lister *l)
+{
+    mcp_client *c = l->client;
+    size_t added = 0, removed = 0;
+    if (l->kind == MCP_LIST_TOOLS)
+        mcp_tools_diff(l->items, l->listing, &added, &removed);
+    json_decref(l->items);
+    l->items = l->listing;
+    l->listing = NULL;
+    l->listed_once = true;
+    if (c->phase == PHASE_LISTING) {
+        if (l->kind == MCP_LIST_TOOLS) {
+            c->first_added = added;
+            c->first_removed = removed;
+        }
+        first_round_next(c, (int)l->kind);
+        return;
+    }
+    if (l->kind == MCP_LIST_TOOLS)
+        c->cbs.on_tools(c, added, removed, false, c->ctx);
+    else if (c->cbs.on_list)
+        c->cbs.on_list(c, l->kind, c->ctx);
+    if (l->relist_wanted && c->phase == PHASE_READY) {
+        l->relist_wanted = false;
+        list_start(l);
     }
 }
 
 /* Why a listing in flight passed a bound after its latest page, or NULL.
  * Checked page by page, so a listing never holds much more than a bound:
- * a server that lists forever, or lists more than we keep, is failed. */
-static const char *listing_over_bound(const mcp_client *c, bool more, char reason[REASON_LEN])
+ * a server that lists forever, or lists more than we keep, is failed. The
+ * tool bounds bound every list alike. */
+static const char *listing_over_bound(const lister *l, bool more, char reason[REASON_LEN])
 {
-    if (c->listing_bytes > c->max_tool_list_bytes)
-        snprintf(reason, REASON_LEN, "tools/list answers passed upstream.max_tool_list_bytes (%u bytes)",
+    const mcp_client *c = l->client;
+    const char *method = list_specs[l->kind].method;
+    if (l->bytes > c->max_tool_list_bytes)
+        snprintf(reason, REASON_LEN, "%s answers passed upstream.max_tool_list_bytes (%u bytes)", method,
                  c->max_tool_list_bytes);
-    else if (json_array_size(c->listing) > c->max_tools)
-        snprintf(reason, REASON_LEN, "the server lists more than upstream.max_tools (%u) tools", c->max_tools);
-    else if (more && c->pages >= c->max_tool_pages)
-        snprintf(reason, REASON_LEN, "tools/list goes on past upstream.max_tool_pages (%u pages)", c->max_tool_pages);
+    else if (json_array_size(l->listing) > c->max_tools)
+        snprintf(reason, REASON_LEN, "%s lists more than upstream.max_tools (%u) items", method, c->max_tools);
+    else if (more && l->pages >= c->max_tool_pages)
+        snprintf(reason, REASON_LEN, "%s goes on past upstream.max_tool_pages (%u pages)", method, c->max_tool_pages);
     else
         return NULL;
     return reason;
 }
 
-static void tools_page(json_t *result, const mcp_error *err, void *ctx)
+/* A listing answered with an error: the first tools/list fails the server
+ * (it offers nothing usable); any other keeps the previous list (empty in
+ * the first round), and the first round goes on. */
+static void listing_failed(lister *l, const mcp_error *err)
 {
-    mcp_client *c = ctx;
+    mcp_client *c = l->client;
+    json_decref(l->listing);
+    l->listing = NULL;
+    char reason[REASON_LEN];
+    char what[64];
+    snprintf(what, sizeof what, "%s failed: ", list_specs[l->kind].method);
+    reason_of(reason, what, err->message ? err->message : "error");
+    if (c->phase == PHASE_LISTING && l->kind == MCP_LIST_TOOLS) {
+        client_fail(c, reason);
+        return;
+    }
+    log_kv(LOG_WARN, "upstream listing failed; keeping the previous list",
+           LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
+    l->relist_wanted = false;
+    if (c->phase == PHASE_LISTING)
+        first_round_next(c, (int)l->kind);
+}
+
+static void list_page(json_t *result, const mcp_error *err, void *ctx)
+{
+    lister *l = ctx;
+    mcp_client *c = l->client;
+    const list_spec *spec = &list_specs[l->kind];
     if (c->phase == PHASE_DONE)
         return; /* failed meanwhile (client_fail dropped the listing) */
     if (err) {
-        json_decref(c->listing);
-        c->listing = NULL;
-        char reason[REASON_LEN];
-        reason_of(reason, "tools/list failed: ", err->message ? err->message : "error");
-        if (!c->listed_once) {
-            client_fail(c, reason);
-        } else {
-            log_kv(LOG_WARN, "upstream tools/list failed; keeping the previous list",
-                   LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", reason)));
-            c->relist_wanted = false;
-        }
+        listing_failed(l, err);
         return;
     }
-    c->pages++;
-    c->listing_bytes += c->message_bytes;
-    json_t *tools = json_object_get(result, "tools");
+    l->pages++;
+    l->bytes += c->message_bytes;
+    json_t *items = json_object_get(result, spec->key);
     size_t i;
     json_t *t;
-    json_array_foreach(tools, i, t) {
-        if (json_is_string(json_object_get(t, "name")))
-            json_array_append(c->listing, t);
+    json_array_foreach(items, i, t) {
+        if (json_is_string(json_object_get(t, spec->id_field)))
+            json_array_append(l->listing, t);
         else
-            log_kv(LOG_WARN, "upstream sent a tool without a name; ignored", LOG_FIELDS(LOG_STR("server", c->name)));
+            log_kv(LOG_WARN, "upstream listed an item without its identifying field; ignored",
+                   LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("method", spec->method),
+                              LOG_STR("field", spec->id_field)));
     }
     const char *cursor = json_string_value(json_object_get(result, "nextCursor"));
     bool more = cursor && *cursor;
     char reason[REASON_LEN];
-    if (listing_over_bound(c, more, reason)) {
+    if (listing_over_bound(l, more, reason)) {
         client_fail(c, reason);
         return;
     }
     if (more) {
         json_t *params = json_pack("{s:s}", "cursor", cursor);
-        int64_t id = mcp_client_request(c, "tools/list", params, 0, tools_page, c);
+        int64_t id = mcp_client_request(c, spec->method, params, 0, list_page, l);
         json_decref(params);
         if (id < 0) {
-            json_decref(c->listing);
-            c->listing = NULL;
+            json_decref(l->listing);
+            l->listing = NULL;
         }
         return;
     }
-    listing_done(c);
+    listing_done(l);
 }
 
-static void list_tools(mcp_client *c)
+static void list_start(lister *l)
 {
-    if (c->listing) {
-        c->relist_wanted = true; /* re-list once this listing finishes */
+    if (l->listing) {
+        l->relist_wanted = true; /* re-list once this listing finishes */
         return;
     }
-    c->listing = json_array();
-    c->pages = 0;
-    c->listing_bytes = 0;
+    l->listing = json_array();
+    l->pages = 0;
+    l->bytes = 0;
     json_t *params = json_object();
-    int64_t id = mcp_client_request(c, "tools/list", params, 0, tools_page, c);
+    int64_t id = mcp_client_request(l->client, list_specs[l->kind].method, params, 0, list_page, l);
     json_decref(params);
     if (id < 0) {
-        json_decref(c->listing);
-        c->listing = NULL;
+        json_decref(l->listing);
+        l->listing = NULL;
     }
+}
+
+/* A list_changed from the server: each list it names is listed again.
+ * During the first round a list not reached yet needs nothing (its listing
+ * will see the new list); one listed or being listed is listed again once
+ * the round is done. Returns false when the method is no list_changed. */
+static bool list_changed(mcp_client *c, const char *method)
+{
+    bool known = false;
+    for (int k = 0; k < MCP_LIST_KINDS; k++) {
+        if (strcmp(method, list_specs[k].changed) != 0)
+            continue;
+        known = true;
+        lister *l = &c->lists[k];
+        if (c->phase == PHASE_READY)
+            list_start(l);
+        else if (c->phase == PHASE_LISTING && (l->listing || l->listed_once))
+            l->relist_wanted = true;
+    }
+    return known;
 }
 
 static void initialized(json_t *result, const mcp_error *err, void *ctx)
@@ -422,13 +539,9 @@ static void initialized(json_t *result, const mcp_error *err, void *ctx)
     c->cbs.on_initialized(c, c->ctx);
     if (c->phase != PHASE_LISTING)
         return; /* the owner stopped us */
-    if (json_object_get(c->capabilities, "tools")) {
-        list_tools(c);
-    } else {
-        /* No tools capability: nothing to list, ready with an empty list. */
-        c->listing = json_array();
-        listing_done(c);
-    }
+    /* A server without a capability has nothing to list there: an empty
+     * list (a server with none at all is Ready at once). */
+    first_round_next(c, -1);
 }
 
 static void answer_request(mcp_client *c, json_t *msg)
@@ -447,7 +560,7 @@ static void answer_request(mcp_client *c, json_t *msg)
 static void on_message(json_t *msg, size_t len, void *ctx)
 {
     mcp_client *c = ctx;
-    /* For the response callbacks that count bytes (tools_page): the
+    /* For the response callbacks that count bytes (list_page): the
      * callback signature carries the parsed result only. */
     c->message_bytes = len;
     int64_t id = 0;
@@ -457,13 +570,8 @@ static void on_message(json_t *msg, size_t len, void *ctx)
         break;
     case JSONRPC_NOTIFICATION: {
         const char *method = json_string_value(json_object_get(msg, "method"));
-        if (strcmp(method, "notifications/tools/list_changed") == 0) {
-            /* Before the first listing there is nothing to refresh: the
-             * listing that follows the handshake sees the new list. */
-            if (c->phase == PHASE_READY)
-                list_tools(c);
-            else if (c->listing)
-                c->relist_wanted = true;
+        if (list_changed(c, method)) {
+            /* handled: the list is listed again */
         } else if (c->cbs.on_notification) {
             c->cbs.on_notification(c, method, json_object_get(msg, "params"), c->ctx);
         } else {
@@ -554,6 +662,8 @@ static void on_closed(const transport_end *end, void *ctx)
     /* A remote transport says why it ended; a process exit speaks for
      * itself (the owner reads the status). */
     c->session_lost = end->session_lost && !c->stop_asked;
+    if (end->auth_challenge && !c->stop_asked)
+        c->auth_challenge = xstrdup(end->auth_challenge);
     if (end->reason && !c->stop_asked) {
         log_kv(LOG_WARN, "upstream connection ended",
                LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", end->reason)));
@@ -561,8 +671,7 @@ static void on_closed(const transport_end *end, void *ctx)
     }
     c->exited = true;
     c->phase = PHASE_DONE;
-    json_decref(c->listing);
-    c->listing = NULL;
+    drop_listings(c);
     while (c->pending)
         fail_request(c, c->pending->id, MCP_ERR_CLOSED, "server connection closed");
     c->cbs.on_exit(c, end->exit_status, end->term_signal, c->ctx);
@@ -583,7 +692,8 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->max_tool_pages = opts->max_tool_pages;
     c->max_tool_list_bytes = opts->max_tool_list_bytes;
     c->max_tools = opts->max_tools;
-    c->tools = json_array();
+    for (int k = 0; k < MCP_LIST_KINDS; k++)
+        c->lists[k] = (lister){.client = c, .kind = (mcp_list_kind)k, .items = json_array()};
     transport_callbacks tcbs = {.on_message = on_message,
                                 .on_text = on_text,
                                 .on_bad_message = on_bad_line,
@@ -600,7 +710,9 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
                                         .max_queued_bytes = c->max_queued_bytes,
                                         .max_message_bytes = opts->max_message_bytes ? opts->max_message_bytes
                                                                                      : JSONRPC_MAX_LINE_DEFAULT,
-                                        .curl = opts->curl};
+                                        .curl = opts->curl,
+                                        .bearer = opts->bearer,
+                                        .bearer_ctx = opts->bearer_ctx};
         c->transport = http_transport_start(loop, srv, &hopts, &tcbs, c, err);
     } else {
         stdio_transport_options topts = {
@@ -627,7 +739,12 @@ bool mcp_client_ready(const mcp_client *c)
 
 json_t *mcp_client_tools(const mcp_client *c)
 {
-    return c->tools;
+    return c->lists[MCP_LIST_TOOLS].items;
+}
+
+json_t *mcp_client_list(const mcp_client *c, mcp_list_kind kind)
+{
+    return c->lists[kind].items;
 }
 const char *mcp_client_protocol_version(const mcp_client *c)
 {
@@ -641,6 +758,11 @@ json_t *mcp_client_capabilities(const mcp_client *c)
 {
     return c->capabilities;
 }
+const char *mcp_client_auth_challenge(const mcp_client *c)
+{
+    return c->auth_challenge;
+}
+
 bool mcp_client_session_lost(const mcp_client *c)
 {
     return c->session_lost;
@@ -670,11 +792,14 @@ void mcp_client_destroy(mcp_client *c)
     if (!c)
         return;
     transport_destroy(c->transport);
-    json_decref(c->tools);
-    json_decref(c->listing);
+    for (int k = 0; k < MCP_LIST_KINDS; k++) {
+        json_decref(c->lists[k].items);
+        json_decref(c->lists[k].listing);
+    }
     json_decref(c->server_info);
     json_decref(c->capabilities);
     free(c->protocol_version);
+    free(c->auth_challenge);
     free(c->name);
     free(c);
 }

@@ -1,13 +1,16 @@
 /* mcp_client.h - the client side of MCP over one transport: a child's
  * stdio, or HTTP when the server's config has a url (transport.h).
  *
- * Does the handshake (initialize → notifications/initialized), lists tools
- * (following nextCursor pages), re-lists on notifications/tools/list_changed,
- * hands the server's other notifications to on_notification, answers the
+ * Does the handshake (initialize → notifications/initialized), lists tools,
+ * then prompts, resources and resource templates where the server's
+ * capabilities offer them (following nextCursor pages; Ready once all are
+ * in), re-lists each on its list_changed, hands the server's other
+ * notifications to on_notification, answers the
  * server's pings, and offers a general asynchronous request with
  * a per-request timeout (the /mcp endpoint's tools/call uses it). A timeout
  * fails only that request. A server that passes one of the options' bounds
- * (what waits for its stdin; pages, bytes or tools of one listing) is failed
+ * (what waits for its stdin; pages, bytes or items of one listing: the tool
+ * bounds apply to each list alike) is failed
  * as a whole: on_failed names the bound, and the client stops it.
  * Everything runs on the loop; callbacks fire from it. */
 #ifndef MCPPROXY_UPSTREAM_MCP_CLIENT_H
@@ -33,6 +36,15 @@ struct reaper;
 struct curl_loop;
 typedef struct mcp_client mcp_client;
 
+/* The lists a server may offer, in the order the first round lists them. */
+typedef enum mcp_list_kind {
+    MCP_LIST_TOOLS,
+    MCP_LIST_PROMPTS,
+    MCP_LIST_RESOURCES,
+    MCP_LIST_TEMPLATES, /* resources/templates/list */
+    MCP_LIST_KINDS
+} mcp_list_kind;
+
 typedef struct mcp_error {
     int code;
     const char *message; /* borrowed */
@@ -48,17 +60,21 @@ typedef void (*mcp_response_fn)(json_t *result, const mcp_error *err, void *ctx)
 typedef void (*mcp_raw_result_fn)(const char *result, size_t len, void *ctx);
 
 typedef struct mcp_client_callbacks {
-    /* The handshake finished; tools are being listed next. */
+    /* The handshake finished; the lists are being listed next. */
     void (*on_initialized)(mcp_client *c, void *ctx);
-    /* The tool list was (re)listed. `first` for the listing after the
-     * handshake (the client is ready from then on). */
+    /* The tool list was (re)listed. `first` once the first round of
+     * listings after the handshake is in (the client is ready from then
+     * on; added/removed are the first tool listing's). */
     void (*on_tools)(mcp_client *c, size_t added, size_t removed, bool first, void *ctx);
     /* The handshake or the first listing failed, or the server passed a
      * bound; the client is stopping itself and on_exit follows. `reason` is
      * borrowed. */
     void (*on_failed)(mcp_client *c, const char *reason, void *ctx);
+    /* A list other than tools was listed again after a list_changed
+     * (only once Ready). May be NULL. */
+    void (*on_list)(mcp_client *c, mcp_list_kind kind, void *ctx);
     /* A notification from the server that the client does not handle
-     * itself (all but notifications/tools/list_changed), e.g.
+     * itself (all but the list_changed ones), e.g.
      * notifications/progress. `method` and `params` (NULL when absent) are
      * borrowed for the call. May be NULL. */
     void (*on_notification)(mcp_client *c, const char *method, json_t *params, void *ctx);
@@ -72,16 +88,20 @@ typedef struct mcp_client_callbacks {
 
 typedef struct mcp_client_options {
     const char *server_name;     /* for log lines; copied */
-    uint32_t request_timeout_ms; /* handshake and tools/list */
+    uint32_t request_timeout_ms; /* handshake and listings */
     uint32_t stop_grace_ms;      /* SIGTERM → SIGKILL */
     /* The bounds, as the config's `upstream` object names them (> 0). */
     uint32_t max_queued_bytes;    /* bytes waiting for the server's stdin */
-    uint32_t max_tool_pages;      /* tools/list pages in one listing */
-    uint32_t max_tool_list_bytes; /* bytes of tools/list answers in one listing */
-    uint32_t max_tools;           /* tools in one listing */
+    uint32_t max_tool_pages;      /* pages in one listing (of any list) */
+    uint32_t max_tool_list_bytes; /* bytes of the answers of one listing */
+    uint32_t max_tools;           /* items in one listing */
     uint32_t max_message_bytes;   /* one message of a remote server (0: 16 MiB) */
     struct reaper *reaper;        /* for a stdio transport; borrowed, may be NULL */
     struct curl_loop *curl;       /* for a remote one (the config has a url); borrowed, may be NULL */
+    /* A remote one's OAuth access token, read for every request
+     * (http_transport_options); may be NULL. */
+    const char *(*bearer)(void *ctx);
+    void *bearer_ctx;
 } mcp_client_options;
 
 extern const char *const mcp_client_supported_versions[];
@@ -128,6 +148,9 @@ bool mcp_client_ready(const mcp_client *c);
 /* The tool objects exactly as the server sent them (a JSON array).
  * Borrowed; replaced (not edited) on every re-list. */
 json_t *mcp_client_tools(const mcp_client *c);
+/* One list's items exactly as the server sent them (a JSON array; empty
+ * when the server does not offer it). Borrowed; replaced on every re-list. */
+json_t *mcp_client_list(const mcp_client *c, mcp_list_kind kind);
 /* Negotiated version, or NULL before the handshake. Borrowed. */
 const char *mcp_client_protocol_version(const mcp_client *c);
 /* The server's serverInfo / capabilities objects, or NULL. Borrowed. */
@@ -137,6 +160,11 @@ int mcp_client_pid(const mcp_client *c);
 /* After on_exit: whether the connection ended because the remote server
  * forgot the session (a new one, not a failure, is the remedy). */
 bool mcp_client_session_lost(const mcp_client *c);
+
+/* After on_exit: the WWW-Authenticate value of the 401 (Bearer) that ended
+ * a remote connection: the server wants an OAuth login. NULL otherwise.
+ * Borrowed; lives as long as the client. */
+const char *mcp_client_auth_challenge(const mcp_client *c);
 
 /* Stops the server (stdin EOF, SIGTERM, SIGKILL after the options'
  * stop_grace_ms). on_exit follows. Idempotent. */

@@ -37,6 +37,10 @@ typedef struct transport_end {
      * that carried its id): a new session is the remedy, not a retry
      * after a failure. */
     bool session_lost;
+    /* The server answered 401 with a Bearer challenge: the WWW-Authenticate
+     * value (borrowed), else NULL. The remedy is a login (OAuth), not a
+     * retry. */
+    const char *auth_challenge;
 } transport_end;
 
 typedef struct transport_callbacks {

@@ -8,48 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import WebSocket from 'ws';
 import { startProxy, api, repoRoot } from './harness.mjs';
 import { recordEvents, isState, demo } from './upstream_helpers.mjs';
-
-const docPath = path.join(repoRoot, 'docs', 'openapi.json');
-const doc = JSON.parse(readFileSync(docPath, 'utf8'));
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(doc, 'openapi.json');
-
-/** The schema with its local refs ("#/components/...") pointing into the document. */
-function anchored(schema) {
-  return JSON.parse(JSON.stringify(schema), (k, v) => (k === '$ref' && v.startsWith('#') ? `openapi.json${v}` : v));
-}
-
-function resolve(obj) {
-  return obj && obj.$ref ? obj.$ref.slice(2).split('/').reduce((o, k) => o[k], doc) : obj;
-}
-
-/** The documented answer of `method docPath` with `status`; fails when it is not documented. */
-function documented(method, route, status) {
-  const op = doc.paths[route]?.[method.toLowerCase()];
-  assert.ok(op, `${method} ${route} is not in docs/openapi.json`);
-  const res = resolve(op.responses[String(status)]);
-  assert.ok(res, `${method} ${route} answered ${status}, which docs/openapi.json does not list (it lists ${Object.keys(op.responses)})`);
-  return res;
-}
-
-/** Asserts a real answer matches the document. */
-function check(method, route, answer) {
-  const res = documented(method, route, answer.status);
-  const type = (answer.headers.get('content-type') || '').split(';')[0];
-  if (!res.content) return;
-  assert.ok(res.content[type], `${method} ${route} ${answer.status}: content-type ${type} is not documented`);
-  if (type !== 'application/json') return;
-  const validate = ajv.compile(anchored(res.content[type].schema));
-  assert.ok(validate(answer.json), `${method} ${route} ${answer.status} does not match its schema:\n` +
-    `${JSON.stringify(validate.errors, null, 2)}\nbody: ${answer.text.slice(0, 2000)}`);
-}
+import { doc, docPath, check } from './openapi_helpers.mjs';
+import { rawInitialize, mcpPost, jsonHeaders } from './mcp_helpers.mjs';
 
 const projectVersion = readFileSync(path.join(repoRoot, 'CMakeLists.txt'), 'utf8').match(/project\(mcpproxy\s+VERSION\s+([0-9.]+)/)[1];
 
@@ -74,10 +38,15 @@ test('the document is valid OpenAPI 3.1, of this version, and the proxy serves i
 test('every documented GET answers as documented, and so do the changes', async () => {
   const proxy = await startProxy({ config: { mcpServers: [demo('demo', ['--stderr-lines', '3'], { group: 'g', env: { TOKEN: 'x' } }), demo('off', [], { enabled: false }),
     // A remote server: its settings and status have url (and headers) where a local one has command.
-    { name: 'remote', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: 'Bearer x' }, enabled: false }] } });
+    { name: 'remote', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: 'Bearer x' }, enabled: false,
+      oauth: { client_id: 'cid', client_secret: 'not-shown', scopes: ['read'] } }] } });
   const rec = await recordEvents(proxy);
   try {
     await rec.until(isState('demo', 'Ready'));
+    // A call through /mcp, so the activity log has a row to check.
+    const session = await rawInitialize(proxy);
+    const call = await mcpPost(proxy, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'demo__add', arguments: { a: 1, b: 2 } } }, jsonHeaders(session));
+    assert.equal(call.status, 200, call.text);
     // A WebSocket and an SSE client, so the stats list stream clients of both kinds.
     const ws = new WebSocket(`${proxy.wsUrl}/ws/servers?server=demo&types=tool_called`);
     await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
@@ -85,7 +54,8 @@ test('every documented GET answers as documented, and so do the changes', async 
     const stream = await fetch(`${proxy.url}/events?types=server_state_changed`, { signal: sse.signal });
     check('GET', '/events', { status: stream.status, headers: stream.headers, json: null, text: '' });
     const byName = { name: 'demo' };
-    const skip = new Set(['/events', '/ws/events', '/ws/servers', '/mcp']); // streams: below
+    // streams: below; the OAuth callback needs a login under way (upstream_oauth.test.mjs)
+    const skip = new Set(['/events', '/ws/events', '/ws/servers', '/mcp', '/oauth/callback']);
     for (const [route, item] of Object.entries(doc.paths)) {
       if (!item.get || skip.has(route)) continue;
       const url = route.replace(/\{(\w+)\}/g, (_, k) => byName[k]);
@@ -96,9 +66,14 @@ test('every documented GET answers as documented, and so do the changes', async 
     const remote = await api(proxy, 'GET', '/api/servers/remote');
     assert.equal(remote.json.url, 'http://127.0.0.1:9/mcp');
     assert.equal(remote.json.headers.Authorization, '***');
+    assert.equal(remote.json.oauth.client_secret, '***');
     check('GET', '/api/servers/{name}', remote);
     const stats = (await api(proxy, 'GET', '/api/realtime/stats')).json;
     assert.deepEqual(stats.clients.map((c) => c.endpoint).sort(), ['/events', '/ws/events', '/ws/servers']);
+    const activity = await api(proxy, 'GET', '/api/activity?server=demo&limit=1');
+    assert.equal(activity.json.rows.length, 1);
+    check('GET', '/api/activity', activity);
+    check('GET', '/api/activity/export', await api(proxy, 'GET', '/api/activity/export?format=csv'));
     check('GET', '/api/servers/{name}/logs', await api(proxy, 'GET', '/api/servers/demo/logs?tail=1&since=1'));
     for (const route of ['/ws/events', '/ws/servers']) check('GET', route, await api(proxy, 'GET', `${route}?server=demo`));
 
@@ -113,6 +88,7 @@ test('every documented GET answers as documented, and so do the changes', async 
     check('POST', '/api/groups', await api(proxy, 'POST', '/api/groups', { name: 'h', servers: ['added'] }));
     check('POST', '/api/groups/{name}/disable', await api(proxy, 'POST', '/api/groups/h/disable'));
     check('POST', '/api/groups/{name}/enable', await api(proxy, 'POST', '/api/groups/h/enable'));
+    check('POST', '/api/servers/{name}/approve', await api(proxy, 'POST', '/api/servers/added/approve'));
     check('DELETE', '/api/servers/{name}', await api(proxy, 'DELETE', '/api/servers/added'));
     check('POST', '/api/events', await api(proxy, 'POST', '/api/events', { type: 'tool_called', server_name: 'demo' }));
     check('POST', '/api/events', await api(proxy, 'POST', '/api/events', [{ type: 'tool_called' }, { type: 'config_change' }]));
@@ -125,7 +101,9 @@ test('every documented GET answers as documented, and so do the changes', async 
 });
 
 test('error answers match the document: 400, 404, 405, 409, and 401 without the key', async () => {
-  const proxy = await startProxy({ config: { mcpServers: [demo('demo'), demo('off', [], { enabled: false })] } });
+  const proxy = await startProxy({ config: { mcpServers: [demo('demo'), demo('off', [], { enabled: false }),
+    // Enabled (a login of a disabled server is refused first); nothing listens on port 9.
+    { name: 'remote', url: 'http://127.0.0.1:9/mcp' }] } });
   try {
     const cases = [
       ['GET', '/api/servers/{name}', '/api/servers/nope', undefined, 404],
@@ -140,7 +118,17 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
       ['POST', '/api/groups', '/api/groups', { name: 'g', servers: ['ghost'] }, 404],
       ['POST', '/api/groups/{name}/enable', '/api/groups/ghost/enable', undefined, 404],
       ['POST', '/api/events', '/api/events', { type: 'nope' }, 400],
+      ['GET', '/api/activity', '/api/activity?outcome=maybe', undefined, 400],
+      ['POST', '/api/servers/{name}/approve', '/api/servers/nope/approve', undefined, 404],
+      ['GET', '/api/activity/export', '/api/activity/export?format=xml', undefined, 400],
       ['GET', '/api/servers/{name}/tools', '/api/servers/demo/tools', undefined, 200],
+      // OAuth: a local server has no login; a login whose discovery reaches nobody is a 502.
+      ['POST', '/api/servers/{name}/login', '/api/servers/demo/login', undefined, 409],
+      ['POST', '/api/servers/{name}/logout', '/api/servers/demo/logout', undefined, 409],
+      ['POST', '/api/servers/{name}/login', '/api/servers/remote/login', undefined, 502],
+      ['POST', '/api/servers/{name}/logout', '/api/servers/remote/logout', undefined, 200],
+      ['GET', '/oauth/callback', '/oauth/callback', undefined, 400],
+      ['GET', '/oauth/callback', `/oauth/callback?state=${'a'.repeat(64)}&code=c`, undefined, 400],
     ];
     for (const [method, route, url, body, status] of cases) {
       const answer = await api(proxy, method, url, body);
@@ -148,7 +136,8 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
       check(method, route, answer);
     }
     for (const [method, route, url] of [['DELETE', '/api/servers', '/api/servers'], ['PUT', '/api/groups', '/api/groups'],
-      ['POST', '/api/servers/status', '/api/servers/status'], ['GET', '/api/events', '/api/events']]) {
+      ['POST', '/api/servers/status', '/api/servers/status'], ['GET', '/api/events', '/api/events'],
+      ['POST', '/api/activity', '/api/activity']]) {
       const answer = await api(proxy, method, url);
       assert.equal(answer.status, 405, `${method} ${url}`);
       // 405 is documented on the path's own operations; its body is the Error schema.
@@ -161,13 +150,15 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
   }
   const keyed = await startProxy({ config: { api_key: 'the-key' } });
   try {
-    for (const route of ['/api/servers', '/api/servers/status', '/api/groups', '/api/realtime/stats', '/api/openapi.json', '/metrics']) {
+    for (const route of ['/api/servers', '/api/servers/status', '/api/groups', '/api/realtime/stats', '/api/openapi.json', '/metrics', '/api/activity']) {
       const answer = await api(keyed, 'GET', route);
       assert.equal(answer.status, 401, route);
       check('GET', route, answer);
       assert.equal((await api(keyed, 'GET', route, undefined, { 'X-API-Key': 'the-key' })).status, 200);
     }
     check('GET', '/healthz', await api(keyed, 'GET', '/healthz'));
+    // The OAuth callback needs no key (the login's state guards it).
+    check('GET', '/oauth/callback', await api(keyed, 'GET', '/oauth/callback?state=x'));
   } finally {
     await keyed.stop();
   }

@@ -97,7 +97,7 @@ test('status codes: sessions, methods, media types, batches', async () => {
     assert.equal(res.status, 415);
     res = await mcpPost(proxy, list, jsonHeaders(sid, { accept: 'text/html' }));
     assert.equal(res.status, 406);
-    res = await mcpPost(proxy, { jsonrpc: '2.0', id: 7, method: 'resources/list' }, jsonHeaders(sid));
+    res = await mcpPost(proxy, { jsonrpc: '2.0', id: 7, method: 'completion/complete' }, jsonHeaders(sid));
     assert.equal(res.status, 200);
     assert.equal(res.json.error.code, -32601);
     res = await mcpPost(proxy, list, jsonHeaders(sid, { 'mcp-protocol-version': '1999-01-01' }));

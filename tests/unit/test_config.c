@@ -177,6 +177,46 @@ static void test_unknown_key_top(void **state)
     expect_error_at("{\n  \"listen\": \"127.0.0.1:1\",\n  \"bogus_key\": 1\n}\n", "bogus_key", 3, 3);
 }
 
+/* The store's settings: database (a path), routing (direct or search),
+ * activity (retention and cut), with their defaults, range and errors. */
+static void test_store_settings(void **state)
+{
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{}", &cfg, err));
+    assert_string_equal(cfg.database, "");
+    assert_string_equal(cfg.routing, "direct");
+    assert_int_equal(cfg.activity.retention_days, 30);
+    assert_int_equal(cfg.activity.max_rows, 100000);
+    assert_int_equal(cfg.activity.max_argument_bytes, 4096);
+    assert_true(cfg.quarantine.new_servers);
+    assert_true(cfg.quarantine.changed_tools);
+    config_free(&cfg);
+    assert_true(parse("{\"quarantine\": {\"new_servers\": false}}", &cfg, err));
+    assert_false(cfg.quarantine.new_servers);
+    assert_true(cfg.quarantine.changed_tools);
+    config_free(&cfg);
+    assert_false(parse("{\"quarantine\": {\"new_servers\": 1}}", &cfg, err));
+    assert_non_null(strstr(err, "quarantine.new_servers"));
+    assert_true(parse("{\"database\": \"/var/lib/m.db\", \"routing\": \"search\", "
+                      "\"activity\": {\"retention_days\": 7, \"max_rows\": 500, \"max_argument_bytes\": 0}}",
+                      &cfg, err));
+    assert_string_equal(cfg.database, "/var/lib/m.db");
+    assert_string_equal(cfg.routing, "search");
+    assert_int_equal(cfg.activity.retention_days, 7);
+    assert_int_equal(cfg.activity.max_rows, 500);
+    assert_int_equal(cfg.activity.max_argument_bytes, 0);
+    config_free(&cfg);
+    expect_error_at("{\n  \"routing\": \"fast\"\n}\n", "routing", 2, 3);
+    assert_false(parse("{\"routing\": \"fast\"}", &cfg, err));
+    assert_non_null(strstr(err, "\"direct\" or \"search\""));
+    assert_false(parse("{\"activity\": {\"max_rows\": 5}}", &cfg, err));
+    assert_non_null(strstr(err, "max_rows"));
+    assert_false(parse("{\"activity\": {\"keep\": 5}}", &cfg, err));
+    assert_non_null(strstr(err, "retention_days"));
+}
+
 static void test_unknown_key_websocket(void **state)
 {
     (void)state;
@@ -573,6 +613,68 @@ static void test_remote_servers(void **state)
     config_free(&b);
 }
 
+/* A remote server's oauth object: every key optional, scopes an array of
+ * scope names, the client secret masked like env values and kept through a
+ * save; refused on a command server, with an unknown key or a bad scope. */
+static void test_oauth_settings(void **state)
+{
+    (void)state;
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"command\": \"c\", \"oauth\": {}}]}", "\"oauth\" is for a");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"oauth\": []}]}", "\"oauth\" must be");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"oauth\": {\"client\": \"x\"}}]}",
+                 "oauth.client");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"oauth\": {\"scopes\": [\"a b\"]}}]}",
+                 "oauth.scopes");
+    expect_error("{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"oauth\": {\"scopes\": \"a\"}}]}",
+                 "scopes");
+    expect_error(
+        "{\"mcpServers\": [{\"name\": \"a\", \"url\": \"http://h\", \"oauth\": {\"redirect_uri\": \"myapp:/cb\"}}]}",
+        "redirect_uri");
+
+    const char *doc = "{\"mcpServers\": [{\"name\": \"r\", \"url\": \"https://example.org/mcp\", \"oauth\": "
+                      "{\"client_id\": \"cid\", \"client_secret\": \"s3cret\", \"scopes\": [\"read\", \"write\"], "
+                      "\"redirect_uri\": \"http://127.0.0.1:9/oauth/callback\"}},"
+                      "{\"name\": \"e\", \"url\": \"https://example.org/mcp\", \"oauth\": {}},"
+                      "{\"name\": \"n\", \"url\": \"https://example.org/mcp\"}]}";
+    config a, b;
+    char err[CONFIG_ERR_LEN];
+    if (!parse(doc, &a, err))
+        fail_msg("%s", err);
+    const oauth_settings *o = &a.servers[0].oauth;
+    assert_true(o->present);
+    assert_string_equal(o->client_id, "cid");
+    assert_string_equal(o->scopes, "read write");
+    assert_true(a.servers[1].oauth.present);
+    assert_null(a.servers[1].oauth.client_id);
+    assert_false(a.servers[2].oauth.present);
+    json_t *masked = server_config_to_json(&a.servers[0], true);
+    json_t *mo = json_object_get(masked, "oauth");
+    assert_string_equal(json_string_value(json_object_get(mo, "client_secret")), CONFIG_SECRET_MASK);
+    assert_string_equal(json_string_value(json_object_get(mo, "client_id")), "cid");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(mo, "scopes"), 1)), "write");
+    json_decref(masked);
+    masked = server_config_to_json(&a.servers[2], true);
+    assert_null(json_object_get(masked, "oauth"));
+    json_decref(masked);
+    json_t *ja = config_to_json(&a);
+    char *text = json_dumps(ja, 0);
+    if (!parse(text, &b, err))
+        fail_msg("%s", err);
+    json_t *jb = config_to_json(&b);
+    assert_true(json_equal(ja, jb));
+    assert_string_equal(b.servers[0].oauth.client_secret, "s3cret");
+    server_config copy;
+    server_config_copy(&copy, &b.servers[0]);
+    assert_string_equal(copy.oauth.redirect_uri, "http://127.0.0.1:9/oauth/callback");
+    assert_string_equal(copy.oauth.client_secret, "s3cret");
+    server_config_free(&copy);
+    json_decref(ja);
+    json_decref(jb);
+    free(text);
+    config_free(&a);
+    config_free(&b);
+}
+
 static void test_upstream_bounds(void **state)
 {
     (void)state;
@@ -624,6 +726,8 @@ int main(void)
         cmocka_unit_test(test_load_file_error_names_path),
         cmocka_unit_test(test_upstream_bounds),
         cmocka_unit_test(test_remote_servers),
+        cmocka_unit_test(test_oauth_settings),
+        cmocka_unit_test(test_store_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,14 +215,34 @@ static void test_protocol_and_missing_strings(void **state)
 static void test_field_names_and_restart_set(void **state)
 {
     (void)state;
-    const char *names[] = {"protocol", "command",         "args",    "env",  "working_dir", "url",
-                           "headers",  "tls_skip_verify", "enabled", "group"};
+    const char *names[] = {"protocol", "command",         "args",  "env",     "working_dir", "url",
+                           "headers",  "tls_skip_verify", "oauth", "enabled", "group"};
     for (int f = 0; f < SERVER_FIELD_COUNT; f++) {
         assert_string_equal(server_field_name((server_field)f), names[f]);
         /* what reaches the process restarts it; enabled and group do not */
         bool restarts = (SERVER_FIELDS_OF_PROCESS & SERVER_FIELD_BIT(f)) != 0;
         assert_int_equal(restarts, f != SERVER_FIELD_ENABLED && f != SERVER_FIELD_GROUP);
     }
+}
+
+/* An oauth object added, or one of its values changed, is a change of
+ * the server's connection. */
+static void test_oauth_changes(void **state)
+{
+    (void)state;
+    two_configs t = {0};
+    config_changes *c = diff_of(&t, SERVERS("{\"name\": \"a\", \"url\": \"http://h/mcp\"}"),
+                                SERVERS("{\"name\": \"a\", \"url\": \"http://h/mcp\", \"oauth\": {}}"));
+    assert_int_equal(c->servers[0].fields, SERVER_FIELD_BIT(SERVER_FIELD_OAUTH));
+    done(&t);
+    c = diff_of(&t, SERVERS("{\"name\": \"a\", \"url\": \"http://h/mcp\", \"oauth\": {\"scopes\": [\"x\"]}}"),
+                SERVERS("{\"name\": \"a\", \"url\": \"http://h/mcp\", \"oauth\": {\"scopes\": [\"y\"]}}"));
+    assert_int_equal(c->servers[0].fields, SERVER_FIELD_BIT(SERVER_FIELD_OAUTH));
+    done(&t);
+    c = diff_of(&t, SERVERS("{\"name\": \"a\", \"url\": \"http://h/mcp\", \"oauth\": {\"client_id\": \"x\"}}"),
+                SERVERS("{\"name\": \"a\", \"url\": \"http://h/mcp\", \"oauth\": {\"client_id\": \"x\"}}"));
+    assert_int_equal(c->n_changed, 0);
+    done(&t);
 }
 
 static void test_several_fields(void **state)
@@ -319,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_protocol_and_missing_strings),
         cmocka_unit_test(test_field_names_and_restart_set),
         cmocka_unit_test(test_several_fields),
+        cmocka_unit_test(test_oauth_changes),
         cmocka_unit_test(test_order_changes_only),
         cmocka_unit_test(test_group_changes),
         cmocka_unit_test(test_settings),

@@ -11,8 +11,8 @@
  * transfer ends or is cancelled. Its callbacks run on the loop. A transfer
  * can be cancelled anywhere, even from inside one of its own (or another
  * transfer's) callbacks: no callback of it runs after the cancel. */
-#ifndef MCPPROXY_UPSTREAM_CURL_LOOP_H
-#define MCPPROXY_UPSTREAM_CURL_LOOP_H
+#ifndef MCPPROXY_NET_CURL_LOOP_H
+#define MCPPROXY_NET_CURL_LOOP_H
 
 #include <curl/curl.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* curl_loop.c - libcurl's multi interface driven by libuv (curl_loop.h). */
-#include "upstream/curl_loop.h"
+#include "net/curl_loop.h"
 
 #include "core/dlist.h"
 #include "core/log.h"

@@ -1,0 +1,60 @@
+/* resources.h - the resources and resource templates /mcp offers: those of
+ * every Ready, enabled upstream, with their URIs as the servers gave them.
+ *
+ * A resource is routed by an index of which server listed its URI. A URI
+ * listed by two servers is offered once, by the first in config order,
+ * which also serves its reads (the later one's is logged and left out). A
+ * URI that no server listed is routed by the servers' resource templates:
+ * the first template (config order, then the server's order) that matches
+ * it (mcp_uri_template_match) picks the server. */
+#ifndef MCPPROXY_MCP_RESOURCES_H
+#define MCPPROXY_MCP_RESOURCES_H
+
+#include "config/config.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct manager;
+
+typedef struct mcp_resource_entry {
+    char *server; /* owned */
+    json_t *def;  /* the resource or template object as the server sent it; one reference */
+} mcp_resource_entry;
+
+typedef struct mcp_resources {
+    mcp_resource_entry *resources; /* config order, then the server's */
+    size_t n_resources;
+    mcp_resource_entry *templates;
+    size_t n_templates;
+    json_t *index; /* uri -> its position in resources; owned, never NULL once built */
+} mcp_resources;
+
+/* Builds from the manager (NULL: empty) and the config. `out` must be empty
+ * (zeroed or freed). */
+void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cfg);
+
+/* Whether two offer the same resources and templates, equal as sent. */
+bool mcp_resources_equal(const mcp_resources *a, const mcp_resources *b);
+
+/* The server that serves `uri`: the one that listed it, else the one with
+ * the first template that matches it; NULL when none. Borrowed. *by_template
+ * tells which. */
+const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *by_template);
+
+/* New references: the resources/list and resources/templates/list arrays,
+ * each object as its server sent it. */
+json_t *mcp_resources_list_json(const mcp_resources *r);
+json_t *mcp_resources_templates_json(const mcp_resources *r);
+
+/* Pure: whether `uri` is an expansion of the RFC 6570 URI template `tmpl`,
+ * matched loosely: literal text must match exactly; an expression {...}
+ * matches any run of characters, where a simple one ({var}, {.var}, {;var})
+ * does not cross a '/', '?' or '#' and {/var}, {?var}, {&var}, {+var},
+ * {#var} may. Templates or URIs longer than 4096 bytes never match. */
+bool mcp_uri_template_match(const char *tmpl, const char *uri);
+
+void mcp_resources_free(mcp_resources *r);
+
+#endif
