@@ -106,7 +106,9 @@ static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const c
         write_member(sb, "new_state", f->new_state);
     write_member(sb, "timestamp", timestamp);
     strbuf_append(sb, ",\"data\":", 8);
-    if (f->data)
+    if (f->data_text)
+        strbuf_append(sb, f->data_text, f->data_text_len);
+    else if (f->data)
         json_write(sb, f->data);
     else
         strbuf_append(sb, "{}", 2);

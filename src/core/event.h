@@ -61,6 +61,11 @@ typedef struct event_fields {
     const char *old_state;   /* NULL unless a state changed */
     const char *new_state;
     json_t *data; /* a JSON object, or NULL for {} */
+    /* Or the data object already written as JSON text (used instead of
+     * `data` when not NULL): for the publisher of one event per tool call,
+     * which would build a tree only to have it written out here. */
+    const char *data_text;
+    size_t data_text_len;
 } event_fields;
 
 /* Bytes reserved in front of every serialized event so that a WebSocket frame

@@ -1,6 +1,7 @@
 /* calls.c - tools/call in flight and the POSTs waiting on them (calls.h). */
 #include "mcp/calls.h"
 
+#include "core/json_scan.h"
 #include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "core/log.h"
@@ -82,6 +83,9 @@ static void result_error_text(json_t *result, char *out, size_t len)
     snprintf(out, len, "the tool reported an error (isError)");
 }
 
+/* A string literal appended without its NUL. */
+#define APPEND_LIT(sb, lit) strbuf_append((sb), (lit), sizeof(lit) - 1)
+
 /* The event, the log line and the activity log's row of one call that
  * ended; `response_bytes` is the size of the upstream's answer (0: none). */
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
@@ -103,17 +107,42 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
                                         .error = error,
                                         .duration_ms = ms,
                                         .response_bytes = response_bytes});
-    json_t *data = json_object();
-    json_object_set_new(data, "tool", json_string(tool));
-    json_object_set_new(data, "duration_ms", json_integer((json_int_t)ms));
-    json_object_set_new(data, "ok", json_boolean(error == NULL));
-    if (error)
-        json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
-    json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
-    if (arguments && calls->settings->log_tool_arguments)
-        json_object_set(data, "arguments", arguments);
-    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED, .server_name = server, .data = data});
-    json_decref(data);
+    /* The data written as text, members in the order a tree gave them (one
+     * event per call: no tree built only to be written out). */
+    strbuf data = {0};
+    strbuf_reserve(&data, 160);
+    APPEND_LIT(&data, "{");
+    if (tool) { /* a name from a tree or json_scan: valid UTF-8 */
+        APPEND_LIT(&data, "\"tool\":");
+        json_write_str(&data, tool, strlen(tool));
+        APPEND_LIT(&data, ",");
+    }
+    APPEND_LIT(&data, "\"duration_ms\":");
+    json_write_int(&data, (json_int_t)ms);
+    if (error) {
+        APPEND_LIT(&data, ",\"ok\":false,\"error\":");
+        strbuf text = {0}; /* it may quote an upstream's bytes */
+        utf8_append_lossy(&text, error, strlen(error));
+        json_write_str(&data, text.data ? text.data : "", text.len);
+        strbuf_free(&text);
+    } else {
+        APPEND_LIT(&data, ",\"ok\":true");
+    }
+    APPEND_LIT(&data, ",\"session_id\":");
+    if (session_id && *session_id)
+        json_write_str(&data, session_id, strlen(session_id));
+    else
+        APPEND_LIT(&data, "null");
+    if (arguments && calls->settings->log_tool_arguments) {
+        APPEND_LIT(&data, ",\"arguments\":");
+        json_write(&data, arguments);
+    }
+    APPEND_LIT(&data, "}");
+    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED,
+                                               .server_name = server,
+                                               .data_text = data.data,
+                                               .data_text_len = data.len});
+    strbuf_free(&data);
     log_kv(error ? LOG_INFO : LOG_DEBUG, "tool called",
            LOG_FIELDS(LOG_STR("server", server), LOG_STR("tool", tool), LOG_INT("duration_ms", ms),
                       LOG_STR("error", error), LOG_STR("session_id", session_id)));
@@ -182,6 +211,29 @@ static void batch_answer(mcp_batch *b, json_t *answer)
     else if (answer)
         json_array_append(b->answers, answer); /* written or sent once the answer starts */
     json_decref(answer);
+    if (--b->waiting == 0)
+        batch_finish(b);
+}
+
+/* An answer already written as text (a call's result spliced in): the
+ * single answer of a JSON response is sent as it is, a stream's goes out as
+ * an event; only an answer kept for an array is parsed into the array. */
+static void batch_answer_text(mcp_batch *b, const char *text, size_t len)
+{
+    assert(b->waiting > 0);
+    if (b->http && !b->sse && !b->is_array && b->waiting == 1 && json_array_size(b->answers) == 0) {
+        batch_unlink(b);
+        http_pending_finish(b->http, 200, "application/json", text, len);
+        b->http = NULL;
+        batch_free(b);
+        return;
+    }
+    if (!b->http || !b->sse) {
+        /* JSON the scanner accepted, which jansson accepts too (json_scan.h). */
+        batch_answer(b, json_loadb(text, len, 0, NULL));
+        return;
+    }
+    http_stream_sse(b->http, "message", 0, text, len);
     if (--b->waiting == 0)
         batch_finish(b);
 }
@@ -312,6 +364,61 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     batch_answer(b, answer);
 }
 
+/* Whether a result (checked JSON bytes) may say isError: true, so that the
+ * event needs its text from a tree. A result that is not an object cannot;
+ * one whose keys the scan cannot settle (many, escaped, repeated) may. */
+static bool raw_result_may_fail(const char *result, size_t len)
+{
+    /* No "isError" in the bytes, and no \u escape that could spell it: no
+     * such key (the common case, settled without a second scan). */
+    if (!memmem(result, len, "isError", 7) && !memmem(result, len, "\\u", 2))
+        return false;
+    while (len > 0 && (*result == ' ' || *result == '\t' || *result == '\r' || *result == '\n')) {
+        result++;
+        len--;
+    }
+    if (len == 0 || *result != '{')
+        return false;
+    json_member m[16];
+    size_t n;
+    bool unsure;
+    if (!json_scan_object(result, len, m, 16, &n) || n > 16)
+        return true;
+    const json_member *is_error = json_member_find(m, n, "isError", &unsure);
+    return unsure || (is_error && is_error->value_len == 4 && memcmp(is_error->value, "true", 4) == 0);
+}
+
+/* A result as the upstream wrote it (mcp_client_request_raw): spliced into
+ * the client's answer without a tree. A failed tool result goes the tree
+ * way, since the event quotes its text. */
+static void call_answered_raw(const char *result, size_t len, void *ctx)
+{
+    mcp_call *c = ctx;
+    if (raw_result_may_fail(result, len)) {
+        json_t *tree = json_loadb(result, len, JSON_DECODE_ANY, NULL); /* checked JSON (json_scan.h) */
+        mcp_error bad = {.code = -32603, .message = "the server's result could not be read"};
+        call_answered(tree, tree ? NULL : &bad, c);
+        json_decref(tree);
+        return;
+    }
+    call_unlink(c);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments, len);
+    if (c->done)
+        c->done(true, c->done_ctx);
+    static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
+    strbuf sb = {0};
+    strbuf_reserve(&sb, sizeof head + sizeof mid + len + 32);
+    strbuf_append(&sb, head, sizeof head - 1);
+    json_write(&sb, c->client_id);
+    strbuf_append(&sb, mid, sizeof mid - 1);
+    strbuf_append(&sb, result, len);
+    strbuf_append(&sb, "}", 1);
+    mcp_batch *b = c->batch;
+    call_free(c);
+    batch_answer_text(b, sb.data, sb.len);
+    strbuf_free(&sb);
+}
+
 /* Why a tool cannot be called now: its server is not Ready, or no such tool
  * is on offer. The event names the tool as the server would (best effort
  * for a server whose tools are not on offer now). */
@@ -389,8 +496,8 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     c->client = client;
     c->start_ns = start;
     c->arguments = json_incref(arguments);
-    c->upstream_id =
-        mcp_client_request(client, "tools/call", params, calls->settings->call_timeout_ms, call_answered, c);
+    c->upstream_id = mcp_client_request_raw(client, "tools/call", params, calls->settings->call_timeout_ms,
+                                            call_answered, call_answered_raw, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
@@ -405,6 +512,72 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     log_kv(LOG_DEBUG, "tool call forwarded",
            LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool), LOG_INT("upstream_id", c->upstream_id),
                       LOG_STR("session_id", session_id)));
+}
+
+bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
+                         bool accepts_sse, const http_request *req, http_response *res)
+{
+    const mcp_catalog_entry *e = mcp_catalog_find(cat, ct->name);
+    struct mcp_client *client = e && calls->a->manager ? manager_server_client(calls->a->manager, e->server) : NULL;
+    if (!client)
+        return false; /* refused the general way */
+    uint64_t start = uv_hrtime();
+    /* The params with the upstream's own tool name, the arguments as the
+     * client wrote them (checked by json_scan). A newline can only be
+     * whitespace there (a string holds none raw): made a space, since it
+     * would end the stdio line. */
+    strbuf params = {0};
+    size_t tool_len = strlen(e->tool);
+    strbuf_reserve(&params, ct->arguments_len + tool_len + 32);
+    strbuf_append(&params, "{\"name\":", 8);
+    json_write_str(&params, e->tool, tool_len);
+    if (ct->arguments) {
+        strbuf_append(&params, ",\"arguments\":", 13);
+        size_t at = params.len;
+        strbuf_append(&params, ct->arguments, ct->arguments_len);
+        for (size_t i = at; i < params.len; i++) {
+            if (params.data[i] == '\n' || params.data[i] == '\r')
+                params.data[i] = ' ';
+        }
+    }
+    strbuf_append(&params, "}", 1);
+
+    mcp_batch *b = mcp_batch_begin(calls, false, true, accepts_sse);
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(ct->id);
+    c->server = xstrdup(e->server);
+    c->method = "tools/call";
+    c->tool = xstrdup(e->tool);
+    /* The activity log and a logged event keep the arguments as a tree:
+     * only the arguments are parsed then, never the whole request. */
+    if (ct->arguments && (calls->a->activity || calls->settings->log_tool_arguments))
+        c->arguments = json_loadb(ct->arguments, ct->arguments_len, 0, NULL); /* checked by json_scan */
+    size_t sid_len = strnlen(session_id, MCP_SESSION_ID_LEN);
+    memcpy(c->session_id, session_id, sid_len);
+    c->session_id[sid_len] = '\0';
+    c->client = client;
+    c->start_ns = start;
+    c->upstream_id = mcp_client_request_text(client, "tools/call", params.data, params.len,
+                                             calls->settings->call_timeout_ms, call_answered, call_answered_raw, c);
+    strbuf_free(&params);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
+        publish_called(calls, c->server, c->tool, start, why, session_id, c->arguments, 0);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(ct->id, RPC_UPSTREAM_CLOSED, why, NULL));
+    } else {
+        c->next = calls->calls;
+        calls->calls = c;
+        b->waiting++;
+        log_kv(LOG_DEBUG, "tool call forwarded",
+               LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool),
+                          LOG_INT("upstream_id", c->upstream_id), LOG_STR("session_id", session_id)));
+    }
+    mcp_batch_end(b, req, res);
+    return true;
 }
 
 void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,

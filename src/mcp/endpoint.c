@@ -14,6 +14,7 @@
 #include "core/jsonrpc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mcp/call_text.h"
 #include "mcp/calls.h"
 #include "mcp/catalog.h"
 #include "mcp/listings.h"
@@ -348,8 +349,29 @@ static void dispatch(mcp_endpoint *ep, mcp_session *s, mcp_batch *b, json_t *bod
     }
 }
 
+/* A plain tools/call (call_text.h) from a client that takes JSON, with a
+ * live session, goes the tree-less way; false leaves the body to the
+ * general path below, which answers every other case. */
+static bool post_plain_call(mcp_endpoint *ep, const http_request *req, http_response *res)
+{
+    if (!req->content_type || strncasecmp(req->content_type, "application/json", 16) != 0 ||
+        !http_accepts(req->accept, "application/json") || !req->mcp_session_id ||
+        (req->mcp_protocol_version && !version_supported(req->mcp_protocol_version)))
+        return false;
+    mcp_session *s = mcp_session_find(ep->sessions, req->mcp_session_id);
+    mcp_call_text ct;
+    if (!s || mcp_session_search(s) || !mcp_call_text_parse(req->body, req->body_len, &ct))
+        return false; /* a search session's tools/call is call_tool's (mcp_search_call) */
+    bool taken = mcp_calls_call_text(ep->calls, catalog(ep), mcp_session_id(s), &ct,
+                                     http_accepts(req->accept, "text/event-stream"), req, res);
+    mcp_call_text_free(&ct);
+    return taken;
+}
+
 static void handle_post(mcp_endpoint *ep, const http_request *req, http_response *res)
 {
+    if (post_plain_call(ep, req, res))
+        return;
     json_t *body = parse_body(req, res);
     if (!body)
         return;

@@ -32,7 +32,48 @@ struct activity_log {
     size_t queued;
     int64_t rows; /* in the table */
     bool closed;
+    /* Prepared at the first flush and kept until close: preparing them
+     * again on every flush (one per loop turn with calls) was most of a
+     * tool call's cost at concurrency 1 (docs/BENCHMARKS.md). */
+    sqlite3_stmt *begin, *commit, *insert_call, *insert_session;
 };
+
+static void statements_free(activity_log *l)
+{
+    sqlite3_finalize(l->begin);
+    sqlite3_finalize(l->commit);
+    sqlite3_finalize(l->insert_call);
+    sqlite3_finalize(l->insert_session);
+    l->begin = l->commit = l->insert_call = l->insert_session = NULL;
+}
+
+static bool statements_ready(activity_log *l, sqlite3 *db)
+{
+    if (l->insert_session)
+        return true;
+    if (sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &l->begin, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "COMMIT", -1, &l->commit, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO activity (ts_ms, session_id, server, method, name, arguments, "
+                           "arguments_truncated, ok, error, duration_ms, response_bytes) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &l->insert_call, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO mcp_sessions (id, client_name, client_version, started_ms) "
+                           "VALUES (?,?,?,?)",
+                           -1, &l->insert_session, NULL) == SQLITE_OK)
+        return true;
+    statements_free(l);
+    return false;
+}
+
+/* Runs a prepared statement without a result (BEGIN, COMMIT). */
+static bool step_done(sqlite3_stmt *st)
+{
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    return ok;
+}
 
 static int64_t now_ms(void)
 {
@@ -165,34 +206,25 @@ void activity_log_flush(activity_log *l)
     if (!l->head)
         return;
     sqlite3 *db = store_db(l->db);
-    sqlite3_stmt *call = NULL, *session = NULL;
     char err[400] = "";
     size_t calls = 0;
     /* One transaction for the turn: one WAL append, and a kill -9 keeps
      * all of it or none, never half a row. */
-    bool ok = store_exec(l->db, "BEGIN IMMEDIATE", err, sizeof err);
-    if (ok && (sqlite3_prepare_v2(db,
-                                  "INSERT INTO activity (ts_ms, session_id, server, method, name, arguments, "
-                                  "arguments_truncated, ok, error, duration_ms, response_bytes) "
-                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                                  -1, &call, NULL) != SQLITE_OK ||
-               sqlite3_prepare_v2(db,
-                                  "INSERT OR REPLACE INTO mcp_sessions (id, client_name, client_version, started_ms) "
-                                  "VALUES (?,?,?,?)",
-                                  -1, &session, NULL) != SQLITE_OK)) {
+    bool ok = statements_ready(l, db) && step_done(l->begin);
+    if (!ok)
         snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
-        ok = false;
-    }
     for (pending_row *r = l->head; ok && r; r = r->next) {
-        ok = write_row(call, session, r);
+        ok = write_row(l->insert_call, l->insert_session, r);
         if (!ok)
             snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
         calls += !r->is_session;
     }
-    sqlite3_finalize(call);
-    sqlite3_finalize(session);
-    if (ok)
-        ok = store_exec(l->db, "COMMIT", err, sizeof err);
+    if (l->insert_call) { /* done with until the next flush: no statement left open */
+        sqlite3_reset(l->insert_call);
+        sqlite3_reset(l->insert_session);
+    }
+    if (ok && !(ok = step_done(l->commit)))
+        snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
     if (!ok) {
         char ignored[64];
         store_exec(l->db, "ROLLBACK", ignored, sizeof ignored);
@@ -287,6 +319,7 @@ void activity_log_close(activity_log *l)
     if (!l || l->closed)
         return;
     activity_log_flush(l);
+    statements_free(l); /* before the store closes the database */
     l->closed = true;
     uv_timer_stop(&l->prune);
     uv_close((uv_handle_t *)&l->flush, NULL);
@@ -302,6 +335,7 @@ void activity_log_destroy(activity_log *l)
         l->head = r->next;
         row_free(r);
     }
+    statements_free(l);
     free(l);
 }
 

@@ -65,6 +65,12 @@ test('upstream servers, /mcp calls, SSE and API edits under valgrind: no errors,
   const result = await client.callTool({ name: 'demo__echo', arguments: { text: 'under valgrind' } });
   assert.equal(result.content[0].text, 'under valgrind');
   await until((e) => e.type === 'tool_called' && e.data.tool === 'echo');
+  // A failed result goes the tree way (its text is the event's error); a
+  // tool not on offer is refused the general way.
+  const failed = await client.callTool({ name: 'demo__fail', arguments: { message: 'boom' } });
+  assert.equal(failed.isError, true);
+  await until((e) => e.type === 'tool_called' && e.data.error === 'boom');
+  await assert.rejects(client.callTool({ name: 'demo__nope', arguments: {} }), /unknown tool/);
   // An SSE reader resumes from the start; an API edit is saved and applied.
   const sse = await fetch(`${proxy.url}/events?since=${hello.seq}&epoch=${hello.epoch}`);
   assert.equal(sse.status, 200);
