@@ -622,8 +622,15 @@ function feedMatches(ev) {
   return true;
 }
 
+/** "1.8 KB" for 1834. */
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** What a feed item unfolds to. Tool calls: their arguments (when the
- *  proxy records them), outcome, duration, client and session. */
+ *  proxy records them), outcome, result size, duration, client and session. */
 function feedDetails(ev) {
   const d = ev.data || {};
   const box = el('div', { class: 'ev-details' });
@@ -633,7 +640,7 @@ function feedDetails(ev) {
     fact('Tool', d.tool);
     fact('Outcome', d.ok === false ? `failed${d.error ? `: ${d.error}` : ''}` : 'ok');
     fact('Duration', d.duration_ms !== undefined ? `${d.duration_ms} ms` : undefined);
-    // The proxy's own events carry the session, not the client's name.
+    fact('Result', typeof d.response_bytes === 'number' ? `${formatBytes(d.response_bytes)} answered` : undefined);
     fact('Client', typeof d.client === 'string' ? d.client : d.client ? [d.client.name, d.client.version].filter(Boolean).join(' ') : undefined);
     fact('Session', d.session_id || 'none');
     box.append(dl);

@@ -26,11 +26,13 @@ typedef struct mcp_call mcp_call;
 
 struct mcp_calls {
     app *a;
-    const mcp_settings *settings; /* the app's config (a->cfg.mcp); borrowed */
-    mcp_call *calls;              /* upstream requests in flight */
-    mcp_batch *batches;           /* POSTs waiting for answers */
-    ticker_job ping;              /* keep-alive for streamed answers; on while any batch waits */
-    int64_t next_token;           /* the progress tokens upstreams are given */
+    const mcp_settings *settings;   /* the app's config (a->cfg.mcp); borrowed */
+    mcp_call *calls;                /* upstream requests in flight */
+    mcp_batch *batches;             /* POSTs waiting for answers */
+    ticker_job ping;                /* keep-alive for streamed answers; on while any batch waits */
+    int64_t next_token;             /* the progress tokens upstreams are given */
+    mcp_client_name_fn client_name; /* may be NULL */
+    void *client_name_ctx;
     bool closed;
 };
 
@@ -128,11 +130,20 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
     } else {
         APPEND_LIT(&data, ",\"ok\":true");
     }
+    if (!error) { /* what the answer was, without quoting it: its size */
+        APPEND_LIT(&data, ",\"response_bytes\":");
+        json_write_int(&data, (json_int_t)response_bytes);
+    }
     APPEND_LIT(&data, ",\"session_id\":");
     if (session_id && *session_id)
         json_write_str(&data, session_id, strlen(session_id));
     else
         APPEND_LIT(&data, "null");
+    const char *client = calls->client_name ? calls->client_name(session_id, calls->client_name_ctx) : NULL;
+    if (client) { /* valid UTF-8: cut on a character boundary from a JSON string */
+        APPEND_LIT(&data, ",\"client\":");
+        json_write_str(&data, client, strlen(client));
+    }
     if (arguments && calls->settings->log_tool_arguments) {
         APPEND_LIT(&data, ",\"arguments\":");
         json_write(&data, arguments);
@@ -763,6 +774,12 @@ mcp_calls *mcp_calls_create(app *a)
     calls->a = a;
     calls->settings = &a->cfg.mcp;
     return calls;
+}
+
+void mcp_calls_set_client_names(mcp_calls *calls, mcp_client_name_fn fn, void *ctx)
+{
+    calls->client_name = fn;
+    calls->client_name_ctx = ctx;
 }
 
 void mcp_calls_close(mcp_calls *calls)

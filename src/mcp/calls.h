@@ -44,6 +44,12 @@ typedef struct mcp_batch mcp_batch;
 /* The app is borrowed; its ticker pings answers being streamed. */
 mcp_calls *mcp_calls_create(app *a);
 
+/* How a call's session is named in its tool_called event: `fn` answers the
+ * client name of a session id (borrowed for the call), or NULL. The calls
+ * do not know the session table; the endpoint that owns it tells them. */
+typedef const char *(*mcp_client_name_fn)(const char *session_id, void *ctx);
+void mcp_calls_set_client_names(mcp_calls *calls, mcp_client_name_fn fn, void *ctx);
+
 /* Answers every call in flight with an error ("mcpproxy is shutting down")
  * and cancels it upstream. Idempotent. */
 void mcp_calls_close(mcp_calls *calls);

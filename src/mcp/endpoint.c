@@ -224,6 +224,7 @@ static void respond_initialize(mcp_endpoint *ep, const jsonrpc_parts *m, const h
     activity_log_session(ep->a->activity, mcp_session_id(s), client,
                          json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "version")));
     mcp_session_set_search(s, search);
+    mcp_session_set_client(s, client);
     http_respond_json(res, 200, jsonrpc_result_new(m->id, initialize_result(version, search)));
     http_response_add_header(res, "Mcp-Session-Id", mcp_session_id(s));
 }
@@ -559,12 +560,19 @@ void mcp_endpoint_upstream_notification(const char *server, const char *method, 
 
 /* ---- lifetime --------------------------------------------------------- */
 
+static const char *client_of_session(const char *session_id, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    return mcp_session_client(ep->sessions, session_id);
+}
+
 mcp_endpoint *mcp_endpoint_create(app *a)
 {
     mcp_endpoint *ep = xcalloc(1, sizeof *ep);
     ep->a = a;
     ep->sessions = mcp_sessions_create(a->loop, a->ticker, &a->cfg.mcp);
     ep->calls = mcp_calls_create(a);
+    mcp_calls_set_client_names(ep->calls, client_of_session, ep);
     ep->subs = mcp_subs_create();
     mcp_sessions_on_end(ep->sessions, session_ended, ep);
     char err[300];

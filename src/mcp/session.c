@@ -8,6 +8,7 @@
 
 #include "core/dlist.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "http/addr_limit.h"
 #include "http/ticker.h"
@@ -27,6 +28,7 @@ struct mcp_session {
     addr_count *token;    /* its count in the caps */
     http_pending *stream; /* the GET stream, or NULL */
     bool search;          /* sees retrieve_tools and call_tool (search.h) */
+    char client[64];      /* clientInfo.name of its initialize, cut; "" when none */
 };
 
 struct mcp_sessions {
@@ -314,4 +316,17 @@ size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t l
 size_t mcp_sessions_count(const mcp_sessions *t)
 {
     return t->all.count;
+}
+
+void mcp_session_set_client(mcp_session *s, const char *name)
+{
+    size_t n = name ? utf8_prefix_len(name, strlen(name), sizeof s->client - 1) : 0;
+    memcpy(s->client, name ? name : "", n);
+    s->client[n] = '\0';
+}
+
+const char *mcp_session_client(mcp_sessions *t, const char *id)
+{
+    const mcp_session *s = id && *id ? mcp_session_find(t, id) : NULL;
+    return s && s->client[0] ? s->client : NULL;
 }

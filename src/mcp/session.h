@@ -57,6 +57,13 @@ const char *mcp_session_id(const mcp_session *s);
 /* Search mode (search.h), chosen at initialize; off by default. */
 void mcp_session_set_search(mcp_session *s, bool on);
 bool mcp_session_search(const mcp_session *s);
+
+/* The client's name as its initialize gave it (clientInfo.name; copied, cut
+ * to 63 bytes on a character boundary; NULL or invalid UTF-8: none). */
+void mcp_session_set_client(mcp_session *s, const char *name);
+/* The client name of the live session `id`, or NULL (no such session, or
+ * it gave none). Borrowed until the session ends. */
+const char *mcp_session_client(mcp_sessions *t, const char *id);
 const char *mcp_session_protocol_version(const mcp_session *s);
 
 /* Answers a GET on the session with its notification stream (200,
