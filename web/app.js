@@ -826,6 +826,7 @@ const detail = new DetailView({
     edit: (n) => editServer(n),
     remove: (n) => deleteServer(n),
     login: (n) => logIn(n),
+    approve: (n) => serverAction(n, 'approve'),
   },
 });
 

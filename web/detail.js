@@ -7,8 +7,29 @@
 // current: server_log appends lines, tool_called adds calls, tools_updated
 // refetches the tool list (the event says it changed), server_config_changed
 // carries the new settings.
+//
+// What quarantine holds of the server (GET /api/quarantine) is shown in a
+// review panel above the tools: a new server's tools, or per held tool its
+// approved and its current description and input schema as a line diff,
+// with the Approve action. It is fetched on opening and again when an event
+// says it may have changed (server_quarantined, tool_changed,
+// server_approved, and tools_updated, since a tool changed back to what was
+// approved is no longer held); never polled.
 import { el, ago, clock, jsonText, apiError } from './dom.js';
 import { toolTester } from './tester.js';
+import { lineDiff } from './diff.js';
+
+const REVIEW_EVENTS = new Set(['server_quarantined', 'tool_changed', 'server_approved', 'tools_updated']);
+
+/** A <pre> of lineDiff(a, b): removed lines as <del>, added as <ins>. */
+function diffBlock(label, a, b) {
+  const pre = el('pre', { class: 'diff', 'aria-label': label });
+  for (const { op, text } of lineDiff(a, b)) {
+    const tag = op === '-' ? 'del' : op === '+' ? 'ins' : 'span';
+    pre.append(el(tag, { class: `diff-line${op === ' ' ? '' : op === '-' ? ' diff-del' : ' diff-add'}`, text: `${op} ${text}\n` }));
+  }
+  return pre;
+}
 
 const LOG_MAX = 500;
 const CALLS_SHOWN = 50;
@@ -32,12 +53,13 @@ export function percentile(sorted, p) {
 export class DetailView {
   /**
    * ctx: { root, servers: Map, historyOf(name), callsOf(name), api(m, p, b),
-   *        mcp, statusOf(s), actions: {toggle, restart, edit, remove, login}, isLive() }
+   *        mcp, statusOf(s), actions: {toggle, restart, edit, remove, login, approve}, isLive() }
    */
   constructor(ctx) {
     this.ctx = ctx;
     this.name = null;
     this.gen = 0; // bumps on every show(): answers for an older view are dropped
+    this.reviewSeq = 0; // bumps on every review fetch: only the newest answer is shown
   }
 
   get open() { return this.name !== null; }
@@ -56,6 +78,9 @@ export class DetailView {
     this.errorBox = el('div', { class: 'detail-error' });
     this.actionsBox = el('div', { class: 'detail-actions' });
     this.historyList = el('ol', { class: 'history', 'aria-label': 'State history, newest first' });
+    this.tools = null;
+    this.review = null;
+    this.reviewBox = el('section', { class: 'panel review', 'aria-labelledby': 'review-h', 'data-field': 'review', hidden: true });
     this.toolsBox = el('div', { class: 'tools', 'aria-busy': 'true' }, el('p', { class: 'muted', text: 'Loading tools…' }));
     this.logBox = el('pre', { class: 'logs', tabindex: '0', 'aria-label': `stderr of ${name}`, 'aria-live': 'off' });
     this.logNote = el('p', { class: 'muted' });
@@ -66,6 +91,7 @@ export class DetailView {
       el('nav', { class: 'crumbs' }, el('a', { href: '#/', text: '← All servers' })),
       el('section', { class: 'panel detail-main', 'aria-labelledby': 'detail-h' },
         this.head, this.summary, this.errorBox, this.actionsBox),
+      this.reviewBox,
       el('section', { class: 'panel', 'aria-labelledby': 'tools-h' }, el('div', { class: 'section-head' }, h('Tools', 'tools-h')), this.toolsBox),
       el('section', { class: 'panel', 'aria-labelledby': 'logs-h' },
         el('div', { class: 'section-head' }, h('Logs (stderr, live)', 'logs-h'), this.logNote), this.logBox),
@@ -81,6 +107,7 @@ export class DetailView {
     this.renderHistory();
     this.renderCalls();
     this.loadTools(gen);
+    this.loadReview(gen);
     this.loadLogs(gen);
     this.loadConfig(gen);
     document.title = `${name} · mcpproxy`;
@@ -179,6 +206,8 @@ export class DetailView {
     this.toolsBox.textContent = '';
     if (!r.ok) { this.toolsBox.append(el('p', { class: 'muted', text: `Tools unavailable: ${apiError(r)}` })); return; }
     const tools = r.json.tools || [];
+    this.tools = tools;
+    this.renderReview();
     if (!tools.length) {
       this.toolsBox.append(el('p', { class: 'muted', text: 'No tools: the server is not Ready, or offers none.' }));
       return;
@@ -198,6 +227,64 @@ export class DetailView {
           t.outputSchema ? el('pre', { class: 'schema', text: jsonText(t.outputSchema) }) : null);
       });
       this.toolsBox.append(det);
+    }
+  }
+
+  /** Fetches what quarantine holds and shows this server's part of it. */
+  async loadReview(gen) {
+    const seq = ++this.reviewSeq;
+    let r;
+    try { r = await this.ctx.api('GET', '/api/quarantine'); } catch (e) { r = { ok: false, status: 0, json: { error: e.message } }; }
+    if (gen !== this.gen || seq !== this.reviewSeq) return;
+    if (!r.ok) {
+      this.review = { error: apiError(r) };
+    } else {
+      this.review = {
+        quarantined: (r.json.servers || []).some((q) => q.name === this.name),
+        held: (r.json.tools || []).filter((t) => t.server === this.name),
+      };
+    }
+    this.renderReview();
+  }
+
+  renderReview() {
+    if (!this.open || !this.review) return;
+    const box = this.reviewBox;
+    const { error, quarantined, held = [] } = this.review;
+    box.textContent = '';
+    box.hidden = !error && !quarantined && !held.length;
+    if (box.hidden) return;
+    const s = this.server();
+    const approve = el('button', { type: 'button', class: 'btn primary', 'data-action': 'review-approve', text: 'Approve',
+      'aria-label': `Approve ${this.name} as reviewed`, disabled: !this.ctx.isLive() || !!s?.pending,
+      onclick: () => this.ctx.actions.approve(this.name) });
+    box.append(el('div', { class: 'section-head' }, el('h2', { id: 'review-h', text: 'Waiting for approval' }), error ? null : approve));
+    if (error) {
+      box.append(el('p', { class: 'muted', text: `What quarantine holds is unavailable: ${error}` }));
+      return;
+    }
+    if (quarantined) {
+      box.append(el('p', { text: 'A new server: none of its tools, prompts or resources is offered through /mcp until it is approved. Its tools:' }));
+      const list = el('ul', { class: 'review-tools' });
+      if (!this.tools) list.append(el('li', { class: 'muted', text: 'Loading tools…' }));
+      else if (!this.tools.length) list.append(el('li', { class: 'muted', text: 'none listed yet (the server is not Ready)' }));
+      for (const t of this.tools || []) {
+        list.append(el('li', { 'data-review-tool': t.name }, el('span', { class: 'tool-name', text: t.name }), ' ',
+          el('span', { class: 'muted', text: t.description || '(no description)' })));
+      }
+      box.append(list);
+    }
+    if (held.length) {
+      box.append(el('p', { text: `Changed since approval, held from /mcp (calls refused) until approved again: ${held.length} tool${held.length === 1 ? '' : 's'}. Approve accepts every change shown.` }));
+    }
+    for (const t of held) {
+      const pretty = (v) => JSON.stringify(v ?? {}, null, 2);
+      box.append(el('article', { class: 'held-tool', 'data-held-tool': t.tool },
+        el('h3', {}, el('span', { class: 'tool-name', text: t.tool }), ' ', el('span', { class: 'badge st-auto-disabled', 'data-field': 'held', text: 'held' })),
+        el('h4', { text: 'Description (approved → now)' }),
+        diffBlock(`description of ${t.tool}, approved and now`, t.pinned?.description ?? '', t.current?.description ?? ''),
+        el('h4', { text: 'Input schema (approved → now)' }),
+        diffBlock(`input schema of ${t.tool}, approved and now`, pretty(t.pinned?.inputSchema), pretty(t.current?.inputSchema))));
     }
   }
 
@@ -273,6 +360,7 @@ export class DetailView {
   onEvent(ev) {
     if (!this.open || ev.server_name !== this.name) return;
     const d = ev.data || {};
+    if (REVIEW_EVENTS.has(ev.type)) this.loadReview(this.gen);
     switch (ev.type) {
       case 'server_log':
         if (this.logBuffer) this.logBuffer.push(...(d.lines || []));

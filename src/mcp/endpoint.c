@@ -96,7 +96,7 @@ static void refresh_offers(mcp_endpoint *ep, bool force, unsigned *changed)
     mcp_catalog prompts;
     mcp_resources resources;
     mcp_catalog_build_list_checked(&prompts, ep->a->manager, &ep->a->cfg, MCP_LIST_PROMPTS, ep->a->quarantine);
-    mcp_resources_build(&resources, ep->a->manager, &ep->a->cfg);
+    mcp_resources_build(&resources, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
     if (changed && ep->offers_built) {
         *changed |= mcp_catalog_equal(&ep->prompts, &prompts) ? 0u : 1u;
         *changed |= mcp_resources_equal(&ep->resources, &resources) ? 0u : 2u;

@@ -3,6 +3,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "store/quarantine.h"
 #include "upstream/manager.h"
 
 #include <stdint.h>
@@ -11,7 +12,7 @@
 
 #define TEMPLATE_MATCH_MAX 4096
 
-static void add(mcp_resource_entry **arr, size_t *n, size_t *cap, const char *server, json_t *def)
+static void add(mcp_resource_entry **arr, size_t *n, size_t *cap, const char *server, json_t *def, bool held)
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 16;
@@ -19,20 +20,32 @@ static void add(mcp_resource_entry **arr, size_t *n, size_t *cap, const char *se
     }
     (*arr)[*n].server = xstrdup(server);
     (*arr)[*n].def = json_incref(def);
+    (*arr)[*n].held = held;
     (*n)++;
 }
 
-void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cfg)
+void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cfg, struct quarantine *q)
 {
     *out = (mcp_resources){.index = json_object()};
     if (!m)
         return;
+    if (!quarantine_enabled(q))
+        q = NULL;
+    if (q)
+        quarantine_batch_begin(q);
     size_t cap_r = 0, cap_t = 0;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const server_config *srv = &cfg->servers[i];
         if (!srv->enabled)
             continue;
         json_t *list = manager_server_list(m, srv->name, MCP_LIST_RESOURCES);
+        json_t *templates = manager_server_list(m, srv->name, MCP_LIST_TEMPLATES);
+        /* Asked only of a server with lists, as the tool catalog asks: the
+         * first question records (and announces) a new server, which must
+         * not happen before its tools can be reviewed. */
+        if (!list && !templates)
+            continue;
+        bool held = q && !quarantine_server_allowed(q, srv);
         size_t k;
         json_t *def;
         json_array_foreach(list, k, def) {
@@ -47,18 +60,19 @@ void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cf
             /* json_object_set_new checks the key is UTF-8: a URI that is not
              * is left out (the server sent it as a JSON string, so it is). */
             if (json_object_set_new(out->index, uri, json_integer((json_int_t)out->n_resources)) == 0)
-                add(&out->resources, &out->n_resources, &cap_r, srv->name, def);
+                add(&out->resources, &out->n_resources, &cap_r, srv->name, def, held);
         }
-        list = manager_server_list(m, srv->name, MCP_LIST_TEMPLATES);
-        json_array_foreach(list, k, def)
-            add(&out->templates, &out->n_templates, &cap_t, srv->name, def);
+        json_array_foreach(templates, k, def)
+            add(&out->templates, &out->n_templates, &cap_t, srv->name, def, held);
     }
+    if (q)
+        quarantine_batch_end(q);
 }
 
 static bool entries_equal(const mcp_resource_entry *a, const mcp_resource_entry *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(a[i].server, b[i].server) != 0 || !json_equal(a[i].def, b[i].def))
+        if (strcmp(a[i].server, b[i].server) != 0 || a[i].held != b[i].held || !json_equal(a[i].def, b[i].def))
             return false;
     }
     return true;
@@ -138,8 +152,10 @@ const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *b
 static json_t *defs_json(const mcp_resource_entry *e, size_t n)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append(arr, e[i].def);
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].held)
+            json_array_append(arr, e[i].def);
+    }
     return arr;
 }
 

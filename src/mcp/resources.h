@@ -6,7 +6,12 @@
  * which also serves its reads (the later one's is logged and left out). A
  * URI that no server listed is routed by the servers' resource templates:
  * the first template (config order, then the server's order) that matches
- * it (mcp_uri_template_match) picks the server. */
+ * it (mcp_uri_template_match) picks the server.
+ *
+ * The entries of a server that quarantine holds are kept for routing, so a
+ * read of one is refused with the quarantine's reason (calls.c) rather than
+ * "no server offers it", but they are left out of both listings, as the
+ * server's tools and prompts are. */
 #ifndef MCPPROXY_MCP_RESOURCES_H
 #define MCPPROXY_MCP_RESOURCES_H
 
@@ -17,10 +22,12 @@
 #include <stddef.h>
 
 struct manager;
+struct quarantine;
 
 typedef struct mcp_resource_entry {
     char *server; /* owned */
     json_t *def;  /* the resource or template object as the server sent it; one reference */
+    bool held;    /* its server is quarantined: routed, never listed */
 } mcp_resource_entry;
 
 typedef struct mcp_resources {
@@ -31,9 +38,10 @@ typedef struct mcp_resources {
     json_t *index; /* uri -> its position in resources; owned, never NULL once built */
 } mcp_resources;
 
-/* Builds from the manager (NULL: empty) and the config. `out` must be empty
- * (zeroed or freed). */
-void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cfg);
+/* Builds from the manager (NULL: empty) and the config, marking held the
+ * entries of the servers quarantine `q` holds (borrowed; NULL or disabled:
+ * none). `out` must be empty (zeroed or freed). */
+void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cfg, struct quarantine *q);
 
 /* Whether two offer the same resources and templates, equal as sent. */
 bool mcp_resources_equal(const mcp_resources *a, const mcp_resources *b);
@@ -44,7 +52,7 @@ bool mcp_resources_equal(const mcp_resources *a, const mcp_resources *b);
 const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *by_template);
 
 /* New references: the resources/list and resources/templates/list arrays,
- * each object as its server sent it. */
+ * each object as its server sent it; held entries left out. */
 json_t *mcp_resources_list_json(const mcp_resources *r);
 json_t *mcp_resources_templates_json(const mcp_resources *r);
 

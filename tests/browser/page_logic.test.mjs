@@ -1,12 +1,14 @@
 // page_logic.test.mjs - the dashboard's pure helpers, imported as the page
 // imports them (no browser needed): converting a pasted client config to
-// the API's server objects, the /mcp name of a tool, the latency percentile.
+// the API's server objects, the /mcp name of a tool, the latency percentile,
+// the line diff of the quarantine review.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromClientConfig } from '../../web/editor.js';
 import { proxiedToolName } from '../../web/rpc.js';
 import { percentile } from '../../web/detail.js';
 import { clientSnippets } from '../../web/connect.js';
+import { lineDiff } from '../../web/diff.js';
 
 test('Claude Desktop / Cursor blocks: mcpServers keyed by name', () => {
   const { servers, notes } = fromClientConfig(JSON.stringify({
@@ -64,4 +66,12 @@ test('client snippets without a key carry no header', () => {
   const s = Object.fromEntries(clientSnippets('http://127.0.0.1:8080/mcp', '').map((x) => [x.id, x.text]));
   assert.deepEqual(JSON.parse(s['claude-desktop']), { mcpServers: { mcpproxy: { command: 'npx', args: ['-y', 'mcp-remote', 'http://127.0.0.1:8080/mcp'] } } });
   assert.equal(s['claude-code'], 'claude mcp add --transport http mcpproxy http://127.0.0.1:8080/mcp');
+});
+
+test('lineDiff: common lines kept, removed and added ones marked, in order', () => {
+  const ops = (a, b) => lineDiff(a, b).map(({ op, text }) => op + text);
+  assert.deepEqual(ops('a\nb\nc', 'a\nb\nc'), [' a', ' b', ' c']);
+  assert.deepEqual(ops('a\nb\nc', 'a\nx\nc\nd'), [' a', '-b', '+x', ' c', '+d']);
+  assert.deepEqual(ops('old', 'new'), ['-old', '+new']);
+  assert.deepEqual(ops('', 'x'), ['-', '+x']);
 });

@@ -5,7 +5,9 @@
 // first start are trusted; approvals survive a restart; a tool whose
 // description and input schema an upstream changes at run time is held
 // (not offered, calls refused, the API shows old and new) until approved
-// again. Events: server_quarantined, tool_changed, server_approved.
+// again; a quarantined server's prompts, resources and resource templates
+// are left out of their lists and refused. Events: server_quarantined,
+// tool_changed, server_approved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -197,13 +199,23 @@ test("a quarantined server's prompts and resources wait like its tools", async (
     const everything = { name: 'everything', command: process.execPath, args: everythingArgs };
     assert.equal((await api(proxy, 'POST', '/api/servers', everything)).status, 201);
     await rec.until(isType('everything', 'server_quarantined'), 30000);
+    await rec.until(isState('everything', 'Ready'), 30000);
+    // The refusal names the quarantine: the server's lists are known (its
+    // template routes the URI), yet none of them is offered.
+    await assert.rejects(mcp.client.readResource({ uri: 'demo://resource/dynamic/text/2' }), /server "everything" is quarantined/);
     const prompts = (await mcp.client.listPrompts()).prompts.map((p) => p.name);
     assert.ok(!prompts.some((n) => n.startsWith('everything__')), prompts.join(', '));
     await assert.rejects(mcp.client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Paris', state: 'TX' } }));
-    await assert.rejects(mcp.client.readResource({ uri: 'demo://resource/dynamic/text/2' }), /server "everything" is quarantined/);
+    const everythings = (l) => l.filter((u) => u.startsWith('demo://resource/'));
+    const uris = async () => (await mcp.client.listResources()).resources.map((r) => r.uri);
+    const templates = async () => (await mcp.client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+    assert.deepEqual(everythings(await uris()), []);
+    assert.deepEqual(everythings(await templates()), []);
     assert.equal((await api(proxy, 'POST', '/api/servers/everything/approve')).status, 200);
     await rec.until(isType('everything', 'server_approved'));
     assert.ok((await mcp.client.listPrompts()).prompts.some((p) => p.name === 'everything__args-prompt'));
+    assert.ok(everythings(await uris()).length > 0);
+    assert.ok(everythings(await templates()).length > 0);
     const read = await mcp.client.readResource({ uri: 'demo://resource/dynamic/text/2' });
     assert.ok(read.contents.length > 0);
     rec.close();

@@ -136,7 +136,7 @@ static void test_empty_without_manager(void **state)
     (void)state;
     config cfg = {0};
     mcp_resources r;
-    mcp_resources_build(&r, NULL, &cfg);
+    mcp_resources_build(&r, NULL, &cfg, NULL);
     bool by_template = true;
     assert_null(mcp_resources_route(&r, "u://a", &by_template));
     assert_false(by_template);
