@@ -705,6 +705,65 @@ function renderFeed() {
   $('feed-empty').hidden = list.childElementCount > 0;
 }
 
+// ---- earlier calls: the activity log, paged back on request -------------------
+// The live feed holds what happened since the page loaded; the activity log
+// (GET /api/activity) holds every call, across restarts. Pages are fetched
+// only when asked for, newest first, each from the cursor of the one before.
+
+let historyCursor; // undefined: nothing fetched yet; null: the oldest page is shown
+
+/** An activity row as the tool_called event it was, so the feed's renderer shows it. */
+function eventFromActivity(row) {
+  const data = {
+    tool: row.tool, duration_ms: row.duration_ms, ok: row.outcome === 'ok',
+    session_id: row.session_id, client: row.client_name || undefined,
+  };
+  if (row.error) data.error = row.error;
+  if (row.outcome === 'ok') data.response_bytes = row.response_bytes;
+  if (row.arguments !== undefined && row.arguments !== null) data.arguments = row.arguments;
+  const type = row.method === 'tools/call' ? 'tool_called' : row.method;
+  return { type, server_name: row.server || undefined, timestamp: row.timestamp, data };
+}
+
+async function loadEarlierCalls() {
+  const button = $('history-more');
+  const status = $('history-status');
+  button.disabled = true;
+  status.textContent = 'Loading…';
+  const q = new URLSearchParams({ limit: '50' });
+  if (historyCursor) q.set('cursor', String(historyCursor));
+  if (filterServer) q.set('server', filterServer);
+  try {
+    const r = await live.request('GET', `/api/activity?${q}`);
+    if (!r.ok || !r.json || !Array.isArray(r.json.rows)) {
+      status.textContent = `The activity log could not be read${r.json?.error ? `: ${r.json.error}` : ` (HTTP ${r.status})`}.`;
+      button.disabled = false;
+      return;
+    }
+    const list = $('history');
+    for (const row of r.json.rows) list.append(feedItem(eventFromActivity(row)));
+    historyCursor = r.json.next_cursor;
+    const shown = list.childElementCount;
+    status.textContent = historyCursor === null
+      ? (shown ? `${shown} earlier calls: the whole log.` : 'The activity log is empty.')
+      : `${shown} earlier calls shown.`;
+    button.hidden = historyCursor === null;
+  } catch (e) {
+    status.textContent = `The activity log could not be read: ${e.message}.`;
+  }
+  button.disabled = false;
+}
+
+/** A new server filter starts the history again from the newest call. */
+function resetHistory() {
+  historyCursor = undefined;
+  $('history').textContent = '';
+  $('history-status').textContent = '';
+  $('history-more').hidden = false;
+}
+
+$('history-more').addEventListener('click', loadEarlierCalls);
+
 let serverFilterNames = new Set();
 function renderServerFilter() {
   const names = new Set([...servers.keys()]);
@@ -911,7 +970,7 @@ const live = new Live(settings, {
   },
 });
 
-$('filter-server').addEventListener('change', (e) => { filterServer = e.target.value; renderFeed(); });
+$('filter-server').addEventListener('change', (e) => { filterServer = e.target.value; renderFeed(); resetHistory(); });
 $('filter-type').addEventListener('change', (e) => { filterType = e.target.value; renderFeed(); });
 
 // Countdown and ages: display only, no network.
