@@ -22,6 +22,7 @@ struct config_watch; /* src/config/watch.h */
 struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
 struct curl_loop;    /* src/net/curl_loop.h */
+struct cluster;      /* src/cluster/cluster.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 
@@ -43,6 +44,10 @@ typedef struct app {
     struct mcp_endpoint *mcp;   /* /mcp; owned */
     struct config_watch *watch; /* live reload of config_path; owned */
     struct ticker *ticker;      /* the keep-alive jobs of every stream; owned */
+    struct cluster *cluster;    /* the NATS stream's link; NULL on a single node; owned */
+    /* "connecting", "connected" or "disconnected" (static text, set by the
+     * cluster); NULL on a single node */
+    const char *cluster_state;
 } app;
 
 const char *app_state_name(app_state state);

@@ -3,6 +3,7 @@
 
 #include "api/routes.h"
 #include "app/app.h"
+#include "cluster/cluster.h"
 #include "config/file.h"
 #include "config/watch.h"
 #include "core/bus.h"
@@ -154,6 +155,7 @@ static void finish(runtime *rt)
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
     ticker_close(a->ticker);
+    cluster_close(a->cluster);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
     uv_timer_stop(&rt->stop_deadline);
@@ -280,9 +282,21 @@ int app_run(const app_options *opts)
 
     /* Before anything is said or started: a start that fails here leaves
      * one line on stderr, naming what to fix. */
-    if (!start_serving(a, opts->listen)) {
+    bool serving = true;
+    if (a->cfg.cluster.enabled) {
+        char err[512];
+        a->cluster = cluster_create(a, err, sizeof err);
+        if (!a->cluster) {
+            fprintf(stderr, "mcpproxy: %s\n", err);
+            serving = false;
+        }
+    }
+    if (!serving || !start_serving(a, opts->listen)) {
         ticker_close(a->ticker);
-        uv_run(&loop, UV_RUN_NOWAIT);
+        cluster_close(a->cluster);
+        /* To the end: the cluster's connection closes in a work thread. */
+        uv_run(&loop, a->cluster ? UV_RUN_DEFAULT : UV_RUN_NOWAIT);
+        cluster_destroy(a->cluster);
         ticker_destroy(a->ticker);
         uv_loop_close(&loop);
         bus_destroy(a->bus);
@@ -323,6 +337,7 @@ int app_run(const app_options *opts)
     manager_destroy(a->manager);
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
+    cluster_destroy(a->cluster);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");
     bus_destroy(a->bus);

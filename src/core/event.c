@@ -23,6 +23,7 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
     [EVENT_CONNECTION_ESTABLISHED] = "connection_established",
     [EVENT_CONNECTION_LOST] = "connection_lost",
     [EVENT_SERVER_LOG] = "server_log",
+    [EVENT_CLUSTER_STATE_CHANGED] = "cluster_state_changed",
 };
 
 const char *event_type_name(event_type type)
@@ -101,6 +102,8 @@ static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const c
     if (f->new_state)
         write_member(sb, "new_state", f->new_state);
     write_member(sb, "timestamp", timestamp);
+    if (f->node)
+        write_member(sb, "node", f->node);
     strbuf_append(sb, ",\"data\":", 8);
     if (f->data)
         json_write(sb, f->data);

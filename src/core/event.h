@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 12 event types, in the order docs/PROTOCOL.md lists them. Legacy
+/* The 13 event types, in the order docs/PROTOCOL.md lists them. Legacy
  * names (PROTOCOL.md, "Event types") are accepted from clients that were
  * written against them; our own code publishes the canonical ones. */
 typedef enum event_type {
@@ -26,7 +26,8 @@ typedef enum event_type {
     EVENT_TOOL_CALLED,
     EVENT_CONNECTION_ESTABLISHED,
     EVENT_CONNECTION_LOST,
-    EVENT_SERVER_LOG, /* new stderr lines of an upstream (rate-limited) */
+    EVENT_SERVER_LOG,            /* new stderr lines of an upstream (rate-limited) */
+    EVENT_CLUSTER_STATE_CHANGED, /* a node's link to the cluster's stream came or went */
     EVENT_TYPE_COUNT
 } event_type;
 
@@ -56,7 +57,8 @@ typedef struct event_fields {
     const char *server_name; /* NULL when not about one server */
     const char *old_state;   /* NULL unless a state changed */
     const char *new_state;
-    json_t *data; /* a JSON object, or NULL for {} */
+    json_t *data;     /* a JSON object, or NULL for {} */
+    const char *node; /* the cluster node it happened on; NULL on a single node */
 } event_fields;
 
 /* Bytes reserved in front of every serialized event so that a WebSocket frame
