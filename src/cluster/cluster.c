@@ -439,6 +439,12 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
 static void close_work(uv_work_t *w)
 {
     cluster *c = w->data;
+    /* The last events (app_state_changed Stopping) into the stream, and
+     * their acks back: nats.c frees a published message only then. */
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 1000;
+    js_PublishAsyncComplete(c->js, &po);
     natsConnection_Close(c->nc); /* flushes: waits for a PONG the loop reads */
 }
 
@@ -481,7 +487,11 @@ void cluster_destroy(cluster *c)
     natsOptions_Destroy(c->opts);
     /* nats.c's threads may still hold `c` as a closure: they are gone
      * once the library is. */
-    nats_CloseAndWait(2000);
+    natsStatus s = nats_CloseAndWait(2000);
+    if (s != NATS_OK) {
+        log_kv(LOG_WARN, "cluster: nats.c's threads did not end", LOG_FIELDS(LOG_STR("error", natsStatus_GetText(s))));
+        return;
+    }
     uv_mutex_destroy(&c->lock);
     free(c);
 }
