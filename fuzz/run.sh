@@ -14,6 +14,6 @@ seconds=${2:-20}
 case $seconds in ''|*[!0-9]*) echo "run.sh: SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=${CC:-clang} cmake -S . -B "$build" -DMCPPROXY_FUZZ=ON -DMCPPROXY_FUZZ_SECONDS="$seconds" >/dev/null
-targets=(fuzz_jsonrpc_lines fuzz_sse_parse fuzz_config fuzz_import fuzz_api_events fuzz_query fuzz_access)
+targets=(fuzz_jsonrpc_lines fuzz_sse_parse fuzz_config fuzz_import fuzz_api_events fuzz_query fuzz_access fuzz_json_scan)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 cd "$build" && ctest -L fuzz --output-on-failure --no-tests=error

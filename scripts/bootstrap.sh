@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 # cmocka too: the build configures the unit tests beside the binaries.
 # help2man: `make install` writes the man page from `mcpproxy --help`.
-packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libnats-dev help2man)
+packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libnats-dev help2man libsqlite3-dev)
 if [ "$mode" = test ]; then
   # clang's libFuzzer runtime is only a Recommends of clang: name it.
   # openssl: the remote-server tests make a self-signed certificate with it.

@@ -26,11 +26,12 @@ LAYERS = {
     "app": {"core", "config"},  # app/app.h: the context; see WIRING below
     "net": {"core"},
     "oauth": {"core", "config", "net"},
+    "store": {"core", "config"},
     "upstream": {"core", "config", "app", "net", "oauth"},
     "http": {"core", "config"},
     "stream": {"core", "config", "app", "http"},
-    "mcp": {"core", "config", "app", "http", "net", "oauth", "upstream"},
-    "api": {"core", "config", "app", "http", "net", "oauth", "upstream", "stream"},
+    "mcp": {"core", "config", "app", "http", "net", "oauth", "upstream", "store"},
+    "api": {"core", "config", "app", "http", "net", "oauth", "upstream", "stream", "store"},
     "cluster": {"core", "config", "app"},
     "cli": {"core", "config", "app"},
 }

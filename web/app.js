@@ -33,7 +33,7 @@ if (settings.apikey) {
 const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
-  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required',
+  'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required', 'Quarantined': 'auto-disabled',
 };
 const FEED_MAX = 300;
 const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
@@ -166,6 +166,11 @@ function applyEvent(ev) {
       if ('failure_count' in d) s.failure_count = d.failure_count;
       if (d.reason) s.last_error = d.reason;
       break;
+    case 'server_login_failed':
+      // The state stays; the reason is the server's last_error now.
+      if (!s) return !!ev.server_name;
+      if (d.reason) s.last_error = d.reason;
+      break;
     case 'server_config_changed':
     case 'config_change': {
       if (ev.type === 'config_change' && !ev.server_name) {
@@ -235,6 +240,11 @@ function applyEvent(ev) {
       if (!s) return false;
       if ('tool_count' in d) s.tool_count = d.tool_count;
       break;
+    case 'server_quarantined':
+    case 'server_approved':
+      if (!s) return false;
+      s.quarantined = ev.type === 'server_quarantined';
+      break;
     case 'connection_established':
       if (!s) return false;
       s.connected_since = ev.timestamp;
@@ -301,7 +311,8 @@ function compareGroups(a, b) {
 }
 
 function renderRow(s) {
-  const status = s.status || statusOf(s);
+  // Quarantined: Ready, but its tools held from /mcp until approved.
+  const status = s.quarantined ? 'Quarantined' : s.status || statusOf(s);
   let row = document.querySelector(`tr[data-server="${CSS.escape(s.name)}"]`);
   if (!row) {
     row = el('tr', { class: 'server', 'data-server': s.name },
@@ -319,7 +330,8 @@ function renderRow(s) {
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn toggle', 'data-action': 'toggle', onclick: () => toggleServer(s.name) }),
         el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', hidden: true, onclick: () => logIn(s.name) }, 'Log in'),
-        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart')));
+        el('button', { type: 'button', class: 'btn', 'data-action': 'restart', onclick: () => serverAction(s.name, 'restart') }, 'Restart'),
+        el('button', { type: 'button', class: 'btn primary', 'data-action': 'approve', hidden: true, onclick: () => serverAction(s.name, 'approve') }, 'Approve')));
   }
   // Move the row if its group changed (or it is new), keeping names sorted.
   const body = groupBody(s.group);
@@ -378,6 +390,10 @@ function renderRow(s) {
   login.hidden = status !== 'Login required';
   login.setAttribute('aria-label', `Log in to ${s.name}`);
   login.disabled = !!s.pending || !live;
+  const approve = row.querySelector('[data-action="approve"]');
+  approve.hidden = !s.quarantined;
+  approve.setAttribute('aria-label', `Approve ${s.name}`);
+  approve.disabled = !!s.pending || !live;
   row.classList.toggle('pending', !!s.pending);
   if (detail.open && detail.name === s.name) detail.renderHead();
   $('empty').hidden = servers.size > 0;
@@ -533,11 +549,12 @@ function showBanner(text, sticky = false) {
 // ---- activity feed --------------------------------------------------------------
 
 const TYPE_CATEGORY = {
-  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state',
+  server_state_changed: 'state', state_change: 'state', server_auto_disabled: 'state', server_login_failed: 'state',
   server_config_changed: 'config', config_change: 'config', server_group_updated: 'config',
   tool_called: 'tool', tools_updated: 'tools',
   connection_established: 'connection', connection_lost: 'connection',
   app_state_changed: 'app', notice: 'app',
+  server_quarantined: 'state', server_approved: 'state', tool_changed: 'tools',
 };
 
 function describe(ev) {
@@ -549,6 +566,8 @@ function describe(ev) {
       if (d.last_error) t += ` — ${d.last_error}`;
       return t;
     }
+    case 'server_login_failed':
+      return d.reason || 'login failed';
     case 'server_auto_disabled':
       return `auto-disabled after ${d.failure_count ?? '?'} failures${d.reason ? ` — ${d.reason}` : ''}`;
     case 'server_config_changed': {
@@ -592,7 +611,7 @@ function outcomeClass(ev) {
   if (ev.type === 'server_state_changed' || ev.type === 'state_change') {
     return ev.new_state === 'Ready' ? 'good' : ev.new_state === 'Error' ? 'bad' : '';
   }
-  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost') return 'bad';
+  if (ev.type === 'server_auto_disabled' || ev.type === 'connection_lost' || ev.type === 'server_login_failed') return 'bad';
   if (ev.type === 'notice') return 'warn';
   return '';
 }
@@ -603,8 +622,15 @@ function feedMatches(ev) {
   return true;
 }
 
+/** "1.8 KB" for 1834. */
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** What a feed item unfolds to. Tool calls: their arguments (when the
- *  proxy records them), outcome, duration, client and session. */
+ *  proxy records them), outcome, result size, duration, client and session. */
 function feedDetails(ev) {
   const d = ev.data || {};
   const box = el('div', { class: 'ev-details' });
@@ -614,7 +640,7 @@ function feedDetails(ev) {
     fact('Tool', d.tool);
     fact('Outcome', d.ok === false ? `failed${d.error ? `: ${d.error}` : ''}` : 'ok');
     fact('Duration', d.duration_ms !== undefined ? `${d.duration_ms} ms` : undefined);
-    // The proxy's own events carry the session, not the client's name.
+    fact('Result', typeof d.response_bytes === 'number' ? `${formatBytes(d.response_bytes)} answered` : undefined);
     fact('Client', typeof d.client === 'string' ? d.client : d.client ? [d.client.name, d.client.version].filter(Boolean).join(' ') : undefined);
     fact('Session', d.session_id || 'none');
     box.append(dl);
@@ -756,7 +782,7 @@ function setStale(stale) {
 
 // ---- per-server history (the detail view) --------------------------------------------
 
-const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'connection_lost']);
+const HISTORY_TYPES = new Set(['server_state_changed', 'state_change', 'server_auto_disabled', 'server_login_failed', 'connection_lost']);
 function remember(ev) {
   if (!ev.server_name) return;
   const map = ev.type === 'tool_called' ? calls : HISTORY_TYPES.has(ev.type) ? stateHistory : null;
@@ -799,6 +825,7 @@ const detail = new DetailView({
     restart: (n) => serverAction(n, 'restart'),
     edit: (n) => editServer(n),
     remove: (n) => deleteServer(n),
+    login: (n) => logIn(n),
   },
 });
 

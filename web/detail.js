@@ -32,7 +32,7 @@ export function percentile(sorted, p) {
 export class DetailView {
   /**
    * ctx: { root, servers: Map, historyOf(name), callsOf(name), api(m, p, b),
-   *        mcp, statusOf(s), actions: {toggle, restart, edit, remove}, isLive() }
+   *        mcp, statusOf(s), actions: {toggle, restart, edit, remove, login}, isLive() }
    */
   constructor(ctx) {
     this.ctx = ctx;
@@ -125,6 +125,11 @@ export class DetailView {
     const on = s.enabled && !s.autoDisabled;
     const live = this.ctx.isLive();
     const a = this.ctx.actions;
+    // Login required: the same Log in as the table row's (the URL opens in a new tab).
+    if (status === 'Login required') {
+      this.actionsBox.append(el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', text: 'Log in',
+        disabled: !live || s.pending, onclick: () => a.login(s.name) }));
+    }
     this.actionsBox.append(
       el('button', { type: 'button', class: `btn${on ? '' : ' primary'}`, text: on ? 'Disable' : 'Enable', disabled: !live || s.pending, onclick: () => a.toggle(s.name) }),
       el('button', { type: 'button', class: 'btn', text: 'Restart', disabled: !live || !on || s.pending, onclick: () => a.restart(s.name) }),
@@ -156,6 +161,7 @@ export class DetailView {
       const d = ev.data || {};
       let text;
       if (ev.type === 'server_auto_disabled') text = `Auto-disabled after ${d.failure_count ?? '?'} failures`;
+      else if (ev.type === 'server_login_failed') text = 'login failed';
       else if (ev.type === 'connection_lost') text = `connection lost${d.exit_code !== undefined ? ` (exit ${d.exit_code})` : d.signal ? ` (${d.signal})` : ''}`;
       else text = `${ev.old_state || '?'} → ${ev.new_state || '?'}`;
       const err = d.last_error || d.reason || '';

@@ -17,6 +17,11 @@
  *   groups.c   GET  /api/groups                   {"groups":[{"name","enabled","servers"}]}
  *              POST /api/groups                   {"name","servers":[...]}: put servers in a group
  *              POST /api/groups/{name}/enable|disable
+ *   activity.c GET  /api/activity                  {"rows":[...],"next_cursor"} (?server, tool, outcome,
+ *                                                  since, until, q, limit, cursor)
+ *              GET  /api/activity/export           the same rows as JSON Lines or CSV (?format=jsonl|csv)
+ *   quarantine.c GET /api/quarantine               {"servers":[...],"tools":[...]}: what waits for approval
+ *              POST /api/servers/{name}/approve   approve the server and its tools as they are now
  *   openapi.c  GET  /api/openapi.json             the OpenAPI 3.1 document of this API (docs/openapi.json)
  *   static.c   GET  /, the dashboard's files
  *
@@ -35,6 +40,8 @@ bool api_events_route(void *app, const http_request *req, http_response *res);
 bool api_metrics_route(void *app, const http_request *req, http_response *res);
 bool api_servers_route(void *app, const http_request *req, http_response *res);
 bool api_groups_route(void *app, const http_request *req, http_response *res);
+bool api_activity_route(void *app, const http_request *req, http_response *res);
+bool api_quarantine_route(void *app, const http_request *req, http_response *res);
 bool api_openapi_route(void *unused, const http_request *req, http_response *res);
 bool api_oauth_route(void *app, const http_request *req, http_response *res);
 bool static_route(void *unused, const http_request *req, http_response *res);

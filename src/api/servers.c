@@ -2,6 +2,7 @@
 #include "api/edit.h"
 #include "api/oauth.h"
 #include "api/path.h"
+#include "api/quarantine.h"
 #include "api/routes.h"
 #include "core/log.h"
 #include "core/strmap.h"
@@ -60,6 +61,7 @@ static json_t *server_full_json(app *a, const char *name)
     if (st)
         json_object_update_missing(o, st);
     json_decref(st);
+    api_mark_quarantined(a, o);
     return o;
 }
 
@@ -70,6 +72,10 @@ static void status_list(app *a, http_response *res)
     /* One thread: nothing can publish between these two reads, so the list
      * is exactly the state after event `seq`. */
     json_t *servers = manager_status_json(a->manager);
+    size_t i;
+    json_t *st;
+    json_array_foreach(servers, i, st)
+        api_mark_quarantined(a, st);
     http_respond_json(res, 200,
                       json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)bus_head_seq(a->bus), "epoch", bus_epoch(a->bus),
                                 "servers", servers));
@@ -93,6 +99,7 @@ static void servers_list(app *a, http_response *res)
         st = strmap_get(&by_name, s->name);
         if (st)
             json_object_update_missing(o, st);
+        api_mark_quarantined(a, o);
         json_array_append_new(arr, o);
     }
     strmap_free(&by_name);

@@ -23,6 +23,9 @@ struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
 struct curl_loop;    /* src/net/curl_loop.h */
 struct cluster;      /* src/cluster/cluster.h */
+struct store;        /* src/store/store.h */
+struct activity_log; /* src/store/activity.h */
+struct quarantine;   /* src/store/quarantine.h */
 
 typedef enum app_state { APP_STARTING, APP_RUNNING, APP_RELOADING, APP_STOPPING } app_state;
 
@@ -35,16 +38,19 @@ typedef struct app {
      * saves share (a save refuses while the file has unloaded edits); owned */
     struct config_file *config_file;
     app_state state;
-    proxy_stats stats;          /* every part's counters (core/stats.h) */
-    struct manager *manager;    /* upstream servers; owned */
-    struct curl_loop *curl;     /* HTTP transfers of remote servers; owned */
-    struct http_server *http;   /* owned */
-    struct ws_manager *ws;      /* /ws/events, /ws/servers; owned */
-    struct sse_manager *sse;    /* /events; owned */
-    struct mcp_endpoint *mcp;   /* /mcp; owned */
-    struct config_watch *watch; /* live reload of config_path; owned */
-    struct ticker *ticker;      /* the keep-alive jobs of every stream; owned */
-    struct cluster *cluster;    /* the NATS stream's link; NULL on a single node; owned */
+    proxy_stats stats;             /* every part's counters (core/stats.h) */
+    struct manager *manager;       /* upstream servers; owned */
+    struct curl_loop *curl;        /* HTTP transfers of remote servers; owned */
+    struct http_server *http;      /* owned */
+    struct ws_manager *ws;         /* /ws/events, /ws/servers; owned */
+    struct sse_manager *sse;       /* /events; owned */
+    struct mcp_endpoint *mcp;      /* /mcp; owned */
+    struct config_watch *watch;    /* live reload of config_path; owned */
+    struct ticker *ticker;         /* the keep-alive jobs of every stream; owned */
+    struct store *store;           /* the database (cfg.database); owned */
+    struct activity_log *activity; /* every /mcp call, in the store; owned */
+    struct quarantine *quarantine; /* what waits for approval; owned */
+    struct cluster *cluster;       /* the NATS stream's link; NULL on a single node; owned */
     /* "connecting", "connected" or "disconnected" (static text, set by the
      * cluster); NULL on a single node */
     const char *cluster_state;

@@ -13,6 +13,9 @@
 #include "http/ticker.h"
 #include "mcp/endpoint.h"
 #include "stream/sse.h"
+#include "store/activity.h"
+#include "store/quarantine.h"
+#include "store/store.h"
 #include "stream/ws.h"
 #include "net/curl_loop.h"
 #include "upstream/manager.h"
@@ -112,9 +115,13 @@ static void add_routes(app *a)
     http_server_add_route(a->http, "/mcp", true, mcp_endpoint_route, a->mcp);
     http_server_add_route(a->http, "/events", true, sse_route, a->sse);
     http_server_add_route(a->http, "/ws/", true, ws_route, NULL);
+    /* Before /api/servers: it answers /api/servers/{name}/approve. */
+    http_server_add_route(a->http, "/api/servers", true, api_quarantine_route, a);
+    http_server_add_route(a->http, "/api/quarantine", true, api_quarantine_route, a);
     http_server_add_route(a->http, "/api/servers", true, api_servers_route, a);
     http_server_add_route(a->http, "/api/groups", true, api_groups_route, a);
     http_server_add_route(a->http, "/api/events", true, api_events_route, a);
+    http_server_add_route(a->http, "/api/activity", true, api_activity_route, a);
     http_server_add_route(a->http, "/api/openapi.json", true, api_openapi_route, NULL);
     http_server_add_route(a->http, "/api/", true, api_metrics_route, a);
     http_server_add_route(a->http, "/metrics", true, api_metrics_route, a);
@@ -154,6 +161,9 @@ static void finish(runtime *rt)
     sse_manager_close(a->sse);
     mcp_endpoint_close(a->mcp);
     http_server_close(a->http);
+    /* After /mcp: the calls its close ended are in the log. */
+    activity_log_close(a->activity);
+    quarantine_close(a->quarantine);
     ticker_close(a->ticker);
     cluster_close(a->cluster);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
@@ -263,6 +273,37 @@ static bool start_serving(app *a, const char *listen)
     return true;
 }
 
+/* The database, opened before anything is said or started: a file that
+ * cannot be used fails the start with one line (said on stderr). */
+static bool open_store(app *a)
+{
+    char err[1024];
+    char *path = store_resolve_path(a->cfg.database, a->config_path);
+    a->store = store_open(path, err, sizeof err);
+    free(path);
+    if (!a->store) {
+        fprintf(stderr, "mcpproxy: %s\n", err);
+        return false;
+    }
+    return true;
+}
+
+/* What lives in the database, once the start cannot fail any more (the
+ * first start trusts the configured servers, and says so). */
+static void start_store(app *a)
+{
+    a->activity = activity_log_create(a->loop, a->store, &a->cfg.activity);
+    a->quarantine = quarantine_create(a->loop, a->store, a->bus, &a->cfg.quarantine);
+    quarantine_trust_initial(a->quarantine, &a->cfg);
+}
+
+static void close_store(app *a)
+{
+    activity_log_destroy(a->activity);
+    quarantine_destroy(a->quarantine);
+    store_destroy(a->store);
+}
+
 int app_run(const app_options *opts)
 {
     runtime rt = {0};
@@ -281,9 +322,10 @@ int app_run(const app_options *opts)
     a->ticker = ticker_create(a->loop);
 
     /* Before anything is said or started: a start that fails here leaves
-     * one line on stderr, naming what to fix. */
-    bool serving = true;
-    if (a->cfg.cluster.enabled) {
+     * one line on stderr, naming what to fix. The store first: a file that
+     * cannot be used fails the start before the cluster's connection is made. */
+    bool serving = open_store(a);
+    if (serving && a->cfg.cluster.enabled) {
         char err[512];
         a->cluster = cluster_create(a, err, sizeof err);
         if (!a->cluster) {
@@ -298,6 +340,7 @@ int app_run(const app_options *opts)
         uv_run(&loop, a->cluster ? UV_RUN_DEFAULT : UV_RUN_NOWAIT);
         cluster_destroy(a->cluster);
         ticker_destroy(a->ticker);
+        close_store(a);
         uv_loop_close(&loop);
         bus_destroy(a->bus);
         config_free(&a->cfg);
@@ -307,6 +350,9 @@ int app_run(const app_options *opts)
     }
 
     app_set_state(a, APP_STARTING);
+    log_kv(LOG_INFO, "database",
+           LOG_FIELDS(LOG_STR("path", store_path(a->store)), LOG_INT("schema_version", store_file_version(a->store))));
+    start_store(a);
     uv_signal_init(&loop, &rt.sigint);
     uv_signal_init(&loop, &rt.sigterm);
     uv_signal_init(&loop, &rt.sighup);
@@ -338,6 +384,7 @@ int app_run(const app_options *opts)
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
     cluster_destroy(a->cluster);
+    close_store(a);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");
     bus_destroy(a->bus);

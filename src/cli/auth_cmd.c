@@ -1,8 +1,9 @@
 /* auth_cmd.c - `mcpproxy auth login SERVER` asks the proxy for the
  * authorization URL (POST /api/servers/{name}/login), prints it, opens it
  * with xdg-open when there is one, then follows the server's state on the
- * event stream until the login has made it Ready (0) or it failed again
- * (1, with last_error). `mcpproxy auth logout SERVER` deletes its tokens. */
+ * event stream until the login has made it Ready (0), the callback failed
+ * (server_login_failed: 1, with the reason) or it failed again (1, with
+ * last_error). `mcpproxy auth logout SERVER` deletes its tokens. */
 #include "cli/auth_cmd.h"
 
 #include "cli/api_client.h"
@@ -64,10 +65,18 @@ static bool on_event(json_t *msg, const char *raw, void *ctx)
     login_watch *w = ctx;
     const char *type = json_string_value(json_object_get(msg, "type"));
     const char *server = json_string_value(json_object_get(msg, "server_name"));
-    if (!type || strcmp(type, "server_state_changed") != 0 || !server || strcmp(server, w->server) != 0)
+    if (!type || !server || strcmp(server, w->server) != 0)
+        return true;
+    json_t *data = json_object_get(msg, "data");
+    if (strcmp(type, "server_login_failed") == 0) {
+        const char *why = json_string_value(json_object_get(data, "reason"));
+        fprintf(stderr, "mcpproxy auth: %s\n", why ? why : "the login failed (no reason given)");
+        w->rc = CLI_ERROR;
+        return false;
+    }
+    if (strcmp(type, "server_state_changed") != 0)
         return true;
     const char *state = json_string_value(json_object_get(msg, "new_state"));
-    json_t *data = json_object_get(msg, "data");
     if (state && strcmp(state, "Ready") == 0) {
         printf("Logged in: %s is Ready (%lld tools)\n", w->server,
                (long long)json_integer_value(json_object_get(data, "tool_count")));
@@ -126,7 +135,7 @@ static int login(api_client *api, const char *name, bool json, bool no_browser, 
     fflush(stdout);
 
     strbuf events = {0};
-    strbuf_appendf(&events, "/events?types=server_state_changed&server=");
+    strbuf_appendf(&events, "/events?types=server_state_changed,server_login_failed&server=");
     api_append_segment(&events, name);
     login_watch w = {.server = name, .rc = CLI_ERROR};
     event_stream s = {.api = api, .path = events.data, .resume = true, .on_message = on_event, .ctx = &w};
@@ -202,7 +211,8 @@ const cli_command auth_command = {
     "Once you approve, the browser comes back to the proxy's /oauth/callback, the\n"
     "proxy stores the tokens (oauth_tokens.json beside its config file, mode 0600)\n"
     "and connects; this command waits for that and exits 0 once the server is\n"
-    "Ready, 1 if it is refused again.\n"
+    "Ready, 1 (printing why) if the login fails at the callback or the server\n"
+    "refuses it again.\n"
     "\n"
     "logout: deletes the server's tokens; it goes back to \"Login required\".\n"
     "\n"

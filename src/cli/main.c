@@ -1,6 +1,7 @@
 /* main.c - mcpproxy's entry: pick the command named by argv[1] from the
  * table and run it. With no command (or only options) it serves. The
  * proxy itself is app_run (src/app/wiring.h, through serve_cmd.c). */
+#include "cli/activity_cmd.h"
 #include "cli/auth_cmd.h"
 #include "cli/call_cmd.h"
 #include "cli/events_cmd.h"
@@ -23,8 +24,8 @@
 
 /* Every command, in the order `mcpproxy help` lists them. */
 static const cli_command *const commands[] = {
-    &serve_command, &status_command, &servers_command, &groups_command,  &tools_command,  &call_command,
-    &logs_command,  &events_command, &auth_command,    &gen_key_command, &import_command,
+    &serve_command,    &status_command, &servers_command, &groups_command, &tools_command,   &call_command,
+    &activity_command, &logs_command,   &events_command,  &auth_command,   &gen_key_command, &import_command,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -76,7 +77,8 @@ static void print_overview(FILE *out)
           "  /ws/servers?server=N events about one server\n"
           "  /events              the same stream as Server-Sent Events (curl -N)\n"
           "  /mcp                 MCP endpoint (Streamable HTTP): every Ready server's tools\n"
-          "  /api/...             HTTP API: servers, groups, events, realtime stats\n"
+          "  /mcp/search          the same in search mode: retrieve_tools and call_tool instead\n"
+          "  /api/...             HTTP API: servers, groups, events, activity, realtime stats\n"
           "  /healthz, /metrics   health check and Prometheus metrics\n",
           out);
 }

@@ -52,7 +52,8 @@ static int list(api_client *api, bool json)
         json_array_foreach(servers, i, s) {
             printf("%-*s  %-7s  %-*s  %-14s %5lld  %s", w, str(s, "name"),
                    json_is_true(json_object_get(s, "enabled")) ? "yes" : "no", gw,
-                   *str(s, "group") ? str(s, "group") : "-", str(s, "status"),
+                   *str(s, "group") ? str(s, "group") : "-",
+                   json_is_true(json_object_get(s, "quarantined")) ? "Quarantined" : str(s, "status"),
                    (long long)json_integer_value(json_object_get(s, "tool_count")),
                    *str(s, "url") ? str(s, "url") : str(s, "command"));
             size_t k;
@@ -357,7 +358,7 @@ static int edit(const cli_command *cmd, api_client *api, const cli_args *args, c
     return rc;
 }
 
-/* rm, enable, disable, restart: one request on one server. */
+/* rm, enable, disable, restart, approve: one request on one server. */
 static int action(const cli_command *cmd, api_client *api, const cli_args *args, bool json)
 {
     const char *verb = args->v[0];
@@ -411,7 +412,7 @@ static int servers_run(const cli_command *cmd, int argc, char **argv)
     if (!cli_parse_args(cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 3, &args, &rc))
         goto out;
     const char *verb = args.n ? args.v[0] : "list";
-    static const char *const actions[] = {"rm", "enable", "disable", "restart"};
+    static const char *const actions[] = {"rm", "enable", "disable", "restart", "approve"};
     bool is_action = false;
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
         is_action |= strcmp(verb, actions[i]) == 0;
@@ -451,7 +452,7 @@ const cli_command servers_command = {
     "                                  [--server-url URL] [--header K=V]... [--unset-header K]... [--protocol P]\n"
     "                                  [--tls-skip-verify | --tls-verify] [--group G] [--working-dir DIR]\n"
     "                                  [--set JSON]\n"
-    "       mcpproxy servers rm|enable|disable|restart NAME\n"
+    "       mcpproxy servers rm|enable|disable|restart|approve NAME\n"
     "\n"
     "Changes the running proxy's servers through its API: each change is checked,\n"
     "saved to the proxy's config file and applied at once (events tell the rest:\n"
@@ -471,6 +472,8 @@ const cli_command servers_command = {
     "  enable     enable it (also ends Auto-Disabled)\n"
     "  disable    stop it and keep it stopped\n"
     "  restart    stop and start it again\n"
+    "  approve    approve a Quarantined server (new or changed) and its tools as they\n"
+    "             are now, so /mcp offers them (also releases changed tools)\n"
     "\n"
     "A remote server's options (--url is the proxy's own address, as in every command):\n"
     "  --server-url URL  the server's MCP endpoint (http:// or https://)\n"

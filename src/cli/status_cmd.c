@@ -53,7 +53,9 @@ static void print_table(json_t *servers, bool tty)
     json_array_foreach(servers, i, s) {
         char err[512];
         one_line(err, sizeof err, json_string_value(json_object_get(s, "last_error")), tty ? 80 : 500);
-        printf("%-*s  %-14s %5lld %7lld  %s\n", w, str(s, "name"), str(s, "status"),
+        /* Ready but held from /mcp until approved: what matters to a reader. */
+        const char *status = json_is_true(json_object_get(s, "quarantined")) ? "Quarantined" : str(s, "status");
+        printf("%-*s  %-14s %5lld %7lld  %s\n", w, str(s, "name"), status,
                (long long)json_integer_value(json_object_get(s, "tool_count")),
                (long long)json_integer_value(json_object_get(s, "retry_count")), err);
     }

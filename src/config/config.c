@@ -238,6 +238,15 @@ static const config_field upstream_fields[] = {
      * an event stream); the stdio line limit is the same 16 MiB. */
     U32(upstream, max_message_bytes, 4096, 1024u * 1024 * 1024),
 };
+static const config_field activity_fields[] = {
+    U32(activity, retention_days, 1, 36500),
+    U32(activity, max_rows, 100, UINT32_MAX),
+    U32(activity, max_argument_bytes, 0, 16u * 1024 * 1024),
+};
+static const config_field quarantine_fields[] = {
+    BOOL(quarantine, new_servers),
+    BOOL(quarantine, changed_tools),
+};
 
 #undef U32
 #undef BOOL
@@ -246,12 +255,16 @@ static const config_field upstream_fields[] = {
     {                                                                                                                  \
         name, fields, sizeof fields / sizeof fields[0]                                                                 \
     }
+/* clang-format off */
 const config_section config_sections[] = {
     SECTION("websocket", websocket_fields),
     SECTION("limits", limits_fields),
     SECTION("mcp", mcp_fields),
     SECTION("upstream", upstream_fields),
+    SECTION("activity", activity_fields),
+    SECTION("quarantine", quarantine_fields),
 };
+/* clang-format on */
 #undef SECTION
 const size_t config_section_count = sizeof config_sections / sizeof config_sections[0];
 
@@ -606,6 +619,8 @@ void config_init_defaults(config *cfg)
     *cfg = (config){0};
     cfg->listen = xstrdup("127.0.0.1:8080");
     cfg->api_key = xstrdup("");
+    cfg->database = xstrdup("");
+    cfg->routing = xstrdup("direct");
     cfg->auto_disable_threshold = 3;
     cfg->websocket = (ws_settings){
         .ping_interval_ms = 54000,
@@ -651,6 +666,12 @@ void config_init_defaults(config *cfg)
         .list_page_size = 100,
         .log_tool_arguments = false,
     };
+    cfg->quarantine = (quarantine_settings){.new_servers = true, .changed_tools = true};
+    cfg->activity = (activity_settings){
+        .retention_days = 30,
+        .max_rows = 100000,
+        .max_argument_bytes = 4096,
+    };
 }
 
 static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
@@ -671,6 +692,12 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
                     fail_at_key(pc, key, "\"listen\" must be HOST:PORT, e.g. 127.0.0.1:8080 (got \"%s\")", cfg->listen);
         } else if (strcmp(key, "api_key") == 0) {
             ok = get_string(pc, value, key, &cfg->api_key);
+        } else if (strcmp(key, "database") == 0) {
+            ok = get_string(pc, value, key, &cfg->database);
+        } else if (strcmp(key, "routing") == 0) {
+            ok = get_string(pc, value, key, &cfg->routing);
+            if (ok && strcmp(cfg->routing, "direct") != 0 && strcmp(cfg->routing, "search") != 0)
+                ok = fail_at_key(pc, key, "\"routing\" must be \"direct\" or \"search\" (got \"%s\")", cfg->routing);
         } else if (strcmp(key, "allowed_origins") == 0) {
             ok = get_string_array(pc, value, key, &cfg->allowed_origins, &cfg->n_allowed_origins);
         } else if (strcmp(key, "auto_disable_threshold") == 0) {
@@ -689,12 +716,12 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
         } else if ((section = find_section(key))) {
             ok = parse_section(pc, section, value, cfg);
         } else {
-            ok = fail_at_key(pc, key,
-                             "unknown key \"%s\" (known: listen, api_key, allowed_origins, "
-                             "auto_disable_threshold, websocket, limits, mcp, upstream, cluster, mcpServers or "
-                             "servers); "
-                             "to take the servers of another tool's file, use mcpproxy import FILE",
-                             key);
+            ok = fail_at_key(
+                pc, key,
+                "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
+                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, cluster, mcpServers or servers); "
+                "to take the servers of another tool's file, use mcpproxy import FILE",
+                key);
         }
         if (!ok)
             return false;
@@ -889,6 +916,8 @@ void config_free(config *cfg)
 {
     free(cfg->listen);
     free(cfg->api_key);
+    free(cfg->database);
+    free(cfg->routing);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++)
         free(cfg->allowed_origins[i]);
     free(cfg->allowed_origins);

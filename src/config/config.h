@@ -70,6 +70,19 @@ typedef struct mcp_settings {
     bool log_tool_arguments;           /* false: tool_called events carry the arguments */
 } mcp_settings;
 
+/* The activity log in the database (src/store/activity.h). */
+typedef struct activity_settings {
+    uint32_t retention_days;     /* 30: older rows are deleted */
+    uint32_t max_rows;           /* 100000: past this the oldest rows are deleted */
+    uint32_t max_argument_bytes; /* 4096: a call's arguments (JSON) are cut to this */
+} activity_settings;
+
+/* What waits for approval (src/store/quarantine.h). */
+typedef struct quarantine_settings {
+    bool new_servers;   /* true: a server added after the first start is Quarantined until approved */
+    bool changed_tools; /* true: a tool whose description or input schema changed is held until approved */
+} quarantine_settings;
+
 typedef struct env_var {
     char *name;
     char *value;
@@ -137,6 +150,10 @@ typedef struct config {
     mcp_settings mcp;
     upstream_settings upstream;
     cluster_settings cluster;
+    activity_settings activity;
+    quarantine_settings quarantine;
+    char *database; /* "" = mcpproxy.db next to the config file */
+    char *routing;  /* "direct" (every tool as server__tool) or "search" (retrieve_tools, call_tool) on /mcp */
     server_config *servers;
     size_t n_servers;
     config_servers_form servers_form; /* the file's; a save keeps it */

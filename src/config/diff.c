@@ -151,6 +151,10 @@ static void diff_settings(config_changes *c, const config *a, const config *b)
         c->settings[c->n_settings++] = "listen";
     if (!str_eq(a->api_key, b->api_key))
         c->settings[c->n_settings++] = "api_key";
+    if (!str_eq(a->database, b->database))
+        c->settings[c->n_settings++] = "database";
+    if (!str_eq(a->routing, b->routing))
+        c->settings[c->n_settings++] = "routing";
     if (!strings_eq(a->allowed_origins, a->n_allowed_origins, b->allowed_origins, b->n_allowed_origins))
         c->settings[c->n_settings++] = "allowed_origins";
     if (a->auto_disable_threshold != b->auto_disable_threshold)
@@ -171,8 +175,8 @@ config_changes *config_diff(const config *before, const config *after)
     c->servers = xcalloc(after->n_servers, sizeof(*c->servers));
     /* A removed server meets one group, a server of the new config two. */
     c->groups = xcalloc(before->n_servers + 2 * after->n_servers, sizeof(*c->groups));
-    /* listen, api_key, allowed_origins, auto_disable_threshold, sections, cluster */
-    c->settings = xcalloc(5 + config_section_count, sizeof(*c->settings));
+    /* listen, api_key, database, routing, allowed_origins, auto_disable_threshold, sections, cluster */
+    c->settings = xcalloc(7 + config_section_count, sizeof(*c->settings));
     diff_servers(c, before, after);
     diff_settings(c, before, after);
     return c;

@@ -66,6 +66,8 @@ void config_copy_settings(config *dst, const config *src)
     *dst = *src; /* the numbers and the settings sections */
     dst->listen = dup_or_empty(src->listen);
     dst->api_key = dup_or_empty(src->api_key);
+    dst->database = dup_or_empty(src->database);
+    dst->routing = dup_or_empty(src->routing);
     dst->allowed_origins = copy_strings(src->allowed_origins, src->n_allowed_origins);
     if (src->cluster.enabled) {
         dst->cluster.nats_url = dup_or_empty(src->cluster.nats_url);
@@ -165,6 +167,10 @@ json_t *config_to_json(const config *cfg)
                              cfg->api_key ? cfg->api_key : "", "allowed_origins",
                              strings_json(cfg->allowed_origins, cfg->n_allowed_origins), "auto_disable_threshold",
                              (json_int_t)cfg->auto_disable_threshold);
+    if (cfg->database && *cfg->database) /* written only when set: the default follows the file */
+        json_object_set_new(root, "database", json_string(cfg->database));
+    if (cfg->routing && strcmp(cfg->routing, "search") == 0) /* written only when not the default */
+        json_object_set_new(root, "routing", json_string(cfg->routing));
     /* The settings sections, from the same table the parser reads. */
     for (size_t i = 0; i < config_section_count; i++) {
         const config_section *sec = &config_sections[i];

@@ -23,6 +23,10 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
     [EVENT_CONNECTION_ESTABLISHED] = "connection_established",
     [EVENT_CONNECTION_LOST] = "connection_lost",
     [EVENT_SERVER_LOG] = "server_log",
+    [EVENT_SERVER_LOGIN_FAILED] = "server_login_failed",
+    [EVENT_SERVER_QUARANTINED] = "server_quarantined",
+    [EVENT_TOOL_CHANGED] = "tool_changed",
+    [EVENT_SERVER_APPROVED] = "server_approved",
     [EVENT_CLUSTER_STATE_CHANGED] = "cluster_state_changed",
 };
 
@@ -105,7 +109,9 @@ static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const c
     if (f->node)
         write_member(sb, "node", f->node);
     strbuf_append(sb, ",\"data\":", 8);
-    if (f->data)
+    if (f->data_text)
+        strbuf_append(sb, f->data_text, f->data_text_len);
+    else if (f->data)
         json_write(sb, f->data);
     else
         strbuf_append(sb, "{}", 2);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 13 event types, in the order docs/PROTOCOL.md lists them. Legacy
+/* The 17 event types, in the order docs/PROTOCOL.md lists them. Legacy
  * names (PROTOCOL.md, "Event types") are accepted from clients that were
  * written against them; our own code publishes the canonical ones. */
 typedef enum event_type {
@@ -27,6 +27,10 @@ typedef enum event_type {
     EVENT_CONNECTION_ESTABLISHED,
     EVENT_CONNECTION_LOST,
     EVENT_SERVER_LOG,            /* new stderr lines of an upstream (rate-limited) */
+    EVENT_SERVER_LOGIN_FAILED,   /* an OAuth login's callback failed (the state stays) */
+    EVENT_SERVER_QUARANTINED,    /* a new or changed server waits for approval */
+    EVENT_TOOL_CHANGED,          /* an approved tool's definition changed: held */
+    EVENT_SERVER_APPROVED,       /* a server (and its tools as they are) approved */
     EVENT_CLUSTER_STATE_CHANGED, /* a node's link to the cluster's stream came or went */
     EVENT_TYPE_COUNT
 } event_type;
@@ -57,7 +61,12 @@ typedef struct event_fields {
     const char *server_name; /* NULL when not about one server */
     const char *old_state;   /* NULL unless a state changed */
     const char *new_state;
-    json_t *data;     /* a JSON object, or NULL for {} */
+    json_t *data; /* a JSON object, or NULL for {} */
+    /* Or the data object already written as JSON text (used instead of
+     * `data` when not NULL): for the publisher of one event per tool call,
+     * which would build a tree only to have it written out here. */
+    const char *data_text;
+    size_t data_text_len;
     const char *node; /* the cluster node it happened on; NULL on a single node */
 } event_fields;
 

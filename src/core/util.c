@@ -12,12 +12,30 @@
 
 void timestamp_now(char out[TIMESTAMP_LEN])
 {
+    /* The date and time of day change once a second: formatted then only
+     * (gmtime_r and strftime were a thousand instructions of every event,
+     * one per tool call; docs/BENCHMARKS.md). Per thread, to stay safe. */
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[TIMESTAMP_LEN];
+    static _Thread_local size_t cached_len;
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, TIMESTAMP_LEN, "%Y-%m-%dT%H:%M:%S", &tm); /* 19 chars until year 9999 */
-    snprintf(out + n, TIMESTAMP_LEN - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm); /* 19 chars until year 9999 */
+        cached_sec = ts.tv_sec;
+    }
+    memcpy(out, cached, cached_len);
+    char *p = out + cached_len;
+    *p++ = '.';
+    long us = ts.tv_nsec / 1000 % 1000000;
+    for (int i = 5; i >= 0; i--) {
+        p[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    p[6] = 'Z';
+    p[7] = '\0';
 }
 
 void random_bytes(void *buf, size_t len)

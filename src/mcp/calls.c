@@ -1,6 +1,7 @@
 /* calls.c - tools/call in flight and the POSTs waiting on them (calls.h). */
 #include "mcp/calls.h"
 
+#include "core/json_scan.h"
 #include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "core/log.h"
@@ -8,6 +9,8 @@
 #include "core/util.h"
 #include "http/ticker.h"
 #include "mcp/session.h"
+#include "store/activity.h"
+#include "store/quarantine.h"
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
@@ -23,11 +26,13 @@ typedef struct mcp_call mcp_call;
 
 struct mcp_calls {
     app *a;
-    const mcp_settings *settings; /* the app's config (a->cfg.mcp); borrowed */
-    mcp_call *calls;              /* upstream requests in flight */
-    mcp_batch *batches;           /* POSTs waiting for answers */
-    ticker_job ping;              /* keep-alive for streamed answers; on while any batch waits */
-    int64_t next_token;           /* the progress tokens upstreams are given */
+    const mcp_settings *settings;   /* the app's config (a->cfg.mcp); borrowed */
+    mcp_call *calls;                /* upstream requests in flight */
+    mcp_batch *batches;             /* POSTs waiting for answers */
+    ticker_job ping;                /* keep-alive for streamed answers; on while any batch waits */
+    int64_t next_token;             /* the progress tokens upstreams are given */
+    mcp_client_name_fn client_name; /* may be NULL */
+    void *client_name_ctx;
     bool closed;
 };
 
@@ -51,13 +56,14 @@ struct mcp_call {
     char *server;
     const char *method;       /* static: tools/call, or a forwarded method (mcp_batch_forward) */
     char *tool;               /* the upstream's own name; NULL for other methods (no tool_called) */
+    char *name;               /* a forwarded request's prompt name or resource URI, for the activity log */
     mcp_forward_done_fn done; /* a forwarded request's outcome hook, or NULL */
     void *done_ctx;
     char session_id[MCP_SESSION_ID_LEN + 1];
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments;      /* only when they are logged */
+    json_t *arguments;      /* for the activity log (and the event when they are logged) */
     json_t *progress_token; /* the client's _meta.progressToken, or NULL */
     int64_t our_token;      /* the one the upstream was given instead (0: none) */
 };
@@ -79,24 +85,75 @@ static void result_error_text(json_t *result, char *out, size_t len)
     snprintf(out, len, "the tool reported an error (isError)");
 }
 
+/* A string literal appended without its NUL. */
+#define APPEND_LIT(sb, lit) strbuf_append((sb), (lit), sizeof(lit) - 1)
+
+/* The event, the log line and the activity log's row of one call that
+ * ended; `response_bytes` is the size of the upstream's answer (0: none). */
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
-                           const char *session_id, json_t *arguments)
+                           const char *session_id, json_t *arguments, size_t response_bytes)
 {
     calls->a->stats.tool_calls++;
     if (error)
         calls->a->stats.tool_errors++;
     uint64_t ms = (uv_hrtime() - start_ns) / 1000000u;
-    json_t *data = json_object();
-    json_object_set_new(data, "tool", json_string(tool));
-    json_object_set_new(data, "duration_ms", json_integer((json_int_t)ms));
-    json_object_set_new(data, "ok", json_boolean(error == NULL));
-    if (error)
-        json_object_set_new(data, "error", json_string_lossy(error, strlen(error)));
-    json_object_set_new(data, "session_id", session_id && *session_id ? json_string(session_id) : json_null());
-    if (arguments && calls->settings->log_tool_arguments)
-        json_object_set(data, "arguments", arguments);
-    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED, .server_name = server, .data = data});
-    json_decref(data);
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(calls->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = session_id,
+                                        .server = server,
+                                        .method = "tools/call",
+                                        .name = tool,
+                                        .arguments = arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
+    /* The data written as text, members in the order a tree gave them (one
+     * event per call: no tree built only to be written out). */
+    strbuf data = {0};
+    strbuf_reserve(&data, 160);
+    APPEND_LIT(&data, "{");
+    if (tool) { /* a name from a tree or json_scan: valid UTF-8 */
+        APPEND_LIT(&data, "\"tool\":");
+        json_write_str(&data, tool, strlen(tool));
+        APPEND_LIT(&data, ",");
+    }
+    APPEND_LIT(&data, "\"duration_ms\":");
+    json_write_int(&data, (json_int_t)ms);
+    if (error) {
+        APPEND_LIT(&data, ",\"ok\":false,\"error\":");
+        strbuf text = {0}; /* it may quote an upstream's bytes */
+        utf8_append_lossy(&text, error, strlen(error));
+        json_write_str(&data, text.data ? text.data : "", text.len);
+        strbuf_free(&text);
+    } else {
+        APPEND_LIT(&data, ",\"ok\":true");
+    }
+    if (!error) { /* what the answer was, without quoting it: its size */
+        APPEND_LIT(&data, ",\"response_bytes\":");
+        json_write_int(&data, (json_int_t)response_bytes);
+    }
+    APPEND_LIT(&data, ",\"session_id\":");
+    if (session_id && *session_id)
+        json_write_str(&data, session_id, strlen(session_id));
+    else
+        APPEND_LIT(&data, "null");
+    const char *client = calls->client_name ? calls->client_name(session_id, calls->client_name_ctx) : NULL;
+    if (client) { /* valid UTF-8: cut on a character boundary from a JSON string */
+        APPEND_LIT(&data, ",\"client\":");
+        json_write_str(&data, client, strlen(client));
+    }
+    if (arguments && calls->settings->log_tool_arguments) {
+        APPEND_LIT(&data, ",\"arguments\":");
+        json_write(&data, arguments);
+    }
+    APPEND_LIT(&data, "}");
+    bus_publish(calls->a->bus, &(event_fields){.type = EVENT_TOOL_CALLED,
+                                               .server_name = server,
+                                               .data_text = data.data,
+                                               .data_text_len = data.len});
+    strbuf_free(&data);
     log_kv(error ? LOG_INFO : LOG_DEBUG, "tool called",
            LOG_FIELDS(LOG_STR("server", server), LOG_STR("tool", tool), LOG_INT("duration_ms", ms),
                       LOG_STR("error", error), LOG_STR("session_id", session_id)));
@@ -169,6 +226,29 @@ static void batch_answer(mcp_batch *b, json_t *answer)
         batch_finish(b);
 }
 
+/* An answer already written as text (a call's result spliced in): the
+ * single answer of a JSON response is sent as it is, a stream's goes out as
+ * an event; only an answer kept for an array is parsed into the array. */
+static void batch_answer_text(mcp_batch *b, const char *text, size_t len)
+{
+    assert(b->waiting > 0);
+    if (b->http && !b->sse && !b->is_array && b->waiting == 1 && json_array_size(b->answers) == 0) {
+        batch_unlink(b);
+        http_pending_finish(b->http, 200, "application/json", text, len);
+        b->http = NULL;
+        batch_free(b);
+        return;
+    }
+    if (!b->http || !b->sse) {
+        /* JSON the scanner accepted, which jansson accepts too (json_scan.h). */
+        batch_answer(b, json_loadb(text, len, 0, NULL));
+        return;
+    }
+    http_stream_sse(b->http, "message", 0, text, len);
+    if (--b->waiting == 0)
+        batch_finish(b);
+}
+
 mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, bool accepts_sse)
 {
     mcp_batch *b = xcalloc(1, sizeof *b);
@@ -208,7 +288,27 @@ static void call_free(mcp_call *c)
     json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
+    free(c->name);
     free(c);
+}
+
+/* A forwarded request (prompts/get, resources/read ...) publishes no event,
+ * but is a row of the activity log like a tool call. */
+static void record_forward(const mcp_call *c, const char *error, size_t response_bytes)
+{
+    uint64_t ms = (uv_hrtime() - c->start_ns) / 1000000u;
+    uv_timeval64_t now;
+    uv_gettimeofday(&now);
+    activity_log_add(c->owner->a->activity,
+                     &(activity_record){.ts_ms = now.tv_sec * 1000 + now.tv_usec / 1000 - (int64_t)ms,
+                                        .session_id = c->session_id,
+                                        .server = c->server,
+                                        .method = c->method,
+                                        .name = c->name ? c->name : c->method,
+                                        .arguments = c->arguments,
+                                        .error = error,
+                                        .duration_ms = ms,
+                                        .response_bytes = response_bytes});
 }
 
 /* Ends a call without an upstream answer (client gone, cancelled, shutdown):
@@ -221,7 +321,9 @@ static void call_abandon(mcp_call *c, const char *why)
     if (c->done)
         c->done(false, c->done_ctx);
     if (c->tool)
-        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments);
+        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
+    else
+        record_forward(c, why, 0);
 }
 
 /* The answer to send the MCP client for an upstream's outcome, and the
@@ -261,13 +363,71 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     char error[600];
     const char *event_error;
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
+    size_t bytes = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
     if (c->tool)
-        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments);
+        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
+    else
+        record_forward(c, event_error, bytes);
     if (c->done)
         c->done(result != NULL, c->done_ctx);
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
+}
+
+/* Whether a result (checked JSON bytes) may say isError: true, so that the
+ * event needs its text from a tree. A result that is not an object cannot;
+ * one whose keys the scan cannot settle (many, escaped, repeated) may. */
+static bool raw_result_may_fail(const char *result, size_t len)
+{
+    /* No "isError" in the bytes, and no \u escape that could spell it: no
+     * such key (the common case, settled without a second scan). */
+    if (!memmem(result, len, "isError", 7) && !memmem(result, len, "\\u", 2))
+        return false;
+    while (len > 0 && (*result == ' ' || *result == '\t' || *result == '\r' || *result == '\n')) {
+        result++;
+        len--;
+    }
+    if (len == 0 || *result != '{')
+        return false;
+    json_member m[16];
+    size_t n;
+    bool unsure;
+    if (!json_scan_object(result, len, m, 16, &n) || n > 16)
+        return true;
+    const json_member *is_error = json_member_find(m, n, "isError", &unsure);
+    return unsure || (is_error && is_error->value_len == 4 && memcmp(is_error->value, "true", 4) == 0);
+}
+
+/* A result as the upstream wrote it (mcp_client_request_raw): spliced into
+ * the client's answer without a tree. A failed tool result goes the tree
+ * way, since the event quotes its text. */
+static void call_answered_raw(const char *result, size_t len, void *ctx)
+{
+    mcp_call *c = ctx;
+    if (raw_result_may_fail(result, len)) {
+        json_t *tree = json_loadb(result, len, JSON_DECODE_ANY, NULL); /* checked JSON (json_scan.h) */
+        mcp_error bad = {.code = -32603, .message = "the server's result could not be read"};
+        call_answered(tree, tree ? NULL : &bad, c);
+        json_decref(tree);
+        return;
+    }
+    call_unlink(c);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments, len);
+    if (c->done)
+        c->done(true, c->done_ctx);
+    static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
+    strbuf sb = {0};
+    strbuf_reserve(&sb, sizeof head + sizeof mid + len + 32);
+    strbuf_append(&sb, head, sizeof head - 1);
+    json_write(&sb, c->client_id);
+    strbuf_append(&sb, mid, sizeof mid - 1);
+    strbuf_append(&sb, result, len);
+    strbuf_append(&sb, "}", 1);
+    mcp_batch *b = c->batch;
+    call_free(c);
+    batch_answer_text(b, sb.data, sb.len);
+    strbuf_free(&sb);
 }
 
 /* Why a tool cannot be called now: its server is not Ready, or no such tool
@@ -283,7 +443,9 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
     const char *server = e ? e->server : mcp_catalog_guess_server(&a->cfg, name, &prefix);
     json_t *status = server && a->manager ? manager_server_status_json(a->manager, server) : NULL;
     const char *state = json_string_value(json_object_get(status, "status"));
-    if (server && (!state || strcmp(state, "Ready") != 0)) {
+    if (quarantine_refusal(a->quarantine, server, e ? e->tool : name + prefix, why, sizeof why)) {
+        answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
+    } else if (server && (!state || strcmp(state, "Ready") != 0)) {
         snprintf(why, sizeof why, "server \"%s\" is not available (status: %s); its tools cannot be called now", server,
                  state ? state : "unknown");
         answer = jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, why, NULL);
@@ -292,7 +454,7 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
         answer = jsonrpc_error_new(id, RPC_INVALID_PARAMS, why, NULL);
     }
     json_decref(status);
-    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments);
+    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments, 0);
     return answer;
 }
 
@@ -344,13 +506,13 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = start;
-    c->arguments = calls->settings->log_tool_arguments ? json_incref(arguments) : NULL;
-    c->upstream_id =
-        mcp_client_request(client, "tools/call", params, calls->settings->call_timeout_ms, call_answered, c);
+    c->arguments = json_incref(arguments);
+    c->upstream_id = mcp_client_request_raw(client, "tools/call", params, calls->settings->call_timeout_ms,
+                                            call_answered, call_answered_raw, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, arguments);
+        publish_called(calls, c->server, c->tool, start, why, session_id, arguments, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
         return;
@@ -363,10 +525,85 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
                       LOG_STR("session_id", session_id)));
 }
 
+bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
+                         bool accepts_sse, const http_request *req, http_response *res)
+{
+    const mcp_catalog_entry *e = mcp_catalog_find(cat, ct->name);
+    struct mcp_client *client = e && calls->a->manager ? manager_server_client(calls->a->manager, e->server) : NULL;
+    if (!client)
+        return false; /* refused the general way */
+    uint64_t start = uv_hrtime();
+    /* The params with the upstream's own tool name, the arguments as the
+     * client wrote them (checked by json_scan). A newline can only be
+     * whitespace there (a string holds none raw): made a space, since it
+     * would end the stdio line. */
+    strbuf params = {0};
+    size_t tool_len = strlen(e->tool);
+    strbuf_reserve(&params, ct->arguments_len + tool_len + 32);
+    strbuf_append(&params, "{\"name\":", 8);
+    json_write_str(&params, e->tool, tool_len);
+    if (ct->arguments) {
+        strbuf_append(&params, ",\"arguments\":", 13);
+        size_t at = params.len;
+        strbuf_append(&params, ct->arguments, ct->arguments_len);
+        for (size_t i = at; i < params.len; i++) {
+            if (params.data[i] == '\n' || params.data[i] == '\r')
+                params.data[i] = ' ';
+        }
+    }
+    strbuf_append(&params, "}", 1);
+
+    mcp_batch *b = mcp_batch_begin(calls, false, true, accepts_sse);
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(ct->id);
+    c->server = xstrdup(e->server);
+    c->method = "tools/call";
+    c->tool = xstrdup(e->tool);
+    /* The activity log and a logged event keep the arguments as a tree:
+     * only the arguments are parsed then, never the whole request. */
+    if (ct->arguments && (calls->a->activity || calls->settings->log_tool_arguments))
+        c->arguments = json_loadb(ct->arguments, ct->arguments_len, 0, NULL); /* checked by json_scan */
+    size_t sid_len = strnlen(session_id, MCP_SESSION_ID_LEN);
+    memcpy(c->session_id, session_id, sid_len);
+    c->session_id[sid_len] = '\0';
+    c->client = client;
+    c->start_ns = start;
+    c->upstream_id = mcp_client_request_text(client, "tools/call", params.data, params.len,
+                                             calls->settings->call_timeout_ms, call_answered, call_answered_raw, c);
+    strbuf_free(&params);
+    if (c->upstream_id < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
+        publish_called(calls, c->server, c->tool, start, why, session_id, c->arguments, 0);
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(ct->id, RPC_UPSTREAM_CLOSED, why, NULL));
+    } else {
+        c->next = calls->calls;
+        calls->calls = c;
+        b->waiting++;
+        log_kv(LOG_DEBUG, "tool call forwarded",
+               LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("tool", c->tool),
+                          LOG_INT("upstream_id", c->upstream_id), LOG_STR("session_id", session_id)));
+    }
+    mcp_batch_end(b, req, res);
+    return true;
+}
+
 void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
                        const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx)
 {
     mcp_calls *calls = b->calls;
+    char held[600];
+    if (quarantine_enabled(calls->a->quarantine) &&
+        quarantine_refusal(calls->a->quarantine, server, NULL, held, sizeof held)) {
+        /* A quarantined server's prompts and resources wait like its tools. */
+        if (done)
+            done(false, done_ctx);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, held, NULL));
+        return;
+    }
     mcp_call *c = xcalloc(1, sizeof *c);
     c->owner = calls;
     c->batch = b;
@@ -378,10 +615,16 @@ void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *clie
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->client = client;
     c->start_ns = uv_hrtime();
+    const char *name = json_string_value(json_object_get(params, "name"));
+    if (!name)
+        name = json_string_value(json_object_get(params, "uri"));
+    c->name = name ? xstrdup(name) : NULL;
+    c->arguments = json_incref(json_object_get(params, "arguments"));
     c->upstream_id = mcp_client_request(client, method, params, calls->settings->call_timeout_ms, call_answered, c);
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", server);
+        record_forward(c, why, 0);
         if (done)
             done(false, done_ctx);
         call_free(c);
@@ -531,6 +774,12 @@ mcp_calls *mcp_calls_create(app *a)
     calls->a = a;
     calls->settings = &a->cfg.mcp;
     return calls;
+}
+
+void mcp_calls_set_client_names(mcp_calls *calls, mcp_client_name_fn fn, void *ctx)
+{
+    calls->client_name = fn;
+    calls->client_name_ctx = ctx;
 }
 
 void mcp_calls_close(mcp_calls *calls)

@@ -21,6 +21,7 @@
 
 #include "app/app.h"
 #include "http/exchange.h"
+#include "mcp/call_text.h"
 #include "mcp/catalog.h"
 
 #include <jansson.h>
@@ -42,6 +43,12 @@ typedef struct mcp_batch mcp_batch;
 
 /* The app is borrowed; its ticker pings answers being streamed. */
 mcp_calls *mcp_calls_create(app *a);
+
+/* How a call's session is named in its tool_called event: `fn` answers the
+ * client name of a session id (borrowed for the call), or NULL. The calls
+ * do not know the session table; the endpoint that owns it tells them. */
+typedef const char *(*mcp_client_name_fn)(const char *session_id, void *ctx);
+void mcp_calls_set_client_names(mcp_calls *calls, mcp_client_name_fn fn, void *ctx);
 
 /* Answers every call in flight with an error ("mcpproxy is shutting down")
  * and cancels it upstream. Idempotent. */
@@ -65,6 +72,15 @@ void mcp_batch_answer_now(mcp_batch *b, json_t *answer);
  * (borrowed, the request's own) gets the upstream's tool name in place of
  * the offered one when the call is forwarded. */
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params);
+
+/* A plain tools/call (call_text.h), alone in its POST, from a client that
+ * takes JSON: forwarded with its arguments' bytes, no tree built, and
+ * answered through a batch of its own (now, or later through `req`). false,
+ * with nothing done, when the general path must take the body instead: the
+ * tool is not on offer or its server is not Ready (it refuses with the
+ * usual errors). All borrowed. */
+bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
+                         bool accepts_sse, const http_request *req, http_response *res);
 
 /* Any other request forwarded to `server`'s `client` (borrowed; a Ready
  * server's) as it is: `method` (a static string), `params` (borrowed, NULL

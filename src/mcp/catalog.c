@@ -1,6 +1,8 @@
 /* mcp_catalog.c - naming and collecting the tools /mcp offers. */
 #include "mcp/catalog.h"
 
+#include "store/quarantine.h"
+
 #include "core/log.h"
 #include "core/util.h"
 #include "upstream/manager.h"
@@ -98,30 +100,54 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
     e->def = json_incref(def);
 }
 
-void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
-{
-    mcp_catalog_build_list(out, m, cfg, MCP_LIST_TOOLS);
-}
-
-void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind)
+/* One list of every enabled server, leaving out what quarantine `q` holds
+ * (NULL: nothing): every list of a quarantined server, and changed tools. */
+static void build(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind, struct quarantine *q)
 {
     *out = (mcp_catalog){0};
     if (!m)
         return;
+    if (!quarantine_enabled(q))
+        q = NULL;
+    if (q)
+        quarantine_batch_begin(q);
     size_t cap = 0;
     for (size_t i = 0; i < cfg->n_servers; i++) {
         const server_config *srv = &cfg->servers[i];
         json_t *tools = srv->enabled ? manager_server_list(m, srv->name, kind) : NULL;
-        if (!tools)
+        if (!tools || (q && !quarantine_server_allowed(q, srv)))
             continue;
         size_t k;
         json_t *def;
         json_array_foreach(tools, k, def) {
             const char *tool = json_string_value(json_object_get(def, "name"));
-            if (tool && *tool)
+            if (tool && *tool && (!q || kind != MCP_LIST_TOOLS || quarantine_tool_allowed(q, srv->name, def)))
                 add_entry(out, &cap, srv->name, tool, def);
         }
     }
+    if (q)
+        quarantine_batch_end(q);
+}
+
+void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg)
+{
+    build(out, m, cfg, MCP_LIST_TOOLS, NULL);
+}
+
+void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind)
+{
+    build(out, m, cfg, kind, NULL);
+}
+
+void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q)
+{
+    build(out, m, cfg, MCP_LIST_TOOLS, q);
+}
+
+void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind,
+                                    struct quarantine *q)
+{
+    build(out, m, cfg, kind, q);
 }
 
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b)

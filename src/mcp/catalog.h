@@ -45,6 +45,15 @@ void mcp_catalog_build(mcp_catalog *out, struct manager *m, const config *cfg);
  * upstream's prompt name. */
 void mcp_catalog_build_list(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind);
 
+/* The tools, leaving out what quarantine `q` holds (a quarantined
+ * server's tools, changed tools); NULL holds nothing. */
+struct quarantine;
+void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config *cfg, struct quarantine *q);
+
+/* A list of another kind (prompts) without a quarantined server's. */
+void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind,
+                                    struct quarantine *q);
+
 /* Whether two catalogs offer the same names with equal definitions. */
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);
 

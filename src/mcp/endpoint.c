@@ -14,12 +14,15 @@
 #include "core/jsonrpc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mcp/call_text.h"
 #include "mcp/calls.h"
 #include "mcp/catalog.h"
 #include "mcp/listings.h"
 #include "mcp/resources.h"
+#include "mcp/search.h"
 #include "mcp/session.h"
 #include "mcp/subscriptions.h"
+#include "store/activity.h"
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
@@ -29,6 +32,7 @@
 #include <strings.h>
 
 #define MCP_PATH "/mcp"
+#define MCP_SEARCH_PATH "/mcp/search" /* the same endpoint, sessions in search mode */
 
 /* Newest first: an unknown version asked for gets the first. */
 static const char *const protocol_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
@@ -45,6 +49,7 @@ struct mcp_endpoint {
     bool offers_built;
     mcp_subs *subs;
     bool closed;
+    mcp_search *search; /* search mode's index and tools; NULL when SQLite lacks FTS5 */
 };
 
 /* An HTTP-level refusal: the status, with a JSON-RPC error (id null) body. */
@@ -71,8 +76,10 @@ static bool version_allows_batch(const char *v)
 static const mcp_catalog *catalog(mcp_endpoint *ep)
 {
     if (!ep->catalog_built) {
-        mcp_catalog_build(&ep->catalog, ep->a->manager, &ep->a->cfg);
+        mcp_catalog_build_checked(&ep->catalog, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
         ep->catalog_built = true;
+        if (ep->search)
+            mcp_search_sync(ep->search, &ep->catalog);
     }
     return &ep->catalog;
 }
@@ -88,7 +95,7 @@ static void refresh_offers(mcp_endpoint *ep, bool force, unsigned *changed)
         return;
     mcp_catalog prompts;
     mcp_resources resources;
-    mcp_catalog_build_list(&prompts, ep->a->manager, &ep->a->cfg, MCP_LIST_PROMPTS);
+    mcp_catalog_build_list_checked(&prompts, ep->a->manager, &ep->a->cfg, MCP_LIST_PROMPTS, ep->a->quarantine);
     mcp_resources_build(&resources, ep->a->manager, &ep->a->cfg);
     if (changed && ep->offers_built) {
         *changed |= mcp_catalog_equal(&ep->prompts, &prompts) ? 0u : 1u;
@@ -105,13 +112,44 @@ static void refresh_offers(mcp_endpoint *ep, bool force, unsigned *changed)
 
 /* ---- messages --------------------------------------------------------- */
 
-static json_t *initialize_result(const char *version)
+static json_t *initialize_result(const char *version, bool search)
 {
     return json_pack("{s:s, s:{s:{s:b}, s:{s:b}, s:{s:b, s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", version,
                      "capabilities", "tools", "listChanged", 1, "prompts", "listChanged", 1, "resources", "listChanged",
                      1, "subscribe", 1, "serverInfo", "name", "mcpproxy", "version", MCPPROXY_VERSION, "instructions",
-                     "mcpproxy offers the tools and prompts of all its Ready upstream MCP servers, each named "
-                     "<server>__<name>, and their resources under their own URIs.");
+                     search ? "mcpproxy gives access to the tools of all its upstream MCP servers through two tools: "
+                              "retrieve_tools finds the ones that fit a task (with their input schemas), call_tool "
+                              "calls one by the name retrieve_tools gave; prompts and resources are as the servers "
+                              "offer them (<server>__<name>, their own URIs)."
+                            : "mcpproxy offers the tools and prompts of all its Ready upstream MCP servers, each "
+                              "named <server>__<name>, and their resources under their own URIs.");
+}
+
+/* The routing mode a new session asks for: /mcp/search, else ?mode=, else
+ * the config's "routing". False when refused (res says why). */
+static bool session_mode(mcp_endpoint *ep, const http_request *req, bool *search, http_response *res)
+{
+    char mode[16] = "";
+    if (http_query_get(req->query, "mode", mode, sizeof mode) < 0 ||
+        (*mode && strcmp(mode, "direct") != 0 && strcmp(mode, "search") != 0)) {
+        refuse(res, 400, RPC_INVALID_REQUEST, "Bad Request: ?mode= must be direct or search");
+        return false;
+    }
+    if (strcmp(req->path, MCP_SEARCH_PATH) == 0)
+        *search = strcmp(mode, "direct") != 0;
+    else
+        *search = *mode ? strcmp(mode, "search") == 0 : strcmp(ep->a->cfg.routing, "search") == 0;
+    if (strcmp(req->path, MCP_SEARCH_PATH) == 0 && !*search) {
+        refuse(res, 400, RPC_INVALID_REQUEST, "Bad Request: /mcp/search is search mode; use /mcp for ?mode=direct");
+        return false;
+    }
+    if (*search && !ep->search) {
+        refuse(res, 503, RPC_BAD_SESSION,
+               "search mode is not available (the search index could not be made; see "
+               "the log): use /mcp?mode=direct");
+        return false;
+    }
+    return true;
 }
 
 /* One request (not initialize) of a session: answered into the batch now,
@@ -120,6 +158,14 @@ static void handle_request(mcp_endpoint *ep, mcp_batch *b, mcp_session *s, const
 {
     json_t *answer;
     char why[300];
+    if (mcp_session_search(s) && strcmp(m->method, "tools/call") == 0) {
+        mcp_search_call(ep->search, b, catalog(ep), mcp_session_id(s), m->id, m->params);
+        return;
+    }
+    if (mcp_session_search(s) && strcmp(m->method, "tools/list") == 0) {
+        mcp_batch_answer_now(b, jsonrpc_result_new(m->id, json_pack("{s:o}", "tools", mcp_search_tools_json())));
+        return;
+    }
     if (strcmp(m->method, "tools/call") == 0) {
         mcp_batch_call_tool(b, catalog(ep), mcp_session_id(s), m->id, m->params);
         return;
@@ -159,6 +205,9 @@ static void respond_initialize(mcp_endpoint *ep, const jsonrpc_parts *m, const h
     const char *asked = json_string_value(json_object_get(m->params, "protocolVersion"));
     const char *version = asked && version_supported(asked) ? asked : protocol_versions[0];
     const char *why;
+    bool search;
+    if (!session_mode(ep, req, &search, res))
+        return;
     mcp_session *s = mcp_session_new(ep->sessions, version, req->peer, &why);
     if (!s) {
         refuse(res, 503, RPC_BAD_SESSION, why);
@@ -170,8 +219,13 @@ static void respond_initialize(mcp_endpoint *ep, const jsonrpc_parts *m, const h
     const char *client = json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "name"));
     log_kv(LOG_INFO, "mcp client initialized",
            LOG_FIELDS(LOG_STR("session_id", mcp_session_id(s)), LOG_STR("client", client),
-                      LOG_STR("protocol_version", version)));
-    http_respond_json(res, 200, jsonrpc_result_new(m->id, initialize_result(version)));
+                      LOG_STR("protocol_version", version), LOG_STR("mode", search ? "search" : "direct")));
+    /* The activity log names the client of each call by its session. */
+    activity_log_session(ep->a->activity, mcp_session_id(s), client,
+                         json_string_value(json_object_get(json_object_get(m->params, "clientInfo"), "version")));
+    mcp_session_set_search(s, search);
+    mcp_session_set_client(s, client);
+    http_respond_json(res, 200, jsonrpc_result_new(m->id, initialize_result(version, search)));
     http_response_add_header(res, "Mcp-Session-Id", mcp_session_id(s));
 }
 
@@ -296,8 +350,29 @@ static void dispatch(mcp_endpoint *ep, mcp_session *s, mcp_batch *b, json_t *bod
     }
 }
 
+/* A plain tools/call (call_text.h) from a client that takes JSON, with a
+ * live session, goes the tree-less way; false leaves the body to the
+ * general path below, which answers every other case. */
+static bool post_plain_call(mcp_endpoint *ep, const http_request *req, http_response *res)
+{
+    if (!req->content_type || strncasecmp(req->content_type, "application/json", 16) != 0 ||
+        !http_accepts(req->accept, "application/json") || !req->mcp_session_id ||
+        (req->mcp_protocol_version && !version_supported(req->mcp_protocol_version)))
+        return false;
+    mcp_session *s = mcp_session_find(ep->sessions, req->mcp_session_id);
+    mcp_call_text ct;
+    if (!s || mcp_session_search(s) || !mcp_call_text_parse(req->body, req->body_len, &ct))
+        return false; /* a search session's tools/call is call_tool's (mcp_search_call) */
+    bool taken = mcp_calls_call_text(ep->calls, catalog(ep), mcp_session_id(s), &ct,
+                                     http_accepts(req->accept, "text/event-stream"), req, res);
+    mcp_call_text_free(&ct);
+    return taken;
+}
+
 static void handle_post(mcp_endpoint *ep, const http_request *req, http_response *res)
 {
+    if (post_plain_call(ep, req, res))
+        return;
     json_t *body = parse_body(req, res);
     if (!body)
         return;
@@ -344,7 +419,7 @@ static void handle_delete(mcp_endpoint *ep, const http_request *req, http_respon
 bool mcp_endpoint_route(void *ctx, const http_request *req, http_response *res)
 {
     mcp_endpoint *ep = ctx;
-    if (strcmp(req->path, MCP_PATH) != 0)
+    if (strcmp(req->path, MCP_PATH) != 0 && strcmp(req->path, MCP_SEARCH_PATH) != 0)
         return false;
     if (ep->closed) {
         refuse(res, 503, RPC_BAD_SESSION, "mcpproxy is shutting down");
@@ -393,7 +468,7 @@ static void on_event(event_msg *msg, void *ctx)
     /* Rebuilt now and compared, so sessions hear only of real changes (a
      * server going Connecting → Discovering changes nothing on offer). */
     mcp_catalog now;
-    mcp_catalog_build(&now, ep->a->manager, &ep->a->cfg);
+    mcp_catalog_build_checked(&now, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
     bool changed = !ep->catalog_built || !mcp_catalog_equal(&ep->catalog, &now);
     mcp_catalog_free(&ep->catalog);
     ep->catalog = now;
@@ -403,8 +478,10 @@ static void on_event(event_msg *msg, void *ctx)
     announce_changes(ep, offers_changed);
     if (!changed)
         return;
+    if (ep->search)
+        mcp_search_sync(ep->search, &ep->catalog);
     static const char note[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
-    size_t n = mcp_sessions_broadcast(ep->sessions, note, sizeof note - 1);
+    size_t n = mcp_sessions_broadcast_direct(ep->sessions, note, sizeof note - 1);
     log_kv(LOG_DEBUG, "mcp tools changed", LOG_FIELDS(LOG_INT("tool_count", now.n), LOG_INT("streams", n)));
 }
 
@@ -483,16 +560,29 @@ void mcp_endpoint_upstream_notification(const char *server, const char *method, 
 
 /* ---- lifetime --------------------------------------------------------- */
 
+static const char *client_of_session(const char *session_id, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    return mcp_session_client(ep->sessions, session_id);
+}
+
 mcp_endpoint *mcp_endpoint_create(app *a)
 {
     mcp_endpoint *ep = xcalloc(1, sizeof *ep);
     ep->a = a;
     ep->sessions = mcp_sessions_create(a->loop, a->ticker, &a->cfg.mcp);
     ep->calls = mcp_calls_create(a);
+    mcp_calls_set_client_names(ep->calls, client_of_session, ep);
     ep->subs = mcp_subs_create();
     mcp_sessions_on_end(ep->sessions, session_ended, ep);
+    char err[300];
+    ep->search = mcp_search_create(a, err, sizeof err);
+    if (!ep->search)
+        log_kv(LOG_ERROR, "search mode is off", LOG_FIELDS(LOG_STR("error", err)));
     bus_filter filter = {
-        .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) | (1u << EVENT_SERVER_CONFIG_CHANGED),
+        .types = (1u << EVENT_TOOLS_UPDATED) | (1u << EVENT_SERVER_STATE_CHANGED) |
+                 (1u << EVENT_SERVER_CONFIG_CHANGED) |
+                 (1u << EVENT_SERVER_APPROVED), /* an approval changes what is on offer */
     };
     ep->sub = bus_subscribe(a->bus, &filter, on_event, ep);
     return ep;
@@ -515,6 +605,7 @@ void mcp_endpoint_destroy(mcp_endpoint *ep)
         return;
     mcp_endpoint_close(ep);
     mcp_calls_destroy(ep->calls);
+    mcp_search_destroy(ep->search);
     mcp_sessions_destroy(ep->sessions);
     mcp_catalog_free(&ep->catalog);
     mcp_catalog_free(&ep->prompts);

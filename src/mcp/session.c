@@ -8,6 +8,7 @@
 
 #include "core/dlist.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "core/util.h"
 #include "http/addr_limit.h"
 #include "http/ticker.h"
@@ -26,6 +27,8 @@ struct mcp_session {
     bool used;            /* a request came after initialize */
     addr_count *token;    /* its count in the caps */
     http_pending *stream; /* the GET stream, or NULL */
+    bool search;          /* sees retrieve_tools and call_tool (search.h) */
+    char client[64];      /* clientInfo.name of its initialize, cut; "" when none */
 };
 
 struct mcp_sessions {
@@ -247,6 +250,16 @@ const char *mcp_session_id(const mcp_session *s)
     return s->id;
 }
 
+void mcp_session_set_search(mcp_session *s, bool on)
+{
+    s->search = on;
+}
+
+bool mcp_session_search(const mcp_session *s)
+{
+    return s->search;
+}
+
 const char *mcp_session_protocol_version(const mcp_session *s)
 {
     return s->protocol_version;
@@ -287,7 +300,33 @@ size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len)
     return n;
 }
 
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len)
+{
+    size_t n = 0;
+    for (dlist_node *node = t->all.head; node; node = node->next) {
+        mcp_session *s = DLIST_ENTRY(node, mcp_session, link);
+        if (s->stream && !s->search) {
+            http_stream_sse(s->stream, "message", 0, json, len);
+            n++;
+        }
+    }
+    return n;
+}
+
 size_t mcp_sessions_count(const mcp_sessions *t)
 {
     return t->all.count;
+}
+
+void mcp_session_set_client(mcp_session *s, const char *name)
+{
+    size_t n = name ? utf8_prefix_len(name, strlen(name), sizeof s->client - 1) : 0;
+    memcpy(s->client, name ? name : "", n);
+    s->client[n] = '\0';
+}
+
+const char *mcp_session_client(mcp_sessions *t, const char *id)
+{
+    const mcp_session *s = id && *id ? mcp_session_find(t, id) : NULL;
+    return s && s->client[0] ? s->client : NULL;
 }

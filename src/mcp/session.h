@@ -53,6 +53,17 @@ mcp_session *mcp_session_find(mcp_sessions *t, const char *id);
 void mcp_session_end(mcp_sessions *t, mcp_session *s);
 
 const char *mcp_session_id(const mcp_session *s);
+
+/* Search mode (search.h), chosen at initialize; off by default. */
+void mcp_session_set_search(mcp_session *s, bool on);
+bool mcp_session_search(const mcp_session *s);
+
+/* The client's name as its initialize gave it (clientInfo.name; copied, cut
+ * to 63 bytes on a character boundary; NULL or invalid UTF-8: none). */
+void mcp_session_set_client(mcp_session *s, const char *name);
+/* The client name of the live session `id`, or NULL (no such session, or
+ * it gave none). Borrowed until the session ends. */
+const char *mcp_session_client(mcp_sessions *t, const char *id);
 const char *mcp_session_protocol_version(const mcp_session *s);
 
 /* Answers a GET on the session with its notification stream (200,
@@ -63,6 +74,10 @@ bool mcp_session_open_stream(mcp_session *s, const http_request *req);
 /* Sends one JSON-RPC message (JSON text) as an SSE "message" event down
  * every open stream. Returns the number of streams written to. */
 size_t mcp_sessions_broadcast(mcp_sessions *t, const char *json, size_t len);
+
+/* The same, only to sessions not in search mode: a search session's tool
+ * list never changes, so tools/list_changed would only make it ask again. */
+size_t mcp_sessions_broadcast_direct(mcp_sessions *t, const char *json, size_t len);
 
 /* Sends one JSON-RPC message down the stream of the session `id`, if it
  * has one open (without it the message is lost: a client that wants

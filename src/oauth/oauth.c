@@ -30,6 +30,7 @@ struct oauth_flow {
     oauth_settings settings;
     bool tls_skip_verify;
     uint32_t timeout_ms;
+    bool paused; /* the server is disabled: no refresh */
 
     /* The tokens in use (from the store, a login or a refresh). */
     char *access_token, *refresh_token;
@@ -59,6 +60,7 @@ struct oauth_flow {
 
     /* Refresh. */
     oauth_fetch *refresh_fetch;
+    bool refresh_asked; /* oauth_flow_refresh wants the one under way: no retry of our own */
     uv_timer_t timer;
     void (*close_done)(void *ctx);
     void *close_ctx;
@@ -129,7 +131,7 @@ static void refresh_due(uv_timer_t *timer);
 static void schedule_refresh(oauth_flow *f, uint64_t at_least_ms)
 {
     uv_timer_stop(&f->timer);
-    if (!f->refresh_token || !f->expires_at_ms || f->close_done)
+    if (!f->refresh_token || !f->expires_at_ms || f->close_done || f->paused)
         return;
     int64_t life = f->expires_at_ms - f->issued_at_ms;
     int64_t ahead = life > 0 ? life / 3 : 0;
@@ -206,7 +208,8 @@ static bool take_tokens(oauth_flow *f, const oauth_fetch_result *r, const char *
 {
     const char *access = jstr(r->json, "access_token");
     if (r->error) {
-        snprintf(why, REASON_LEN, "%s at %s got no answer: %s", what, f->token_endpoint, r->error);
+        snprintf(why, REASON_LEN, "%s failed: authorization server %s did not answer (%s)", what, f->token_endpoint,
+                 r->error);
         return false;
     }
     if (r->status != 200 || !access) {
@@ -236,38 +239,53 @@ static void refreshed(const oauth_fetch_result *r, void *ctx)
 {
     oauth_flow *f = ctx;
     f->refresh_fetch = NULL;
+    bool asked = f->refresh_asked;
+    f->refresh_asked = false;
     char why[REASON_LEN];
     if (take_tokens(f, r, "the token refresh", why)) {
         log_kv(LOG_INFO, "OAuth token refreshed", LOG_FIELDS(LOG_STR("server", f->name)));
         save(f);
         schedule_refresh(f, 0);
-        f->cbs.on_refreshed(true, NULL, f->ctx);
+        f->cbs.on_refreshed(OAUTH_REFRESHED, NULL, f->ctx);
         return;
     }
     if (r->error) {
-        /* No answer: the tokens may still be good; try again. */
-        log_kv(LOG_WARN, "OAuth token refresh failed; trying again",
-               LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why), LOG_INT("retry_ms", OAUTH_RETRY_MS)));
-        uv_timer_start(&f->timer, refresh_due, OAUTH_RETRY_MS, 0);
+        /* No answer: the tokens may still be good. Ahead of expiry we try
+         * again; after a 401 the manager retries with its backoff. */
+        bool again = !asked && !f->paused;
+        if (again) {
+            log_kv(LOG_WARN, "OAuth token refresh failed; trying again",
+                   LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why), LOG_INT("retry_ms", OAUTH_RETRY_MS)));
+            uv_timer_start(&f->timer, refresh_due, OAUTH_RETRY_MS, 0);
+        } else {
+            log_kv(LOG_WARN, "OAuth token refresh failed",
+                   LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
+        }
+        f->cbs.on_refreshed(OAUTH_REFRESH_UNANSWERED, why, f->ctx);
         return;
     }
     log_kv(LOG_WARN, "OAuth token refresh refused: login required",
            LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
     drop_tokens(f);
     save(f);
-    f->cbs.on_refreshed(false, why, f->ctx);
+    f->cbs.on_refreshed(OAUTH_REFRESH_REFUSED, why, f->ctx);
 }
 
-void oauth_flow_refresh(oauth_flow *f)
+static void start_refresh(oauth_flow *f, bool asked)
 {
-    if (f->refresh_fetch || f->close_done)
+    if (f->close_done || f->paused)
         return;
+    if (f->refresh_fetch) {
+        f->refresh_asked = f->refresh_asked || asked;
+        return;
+    }
     uv_timer_stop(&f->timer);
     if (!f->refresh_token || !f->token_endpoint || !f->client_id) {
         drop_tokens(f);
-        f->cbs.on_refreshed(false, "no refresh token", f->ctx);
+        f->cbs.on_refreshed(OAUTH_REFRESH_REFUSED, "no refresh token", f->ctx);
         return;
     }
+    f->refresh_asked = asked;
     strbuf body = {0};
     oauth_form_add(&body, "grant_type", "refresh_token");
     oauth_form_add(&body, "refresh_token", f->refresh_token);
@@ -288,8 +306,26 @@ void oauth_flow_refresh(oauth_flow *f)
 
 static void refresh_due(uv_timer_t *timer)
 {
-    oauth_flow *f = timer->data;
-    oauth_flow_refresh(f);
+    start_refresh(timer->data, false);
+}
+
+void oauth_flow_refresh(oauth_flow *f)
+{
+    start_refresh(f, true);
+}
+
+void oauth_flow_set_paused(oauth_flow *f, bool paused)
+{
+    if (f->paused == paused)
+        return;
+    f->paused = paused;
+    /* A refresh under way is left to finish: the authorization server may
+     * already have rotated the refresh token, and only its answer has the
+     * new one. Nothing is scheduled after it while paused. */
+    if (paused)
+        uv_timer_stop(&f->timer);
+    else if (!f->refresh_fetch)
+        schedule_refresh(f, 0);
 }
 
 /* ---- login --------------------------------------------------------------- */
@@ -599,13 +635,14 @@ static void exchanged(const oauth_fetch_result *r, void *ctx)
         log_kv(LOG_WARN, "OAuth login failed", LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
         load_tokens(f);
         done_answer(f, why);
+        f->cbs.on_login(why, f->ctx);
         return;
     }
     log_kv(LOG_INFO, "OAuth login completed", LOG_FIELDS(LOG_STR("server", f->name)));
     save(f);
     schedule_refresh(f, 0);
     done_answer(f, NULL);
-    f->cbs.on_login(f->ctx);
+    f->cbs.on_login(NULL, f->ctx);
 }
 
 void oauth_flow_complete(oauth_flow *f, const char *code, const char *error, oauth_done_cb cb, void *ctx)
@@ -619,8 +656,10 @@ void oauth_flow_complete(oauth_flow *f, const char *code, const char *error, oau
     if (error || !code || !*code) {
         snprintf(why, sizeof why, "the authorization server did not authorize mcpproxy: %.200s",
                  error ? error : "no code in the redirect");
+        log_kv(LOG_WARN, "OAuth login failed", LOG_FIELDS(LOG_STR("server", f->name), LOG_STR("reason", why)));
         login_reset(f);
         done_answer(f, why);
+        f->cbs.on_login(why, f->ctx);
         return;
     }
     f->step = STEP_EXCHANGE;
@@ -668,6 +707,7 @@ bool oauth_flow_forget(oauth_flow *f, char *err, size_t err_len)
     drop_tokens(f);
     oauth_fetch_cancel(f->refresh_fetch);
     f->refresh_fetch = NULL;
+    f->refresh_asked = false;
     set_str(&f->token_endpoint, NULL);
     set_str(&f->client_id, NULL);
     wipe(&f->client_secret);
@@ -680,6 +720,7 @@ static void give_up(oauth_flow *f, const char *why)
 {
     oauth_fetch_cancel(f->refresh_fetch);
     f->refresh_fetch = NULL;
+    f->refresh_asked = false;
     login_reset(f);
     login_answer(f, NULL, why);
     done_answer(f, why);
@@ -693,6 +734,7 @@ static void apply_options(oauth_flow *f, const oauth_flow_options *opts)
     set_str(&f->redirect_uri, opts->settings->redirect_uri ? opts->settings->redirect_uri : opts->redirect_uri);
     f->tls_skip_verify = opts->tls_skip_verify;
     f->timeout_ms = opts->timeout_ms;
+    f->paused = opts->paused;
 }
 
 oauth_flow *oauth_flow_create(uv_loop_t *loop, const oauth_flow_options *opts, const oauth_flow_callbacks *cbs,

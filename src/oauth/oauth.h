@@ -16,16 +16,21 @@
  * The browser comes back to the proxy's /oauth/callback with the state and
  * the code (oauth_flow_complete): the code is exchanged at the token
  * endpoint, the tokens are written to the token file (oauth_store.h) and
- * on_login fires (the manager starts the server with them).
+ * on_login fires (the manager starts the server with them). A callback
+ * that fails (the authorization server said no, or refused the exchange)
+ * fires on_login with the reason: whoever waits for the login learns it.
  *
  * Tokens: the access token goes with every request of the server's
  * transport (oauth_flow_access_token); it is refreshed ahead of expiry (a
  * third of its life before, at most 60 s) and when the server answers 401
  * (oauth_flow_refresh). A refresh the authorization server refuses forgets
- * the tokens and reports why (on_refreshed false): the server needs a new
- * login. A refresh that gets no answer is tried again every
- * OAUTH_RETRY_MS. No token, code, verifier or secret is ever logged or put
- * into a message. */
+ * the tokens and reports why (OAUTH_REFRESH_REFUSED): the server needs a
+ * new login. A refresh that gets no answer keeps the tokens and reports
+ * it (OAUTH_REFRESH_UNANSWERED); one ahead of expiry is then tried again
+ * every OAUTH_RETRY_MS, one asked for (after a 401) is left to the caller
+ * (the manager's backoff). A paused flow (its server disabled) refreshes
+ * nothing until it is resumed. No token, code, verifier or secret is ever
+ * logged or put into a message. */
 #ifndef MCPPROXY_OAUTH_H
 #define MCPPROXY_OAUTH_H
 
@@ -51,14 +56,21 @@ typedef struct oauth_flow_options {
     uint32_t timeout_ms;       /* each HTTP exchange */
     struct curl_loop *curl;    /* borrowed; outlives the flow */
     struct oauth_store *store; /* borrowed; outlives the flow */
+    bool paused;               /* no refresh until oauth_flow_set_paused(false) */
 } oauth_flow_options;
 
+typedef enum oauth_refresh_result {
+    OAUTH_REFRESHED,         /* new tokens in place */
+    OAUTH_REFRESH_REFUSED,   /* the tokens are forgotten: a new login is needed */
+    OAUTH_REFRESH_UNANSWERED /* the authorization server did not answer; the tokens stay */
+} oauth_refresh_result;
+
 typedef struct oauth_flow_callbacks {
-    /* A login completed: tokens are in place. */
-    void (*on_login)(void *ctx);
-    /* A refresh ended: ok (new tokens in place), or refused (the tokens are
-     * forgotten; reason in plain words, borrowed). */
-    void (*on_refreshed)(bool ok, const char *reason, void *ctx);
+    /* A login's callback ended: error NULL, the tokens are in place; else
+     * why it failed in plain words (borrowed; the tokens held before stay). */
+    void (*on_login)(const char *error, void *ctx);
+    /* A refresh ended; reason in plain words (borrowed) unless refreshed. */
+    void (*on_refreshed)(oauth_refresh_result result, const char *reason, void *ctx);
 } oauth_flow_callbacks;
 
 /* The answer to a login start: the URL to open, or why there is none
@@ -90,8 +102,14 @@ const char *oauth_flow_access_token(const oauth_flow *f);
 /* Whether a refresh token is at hand. */
 bool oauth_flow_can_refresh(const oauth_flow *f);
 
-/* Starts a refresh (no-op when one runs); on_refreshed reports it. */
+/* Starts a refresh (no-op when one runs, or paused); on_refreshed reports
+ * it. One that gets no answer is not tried again by the flow. */
 void oauth_flow_refresh(oauth_flow *f);
+
+/* Paused: no refresh is started or scheduled (one under way finishes, so
+ * a rotated refresh token is not lost). Resumed: a refresh is scheduled
+ * again, at once when the token is due. */
+void oauth_flow_set_paused(oauth_flow *f, bool paused);
 
 /* What the server said in its 401's WWW-Authenticate (borrowed): where its
  * metadata is, what scope it wants. NULL forgets it. */

@@ -240,8 +240,8 @@ static void upstream_remove(upstream *u)
         uv_close((uv_handle_t *)&u->timer, upstream_closed);
 }
 
-static void on_oauth_login(void *ctx);
-static void on_oauth_refreshed(bool ok, const char *reason, void *ctx);
+static void on_oauth_login(const char *error, void *ctx);
+static void on_oauth_refreshed(oauth_refresh_result result, const char *reason, void *ctx);
 
 static bool is_remote(const server_config *cfg)
 {
@@ -257,7 +257,8 @@ static oauth_flow_options flow_options(upstream *u)
                                 .redirect_uri = u->m->redirect_uri,
                                 .timeout_ms = u->m->a->cfg.upstream.request_timeout_ms,
                                 .curl = u->m->curl,
-                                .store = u->m->tokens};
+                                .store = u->m->tokens,
+                                .paused = !u->cfg.enabled};
 }
 
 /* A remote server gets its OAuth flow (tokens from the file); a server
@@ -958,6 +959,9 @@ static void update_server(struct manager *m, upstream *u, const server_change *c
     if (ch->fields & (SERVER_FIELD_BIT(SERVER_FIELD_URL) | SERVER_FIELD_BIT(SERVER_FIELD_OAUTH) |
                       SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY)))
         flow_update(u);
+    /* A disabled server's tokens are not refreshed: nothing uses them. */
+    if (u->oauth)
+        oauth_flow_set_paused(u->oauth, !s->enabled);
     if (!s->enabled) {
         upstream_stop(u, AFTER_NOTHING);
     } else if (restart || !o->enabled) {
@@ -1076,13 +1080,33 @@ void manager_clear_auto_disable(struct manager *m, const char *name)
 
 /* ---- OAuth ------------------------------------------------------------- */
 
-static void on_oauth_login(void *ctx)
+/* A login's callback failed: the reason goes to last_error and out as
+ * server_login_failed (the state stays what it was, so no state change
+ * would tell whoever waits for the login). */
+static void login_failed(upstream *u, const char *error)
+{
+    char why[1024]; /* the reason whole, with the way out */
+    snprintf(why, sizeof why, "login failed: %.600s; try again: mcpproxy auth login %s, or Log in on the dashboard",
+             error, u->cfg.name);
+    set_str(&u->last_error, why);
+    log_kv(LOG_WARN, "server login failed", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", why)));
+    publish(u->m, EVENT_SERVER_LOGIN_FAILED, u->cfg.name, NULL, NULL,
+            json_pack("{s:o, s:s}", "reason", json_string_lossy(why, strlen(why)), "state", status_name(u)));
+}
+
+static void on_oauth_login(const char *error, void *ctx)
 {
     upstream *u = ctx;
+    if (u->removing || u->m->stopping_all)
+        return;
+    if (error) {
+        login_failed(u, error);
+        return;
+    }
     reset_failures(u);
     u->refresh_tried = false;
     set_str(&u->last_error, NULL); /* the 401 that asked for the login is answered */
-    if (!u->cfg.enabled || u->removing || u->m->stopping_all)
+    if (!u->cfg.enabled)
         return;
     log_kv(LOG_INFO, "server logged in; connecting", LOG_FIELDS(LOG_STR("server", u->cfg.name)));
     if (u->client)
@@ -1091,16 +1115,27 @@ static void on_oauth_login(void *ctx)
         upstream_start(u);
 }
 
-static void on_oauth_refreshed(bool ok, const char *reason, void *ctx)
+static void on_oauth_refreshed(oauth_refresh_result result, const char *reason, void *ctx)
 {
     upstream *u = ctx;
     bool waiting = u->awaiting_refresh;
     u->awaiting_refresh = false;
     if (u->removing || u->m->stopping_all)
         return;
-    if (ok) {
+    if (result == OAUTH_REFRESHED) {
         if (waiting && !u->client)
             upstream_start(u);
+        return;
+    }
+    if (result == OAUTH_REFRESH_UNANSWERED) {
+        /* Ahead of expiry (nobody waits) the flow tries again itself. A
+         * server waiting after a 401 fails like a connection that fails:
+         * Error with the reason, the usual backoff (the retry's 401
+         * refreshes again), a count toward auto-disable. */
+        if (waiting && !u->client && u->cfg.enabled) {
+            u->refresh_tried = false;
+            on_failure(u, reason);
+        }
         return;
     }
     char why[1024]; /* the reason whole, with the way out */

@@ -21,7 +21,9 @@
  * answers 401 with a Bearer challenge goes to "Login required" (after a
  * token refresh, when it has a refresh token) and stays there until a
  * login (manager_login, then the browser's /oauth/callback) gives it a
- * token; a refused refresh leads there too.
+ * token; a refused refresh leads there too. A refresh after a 401 that
+ * gets no answer is a failure (Error, backoff), not a login. A disabled
+ * server's tokens are not refreshed.
  *
  * Every transition is published on the bus as it happens; see
  * docs/PROTOCOL.md for the events and their data. */
@@ -130,7 +132,8 @@ bool manager_login(struct manager *m, const char *name, oauth_login_cb cb, void 
 /* The browser came back to /oauth/callback: hands code (or the
  * authorization server's error) to the login whose live state it is; cb
  * runs once, when the tokens are in (the server then starts) or the login
- * failed. false when no login owns `state` (forged, used, or expired); cb
+ * failed (then the reason is also the server's last_error and goes out as
+ * server_login_failed). false when no login owns `state` (forged, used, or expired); cb
  * is not called then. */
 bool manager_oauth_callback(struct manager *m, const char *state, const char *code, const char *error, oauth_done_cb cb,
                             void *ctx);

@@ -5,6 +5,8 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/util.h"
+#include "core/json_scan.h"
+#include "core/json_write.h"
 #include "core/jsonrpc.h"
 #include "upstream/http_transport.h"
 #include "upstream/stdio_transport.h"
@@ -32,6 +34,7 @@ typedef struct pending {
     struct pending *next;
     int64_t id;
     mcp_response_fn cb;
+    mcp_raw_result_fn raw; /* NULL: results go to cb as trees */
     void *ctx;
     mcp_client *client;
     uv_timer_t timer; /* the struct is freed in the timer's close callback */
@@ -100,19 +103,27 @@ static void client_fail(mcp_client *c, const char *reason);
  * waits for the server past max_queued_bytes fails it: it has stopped
  * reading, and what we owe it (answers to its pings, say) would otherwise
  * pile up without end. */
+/* What waits for the server's stdin would pass its bound. */
+static void send_failed(mcp_client *c)
+{
+    char reason[REASON_LEN];
+    snprintf(reason, sizeof reason,
+             "the server does not read its stdin: what waits for it would pass upstream.max_queued_bytes "
+             "(%u bytes)",
+             c->max_queued_bytes);
+    client_fail(c, reason);
+}
+
 static int send_message(mcp_client *c, const json_t *msg)
 {
     int rc = transport_send(c->transport, msg);
-    if (rc == UV_ENOBUFS) {
-        char reason[REASON_LEN];
-        snprintf(reason, sizeof reason,
-                 "the server does not read its stdin: what waits for it would pass upstream.max_queued_bytes "
-                 "(%u bytes)",
-                 c->max_queued_bytes);
-        client_fail(c, reason);
-    }
+    if (rc == UV_ENOBUFS)
+        send_failed(c);
     return rc;
 }
+
+static int64_t pending_add(mcp_client *c, int64_t id, uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw,
+                           void *ctx);
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -163,6 +174,12 @@ static void request_timeout(uv_timer_t *timer)
 int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms, mcp_response_fn cb,
                            void *ctx)
 {
+    return mcp_client_request_raw(c, method, params, timeout_ms, cb, NULL, ctx);
+}
+
+int64_t mcp_client_request_raw(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
+                               mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx)
+{
     if (c->exited)
         return -1;
     int64_t id = ++c->next_id;
@@ -171,9 +188,40 @@ int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, ui
     json_decref(msg);
     if (rc != 0)
         return -1;
+    return pending_add(c, id, timeout_ms, cb, raw, ctx);
+}
+
+int64_t mcp_client_request_text(mcp_client *c, const char *method, const char *params, size_t params_len,
+                                uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx)
+{
+    if (c->exited)
+        return -1;
+    int64_t id = ++c->next_id;
+    strbuf sb = {0};
+    strbuf_reserve(&sb, params_len + 64);
+    strbuf_append(&sb, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+    json_write_int(&sb, (json_int_t)id);
+    strbuf_append(&sb, ",\"method\":", 10);
+    json_write_str(&sb, method, strlen(method));
+    strbuf_append(&sb, ",\"params\":", 10);
+    strbuf_append(&sb, params, params_len);
+    strbuf_append(&sb, "}", 1);
+    int rc = transport_send_text(c->transport, sb.data, sb.len);
+    strbuf_free(&sb);
+    if (rc == UV_ENOBUFS)
+        send_failed(c);
+    if (rc != 0)
+        return -1;
+    return pending_add(c, id, timeout_ms, cb, raw, ctx);
+}
+
+static int64_t pending_add(mcp_client *c, int64_t id, uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw,
+                           void *ctx)
+{
     pending *p = xcalloc(1, sizeof(*p));
     p->id = id;
     p->cb = cb;
+    p->raw = raw;
     p->ctx = ctx;
     p->client = c;
     uv_timer_init(c->loop, &p->timer);
@@ -559,6 +607,38 @@ static void on_message(json_t *msg, size_t len, void *ctx)
     }
 }
 
+/* A line of a stdio server before it is parsed: a plain response to a
+ * request that takes its result as bytes is answered from the bytes
+ * (mcp_client_request_raw). Anything else is left to on_message: false. */
+static bool on_text(const char *text, size_t len, void *ctx)
+{
+    mcp_client *c = ctx;
+    json_member m[8];
+    size_t n;
+    if (!c->pending || !json_scan_object(text, len, m, 8, &n) || n > 8)
+        return false;
+    bool unsure[5];
+    const json_member *version = json_member_find(m, n, "jsonrpc", &unsure[0]);
+    const json_member *id = json_member_find(m, n, "id", &unsure[1]);
+    const json_member *result = json_member_find(m, n, "result", &unsure[2]);
+    bool has_method = json_member_find(m, n, "method", &unsure[3]) != NULL;
+    bool has_error = json_member_find(m, n, "error", &unsure[4]) != NULL;
+    int64_t rid;
+    if (unsure[0] || unsure[1] || unsure[2] || unsure[3] || unsure[4] || has_method || has_error || !version || !id ||
+        !result || version->value_len != 5 || memcmp(version->value, "\"2.0\"", 5) != 0 ||
+        !json_span_int64(id->value, id->value_len, &rid) || rid < 1)
+        return false;
+    pending *p = c->pending;
+    while (p && p->id != rid)
+        p = p->next;
+    if (!p || !p->raw)
+        return false;
+    c->message_bytes = len;
+    pending_take(c, rid); /* p lives until its timer is closed */
+    p->raw(result->value, result->value_len, p->ctx);
+    return true;
+}
+
 static void on_bad_line(const char *why, const char *line, size_t len, void *ctx)
 {
     mcp_client *c = ctx;
@@ -614,8 +694,11 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
     c->max_tools = opts->max_tools;
     for (int k = 0; k < MCP_LIST_KINDS; k++)
         c->lists[k] = (lister){.client = c, .kind = (mcp_list_kind)k, .items = json_array()};
-    transport_callbacks tcbs = {
-        .on_message = on_message, .on_bad_message = on_bad_line, .on_diagnostic = on_stderr, .on_closed = on_closed};
+    transport_callbacks tcbs = {.on_message = on_message,
+                                .on_text = on_text,
+                                .on_bad_message = on_bad_line,
+                                .on_diagnostic = on_stderr,
+                                .on_closed = on_closed};
     if (srv->url && *srv->url) {
         if (!opts->curl) {
             snprintf(err, CONFIG_ERR_LEN, "remote servers are not available here (no HTTP client)");

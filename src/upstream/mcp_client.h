@@ -54,6 +54,11 @@ typedef struct mcp_error {
 /* Exactly one of result / err is non-NULL. Both are borrowed for the call. */
 typedef void (*mcp_response_fn)(json_t *result, const mcp_error *err, void *ctx);
 
+/* A result as the server wrote it: result[0..len) is one JSON value that
+ * json_scan (core/json_scan.h) checked, so jansson accepts it too; the
+ * bytes are borrowed for the call. */
+typedef void (*mcp_raw_result_fn)(const char *result, size_t len, void *ctx);
+
 typedef struct mcp_client_callbacks {
     /* The handshake finished; the lists are being listed next. */
     void (*on_initialized)(mcp_client *c, void *ctx);
@@ -113,6 +118,22 @@ mcp_client *mcp_client_start(uv_loop_t *loop, const server_config *srv, const mc
  * (> 0), or -1 when the server cannot be written to (cb is not called). */
 int64_t mcp_client_request(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms, mcp_response_fn cb,
                            void *ctx);
+
+/* The same, but a result that arrives as a plain response line of a stdio
+ * server ({"jsonrpc":"2.0","id":N,"result":...} with no escaped or repeated
+ * keys) goes to `raw` as its bytes, never parsed into a tree; everything
+ * else (errors, timeouts, remote servers, unusual lines) goes to `cb`.
+ * Exactly one of the two is called, once, unless the request is cancelled.
+ * Why: /mcp passes a tool's result on unchanged, and parsing it only to
+ * write it out again was most of a call's cost (docs/BENCHMARKS.md). */
+int64_t mcp_client_request_raw(mcp_client *c, const char *method, json_t *params, uint32_t timeout_ms,
+                               mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx);
+
+/* mcp_client_request_raw with params already written: params[0..len) is
+ * one JSON object jansson accepts, on one line (transport_send_text), and
+ * is copied. No tree is built on the way to a stdio server. */
+int64_t mcp_client_request_text(mcp_client *c, const char *method, const char *params, size_t params_len,
+                                uint32_t timeout_ms, mcp_response_fn cb, mcp_raw_result_fn raw, void *ctx);
 
 /* Forgets a pending request: its callback will not be called. Sends
  * notifications/cancelled to the server. Unknown ids are ignored. */

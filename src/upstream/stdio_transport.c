@@ -56,12 +56,13 @@ typedef struct stdio_transport {
 } stdio_transport;
 
 static int stdio_send(transport *base, const json_t *msg);
+static int stdio_send_text(transport *base, const char *text, size_t len);
 static void stdio_stop(transport *base, uint32_t grace_ms);
 static void stdio_destroy(transport *base);
 static int stdio_pid(const transport *base);
 
 static const transport_vtable stdio_vtable = {
-    .send = stdio_send, .stop = stdio_stop, .destroy = stdio_destroy, .pid = stdio_pid};
+    .send = stdio_send, .send_text = stdio_send_text, .stop = stdio_stop, .destroy = stdio_destroy, .pid = stdio_pid};
 
 static void handle_closed(uv_handle_t *h)
 {
@@ -161,6 +162,8 @@ static void alloc_err(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_line(const char *line, size_t len, void *ctx)
 {
     stdio_transport *t = ctx;
+    if (t->cbs.on_text && t->cbs.on_text(line, len, t->ctx))
+        return;
     json_error_t jerr;
     json_t *msg = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
     if (!msg) {
@@ -423,15 +426,39 @@ static void flush(stdio_transport *t)
     }
 }
 
+static bool can_send(const stdio_transport *t)
+{
+    return !(t->stdin_closed || t->stopping || t->exited || t->write_failed);
+}
+
+static int queued(stdio_transport *t, size_t before);
+
 static int stdio_send(transport *base, const json_t *msg)
 {
     stdio_transport *t = (stdio_transport *)base;
-    if (t->stdin_closed || t->stopping || t->exited || t->write_failed)
+    if (!can_send(t))
         return UV_EPIPE;
     /* Written straight onto the end of the queue (no text of its own to
      * allocate, copy and free), and taken back off when it does not fit. */
     size_t before = t->queued.len;
     json_write(&t->queued, msg);
+    return queued(t, before);
+}
+
+static int stdio_send_text(transport *base, const char *text, size_t len)
+{
+    stdio_transport *t = (stdio_transport *)base;
+    if (!can_send(t))
+        return UV_EPIPE;
+    size_t before = t->queued.len;
+    strbuf_append(&t->queued, text, len);
+    return queued(t, before);
+}
+
+/* A message was appended to the queue from `before` on: it ends its line,
+ * and is taken back off when it would pass the bound. */
+static int queued(stdio_transport *t, size_t before)
+{
     strbuf_append(&t->queued, "\n", 1);
     size_t len = t->queued.len - before;
     /* What we hold for the server: the queue, and the write in flight

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 typedef struct transport transport;
 
@@ -45,6 +46,11 @@ typedef struct transport_end {
 typedef struct transport_callbacks {
     /* One parsed JSON value of `len` bytes on the wire; `msg` is borrowed. */
     void (*on_message)(json_t *msg, size_t len, void *ctx);
+    /* Optional (NULL: unused): a message's bytes, offered before they are
+     * parsed; true when the owner has used them (no parse, no on_message
+     * follows). Unchecked bytes from outside: the owner checks them. Only
+     * stdio_transport offers them (one line is one message there). */
+    bool (*on_text)(const char *text, size_t len, void *ctx);
     /* A message that could not be used (too long, not JSON); for logs. */
     void (*on_bad_message)(const char *why, const char *text, size_t len, void *ctx);
     /* Text for the server's log (a child's stderr bytes; a remote
@@ -56,6 +62,9 @@ typedef struct transport_callbacks {
 
 typedef struct transport_vtable {
     int (*send)(transport *t, const json_t *msg);
+    /* Optional (NULL: transport_send_text parses the text and sends the
+     * tree): one message already written as JSON text. */
+    int (*send_text)(transport *t, const char *text, size_t len);
     void (*stop)(transport *t, uint32_t grace_ms);
     void (*destroy)(transport *t);
     int (*pid)(const transport *t);
@@ -72,6 +81,21 @@ struct transport {
 static inline int transport_send(transport *t, const json_t *msg)
 {
     return t->vt->send(t, msg);
+}
+
+/* The same for a message already written: text[0..len) is one JSON value
+ * jansson accepts (the caller made it so; core/json_scan checks bytes from
+ * outside), on one line (no raw newline: whitespace ones made spaces). */
+static inline int transport_send_text(transport *t, const char *text, size_t len)
+{
+    if (t->vt->send_text)
+        return t->vt->send_text(t, text, len);
+    json_t *msg = json_loadb(text, len, 0, NULL);
+    if (!msg)
+        return UV_EINVAL;
+    int rc = t->vt->send(t, msg);
+    json_decref(msg);
+    return rc;
 }
 
 /* Ends the transport: a child gets stdin EOF, SIGTERM and SIGKILL after

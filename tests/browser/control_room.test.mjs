@@ -160,7 +160,7 @@ test('the tool tester calls demo__add through /mcp from the keyboard and shows 5
   assert.match(await page.textContent('#detail .call-stats'), /2 calls · 1 failed · average \d+ ms · p95 \d+ ms/);
 });
 
-test('a tool call in the feed unfolds to its arguments, outcome, duration and session', async () => {
+test('a tool call in the feed unfolds to its arguments, outcome, result size, duration, client and session', async () => {
   const { page } = dash;
   await page.getByRole('link', { name: '← All servers' }).click();
   await page.waitForSelector('main:not([hidden])');
@@ -172,6 +172,8 @@ test('a tool call in the feed unfolds to its arguments, outcome, duration and se
   assert.match(text, /"b": 3/);
   assert.match(text, /Outcome\s*ok/);
   assert.match(text, /Duration\s*\d+ ms/);
+  assert.match(text, /Result\s*\d+ B answered/); // demo__add's answer is a few dozen bytes
+  assert.match(text, /Client\s*mcpproxy-dashboard/); // the tester's clientInfo.name
   assert.match(text, /Session\s*[0-9a-f]{32}/);
   assert.equal(await item.locator('button.ev-line').getAttribute('aria-expanded'), 'true');
 });

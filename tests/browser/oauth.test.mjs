@@ -3,7 +3,9 @@
 // shows "Login required" with its own status class and a "Log in" button;
 // the button asks the proxy for the authorization URL and opens it in a new
 // tab, which the authorization server redirects to the proxy's
-// /oauth/callback; the row turns Ready live and the button goes away.
+// /oauth/callback; the row turns Ready live and the button goes away. The
+// server's detail view has the same Log in button, doing the same, and
+// shows live why a login failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, api } from '../integration/harness.mjs';
@@ -30,6 +32,42 @@ test('Login required shows a Log in button that opens the authorization URL; the
     await waitRowStatus(page, 'sdk', 'Ready', 20000);
     assert.ok(!(await button.isVisible()), 'no Log in button once Ready');
     assert.equal((await api(proxy, 'GET', '/api/servers/sdk')).json.status, 'Ready');
+  } finally {
+    await browser.close();
+    await proxy.stop();
+    await sdk.stop();
+  }
+});
+
+test('the detail view of a server in Login required has a Log in button too; the login makes the view Ready', async () => {
+  const sdk = await startSdkExample();
+  const proxy = await startProxy({ config: { mcpServers: [{ name: 'sdk', url: sdk.url }] } });
+  const browser = await launchBrowser();
+  try {
+    const { page, context, consoleErrors } = await openDashboard(browser, proxy.url);
+    await waitRowStatus(page, 'sdk', 'Login required');
+    await page.goto(`${proxy.url}/#/servers/sdk`);
+    const detail = page.locator('#detail');
+    const badge = detail.locator('[data-field="detail-status"]');
+    await badge.filter({ hasText: 'Login required' }).waitFor();
+    const button = detail.locator('.detail-actions').getByRole('button', { name: 'Log in' });
+    assert.ok(await button.isVisible());
+    assert.ok(await button.isEnabled());
+
+    // A login denied at the authorization server: the view shows why, live (server_login_failed).
+    const denied = new URL((await api(proxy, 'POST', '/api/servers/sdk/login')).json.authorization_url);
+    assert.equal((await fetch(`${proxy.url}/oauth/callback?state=${denied.searchParams.get('state')}&error=access_denied`)).status, 502);
+    await detail.locator('.err-full').filter({ hasText: 'login failed: the authorization server did not authorize mcpproxy: access_denied' }).first().waitFor();
+    assert.ok(await button.isVisible(), 'still Login required, the button still there');
+
+    const [tab] = await Promise.all([context.waitForEvent('page'), button.click()]);
+    await tab.waitForURL((u) => u.href.startsWith(`${proxy.url}/oauth/callback?`), { timeout: 20000 });
+    await tab.waitForLoadState();
+    assert.match(await tab.textContent('h1'), /Logged in/);
+    await badge.filter({ hasText: 'Ready' }).waitFor({ timeout: 20000 });
+    assert.equal(await button.count(), 0, 'no Log in button once Ready');
+    assert.equal((await api(proxy, 'GET', '/api/servers/sdk')).json.status, 'Ready');
+    assert.deepEqual(consoleErrors, []);
   } finally {
     await browser.close();
     await proxy.stop();

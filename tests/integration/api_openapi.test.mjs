@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { startProxy, api, repoRoot } from './harness.mjs';
 import { recordEvents, isState, demo } from './upstream_helpers.mjs';
 import { doc, docPath, check } from './openapi_helpers.mjs';
+import { rawInitialize, mcpPost, jsonHeaders } from './mcp_helpers.mjs';
 
 const projectVersion = readFileSync(path.join(repoRoot, 'CMakeLists.txt'), 'utf8').match(/project\(mcpproxy\s+VERSION\s+([0-9.]+)/)[1];
 
@@ -42,6 +43,10 @@ test('every documented GET answers as documented, and so do the changes', async 
   const rec = await recordEvents(proxy);
   try {
     await rec.until(isState('demo', 'Ready'));
+    // A call through /mcp, so the activity log has a row to check.
+    const session = await rawInitialize(proxy);
+    const call = await mcpPost(proxy, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'demo__add', arguments: { a: 1, b: 2 } } }, jsonHeaders(session));
+    assert.equal(call.status, 200, call.text);
     // A WebSocket and an SSE client, so the stats list stream clients of both kinds.
     const ws = new WebSocket(`${proxy.wsUrl}/ws/servers?server=demo&types=tool_called`);
     await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
@@ -65,6 +70,10 @@ test('every documented GET answers as documented, and so do the changes', async 
     check('GET', '/api/servers/{name}', remote);
     const stats = (await api(proxy, 'GET', '/api/realtime/stats')).json;
     assert.deepEqual(stats.clients.map((c) => c.endpoint).sort(), ['/events', '/ws/events', '/ws/servers']);
+    const activity = await api(proxy, 'GET', '/api/activity?server=demo&limit=1');
+    assert.equal(activity.json.rows.length, 1);
+    check('GET', '/api/activity', activity);
+    check('GET', '/api/activity/export', await api(proxy, 'GET', '/api/activity/export?format=csv'));
     check('GET', '/api/servers/{name}/logs', await api(proxy, 'GET', '/api/servers/demo/logs?tail=1&since=1'));
     for (const route of ['/ws/events', '/ws/servers']) check('GET', route, await api(proxy, 'GET', `${route}?server=demo`));
 
@@ -79,6 +88,7 @@ test('every documented GET answers as documented, and so do the changes', async 
     check('POST', '/api/groups', await api(proxy, 'POST', '/api/groups', { name: 'h', servers: ['added'] }));
     check('POST', '/api/groups/{name}/disable', await api(proxy, 'POST', '/api/groups/h/disable'));
     check('POST', '/api/groups/{name}/enable', await api(proxy, 'POST', '/api/groups/h/enable'));
+    check('POST', '/api/servers/{name}/approve', await api(proxy, 'POST', '/api/servers/added/approve'));
     check('DELETE', '/api/servers/{name}', await api(proxy, 'DELETE', '/api/servers/added'));
     check('POST', '/api/events', await api(proxy, 'POST', '/api/events', { type: 'tool_called', server_name: 'demo' }));
     check('POST', '/api/events', await api(proxy, 'POST', '/api/events', [{ type: 'tool_called' }, { type: 'config_change' }]));
@@ -108,6 +118,9 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
       ['POST', '/api/groups', '/api/groups', { name: 'g', servers: ['ghost'] }, 404],
       ['POST', '/api/groups/{name}/enable', '/api/groups/ghost/enable', undefined, 404],
       ['POST', '/api/events', '/api/events', { type: 'nope' }, 400],
+      ['GET', '/api/activity', '/api/activity?outcome=maybe', undefined, 400],
+      ['POST', '/api/servers/{name}/approve', '/api/servers/nope/approve', undefined, 404],
+      ['GET', '/api/activity/export', '/api/activity/export?format=xml', undefined, 400],
       ['GET', '/api/servers/{name}/tools', '/api/servers/demo/tools', undefined, 200],
       // OAuth: a local server has no login; a login whose discovery reaches nobody is a 502.
       ['POST', '/api/servers/{name}/login', '/api/servers/demo/login', undefined, 409],
@@ -123,7 +136,8 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
       check(method, route, answer);
     }
     for (const [method, route, url] of [['DELETE', '/api/servers', '/api/servers'], ['PUT', '/api/groups', '/api/groups'],
-      ['POST', '/api/servers/status', '/api/servers/status'], ['GET', '/api/events', '/api/events']]) {
+      ['POST', '/api/servers/status', '/api/servers/status'], ['GET', '/api/events', '/api/events'],
+      ['POST', '/api/activity', '/api/activity']]) {
       const answer = await api(proxy, method, url);
       assert.equal(answer.status, 405, `${method} ${url}`);
       // 405 is documented on the path's own operations; its body is the Error schema.
@@ -136,7 +150,7 @@ test('error answers match the document: 400, 404, 405, 409, and 401 without the 
   }
   const keyed = await startProxy({ config: { api_key: 'the-key' } });
   try {
-    for (const route of ['/api/servers', '/api/servers/status', '/api/groups', '/api/realtime/stats', '/api/openapi.json', '/metrics']) {
+    for (const route of ['/api/servers', '/api/servers/status', '/api/groups', '/api/realtime/stats', '/api/openapi.json', '/metrics', '/api/activity']) {
       const answer = await api(keyed, 'GET', route);
       assert.equal(answer.status, 401, route);
       check('GET', route, answer);

@@ -66,10 +66,13 @@ export async function startProxy({ config = {}, args = [], env = {}, configPath,
   if (!configPath) {
     dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-test-'));
     configPath = path.join(dir, 'mcp_config.json');
+    // Quarantine is off unless a test is about it: tests add servers
+    // through the API and call their tools at once.
     const full = {
       mcpServers: [],
       ...config,
       websocket: { ...testWebsocketSettings, ...(config.websocket || {}) },
+      quarantine: { new_servers: false, changed_tools: false, ...(config.quarantine || {}) },
     };
     writeFileSync(configPath, JSON.stringify(full, null, 2));
   }

@@ -87,6 +87,10 @@ test('SDK client: list, call, concurrent calls, one tool_called per call', async
       assert.equal(typeof e.data.duration_ms, 'number');
       assert.ok(e.data.duration_ms >= 0);
       assert.equal(e.data.session_id, sessionId);
+      assert.equal(e.data.client, 'mcpproxy-test', 'the clientInfo.name of the session');
+      // The answer's size exactly when the call succeeded.
+      if (e.data.ok) assert.ok(Number.isInteger(e.data.response_bytes) && e.data.response_bytes > 0, JSON.stringify(e));
+      else assert.equal('response_bytes' in e.data, false, JSON.stringify(e));
       assert.equal('arguments' in e.data, false, 'arguments are not logged by default');
       assert.equal(typeof e.data.ok, 'boolean');
       // An error message exactly when the call failed.

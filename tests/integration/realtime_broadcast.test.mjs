@@ -12,7 +12,7 @@ let proxy;
 before(async () => { proxy = await startProxy(); });
 after(async () => { await proxy?.stop(); });
 
-/** One event of each of the 13 types, each with its documented data. */
+/** One event of each of the 17 types, each with its documented data. */
 function oneOfEach() {
   const data = {
     server_state_changed: { tool_count: 17, retry_count: 0 },
@@ -27,6 +27,10 @@ function oneOfEach() {
     connection_established: { protocol_version: '2025-06-18', server_info: { name: 'demo' } },
     connection_lost: { exit_code: 1, stderr_tail: 'boom\n' },
     server_log: { lines: ['listening on stdio'] },
+    server_login_failed: { reason: 'login failed: the authorization code exchange refused', state: 'Login required' },
+    server_quarantined: { severity: 'warning', reason: 'a new server' },
+    tool_changed: { severity: 'warning', tool: 'greet', pinned_hash: '0123456789abcdef', current_hash: 'fedcba9876543210' },
+    server_approved: { severity: 'info', tool_count: 4 },
     cluster_state_changed: { nats_url: 'nats://127.0.0.1:4222', stream: 'MCPPROXY_EVENTS' },
   };
   return EVENT_TYPES.map((type) => {
@@ -37,7 +41,7 @@ function oneOfEach() {
   });
 }
 
-test('each of the 13 types reaches several concurrent clients, in order and in shape', async () => {
+test('each of the 17 types reaches several concurrent clients, in order and in shape', async () => {
   const clients = await Promise.all([1, 2, 3].map(() => connectReady(proxy, '/ws/events')));
   const sent = oneOfEach();
   const seqs = await publish(proxy, sent);
@@ -46,7 +50,7 @@ test('each of the 13 types reaches several concurrent clients, in order and in s
 
   for (const [client, hello] of clients) {
     assert.equal(hello.seq, seqs[0] - 1, 'hello.seq was the head when the client registered');
-    const got = await client.take(11);
+    const got = await client.take(sent.length);
     got.forEach((ev, i) => {
       const want = sent[i];
       assert.equal(ev.seq, seqs[i]);

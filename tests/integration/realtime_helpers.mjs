@@ -14,7 +14,8 @@ export const EVENT_TYPES = [
   'server_state_changed', 'server_config_changed', 'server_auto_disabled',
   'server_group_updated', 'state_change', 'config_change', 'app_state_changed',
   'tools_updated', 'tool_called', 'connection_established', 'connection_lost',
-  'server_log', 'cluster_state_changed',
+  'server_log', 'server_login_failed', 'server_quarantined', 'tool_changed', 'server_approved',
+  'cluster_state_changed',
 ];
 
 /** POSTs one event or an array to /api/events; returns the assigned seq(s). */

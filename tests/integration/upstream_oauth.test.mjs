@@ -7,8 +7,12 @@
 // /oauth/callback, which needs no API key), calls with the token through
 // /mcp, a forged or replayed state refused, the token file (0600) and no
 // token anywhere else, tokens surviving a restart, refresh ahead of expiry
-// and after a 401, a revoked token back to Login required, and
-// `mcpproxy auth login|logout` from the command line.
+// and after a 401, a revoked token back to Login required, an
+// authorization server that stops answering a refresh (Error with the
+// reason, backoff, Ready again), a login that fails at the callback (the
+// reason in last_error, server_login_failed, `auth login` exits 1), no
+// refresh while a server is disabled, and `mcpproxy auth login|logout`
+// from the command line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,7 +21,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { startProxy, api as rawApi, proxyBin } from './harness.mjs';
-import { recordEvents, isState, fastUpstream } from './upstream_helpers.mjs';
+import { recordEvents, isState, isType, fastUpstream } from './upstream_helpers.mjs';
+import { eventually } from './security_helpers.mjs';
 import { mcpConnect } from './mcp_helpers.mjs';
 import { startSdkExample, startShortServer, followLogin } from './oauth_helpers.mjs';
 import { check } from './openapi_helpers.mjs';
@@ -393,6 +398,158 @@ test('a token file that does not parse is never written over: the log names it, 
     await rec.until(isState('short', 'Ready'), 20000, 'short to be Ready with the token held in memory');
     assert.equal(readFileSync(tokenFile, 'utf8'), broken, 'the file is untouched, byte for byte');
     assert.ok(proxy.logs.some((e) => e.msg === 'OAuth tokens not saved' && /did not parse at start; fix or remove it/.test(e.reason)));
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
+
+test('an authorization server that does not answer the refresh after a 401: Error with the reason and the usual backoff, Ready again once it answers', async () => {
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '600000' });
+  // 2 s per OAuth exchange: the silence is found out quickly.
+  const proxy = await startProxy({ config: { ...proxyConfig([{ name: 'short', url: srv.url }]),
+    upstream: { ...upstream, request_timeout_ms: 2000 }, auto_disable_threshold: 20 } });
+  const stats = async () => (await fetch(`${srv.authUrl}/test/stats`)).json();
+  try {
+    const rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('short', 'Login required'), 20000, 'short to need a login');
+    assert.equal((await followLogin(await login(proxy, 'short'))).status, 200);
+    const ready = await rec.until(isState('short', 'Ready'), 20000, 'short to be Ready');
+    const tokenFile = path.join(proxy.dir, 'oauth_tokens.json');
+    const first = tokensOf(tokenFile).short;
+
+    // The token endpoint goes silent, and the server forgets the access token: the next call meets a 401.
+    await fetch(`${srv.authUrl}/test/silence`, { method: 'POST' });
+    await fetch(`${srv.authUrl}/test/expire-access`, { method: 'POST' });
+    await callTool(proxy, 'short__whoami', {}).catch(() => {});
+    const failed = await rec.until((e) => isState('short', 'Error')(e) && e.seq > ready.seq, 20000, 'short to fail the refresh');
+    assert.equal(failed.old_state, 'Connecting', 'the refresh ran in Connecting, then gave up');
+    assert.match(failed.data.last_error,
+      /^the token refresh failed: authorization server http:\/\/localhost:\d+\/token did not answer \(.*timed out.*\)$/i);
+    assert.ok(failed.data.failure_count >= 1, 'counted as a failure (backoff, auto-disable)');
+    assert.ok((await stats()).unanswered >= 1, 'the refresh really met the silence');
+    const st = (await api(proxy, 'GET', '/api/servers/short')).json;
+    assert.ok(['Error', 'Connecting'].includes(st.status), st.status);
+    assert.match(st.last_error, /token refresh failed: authorization server .* did not answer/);
+    assert.equal(tokensOf(tokenFile).short.refresh_token, first.refresh_token, 'an unanswered refresh keeps the tokens');
+
+    // It answers again: the backoff's retry meets the 401, refreshes, and the server is Ready.
+    await fetch(`${srv.authUrl}/test/speak`, { method: 'POST' });
+    await rec.until((e) => isState('short', 'Ready')(e) && e.seq > failed.seq, 30000, 'short Ready once the refresh is answered');
+    assert.ok((await stats()).refreshes >= 1);
+    assert.equal(rec.events.filter((e) => isState('short', 'Login required')(e) && e.seq > ready.seq).length, 0,
+      'no answer is not a refusal: the tokens were never dropped');
+    assert.notEqual(tokensOf(tokenFile).short.access_token, first.access_token);
+    assert.equal((await api(proxy, 'GET', '/api/servers/short')).json.last_error, null);
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
+
+test('a login that fails at the callback (a forged code, a denial): the page, last_error and server_login_failed say why; mcpproxy auth login exits 1 printing it', async () => {
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '60000' });
+  const proxy = await startProxy({ config: proxyConfig([{ name: 'short', url: srv.url }]) });
+  const env = { ...process.env, MCPPROXY_API_KEY: KEY };
+  const finished = (proc) => new Promise((resolve) => {
+    let stdout = '', stderr = '';
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  try {
+    const rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('short', 'Login required'), 20000, 'short to need a login');
+    const proc = spawn(proxyBin, ['auth', 'login', 'short', '--no-browser', '--url', proxy.url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = finished(proc);
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no URL printed')), 20000);
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        const m = line.match(/^\s+(http:\/\/\S+\/authorize\?\S+)$/);
+        if (m) { clearTimeout(timer); resolve(m[1]); }
+      });
+    });
+    // The browser comes back with the login's state but a code the authorization server never issued.
+    const state = new URL(url).searchParams.get('state');
+    const page = await fetch(`${proxy.url}/oauth/callback?state=${state}&code=forged-code`);
+    assert.equal(page.status, 502);
+    assert.match(await page.text(), /authorization code exchange refused by http:\/\/localhost:\d+\/token: HTTP 400 invalid_grant/);
+    const failed = await rec.until(isType('short', 'server_login_failed'), 10000, 'server_login_failed');
+    assert.match(failed.data.reason,
+      /^login failed: the authorization code exchange refused by http:\/\/localhost:\d+\/token: HTTP 400 invalid_grant: Invalid authorization code; try again: mcpproxy auth login short/);
+    assert.equal(failed.data.state, 'Login required');
+    const { code, stderr } = await result;
+    assert.equal(code, 1, 'the waiting command ends, not at Ctrl-C');
+    assert.match(stderr, /^mcpproxy auth: login failed: the authorization code exchange refused by .*invalid_grant/m);
+    const st = (await api(proxy, 'GET', '/api/servers/short')).json;
+    assert.equal(st.status, 'Login required');
+    assert.equal(st.last_error, failed.data.reason);
+    assert.ok(!JSON.stringify(rec.events).includes('forged-code'), 'the code is never echoed');
+
+    // The user denies at the authorization server: the same, with its error.
+    const denied = new URL(await login(proxy, 'short'));
+    const back = await fetch(`${proxy.url}/oauth/callback?state=${denied.searchParams.get('state')}&error=access_denied`);
+    assert.equal(back.status, 502);
+    const refused = await rec.until((e) => isType('short', 'server_login_failed')(e) && e.seq > failed.seq, 10000, 'a second server_login_failed');
+    assert.match(refused.data.reason, /^login failed: the authorization server did not authorize mcpproxy: access_denied/);
+
+    // Nothing is broken: a real login still goes through.
+    assert.equal((await followLogin(await login(proxy, 'short'))).status, 200);
+    await rec.until(isState('short', 'Ready'), 20000, 'short Ready after a good login');
+    assert.equal((await api(proxy, 'GET', '/api/servers/short')).json.last_error, null);
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop();
+    await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+  }
+});
+
+test('a disabled server\'s tokens are not refreshed, nor after a restart while disabled; enabled again, it refreshes and is Ready', async () => {
+  // 4.5 s tokens: refreshed every 3 s while enabled.
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '4500' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-oauth-off-'));
+  const configPath = path.join(dir, 'mcp_config.json');
+  writeFileSync(configPath, JSON.stringify(proxyConfig([{ name: 'short', url: srv.url }])));
+  const refreshes = async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes;
+  let proxy = await startProxy({ configPath });
+  try {
+    let rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('short', 'Login required'), 20000, 'short to need a login');
+    assert.equal((await followLogin(await login(proxy, 'short'))).status, 200);
+    const ready = await rec.until(isState('short', 'Ready'), 20000, 'short to be Ready');
+    await eventually(async () => (await refreshes()) >= 1, 15000, 'a refresh while enabled');
+
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/disable')).status, 200);
+    await rec.until((e) => isState('short', 'Disconnected')(e) && e.seq > ready.seq, 10000, 'short to stop');
+    const before = await refreshes();
+    // The subject is time passing: two refresh periods (6 s) with none.
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(await refreshes(), before, 'no refresh while disabled');
+    await rec.close();
+
+    // A restart with the server still disabled: its token is overdue, and still not refreshed.
+    assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
+    proxy = await startProxy({ configPath });
+    assert.equal((await api(proxy, 'GET', '/api/servers/short')).json.status, 'Disabled');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await refreshes(), before, 'no refresh of a server disabled at start');
+
+    // Enabled: refreshed (the token expired meanwhile) and Ready, and refreshed again ahead of expiry.
+    rec = await recordEvents(proxy, { headers: auth });
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/enable')).status, 200);
+    await rec.until(isState('short', 'Ready'), 20000, 'short Ready once enabled');
+    await eventually(async () => (await refreshes()) >= before + 2, 15000, 'refreshes again once enabled');
+    assert.match((await callTool(proxy, 'short__whoami', {})).content[0].text, /^client /);
+    assert.equal(rec.events.filter((e) => isState('short', 'Login required')(e)).length, 0);
     await rec.close();
   } finally {
     const { code, signal } = await proxy.stop();

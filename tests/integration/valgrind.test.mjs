@@ -1,6 +1,6 @@
 // valgrind.test.mjs - a whole proxy session under valgrind: start, serve
 // WebSocket clients (one resuming, one dropping its connection), publish,
-// stop with SIGTERM; the client commands; import and a failed start. Any invalid access or leak
+// stop with SIGTERM; remote servers, OAuth, prompts and resources; the client commands; import and a failed start. Any invalid access or leak
 // makes valgrind exit 99.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +65,12 @@ test('upstream servers, /mcp calls, SSE and API edits under valgrind: no errors,
   const result = await client.callTool({ name: 'demo__echo', arguments: { text: 'under valgrind' } });
   assert.equal(result.content[0].text, 'under valgrind');
   await until((e) => e.type === 'tool_called' && e.data.tool === 'echo');
+  // A failed result goes the tree way (its text is the event's error); a
+  // tool not on offer is refused the general way.
+  const failed = await client.callTool({ name: 'demo__fail', arguments: { message: 'boom' } });
+  assert.equal(failed.isError, true);
+  await until((e) => e.type === 'tool_called' && e.data.error === 'boom');
+  await assert.rejects(client.callTool({ name: 'demo__nope', arguments: {} }), /unknown tool/);
   // An SSE reader resumes from the start; an API edit is saved and applied.
   const sse = await fetch(`${proxy.url}/events?since=${hello.seq}&epoch=${hello.epoch}`);
   assert.equal(sse.status, 200);
@@ -190,7 +196,7 @@ test('import and a failed start under valgrind: no errors, no leaks', { timeout:
   }
 });
 
-test('an OAuth login, a token refresh, a call with the token and a logout under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+test('an OAuth login, a token refresh, a refused callback, a disable and enable, a call with the token and a logout under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
   const { recordEvents, isState } = await import('./upstream_helpers.mjs');
   const { mcpConnect } = await import('./mcp_helpers.mjs');
   const { startShortServer, followLogin } = await import('./oauth_helpers.mjs');
@@ -209,6 +215,16 @@ test('an OAuth login, a token refresh, a call with the token and a logout under 
     await rec.until(isState('short', 'Ready'), 60000, 'short to be Ready');
     // A refresh ahead of expiry (4 s into the token's 6 s).
     await eventually(async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes >= 1, 30000, 'a refresh');
+    // A login whose code is refused at the callback (the tokens held stay), then a disable (the
+    // refresh paused, one under way dropped) and an enable.
+    const again = new URL((await api(proxy, 'POST', '/api/servers/short/login')).json.authorization_url);
+    assert.equal((await fetch(`${proxy.url}/oauth/callback?state=${again.searchParams.get('state')}&code=forged`)).status, 502);
+    await rec.until((e) => e.type === 'server_login_failed' && e.server_name === 'short', 60000, 'server_login_failed');
+    const readyBefore = rec.events.findLast(isState('short', 'Ready')).seq;
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/disable')).status, 200);
+    await rec.until((e) => isState('short', 'Disconnected')(e) && e.seq > readyBefore, 60000, 'short to stop');
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/enable')).status, 200);
+    await rec.until((e) => isState('short', 'Ready')(e) && e.seq > readyBefore, 60000, 'short Ready once enabled');
     const { client } = await mcpConnect(proxy);
     const result = await client.callTool({ name: 'short__whoami', arguments: {} });
     assert.match(result.content[0].text, /^client /);
@@ -220,6 +236,45 @@ test('an OAuth login, a token refresh, a call with the token and a logout under 
   } finally {
     const { code, signal } = await proxy.stop('SIGTERM');
     await srv.stop();
+    assert.equal(signal, null);
+    assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
+  }
+});
+
+test('prompts and resources through /mcp under valgrind: no errors, no leaks', { timeout: 240000 }, async () => {
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const { recordEvents, isState } = await import('./upstream_helpers.mjs');
+  const { mcpConnect } = await import('./mcp_helpers.mjs');
+  const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'prompts_resources_server.mjs');
+  const server = (label) => ({ name: label, protocol: 'stdio', command: process.execPath, args: [fixture, '--label', label, '--resources', '12', '--page-size', '5'] });
+  const proxy = await startProxy({ wrapper: valgrind, readyMs: 60000, config: { mcp: { list_page_size: 4 }, mcpServers: [server('one'), server('two')] } });
+  try {
+    const rec = await recordEvents(proxy);
+    await rec.until(isState('one', 'Ready'), 60000, 'one to be Ready');
+    await rec.until(isState('two', 'Ready'), 60000, 'two to be Ready');
+    const { client } = await mcpConnect(proxy);
+    const opts = { timeout: 60000 };
+    let uris = [];
+    for (let cursor; ;) { // our pages of 4 over upstream pages of 5
+      const page = await client.listResources(cursor ? { cursor } : {}, opts);
+      uris = uris.concat(page.resources.map((r) => r.uri));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    assert.equal(new Set(uris).size, 12, uris.join(' ')); // the same 12 URIs from both servers, offered once
+    assert.equal((await client.getPrompt({ name: 'two__greet', arguments: { who: 'Ada' } }, opts)).messages[0].content.text, 'two: hello Ada');
+    assert.equal((await client.readResource({ uri: 'fixture://item/3' }, opts)).contents[0].text, 'one fixture://item/3');
+    assert.equal((await client.readResource({ uri: 'fixture://two/dyn/9' }, opts)).contents[0].text, 'two fixture://two/dyn/9');
+    await assert.rejects(client.readResource({ uri: 'fixture://three/x' }, opts), /unknown resource/);
+    await client.subscribeResource({ uri: 'fixture://item/1' }, opts);
+    await client.unsubscribeResource({ uri: 'fixture://item/1' }, opts);
+    await client.subscribeResource({ uri: 'fixture://item/2' }, opts); // dropped when the session ends
+    await client.listResourceTemplates({}, opts);
+    await client.close();
+    await rec.close();
+  } finally {
+    const { code, signal } = await proxy.stop('SIGTERM');
     assert.equal(signal, null);
     assert.equal(code, 0, `valgrind exit code ${code}: see the proxy's stderr for the report`);
   }

@@ -177,6 +177,46 @@ static void test_unknown_key_top(void **state)
     expect_error_at("{\n  \"listen\": \"127.0.0.1:1\",\n  \"bogus_key\": 1\n}\n", "bogus_key", 3, 3);
 }
 
+/* The store's settings: database (a path), routing (direct or search),
+ * activity (retention and cut), with their defaults, range and errors. */
+static void test_store_settings(void **state)
+{
+    (void)state;
+    config cfg;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{}", &cfg, err));
+    assert_string_equal(cfg.database, "");
+    assert_string_equal(cfg.routing, "direct");
+    assert_int_equal(cfg.activity.retention_days, 30);
+    assert_int_equal(cfg.activity.max_rows, 100000);
+    assert_int_equal(cfg.activity.max_argument_bytes, 4096);
+    assert_true(cfg.quarantine.new_servers);
+    assert_true(cfg.quarantine.changed_tools);
+    config_free(&cfg);
+    assert_true(parse("{\"quarantine\": {\"new_servers\": false}}", &cfg, err));
+    assert_false(cfg.quarantine.new_servers);
+    assert_true(cfg.quarantine.changed_tools);
+    config_free(&cfg);
+    assert_false(parse("{\"quarantine\": {\"new_servers\": 1}}", &cfg, err));
+    assert_non_null(strstr(err, "quarantine.new_servers"));
+    assert_true(parse("{\"database\": \"/var/lib/m.db\", \"routing\": \"search\", "
+                      "\"activity\": {\"retention_days\": 7, \"max_rows\": 500, \"max_argument_bytes\": 0}}",
+                      &cfg, err));
+    assert_string_equal(cfg.database, "/var/lib/m.db");
+    assert_string_equal(cfg.routing, "search");
+    assert_int_equal(cfg.activity.retention_days, 7);
+    assert_int_equal(cfg.activity.max_rows, 500);
+    assert_int_equal(cfg.activity.max_argument_bytes, 0);
+    config_free(&cfg);
+    expect_error_at("{\n  \"routing\": \"fast\"\n}\n", "routing", 2, 3);
+    assert_false(parse("{\"routing\": \"fast\"}", &cfg, err));
+    assert_non_null(strstr(err, "\"direct\" or \"search\""));
+    assert_false(parse("{\"activity\": {\"max_rows\": 5}}", &cfg, err));
+    assert_non_null(strstr(err, "max_rows"));
+    assert_false(parse("{\"activity\": {\"keep\": 5}}", &cfg, err));
+    assert_non_null(strstr(err, "retention_days"));
+}
+
 static void test_unknown_key_websocket(void **state)
 {
     (void)state;
@@ -730,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_upstream_bounds),
         cmocka_unit_test(test_remote_servers),
         cmocka_unit_test(test_oauth_settings),
+        cmocka_unit_test(test_store_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,484 @@
+/* activity.c - the activity log's rows: queued, written per loop turn,
+ * pruned, queried (activity.h). */
+#include "store/activity.h"
+
+#include "core/log.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PRUNE_INTERVAL_MS (60 * 60 * 1000)
+
+typedef struct pending_row {
+    struct pending_row *next;
+    bool is_session; /* a session's client, else a call */
+    int64_t ts_ms;
+    char *session_id, *server, *method, *name, *arguments, *error;
+    char *client_name, *client_version;
+    bool arguments_truncated;
+    bool ok;
+    int64_t duration_ms, response_bytes;
+} pending_row;
+
+struct activity_log {
+    store *db;
+    const activity_settings *settings;
+    uv_check_t flush; /* on while rows wait */
+    uv_timer_t prune; /* hourly retention */
+    pending_row *head, **tail;
+    size_t queued;
+    int64_t rows; /* in the table */
+    bool closed;
+    /* Prepared at the first flush and kept until close: preparing them
+     * again on every flush (one per loop turn with calls) was most of a
+     * tool call's cost at concurrency 1 (docs/BENCHMARKS.md). */
+    sqlite3_stmt *begin, *commit, *insert_call, *insert_session;
+};
+
+static void statements_free(activity_log *l)
+{
+    sqlite3_finalize(l->begin);
+    sqlite3_finalize(l->commit);
+    sqlite3_finalize(l->insert_call);
+    sqlite3_finalize(l->insert_session);
+    l->begin = l->commit = l->insert_call = l->insert_session = NULL;
+}
+
+static bool statements_ready(activity_log *l, sqlite3 *db)
+{
+    if (l->insert_session)
+        return true;
+    if (sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &l->begin, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "COMMIT", -1, &l->commit, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO activity (ts_ms, session_id, server, method, name, arguments, "
+                           "arguments_truncated, ok, error, duration_ms, response_bytes) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &l->insert_call, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO mcp_sessions (id, client_name, client_version, started_ms) "
+                           "VALUES (?,?,?,?)",
+                           -1, &l->insert_session, NULL) == SQLITE_OK)
+        return true;
+    statements_free(l);
+    return false;
+}
+
+/* Runs a prepared statement without a result (BEGIN, COMMIT). */
+static bool step_done(sqlite3_stmt *st)
+{
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    return ok;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? xstrdup(s) : NULL;
+}
+
+static void row_free(pending_row *r)
+{
+    free(r->session_id);
+    free(r->server);
+    free(r->method);
+    free(r->name);
+    free(r->arguments);
+    free(r->error);
+    free(r->client_name);
+    free(r->client_version);
+    free(r);
+}
+
+/* JSON text cut to `max` bytes on a character boundary. */
+static char *arguments_text(json_t *arguments, size_t max, bool *truncated)
+{
+    *truncated = false;
+    if (!arguments)
+        return NULL;
+    char *text = json_dumps(arguments, JSON_COMPACT);
+    size_t len = strlen(text);
+    if (len <= max)
+        return text;
+    *truncated = true;
+    while (max > 0 && ((unsigned char)text[max] & 0xC0) == 0x80)
+        max--;
+    text[max] = '\0';
+    return text;
+}
+
+static void on_check(uv_check_t *h);
+
+static void enqueue(activity_log *l, pending_row *r)
+{
+    if (l->closed) { /* after shutdown nothing can be written; said, not hidden */
+        log_kv(LOG_WARN, "activity row after the log closed: not recorded",
+               LOG_FIELDS(LOG_STR("name", r->name ? r->name : r->session_id)));
+        row_free(r);
+        return;
+    }
+    *l->tail = r;
+    l->tail = &r->next;
+    l->queued++;
+    if (!uv_is_active((uv_handle_t *)&l->flush))
+        uv_check_start(&l->flush, on_check);
+}
+
+void activity_log_add(activity_log *l, const activity_record *rec)
+{
+    if (!l)
+        return;
+    pending_row *r = xcalloc(1, sizeof *r);
+    r->ts_ms = rec->ts_ms;
+    r->session_id = dup_or_null(rec->session_id);
+    r->server = dup_or_null(rec->server);
+    r->method = xstrdup(rec->method ? rec->method : "tools/call");
+    r->name = xstrdup(rec->name ? rec->name : "");
+    r->arguments = arguments_text(rec->arguments, l->settings->max_argument_bytes, &r->arguments_truncated);
+    r->ok = rec->error == NULL;
+    r->error = rec->error ? xstrdup(rec->error) : NULL;
+    r->duration_ms = (int64_t)rec->duration_ms;
+    r->response_bytes = (int64_t)rec->response_bytes;
+    enqueue(l, r);
+}
+
+void activity_log_session(activity_log *l, const char *session_id, const char *client_name, const char *client_version)
+{
+    if (!l || !session_id || !*session_id)
+        return;
+    pending_row *r = xcalloc(1, sizeof *r);
+    r->is_session = true;
+    r->ts_ms = now_ms();
+    r->session_id = xstrdup(session_id);
+    r->client_name = dup_or_null(client_name);
+    r->client_version = dup_or_null(client_version);
+    enqueue(l, r);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static bool write_row(sqlite3_stmt *call, sqlite3_stmt *session, const pending_row *r)
+{
+    sqlite3_stmt *st = r->is_session ? session : call;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (r->is_session) {
+        bind_text(st, 1, r->session_id);
+        bind_text(st, 2, r->client_name);
+        bind_text(st, 3, r->client_version);
+        sqlite3_bind_int64(st, 4, r->ts_ms);
+    } else {
+        sqlite3_bind_int64(st, 1, r->ts_ms);
+        bind_text(st, 2, r->session_id);
+        bind_text(st, 3, r->server);
+        bind_text(st, 4, r->method);
+        bind_text(st, 5, r->name);
+        bind_text(st, 6, r->arguments);
+        sqlite3_bind_int(st, 7, r->arguments_truncated);
+        sqlite3_bind_int(st, 8, r->ok);
+        bind_text(st, 9, r->error);
+        sqlite3_bind_int64(st, 10, r->duration_ms);
+        sqlite3_bind_int64(st, 11, r->response_bytes);
+    }
+    return sqlite3_step(st) == SQLITE_DONE;
+}
+
+void activity_log_flush(activity_log *l)
+{
+    if (uv_is_active((uv_handle_t *)&l->flush))
+        uv_check_stop(&l->flush);
+    if (!l->head)
+        return;
+    sqlite3 *db = store_db(l->db);
+    char err[400] = "";
+    size_t calls = 0;
+    /* One transaction for the turn: one WAL append, and a kill -9 keeps
+     * all of it or none, never half a row. */
+    bool ok = statements_ready(l, db) && step_done(l->begin);
+    if (!ok)
+        snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+    for (pending_row *r = l->head; ok && r; r = r->next) {
+        ok = write_row(l->insert_call, l->insert_session, r);
+        if (!ok)
+            snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+        calls += !r->is_session;
+    }
+    if (l->insert_call) { /* done with until the next flush: no statement left open */
+        sqlite3_reset(l->insert_call);
+        sqlite3_reset(l->insert_session);
+    }
+    if (ok && !(ok = step_done(l->commit)))
+        snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+    if (!ok) {
+        char ignored[64];
+        store_exec(l->db, "ROLLBACK", ignored, sizeof ignored);
+        log_kv(LOG_ERROR, "activity log: rows could not be written and are lost",
+               LOG_FIELDS(LOG_STR("database", store_path(l->db)), LOG_STR("error", err),
+                          LOG_INT("rows", (long long)l->queued)));
+    } else {
+        l->rows += (int64_t)calls;
+    }
+    while (l->head) {
+        pending_row *r = l->head;
+        l->head = r->next;
+        row_free(r);
+    }
+    l->tail = &l->head;
+    l->queued = 0;
+    if (ok && l->rows > (int64_t)l->settings->max_rows + (int64_t)l->settings->max_rows / 10)
+        activity_log_prune(l);
+}
+
+static void on_check(uv_check_t *h)
+{
+    activity_log_flush(h->data);
+}
+
+static int64_t count_rows(activity_log *l)
+{
+    sqlite3_stmt *st;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(store_db(l->db), "SELECT count(*) FROM activity", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+void activity_log_prune(activity_log *l)
+{
+    sqlite3 *db = store_db(l->db);
+    sqlite3_stmt *st;
+    int64_t cutoff = now_ms() - (int64_t)l->settings->retention_days * 24 * 3600 * 1000;
+    int changes = 0;
+    if (sqlite3_prepare_v2(db,
+                           "DELETE FROM activity WHERE ts_ms < ?1 OR id <= (SELECT id FROM activity ORDER BY id DESC "
+                           "LIMIT 1 OFFSET ?2)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, cutoff);
+        sqlite3_bind_int64(st, 2, (int64_t)l->settings->max_rows);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            changes = sqlite3_changes(db);
+        else
+            log_kv(LOG_ERROR, "activity log: pruning failed", LOG_FIELDS(LOG_STR("error", sqlite3_errmsg(db))));
+        sqlite3_finalize(st);
+    }
+    /* Sessions no row names any more. */
+    if (sqlite3_prepare_v2(db,
+                           "DELETE FROM mcp_sessions WHERE started_ms < ?1 AND id NOT IN "
+                           "(SELECT session_id FROM activity WHERE session_id IS NOT NULL)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, cutoff);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    l->rows = count_rows(l);
+    if (changes > 0)
+        log_kv(LOG_INFO, "activity log pruned", LOG_FIELDS(LOG_INT("deleted", changes), LOG_INT("rows", l->rows)));
+}
+
+static void on_prune(uv_timer_t *t)
+{
+    activity_log_prune(t->data);
+}
+
+activity_log *activity_log_create(uv_loop_t *loop, store *db, const activity_settings *settings)
+{
+    activity_log *l = xcalloc(1, sizeof *l);
+    l->db = db;
+    l->settings = settings;
+    l->tail = &l->head;
+    uv_check_init(loop, &l->flush);
+    l->flush.data = l;
+    uv_timer_init(loop, &l->prune);
+    l->prune.data = l;
+    uv_timer_start(&l->prune, on_prune, PRUNE_INTERVAL_MS, PRUNE_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&l->prune); /* retention alone keeps no loop running */
+    activity_log_prune(l);
+    return l;
+}
+
+void activity_log_close(activity_log *l)
+{
+    if (!l || l->closed)
+        return;
+    activity_log_flush(l);
+    statements_free(l); /* before the store closes the database */
+    l->closed = true;
+    uv_timer_stop(&l->prune);
+    uv_close((uv_handle_t *)&l->flush, NULL);
+    uv_close((uv_handle_t *)&l->prune, NULL);
+}
+
+void activity_log_destroy(activity_log *l)
+{
+    if (!l)
+        return;
+    while (l->head) { /* only when never closed */
+        pending_row *r = l->head;
+        l->head = r->next;
+        row_free(r);
+    }
+    statements_free(l);
+    free(l);
+}
+
+int64_t activity_log_count(activity_log *l)
+{
+    return l->rows + (int64_t)l->queued;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static json_t *timestamp_json(int64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
+    return json_string(buf);
+}
+
+static json_t *column_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? json_string((const char *)t) : json_null();
+}
+
+static json_t *row_json(sqlite3_stmt *st)
+{
+    bool truncated = sqlite3_column_int(st, 7) != 0;
+    const char *args = (const char *)sqlite3_column_text(st, 6);
+    json_t *arguments = json_null();
+    if (args && truncated)
+        arguments = json_string(args); /* cut JSON is no JSON: the text as it was kept */
+    else if (args && !(arguments = json_loads(args, 0, NULL)))
+        arguments = json_string(args);
+    json_t *row = json_object();
+    json_object_set_new(row, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(row, "timestamp", timestamp_json(sqlite3_column_int64(st, 1)));
+    json_object_set_new(row, "session_id", column_text(st, 2));
+    json_object_set_new(row, "client_name", column_text(st, 12));
+    json_object_set_new(row, "server", column_text(st, 3));
+    json_object_set_new(row, "method", column_text(st, 4));
+    json_object_set_new(row, "tool", column_text(st, 5));
+    json_object_set_new(row, "arguments", arguments);
+    json_object_set_new(row, "arguments_truncated", json_boolean(truncated));
+    json_object_set_new(row, "outcome", json_string(sqlite3_column_int(st, 8) ? "ok" : "error"));
+    json_object_set_new(row, "error", column_text(st, 9));
+    json_object_set_new(row, "duration_ms", json_integer(sqlite3_column_int64(st, 10)));
+    json_object_set_new(row, "response_bytes", json_integer(sqlite3_column_int64(st, 11)));
+    return row;
+}
+
+/* "%" q "%" with LIKE's own characters escaped by '\'. */
+static char *like_pattern(const char *q)
+{
+    strbuf sb = {0};
+    strbuf_append(&sb, "%", 1);
+    for (const char *p = q; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            strbuf_append(&sb, "\\", 1);
+        strbuf_append(&sb, p, 1);
+    }
+    strbuf_append(&sb, "%", 1);
+    return sb.data;
+}
+
+static bool set(const char *s)
+{
+    return s && *s;
+}
+
+bool activity_log_query(activity_log *l, const activity_filter *f, json_t **rows, int64_t *next_cursor, char *err,
+                        size_t err_len)
+{
+    activity_log_flush(l);
+    strbuf sql = {0};
+    strbuf_appendf(&sql, "SELECT a.id, a.ts_ms, a.session_id, a.server, a.method, a.name, a.arguments, "
+                         "a.arguments_truncated, a.ok, a.error, a.duration_ms, a.response_bytes, s.client_name "
+                         "FROM activity a LEFT JOIN mcp_sessions s ON s.id = a.session_id WHERE 1");
+    /* Only the conditions asked for, so SQLite can use an index for them
+     * (server and tool: activity_server, whose entries end in the id, so
+     * the newest come first; times: activity_ts). A condition written "?1
+     * IS NULL OR ..." is never served by an index: a filter that matched
+     * little scanned the whole table. Parameter numbers stay fixed. */
+    if (set(f->server))
+        strbuf_appendf(&sql, " AND a.server = ?1");
+    if (set(f->tool))
+        strbuf_appendf(&sql, " AND a.name = ?2");
+    if (set(f->outcome))
+        strbuf_appendf(&sql, " AND a.ok = ?3");
+    if (set(f->q))
+        strbuf_appendf(&sql, " AND (a.name LIKE ?4 ESCAPE '\\' OR a.error LIKE ?4 ESCAPE '\\'"
+                             " OR a.arguments LIKE ?4 ESCAPE '\\' OR s.client_name LIKE ?4 ESCAPE '\\')");
+    if (f->since_ms)
+        strbuf_appendf(&sql, " AND a.ts_ms >= ?5");
+    if (f->until_ms)
+        strbuf_appendf(&sql, " AND a.ts_ms < ?6");
+    if (f->cursor)
+        strbuf_appendf(&sql, " AND a.id < ?7");
+    strbuf_appendf(&sql, " ORDER BY a.id DESC LIMIT ?8");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(store_db(l->db), sql.data, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "%s", sqlite3_errmsg(store_db(l->db)));
+        strbuf_free(&sql);
+        return false;
+    }
+    strbuf_free(&sql);
+    char *pattern = set(f->q) ? like_pattern(f->q) : NULL;
+    bind_text(st, 1, set(f->server) ? f->server : NULL);
+    bind_text(st, 2, set(f->tool) ? f->tool : NULL);
+    if (set(f->outcome))
+        sqlite3_bind_int(st, 3, strcmp(f->outcome, "ok") == 0);
+    bind_text(st, 4, pattern);
+    if (f->since_ms)
+        sqlite3_bind_int64(st, 5, f->since_ms);
+    if (f->until_ms)
+        sqlite3_bind_int64(st, 6, f->until_ms);
+    if (f->cursor)
+        sqlite3_bind_int64(st, 7, f->cursor);
+    /* One more than asked says whether another page follows. */
+    sqlite3_bind_int64(st, 8, (int64_t)f->limit + 1);
+    json_t *out = json_array();
+    int rc;
+    int64_t last_id = 0;
+    *next_cursor = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (json_array_size(out) == f->limit) {
+            *next_cursor = last_id;
+            break;
+        }
+        last_id = sqlite3_column_int64(st, 0);
+        json_array_append_new(out, row_json(st));
+    }
+    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+    if (!ok)
+        snprintf(err, err_len, "%s", sqlite3_errmsg(store_db(l->db)));
+    sqlite3_finalize(st);
+    free(pattern);
+    if (!ok) {
+        json_decref(out);
+        return false;
+    }
+    *rows = out;
+    return true;
+}
