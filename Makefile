@@ -6,6 +6,7 @@
 # Both install what they need first (scripts/bootstrap.sh). And:
 #   make run LISTEN=HOST:PORT    the demo on another address
 #   make demo-reset              the demo's config (build/demo.json) back to examples/demo.json
+#   make cluster-demo            three nodes on 8081-8083 sharing one history (nats-server -js first)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   binaries, man page, systemd user unit
 #   make ... V=1                 show every build command (builds are quiet otherwise)
 
@@ -36,7 +37,7 @@ cmake_build = cmake --build $(1) -j$(JOBS) >$(1)/build.log 2>&1 \
 cmake_quiet = >/dev/null
 endif
 
-.PHONY: all deps deps-test build build-asan fuzz run demo-reset install uninstall test clean
+.PHONY: all deps deps-test build build-asan fuzz run demo-reset cluster-demo install uninstall test clean
 
 all: build
 
@@ -61,6 +62,11 @@ build-asan: deps-test
 run: build
 	@[ -f $(BUILD)/demo.json ] || cp $(CONFIG) $(BUILD)/demo.json
 	$(BUILD)/mcpproxy --config $(BUILD)/demo.json $(if $(LISTEN),--listen $(LISTEN))
+
+# Three nodes sharing one event history through a NATS server already
+# running with JetStream (nats-server -js): scripts/cluster-demo.sh.
+cluster-demo: build
+	scripts/cluster-demo.sh $(BUILD)
 
 demo-reset:
 	@mkdir -p $(BUILD)

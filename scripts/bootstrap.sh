@@ -13,11 +13,12 @@ cd "$(dirname "$0")/.."
 mode=${1:-build}
 # cmocka too: the build configures the unit tests beside the binaries.
 # help2man: `make install` writes the man page from `mcpproxy --help`.
-packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev libssl-dev help2man libsqlite3-dev)
+packages=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libnats-dev help2man libsqlite3-dev)
 if [ "$mode" = test ]; then
   # clang's libFuzzer runtime is only a Recommends of clang: name it.
   # openssl: the remote-server tests make a self-signed certificate with it.
-  packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3 openssl)
+  # nats-server: the cluster tests start their own (with -js).
+  packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3 openssl nats-server)
 elif [ "$mode" != build ]; then
   echo "usage: $0 build|test" >&2
   exit 2

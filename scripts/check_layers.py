@@ -32,6 +32,7 @@ LAYERS = {
     "stream": {"core", "config", "app", "http"},
     "mcp": {"core", "config", "app", "http", "net", "oauth", "upstream", "store"},
     "api": {"core", "config", "app", "http", "net", "oauth", "upstream", "stream", "store"},
+    "cluster": {"core", "config", "app"},
     "cli": {"core", "config", "app"},
 }
 # app/wiring knows every part; only the command line includes it.

@@ -1,6 +1,7 @@
 /* events.c - POST /api/events: publish events from outside (integrations,
  * tests), one object or an array, all or nothing; a large array a slice per
- * loop turn. */
+ * loop turn. Answers the seqs, or in a cluster (where the stream numbers
+ * them later) 202 and how many were accepted. */
 #include "api/event_decode.h"
 #include "api/routes.h"
 #include "core/bus.h"
@@ -52,9 +53,12 @@ static void publish_slice(uv_idle_t *idle)
     if (job->next < job->n)
         return;
     if (job->http) {
-        json_t *answer = json_pack("{s:O}", "seqs", job->seqs);
+        /* In a cluster the stream numbers the events after this answer. */
+        bool relayed = bus_relayed(job->a->bus);
+        json_t *answer =
+            relayed ? json_pack("{s:I}", "accepted", (json_int_t)job->n) : json_pack("{s:O}", "seqs", job->seqs);
         char *text = json_dumps(answer, JSON_COMPACT);
-        http_pending_finish(job->http, 200, "application/json", text, strlen(text));
+        http_pending_finish(job->http, relayed ? 202 : 200, "application/json", text, strlen(text));
         free(text);
         json_decref(answer);
     }
@@ -76,7 +80,10 @@ static void post_events(app *a, const http_request *req, http_response *res)
     }
     if (json_is_object(body)) {
         uint64_t seq = bus_publish(a->bus, &events[0]);
-        http_respond_json(res, 200, json_pack("{s:I}", "seq", (json_int_t)seq));
+        if (bus_relayed(a->bus))
+            http_respond_json(res, 202, json_pack("{s:I}", "accepted", (json_int_t)1));
+        else
+            http_respond_json(res, 200, json_pack("{s:I}", "seq", (json_int_t)seq));
         free(events);
         json_decref(body);
         return;

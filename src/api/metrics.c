@@ -64,6 +64,19 @@ static void metrics(app *a, http_response *res)
     res->content_type = "text/plain; version=0.0.4";
 }
 
+/* 200 either way: the node serves. "degraded" when it is cut off from its
+ * cluster (its own events reach only its own clients). */
+static void health_check(app *a, http_response *res)
+{
+    bool degraded = a->cluster_state && strcmp(a->cluster_state, "connected") != 0;
+    json_t *body = json_pack("{s:s,s:s,s:I,s:s}", "status", degraded ? "degraded" : "ok", "epoch", bus_epoch(a->bus),
+                             "seq", (json_int_t)bus_head_seq(a->bus), "state", app_state_name(a->state));
+    if (a->cluster_state)
+        json_object_set_new(body, "cluster",
+                            json_pack("{s:s,s:s}", "node", a->cfg.cluster.node, "state", a->cluster_state));
+    http_respond_json(res, 200, body);
+}
+
 bool api_metrics_route(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
@@ -75,9 +88,7 @@ bool api_metrics_route(void *ctx, const http_request *req, http_response *res)
     if (req->method != HTTP_GET)
         http_respond_not_allowed(res, "GET");
     else if (health)
-        http_respond_json(res, 200,
-                          json_pack("{s:s,s:s,s:I,s:s}", "status", "ok", "epoch", bus_epoch(a->bus), "seq",
-                                    (json_int_t)bus_head_seq(a->bus), "state", app_state_name(a->state)));
+        health_check(a, res);
     else if (stats)
         http_respond_json(res, 200, realtime_stats(a));
     else

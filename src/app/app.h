@@ -22,6 +22,7 @@ struct config_watch; /* src/config/watch.h */
 struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
 struct curl_loop;    /* src/net/curl_loop.h */
+struct cluster;      /* src/cluster/cluster.h */
 struct store;        /* src/store/store.h */
 struct activity_log; /* src/store/activity.h */
 struct quarantine;   /* src/store/quarantine.h */
@@ -49,6 +50,10 @@ typedef struct app {
     struct store *store;           /* the database (cfg.database); owned */
     struct activity_log *activity; /* every /mcp call, in the store; owned */
     struct quarantine *quarantine; /* what waits for approval; owned */
+    struct cluster *cluster;       /* the NATS stream's link; NULL on a single node; owned */
+    /* "connecting", "connected" or "disconnected" (static text, set by the
+     * cluster); NULL on a single node */
+    const char *cluster_state;
 } app;
 
 const char *app_state_name(app_state state);

@@ -3,6 +3,7 @@
 
 #include "api/routes.h"
 #include "app/app.h"
+#include "cluster/cluster.h"
 #include "config/file.h"
 #include "config/watch.h"
 #include "core/bus.h"
@@ -164,6 +165,7 @@ static void finish(runtime *rt)
     activity_log_close(a->activity);
     quarantine_close(a->quarantine);
     ticker_close(a->ticker);
+    cluster_close(a->cluster);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
     uv_timer_stop(&rt->stop_deadline);
@@ -320,10 +322,23 @@ int app_run(const app_options *opts)
     a->ticker = ticker_create(a->loop);
 
     /* Before anything is said or started: a start that fails here leaves
-     * one line on stderr, naming what to fix. */
-    if (!open_store(a) || !start_serving(a, opts->listen)) {
+     * one line on stderr, naming what to fix. The store first: a file that
+     * cannot be used fails the start before the cluster's connection is made. */
+    bool serving = open_store(a);
+    if (serving && a->cfg.cluster.enabled) {
+        char err[512];
+        a->cluster = cluster_create(a, err, sizeof err);
+        if (!a->cluster) {
+            fprintf(stderr, "mcpproxy: %s\n", err);
+            serving = false;
+        }
+    }
+    if (!serving || !start_serving(a, opts->listen)) {
         ticker_close(a->ticker);
-        uv_run(&loop, UV_RUN_NOWAIT);
+        cluster_close(a->cluster);
+        /* To the end: the cluster's connection closes in a work thread. */
+        uv_run(&loop, a->cluster ? UV_RUN_DEFAULT : UV_RUN_NOWAIT);
+        cluster_destroy(a->cluster);
         ticker_destroy(a->ticker);
         close_store(a);
         uv_loop_close(&loop);
@@ -368,6 +383,7 @@ int app_run(const app_options *opts)
     manager_destroy(a->manager);
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
+    cluster_destroy(a->cluster);
     close_store(a);
     if (uv_loop_close(&loop) != 0)
         log_msg(LOG_WARN, "event loop closed with handles still open");

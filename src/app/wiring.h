@@ -1,8 +1,9 @@
 /* wiring.h - the running proxy: every part created, connected and stopped in
  * order. The only file that knows all of them.
  *
- *   Starting ── config, bus, HTTP server (routes, WebSocket protocol),
- *               stream, /mcp, upstream manager, config watch ──▶ Running
+ *   Starting ── config, bus, the cluster's NATS link (when configured),
+ *               HTTP server (routes, WebSocket protocol), stream, /mcp,
+ *               upstream manager, config watch ──▶ Running
  *   Running  ── SIGHUP: the config file is reloaded now, as the file watch
  *              would (config_watch_reload)
  *   Running  ── SIGINT/SIGTERM ──▶ Stopping: WebSocket clients get 1001, SSE
@@ -28,9 +29,9 @@ typedef struct app_options {
 
 /* Runs the proxy until it is stopped. Returns the process exit code: 0
  * after a graceful stop, 1 when it could not start - a config file that is
- * unreadable or invalid, a config directory it cannot write, a listen
- * address in use - said in one line on stderr before any upstream server
- * is started. */
+ * unreadable or invalid, a config directory it cannot write, a NATS
+ * server it cannot reach (cluster), a listen address in use - said in one
+ * line on stderr before any upstream server is started. */
 int app_run(const app_options *opts);
 
 #endif

@@ -323,6 +323,73 @@ static bool check_relations(const parse_ctx *pc, const config *cfg)
     return true;
 }
 
+/* A stream or node name: it becomes a NATS subject token and a stream name. */
+static bool cluster_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *p = s; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* "cluster": {nats_url, stream, node, history, credentials}. */
+static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
+{
+    cluster_settings *c = &cfg->cluster;
+    if (!json_is_object(obj))
+        return fail_at_key(pc, "cluster", "\"cluster\" must be an object");
+    c->enabled = true;
+    c->nats_url = xstrdup("nats://127.0.0.1:4222");
+    c->stream = xstrdup("MCPPROXY_EVENTS");
+    c->credentials = xstrdup("");
+    c->history = 100000;
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        bool ok;
+        if (strcmp(key, "nats_url") == 0)
+            ok = get_string(pc, value, key, &c->nats_url);
+        else if (strcmp(key, "stream") == 0)
+            ok = get_string(pc, value, key, &c->stream);
+        else if (strcmp(key, "node") == 0)
+            ok = get_string(pc, value, key, &c->node);
+        else if (strcmp(key, "credentials") == 0)
+            ok = get_string(pc, value, key, &c->credentials);
+        else if (strcmp(key, "history") == 0)
+            ok = get_u32(pc, value, key, 1, &c->history);
+        else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials)", key);
+        if (!ok)
+            return false;
+    }
+    if (!c->node)
+        return fail_at_key(pc, "cluster", "\"cluster.node\" is required: this node's name, unique in the cluster");
+    if (!cluster_name_ok(c->node))
+        return fail_at_key(pc, "node", "\"cluster.node\" must be 1 to 64 letters, digits, '_' or '-' (got \"%s\")",
+                           c->node);
+    if (!cluster_name_ok(c->stream))
+        return fail_at_key(pc, "stream", "\"cluster.stream\" must be 1 to 64 letters, digits, '_' or '-' (got \"%s\")",
+                           c->stream);
+    if (c->nats_url[0] == '\0')
+        return fail_at_key(pc, "nats_url", "\"cluster.nats_url\" must not be empty (e.g. nats://127.0.0.1:4222)");
+    return true;
+}
+
+void config_cluster_free(cluster_settings *c)
+{
+    free(c->nats_url);
+    free(c->stream);
+    free(c->node);
+    free(c->credentials);
+    *c = (cluster_settings){0};
+}
+
 /* env and headers: an object of strings. */
 static bool parse_pairs(const parse_ctx *pc, json_t *obj, const char *what, env_var **out, size_t *n)
 {
@@ -644,13 +711,15 @@ static bool parse_root(const parse_ctx *pc, json_t *root, config *cfg)
             ok = fail_at_key(pc, key,
                              "\"inputs\" (VS Code's prompted values) is not supported: put the values in each "
                              "server's \"env\" and remove \"inputs\"");
+        } else if (strcmp(key, "cluster") == 0) {
+            ok = parse_cluster(pc, value, cfg);
         } else if ((section = find_section(key))) {
             ok = parse_section(pc, section, value, cfg);
         } else {
             ok = fail_at_key(
                 pc, key,
                 "unknown key \"%s\" (known: listen, api_key, database, routing, allowed_origins, "
-                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, mcpServers or servers); "
+                "auto_disable_threshold, websocket, limits, mcp, upstream, activity, quarantine, cluster, mcpServers or servers); "
                 "to take the servers of another tool's file, use mcpproxy import FILE",
                 key);
         }
@@ -855,5 +924,6 @@ void config_free(config *cfg)
     for (size_t i = 0; i < cfg->n_servers; i++)
         server_config_free(&cfg->servers[i]);
     free(cfg->servers);
+    config_cluster_free(&cfg->cluster);
     *cfg = (config){0};
 }

@@ -127,6 +127,18 @@ typedef struct config_servers_form {
     bool vscode_key; /* under "servers", as VS Code's mcp.json; false: under "mcpServers" */
 } config_servers_form;
 
+/* A cluster of nodes sharing one event history in a NATS JetStream stream
+ * (src/cluster). Absent from the file = a single node (enabled false, the
+ * strings NULL). */
+typedef struct cluster_settings {
+    bool enabled;      /* the file has a "cluster" object */
+    char *nats_url;    /* "nats://127.0.0.1:4222" */
+    char *stream;      /* "MCPPROXY_EVENTS": letters, digits, '_' and '-' */
+    char *node;        /* required: this node's name, same characters, at most 64 */
+    uint32_t history;  /* 100000: events the stream keeps (the oldest leave) */
+    char *credentials; /* "" = none, else a NATS .creds file */
+} cluster_settings;
+
 typedef struct config {
     char *listen;  /* "127.0.0.1:8080" */
     char *api_key; /* "" = none */
@@ -137,6 +149,7 @@ typedef struct config {
     limits_settings limits;
     mcp_settings mcp;
     upstream_settings upstream;
+    cluster_settings cluster;
     activity_settings activity;
     quarantine_settings quarantine;
     char *database; /* "" = mcpproxy.db next to the config file */
@@ -160,6 +173,9 @@ bool config_load_file(const char *path, config *cfg, char err[CONFIG_ERR_LEN]);
 
 /* Splits "HOST:PORT" ("[::1]:8080" for IPv6). Port 0 asks the OS for a free one.
  * host_out receives at most host_len-1 bytes. */
+/* Frees the cluster section's strings and leaves it disabled. */
+void config_cluster_free(cluster_settings *c);
+
 bool config_split_listen(const char *listen, char *host_out, size_t host_len, int *port_out);
 
 /* The one rule for server and group names. Each name is a single URL path

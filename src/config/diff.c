@@ -162,6 +162,10 @@ static void diff_settings(config_changes *c, const config *a, const config *b)
     for (size_t i = 0; i < config_section_count; i++)
         if (!section_eq(a, b, &config_sections[i]))
             c->settings[c->n_settings++] = config_sections[i].name;
+    const cluster_settings *x = &a->cluster, *y = &b->cluster;
+    if (x->enabled != y->enabled || x->history != y->history || !str_eq(x->nats_url, y->nats_url) ||
+        !str_eq(x->stream, y->stream) || !str_eq(x->node, y->node) || !str_eq(x->credentials, y->credentials))
+        c->settings[c->n_settings++] = "cluster";
 }
 
 config_changes *config_diff(const config *before, const config *after)
@@ -171,8 +175,8 @@ config_changes *config_diff(const config *before, const config *after)
     c->servers = xcalloc(after->n_servers, sizeof(*c->servers));
     /* A removed server meets one group, a server of the new config two. */
     c->groups = xcalloc(before->n_servers + 2 * after->n_servers, sizeof(*c->groups));
-    /* listen, api_key, database, routing, allowed_origins, auto_disable_threshold, sections */
-    c->settings = xcalloc(6 + config_section_count, sizeof(*c->settings));
+    /* listen, api_key, database, routing, allowed_origins, auto_disable_threshold, sections, cluster */
+    c->settings = xcalloc(7 + config_section_count, sizeof(*c->settings));
     diff_servers(c, before, after);
     diff_settings(c, before, after);
     return c;

@@ -69,6 +69,12 @@ void config_copy_settings(config *dst, const config *src)
     dst->database = dup_or_empty(src->database);
     dst->routing = dup_or_empty(src->routing);
     dst->allowed_origins = copy_strings(src->allowed_origins, src->n_allowed_origins);
+    if (src->cluster.enabled) {
+        dst->cluster.nats_url = dup_or_empty(src->cluster.nats_url);
+        dst->cluster.stream = dup_or_empty(src->cluster.stream);
+        dst->cluster.node = dup_or_empty(src->cluster.node);
+        dst->cluster.credentials = dup_or_empty(src->cluster.credentials);
+    }
     dst->servers = NULL;
     dst->n_servers = 0;
 }
@@ -178,6 +184,11 @@ json_t *config_to_json(const config *cfg)
         }
         json_object_set_new(root, sec->name, obj);
     }
+    if (cfg->cluster.enabled) /* absent stays absent: a single node */
+        json_object_set_new(root, "cluster",
+                            json_pack("{s:s, s:s, s:s, s:I, s:s}", "nats_url", cfg->cluster.nats_url, "stream",
+                                      cfg->cluster.stream, "node", cfg->cluster.node, "history",
+                                      (json_int_t)cfg->cluster.history, "credentials", cfg->cluster.credentials));
     json_object_set_new(root, cfg->servers_form.vscode_key ? "servers" : "mcpServers", servers);
     return root;
 }

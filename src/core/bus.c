@@ -32,6 +32,9 @@ struct bus {
     dlist_node *delivering_next; /* lets a subscriber unsubscribe itself mid-delivery */
     uint64_t published;
     char epoch[17];
+    bus_relay_fn relay; /* NULL: this bus numbers its own events */
+    void *relay_ctx;
+    char *node; /* owned; stamped on events while a relay is set */
 };
 
 bus *bus_create(uint32_t history)
@@ -55,6 +58,7 @@ void bus_destroy(bus *b)
     while (b->subs.head)
         bus_unsubscribe(b, DLIST_ENTRY(b->subs.head, bus_sub, link));
     free(b->ring);
+    free(b->node);
     free(b);
 }
 
@@ -78,24 +82,40 @@ void bus_limit_bytes(bus *b, size_t max_bytes)
     b->max_bytes = max_bytes;
 }
 
+/* A slot may be empty: a seq the stream skipped (bus_deliver). */
 static void evict_oldest(bus *b)
 {
     event_msg **slot = &b->ring[b->oldest % b->capacity];
-    b->ring_bytes -= (*slot)->json_len;
-    event_msg_unref(*slot);
-    *slot = NULL;
+    if (*slot) {
+        b->ring_bytes -= (*slot)->json_len;
+        event_msg_unref(*slot);
+        *slot = NULL;
+    }
     b->oldest++;
 }
 
-uint64_t bus_publish(bus *b, const event_fields *fields)
+static void fan_out(bus *b, event_msg *msg)
 {
-    char ts[TIMESTAMP_LEN];
-    timestamp_now(ts);
-    uint64_t seq = b->head_seq + 1;
-    event_msg *msg = event_msg_create(seq, fields, ts);
+    for (dlist_node *n = b->subs.head; n; n = b->delivering_next) {
+        bus_sub *sub = DLIST_ENTRY(n, bus_sub, link);
+        b->delivering_next = n->next;
+        if (sub_matches(sub, msg))
+            sub->deliver(msg, sub->ctx);
+    }
+    b->delivering_next = NULL;
+}
 
-    if (seq - b->oldest >= b->capacity) /* the slot's event leaves the ring */
+/* Stores msg (seq above the head) in the ring and fans it out; the ring
+ * keeps msg's reference. */
+static void store_and_fan_out(bus *b, event_msg *msg)
+{
+    uint64_t seq = msg->seq;
+    /* Events more than `capacity` older than seq leave (one by one: a
+     * jump past the whole ring empties it, then starts it at seq). */
+    while (b->oldest <= b->head_seq && seq - b->oldest >= b->capacity)
         evict_oldest(b);
+    if (b->oldest > b->head_seq)
+        b->oldest = seq;
     b->ring[seq % b->capacity] = msg; /* the ring's reference */
     b->ring_bytes += msg->json_len;
     b->head_seq = seq;
@@ -104,15 +124,55 @@ uint64_t bus_publish(bus *b, const event_fields *fields)
      * whatever its size). */
     while (b->max_bytes && b->ring_bytes > b->max_bytes && b->oldest < seq)
         evict_oldest(b);
+    fan_out(b, msg);
+}
 
-    for (dlist_node *n = b->subs.head; n; n = b->delivering_next) {
-        bus_sub *sub = DLIST_ENTRY(n, bus_sub, link);
-        b->delivering_next = n->next;
-        if (sub_matches(sub, msg))
-            sub->deliver(msg, sub->ctx);
+uint64_t bus_publish(bus *b, const event_fields *fields)
+{
+    char ts[TIMESTAMP_LEN];
+    timestamp_now(ts);
+    if (b->relay) {
+        event_fields stamped = *fields;
+        stamped.node = b->node;
+        if (b->relay(&stamped, ts, b->relay_ctx))
+            return 0;
+        /* Live only: see bus.h. */
+        event_msg *msg = event_msg_create(b->head_seq, &stamped, ts);
+        b->published++;
+        fan_out(b, msg);
+        event_msg_unref(msg);
+        return 0;
     }
-    b->delivering_next = NULL;
-    return seq;
+    event_msg *msg = event_msg_create(b->head_seq + 1, fields, ts);
+    store_and_fan_out(b, msg);
+    return msg->seq;
+}
+
+void bus_deliver(bus *b, event_msg *msg)
+{
+    if (msg->seq <= b->head_seq) { /* the caller's bug: never reorder the ring */
+        event_msg_unref(msg);
+        return;
+    }
+    store_and_fan_out(b, msg);
+}
+
+void bus_set_relay(bus *b, const char *node, bus_relay_fn relay, void *ctx)
+{
+    free(b->node);
+    b->node = relay && node ? xstrdup(node) : NULL;
+    b->relay = relay;
+    b->relay_ctx = ctx;
+}
+
+bool bus_relayed(const bus *b)
+{
+    return b->relay != NULL;
+}
+
+void bus_set_epoch(bus *b, const char *epoch)
+{
+    snprintf(b->epoch, sizeof b->epoch, "%s", epoch);
 }
 
 bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver, void *ctx)

@@ -8,7 +8,12 @@
  *
  * The bus keeps the last `history` events in a ring. That ring is the source
  * of resume: a client that saw seq N can ask for everything after N as long
- * as the ring still holds N+1. */
+ * as the ring still holds N+1.
+ *
+ * In a cluster (src/cluster) a relay is set: the bus's own events go to the
+ * cluster's stream instead, which numbers them in one order for every node,
+ * and come back through bus_deliver() with the stream's seq. The ring then
+ * holds what the stream delivered, and the epoch is the stream's. */
 #ifndef MCPPROXY_CORE_BUS_H
 #define MCPPROXY_CORE_BUS_H
 
@@ -51,8 +56,36 @@ void bus_destroy(bus *b);
 
 /* Assigns the next seq, timestamps and serializes the event once, stores it in
  * the ring and hands it to every matching subscriber. Returns the seq.
- * Never blocks. */
+ * Never blocks.
+ *
+ * With a relay set (bus_set_relay): the event is offered to the relay. Taken,
+ * it is neither numbered nor delivered now (it comes back through
+ * bus_deliver()) and 0 is returned. Refused (the cluster is unreachable), it
+ * is delivered to the subscribers live only: it carries the newest seq
+ * delivered (it has no place of its own in the stream's order), is not kept
+ * in the ring, and 0 is returned. */
 uint64_t bus_publish(bus *b, const event_fields *fields);
+
+/* Takes an event somewhere that numbers it, e.g. a JetStream stream. `fields`
+ * (borrowed) already carries the node; `timestamp` is RFC 3339 UTC. Returns
+ * false when it cannot take the event now. Called on the loop. */
+typedef bool (*bus_relay_fn)(const event_fields *fields, const char *timestamp, void *ctx);
+
+/* Sends this bus's own events through `relay` from now on, stamped with
+ * `node` (copied). NULL relay: back to numbering them here. */
+void bus_set_relay(bus *b, const char *node, bus_relay_fn relay, void *ctx);
+
+/* Whether a relay is set (the seq of a publish is known only later). */
+bool bus_relayed(const bus *b);
+
+/* Stores and fans out an event numbered elsewhere (the stream's delivery):
+ * msg->seq must be above bus_head_seq(); seqs skipped are gaps in the ring
+ * (a resume over them reports them dropped). Steals msg's reference. */
+void bus_deliver(bus *b, event_msg *msg);
+
+/* Replaces the epoch (at most 16 characters, copied): the stream's, which
+ * every node shares. */
+void bus_set_epoch(bus *b, const char *epoch);
 
 /* Adds a subscriber. The returned handle is owned by the bus; give it back
  * with bus_unsubscribe(). */
@@ -73,7 +106,8 @@ uint64_t bus_oldest_seq(const bus *b);
 /* The event with this seq if the ring still holds it, else NULL. Borrowed. */
 event_msg *bus_history_get(const bus *b, uint64_t seq);
 
-/* This run's epoch: 16 lowercase hex digits, random per process start. */
+/* The history's epoch: 16 lowercase hex digits, random per process start
+ * (in a cluster: the stream's, set by bus_set_epoch()). */
 const char *bus_epoch(const bus *b);
 
 bus_stats bus_get_stats(const bus *b);

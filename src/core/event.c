@@ -27,6 +27,7 @@ static const char *const type_names[EVENT_TYPE_COUNT] = {
     [EVENT_SERVER_QUARANTINED] = "server_quarantined",
     [EVENT_TOOL_CHANGED] = "tool_changed",
     [EVENT_SERVER_APPROVED] = "server_approved",
+    [EVENT_CLUSTER_STATE_CHANGED] = "cluster_state_changed",
 };
 
 const char *event_type_name(event_type type)
@@ -105,6 +106,8 @@ static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const c
     if (f->new_state)
         write_member(sb, "new_state", f->new_state);
     write_member(sb, "timestamp", timestamp);
+    if (f->node)
+        write_member(sb, "node", f->node);
     strbuf_append(sb, ",\"data\":", 8);
     if (f->data_text)
         strbuf_append(sb, f->data_text, f->data_text_len);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The 16 event types, in the order docs/PROTOCOL.md lists them. Legacy
+/* The 17 event types, in the order docs/PROTOCOL.md lists them. Legacy
  * names (PROTOCOL.md, "Event types") are accepted from clients that were
  * written against them; our own code publishes the canonical ones. */
 typedef enum event_type {
@@ -26,11 +26,12 @@ typedef enum event_type {
     EVENT_TOOL_CALLED,
     EVENT_CONNECTION_ESTABLISHED,
     EVENT_CONNECTION_LOST,
-    EVENT_SERVER_LOG,          /* new stderr lines of an upstream (rate-limited) */
-    EVENT_SERVER_LOGIN_FAILED, /* an OAuth login's callback failed (the state stays) */
-    EVENT_SERVER_QUARANTINED,  /* a new or changed server waits for approval */
-    EVENT_TOOL_CHANGED,        /* an approved tool's definition changed: held */
-    EVENT_SERVER_APPROVED,     /* a server (and its tools as they are) approved */
+    EVENT_SERVER_LOG,            /* new stderr lines of an upstream (rate-limited) */
+    EVENT_SERVER_LOGIN_FAILED,   /* an OAuth login's callback failed (the state stays) */
+    EVENT_SERVER_QUARANTINED,    /* a new or changed server waits for approval */
+    EVENT_TOOL_CHANGED,          /* an approved tool's definition changed: held */
+    EVENT_SERVER_APPROVED,       /* a server (and its tools as they are) approved */
+    EVENT_CLUSTER_STATE_CHANGED, /* a node's link to the cluster's stream came or went */
     EVENT_TYPE_COUNT
 } event_type;
 
@@ -66,6 +67,7 @@ typedef struct event_fields {
      * which would build a tree only to have it written out here. */
     const char *data_text;
     size_t data_text_len;
+    const char *node; /* the cluster node it happened on; NULL on a single node */
 } event_fields;
 
 /* Bytes reserved in front of every serialized event so that a WebSocket frame

@@ -12,7 +12,7 @@ let proxy;
 before(async () => { proxy = await startProxy(); });
 after(async () => { await proxy?.stop(); });
 
-/** One event of each of the 16 types, each with its documented data. */
+/** One event of each of the 17 types, each with its documented data. */
 function oneOfEach() {
   const data = {
     server_state_changed: { tool_count: 17, retry_count: 0 },
@@ -31,20 +31,21 @@ function oneOfEach() {
     server_quarantined: { severity: 'warning', reason: 'a new server' },
     tool_changed: { severity: 'warning', tool: 'greet', pinned_hash: '0123456789abcdef', current_hash: 'fedcba9876543210' },
     server_approved: { severity: 'info', tool_count: 4 },
+    cluster_state_changed: { nats_url: 'nats://127.0.0.1:4222', stream: 'MCPPROXY_EVENTS' },
   };
   return EVENT_TYPES.map((type) => {
     const ev = { type, data: data[type] };
-    if (type !== 'app_state_changed') ev.server_name = 'github';
+    if (!type.endsWith('app_state_changed') && type !== 'cluster_state_changed') ev.server_name = 'github';
     if (/state/.test(type)) Object.assign(ev, { old_state: 'Connecting', new_state: 'Ready' });
     return ev;
   });
 }
 
-test('each of the 16 types reaches several concurrent clients, in order and in shape', async () => {
+test('each of the 17 types reaches several concurrent clients, in order and in shape', async () => {
   const clients = await Promise.all([1, 2, 3].map(() => connectReady(proxy, '/ws/events')));
   const sent = oneOfEach();
   const seqs = await publish(proxy, sent);
-  assert.equal(seqs.length, 16);
+  assert.equal(seqs.length, EVENT_TYPES.length);
   for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1, 'consecutive seqs');
 
   for (const [client, hello] of clients) {

@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'server_group_updated', 'state_change', 'config_change', 'app_state_changed',
   'tools_updated', 'tool_called', 'connection_established', 'connection_lost',
   'server_log', 'server_login_failed', 'server_quarantined', 'tool_changed', 'server_approved',
+  'cluster_state_changed',
 ];
 
 /** POSTs one event or an array to /api/events; returns the assigned seq(s). */

@@ -472,6 +472,106 @@ static void test_many_subscribers_in_order(void **state)
     bus_destroy(b);
 }
 
+/* ---- a relay (the cluster's stream) ------------------------------------- */
+
+typedef struct relay_log {
+    int taken;
+    bool accept;
+    char node[16];
+} relay_log;
+
+static bool relay_to_log(const event_fields *f, const char *ts, void *ctx)
+{
+    relay_log *l = ctx;
+    assert_non_null(ts);
+    strcpy(l->node, f->node ? f->node : "");
+    if (l->accept)
+        l->taken++;
+    return l->accept;
+}
+
+static event_msg *streamed(uint64_t seq, event_type type, const char *node)
+{
+    event_fields f = {.type = type, .node = node};
+    return event_msg_create(seq, &f, "2026-12-01T00:00:00.000000Z");
+}
+
+/* Taken by the relay: not numbered, not delivered, not kept; what the
+ * stream delivers is, with the stream's seq and node. */
+static void test_relay_takes_and_stream_delivers(void **state)
+{
+    (void)state;
+    bus *b = bus_create(8);
+    recorder r = {0};
+    bus_sub *s = bus_subscribe(b, &(bus_filter){.types = EVENT_MASK_ALL}, record, &r);
+    relay_log l = {.accept = true};
+    bus_set_relay(b, "node-a", relay_to_log, &l);
+    assert_true(bus_relayed(b));
+    assert_int_equal(pub(b, EVENT_TOOL_CALLED, "x"), 0);
+    assert_int_equal(l.taken, 1);
+    assert_string_equal(l.node, "node-a");
+    assert_int_equal(r.n, 0);
+    assert_int_equal(bus_head_seq(b), 0);
+
+    bus_deliver(b, streamed(5, EVENT_TOOL_CALLED, "node-b"));
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.seqs[0], 5);
+    assert_int_equal(bus_head_seq(b), 5);
+    assert_int_equal(bus_oldest_seq(b), 5);
+    assert_non_null(strstr((const char *)bus_history_get(b, 5)->json, "\"node\":\"node-b\""));
+    /* Not again, and never backwards. */
+    bus_deliver(b, streamed(5, EVENT_TOOL_CALLED, "node-b"));
+    bus_deliver(b, streamed(3, EVENT_TOOL_CALLED, "node-b"));
+    assert_int_equal(r.n, 1);
+    /* A skipped seq is a gap in the ring. */
+    bus_deliver(b, streamed(7, EVENT_TOOL_CALLED, "node-a"));
+    assert_null(bus_history_get(b, 6));
+    assert_non_null(bus_history_get(b, 7));
+    assert_int_equal(bus_oldest_seq(b), 5);
+    /* Past the ring's capacity the old ones leave, gaps included. */
+    bus_deliver(b, streamed(14, EVENT_TOOL_CALLED, "node-a"));
+    assert_int_equal(bus_oldest_seq(b), 7);
+    assert_null(bus_history_get(b, 5));
+    bus_deliver(b, streamed(100, EVENT_TOOL_CALLED, "node-a"));
+    assert_int_equal(bus_oldest_seq(b), 100);
+    assert_int_equal(bus_head_seq(b), 100);
+    assert_int_equal(r.n, 4);
+
+    bus_set_epoch(b, "00000000000000ab");
+    assert_string_equal(bus_epoch(b), "00000000000000ab");
+    recorder_done(&r);
+    bus_unsubscribe(b, s);
+    bus_destroy(b);
+}
+
+/* Refused by the relay (the cluster is down): delivered live, with the
+ * newest stream seq and the node, and not kept. */
+static void test_relay_refused_is_live_only(void **state)
+{
+    (void)state;
+    bus *b = bus_create(8);
+    recorder r = {0};
+    bus_sub *s = bus_subscribe(b, &(bus_filter){.types = EVENT_MASK_ALL}, record, &r);
+    relay_log l = {.accept = false};
+    bus_set_relay(b, "node-a", relay_to_log, &l);
+    bus_deliver(b, streamed(3, EVENT_TOOL_CALLED, "node-b"));
+    assert_int_equal(pub(b, EVENT_CLUSTER_STATE_CHANGED, NULL), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.seqs[1], 3);
+    assert_int_equal(r.types[1], EVENT_CLUSTER_STATE_CHANGED);
+    assert_non_null(strstr((const char *)r.kept->json, "\"node\":\"node-a\""));
+    assert_int_equal(bus_head_seq(b), 3);
+    assert_int_equal(bus_history_get(b, 3)->type, EVENT_TOOL_CALLED);
+    /* Without the relay, numbering is local again. */
+    bus_set_relay(b, NULL, NULL, NULL);
+    assert_false(bus_relayed(b));
+    assert_int_equal(pub(b, EVENT_TOOL_CALLED, NULL), 4);
+    assert_null(strstr((const char *)r.kept->json, "\"node\""));
+    recorder_done(&r);
+    bus_unsubscribe(b, s);
+    bus_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +592,8 @@ int main(void)
         cmocka_unit_test(test_kept_reference_outlives_ring),
         cmocka_unit_test(test_subscribe_churn_leaves_nothing),
         cmocka_unit_test(test_many_subscribers_in_order),
+        cmocka_unit_test(test_relay_takes_and_stream_delivers),
+        cmocka_unit_test(test_relay_refused_is_live_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -471,6 +471,48 @@ static void test_to_json_roundtrip(void **state)
     config_free(&b);
 }
 
+/* "cluster": absent = a single node (and not written back); present = the
+ * defaults filled in, node required, names checked, written back whole. */
+static void test_cluster_section(void **state)
+{
+    (void)state;
+    config a, b;
+    char err[CONFIG_ERR_LEN];
+    assert_true(parse("{}", &a, err));
+    assert_false(a.cluster.enabled);
+    json_t *ja = config_to_json(&a);
+    assert_null(json_object_get(ja, "cluster"));
+    json_decref(ja);
+    config_free(&a);
+
+    assert_true(parse("{\"cluster\": {\"node\": \"n-1\", \"history\": 50}}", &a, err));
+    assert_true(a.cluster.enabled);
+    assert_string_equal(a.cluster.node, "n-1");
+    assert_string_equal(a.cluster.nats_url, "nats://127.0.0.1:4222");
+    assert_string_equal(a.cluster.stream, "MCPPROXY_EVENTS");
+    assert_string_equal(a.cluster.credentials, "");
+    assert_int_equal(a.cluster.history, 50);
+    ja = config_to_json(&a);
+    char *text = json_dumps(ja, JSON_INDENT(2));
+    assert_true(parse(text, &b, err));
+    json_t *jb = config_to_json(&b);
+    assert_true(json_equal(ja, jb));
+    assert_string_equal(b.cluster.node, "n-1");
+    json_decref(ja);
+    json_decref(jb);
+    free(text);
+    config_free(&a);
+    config_free(&b);
+
+    expect_error("{\"cluster\": {}}", "cluster.node");
+    expect_error("{\"cluster\": {\"node\": \"a.b\"}}", "cluster.node");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"stream\": \"x y\"}}", "cluster.stream");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"\"}}", "cluster.nats_url");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"history\": 0}}", "history");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nodes\": 1}}", "cluster.nodes");
+    expect_error("{\"cluster\": []}", "cluster");
+}
+
 static void test_server_copy(void **state)
 {
     (void)state;
@@ -721,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_split_listen),
         cmocka_unit_test(test_listen_validated_on_parse),
         cmocka_unit_test(test_to_json_roundtrip),
+        cmocka_unit_test(test_cluster_section),
         cmocka_unit_test(test_server_copy),
         cmocka_unit_test(test_save_and_load),
         cmocka_unit_test(test_load_file_error_names_path),

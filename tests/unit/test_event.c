@@ -1,7 +1,7 @@
 /* test_event.c - event types, filter masks and the one-time JSON form.
  *
  * The JSON shape tests parse what event_msg_create() wrote back with jansson
- * and check every field against docs/PROTOCOL.md, for every one of the 16
+ * and check every field against docs/PROTOCOL.md, for every one of the 17
  * types. Running under ASan proves the last unref frees the one allocation. */
 #include "core/event.h"
 
@@ -15,10 +15,11 @@
 #include <cmocka.h>
 
 static const char *const wire_names[EVENT_TYPE_COUNT] = {
-    "server_state_changed", "server_config_changed",  "server_auto_disabled", "server_group_updated",
-    "state_change",         "config_change",          "app_state_changed",    "tools_updated",
-    "tool_called",          "connection_established", "connection_lost",      "server_log",
-    "server_login_failed",  "server_quarantined",     "tool_changed",         "server_approved",
+    "server_state_changed",  "server_config_changed",  "server_auto_disabled", "server_group_updated",
+    "state_change",          "config_change",          "app_state_changed",    "tools_updated",
+    "tool_called",           "connection_established", "connection_lost",      "server_log",
+    "server_login_failed",   "server_quarantined",     "tool_changed",         "server_approved",
+    "cluster_state_changed",
 };
 
 static const char *const ts = "2026-11-28T01:02:03.456789Z";
@@ -26,7 +27,7 @@ static const char *const ts = "2026-11-28T01:02:03.456789Z";
 static void test_type_names(void **state)
 {
     (void)state;
-    assert_int_equal(EVENT_TYPE_COUNT, 16);
+    assert_int_equal(EVENT_TYPE_COUNT, 17);
     for (int t = 0; t < EVENT_TYPE_COUNT; t++) {
         assert_non_null(event_type_name((event_type)t));
         assert_string_equal(event_type_name((event_type)t), wire_names[t]);
@@ -85,10 +86,11 @@ static void test_filter_mask_aliases(void **state)
     const event_type lone[] = {EVENT_SERVER_AUTO_DISABLED, EVENT_SERVER_GROUP_UPDATED, EVENT_APP_STATE_CHANGED,
                                EVENT_TOOLS_UPDATED,        EVENT_TOOL_CALLED,          EVENT_CONNECTION_ESTABLISHED,
                                EVENT_CONNECTION_LOST,      EVENT_SERVER_LOG,           EVENT_SERVER_LOGIN_FAILED,
-                               EVENT_SERVER_QUARANTINED,   EVENT_TOOL_CHANGED,         EVENT_SERVER_APPROVED};
+                               EVENT_SERVER_QUARANTINED,   EVENT_TOOL_CHANGED,         EVENT_SERVER_APPROVED,
+                               EVENT_CLUSTER_STATE_CHANGED};
     for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++)
         assert_int_equal(event_type_filter_mask(lone[i]), 1u << lone[i]);
-    assert_int_equal(EVENT_MASK_ALL, 0xffffu);
+    assert_int_equal(EVENT_MASK_ALL, 0x1ffffu);
 }
 
 static void test_mask_parse(void **state)
