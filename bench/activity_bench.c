@@ -1,6 +1,7 @@
 /* activity-bench - what the activity log costs the loop (src/store/activity.c,
  * the code the proxy runs): turns of B calls each are queued and written
- * (one transaction per turn, as after a loop turn of the proxy) into a
+ * (one transaction per turn, as one flush of the proxy; a turn over 128
+ * calls is cut at 128 by the log's own bound) into a
  * fresh database file until N rows are in, timing each turn's write; then
  * the API's queries over them (a page, a filtered page, a text search).
  * Results: docs/BENCHMARKS.md.
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
                                                    .duration_ms = (uint64_t)(row % 300),
                                                    .response_bytes = 1024});
         int64_t s = now_ns();
-        activity_log_flush(l); /* what the uv_check does after the turn */
+        activity_log_flush(l); /* what the flush timer (or a full queue) does */
         lat[t] = now_ns() - s;
     }
     qsort(lat, (size_t)turns, sizeof *lat, cmp_i64);

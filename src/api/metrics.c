@@ -3,6 +3,7 @@
  * stream client listed) and /metrics (Prometheus text). */
 #include "api/routes.h"
 #include "core/bus.h"
+#include "store/activity.h"
 #include "stream/sse.h"
 #include "stream/ws.h"
 
@@ -57,6 +58,8 @@ static void metrics(app *a, http_response *res)
     metric(b, "mcpproxy_tool_calls_total", "counter", "tools/call requests through /mcp.", st->tool_calls);
     metric(b, "mcpproxy_tool_call_errors_total", "counter", "tools/call requests through /mcp that failed.",
            st->tool_errors);
+    metric(b, "mcpproxy_activity_rows_dropped_total", "counter",
+           "Activity log rows lost because their database write failed.", activity_log_dropped(a->activity));
     metric(b, "mcpproxy_upstream_starts_total", "counter", "Upstream server processes started.", st->upstream_starts);
     metric(b, "mcpproxy_upstream_failures_total", "counter",
            "Upstream servers that exited or failed their handshake unasked.", st->upstream_failures);

@@ -63,7 +63,9 @@ struct mcp_call {
     struct mcp_client *client;
     int64_t upstream_id;
     uint64_t start_ns;
-    json_t *arguments;      /* for the activity log (and the event when they are logged) */
+    json_t *arguments;    /* for the activity log (and the event when they are logged) */
+    char *arguments_text; /* or, when only the activity log wants them, the client's text (not parsed) */
+    size_t arguments_len;
     json_t *progress_token; /* the client's _meta.progressToken, or NULL */
     int64_t our_token;      /* the one the upstream was given instead (0: none) */
 };
@@ -91,7 +93,8 @@ static void result_error_text(json_t *result, char *out, size_t len)
 /* The event, the log line and the activity log's row of one call that
  * ended; `response_bytes` is the size of the upstream's answer (0: none). */
 static void publish_called(mcp_calls *calls, const char *server, const char *tool, uint64_t start_ns, const char *error,
-                           const char *session_id, json_t *arguments, size_t response_bytes)
+                           const char *session_id, json_t *arguments, const char *arguments_text, size_t arguments_len,
+                           size_t response_bytes)
 {
     calls->a->stats.tool_calls++;
     if (error)
@@ -106,6 +109,8 @@ static void publish_called(mcp_calls *calls, const char *server, const char *too
                                         .method = "tools/call",
                                         .name = tool,
                                         .arguments = arguments,
+                                        .arguments_text = arguments_text,
+                                        .arguments_len = arguments_len,
                                         .error = error,
                                         .duration_ms = ms,
                                         .response_bytes = response_bytes});
@@ -285,6 +290,7 @@ static void call_free(mcp_call *c)
 {
     json_decref(c->client_id);
     json_decref(c->arguments);
+    free(c->arguments_text);
     json_decref(c->progress_token);
     free(c->server);
     free(c->tool);
@@ -321,7 +327,8 @@ static void call_abandon(mcp_call *c, const char *why)
     if (c->done)
         c->done(false, c->done_ctx);
     if (c->tool)
-        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, 0);
+        publish_called(c->owner, c->server, c->tool, c->start_ns, why, c->session_id, c->arguments, c->arguments_text,
+                       c->arguments_len, 0);
     else
         record_forward(c, why, 0);
 }
@@ -365,7 +372,8 @@ static void call_answered(json_t *result, const mcp_error *err, void *ctx)
     json_t *answer = answer_for(c, result, err, error, sizeof error, &event_error);
     size_t bytes = result ? json_dumpb(result, NULL, 0, JSON_COMPACT) : 0;
     if (c->tool)
-        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments, bytes);
+        publish_called(c->owner, c->server, c->tool, c->start_ns, event_error, c->session_id, c->arguments,
+                       c->arguments_text, c->arguments_len, bytes);
     else
         record_forward(c, event_error, bytes);
     if (c->done)
@@ -413,7 +421,8 @@ static void call_answered_raw(const char *result, size_t len, void *ctx)
         return;
     }
     call_unlink(c);
-    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments, len);
+    publish_called(c->owner, c->server, c->tool, c->start_ns, NULL, c->session_id, c->arguments, c->arguments_text,
+                   c->arguments_len, len);
     if (c->done)
         c->done(true, c->done_ctx);
     static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":", mid[] = ",\"result\":";
@@ -454,7 +463,7 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
         answer = jsonrpc_error_new(id, RPC_INVALID_PARAMS, why, NULL);
     }
     json_decref(status);
-    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments, 0);
+    publish_called(calls, server, e ? e->tool : name + prefix, start, why, session_id, arguments, NULL, 0, 0);
     return answer;
 }
 
@@ -512,7 +521,7 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, arguments, 0);
+        publish_called(calls, c->server, c->tool, start, why, session_id, arguments, NULL, 0, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_UPSTREAM_CLOSED, why, NULL));
         return;
@@ -561,10 +570,16 @@ bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *s
     c->server = xstrdup(e->server);
     c->method = "tools/call";
     c->tool = xstrdup(e->tool);
-    /* The activity log and a logged event keep the arguments as a tree:
-     * only the arguments are parsed then, never the whole request. */
-    if (ct->arguments && (calls->a->activity || calls->settings->log_tool_arguments))
+    /* A logged event keeps the arguments as a tree: only the arguments are
+     * parsed then, never the whole request. The activity log alone takes
+     * the client's text as it is (no tree built and written out again). */
+    if (ct->arguments && calls->settings->log_tool_arguments) {
         c->arguments = json_loadb(ct->arguments, ct->arguments_len, 0, NULL); /* checked by json_scan */
+    } else if (ct->arguments && calls->a->activity) {
+        c->arguments_text = xmalloc(ct->arguments_len);
+        memcpy(c->arguments_text, ct->arguments, ct->arguments_len);
+        c->arguments_len = ct->arguments_len;
+    }
     size_t sid_len = strnlen(session_id, MCP_SESSION_ID_LEN);
     memcpy(c->session_id, session_id, sid_len);
     c->session_id[sid_len] = '\0';
@@ -576,7 +591,8 @@ bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *s
     if (c->upstream_id < 0) {
         char why[300];
         snprintf(why, sizeof why, "server \"%s\" cannot be written to (it is going away)", c->server);
-        publish_called(calls, c->server, c->tool, start, why, session_id, c->arguments, 0);
+        publish_called(calls, c->server, c->tool, start, why, session_id, c->arguments, c->arguments_text,
+                       c->arguments_len, 0);
         call_free(c);
         mcp_batch_answer_now(b, jsonrpc_error_new(ct->id, RPC_UPSTREAM_CLOSED, why, NULL));
     } else {

@@ -1,5 +1,5 @@
-/* activity.c - the activity log's rows: queued, written per loop turn,
- * pruned, queried (activity.h). */
+/* activity.c - the activity log's rows: queued, written on a short timer
+ * (or once FLUSH_ROWS wait), pruned, queried (activity.h). */
 #include "store/activity.h"
 
 #include "core/log.h"
@@ -11,6 +11,13 @@
 #include <time.h>
 
 #define PRUNE_INTERVAL_MS (60 * 60 * 1000)
+/* A commit (WAL append and its syscalls) per loop turn was most of a tool
+ * call's proxy CPU at concurrency 1 (docs/BENCHMARKS.md); one per interval
+ * costs little, and a kill -9 loses at most the last interval's rows. */
+#define FLUSH_INTERVAL_MS 20
+/* The queue's bound: at this many rows they are written at once, in the
+ * add, so the queue never holds more (nothing is dropped for room). */
+#define FLUSH_ROWS 128
 
 typedef struct pending_row {
     struct pending_row *next;
@@ -26,11 +33,14 @@ typedef struct pending_row {
 struct activity_log {
     store *db;
     const activity_settings *settings;
-    uv_check_t flush; /* on while rows wait */
+    uv_timer_t flush; /* on while rows wait: writes them FLUSH_INTERVAL_MS after the first */
     uv_timer_t prune; /* hourly retention */
     pending_row *head, **tail;
     size_t queued;
-    int64_t rows; /* in the table */
+    size_t queued_calls; /* of those, calls (rows of the activity table; the rest are sessions) */
+    int64_t rows;        /* in the table */
+    uint64_t dropped;    /* rows lost to failed writes */
+    bool drop_logged;    /* the first failed write is logged, the rest only counted */
     bool closed;
     /* Prepared at the first flush and kept until close: preparing them
      * again on every flush (one per loop turn with calls) was most of a
@@ -100,14 +110,26 @@ static void row_free(pending_row *r)
     free(r);
 }
 
-/* JSON text cut to `max` bytes on a character boundary. */
-static char *arguments_text(json_t *arguments, size_t max, bool *truncated)
+/* JSON text cut to `max` bytes on a character boundary: the client's own
+ * text when the caller has it (no tree written out again), else the tree's. */
+static char *arguments_text(const activity_record *rec, size_t max, bool *truncated)
 {
     *truncated = false;
-    if (!arguments)
+    char *text;
+    size_t len;
+    if (rec->arguments_text) {
+        /* One byte past the cut is kept to see where a character starts. */
+        len = rec->arguments_len;
+        size_t n = len <= max ? len : max + 1;
+        text = xmalloc(n + 1);
+        memcpy(text, rec->arguments_text, n);
+        text[n] = '\0';
+    } else if (rec->arguments) {
+        text = json_dumps(rec->arguments, JSON_COMPACT);
+        len = strlen(text);
+    } else {
         return NULL;
-    char *text = json_dumps(arguments, JSON_COMPACT);
-    size_t len = strlen(text);
+    }
     if (len <= max)
         return text;
     *truncated = true;
@@ -117,7 +139,7 @@ static char *arguments_text(json_t *arguments, size_t max, bool *truncated)
     return text;
 }
 
-static void on_check(uv_check_t *h);
+static void on_flush(uv_timer_t *t);
 
 static void enqueue(activity_log *l, pending_row *r)
 {
@@ -130,8 +152,11 @@ static void enqueue(activity_log *l, pending_row *r)
     *l->tail = r;
     l->tail = &r->next;
     l->queued++;
-    if (!uv_is_active((uv_handle_t *)&l->flush))
-        uv_check_start(&l->flush, on_check);
+    l->queued_calls += !r->is_session;
+    if (l->queued >= FLUSH_ROWS)
+        activity_log_flush(l);
+    else if (!uv_is_active((uv_handle_t *)&l->flush))
+        uv_timer_start(&l->flush, on_flush, FLUSH_INTERVAL_MS, 0);
 }
 
 void activity_log_add(activity_log *l, const activity_record *rec)
@@ -144,7 +169,7 @@ void activity_log_add(activity_log *l, const activity_record *rec)
     r->server = dup_or_null(rec->server);
     r->method = xstrdup(rec->method ? rec->method : "tools/call");
     r->name = xstrdup(rec->name ? rec->name : "");
-    r->arguments = arguments_text(rec->arguments, l->settings->max_argument_bytes, &r->arguments_truncated);
+    r->arguments = arguments_text(rec, l->settings->max_argument_bytes, &r->arguments_truncated);
     r->ok = rec->error == NULL;
     r->error = rec->error ? xstrdup(rec->error) : NULL;
     r->duration_ms = (int64_t)rec->duration_ms;
@@ -202,13 +227,13 @@ static bool write_row(sqlite3_stmt *call, sqlite3_stmt *session, const pending_r
 void activity_log_flush(activity_log *l)
 {
     if (uv_is_active((uv_handle_t *)&l->flush))
-        uv_check_stop(&l->flush);
+        uv_timer_stop(&l->flush);
     if (!l->head)
         return;
     sqlite3 *db = store_db(l->db);
     char err[400] = "";
     size_t calls = 0;
-    /* One transaction for the turn: one WAL append, and a kill -9 keeps
+    /* One transaction for the interval: one WAL append, and a kill -9 keeps
      * all of it or none, never half a row. */
     bool ok = statements_ready(l, db) && step_done(l->begin);
     if (!ok)
@@ -228,9 +253,13 @@ void activity_log_flush(activity_log *l)
     if (!ok) {
         char ignored[64];
         store_exec(l->db, "ROLLBACK", ignored, sizeof ignored);
-        log_kv(LOG_ERROR, "activity log: rows could not be written and are lost",
-               LOG_FIELDS(LOG_STR("database", store_path(l->db)), LOG_STR("error", err),
-                          LOG_INT("rows", (long long)l->queued)));
+        if (!l->drop_logged) { /* once: a failing disk would flood the log; the count says the rest */
+            log_kv(LOG_ERROR, "activity log: rows could not be written and are lost (counted in /metrics)",
+                   LOG_FIELDS(LOG_STR("database", store_path(l->db)), LOG_STR("error", err),
+                              LOG_INT("rows", (long long)l->queued_calls)));
+            l->drop_logged = true;
+        }
+        l->dropped += l->queued_calls;
     } else {
         l->rows += (int64_t)calls;
     }
@@ -240,14 +269,14 @@ void activity_log_flush(activity_log *l)
         row_free(r);
     }
     l->tail = &l->head;
-    l->queued = 0;
+    l->queued = l->queued_calls = 0;
     if (ok && l->rows > (int64_t)l->settings->max_rows + (int64_t)l->settings->max_rows / 10)
         activity_log_prune(l);
 }
 
-static void on_check(uv_check_t *h)
+static void on_flush(uv_timer_t *t)
 {
-    activity_log_flush(h->data);
+    activity_log_flush(t->data);
 }
 
 static int64_t count_rows(activity_log *l)
@@ -304,7 +333,7 @@ activity_log *activity_log_create(uv_loop_t *loop, store *db, const activity_set
     l->db = db;
     l->settings = settings;
     l->tail = &l->head;
-    uv_check_init(loop, &l->flush);
+    uv_timer_init(loop, &l->flush);
     l->flush.data = l;
     uv_timer_init(loop, &l->prune);
     l->prune.data = l;
@@ -339,9 +368,14 @@ void activity_log_destroy(activity_log *l)
     free(l);
 }
 
+uint64_t activity_log_dropped(const activity_log *l)
+{
+    return l ? l->dropped : 0;
+}
+
 int64_t activity_log_count(activity_log *l)
 {
-    return l->rows + (int64_t)l->queued;
+    return l->rows + (int64_t)l->queued_calls;
 }
 
 /* ---- queries ------------------------------------------------------------ */

@@ -3,8 +3,11 @@
  * tool_called events.
  *
  * Writes never wait: activity_log_add() copies the row into memory and the
- * rows of one loop turn are written together, in one transaction, right
- * after the loop's poll phase (a uv_check handle). Rows older than
+ * queued rows are written together, in one transaction, 20 ms after the
+ * first of them (a timer), or at once when 128 wait (the queue's bound:
+ * nothing is dropped for room), and at close; a query writes them first.
+ * A kill -9 loses at most the last 20 ms. Rows a failed write loses are
+ * counted (activity_log_dropped) and logged once. Rows older than
  * activity.retention_days, and the oldest past activity.max_rows, are
  * deleted (hourly, and whenever the rows pass max_rows by a tenth).
  * Arguments are kept as JSON text cut to activity.max_argument_bytes; the
@@ -22,13 +25,17 @@
 
 /* One call as it ended. Every pointer is borrowed for the add only. */
 typedef struct activity_record {
-    int64_t ts_ms;          /* when the call started (ms since the epoch) */
-    const char *session_id; /* the /mcp session; NULL or "" when none */
-    const char *server;     /* NULL when no server could be named */
-    const char *method;     /* "tools/call", "prompts/get", "resources/read" */
-    const char *name;       /* the upstream's own tool (prompt, resource) name */
-    json_t *arguments;      /* NULL when none */
-    const char *error;      /* NULL: it succeeded */
+    int64_t ts_ms;              /* when the call started (ms since the epoch) */
+    const char *session_id;     /* the /mcp session; NULL or "" when none */
+    const char *server;         /* NULL when no server could be named */
+    const char *method;         /* "tools/call", "prompts/get", "resources/read" */
+    const char *name;           /* the upstream's own tool (prompt, resource) name */
+    json_t *arguments;          /* NULL when none (or given as text below) */
+    const char *arguments_text; /* the arguments' JSON text as the client sent it (valid JSON, an
+                                 * object); when set, used instead of `arguments` (nothing written
+                                 * out again). Not NUL-terminated: arguments_len bytes. */
+    size_t arguments_len;
+    const char *error; /* NULL: it succeeded */
     uint64_t duration_ms;
     uint64_t response_bytes; /* of the answer's JSON text */
 } activity_record;
@@ -51,7 +58,7 @@ typedef struct activity_log activity_log;
 /* `loop`, `db` and `settings` (read when used) are borrowed. */
 activity_log *activity_log_create(uv_loop_t *loop, store *db, const activity_settings *settings);
 
-/* Queues one row (copied), written at the end of this loop turn. A NULL
+/* Queues one row (copied), written within FLUSH_INTERVAL_MS. A NULL
  * log (no database: a part tested alone) records nothing. */
 void activity_log_add(activity_log *l, const activity_record *r);
 
@@ -80,6 +87,9 @@ void activity_log_destroy(activity_log *l);
  * has ended. */
 bool activity_log_query(activity_log *l, const activity_filter *f, json_t **rows, int64_t *next_cursor, char *err,
                         size_t err_len);
+
+/* Rows lost because their write failed, since start (0 for a NULL log). */
+uint64_t activity_log_dropped(const activity_log *l);
 
 /* Rows in the table now (including the queued ones). */
 int64_t activity_log_count(activity_log *l);

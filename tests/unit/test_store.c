@@ -259,8 +259,9 @@ static json_t *query(logfx *lf, activity_filter f, int64_t *next)
     return rows;
 }
 
-/* Rows wait for the end of the loop turn, then are one transaction. */
-static void test_rows_are_written_at_the_end_of_the_turn(void **state)
+/* Rows wait for the flush timer, then are one transaction. (That a turn
+ * alone does not write them depends on the clock: not asserted.) */
+static void test_rows_are_written_on_the_timer(void **state)
 {
     fixture *fx = *state;
     logfx lf = {0};
@@ -269,8 +270,9 @@ static void test_rows_are_written_at_the_end_of_the_turn(void **state)
     int64_t t = now_ms();
     add(&lf, t, "demo", "add", NULL, "{\"a\":2,\"b\":3}");
     add(&lf, t + 1, "demo", "echo", "boom", NULL);
-    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity"), 0); /* not yet */
-    uv_run(&lf.loop, UV_RUN_NOWAIT);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity"), 0); /* not in the add */
+    assert_int_equal(activity_log_count(lf.log), 2);                           /* but counted */
+    uv_run(&lf.loop, UV_RUN_DEFAULT); /* the flush timer is the only handle that keeps it running */
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity"), 2);
     assert_int_equal(activity_log_count(lf.log), 2);
 
@@ -371,6 +373,46 @@ static void test_arguments_are_cut(void **state)
     log_close(&lf);
 }
 
+/* The client's own text is kept as it is, cut on a character boundary the
+ * same way; a tree is not needed. */
+static void test_arguments_as_text(void **state)
+{
+    fixture *fx = *state;
+    logfx lf = {.settings = {.retention_days = 30, .max_rows = 1000, .max_argument_bytes = 12}};
+    log_open(&lf, fx->path);
+    const char *cut = "{\"m\": \"ééééé\"}XYZ"; /* only the first 17 bytes are passed */
+    const char *small = "{ \"m\" : 1 }";
+    activity_log_add(lf.log,
+                     &(activity_record){.server = "demo", .name = "echo", .arguments_text = cut, .arguments_len = 17});
+    activity_log_add(
+        lf.log,
+        &(activity_record){.server = "demo", .name = "echo", .arguments_text = small, .arguments_len = strlen(small)});
+    json_t *rows = query(&lf, (activity_filter){0}, NULL);
+    json_t *s = json_array_get(rows, 0), *c = json_array_get(rows, 1);
+    assert_false(json_is_true(json_object_get(s, "arguments_truncated")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "arguments"), "m")), 1);
+    assert_true(json_is_true(json_object_get(c, "arguments_truncated")));
+    assert_string_equal(json_string_value(json_object_get(c, "arguments")), "{\"m\": \"éé"); /* 7 + 2*2 = 11 bytes */
+    json_decref(rows);
+    log_close(&lf);
+}
+
+/* The queue's bound: once 128 rows wait they are written in the add itself,
+ * no timer or turn needed; the rest at close. */
+static void test_full_queue_is_written_at_once(void **state)
+{
+    fixture *fx = *state;
+    logfx lf = {0};
+    log_open(&lf, fx->path);
+    for (int i = 0; i < 130; i++)
+        add(&lf, now_ms(), "demo", "burst", NULL, NULL);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity"), 128);
+    assert_int_equal(activity_log_count(lf.log), 130);
+    assert_int_equal(activity_log_dropped(lf.log), 0);
+    log_close(&lf);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity"), 130); /* close wrote the rest */
+}
+
 static void test_retention_by_age_and_rows(void **state)
 {
     fixture *fx = *state;
@@ -380,7 +422,7 @@ static void test_retention_by_age_and_rows(void **state)
     add(&lf, t - 2LL * 24 * 3600 * 1000, "demo", "old", NULL, NULL);
     for (int i = 0; i < 120; i++)
         add(&lf, t + i, "demo", "new", NULL, NULL);
-    uv_run(&lf.loop, UV_RUN_NOWAIT); /* 121 rows > 100 + 10: pruned after the write */
+    uv_run(&lf.loop, UV_RUN_DEFAULT); /* the timer's write; 121 rows > 100 + 10: pruned after it */
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity"), 100);
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity WHERE name = 'old'"), 0);
     /* the newest are the ones kept */
@@ -425,7 +467,7 @@ static void test_kill_9_mid_burst_leaves_whole_rows(void **state)
                                                             .error = i % 2 ? "odd" : NULL,
                                                             .duration_ms = (uint64_t)turn,
                                                             .response_bytes = (uint64_t)i});
-            uv_run(&lf.loop, UV_RUN_NOWAIT);
+            uv_run(&lf.loop, UV_RUN_DEFAULT); /* until the flush timer wrote the burst: one transaction */
             if (turn == 20 && write(ready[1], "r", 1) != 1)
                 _exit(3);
         }
@@ -550,9 +592,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_migration_leaves_file_as_it_was, setup, teardown),
         cmocka_unit_test_setup_teardown(test_older_file_is_migrated_keeping_rows, setup, teardown),
         cmocka_unit_test(test_resolve_path),
-        cmocka_unit_test_setup_teardown(test_rows_are_written_at_the_end_of_the_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_are_written_on_the_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters_and_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arguments_are_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arguments_as_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_queue_is_written_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_by_age_and_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_9_mid_burst_leaves_whole_rows, setup, teardown),
         cmocka_unit_test(test_tool_index_name_words),
