@@ -78,7 +78,11 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
  * answered through a batch of its own (now, or later through `req`). false,
  * with nothing done, when the general path must take the body instead: the
  * tool is not on offer or its server is not Ready (it refuses with the
- * usual errors). All borrowed. */
+ * usual errors). All borrowed.
+ * Two paths start a tools/call (this and mcp_batch_call_tool): a rule that
+ * decides whether or how a call is made (what is on offer, quarantine,
+ * limits, what is recorded) must hold in both, or send the call to the
+ * general path by declining here. */
 bool mcp_calls_call_text(mcp_calls *calls, const mcp_catalog *cat, const char *session_id, const mcp_call_text *ct,
                          bool accepts_sse, const http_request *req, http_response *res);
 
