@@ -25,30 +25,18 @@
 
 #include <cmocka.h>
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-} fixture;
+#include "tmp_dir.h"
+
+typedef tmp_dir fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/mcpproxy-unit-XXXXXX");
-    if (!mkdtemp(fx->dir))
-        return -1;
-    snprintf(fx->path, sizeof fx->path, "%s/sub/mcpproxy.db", fx->dir);
-    *state = fx;
-    return 0;
+    return tmp_dir_setup(state, "sub/mcpproxy.db");
 }
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
-    int rc = system(cmd);
-    free(fx);
-    return rc == 0 ? 0 : -1;
+    return tmp_dir_teardown(state);
 }
 
 /* One value of a query on a separate connection, as another reader sees
