@@ -71,6 +71,16 @@ async function assertNoSecret(proxy, rec, secrets, name) {
   }
 }
 
+/** Stops the proxy, then the OAuth upstream (if any), removes `dirs`, and
+ *  asserts the proxy ended on its own (exit 0, no signal). */
+async function stopAll(proxy, upstream, ...dirs) {
+  const { code, signal } = await proxy.stop();
+  await upstream?.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  assert.equal(signal, null);
+  assert.equal(code, 0);
+}
+
 test('the SDK example server: Login required, discovery and registration, a login through /oauth/callback, calls with the token, tokens kept across a restart, logout', async () => {
   const sdk = await startSdkExample();
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-oauth-'));
@@ -163,11 +173,7 @@ test('the SDK example server: Login required, discovery and registration, a logi
     assert.match(disabled.json.error, /server 'sdk' is disabled; enable it first/);
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await sdk.stop();
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, sdk, dir);
   }
 });
 
@@ -225,10 +231,7 @@ test('short-lived tokens (4.5 s): refreshed ahead of expiry without leaving Read
     await rec.until((e) => isState('short', 'Ready')(e) && e.seq > lost.seq, 20000, 'short Ready after the new login');
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await srv.stop();
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, srv);
   }
 });
 
@@ -281,11 +284,7 @@ test('mcpproxy auth login prints the URL and opens it with xdg-open, then report
     assert.equal(usage.code, 2);
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await sdk.stop();
-    rmSync(bin, { recursive: true, force: true });
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, sdk, bin);
   }
 });
 
@@ -326,10 +325,7 @@ test('a configured oauth.client_id (and secret, masked and kept on PATCH) is use
     await assertNoSecret(proxy, rec, [client.client_secret, stored.access_token], 'sdk');
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await sdk.stop();
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, sdk);
   }
 });
 
@@ -352,10 +348,7 @@ test('discovery without resource_metadata in the challenge (the well-known URL) 
     assert.match((await callTool(proxy, 'wk__whoami', {})).content[0].text, /^client /);
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await srv.stop();
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, srv);
   }
 });
 
@@ -373,9 +366,7 @@ test('an authorization server that cannot be found: the login answers 502 naming
     assert.equal((await api(proxy, 'GET', '/api/servers/wk')).json.status, 'Login required');
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy);
   }
 });
 
@@ -400,11 +391,7 @@ test('a token file that does not parse is never written over: the log names it, 
     assert.ok(proxy.logs.some((e) => e.msg === 'OAuth tokens not saved' && /did not parse at start; fix or remove it/.test(e.reason)));
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, srv, dir);
   }
 });
 
@@ -447,10 +434,7 @@ test('an authorization server that does not answer the refresh after a 401: Erro
     assert.equal((await api(proxy, 'GET', '/api/servers/short')).json.last_error, null);
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await srv.stop();
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, srv);
   }
 });
 
@@ -506,10 +490,7 @@ test('a login that fails at the callback (a forged code, a denial): the page, la
     assert.equal((await api(proxy, 'GET', '/api/servers/short')).json.last_error, null);
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await srv.stop();
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, srv);
   }
 });
 
@@ -552,10 +533,6 @@ test('a disabled server\'s tokens are not refreshed, nor after a restart while d
     assert.equal(rec.events.filter((e) => isState('short', 'Login required')(e)).length, 0);
     await rec.close();
   } finally {
-    const { code, signal } = await proxy.stop();
-    await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
-    assert.equal(signal, null);
-    assert.equal(code, 0);
+    await stopAll(proxy, srv, dir);
   }
 });
