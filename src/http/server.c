@@ -598,7 +598,10 @@ http_server *http_server_create(const http_server_options *opts, char *err, size
         return NULL;
     }
     srv->port = lws_get_vhost_listen_port(srv->vhost);
-    snprintf(srv->url, sizeof srv->url, "http://%s:%d", host, srv->port);
+    /* An IPv6 address takes brackets in a URL (RFC 3986), or the port
+     * would read as one of its groups. */
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(srv->url, sizeof srv->url, v6 ? "http://[%s]:%d" : "http://%s:%d", host, srv->port);
     return srv;
 }
 
