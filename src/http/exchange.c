@@ -191,7 +191,8 @@ static void start(http_pending *p, int status, const char *content_type)
 {
     p->started = true;
     p->status = status;
-    snprintf(p->content_type, sizeof p->content_type, "%s", content_type ? content_type : "application/octet-stream");
+    const char *type = content_type ? content_type : "application/octet-stream";
+    copy_text(p->content_type, sizeof p->content_type, type, strlen(type));
 }
 
 /* Writes a finished answer now when nothing stands before it on the

@@ -339,7 +339,7 @@ static int on_request(struct lws *wsi, http_server *srv, http_session *s, const 
     session_reset(srv, s);
     s->slot.wsi = wsi;
     s->method = http_request_method(wsi);
-    snprintf(s->path, sizeof s->path, "%.*s", (int)len, path);
+    copy_text(s->path, sizeof s->path, path, strnlen(path, len));
     bool query_whole = http_request_query(wsi, &s->query);
     copy_headers(wsi, s);
     conn_peer(wsi, s->peer, sizeof s->peer);
