@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,51 +107,71 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s && *s ? xstrdup(s) : NULL;
-}
-
 static void row_free(pending_row *r)
 {
-    free(r->session_id);
-    free(r->server);
-    free(r->method);
-    free(r->name);
-    free(r->arguments);
-    free(r->error);
-    free(r->client_name);
-    free(r->client_version);
-    free(r);
+    free(r); /* its strings are in the same block */
 }
 
-/* JSON text cut to `max` bytes on a character boundary: the client's own
- * text when the caller has it (no tree written out again), else the tree's. */
-static char *arguments_text(const activity_record *rec, size_t max, bool *truncated)
+/* The arguments' JSON text to keep: the client's own bytes when the caller
+ * has them (no tree written out again), else the tree written out
+ * (*dumped, for the caller to free); cut to `max` bytes on a character
+ * boundary. NULL when there are none. */
+static const char *arguments_span(const activity_record *rec, size_t max, size_t *len, bool *truncated, char **dumped)
 {
     *truncated = false;
-    char *text;
-    size_t len;
+    *dumped = NULL;
+    *len = 0;
+    const char *text;
+    size_t n;
     if (rec->arguments_text) {
-        /* One byte past the cut is kept to see where a character starts. */
-        len = rec->arguments_len;
-        size_t n = len <= max ? len : max + 1;
-        text = xmalloc(n + 1);
-        memcpy(text, rec->arguments_text, n);
-        text[n] = '\0';
+        text = rec->arguments_text;
+        n = rec->arguments_len;
     } else if (rec->arguments) {
-        text = json_dumps(rec->arguments, JSON_COMPACT);
-        len = strlen(text);
+        text = *dumped = json_dumps(rec->arguments, JSON_COMPACT);
+        n = strlen(text);
     } else {
         return NULL;
     }
-    if (len <= max)
-        return text;
-    *truncated = true;
-    while (max > 0 && ((unsigned char)text[max] & 0xC0) == 0x80)
-        max--;
-    text[max] = '\0';
+    if (n > max) { /* text[max], the first byte left out, says where a character starts */
+        *truncated = true;
+        while (max > 0 && ((unsigned char)text[max] & 0xC0) == 0x80)
+            max--;
+        n = max;
+    }
+    *len = n;
     return text;
+}
+
+/* A row and its strings in one allocation (a call's row was seven). */
+typedef struct row_text {
+    const char *s; /* NULL: the field stays NULL */
+    size_t len;
+} row_text;
+
+static row_text text_of(const char *s)
+{
+    return s && *s ? (row_text){s, strlen(s)} : (row_text){NULL, 0};
+}
+
+/* texts[i] is copied into the block and field offsets[i] (a char * of
+ * the row) points at it. */
+static pending_row *row_new(const row_text *texts, const size_t *offsets, size_t n)
+{
+    size_t size = sizeof(pending_row);
+    for (size_t i = 0; i < n; i++)
+        size += texts[i].s ? texts[i].len + 1 : 0;
+    pending_row *r = xmalloc(size);
+    *r = (pending_row){0};
+    char *at = (char *)(r + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!texts[i].s)
+            continue;
+        memcpy(at, texts[i].s, texts[i].len);
+        at[texts[i].len] = '\0';
+        memcpy((char *)r + offsets[i], &at, sizeof at);
+        at += texts[i].len + 1;
+    }
+    return r;
 }
 
 static void on_flush(uv_timer_t *t);
@@ -178,15 +199,25 @@ void activity_log_add(activity_log *l, const activity_record *rec)
 {
     if (!l)
         return;
-    pending_row *r = xcalloc(1, sizeof *r);
+    size_t args_len;
+    bool truncated;
+    char *dumped;
+    const char *args = arguments_span(rec, l->settings->max_argument_bytes, &args_len, &truncated, &dumped);
+    const char *method = rec->method ? rec->method : "tools/call";
+    const char *name = rec->name ? rec->name : "";
+    const row_text texts[] = {
+        text_of(rec->session_id), text_of(rec->server), {method, strlen(method)},
+        {name, strlen(name)},     {args, args_len},     {rec->error, rec->error ? strlen(rec->error) : 0},
+    };
+    static const size_t offsets[] = {
+        offsetof(pending_row, session_id), offsetof(pending_row, server),    offsetof(pending_row, method),
+        offsetof(pending_row, name),       offsetof(pending_row, arguments), offsetof(pending_row, error),
+    };
+    pending_row *r = row_new(texts, offsets, sizeof texts / sizeof texts[0]);
+    free(dumped);
     r->ts_ms = rec->ts_ms;
-    r->session_id = dup_or_null(rec->session_id);
-    r->server = dup_or_null(rec->server);
-    r->method = xstrdup(rec->method ? rec->method : "tools/call");
-    r->name = xstrdup(rec->name ? rec->name : "");
-    r->arguments = arguments_text(rec, l->settings->max_argument_bytes, &r->arguments_truncated);
+    r->arguments_truncated = truncated;
     r->ok = rec->error == NULL;
-    r->error = rec->error ? xstrdup(rec->error) : NULL;
     r->duration_ms = (int64_t)rec->duration_ms;
     r->response_bytes = (int64_t)rec->response_bytes;
     enqueue(l, r);
@@ -196,12 +227,12 @@ void activity_log_session(activity_log *l, const char *session_id, const char *c
 {
     if (!l || !session_id || !*session_id)
         return;
-    pending_row *r = xcalloc(1, sizeof *r);
+    const row_text texts[] = {text_of(session_id), text_of(client_name), text_of(client_version)};
+    static const size_t offsets[] = {offsetof(pending_row, session_id), offsetof(pending_row, client_name),
+                                     offsetof(pending_row, client_version)};
+    pending_row *r = row_new(texts, offsets, sizeof texts / sizeof texts[0]);
     r->is_session = true;
     r->ts_ms = now_ms();
-    r->session_id = xstrdup(session_id);
-    r->client_name = dup_or_null(client_name);
-    r->client_version = dup_or_null(client_version);
     enqueue(l, r);
 }
 
