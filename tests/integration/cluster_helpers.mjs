@@ -60,19 +60,25 @@ export async function startNats({ port, storeDir } = {}) {
   };
 }
 
+/** The environment of a node: nats.c's own leak after a NATS restart
+ * (lsan_nats.supp says which) is not ours. */
+export const natsEnv = { LSAN_OPTIONS: `suppressions=${path.join(repoRoot, 'tests/integration/lsan_nats.supp')}` };
+
 /**
  * Starts an mcpproxy node of the cluster on `natsUrl` and waits until its
  * own cluster_state_changed "connected" comes back through the stream.
  * `configPath` restarts a node with the config it had (keepConfig); `after`:
  * the event must have a seq above it (a restarted node's earlier
- * "connected" is still in the stream).
+ * "connected" is still in the stream). `cluster`: more cluster settings
+ * (buffer, stream, ...).
  */
-export async function startNode(natsUrl, node, { configPath, history, after = 0 } = {}) {
-  // nats.c's own leak after a NATS restart (lsan_nats.supp says which).
-  const env = { LSAN_OPTIONS: `suppressions=${path.join(repoRoot, 'tests/integration/lsan_nats.supp')}` };
+export async function startNode(natsUrl, node, { configPath, history, after = 0, cluster = {} } = {}) {
   const proxy = configPath
-    ? await startProxy({ configPath, env })
-    : await startProxy({ config: { cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}) } }, keepConfig: true, env });
+    ? await startProxy({ configPath, env: natsEnv })
+    : await startProxy({
+      config: { cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}), ...cluster } },
+      keepConfig: true, env: natsEnv,
+    });
   await waitClusterEvent(proxy, (e) => e.node === node && e.new_state === 'connected' && e.seq > after);
   return proxy;
 }
