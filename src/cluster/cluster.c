@@ -624,6 +624,8 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     natsOptions *opts = c->opts;
     if (s == NATS_OK)
         s = set_servers(opts, cfg->nats_url);
+    if (s == NATS_OK) /* in the order given: each node may list its nearest first */
+        s = natsOptions_SetNoRandomize(opts, true);
     if (s == NATS_OK)
         s = natsOptions_SetName(opts, cfg->node);
     if (s == NATS_OK && cfg->credentials[0])
