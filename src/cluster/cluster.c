@@ -467,6 +467,13 @@ static void setup_work(uv_work_t *w)
         sc.Storage = js_FileStorage;
         s = js_AddStream(&si, c->js, &sc, NULL, &jerr);
     }
+    if (s != NATS_OK && jerr == JSStreamSubjectOverlapErr) {
+        snprintf(c->setup_err, sizeof c->setup_err,
+                 "cannot create stream %s: another stream of this NATS account already takes the subjects %s "
+                 "(one account holds one mcpproxy stream: use that stream's name as cluster.stream, or remove it)",
+                 cfg->stream, SUBJECT_ALL);
+        return;
+    }
     if (s != NATS_OK) {
         snprintf(c->setup_err, sizeof c->setup_err,
                  "cannot find or create stream %s: %s (JetStream error %d; is nats-server running with -js?)",
