@@ -45,6 +45,11 @@
 #define SETUP_RETRY_MS 2000
 #define PUB_ACK_WAIT_MS 5000 /* an ack not back by then: the event is sent again */
 #define RESEND_DELAY_MS 200  /* after a publish the stream did not take (e.g. no leader yet) */
+/* Sent and not yet acked at most: nats.c would block the loop (for its
+ * stall wait) past its MaxPending, waiting for acks only the loop reads.
+ * MaxPending is 4x this: publishes of a lost connection still count there
+ * until their ack wait ends. */
+#define MAX_IN_FLIGHT 16384
 
 static const char *const STATE_CONNECTING = "connecting";
 static const char *const STATE_CONNECTED = "connected";
@@ -313,14 +318,15 @@ static void update_stats(cluster *c)
 }
 
 /* Sends what the outbox has not sent yet, in order, while the stream is
- * reachable; stops at the first publish that fails (it goes again when the
- * link is next up, or with the next event). Returns whether all are sent. */
+ * reachable and fewer than MAX_IN_FLIGHT wait for their acks; stops at the
+ * first publish that fails (it goes again when the link is next up, or
+ * with the next event or ack). Returns whether all are sent. */
 static bool flush(cluster *c)
 {
     if (c->state != STATE_CONNECTED)
         return false;
     outbox_entry *e;
-    while ((e = outbox_next_unsent(c->out))) {
+    while (outbox_size(c->out) - outbox_unsent(c->out) < MAX_IN_FLIGHT && (e = outbox_next_unsent(c->out))) {
         char msg_id[128];
         snprintf(msg_id, sizeof msg_id, "%s%llu", c->msg_id, (unsigned long long)e->id);
         jsPubOptions po;
@@ -415,6 +421,8 @@ static void on_wake(uv_async_t *h)
         free(in);
         in = next;
     }
+    if (outbox_unsent(c->out)) /* acks made room (MAX_IN_FLIGHT) */
+        flush(c);
     update_stats(c);
 }
 
@@ -558,7 +566,7 @@ static void connect_done(uv_work_t *w, int status)
         jsOptions_Init(&jo);
         jo.PublishAsync.AckHandler = on_pub_ack;
         jo.PublishAsync.AckHandlerClosure = c;
-        jo.PublishAsync.MaxPending = 65536;
+        jo.PublishAsync.MaxPending = 4 * MAX_IN_FLIGHT;
         natsStatus js = natsConnection_JetStream(&c->js, c->nc, &jo);
         if (js != NATS_OK)
             s = js;
