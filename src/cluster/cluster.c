@@ -334,6 +334,12 @@ static bool flush(cluster *c)
         po.MsgId = msg_id; /* the stream drops a copy it already holds */
         po.MaxWait = PUB_ACK_WAIT_MS;
         natsStatus s = js_PublishAsync(c->js, e->subject, e->payload, (int)e->len, &po);
+        if (s == NATS_MAX_PAYLOAD) { /* never will it fit: leave it out rather than hold all behind it */
+            log_kv(LOG_WARN, "event larger than the NATS server's max_payload: it reached no node",
+                   LOG_FIELDS(LOG_INT("bytes", (int64_t)e->len), LOG_STR("subject", e->subject)));
+            outbox_ack(c->out, e->id);
+            continue;
+        }
         if (s != NATS_OK) {
             outbox_resend_from(c->out, e->id);
             if (!c->send_failing)

@@ -184,6 +184,36 @@ test('a node starts while its NATS is unreachable: degraded, then connected, its
   }
 });
 
+test('an event larger than the NATS server takes is left out (logged), not holding up the ones behind it', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-nats-conf-'));
+  const conf = path.join(dir, 'nats.conf');
+  writeFileSync(conf, 'max_payload: 4096\n');
+  const small = await startNats({ extra: ['-c', conf] });
+  const f = await startNode(small.url, 'f', { cluster: { stream: 'SMALL' } });
+  try {
+    const [onF] = await connectReady(f, '/ws/events?types=tool_called');
+    await post(f, [
+      { type: 'tool_called', server_name: 'big', data: { tag: 'big', pad: 'x'.repeat(8000) } },
+      ...tagged('after', 1),
+    ]);
+    const got = await numberedUntil(onF, 'after0', 15000);
+    assert.deepEqual(got.map((e) => e.data.tag), ['after0'], 'the big one never reached the stream');
+    const line = await f.waitForLog((l) => /max_payload/.test(l.msg ?? ''));
+    assert.ok(line.bytes > 4096);
+    // Nothing stays held: the outbox empties once the stream acked the rest.
+    const deadline = Date.now() + 10000;
+    let buffered;
+    while ((buffered = (await health(f)).cluster.buffered) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(buffered, 0);
+    await onF.close();
+  } finally {
+    const result = await stopNode(f);
+    await small.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(result, { code: 0, signal: null });
+  }
+});
+
 /** Runs the proxy on a config to its exit: {code, stderr}. */
 function runToExit(config) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpproxy-cluster-start-'));
