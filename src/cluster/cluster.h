@@ -9,14 +9,18 @@
  * stream's creation time as epoch. So every node's clients see the same
  * events, in the same order, with the same seq, and can resume on any node.
  *
- *   cluster_create ── connect (blocking, on the loop) ──▶ connecting
+ *   cluster_create ── connect (in the background) ──▶ connecting
  *   connecting ── stream found or made, consumer subscribed ──▶ connected
  *   connected ── NATS lost ──▶ disconnected ── NATS back ──▶ connected
  *
  * Each change publishes cluster_state_changed and shows in app->cluster_state
- * (/healthz says "degraded" unless connected). While not connected the
- * bus's relay refuses, and this node's events reach its own clients live
- * only (bus.h); nothing is buffered for the stream. */
+ * (/healthz says "degraded" unless connected). This node's events wait in
+ * an outbox (outbox.h, cluster.buffer of them) until the stream has
+ * acknowledged them: while not connected they stay there, in order, and
+ * this node's clients get each as a preview ("pending", bus.h); once
+ * connected again they are published in order and come back numbered to
+ * every node. The "connected" event says how many overflowed meanwhile
+ * (data.events_lost); a resume from before it then gets resync_required. */
 #ifndef MCPPROXY_CLUSTER_CLUSTER_H
 #define MCPPROXY_CLUSTER_CLUSTER_H
 
@@ -27,11 +31,13 @@
 
 typedef struct cluster cluster;
 
-/* Connects to a->cfg.cluster.nats_url (at most 2 s, on the loop), then finds
- * or makes the stream and subscribes in the background. Sets the bus's relay
- * and epoch. Returns NULL with a message saying what to fix when NATS cannot
- * be reached or the credentials file is refused. `a` is borrowed and must
- * outlive the cluster. */
+/* Starts connecting to a->cfg.cluster.nats_url (one or several servers) in
+ * the background, then finds or makes the stream and subscribes; a server
+ * that is away is retried every 0.5 s for as long as the node runs. Sets
+ * the bus's relay (and later its epoch). Returns NULL with a message saying
+ * what to fix only for what waiting cannot mend: an unreadable credentials
+ * file, options nats.c refuses. `a` is borrowed and must outlive the
+ * cluster. */
 cluster *cluster_create(app *a, char *err, size_t err_len);
 
 /* Stops relaying and reading, and closes the NATS connection; its handles

@@ -108,6 +108,8 @@ static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const c
     write_member(sb, "timestamp", timestamp);
     if (f->node)
         write_member(sb, "node", f->node);
+    if (f->pending)
+        strbuf_append(sb, ",\"pending\":true", 15);
     strbuf_append(sb, ",\"data\":", 8);
     if (f->data_text)
         strbuf_append(sb, f->data_text, f->data_text_len);
