@@ -50,6 +50,7 @@
  * MaxPending is 4x this: publishes of a lost connection still count there
  * until their ack wait ends. */
 #define MAX_IN_FLIGHT 16384
+#define CONSUMER_HEARTBEAT_NS 1000000000LL /* 1 s */
 
 static const char *const STATE_CONNECTING = "connecting";
 static const char *const STATE_CONNECTED = "connected";
@@ -109,7 +110,10 @@ struct cluster {
     outbox *out;            /* this node's events until the stream has them */
     uint64_t lost_reported; /* outbox_lost() when last told in cluster_state_changed */
     bool send_failing;      /* a publish failed: logged once until one works */
-    char msg_id[96];        /* "<node>-<boot>-": + the outbox id = Nats-Msg-Id */
+    /* After a lost link or a publish that may not have landed: one event
+     * in flight until the stream acks it (see flush()). */
+    bool probing;
+    char msg_id[96]; /* "<node>-<boot>-": + the outbox id = Nats-Msg-Id */
 
     /* Shared with nats.c's threads, under lock. */
     uv_mutex_t lock;
@@ -320,13 +324,24 @@ static void update_stats(cluster *c)
 /* Sends what the outbox has not sent yet, in order, while the stream is
  * reachable and fewer than MAX_IN_FLIGHT wait for their acks; stops at the
  * first publish that fails (it goes again when the link is next up, or
- * with the next event or ack). Returns whether all are sent. */
+ * with the next event or ack). Returns whether all are sent.
+ *
+ * Order. Publishes are pipelined, so one that fails while a later one
+ * lands would put the later one first in the stream: e.g. right after a
+ * reconnect, while the stream elects a leader, the first events meet "no
+ * responders" and the next ones a new leader. So after any doubt (a lost
+ * link, a publish to retry) one event goes alone, and the pipeline opens
+ * again only once the stream acked it. And nothing is handed to nats.c
+ * while its connection is not up (the loop may not have heard yet): it
+ * would sit in nats.c's reconnect buffer and be flushed on reconnect ahead
+ * of the earlier events this outbox sends again. */
 static bool flush(cluster *c)
 {
-    if (c->state != STATE_CONNECTED)
+    if (c->state != STATE_CONNECTED || natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
         return false;
+    size_t window = c->probing ? 1 : MAX_IN_FLIGHT;
     outbox_entry *e;
-    while (outbox_size(c->out) - outbox_unsent(c->out) < MAX_IN_FLIGHT && (e = outbox_next_unsent(c->out))) {
+    while (outbox_size(c->out) - outbox_unsent(c->out) < window && (e = outbox_next_unsent(c->out))) {
         char msg_id[128];
         snprintf(msg_id, sizeof msg_id, "%s%llu", c->msg_id, (unsigned long long)e->id);
         jsPubOptions po;
@@ -397,6 +412,7 @@ static void on_wake(uv_async_t *h)
             /* What was sent and not acked may not be in the stream: all
              * of it goes again (the stream drops the copies it has). */
             outbox_resend_all(c->out);
+            c->probing = true;
             set_state(c, current_state(c));
             break;
         case IN_LINK_UP:
@@ -410,11 +426,13 @@ static void on_wake(uv_async_t *h)
             break;
         case IN_ACK:
             outbox_ack(c->out, in->seq);
+            c->probing = false;
             break;
         case IN_PUB_RETRY:
             /* Not at once: a stream without a leader would answer the
              * same at once, over and over. */
             outbox_resend_from(c->out, in->seq);
+            c->probing = true;
             if (!uv_is_active((uv_handle_t *)&c->resend))
                 uv_timer_start(&c->resend, on_resend, RESEND_DELAY_MS, 0);
             break;
@@ -506,6 +524,10 @@ static void setup_work(uv_work_t *w)
     so.Stream = cfg->stream;
     so.Ordered = true; /* every message once, in order; recreated after a loss */
     so.Config.DeliverPolicy = js_DeliverAll;
+    /* The server's idle heartbeat: missing ones are how nats.c finds the
+     * consumer gone (its NATS server died, the stream moved) and makes it
+     * again. Its 5 s default left a node deaf for 15-30 s after a failover. */
+    so.Config.Heartbeat = CONSUMER_HEARTBEAT_NS;
     s = js_Subscribe(&c->sub, c->js, SUBJECT_ALL, on_stream_msg, c, NULL, &so, &jerr);
     if (s == NATS_OK)
         s = natsSubscription_SetPendingLimits(c->sub, -1, -1); /* the stream bounds it */
@@ -681,6 +703,7 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     uv_timer_init(a->loop, &c->resend);
     c->resend.data = c;
     c->out = outbox_create(cfg->buffer);
+    c->probing = true; /* the stream may still be electing its leader */
     /* Message ids unique to this process: a restarted node's ids must not
      * match its earlier run's within the stream's duplicate window. */
     uint64_t boot;
