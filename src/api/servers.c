@@ -1,4 +1,5 @@
 /* servers.c - /api/servers: status, config, tools, logs, edits, actions. */
+#include "api/cluster_servers.h"
 #include "api/edit.h"
 #include "api/oauth.h"
 #include "api/path.h"
@@ -62,6 +63,7 @@ static json_t *server_full_json(app *a, const char *name)
         json_object_update_missing(o, st);
     json_decref(st);
     api_mark_quarantined(a, o);
+    api_cluster_stamp(a, o);
     return o;
 }
 
@@ -76,6 +78,9 @@ static void status_list(app *a, http_response *res)
     json_t *st;
     json_array_foreach(servers, i, st)
         api_mark_quarantined(a, st);
+    /* In a cluster: and the other nodes' servers as this node's table has
+     * them after the same event (PROTOCOL.md, "Clusters"). */
+    api_cluster_add_remote(a, servers, false);
     http_respond_json(res, 200,
                       json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)bus_head_seq(a->bus), "epoch", bus_epoch(a->bus),
                                 "servers", servers));
@@ -104,6 +109,7 @@ static void servers_list(app *a, http_response *res)
     }
     strmap_free(&by_name);
     json_decref(statuses);
+    api_cluster_add_remote(a, arr, true);
     http_respond_json(res, 200, json_pack("{s:o}", "servers", arr));
 }
 
@@ -123,6 +129,13 @@ static void server_add(app *a, const http_request *req, http_response *res)
     if (config_find_server(&a->cfg, srv.name)) {
         http_respond_error(res, 409, "a server named '%s' already exists; PATCH /api/servers/%s to edit it", srv.name,
                            srv.name);
+        server_config_free(&srv);
+        return;
+    }
+    const char *owner = api_cluster_name_owner(a, srv.name);
+    if (owner) {
+        http_respond_error(res, 409, "server name %s is already used by node %s (names are unique in the cluster)",
+                           srv.name, owner);
         server_config_free(&srv);
         return;
     }
@@ -303,12 +316,14 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     }
     const char *name = p->seg[2];
     const char *sub = p->n == 4 ? p->seg[3] : NULL;
-    bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 || strcmp(sub, "enable") == 0 ||
-                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 || strcmp(sub, "login") == 0 ||
-                     strcmp(sub, "logout") == 0;
+    bool known_sub = !sub || strcmp(sub, "status") == 0 || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 ||
+                     strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 ||
+                     strcmp(sub, "login") == 0 || strcmp(sub, "logout") == 0;
     if (!known_sub)
         return false;
     if (!config_find_server(&a->cfg, name)) {
+        if (api_cluster_remote_request(a, name, sub, req, res))
+            return true;
         http_respond_error(res, 404, "no server named '%s' (GET /api/servers lists them)", name);
         return true;
     }
@@ -321,6 +336,15 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
             server_delete(a, name, res);
         else
             http_respond_not_allowed(res, "GET, PATCH, DELETE");
+    } else if (strcmp(sub, "status") == 0) {
+        if (req->method != HTTP_GET) {
+            http_respond_not_allowed(res, "GET");
+        } else {
+            json_t *st = manager_server_status_json(a->manager, name);
+            api_mark_quarantined(a, st);
+            api_cluster_stamp(a, st);
+            http_respond_json(res, 200, st);
+        }
     } else if (strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0) {
         if (req->method != HTTP_GET)
             http_respond_not_allowed(res, "GET");

@@ -436,6 +436,16 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     return c;
 }
 
+natsConnection *cluster_conn(cluster *c)
+{
+    return c->nc;
+}
+
+jsCtx *cluster_js(cluster *c)
+{
+    return c->js;
+}
+
 static void close_work(uv_work_t *w)
 {
     cluster *c = w->data;

@@ -22,6 +22,7 @@
 
 #include "app/app.h"
 
+#include <nats/nats.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,6 +34,13 @@ typedef struct cluster cluster;
  * be reached or the credentials file is refused. `a` is borrowed and must
  * outlive the cluster. */
 cluster *cluster_create(app *a, char *err, size_t err_len);
+
+/* For the parts built on this node's connection (registry.c): the
+ * connection and its JetStream context, borrowed, valid until
+ * cluster_destroy. Used on the loop (publishes only buffer) or in work
+ * threads (calls that wait for a reply). */
+natsConnection *cluster_conn(cluster *c);
+jsCtx *cluster_js(cluster *c);
 
 /* Stops relaying and reading, and closes the NATS connection; its handles
  * leave the loop on its next turns. Call before the loop's last run. */

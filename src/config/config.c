@@ -337,7 +337,7 @@ static bool cluster_name_ok(const char *s)
     return true;
 }
 
-/* "cluster": {nats_url, stream, node, history, credentials}. */
+/* "cluster": {nats_url, stream, node, history, credentials, heartbeat_ms}. */
 static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
 {
     cluster_settings *c = &cfg->cluster;
@@ -348,6 +348,7 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
     c->stream = xstrdup("MCPPROXY_EVENTS");
     c->credentials = xstrdup("");
     c->history = 100000;
+    c->heartbeat_ms = 1000;
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value) {
@@ -362,9 +363,12 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
             ok = get_string(pc, value, key, &c->credentials);
         else if (strcmp(key, "history") == 0)
             ok = get_u32(pc, value, key, 1, &c->history);
+        else if (strcmp(key, "heartbeat_ms") == 0)
+            ok = get_u32(pc, value, key, 50, &c->heartbeat_ms);
         else
-            ok = fail_at_key(pc, key,
-                             "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials)", key);
+            ok = fail_at_key(
+                pc, key,
+                "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials, heartbeat_ms)", key);
         if (!ok)
             return false;
     }
@@ -376,6 +380,11 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
     if (!cluster_name_ok(c->stream))
         return fail_at_key(pc, "stream", "\"cluster.stream\" must be 1 to 64 letters, digits, '_' or '-' (got \"%s\")",
                            c->stream);
+    if (c->heartbeat_ms > 60000)
+        return fail_at_key(pc, "heartbeat_ms",
+                           "\"cluster.heartbeat_ms\" must be from 50 to 60000 (a node silent for 3 of them is "
+                           "unreachable; got %u)",
+                           c->heartbeat_ms);
     if (c->nats_url[0] == '\0')
         return fail_at_key(pc, "nats_url", "\"cluster.nats_url\" must not be empty (e.g. nats://127.0.0.1:4222)");
     return true;

@@ -65,14 +65,15 @@ export async function startNats({ port, storeDir } = {}) {
  * own cluster_state_changed "connected" comes back through the stream.
  * `configPath` restarts a node with the config it had (keepConfig); `after`:
  * the event must have a seq above it (a restarted node's earlier
- * "connected" is still in the stream).
+ * "connected" is still in the stream). `config`: more of the node's config
+ * (its mcpServers); `cluster`: more cluster keys (heartbeat_ms).
  */
-export async function startNode(natsUrl, node, { configPath, history, after = 0 } = {}) {
+export async function startNode(natsUrl, node, { configPath, history, after = 0, config = {}, cluster = {} } = {}) {
   // nats.c's own leak after a NATS restart (lsan_nats.supp says which).
   const env = { LSAN_OPTIONS: `suppressions=${path.join(repoRoot, 'tests/integration/lsan_nats.supp')}` };
   const proxy = configPath
     ? await startProxy({ configPath, env })
-    : await startProxy({ config: { cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}) } }, keepConfig: true, env });
+    : await startProxy({ config: { ...config, cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}), ...cluster } }, keepConfig: true, env });
   await waitClusterEvent(proxy, (e) => e.node === node && e.new_state === 'connected' && e.seq > after);
   return proxy;
 }
