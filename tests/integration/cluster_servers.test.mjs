@@ -3,8 +3,9 @@
 // node's servers, live (docs/PROTOCOL.md, "Clusters").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { api } from './harness.mjs';
-import { recordEvents, isState, demo } from './upstream_helpers.mjs';
+import { recordEvents, demo } from './upstream_helpers.mjs';
 import { check } from './openapi_helpers.mjs';
 import { startNats, startNode, stopNode } from './cluster_helpers.mjs';
 
@@ -15,11 +16,12 @@ const recs = {};
 
 before(async () => {
   nats = await startNats();
-  for (const name of ['a', 'b']) {
+  for (const name of ['a', 'b', 'c']) {
     nodes[name] = await startNode(nats.url, name, { config: { mcpServers: [demo(`srv-${name}`)] }, cluster: { heartbeat_ms: HEARTBEAT_MS } });
     recs[name] = await recordEvents(nodes[name]);
   }
-  for (const name of ['a', 'b']) await recs[name].until(isState(`srv-${name}`, 'Ready'));
+  // Each node's own status (its first events may precede its link to the stream).
+  for (const name of ['a', 'b', 'c']) await statusUntil(nodes[name], `srv-${name}`, (s) => s.state === 'Ready');
 });
 
 after(async () => {
@@ -77,7 +79,7 @@ test('every node lists every node\'s servers, each with its node', async () => {
   assert.ok(tools.json.tools.some((t) => t.name === 'add'), JSON.stringify(tools.json));
   const all = await api(nodes.b, 'GET', '/api/servers');
   check('GET', '/api/servers', all);
-  assert.deepEqual(all.json.servers.map((s) => [s.name, s.node]).sort(), [['srv-a', 'a'], ['srv-b', 'b']]);
+  assert.deepEqual(all.json.servers.map((s) => [s.name, s.node]).sort(), [['srv-a', 'a'], ['srv-b', 'b'], ['srv-c', 'c']]);
 });
 
 test('actions on another node\'s server answer 409 naming its node; its name is taken', async () => {
@@ -102,4 +104,56 @@ test('a state change on a node shows in another node\'s events and status', asyn
   assert.equal((await api(nodes.a, 'POST', '/api/servers/srv-a/enable')).status, 200);
   await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Ready' && e.seq > ev.seq);
   await statusUntil(nodes.b, 'srv-a', (s) => s.status === 'Ready');
+});
+
+/** Publishes a marker on `proxy` and resolves with the events `rec` got up to it. */
+async function eventsUpTo(proxy, rec, tag) {
+  const res = await api(proxy, 'POST', '/api/events', { type: 'tool_called', server_name: 'marker', data: { tag } });
+  assert.equal(res.status, 202, res.text);
+  const marker = await rec.until((e) => e.type === 'tool_called' && e.data?.tag === tag);
+  return rec.events.filter((e) => e.seq <= marker.seq);
+}
+
+test('a node that stops cleanly takes its servers out of every list', async () => {
+  await recs.c.client.close();
+  delete recs.c;
+  const result = await stopNode(nodes.c);
+  delete nodes.c;
+  assert.deepEqual(result, { code: 0, signal: null });
+  const ev = await recs.b.until((e) => e.type === 'server_config_changed' && e.server_name === 'srv-c' && e.data?.action === 'deleted');
+  assert.equal(ev.node, 'c');
+  const deadline = Date.now() + 10000;
+  while ((await status(nodes.b)).servers.some((s) => s.name === 'srv-c')) {
+    assert.ok(Date.now() < deadline, 'srv-c left the list');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+test('kill -9 of a node: the others see its servers Unreachable, announced once', async () => {
+  // A third node: two survivors announce, the stream keeps one.
+  nodes.c = await startNode(nats.url, 'c2', { cluster: { heartbeat_ms: HEARTBEAT_MS } });
+  recs.c = await recordEvents(nodes.c);
+  await statusUntil(nodes.c, 'srv-a', (s) => s.state === 'Ready');
+  const killed = nodes.a;
+  delete nodes.a;
+  await recs.a.client.close();
+  delete recs.a;
+  assert.deepEqual(await killed.stop('SIGKILL'), { code: null, signal: 'SIGKILL' });
+  rmSync(killed.dir, { recursive: true, force: true });
+  const isUnreachable = (e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Unreachable';
+  const ev = await recs.b.until(isUnreachable);
+  assert.equal(ev.node, 'a');
+  assert.equal(ev.data.last_error, 'node unreachable');
+  const { entry } = await statusUntil(nodes.b, 'srv-a', (s) => s.state === 'Unreachable');
+  assert.equal(entry.status, 'Unreachable');
+  assert.equal(entry.last_error, 'node unreachable');
+  // Give the second survivor time to have announced too, then count.
+  await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 2));
+  for (const [name, rec] of [['b', recs.b], ['c', recs.c]]) {
+    const seen = (await eventsUpTo(nodes[name === 'b' ? 'b' : 'c'], rec, `after-kill-${name}`)).filter(isUnreachable);
+    assert.equal(seen.length, 1, `node ${name} saw one Unreachable event: ${JSON.stringify(seen)}`);
+    assert.equal(seen[0].seq, ev.seq, 'the same event on every node');
+  }
+  // A dead node holds no name: it may be added elsewhere.
+  assert.equal((await api(nodes.b, 'POST', '/api/servers', demo('srv-x'))).status, 201);
 });
