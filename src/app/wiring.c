@@ -6,6 +6,7 @@
 #include "app/app.h"
 #include "cluster/cluster.h"
 #include "cluster/registry.h"
+#include "cluster/rpc.h"
 #include "config/file.h"
 #include "config/watch.h"
 #include "core/bus.h"
@@ -170,6 +171,7 @@ static void finish(runtime *rt)
     /* Its last words (this node's servers leave the others' lists) go out
      * before the connection closes. */
     registry_close(a->registry);
+    rpc_close(a->rpc);
     cluster_close(a->cluster);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
@@ -376,6 +378,10 @@ int app_run(const app_options *opts)
     if (a->cluster) {
         a->registry = registry_create(a, a->cluster);
         registry_set_source(a->registry, api_cluster_local_servers, a);
+        registry_set_listener(a->registry, mcp_endpoint_remote_changed, a->mcp);
+        a->rpc = rpc_create(a, a->cluster);
+        rpc_serve(a->rpc, mcp_endpoint_remote_request, mcp_endpoint_remote_cancel, a->mcp);
+        registry_set_node_down(a->registry, rpc_node_down, a->rpc);
     }
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
@@ -393,6 +399,7 @@ int app_run(const app_options *opts)
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
     registry_destroy(a->registry);
+    rpc_destroy(a->rpc);
     cluster_destroy(a->cluster);
     close_store(a);
     if (uv_loop_close(&loop) != 0)

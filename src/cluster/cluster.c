@@ -264,7 +264,9 @@ static bool relay(const event_fields *f, const char *timestamp, void *ctx)
         json_object_set_new(payload, "old_state", json_string(f->old_state));
     if (f->new_state)
         json_object_set_new(payload, "new_state", json_string(f->new_state));
-    if (f->data)
+    if (f->data_text) /* a publisher that wrote its data as text (tool_called) */
+        json_object_set_new(payload, "data", json_loadb(f->data_text, f->data_text_len, 0, NULL));
+    else if (f->data)
         json_object_set(payload, "data", f->data);
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);

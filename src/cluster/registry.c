@@ -65,6 +65,8 @@ struct registry {
     void *source_ctx;
     registry_changed_fn listener;
     void *listener_ctx;
+    registry_node_down_fn node_down;
+    void *node_down_ctx;
     json_t *written;  /* server -> the text last written for it (this node's) */
     json_t *own_seen; /* server -> true: this node's keys found in the bucket (an earlier run's) */
     json_t *remote;   /* server -> entry of another node (with "node", "tools", "_rev") */
@@ -444,6 +446,8 @@ static void announce_unreachable(registry *r, const char *node, const char *serv
 static void node_down(registry *r, const char *node)
 {
     json_object_set_new(r->down, node, json_true());
+    if (r->node_down)
+        r->node_down(node, r->node_down_ctx);
     log_kv(LOG_WARN, "cluster: node unreachable: its servers are marked so",
            LOG_FIELDS(LOG_STR("node", node), LOG_INT("missed_heartbeats", MISSED_BEATS)));
     const char *server;
@@ -606,6 +610,12 @@ void registry_set_listener(registry *r, registry_changed_fn fn, void *ctx)
 {
     r->listener = fn;
     r->listener_ctx = ctx;
+}
+
+void registry_set_node_down(registry *r, registry_node_down_fn fn, void *ctx)
+{
+    r->node_down = fn;
+    r->node_down_ctx = ctx;
 }
 
 const char *registry_node(const registry *r)

@@ -59,6 +59,10 @@ void registry_set_source(registry *r, registry_source_fn fn, void *ctx);
 /* Who hears about the other nodes' tool changes (one listener; NULL: none). */
 void registry_set_listener(registry *r, registry_changed_fn fn, void *ctx);
 
+/* A node was found unreachable (one listener; NULL: none). */
+typedef void (*registry_node_down_fn)(const char *node, void *ctx);
+void registry_set_node_down(registry *r, registry_node_down_fn fn, void *ctx);
+
 /* This node's name. */
 const char *registry_node(const registry *r);
 

@@ -7,25 +7,36 @@ import { rmSync } from 'node:fs';
 import { api } from './harness.mjs';
 import { recordEvents, demo } from './upstream_helpers.mjs';
 import { check } from './openapi_helpers.mjs';
+import { mcpConnect, mcpPost, rawInitialize, jsonHeaders, callSignals, signalServer } from './mcp_helpers.mjs';
 import { startNats, startNode, stopNode } from './cluster_helpers.mjs';
 
 const HEARTBEAT_MS = 200;
 let nats;
+let signals;
+let watcher; // an MCP client of node b, counting tools/list_changed
+let listChanged = 0;
 const nodes = {};
 const recs = {};
 
 before(async () => {
   nats = await startNats();
+  signals = await callSignals();
   for (const name of ['a', 'b', 'c']) {
-    nodes[name] = await startNode(nats.url, name, { config: { mcpServers: [demo(`srv-${name}`)] }, cluster: { heartbeat_ms: HEARTBEAT_MS } });
+    // Node a also runs a server that reports each call as it gets it.
+    const servers = [demo(`srv-${name}`), ...(name === 'a' ? [signalServer('sig-a', signals)] : [])];
+    nodes[name] = await startNode(nats.url, name, { config: { mcpServers: servers }, cluster: { heartbeat_ms: HEARTBEAT_MS } });
     recs[name] = await recordEvents(nodes[name]);
   }
   // Each node's own status (its first events may precede its link to the stream).
   for (const name of ['a', 'b', 'c']) await statusUntil(nodes[name], `srv-${name}`, (s) => s.state === 'Ready');
+  await statusUntil(nodes.a, 'sig-a', (s) => s.state === 'Ready');
+  watcher = await mcpConnect(nodes.b, { onListChanged: () => { listChanged++; } });
 });
 
 after(async () => {
   const results = [];
+  await watcher?.client.close();
+  await signals?.close();
   for (const r of Object.values(recs)) await r.client.close();
   for (const p of Object.values(nodes)) results.push([p, await stopNode(p)]);
   await nats.destroy();
@@ -79,7 +90,7 @@ test('every node lists every node\'s servers, each with its node', async () => {
   assert.ok(tools.json.tools.some((t) => t.name === 'add'), JSON.stringify(tools.json));
   const all = await api(nodes.b, 'GET', '/api/servers');
   check('GET', '/api/servers', all);
-  assert.deepEqual(all.json.servers.map((s) => [s.name, s.node]).sort(), [['srv-a', 'a'], ['srv-b', 'b'], ['srv-c', 'c']]);
+  assert.deepEqual(all.json.servers.map((s) => [s.name, s.node]).sort(), [['sig-a', 'a'], ['srv-a', 'a'], ['srv-b', 'b'], ['srv-c', 'c']]);
 });
 
 test('actions on another node\'s server answer 409 naming its node; its name is taken', async () => {
@@ -95,12 +106,69 @@ test('actions on another node\'s server answer 409 naming its node; its name is 
   check('POST', '/api/servers', add);
 });
 
-test('a state change on a node shows in another node\'s events and status', async () => {
+/** Polls until pred holds. */
+async function until(pred, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The tool names tools/list on a node offers. */
+async function toolNames(proxy, session) {
+  const res = await mcpPost(proxy, { jsonrpc: '2.0', id: 'list', method: 'tools/list' }, jsonHeaders(session));
+  assert.equal(res.status, 200, res.text);
+  return res.json.result.tools.map((t) => t.name);
+}
+
+test('tools/list on a node offers every node\'s tools; a call of another node\'s tool runs on its node', async () => {
+  const session = await rawInitialize(nodes.b);
+  await until(async () => (await toolNames(nodes.b, session)).includes('sig-a__echo'), 'sig-a__echo on b');
+  const names = await toolNames(nodes.b, session);
+  for (const t of ['srv-a__add', 'srv-b__add', 'srv-c__add', 'sig-a__sleep']) assert.ok(names.includes(t), `${t} in ${names}`);
+
+  const body = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'srv-a__add', arguments: { a: 2, b: 3 } } };
+  const call = await mcpPost(nodes.b, body, jsonHeaders(session));
+  assert.equal(call.status, 200, call.text);
+  assert.equal(call.json.id, 2, 'the client\'s own id');
+  // What node a's own /mcp answers for the same call.
+  const direct = await mcpPost(nodes.a, body, jsonHeaders(await rawInitialize(nodes.a)));
+  assert.deepEqual(call.json.result, direct.json.result, 'the upstream\'s result, unchanged');
+  assert.equal(call.json.result.isError, undefined);
+  const ev = await recs.b.until((e) => e.type === 'tool_called' && e.server_name === 'srv-a' && e.data.tool === 'add');
+  assert.equal(ev.node, 'a', 'the owner publishes tool_called');
+  assert.equal(ev.data.ok, true);
+  // The owner keeps the activity row; the caller none.
+  await until(async () => (await api(nodes.a, 'GET', '/api/activity?server=srv-a')).json.rows.length === 2, 'both calls\' rows on a');
+  const rowsB = await api(nodes.b, 'GET', '/api/activity?server=srv-a');
+  assert.equal(rowsB.json.rows.length, 0, `no row on b: ${rowsB.text}`);
+});
+
+test('a client\'s notifications/cancelled reaches the node that runs the call', async () => {
+  const session = await rawInitialize(nodes.b);
+  await until(async () => (await toolNames(nodes.b, session)).includes('sig-a__sleep'), 'sig-a__sleep on b');
+  const pending = mcpPost(nodes.b, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'sig-a__sleep', arguments: { ms: 60000 } } }, jsonHeaders(session));
+  await signals.next((c) => c.tool === 'sleep');
+  const cancel = await mcpPost(nodes.b, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } }, jsonHeaders(session));
+  assert.equal(cancel.status, 202);
+  const ev = await recs.b.until((e) => e.type === 'tool_called' && e.server_name === 'sig-a' && e.data.tool === 'sleep');
+  assert.equal(ev.node, 'a');
+  assert.equal(ev.data.ok, false);
+  assert.equal(ev.data.error, 'cancelled by the client');
+  assert.equal((await pending).status, 202, 'a cancelled request gets no answer');
+});
+
+test('a state change on a node shows in another node\'s events, status and tools/list', async () => {
+  const before = listChanged;
   const res = await api(nodes.a, 'POST', '/api/servers/srv-a/disable');
   assert.equal(res.status, 200, res.text);
   const ev = await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Disconnected');
   assert.equal(ev.node, 'a');
   await statusUntil(nodes.b, 'srv-a', (s) => s.status === 'Disabled' && s.state === 'Disconnected');
+  await until(() => listChanged > before, 'tools/list_changed on b');
+  const session = await rawInitialize(nodes.b);
+  assert.ok(!(await toolNames(nodes.b, session)).includes('srv-a__add'), 'a disabled server\'s tools leave the list');
   assert.equal((await api(nodes.a, 'POST', '/api/servers/srv-a/enable')).status, 200);
   await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Ready' && e.seq > ev.seq);
   await statusUntil(nodes.b, 'srv-a', (s) => s.status === 'Ready');
@@ -134,6 +202,10 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
   nodes.c = await startNode(nats.url, 'c2', { cluster: { heartbeat_ms: HEARTBEAT_MS } });
   recs.c = await recordEvents(nodes.c);
   await statusUntil(nodes.c, 'srv-a', (s) => s.state === 'Ready');
+  // A call in flight when its node dies ends with an error naming the node.
+  const session = await rawInitialize(nodes.b);
+  const inFlight = mcpPost(nodes.b, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'sig-a__sleep', arguments: { ms: 60000 } } }, jsonHeaders(session));
+  await signals.next((c) => c.tool === 'sleep');
   const killed = nodes.a;
   delete nodes.a;
   await recs.a.client.close();
@@ -142,6 +214,10 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
   rmSync(killed.dir, { recursive: true, force: true });
   const isUnreachable = (e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Unreachable';
   const ev = await recs.b.until(isUnreachable);
+  const lost = await inFlight;
+  assert.equal(lost.status, 200, lost.text);
+  assert.equal(lost.json.error.code, -32003);
+  assert.match(lost.json.error.message, /node a is unreachable/);
   assert.equal(ev.node, 'a');
   assert.equal(ev.data.last_error, 'node unreachable');
   const { entry } = await statusUntil(nodes.b, 'srv-a', (s) => s.state === 'Unreachable');
@@ -154,6 +230,7 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
     assert.equal(seen.length, 1, `node ${name} saw one Unreachable event: ${JSON.stringify(seen)}`);
     assert.equal(seen[0].seq, ev.seq, 'the same event on every node');
   }
+  await until(async () => !(await toolNames(nodes.b, session)).some((t) => t.startsWith('srv-a__')), 'srv-a tools leave b');
   // A dead node holds no name: it may be added elsewhere.
   assert.equal((await api(nodes.b, 'POST', '/api/servers', demo('srv-x'))).status, 201);
 });
