@@ -6,6 +6,7 @@
 #include "cluster/registry.h"
 #include "upstream/manager.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* What GET /api/servers/status shows of a server; the registry holds the
@@ -102,4 +103,13 @@ bool api_cluster_remote_request(app *a, const char *name, const char *sub, const
 const char *api_cluster_name_owner(app *a, const char *name)
 {
     return a->registry ? registry_name_owner(a->registry, name) : NULL;
+}
+
+bool api_cluster_start_gate(const char *server, char *err, size_t err_len, void *ctx)
+{
+    const char *owner = api_cluster_name_owner(ctx, server);
+    if (owner)
+        snprintf(err, err_len, "server name %s is already used by node %s (names are unique in the cluster)", server,
+                 owner);
+    return !owner;
 }

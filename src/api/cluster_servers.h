@@ -35,4 +35,8 @@ bool api_cluster_remote_request(app *a, const char *name, const char *sub, const
 /* The live node other than this one serving `name`, or NULL. Borrowed. */
 const char *api_cluster_name_owner(app *a, const char *name);
 
+/* The manager's start gate (manager_start_gate_fn): a server whose name
+ * another live node serves is not started. `app` is the app. */
+bool api_cluster_start_gate(const char *server, char *err, size_t err_len, void *app);
+
 #endif

@@ -382,6 +382,7 @@ int app_run(const app_options *opts)
         a->rpc = rpc_create(a, a->cluster);
         rpc_serve(a->rpc, mcp_endpoint_remote_request, mcp_endpoint_remote_cancel, a->mcp);
         registry_set_node_down(a->registry, rpc_node_down, a->rpc);
+        manager_set_start_gate(a->manager, api_cluster_start_gate, a);
     }
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",

@@ -69,7 +69,7 @@ struct registry {
     void *node_down_ctx;
     json_t *written;  /* server -> the text last written for it (this node's) */
     json_t *own_seen; /* server -> true: this node's keys found in the bucket (an earlier run's) */
-    json_t *remote;   /* server -> entry of another node (with "node", "tools", "_rev") */
+    json_t *remote;   /* server -> entry of another node (with "node", "tools", "_rev", "_seq") */
     json_t *heard;    /* node -> the loop's time (ms) it was last heard */
     json_t *down;     /* node -> true: found unreachable (until heard again) */
     uint64_t started_ms;
@@ -222,7 +222,14 @@ static void flush(registry *r)
         char *text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
         json_t *old = json_object_get(r->written, name);
         if (!old || strcmp(json_string_value(old), text) != 0) {
-            if (write_value(r, name, text))
+            /* With the newest stream seq this node has seen: its events up
+             * to there are in the entry, and a reader applies only later
+             * ones (apply_event). */
+            json_object_set_new(st, "_seq", json_integer((json_int_t)bus_head_seq(r->a->bus)));
+            char *value = json_dumps(st, JSON_COMPACT);
+            bool ok = write_value(r, name, value);
+            free(value);
+            if (ok)
                 json_object_set_new(r->written, name, json_string(text));
             else
                 r->dirty = true;
@@ -278,6 +285,16 @@ static void kv_put(registry *r, const inbound *in)
     if (!json_is_object(entry) || !json_is_string(json_object_get(entry, "state"))) {
         log_kv(LOG_WARN, "cluster: a registry value is not a server status: left out",
                LOG_FIELDS(LOG_STR("key", in->data), LOG_STR("bucket", r->bucket)));
+        json_decref(entry);
+        return;
+    }
+    json_t *held = json_object_get(r->remote, server);
+    const char *holder = json_string_value(json_object_get(held, "node"));
+    if (holder && strcmp(holder, node) != 0 && !json_object_get(r->down, holder)) {
+        /* Two nodes started one name at once (the start gate saw neither):
+         * the first one heard keeps it here. */
+        log_kv(LOG_WARN, "cluster: a server name is served by two nodes: the first one heard is kept",
+               LOG_FIELDS(LOG_STR("server", server), LOG_STR("kept", holder), LOG_STR("ignored", node)));
         json_decref(entry);
         return;
     }
@@ -346,12 +363,15 @@ static void on_wake(uv_async_t *h)
 
 /* Another node's event from the stream, applied to its server's entry as a
  * client applies it to the list (PROTOCOL.md, "Clusters"). */
-static void apply_event(registry *r, json_t *ev)
+static void apply_event(registry *r, json_t *ev, const char *node, uint64_t seq)
 {
     const char *type = json_string_value(json_object_get(ev, "type"));
     const char *server = json_string_value(json_object_get(ev, "server_name"));
     json_t *entry = server ? json_object_get(r->remote, server) : NULL;
-    if (!type || !entry)
+    /* Only the owner's events, and only those its entry does not hold yet
+     * (a node reading the stream from its start replays old ones). */
+    if (!type || !entry || strcmp(json_string_value(json_object_get(entry, "node")), node) != 0 ||
+        seq <= (uint64_t)json_integer_value(json_object_get(entry, "_seq")))
         return;
     json_t *d = json_object_get(ev, "data");
     if (strcmp(type, "server_state_changed") == 0) {
@@ -404,7 +424,7 @@ static void on_event(event_msg *msg, void *ctx)
     if (!node || strcmp(node, r->cfg->node) == 0)
         mark_dirty(r);
     else
-        apply_event(r, ev);
+        apply_event(r, ev, node, msg->seq);
     json_decref(ev);
 }
 
@@ -629,6 +649,7 @@ static json_t *public_entry(json_t *entry)
     json_t *o = json_copy(entry);
     json_object_del(o, "tools");
     json_object_del(o, "_rev");
+    json_object_del(o, "_seq");
     return o;
 }
 

@@ -3,7 +3,7 @@
 // node's servers, live (docs/PROTOCOL.md, "Clusters").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { api } from './harness.mjs';
 import { recordEvents, demo } from './upstream_helpers.mjs';
 import { check } from './openapi_helpers.mjs';
@@ -106,6 +106,24 @@ test('actions on another node\'s server answer 409 naming its node; its name is 
   check('POST', '/api/servers', add);
 });
 
+test('a configured server whose name another node serves is not started: Error, naming the node', async () => {
+  const cfg = JSON.parse(readFileSync(nodes.b.configPath, 'utf8'));
+  const original = JSON.stringify(cfg, null, 2);
+  cfg.mcpServers.push(demo('srv-a'));
+  writeFileSync(nodes.b.configPath, JSON.stringify(cfg, null, 2));
+  nodes.b.proc.kill('SIGHUP');
+  const isOurs = (e) => e.server_name === 'srv-a' && e.node === 'b';
+  const ev = await recs.b.until((e) => e.type === 'server_state_changed' && isOurs(e) && e.new_state === 'Error');
+  assert.equal(ev.data.last_error, 'server name srv-a is already used by node a (names are unique in the cluster)');
+  assert.ok(!recs.b.events.some((e) => isOurs(e) && e.new_state === 'Connecting'), 'never started');
+  // The configured one is b's own, in Error; a's is still listed, Ready.
+  const list = (await status(nodes.b)).servers.filter((s) => s.name === 'srv-a');
+  assert.deepEqual(list.map((s) => [s.node, s.state]).sort(), [['a', 'Ready'], ['b', 'Error']]);
+  writeFileSync(nodes.b.configPath, original);
+  nodes.b.proc.kill('SIGHUP');
+  await recs.b.until((e) => e.type === 'server_config_changed' && isOurs(e) && e.data?.action === 'deleted');
+});
+
 /** Polls until pred holds. */
 async function until(pred, what, ms = 15000) {
   const deadline = Date.now() + ms;
@@ -163,14 +181,14 @@ test('a state change on a node shows in another node\'s events, status and tools
   const before = listChanged;
   const res = await api(nodes.a, 'POST', '/api/servers/srv-a/disable');
   assert.equal(res.status, 200, res.text);
-  const ev = await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Disconnected');
+  const ev = await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.node === 'a' && e.new_state === 'Disconnected');
   assert.equal(ev.node, 'a');
   await statusUntil(nodes.b, 'srv-a', (s) => s.status === 'Disabled' && s.state === 'Disconnected');
   await until(() => listChanged > before, 'tools/list_changed on b');
   const session = await rawInitialize(nodes.b);
   assert.ok(!(await toolNames(nodes.b, session)).includes('srv-a__add'), 'a disabled server\'s tools leave the list');
   assert.equal((await api(nodes.a, 'POST', '/api/servers/srv-a/enable')).status, 200);
-  await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Ready' && e.seq > ev.seq);
+  await recs.b.until((e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.node === 'a' && e.new_state === 'Ready' && e.seq > ev.seq);
   await statusUntil(nodes.b, 'srv-a', (s) => s.status === 'Ready');
 });
 
@@ -201,6 +219,8 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
   // A third node: two survivors announce, the stream keeps one.
   nodes.c = await startNode(nats.url, 'c2', { cluster: { heartbeat_ms: HEARTBEAT_MS } });
   recs.c = await recordEvents(nodes.c);
+  // A node that reads the stream from its start (old events of srv-a
+  // included) still shows srv-a as the registry has it now.
   await statusUntil(nodes.c, 'srv-a', (s) => s.state === 'Ready');
   // A call in flight when its node dies ends with an error naming the node.
   const session = await rawInitialize(nodes.b);
