@@ -34,6 +34,7 @@ const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
   'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required', 'Quarantined': 'auto-disabled',
+  'Unreachable': 'error', // another cluster node's server whose node stopped answering
 };
 const FEED_MAX = 300;
 const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
@@ -75,6 +76,7 @@ function recordFrom(api) {
     last_error: api.last_error ?? null,
     connected_since: api.connected_since ?? null,
     pid: api.pid ?? null,
+    node: api.node ?? null, // in a cluster: the node that runs it
   };
 }
 
@@ -193,7 +195,7 @@ function applyEvent(ev) {
         // Created: draw the row from the event's fields. Without an enabled
         // flag we cannot tell Disabled from starting: refetch instead.
         if (!ev.server_name || !('enabled' in f)) return true;
-        const rec = recordFrom({ ...f, name: ev.server_name, status: f.status || undefined });
+        const rec = recordFrom({ ...f, name: ev.server_name, status: f.status || undefined, node: ev.node });
         servers.set(rec.name, rec);
         ensureGroup(rec.group);
         renderRow(rec);
@@ -348,7 +350,7 @@ function renderRow(s) {
   if (s.url) {
     try { where = new URL(s.url).host; } catch { where = s.url; }
   }
-  cmd.textContent = [s.protocol, where].filter(Boolean).join(' · ');
+  cmd.textContent = [s.node && `node ${s.node}`, s.protocol, where].filter(Boolean).join(' · ');
   cmd.title = (s.url || s.command) + (s.pid ? ` (pid ${s.pid})` : '');
 
   row.dataset.status = status;
@@ -438,7 +440,7 @@ function renderSummary() {
     counts[st] = (counts[st] || 0) + 1;
   }
   const parts = [`${servers.size} server${servers.size === 1 ? '' : 's'}`];
-  for (const st of ['Ready', 'Connecting', 'Discovering', 'Error', 'Auto-Disabled', 'Disconnected', 'Disabled']) {
+  for (const st of ['Ready', 'Connecting', 'Discovering', 'Error', 'Unreachable', 'Auto-Disabled', 'Disconnected', 'Disabled']) {
     if (counts[st]) parts.push(`${counts[st]} ${st.toLowerCase()}`);
   }
   $('summary').textContent = parts.join(' · ');
