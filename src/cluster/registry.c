@@ -73,6 +73,8 @@ struct registry {
     json_t *heard;    /* node -> the loop's time (ms) it was last heard */
     json_t *down;     /* node -> true: found unreachable (until heard again) */
     uint64_t started_ms;
+    uint64_t last_tick;             /* the loop's time at the last heartbeat tick */
+    char started_at[TIMESTAMP_LEN]; /* the same, as event timestamps are written */
 
     /* Shared with nats.c's threads, under lock. */
     uv_mutex_t lock;
@@ -416,12 +418,53 @@ static void apply_event(registry *r, json_t *ev, const char *node, uint64_t seq)
 
 /* The bus: this node's server events mean its entries may have changed;
  * another node's are applied to the table. */
+/* The others found this node unreachable (it was cut off, or its loop
+ * stood still, for 3 heartbeats) and said so of one of its servers: the
+ * server's state as it is goes out again, and its entry is written anew.
+ * Only for what happened during this run: a node reading the stream from
+ * its start meets an earlier run's. */
+static void reassert(registry *r, json_t *ev)
+{
+    const char *server = json_string_value(json_object_get(ev, "server_name"));
+    const char *ts = json_string_value(json_object_get(ev, "timestamp"));
+    if (!server || !ts || strcmp(ts, r->started_at) < 0 || !r->source || r->closing)
+        return;
+    json_t *servers = r->source(r->source_ctx);
+    size_t i;
+    json_t *st;
+    json_array_foreach(servers, i, st) {
+        if (strcmp(json_string_value(json_object_get(st, "name")), server) != 0)
+            continue;
+        json_t *data = json_object();
+        static const char *const copied[] = {"tool_count", "retry_count", "failure_count", "last_error"};
+        for (size_t k = 0; k < sizeof copied / sizeof *copied; k++)
+            if (json_object_get(st, copied[k]))
+                json_object_set(data, copied[k], json_object_get(st, copied[k]));
+        log_kv(LOG_INFO, "cluster: this node was found unreachable: its server's state goes out again",
+               LOG_FIELDS(LOG_STR("server", server)));
+        bus_publish(r->a->bus, &(event_fields){
+                                   .type = EVENT_SERVER_STATE_CHANGED,
+                                   .server_name = server,
+                                   .old_state = UNREACHABLE,
+                                   .new_state = json_string_value(json_object_get(st, "state")),
+                                   .data = data,
+                               });
+        json_decref(data);
+        json_object_del(r->written, server);
+        mark_dirty(r);
+    }
+    json_decref(servers);
+}
+
 static void on_event(event_msg *msg, void *ctx)
 {
     registry *r = ctx;
     json_t *ev = json_loadb((const char *)msg->json, msg->json_len, 0, NULL);
     const char *node = json_string_value(json_object_get(ev, "node"));
-    if (!node || strcmp(node, r->cfg->node) == 0)
+    const char *new_state = json_string_value(json_object_get(ev, "new_state"));
+    if (node && strcmp(node, r->cfg->node) == 0 && new_state && strcmp(new_state, UNREACHABLE) == 0)
+        reassert(r, ev);
+    else if (!node || strcmp(node, r->cfg->node) == 0)
         mark_dirty(r);
     else
         apply_event(r, ev, node, msg->seq);
@@ -491,6 +534,18 @@ static void on_beat(uv_timer_t *t)
         return;
     /* A node never heard since this one started counts from the start. */
     uint64_t now = now_ms(r), bound = (uint64_t)MISSED_BEATS * r->cfg->heartbeat_ms;
+    bool stood_still = r->last_tick && now - r->last_tick > 2 * (uint64_t)r->cfg->heartbeat_ms;
+    r->last_tick = now;
+    if (stood_still) {
+        /* This node's loop did not run (stopped, swapped out): it heard
+         * nobody, which says nothing of the others. Their heartbeats wait
+         * in the socket, read after this timer: count from now. */
+        log_kv(LOG_WARN, "cluster: this node's loop stood still: heartbeats are counted from now",
+               LOG_FIELDS(LOG_INT("heartbeat_ms", r->cfg->heartbeat_ms)));
+        json_object_clear(r->heard);
+        r->started_ms = now;
+        return;
+    }
     json_t *checked = json_object();
     const char *server;
     json_t *entry;
@@ -600,6 +655,7 @@ registry *registry_create(app *a, cluster *c)
     uv_timer_init(a->loop, &r->beat);
     r->retry.data = r->flush.data = r->beat.data = r;
     r->started_ms = now_ms(r);
+    timestamp_now(r->started_at);
     bus_filter f = {
         .types = (1u << EVENT_SERVER_STATE_CHANGED) | (1u << EVENT_SERVER_CONFIG_CHANGED) |
                  (1u << EVENT_SERVER_AUTO_DISABLED) | (1u << EVENT_SERVER_GROUP_UPDATED) | (1u << EVENT_CONFIG_CHANGE) |

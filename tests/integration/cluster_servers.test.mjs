@@ -215,6 +215,23 @@ test('a node that stops cleanly takes its servers out of every list', async () =
   }
 });
 
+test('a node cut off for 3 heartbeats: its servers show Unreachable, and their state again once it is back', async () => {
+  const isOurs = (e) => e.type === 'server_state_changed' && e.server_name === 'sig-a' && e.node === 'a';
+  nodes.a.proc.kill('SIGSTOP');
+  try {
+    await recs.b.until((e) => isOurs(e) && e.new_state === 'Unreachable');
+    await statusUntil(nodes.b, 'sig-a', (s) => s.state === 'Unreachable');
+  } finally {
+    nodes.a.proc.kill('SIGCONT');
+  }
+  const back = await recs.b.until((e) => isOurs(e) && e.old_state === 'Unreachable' && e.new_state === 'Ready');
+  // The stopped node did not take the others' silence for theirs.
+  assert.ok(!recs.b.events.some((e) => e.new_state === 'Unreachable' && e.node === 'b'), 'b was never announced unreachable');
+  assert.equal(back.data.tool_count, 2);
+  await statusUntil(nodes.b, 'sig-a', (s) => s.state === 'Ready' && s.last_error === null);
+  await statusUntil(nodes.b, 'srv-a', (s) => s.state === 'Ready');
+});
+
 test('kill -9 of a node: the others see its servers Unreachable, announced once', async () => {
   // A third node: two survivors announce, the stream keeps one.
   nodes.c = await startNode(nats.url, 'c2', { cluster: { heartbeat_ms: HEARTBEAT_MS } });
@@ -226,6 +243,7 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
   const session = await rawInitialize(nodes.b);
   const inFlight = mcpPost(nodes.b, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'sig-a__sleep', arguments: { ms: 60000 } } }, jsonHeaders(session));
   await signals.next((c) => c.tool === 'sleep');
+  const mark = recs.b.events.at(-1).seq; // earlier Unreachable events (the test above) are before it
   const killed = nodes.a;
   delete nodes.a;
   await recs.a.client.close();
@@ -233,7 +251,7 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
   assert.deepEqual(await killed.stop('SIGKILL'), { code: null, signal: 'SIGKILL' });
   rmSync(killed.dir, { recursive: true, force: true });
   const isUnreachable = (e) => e.type === 'server_state_changed' && e.server_name === 'srv-a' && e.new_state === 'Unreachable';
-  const ev = await recs.b.until(isUnreachable);
+  const ev = await recs.b.until((e) => e.seq > mark && isUnreachable(e));
   const lost = await inFlight;
   assert.equal(lost.status, 200, lost.text);
   assert.equal(lost.json.error.code, -32003);
@@ -246,7 +264,7 @@ test('kill -9 of a node: the others see its servers Unreachable, announced once'
   // Give the second survivor time to have announced too, then count.
   await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 2));
   for (const [name, rec] of [['b', recs.b], ['c', recs.c]]) {
-    const seen = (await eventsUpTo(nodes[name === 'b' ? 'b' : 'c'], rec, `after-kill-${name}`)).filter(isUnreachable);
+    const seen = (await eventsUpTo(nodes[name], rec, `after-kill-${name}`)).filter((e) => e.seq > mark && isUnreachable(e));
     assert.equal(seen.length, 1, `node ${name} saw one Unreachable event: ${JSON.stringify(seen)}`);
     assert.equal(seen[0].seq, ev.seq, 'the same event on every node');
   }
