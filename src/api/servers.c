@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/strmap.h"
 #include "core/util.h"
+#include "cluster/registry.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -113,6 +114,57 @@ static void servers_list(app *a, http_response *res)
     http_respond_json(res, 200, json_pack("{s:o}", "servers", arr));
 }
 
+/* An add waiting for its name's claim. */
+typedef struct pending_add {
+    app *a;
+    server_config srv;
+    http_pending *http; /* NULL once the client left */
+} pending_add;
+
+static void add_gone(void *ctx)
+{
+    pending_add *pa = ctx;
+    http_pending_release(pa->http);
+    pa->http = NULL;
+}
+
+static void add_claimed(bool ok, const char *holder, const char *error, void *ctx)
+{
+    pending_add *pa = ctx;
+    app *a = pa->a;
+    char name[API_SEGMENT_LEN];
+    snprintf(name, sizeof(name), "%s", pa->srv.name);
+    http_response res = {0};
+    if (!pa->http) {
+        server_config_free(&pa->srv);
+        if (ok)
+            registry_release(a->registry, name);
+    } else if (!ok && holder) {
+        http_respond_error(&res, 409, "server name %s is already used by node %s (names are unique in the cluster)",
+                           name, holder);
+        server_config_free(&pa->srv);
+    } else if (!ok) {
+        http_respond_error(&res, 503, "%s", error);
+        server_config_free(&pa->srv);
+    } else if (config_find_server(&a->cfg, name)) { /* added meanwhile */
+        http_respond_error(&res, 409, "a server named '%s' already exists; PATCH /api/servers/%s to edit it", name,
+                           name);
+        server_config_free(&pa->srv);
+    } else {
+        config neu;
+        api_edit_begin(a, &neu);
+        neu.servers[neu.n_servers++] = pa->srv; /* config_for_edit left room */
+        if (api_edit_commit(a, &neu, &res))
+            http_respond_json(&res, 201, server_full_json(a, name));
+        else
+            registry_release(a->registry, name);
+    }
+    if (pa->http)
+        http_pending_finish(pa->http, res.status, res.content_type, res.body.data, res.body.len);
+    strbuf_free(&res.body);
+    free(pa);
+}
+
 static void server_add(app *a, const http_request *req, http_response *res)
 {
     json_t *body = http_parse_json_body(req, res);
@@ -137,6 +189,16 @@ static void server_add(app *a, const http_request *req, http_response *res)
         http_respond_error(res, 409, "server name %s is already used by node %s (names are unique in the cluster)",
                            srv.name, owner);
         server_config_free(&srv);
+        return;
+    }
+    if (a->registry) {
+        /* In a cluster the name is claimed first (atomically, in the
+         * cluster's names bucket): answered once the claim is settled. */
+        pending_add *pa = xcalloc(1, sizeof *pa);
+        pa->a = a;
+        pa->srv = srv;
+        pa->http = http_respond_later(req, add_gone, pa);
+        registry_claim(a->registry, srv.name, add_claimed, pa);
         return;
     }
     config neu;

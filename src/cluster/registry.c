@@ -48,6 +48,8 @@ struct registry {
     char bucket[96];
     char kv_stream[104];
     char kv_subjects[112]; /* $KV.<bucket>.> */
+    char names_bucket[96]; /* <stream>_names: server name -> the node that holds it */
+    kvStore *names;        /* written by the setup work, then used by claim works */
     natsSubscription *kv_sub;
     natsSubscription *beat_sub;
     natsStatus beat_status;
@@ -67,11 +69,14 @@ struct registry {
     void *listener_ctx;
     registry_node_down_fn node_down;
     void *node_down_ctx;
-    json_t *written;  /* server -> the text last written for it (this node's) */
-    json_t *own_seen; /* server -> true: this node's keys found in the bucket (an earlier run's) */
-    json_t *remote;   /* server -> entry of another node (with "node", "tools", "_rev", "_seq") */
-    json_t *heard;    /* node -> the loop's time (ms) it was last heard */
-    json_t *down;     /* node -> true: found unreachable (until heard again) */
+    json_t *written;   /* server -> the text last written for it (this node's) */
+    json_t *own_seen;  /* server -> true: this node's keys found in the bucket (an earlier run's) */
+    json_t *remote;    /* server -> entry of another node (with "node", "tools", "_rev", "_seq") */
+    json_t *heard;     /* node -> the loop's time (ms) it was last heard */
+    json_t *down;      /* node -> true: found unreachable (until heard again) */
+    json_t *claimed;   /* server -> true: names this node holds in the names bucket */
+    json_t *claiming;  /* server -> true: a claim under way */
+    json_t *contested; /* server -> true: this node's server whose name another node holds */
     uint64_t started_ms;
     uint64_t last_tick;             /* the loop's time at the last heartbeat tick */
     char started_at[TIMESTAMP_LEN]; /* the same, as event timestamps are written */
@@ -207,6 +212,9 @@ static bool delete_key(registry *r, const char *server)
 
 /* ---- this node's servers into the bucket ------------------------------------ */
 
+static void claim_local(registry *r, const char *name);
+static void release(registry *r, const char *name);
+
 static void flush(registry *r)
 {
     if (!r->dirty || !r->setup_done || !r->source || r->closing)
@@ -238,6 +246,7 @@ static void flush(registry *r)
         }
         json_object_set_new(now, name, json_true());
         free(text);
+        claim_local(r, name);
     }
     json_decref(servers);
     /* Gone since the last write, or left by an earlier run of this node. */
@@ -246,8 +255,17 @@ static void flush(registry *r)
     void *tmp;
     json_object_foreach_safe(r->written, tmp, name, v)
     {
-        if (!json_object_get(now, name) && delete_key(r, name))
+        if (!json_object_get(now, name) && delete_key(r, name)) {
+            release(r, name);
+            json_object_del(r->contested, name);
             json_object_del(r->written, name);
+        }
+    }
+    /* A name claimed for a server that went before it was ever written. */
+    json_object_foreach_safe(r->claimed, tmp, name, v)
+    {
+        if (!json_object_get(now, name))
+            release(r, name);
     }
     json_object_foreach_safe(r->own_seen, tmp, name, v)
     {
@@ -303,6 +321,12 @@ static void kv_put(registry *r, const inbound *in)
     json_object_set_new(entry, "name", json_string(server));
     json_object_set_new(entry, "node", json_string(node));
     json_object_set_new(entry, "_rev", json_integer((json_int_t)in->revision));
+    /* _seq: the newest stream seq the entry reflects - the owner's when it
+     * wrote it, or an event of the owner applied since (apply_event): never
+     * back, so every node that read the same stream has the same. */
+    json_int_t before = holder && strcmp(holder, node) == 0 ? json_integer_value(json_object_get(held, "_seq")) : 0;
+    if (before > json_integer_value(json_object_get(entry, "_seq")))
+        json_object_set_new(entry, "_seq", json_integer(before));
     if (!json_is_array(json_object_get(entry, "tools")))
         json_object_set_new(entry, "tools", json_array());
     /* A node known to be down keeps showing so until it is heard again. */
@@ -376,6 +400,7 @@ static void apply_event(registry *r, json_t *ev, const char *node, uint64_t seq)
         seq <= (uint64_t)json_integer_value(json_object_get(entry, "_seq")))
         return;
     json_t *d = json_object_get(ev, "data");
+    json_object_set_new(entry, "_seq", json_integer((json_int_t)seq));
     if (strcmp(type, "server_state_changed") == 0) {
         const char *st = json_string_value(json_object_get(ev, "new_state"));
         if (!st)
@@ -475,8 +500,9 @@ static void on_event(event_msg *msg, void *ctx)
 
 /* One server_state_changed to Unreachable for a server of a silent node,
  * straight into the stream: every node that noticed sends the same
- * Nats-Msg-Id (node, server, the registry revision of its entry), so the
- * stream keeps one. */
+ * Nats-Msg-Id (node, server, the newest seq its entry reflects, the same
+ * on every node once the silent node's last events are in), so the stream
+ * keeps one; a later silence of the same node has another. */
 static void announce_unreachable(registry *r, const char *node, const char *server, json_t *entry)
 {
     char ts[TIMESTAMP_LEN];
@@ -493,7 +519,7 @@ static void announce_unreachable(registry *r, const char *node, const char *serv
     strbuf subject = {0}, id = {0};
     strbuf_appendf(&subject, "mcpproxy.events.%s.server_state_changed", node);
     strbuf_appendf(&id, "unreachable.%s.%s.%lld", node, server,
-                   (long long)json_integer_value(json_object_get(entry, "_rev")));
+                   (long long)json_integer_value(json_object_get(entry, "_seq")));
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = id.data;
@@ -579,6 +605,12 @@ static void setup_work(uv_work_t *w)
     if (s == NATS_NOT_FOUND)
         s = js_CreateKeyValue(&kv, js, &kc);
     kvStore_Destroy(kv);
+    if (s == NATS_OK && !r->names) {
+        kc.Bucket = r->names_bucket;
+        s = js_KeyValue(&r->names, js, r->names_bucket);
+        if (s == NATS_NOT_FOUND)
+            s = js_CreateKeyValue(&r->names, js, &kc);
+    }
     if (s != NATS_OK) {
         snprintf(r->setup_err, sizeof r->setup_err, "cannot find or create the servers bucket %s: %s", r->bucket,
                  natsStatus_GetText(s));
@@ -633,6 +665,166 @@ static void start_setup(registry *r)
     uv_queue_work(r->a->loop, &r->setup, setup_work, setup_done);
 }
 
+/* ---- names ---------------------------------------------------------------- */
+
+typedef struct claim {
+    uv_work_t work;
+    registry *r;
+    char *name;
+    registry_claim_fn fn; /* NULL: a claim of a running server (only logged) */
+    void *ctx;
+    bool take_over; /* Update from revision `last` rather than Create */
+    uint64_t last;
+    bool ok;
+    char holder[80]; /* who holds it when it is not ours */
+    char error[200];
+} claim;
+
+/* Whether `node` has been heard within 3 heartbeats. Until this node has
+ * listened that long it cannot tell: then every node counts as live. */
+static bool node_live(registry *r, const char *node)
+{
+    uint64_t now = now_ms(r), bound = (uint64_t)MISSED_BEATS * r->cfg->heartbeat_ms;
+    if (now - r->started_ms <= bound)
+        return true;
+    json_t *heard = json_object_get(r->heard, node);
+    return heard && now - (uint64_t)json_integer_value(heard) <= bound && !json_object_get(r->down, node);
+}
+
+/* A work thread: Create is atomic (it fails when the key holds a value),
+ * and so is Update from a revision (it fails when someone wrote since). */
+static void claim_work(uv_work_t *w)
+{
+    claim *c = w->data;
+    kvStore *kv = c->r->names;
+    uint64_t rev = 0;
+    natsStatus s = c->take_over ? kvStore_UpdateString(&rev, kv, c->name, c->r->cfg->node, c->last)
+                                : kvStore_CreateString(&rev, kv, c->name, c->r->cfg->node);
+    if (s == NATS_OK) {
+        c->ok = true;
+        return;
+    }
+    kvEntry *e = NULL;
+    natsStatus g = kvStore_Get(&e, kv, c->name);
+    if (g == NATS_OK) {
+        snprintf(c->holder, sizeof c->holder, "%s", kvEntry_ValueString(e));
+        c->last = kvEntry_Revision(e);
+        kvEntry_Destroy(e);
+    } else {
+        snprintf(c->error, sizeof c->error, "cannot claim server name %s in bucket %s: %s", c->name, c->r->names_bucket,
+                 natsStatus_GetText(s));
+    }
+}
+
+static void claim_done(uv_work_t *w, int status);
+
+static void claim_start(claim *c)
+{
+    c->work.data = c;
+    uv_queue_work(c->r->a->loop, &c->work, claim_work, claim_done);
+}
+
+static void claim_finish(claim *c, bool ok, const char *holder, const char *error)
+{
+    registry *r = c->r;
+    json_object_del(r->claiming, c->name);
+    if (ok)
+        json_object_set_new(r->claimed, c->name, json_true());
+    if (c->fn)
+        c->fn(ok, holder, error, c->ctx);
+    else if (!ok && holder) {
+        /* Told once; not claimed again while the server stays. */
+        json_object_set_new(r->contested, c->name, json_true());
+        log_kv(LOG_WARN, "cluster: a server of this node has a name another node holds",
+               LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("holder", holder)));
+    }
+    free(c->name);
+    free(c);
+}
+
+static void claim_done(uv_work_t *w, int status)
+{
+    (void)status;
+    claim *c = w->data;
+    registry *r = c->r;
+    if (r->closing) {
+        claim_finish(c, false, NULL, "mcpproxy is shutting down");
+        return;
+    }
+    if (c->ok || strcmp(c->holder, r->cfg->node) == 0) {
+        claim_finish(c, true, NULL, NULL);
+    } else if (!c->holder[0]) {
+        claim_finish(c, false, NULL, c->error);
+    } else if (!c->take_over && !node_live(r, c->holder)) {
+        /* Its holder is gone: taken over, unless another node is quicker. */
+        log_kv(LOG_INFO, "cluster: taking over the name of a node not heard from",
+               LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("holder", c->holder)));
+        c->take_over = true;
+        claim_start(c);
+    } else {
+        claim_finish(c, false, c->holder, NULL);
+    }
+}
+
+void registry_claim(registry *r, const char *name, registry_claim_fn fn, void *ctx)
+{
+    if (!r->names || r->closing || json_object_get(r->claiming, name)) {
+        fn(false, NULL,
+           r->closing ? "mcpproxy is shutting down"
+           : r->names ? "the name is being claimed by this node already: retry in a moment"
+                      : "the cluster's registry is not ready yet: retry in a moment",
+           ctx);
+        return;
+    }
+    claim *c = xcalloc(1, sizeof *c);
+    c->r = r;
+    c->name = xstrdup(name);
+    c->fn = fn;
+    c->ctx = ctx;
+    json_object_set_new(r->claiming, name, json_true());
+    claim_start(c);
+}
+
+/* A server of this node holds its name too (claimed in the background). */
+static void claim_local(registry *r, const char *name)
+{
+    if (!r->names || json_object_get(r->claimed, name) || json_object_get(r->claiming, name) ||
+        json_object_get(r->contested, name))
+        return;
+    claim *c = xcalloc(1, sizeof *c);
+    c->r = r;
+    c->name = xstrdup(name);
+    json_object_set_new(r->claiming, name, json_true());
+    claim_start(c);
+}
+
+/* Lets go of a name this node holds: deleted as a KV delete does it. */
+static void release(registry *r, const char *name)
+{
+    if (!json_object_get(r->claimed, name))
+        return;
+    strbuf subject = {0};
+    strbuf_appendf(&subject, "$KV.%s.%s", r->names_bucket, name);
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, subject.data, NULL, NULL, 0);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
+    if (s == NATS_OK)
+        s = js_PublishMsgAsync(cluster_js(r->c), &msg, NULL);
+    natsMsg_Destroy(msg);
+    strbuf_free(&subject);
+    if (s != NATS_OK)
+        log_kv(LOG_WARN, "cluster: a server name not released",
+               LOG_FIELDS(LOG_STR("server", name), LOG_STR("error", natsStatus_GetText(s))));
+    json_object_del(r->claimed, name);
+}
+
+void registry_release(registry *r, const char *name)
+{
+    if (!json_object_get(r->written, name))
+        release(r, name);
+}
+
 registry *registry_create(app *a, cluster *c)
 {
     registry *r = xcalloc(1, sizeof *r);
@@ -642,6 +834,10 @@ registry *registry_create(app *a, cluster *c)
     snprintf(r->bucket, sizeof r->bucket, "%s_servers", r->cfg->stream);
     snprintf(r->kv_stream, sizeof r->kv_stream, "KV_%s", r->bucket);
     snprintf(r->kv_subjects, sizeof r->kv_subjects, "$KV.%s.>", r->bucket);
+    snprintf(r->names_bucket, sizeof r->names_bucket, "%s_names", r->cfg->stream);
+    r->claimed = json_object();
+    r->claiming = json_object();
+    r->contested = json_object();
     r->written = json_object();
     r->own_seen = json_object();
     r->remote = json_object();
@@ -777,6 +973,8 @@ void registry_close(registry *r)
     if (r->setup_done) {
         json_object_foreach(r->written, server, v)
             delete_key(r, server);
+        void *tmp;
+        json_object_foreach_safe(r->claimed, tmp, server, v) release(r, server);
     }
     bus_unsubscribe(r->a->bus, r->events);
     r->events = NULL;
@@ -814,6 +1012,10 @@ void registry_destroy(registry *r)
     json_decref(r->remote);
     json_decref(r->heard);
     json_decref(r->down);
+    json_decref(r->claimed);
+    json_decref(r->claiming);
+    json_decref(r->contested);
+    kvStore_Destroy(r->names);
     uv_mutex_destroy(&r->lock);
     free(r);
 }

@@ -19,8 +19,8 @@
  * into the stream with one Nats-Msg-Id shared by all of them, so
  * JetStream's duplicate window keeps one and every node sees it once.
  *
- * Names: a server name is claimed cluster-wide by the node that serves it
- * (registry_name_owner says who holds one).
+ * Names: a server name is held cluster-wide by the node that serves it
+ * (registry_claim; registry_name_owner says who serves one).
  *
  * Threads as in cluster.c: nats.c's threads only copy into a locked inbox
  * and wake the loop; blocking JetStream calls run in libuv work threads;
@@ -85,6 +85,22 @@ json_t *registry_remote_all(registry *r);
 /* The live node other than this one that serves `name`, or NULL (borrowed
  * until the next loop turn). An unreachable node does not hold names. */
 const char *registry_name_owner(registry *r, const char *name);
+
+/* Claims `name` for this node in the names bucket (<stream>_names),
+ * atomically: a KV Create, which fails when the key holds a value; a name
+ * held by a node not heard for 3 heartbeats is taken over (an Update from
+ * the revision read, which fails when another node was quicker). fn runs
+ * once, later on the loop (or at once when the registry is not ready):
+ * ok, or the node that holds it (`holder`), or an `error` saying why there
+ * is no answer; strings borrowed for the call. This node's running servers
+ * claim their names in the background; a name is released when its server
+ * goes and at a graceful stop. */
+typedef void (*registry_claim_fn)(bool ok, const char *holder, const char *error, void *ctx);
+void registry_claim(registry *r, const char *name, registry_claim_fn fn, void *ctx);
+
+/* Releases a name claimed with registry_claim that no server of this node
+ * uses after all (an add that failed). */
+void registry_release(registry *r, const char *name);
 
 /* Graceful stop: announces this node's servers as gone
  * (server_config_changed "deleted", with reason "node stopped"), deletes

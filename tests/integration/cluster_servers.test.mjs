@@ -104,6 +104,18 @@ test('actions on another node\'s server answer 409 naming its node; its name is 
   assert.equal(add.status, 409, add.text);
   assert.equal(add.json.error, 'server name srv-a is already used by node a (names are unique in the cluster)');
   check('POST', '/api/servers', add);
+  // Two nodes adding one new name at once: the names bucket lets one win.
+  const [onB, onC] = await Promise.all([api(nodes.b, 'POST', '/api/servers', demo('twin')),
+    api(nodes.c, 'POST', '/api/servers', demo('twin'))]);
+  assert.deepEqual([onB.status, onC.status].sort(), [201, 409], `${onB.text} / ${onC.text}`);
+  const [winner, loser] = onB.status === 201 ? ['b', onC] : ['c', onB];
+  assert.equal(loser.json.error, `server name twin is already used by node ${winner} (names are unique in the cluster)`);
+  check('POST', '/api/servers', loser);
+  assert.equal((await api(nodes[winner], 'DELETE', '/api/servers/twin')).status, 200);
+  // Released with its server: the other node may have it now.
+  const other = winner === 'b' ? 'c' : 'b';
+  await until(async () => (await api(nodes[other], 'POST', '/api/servers', demo('twin'))).status === 201, 'twin free again');
+  assert.equal((await api(nodes[other], 'DELETE', '/api/servers/twin')).status, 200);
 });
 
 test('a configured server whose name another node serves is not started: Error, naming the node', async () => {
