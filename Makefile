@@ -6,7 +6,7 @@
 # Both install what they need first (scripts/bootstrap.sh). And:
 #   make run LISTEN=HOST:PORT    the demo on another address
 #   make demo-reset              the demo's config (build/demo.json) back to examples/demo.json
-#   make cluster-demo            three nodes on 8081-8083 sharing one history (nats-server -js first)
+#   make cluster-demo            three nodes on 8081-8083 sharing one history (starts nats-server -js)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   binaries, man page, systemd user unit
 #   make ... V=1                 show every build command (builds are quiet otherwise)
 
@@ -63,9 +63,11 @@ run: build
 	@[ -f $(BUILD)/demo.json ] || cp $(CONFIG) $(BUILD)/demo.json
 	$(BUILD)/mcpproxy --config $(BUILD)/demo.json $(if $(LISTEN),--listen $(LISTEN))
 
-# Three nodes sharing one event history through a NATS server already
-# running with JetStream (nats-server -js): scripts/cluster-demo.sh.
+# Three nodes sharing one event history and one view of their servers
+# through NATS JetStream (a nats-server of its own unless one answers at
+# NATS_URL): scripts/cluster-demo.sh.
 cluster-demo: build
+	@scripts/bootstrap.sh cluster
 	scripts/cluster-demo.sh $(BUILD)
 
 demo-reset:

@@ -22,6 +22,11 @@ SERVER=$BUILD/mcp-demo-server
 for bin in "$PROXY" "$BENCH" "$SERVER"; do
   [[ -x $bin ]] || { echo "mcp.sh: $bin not found (build it first)" >&2; exit 1; }
 done
+# The config names the server by path, read from another directory.
+BUILD=$(cd "$BUILD" && pwd)
+PROXY=$BUILD/mcpproxy
+BENCH=$BUILD/mcp-bench
+SERVER=$BUILD/mcp-demo-server
 for tool in jq npm node; do
   command -v $tool >/dev/null || { echo "mcp.sh: $tool is needed" >&2; exit 1; }
 done
@@ -44,7 +49,11 @@ npm install --prefix "$OUT/npm" "mcp-proxy@$MCP_PROXY_VERSION" --no-audit --no-f
 
 run() { # MODE mcp-bench arguments...; appends its JSON line to RESULTS
   echo "+ mcp-bench $1 --calls $CALLS ${*:2}" >&2
-  "$BENCH" "$1" --calls "$CALLS" "${@:2}" | tee -a "$RESULTS" >/dev/null
+  local line
+  line=$("$BENCH" "$1" --calls "$CALLS" "${@:2}")
+  echo "$line" >> "$RESULTS"
+  # Failed calls take another path: their numbers are not a call's cost.
+  jq -e '.failed == 0' <<<"$line" >/dev/null || { echo "mcp.sh: calls failed: $line" >&2; exit 1; }
 }
 free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'

@@ -20,6 +20,7 @@ MANY=${MANY:-3500}
 for bin in "$BUILD/mcpproxy" "$BUILD/mcp-bench" "$BUILD/mcp-demo-server"; do
   [[ -x $bin ]] || { echo "mcp_callgrind.sh: $bin not found (build it first)" >&2; exit 1; }
 done
+BUILD=$(cd "$BUILD" && pwd) # the config names the server by this path, read from another directory
 for tool in valgrind jq curl; do
   command -v $tool >/dev/null || { echo "mcp_callgrind.sh: $tool is needed" >&2; exit 1; }
 done
@@ -45,8 +46,13 @@ JSON
     kill -0 "$PID" 2>/dev/null || { cat "$dir/mcpproxy.log" >&2; exit 1; }
     sleep 0.1
   done
+  curl -sf "$url/api/servers/status" | jq -e '.servers[0].status=="Ready"' >/dev/null 2>&1 ||
+    { echo "mcp_callgrind.sh: demo never Ready (log: $dir/mcpproxy.log)" >&2; exit 1; }
   "$BUILD/mcp-bench" http --url "$url/mcp" --tool demo__echo --concurrency 1 --calls "$calls" --warmup 0 \
     > "$dir/bench.json"
+  # Failed calls take another path and would count as a call's cost.
+  jq -e '.failed == 0' "$dir/bench.json" >/dev/null ||
+    { echo "mcp_callgrind.sh: calls failed: $(cat "$dir/bench.json")" >&2; exit 1; }
   kill "$PID"
   wait "$PID" 2>/dev/null || true
   PID=

@@ -162,10 +162,12 @@ static void parse_responses(pconn *c)
         }
         if (c->in_len < head_len + body_len)
             return;
-        if (status != 200)
+        /* 202: a cluster node took the events (the stream numbers them later). */
+        bool ok = status == 200 || status == 202;
+        if (!ok)
             fprintf(stderr, "ws-bench: POST /api/events answered %d: %.*s\n", status, (int)body_len, c->in + head_len);
         if (c->busy)
-            request_finished(c, status == 200);
+            request_finished(c, ok);
         memmove(c->in, c->in + head_len + body_len, c->in_len - head_len - body_len);
         c->in_len -= head_len + body_len;
     }

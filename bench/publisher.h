@@ -21,7 +21,7 @@
 typedef struct publisher publisher;
 
 typedef struct publisher_stats {
-    uint64_t events;       /* events the proxy accepted (200) */
+    uint64_t events;       /* events the proxy accepted (200, or 202 from a cluster node) */
     uint64_t requests;     /* requests answered */
     uint64_t errors;       /* non-200 answers and requests lost with their connection */
     uint64_t backlog_max;  /* most events ever waiting for a free connection */

@@ -14,6 +14,8 @@
  *                    (N connect, hello, close cycles, M at a time; RSS before, after
  *                    the first tenth, and at the end)
  * common: --pid PID (the server, for CPU and RSS), --conns C (publisher connections), --pad B,
+ *         --pub-url URL (publish to another server than the clients read from: a cluster's
+ *         node A, the clients on node C; latency is then end to end through the stream),
  *         --raw (clients are a minimal frame reader on libuv instead of lws, whose client parser
  *         goes a byte at a time; not with --slow or churn),
  *         --peer (the server sends no hello: a client is ready once upgraded), --mix (the
@@ -48,6 +50,8 @@ typedef struct options {
     bench_mode mode;
     char host[64];
     int port;
+    char pub_host[64]; /* --pub-url; "" = host */
+    int pub_port;
     int clients, slow, bulk, conns, posts, cycles, parallel;
     bool batch, peer, mix, raw;
     double rate, factor, max_rate, seconds;
@@ -86,10 +90,10 @@ static void usage(void)
     exit(2);
 }
 
-static void parse_url(options *o, const char *url)
+static void parse_url(char host[64], int *port, const char *url)
 {
-    if (sscanf(url, "http://%63[^:/]:%d", o->host, &o->port) != 2) {
-        fprintf(stderr, "ws-bench: --url must be http://HOST:PORT\n");
+    if (sscanf(url, "http://%63[^:/]:%d", host, port) != 2) {
+        fprintf(stderr, "ws-bench: --url and --pub-url must be http://HOST:PORT\n");
         exit(2);
     }
 }
@@ -133,7 +137,9 @@ static void parse_options(options *o, int argc, char **argv)
             usage();
         i++;
         if (strcmp(a, "--url") == 0)
-            parse_url(o, v);
+            parse_url(o->host, &o->port, v);
+        else if (strcmp(a, "--pub-url") == 0)
+            parse_url(o->pub_host, &o->pub_port, v);
         else if (strcmp(a, "--clients") == 0)
             o->clients = atoi(v);
         else if (strcmp(a, "--slow") == 0)
@@ -452,7 +458,9 @@ int main(int argc, char **argv)
         b.churn_rss0 = procstat_rss_kb(b.o.pid);
         wsc_pool_churn(b.pool, b.o.cycles, b.o.parallel, 1, on_churn_progress, on_churn_done, &b);
     } else {
-        b.pub = publisher_new(&b.loop, b.o.host, b.o.port, b.o.conns, b.o.pad);
+        bool other = b.o.pub_host[0] != '\0';
+        b.pub = publisher_new(&b.loop, other ? b.o.pub_host : b.o.host, other ? b.o.pub_port : b.o.port, b.o.conns,
+                              b.o.pad);
         publisher_set_mix(b.pub, b.o.mix);
         wsc_pool_grow(b.pool, max_clients, b.o.slow, 100, on_clients_ready, &b);
     }

@@ -5,6 +5,7 @@
 #   scripts/bootstrap.sh test    the above, plus cmocka, valgrind, clang with
 #                                libFuzzer, Node.js, the npm test peers and
 #                                Debian's chromium
+#   scripts/bootstrap.sh cluster the build list plus nats-server (make cluster-demo)
 #
 # Installs only what is missing, so running it again costs a second.
 set -euo pipefail
@@ -19,8 +20,10 @@ if [ "$mode" = test ]; then
   # openssl: the remote-server tests make a self-signed certificate with it.
   # nats-server: the cluster tests start their own (with -js).
   packages+=(valgrind nodejs npm chromium clang clang-format libclang-rt-14-dev python3 openssl nats-server)
+elif [ "$mode" = cluster ]; then
+  packages+=(nats-server)
 elif [ "$mode" != build ]; then
-  echo "usage: $0 build|test" >&2
+  echo "usage: $0 build|test|cluster" >&2
   exit 2
 fi
 

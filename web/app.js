@@ -34,7 +34,7 @@ const STATUS_CLASS = {
   'Ready': 'ready', 'Connecting': 'connecting', 'Discovering': 'discovering',
   'Disconnected': 'disconnected', 'Error': 'error', 'Disabled': 'disabled',
   'Auto-Disabled': 'auto-disabled', 'Login required': 'login-required', 'Quarantined': 'auto-disabled',
-  'Unreachable': 'error', // another cluster node's server whose node stopped answering
+  'Unreachable': 'unreachable',
 };
 const FEED_MAX = 300;
 const PER_SERVER_MAX = 200; // history and calls kept per server for the detail view
@@ -48,6 +48,10 @@ const feed = []; // newest last; rendered newest first
 /** name -> state-ish events (newest last), and name -> tool_called events. */
 const stateHistory = new Map();
 const calls = new Map();
+/** This node's name in a cluster (from /healthz), null on a single node. A
+ *  server whose record names another node runs there: it is shown, and acted
+ *  on from that node. */
+let selfNode = null;
 let filterServer = '';
 let filterType = '';
 
@@ -76,8 +80,13 @@ function recordFrom(api) {
     last_error: api.last_error ?? null,
     connected_since: api.connected_since ?? null,
     pid: api.pid ?? null,
-    node: api.node ?? null, // in a cluster: the node that runs it
+    node: api.node ?? null,
   };
+}
+
+/** The node that runs `s` when that is not this one, else null. */
+function remoteNode(s) {
+  return s && s.node && selfNode && s.node !== selfNode ? s.node : null;
 }
 
 function applySnapshot(status, why) {
@@ -256,7 +265,14 @@ function applyEvent(ev) {
       s.connected_since = null;
       break;
     case 'app_state_changed':
-      renderAppState(ev.new_state);
+      // In a cluster every node's app states arrive: the badge is this node's.
+      if (!ev.node || !selfNode || ev.node === selfNode) renderAppState(ev.new_state);
+      return false;
+    case 'cluster_state_changed':
+      if (clusterLink && ev.node === clusterLink.node && ev.new_state) {
+        clusterLink.state = ev.new_state;
+        renderAppState();
+      }
       return false;
     default:
       return false;
@@ -350,7 +366,8 @@ function renderRow(s) {
   if (s.url) {
     try { where = new URL(s.url).host; } catch { where = s.url; }
   }
-  cmd.textContent = [s.node && `node ${s.node}`, s.protocol, where].filter(Boolean).join(' · ');
+  const remote = remoteNode(s);
+  cmd.textContent = [remote ? `node ${remote}` : null, s.protocol, where].filter(Boolean).join(' · ');
   cmd.title = (s.url || s.command) + (s.pid ? ` (pid ${s.pid})` : '');
 
   row.dataset.status = status;
@@ -382,8 +399,12 @@ function renderRow(s) {
   toggle.textContent = on ? 'Disable' : 'Enable';
   toggle.setAttribute('aria-label', `${on ? 'Disable' : 'Enable'} ${s.name}`);
   toggle.classList.toggle('primary', !on);
-  // Without a live stream the row may be out of date: no action on it.
-  const live = isLive();
+  // Without a live stream the row may be out of date: no action on it. A
+  // server of another node is acted on from that node (this node's API
+  // refuses with 409).
+  const live = isLive() && !remote;
+  const why = remote ? `Runs on node ${remote}: act on it from that node's dashboard` : '';
+  for (const b of row.querySelectorAll('.actions .btn')) b.title = why;
   toggle.disabled = !!s.pending || !live;
   const restart = row.querySelector('[data-action="restart"]');
   restart.setAttribute('aria-label', `Restart ${s.name}`);
@@ -446,10 +467,19 @@ function renderSummary() {
   $('summary').textContent = parts.join(' · ');
 }
 
+let appStateText = '';
+let clusterLink = null; // {node, state} of this node's cluster link, null on a single node
+
 function renderAppState(state) {
+  if (state !== undefined) appStateText = state || '';
   const e = $('app-state');
-  e.textContent = state || '';
-  e.dataset.state = state || '';
+  e.textContent = clusterLink ? `${appStateText} · node ${clusterLink.node} · cluster ${clusterLink.state}` : appStateText;
+  e.dataset.state = appStateText;
+  e.dataset.cluster = clusterLink ? clusterLink.state : '';
+  e.title = clusterLink
+    ? `Proxy state; this is node ${clusterLink.node}, its link to the cluster is ${clusterLink.state}` +
+      (clusterLink.state === 'connected' ? '' : ': other nodes\' events do not reach this page meanwhile')
+    : 'Proxy state';
 }
 
 function refreshAges() {
@@ -555,7 +585,7 @@ const TYPE_CATEGORY = {
   server_config_changed: 'config', config_change: 'config', server_group_updated: 'config',
   tool_called: 'tool', tools_updated: 'tools',
   connection_established: 'connection', connection_lost: 'connection',
-  app_state_changed: 'app', notice: 'app',
+  app_state_changed: 'app', notice: 'app', cluster_state_changed: 'app',
   server_quarantined: 'state', server_approved: 'state', tool_changed: 'tools',
 };
 
@@ -585,6 +615,8 @@ function describe(ev) {
         (Array.isArray(d.servers) ? ` (${d.servers.join(', ')})` : '');
     case 'app_state_changed':
       return `proxy ${ev.old_state || '?'} → ${ev.new_state || '?'}`;
+    case 'cluster_state_changed':
+      return `cluster link ${ev.old_state || '?'} → ${ev.new_state || '?'}${d.nats_url ? ` (${d.nats_url})` : ''}`;
     case 'tools_updated': {
       const n = (a) => (Array.isArray(a) ? a.length : a || 0);
       return `${d.tool_count ?? '?'} tools` + (d.added || d.removed ? ` (+${n(d.added)} −${n(d.removed)})` : '');
@@ -671,7 +703,8 @@ function feedItem(ev) {
   },
   el('time', { datetime: ev.timestamp || new Date().toISOString(), text: clock(ev.timestamp) }),
   el('span', { class: `etype cat-${TYPE_CATEGORY[ev.type] || 'app'}`, text: ev.type === 'notice' ? 'stream' : ev.type }),
-  el('span', { class: 'esrv', text: ev.server_name || '' }),
+  // In a cluster, what another node published says so.
+  el('span', { class: 'esrv', text: [ev.node && selfNode && ev.node !== selfNode ? `${ev.node}:` : '', ev.server_name || ''].join('') }),
   el('span', { class: 'emsg', text: describe(ev) }));
   li.append(line);
   return li;
@@ -881,6 +914,7 @@ const detail = new DetailView({
   mcp,
   statusOf: (s) => s.status || statusOf(s),
   isLive,
+  remoteNode,
   actions: {
     toggle: (n) => toggleServer(n),
     restart: (n) => serverAction(n, 'restart'),
@@ -945,14 +979,20 @@ const live = new Live(settings, {
     if (ev.type !== 'server_log') addToFeed(ev);
     // The status list does not carry the proxy's own state, so its events
     // always apply (in order, the last one wins).
-    if ((apply || ev.type === 'app_state_changed') && applyEvent(ev)) {
+    if ((apply || ev.type === 'app_state_changed' || ev.type === 'cluster_state_changed') && applyEvent(ev)) {
       // Counted in the report: only a created server whose event lacks its
       // fields lands here.
       live.fetchSnapshot(`${ev.type} without enough fields`);
     }
     if (!past) detail.onEvent(ev);
   },
-  appState(state) {
+  appState(state, cluster) {
+    clusterLink = cluster && cluster.node ? { node: cluster.node, state: cluster.state } : null;
+    const node = clusterLink ? clusterLink.node : null;
+    if (node !== selfNode) {
+      selfNode = node;
+      for (const s of servers.values()) renderRow(s); // which rows are remote may have changed
+    }
     renderAppState(state);
   },
   notice(kind, text) {

@@ -53,7 +53,8 @@ export function percentile(sorted, p) {
 export class DetailView {
   /**
    * ctx: { root, servers: Map, historyOf(name), callsOf(name), api(m, p, b),
-   *        mcp, statusOf(s), actions: {toggle, restart, edit, remove, login, approve}, isLive() }
+   *        mcp, statusOf(s), actions: {toggle, restart, edit, remove, login, approve}, isLive(),
+   *        remoteNode(s): the other cluster node that runs s, or null }
    */
   constructor(ctx) {
     this.ctx = ctx;
@@ -138,6 +139,8 @@ export class DetailView {
       el('span', { class: `badge st-${status.toLowerCase().replace(/[^a-z]+/g, '-')}`, 'data-field': 'detail-status' },
         el('span', { class: 'dot', 'aria-hidden': 'true' }), el('span', { text: status })));
     const fact = (k, v) => { if (v !== null && v !== undefined && v !== '') this.summary.append(el('dt', { text: k }), el('dd', { text: String(v) })); };
+    const remote = this.ctx.remoteNode(s);
+    fact('Node', s.node);
     if (s.url) fact('URL', s.url);
     else fact('Command', [s.command, ...(s.args || [])].join(' '));
     fact('Group', s.group || 'none');
@@ -150,8 +153,10 @@ export class DetailView {
       this.errorBox.append(el('p', { class: 'err-full', text: s.last_error }));
     }
     const on = s.enabled && !s.autoDisabled;
-    const live = this.ctx.isLive();
+    // Another node's server is acted on from that node (this one refuses).
+    const live = this.ctx.isLive() && !remote;
     const a = this.ctx.actions;
+    if (remote) this.actionsBox.append(el('p', { class: 'muted', 'data-field': 'remote-node', text: `Runs on node ${remote}: act on it from that node's dashboard.` }));
     // Login required: the same Log in as the table row's (the URL opens in a new tab).
     if (status === 'Login required') {
       this.actionsBox.append(el('button', { type: 'button', class: 'btn primary', 'data-action': 'login', text: 'Log in',

@@ -50,7 +50,9 @@ export class Live {
    *   mode(info)                connection indicator state changed
    *   authError(status)         the API refused us (401/403); the page stops trying
    *                             until setKey() is called
-   *   appState(state)           the proxy's own state, from /healthz on every hello
+   *   appState(state, cluster)  the proxy's own state, and {node, state} of its
+   *                             cluster link (null on a single node), from
+   *                             /healthz on every hello
    * }
    */
   constructor(settings, handlers, loc = window.location) {
@@ -152,7 +154,7 @@ export class Live {
   async fetchAppState() {
     try {
       const r = await this.request('GET', '/healthz');
-      if (r.ok && r.json && r.json.state) this.h.appState(r.json.state);
+      if (r.ok && r.json && r.json.state) this.h.appState(r.json.state, r.json.cluster || null);
     } catch { /* the stream says the rest */ }
   }
 

@@ -63,6 +63,14 @@ static void metrics(app *a, http_response *res)
     metric(b, "mcpproxy_upstream_starts_total", "counter", "Upstream server processes started.", st->upstream_starts);
     metric(b, "mcpproxy_upstream_failures_total", "counter",
            "Upstream servers that exited or failed their handshake unasked.", st->upstream_failures);
+    if (a->cluster_state) {
+        metric(b, "mcpproxy_cluster_buffered_events", "gauge",
+               "This node's events not yet acknowledged by the cluster's stream (cluster.buffer at most).",
+               st->cluster_buffered);
+        metric(b, "mcpproxy_cluster_events_lost_total", "counter",
+               "This node's events dropped unsent because its cluster buffer overflowed while NATS was unreachable.",
+               st->cluster_lost);
+    }
     res->status = 200;
     res->content_type = "text/plain; version=0.0.4";
 }
@@ -76,7 +84,9 @@ static void health_check(app *a, http_response *res)
                              "seq", (json_int_t)bus_head_seq(a->bus), "state", app_state_name(a->state));
     if (a->cluster_state)
         json_object_set_new(body, "cluster",
-                            json_pack("{s:s,s:s}", "node", a->cfg.cluster.node, "state", a->cluster_state));
+                            json_pack("{s:s,s:s,s:I,s:I}", "node", a->cfg.cluster.node, "state", a->cluster_state,
+                                      "buffered", (json_int_t)a->stats.cluster_buffered, "events_lost",
+                                      (json_int_t)a->stats.cluster_lost));
     http_respond_json(res, 200, body);
 }
 

@@ -29,8 +29,9 @@ typedef struct app_options {
 
 /* Runs the proxy until it is stopped. Returns the process exit code: 0
  * after a graceful stop, 1 when it could not start - a config file that is
- * unreadable or invalid, a config directory it cannot write, a NATS
- * server it cannot reach (cluster), a listen address in use - said in one
+ * unreadable or invalid, a config directory it cannot write, a cluster
+ * credentials file it cannot read (a NATS server that is away is waited
+ * for, in the background), a listen address in use - said in one
  * line on stderr before any upstream server is started. */
 int app_run(const app_options *opts);
 

@@ -16,15 +16,24 @@
  * The other way round, a synchronous JetStream call (stream info, stream
  * creation, the consumer's creation inside js_Subscribe) waits for a reply
  * that only the loop can read: made on the loop it would wait out its
- * timeout. Those run in a libuv work thread (uv_queue_work), and so does
+ * timeout. Those run in a libuv work thread (uv_queue_work), and so do the
+ * first connect (which may wait for an unreachable server) and
  * natsConnection_Close, which waits for the server's PONG. The publishes
  * themselves (js_PublishAsync) only buffer and return, so they are made on
- * the loop, from the bus's relay. */
+ * the loop, from the bus's relay and the outbox (outbox.h).
+ *
+ * The adapter refuses a first attach off the loop's thread, and the first
+ * connect (or, with nats.c's retry on a failed connect, the retry that
+ * succeeds) attaches from a work or nats.c thread: `attach` hands that one
+ * call to the loop and waits for it (the loop makes no nats.c call before
+ * the link is up, so it cannot be waiting for the connection's lock). */
 #include "cluster/cluster.h"
 
+#include "cluster/outbox.h"
 #include "core/log.h"
 #include "core/util.h"
 
+#include <errno.h>
 #include <nats/adapters/libuv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +43,13 @@
 #define CONNECT_TIMEOUT_MS 2000
 #define RECONNECT_WAIT_MS 500
 #define SETUP_RETRY_MS 2000
+#define PUB_ACK_WAIT_MS 5000 /* an ack not back by then: the event is sent again */
+#define RESEND_DELAY_MS 200  /* after a publish the stream did not take (e.g. no leader yet) */
+/* Sent and not yet acked at most: nats.c would block the loop (for its
+ * stall wait) past its MaxPending, waiting for acks only the loop reads.
+ * MaxPending is 4x this: publishes of a lost connection still count there
+ * until their ack wait ends. */
+#define MAX_IN_FLIGHT 16384
 
 static const char *const STATE_CONNECTING = "connecting";
 static const char *const STATE_CONNECTED = "connected";
@@ -44,7 +60,9 @@ typedef enum inbound_kind {
     IN_EPOCH,     /* the stream's epoch (before its first message) */
     IN_LINK_DOWN, /* the connection to NATS was lost */
     IN_LINK_UP,   /* ... and is back */
-    IN_PUB_ERROR, /* the stream refused one of our events: the error text */
+    IN_ACK,       /* the stream took our event `seq` (its outbox id) */
+    IN_PUB_RETRY, /* our event `seq` may not have reached the stream: the error text */
+    IN_PUB_ERROR, /* the stream refused our event `seq`: the error text */
 } inbound_kind;
 
 /* One thing a nats.c thread tells the loop; the text is copied in. */
@@ -56,27 +74,52 @@ typedef struct inbound {
     char data[]; /* len bytes and a NUL */
 } inbound;
 
+/* A first attach asked of the loop by another thread (see the top). */
+typedef struct attach_request {
+    bool asked, done;
+    void **user_data;
+    natsConnection *nc;
+    natsSock sock;
+    natsStatus status;
+} attach_request;
+
 struct cluster {
     app *a;
     const cluster_settings *cfg; /* a->cfg.cluster, borrowed */
     natsOptions *opts;
-    natsConnection *nc;
+    natsConnection *nc; /* written by the connect work, then read on the loop */
     jsCtx *js;
     natsSubscription *sub; /* written by the setup work, then read on the loop */
+    uv_thread_t loop_thread;
+    struct {
+        void (*fn)(void *ctx);
+        void *ctx;
+    } when_ready[4]; /* cluster_when_ready's callers, until nc and js exist */
+    size_t n_when_ready;
 
     /* Loop only. */
     const char *state; /* STATE_* */
     bool linked;       /* the connection is up (as the loop last heard) */
     bool setup_done;   /* stream found or made, consumer subscribed */
     bool setup_running;
+    bool connect_running;
     bool closing;
-    char setup_err[256]; /* the setup work's failure, read in its after-callback */
+    natsStatus connect_status; /* the connect work's result */
+    char setup_err[256];       /* the setup work's failure, read in its after-callback */
+    uv_work_t connector;
     uv_work_t setup;
     uv_work_t closer;
     uv_timer_t retry;
+    uv_timer_t resend;      /* RESEND_DELAY_MS after a failed publish: flush() */
+    outbox *out;            /* this node's events until the stream has them */
+    uint64_t lost_reported; /* outbox_lost() when last told in cluster_state_changed */
+    bool send_failing;      /* a publish failed: logged once until one works */
+    char msg_id[96];        /* "<node>-<boot>-": + the outbox id = Nats-Msg-Id */
 
     /* Shared with nats.c's threads, under lock. */
     uv_mutex_t lock;
+    uv_cond_t attached;
+    attach_request attach;
     uv_async_t wake;
     inbound *head, *tail;
     bool wake_closed; /* after cluster_close: threads drop what they got */
@@ -134,14 +177,59 @@ static void on_reconnected(natsConnection *nc, void *closure)
     push(closure, IN_LINK_UP, 0, NULL, 0);
 }
 
-static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+static void on_connected(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    push(closure, IN_LINK_UP, 0, NULL, 0);
+}
+
+/* Every publish's outcome; `msg` is ours to free. Its Nats-Msg-Id ends with
+ * its outbox id. A JetStream error (pae->ErrCode) is the stream refusing
+ * it for good; anything else (an ack timeout, no responders while a stream
+ * leader is elected, a lost connection) may pass if sent again. */
+static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     (void)js;
-    const char *text = pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
-    push(closure, IN_PUB_ERROR, 0, text, strlen(text));
+    const char *msg_id = NULL;
+    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &msg_id) == NATS_OK && msg_id) {
+        const char *dash = strrchr(msg_id, '-');
+        uint64_t id = dash ? strtoull(dash + 1, NULL, 10) : 0;
+        if (pa)
+            push(closure, IN_ACK, id, NULL, 0);
+        else if (pae) {
+            const char *text = pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
+            push(closure, pae->ErrCode ? IN_PUB_ERROR : IN_PUB_RETRY, id, text, strlen(text));
+        }
+    }
+    natsMsg_Destroy(msg);
+}
+
+/* The adapter's attach (natsOptions_SetEventLoop's `loop` is the cluster):
+ * see the top. */
+static natsStatus attach(void **user_data, void *loop, natsConnection *nc, natsSock sock)
+{
+    cluster *c = loop;
+    uv_thread_t self = uv_thread_self();
+    if (*user_data || uv_thread_equal(&self, &c->loop_thread))
+        return natsLibuv_Attach(user_data, c->a->loop, nc, sock);
+    uv_mutex_lock(&c->lock);
+    natsStatus s = NATS_ILLEGAL_STATE;
+    if (!c->wake_closed) {
+        c->attach = (attach_request){.asked = true, .user_data = user_data, .nc = nc, .sock = sock};
+        uv_async_send(&c->wake);
+        while (!c->attach.done && !c->wake_closed)
+            uv_cond_wait(&c->attached, &c->lock);
+        if (c->attach.done)
+            s = c->attach.status;
+        c->attach = (attach_request){0};
+    }
+    uv_mutex_unlock(&c->lock);
+    return s;
 }
 
 /* ---- the loop ------------------------------------------------------------ */
+
+static bool flush(cluster *c);
 
 static void set_state(cluster *c, const char *state)
 {
@@ -153,7 +241,17 @@ static void set_state(cluster *c, const char *state)
     log_kv(state == STATE_CONNECTED ? LOG_INFO : LOG_WARN, "cluster state changed",
            LOG_FIELDS(LOG_STR("state", state), LOG_STR("nats_url", c->cfg->nats_url)));
     json_t *data = json_pack("{s:s, s:s}", "nats_url", c->cfg->nats_url, "stream", c->cfg->stream);
-    /* Connected: into the stream, for every node. Otherwise live only. */
+    if (state == STATE_CONNECTED) {
+        /* What waited goes first (this event must not push it out), then
+         * what the outbox dropped unsent since the link was last up: the
+         * history has a hole before this event (deliver() marks it). */
+        flush(c);
+        uint64_t lost = outbox_lost(c->out) - c->lost_reported;
+        c->lost_reported = outbox_lost(c->out);
+        json_object_set_new(data, "events_lost", json_integer((json_int_t)lost));
+    }
+    /* Connected: into the stream, for every node, behind what the outbox
+     * still holds. Otherwise a preview here, and into the stream later. */
     bus_publish(c->a->bus, &(event_fields){
                                .type = EVENT_CLUSTER_STATE_CHANGED,
                                .old_state = old,
@@ -207,16 +305,85 @@ static void deliver(cluster *c, const inbound *in)
         json_decref(root);
         return;
     }
-    if (in->seq > bus_head_seq(c->a->bus))
+    if (in->seq > bus_head_seq(c->a->bus)) {
+        /* A node's outbox overflowed before this event: a resume from
+         * before it would miss what was lost (stream.c asks for a resync). */
+        json_t *lost = f.type == EVENT_CLUSTER_STATE_CHANGED ? json_object_get(f.data, "events_lost") : NULL;
+        if (json_is_integer(lost) && json_integer_value(lost) > 0)
+            bus_note_loss(c->a->bus, in->seq);
         bus_deliver(c->a->bus, event_msg_create(in->seq, &f, ts));
+    }
     json_decref(root);
+}
+
+static void update_stats(cluster *c)
+{
+    c->a->stats.cluster_buffered = outbox_size(c->out);
+    c->a->stats.cluster_lost = outbox_lost(c->out);
+}
+
+/* Sends what the outbox has not sent yet, in order, while the stream is
+ * reachable and fewer than MAX_IN_FLIGHT wait for their acks; stops at the
+ * first publish that fails (it goes again when the link is next up, or
+ * with the next event or ack). Returns whether all are sent. */
+static bool flush(cluster *c)
+{
+    if (c->state != STATE_CONNECTED)
+        return false;
+    outbox_entry *e;
+    while (outbox_size(c->out) - outbox_unsent(c->out) < MAX_IN_FLIGHT && (e = outbox_next_unsent(c->out))) {
+        char msg_id[128];
+        snprintf(msg_id, sizeof msg_id, "%s%llu", c->msg_id, (unsigned long long)e->id);
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MsgId = msg_id; /* the stream drops a copy it already holds */
+        po.MaxWait = PUB_ACK_WAIT_MS;
+        natsStatus s = js_PublishAsync(c->js, e->subject, e->payload, (int)e->len, &po);
+        if (s == NATS_MAX_PAYLOAD) { /* never will it fit: leave it out rather than hold all behind it */
+            log_kv(LOG_WARN, "event larger than the NATS server's max_payload: it reached no node",
+                   LOG_FIELDS(LOG_INT("bytes", (int64_t)e->len), LOG_STR("subject", e->subject)));
+            outbox_ack(c->out, e->id);
+            continue;
+        }
+        if (s != NATS_OK) {
+            outbox_resend_from(c->out, e->id);
+            if (!c->send_failing)
+                log_kv(LOG_WARN, "events not sent to the cluster stream yet: kept in order, sent again later",
+                       LOG_FIELDS(LOG_STR("error", natsStatus_GetText(s)),
+                                  LOG_INT("buffered", (int64_t)outbox_size(c->out))));
+            c->send_failing = true;
+            return false;
+        }
+        c->send_failing = false;
+    }
+    return true;
 }
 
 static void start_setup(cluster *c);
 
+static void on_resend(uv_timer_t *t)
+{
+    cluster *c = t->data;
+    flush(c);
+    update_stats(c);
+}
+
+/* The first attach another thread asked for (see the top). */
+static void serve_attach(cluster *c)
+{
+    uv_mutex_lock(&c->lock);
+    if (c->attach.asked && !c->attach.done) {
+        c->attach.status = natsLibuv_Attach(c->attach.user_data, c->a->loop, c->attach.nc, c->attach.sock);
+        c->attach.done = true;
+        uv_cond_signal(&c->attached);
+    }
+    uv_mutex_unlock(&c->lock);
+}
+
 static void on_wake(uv_async_t *h)
 {
     cluster *c = h->data;
+    serve_attach(c);
     uv_mutex_lock(&c->lock);
     inbound *in = c->head;
     c->head = c->tail = NULL;
@@ -232,30 +399,49 @@ static void on_wake(uv_async_t *h)
             break;
         case IN_LINK_DOWN:
             c->linked = false;
+            /* What was sent and not acked may not be in the stream: all
+             * of it goes again (the stream drops the copies it has). */
+            outbox_resend_all(c->out);
             set_state(c, current_state(c));
             break;
         case IN_LINK_UP:
             c->linked = true;
+            if (!c->js) /* the connect work has not finished: it goes on from here */
+                break;
             set_state(c, current_state(c));
             if (!c->setup_done)
                 start_setup(c);
+            flush(c);
+            break;
+        case IN_ACK:
+            outbox_ack(c->out, in->seq);
+            break;
+        case IN_PUB_RETRY:
+            /* Not at once: a stream without a leader would answer the
+             * same at once, over and over. */
+            outbox_resend_from(c->out, in->seq);
+            if (!uv_is_active((uv_handle_t *)&c->resend))
+                uv_timer_start(&c->resend, on_resend, RESEND_DELAY_MS, 0);
             break;
         case IN_PUB_ERROR:
             log_kv(LOG_WARN, "the cluster stream refused an event: it reached no node",
                    LOG_FIELDS(LOG_STR("error", in->data), LOG_STR("stream", c->cfg->stream)));
+            outbox_ack(c->out, in->seq); /* sending it again would not help */
             break;
         }
         free(in);
         in = next;
     }
+    if (outbox_unsent(c->out)) /* acks made room (MAX_IN_FLIGHT) */
+        flush(c);
+    update_stats(c);
 }
 
-/* The bus's relay (bus.h): this node's event into the stream. */
+/* The bus's relay (bus.h): this node's event into the outbox, and on into
+ * the stream when it is reachable. Held, the bus shows it as a preview. */
 static bool relay(const event_fields *f, const char *timestamp, void *ctx)
 {
     cluster *c = ctx;
-    if (c->state != STATE_CONNECTED)
-        return false;
     json_t *payload = json_pack("{s:s, s:s, s:s}", "type", event_type_name(f->type), "timestamp", timestamp, "node",
                                 f->node ? f->node : c->cfg->node);
     if (f->server_name)
@@ -272,15 +458,14 @@ static bool relay(const event_fields *f, const char *timestamp, void *ctx)
     json_decref(payload);
     strbuf subject = {0};
     strbuf_appendf(&subject, "mcpproxy.events.%s.%s", c->cfg->node, event_type_name(f->type));
-    natsStatus s = js_PublishAsync(c->js, subject.data, text, (int)strlen(text), NULL);
-    strbuf_free(&subject);
-    free(text);
-    if (s != NATS_OK) {
-        log_kv(LOG_WARN, "event not sent to the cluster stream: delivered on this node only",
-               LOG_FIELDS(LOG_STR("error", natsStatus_GetText(s)), LOG_STR("event_type", event_type_name(f->type))));
-        return false;
-    }
-    return true;
+    uint64_t lost = outbox_lost(c->out);
+    outbox_push(c->out, subject.data, text, strlen(text));
+    if (outbox_lost(c->out) > lost && lost == c->lost_reported) /* the first loss since connected */
+        log_kv(LOG_WARN, "cluster buffer full: dropping this node's oldest unsent events (raise cluster.buffer?)",
+               LOG_FIELDS(LOG_INT("buffer", c->cfg->buffer), LOG_STR("state", c->state)));
+    bool sent = flush(c);
+    update_stats(c);
+    return sent;
 }
 
 /* The work thread: find or make the stream, then subscribe (see the top). */
@@ -299,8 +484,16 @@ static void setup_work(uv_work_t *w)
         sc.Subjects = subjects;
         sc.SubjectsLen = 1;
         sc.MaxMsgs = cfg->history;
+        sc.Replicas = cfg->replicas; /* > 1 needs a NATS cluster of that many servers */
         sc.Storage = js_FileStorage;
         s = js_AddStream(&si, c->js, &sc, NULL, &jerr);
+    }
+    if (s != NATS_OK && jerr == JSStreamSubjectOverlapErr) {
+        snprintf(c->setup_err, sizeof c->setup_err,
+                 "cannot create stream %s: another stream of this NATS account already takes the subjects %s "
+                 "(one account holds one mcpproxy stream: use that stream's name as cluster.stream, or remove it)",
+                 cfg->stream, SUBJECT_ALL);
+        return;
     }
     if (s != NATS_OK) {
         snprintf(c->setup_err, sizeof c->setup_err,
@@ -364,15 +557,107 @@ static void start_setup(cluster *c)
     uv_queue_work(c->a->loop, &c->setup, setup_work, setup_done);
 }
 
+/* The connect work: nats.c's first connect, in a work thread because it
+ * waits for the servers (CONNECT_TIMEOUT_MS each). NATS_NOT_YET_CONNECTED:
+ * none answered and nats.c keeps trying (on_connected says when one does). */
+static void connect_work(uv_work_t *w)
+{
+    cluster *c = w->data;
+    c->connect_status = natsConnection_Connect(&c->nc, c->opts);
+}
+
+static void start_close(cluster *c);
+
+static void connect_done(uv_work_t *w, int status)
+{
+    (void)status;
+    cluster *c = w->data;
+    c->connect_running = false;
+    natsStatus s = c->connect_status;
+    if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED) {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.PublishAsync.AckHandler = on_pub_ack;
+        jo.PublishAsync.AckHandlerClosure = c;
+        jo.PublishAsync.MaxPending = 4 * MAX_IN_FLIGHT;
+        natsStatus js = natsConnection_JetStream(&c->js, c->nc, &jo);
+        if (js != NATS_OK)
+            s = js;
+    }
+    if (c->closing) {
+        start_close(c);
+        return;
+    }
+    if (c->js) /* the parts built on the connection may subscribe now */
+        for (size_t i = 0; i < c->n_when_ready; i++)
+            c->when_ready[i].fn(c->when_ready[i].ctx);
+    c->n_when_ready = 0;
+    if (s == NATS_OK) {
+        c->linked = true;
+        log_kv(LOG_INFO, "cluster: connected to NATS",
+               LOG_FIELDS(LOG_STR("nats_url", c->cfg->nats_url), LOG_STR("node", c->cfg->node),
+                          LOG_STR("stream", c->cfg->stream)));
+    } else if (s == NATS_NOT_YET_CONNECTED) {
+        log_kv(LOG_WARN, "cluster: NATS not reachable: serving degraded, connecting in the background",
+               LOG_FIELDS(LOG_STR("nats_url", c->cfg->nats_url), LOG_STR("node", c->cfg->node),
+                          LOG_INT("retry_ms", RECONNECT_WAIT_MS)));
+    } else {
+        /* Not a server that is away (that is NOT_YET_CONNECTED): nothing
+         * waiting would mend. The node serves on, alone. */
+        log_kv(LOG_ERROR, "cluster: cannot use NATS: this node stays cut off from its cluster",
+               LOG_FIELDS(LOG_STR("nats_url", c->cfg->nats_url), LOG_STR("error", natsStatus_GetText(s))));
+        return;
+    }
+    if (c->linked) { /* now, or on_connected came before this */
+        start_setup(c);
+        flush(c);
+    }
+}
+
+/* nats_url split at its commas (trimmed): the servers of one NATS cluster. */
+static natsStatus set_servers(natsOptions *opts, const char *list)
+{
+    char *copy = xstrdup(list);
+    const char *urls[64];
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && n < 64; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        for (char *end = tok + strlen(tok); end > tok && end[-1] == ' ';)
+            *--end = '\0';
+        urls[n++] = tok;
+    }
+    natsStatus s = natsOptions_SetServers(opts, urls, n);
+    free(copy);
+    return s;
+}
+
 cluster *cluster_create(app *a, char *err, size_t err_len)
 {
     const cluster_settings *cfg = &a->cfg.cluster;
+    /* What waiting cannot mend fails the start: a credentials file we
+     * cannot read (a malformed nats_url is refused by the config). */
+    if (cfg->credentials[0]) {
+        FILE *f = fopen(cfg->credentials, "r");
+        if (!f) {
+            snprintf(err, err_len, "cluster: cannot read cluster.credentials %s: %s", cfg->credentials,
+                     strerror(errno));
+            return NULL;
+        }
+        fclose(f);
+    }
     natsLibuv_Init();
     natsLibuv_SetThreadLocalLoop(a->loop); /* the adapter's way to know our loop's thread */
-    natsOptions *opts = NULL;
-    natsStatus s = natsOptions_Create(&opts);
+    cluster *c = xcalloc(1, sizeof *c);
+    c->a = a;
+    c->cfg = cfg;
+    c->loop_thread = uv_thread_self();
+    natsStatus s = natsOptions_Create(&c->opts);
+    natsOptions *opts = c->opts;
     if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, cfg->nats_url);
+        s = set_servers(opts, cfg->nats_url);
+    if (s == NATS_OK) /* in the order given: each node may list its nearest first */
+        s = natsOptions_SetNoRandomize(opts, true);
     if (s == NATS_OK)
         s = natsOptions_SetName(opts, cfg->node);
     if (s == NATS_OK && cfg->credentials[0])
@@ -383,59 +668,57 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
         s = natsOptions_SetMaxReconnect(opts, -1); /* for as long as we run */
     if (s == NATS_OK)
         s = natsOptions_SetReconnectWait(opts, RECONNECT_WAIT_MS);
+    if (s == NATS_OK) /* a server away at start is waited for like one lost later */
+        s = natsOptions_SetRetryOnFailedConnect(opts, true, on_connected, c);
     if (s == NATS_OK)
-        s = natsOptions_SetEventLoop(opts, a->loop, natsLibuv_Attach, natsLibuv_Read, natsLibuv_Write,
-                                     natsLibuv_Detach);
+        s = natsOptions_SetEventLoop(opts, c, attach, natsLibuv_Read, natsLibuv_Write, natsLibuv_Detach);
+    if (s == NATS_OK)
+        s = natsOptions_SetDisconnectedCB(opts, on_disconnected, c);
+    if (s == NATS_OK)
+        s = natsOptions_SetReconnectedCB(opts, on_reconnected, c);
     if (s != NATS_OK) {
         snprintf(err, err_len, "cluster: bad NATS options (%s): check cluster.nats_url and cluster.credentials",
                  natsStatus_GetText(s));
-        natsOptions_Destroy(opts);
-        return NULL;
-    }
-    cluster *c = xcalloc(1, sizeof *c);
-    c->a = a;
-    c->cfg = cfg;
-    c->opts = opts;
-    uv_mutex_init(&c->lock);
-    natsOptions_SetDisconnectedCB(opts, on_disconnected, c);
-    natsOptions_SetReconnectedCB(opts, on_reconnected, c);
-
-    /* The first connect is blocking (at most CONNECT_TIMEOUT_MS): the first
-     * attach to the loop must happen on the loop's thread. */
-    s = natsConnection_Connect(&c->nc, opts);
-    if (s == NATS_OK) {
-        jsOptions jo;
-        jsOptions_Init(&jo);
-        jo.PublishAsync.ErrHandler = on_pub_error;
-        jo.PublishAsync.ErrHandlerClosure = c;
-        jo.PublishAsync.MaxPending = 65536;
-        s = natsConnection_JetStream(&c->js, c->nc, &jo);
-    }
-    if (s != NATS_OK) {
-        snprintf(err, err_len,
-                 "cluster: cannot connect to NATS at %s: %s (start nats-server -js, or fix cluster.nats_url / "
-                 "cluster.credentials)",
-                 cfg->nats_url, natsStatus_GetText(s));
-        natsConnection_Destroy(c->nc);
-        natsOptions_Destroy(opts);
-        uv_mutex_destroy(&c->lock);
+        natsOptions_Destroy(c->opts);
         free(c);
         return NULL;
     }
+    uv_mutex_init(&c->lock);
+    uv_cond_init(&c->attached);
     uv_async_init(a->loop, &c->wake, on_wake);
     c->wake.data = c;
     uv_timer_init(a->loop, &c->retry);
     c->retry.data = c;
-    c->linked = true;
+    uv_timer_init(a->loop, &c->resend);
+    c->resend.data = c;
+    c->out = outbox_create(cfg->buffer);
+    /* Message ids unique to this process: a restarted node's ids must not
+     * match its earlier run's within the stream's duplicate window. */
+    uint64_t boot;
+    random_bytes(&boot, sizeof boot);
+    snprintf(c->msg_id, sizeof c->msg_id, "%s-%016llx-", cfg->node, (unsigned long long)boot);
     c->state = STATE_CONNECTING;
     a->cluster_state = STATE_CONNECTING;
-    /* From the start: the ring holds only what the stream numbered (until
-     * then this node's events are live only, bus.h). */
+    /* From the start: the ring holds only what the stream numbered; until
+     * the stream is reached this node's events wait in the outbox and its
+     * clients get previews (bus.h). */
     bus_set_relay(a->bus, cfg->node, relay, c);
-    log_kv(LOG_INFO, "cluster: connected to NATS",
-           LOG_FIELDS(LOG_STR("nats_url", cfg->nats_url), LOG_STR("node", cfg->node), LOG_STR("stream", cfg->stream)));
-    start_setup(c);
+    c->connect_running = true;
+    c->connector.data = c;
+    uv_queue_work(a->loop, &c->connector, connect_work, connect_done);
     return c;
+}
+
+void cluster_when_ready(cluster *c, void (*fn)(void *ctx), void *ctx)
+{
+    if (c->js) {
+        fn(ctx);
+        return;
+    }
+    if (c->n_when_ready == sizeof c->when_ready / sizeof *c->when_ready)
+        abort(); /* a fixed number of parts (registry, rpc) ask */
+    c->when_ready[c->n_when_ready].fn = fn;
+    c->when_ready[c->n_when_ready++].ctx = ctx;
 }
 
 natsConnection *cluster_conn(cluster *c)
@@ -453,17 +736,32 @@ static void close_work(uv_work_t *w)
     cluster *c = w->data;
     /* The last events (app_state_changed Stopping) into the stream, and
      * their acks back: nats.c frees a published message only then. */
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 1000;
-    js_PublishAsyncComplete(c->js, &po);
-    natsConnection_Close(c->nc); /* flushes: waits for a PONG the loop reads */
+    if (c->js) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = 1000;
+        js_PublishAsyncComplete(c->js, &po);
+    }
+    if (c->nc)
+        natsConnection_Close(c->nc); /* flushes: waits for a PONG the loop reads */
 }
 
 static void close_done(uv_work_t *w, int status)
 {
     (void)w;
     (void)status;
+}
+
+/* After the connect work: close what it made (the acks of the last
+ * publishes arrive meanwhile, but the wake handle is closed: dropped). */
+static void start_close(cluster *c)
+{
+    size_t unsent = outbox_unsent(c->out);
+    if (unsent)
+        log_kv(LOG_WARN, "cluster: stopping with events the stream never got: they are lost",
+               LOG_FIELDS(LOG_INT("events", (int64_t)unsent), LOG_STR("state", c->state)));
+    c->closer.data = c;
+    uv_queue_work(c->a->loop, &c->closer, close_work, close_done);
 }
 
 void cluster_close(cluster *c)
@@ -474,8 +772,10 @@ void cluster_close(cluster *c)
     bus_set_relay(c->a->bus, NULL, NULL, NULL);
     uv_timer_stop(&c->retry);
     uv_close((uv_handle_t *)&c->retry, NULL);
+    uv_close((uv_handle_t *)&c->resend, NULL);
     uv_mutex_lock(&c->lock);
     c->wake_closed = true;
+    uv_cond_broadcast(&c->attached); /* a thread waiting in attach() gives up */
     inbound *in = c->head;
     c->head = c->tail = NULL;
     uv_mutex_unlock(&c->lock);
@@ -485,8 +785,8 @@ void cluster_close(cluster *c)
         in = next;
     }
     uv_close((uv_handle_t *)&c->wake, NULL);
-    c->closer.data = c;
-    uv_queue_work(c->a->loop, &c->closer, close_work, close_done);
+    if (!c->connect_running) /* else connect_done() starts it */
+        start_close(c);
 }
 
 void cluster_destroy(cluster *c)
@@ -504,6 +804,8 @@ void cluster_destroy(cluster *c)
         log_kv(LOG_WARN, "cluster: nats.c's threads did not end", LOG_FIELDS(LOG_STR("error", natsStatus_GetText(s))));
         return;
     }
+    outbox_destroy(c->out);
+    uv_cond_destroy(&c->attached);
     uv_mutex_destroy(&c->lock);
     free(c);
 }

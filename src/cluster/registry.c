@@ -55,6 +55,7 @@ struct registry {
     natsStatus beat_status;
 
     /* Loop only. */
+    bool ready; /* the cluster's connection exists (cluster_when_ready) */
     bool setup_running, setup_done, closing;
     char setup_err[256];
     uv_work_t setup;
@@ -554,6 +555,8 @@ static void on_beat(uv_timer_t *t)
     registry *r = t->data;
     char subject[128];
     snprintf(subject, sizeof subject, "mcpproxy.heartbeat.%s", r->cfg->node);
+    if (!r->ready)
+        return;
     natsConnection_Publish(cluster_conn(r->c), subject, NULL, 0); /* lost while NATS is down: nothing to keep */
     flush(r);                                                     /* a write that failed, again */
     if (!r->setup_done)
@@ -825,6 +828,24 @@ void registry_release(registry *r, const char *name)
         release(r, name);
 }
 
+/* The cluster's connection exists (it may not be up yet: nats.c sends the
+ * subscription once it is). */
+static void registry_ready(void *ctx)
+{
+    registry *r = ctx;
+    if (r->closing)
+        return;
+    r->ready = true;
+    char subject[] = "mcpproxy.heartbeat.*";
+    r->beat_status = natsConnection_Subscribe(&r->beat_sub, cluster_conn(r->c), subject, on_beat_msg, r);
+    if (r->beat_status != NATS_OK)
+        log_kv(LOG_WARN, "cluster: cannot hear other nodes' heartbeats",
+               LOG_FIELDS(LOG_STR("error", natsStatus_GetText(r->beat_status))));
+    else
+        natsSubscription_SetPendingLimits(r->beat_sub, -1, -1);
+    start_setup(r);
+}
+
 registry *registry_create(app *a, cluster *c)
 {
     registry *r = xcalloc(1, sizeof *r);
@@ -859,15 +880,8 @@ registry *registry_create(app *a, cluster *c)
                  (1u << EVENT_SERVER_APPROVED) | (1u << EVENT_SERVER_LOGIN_FAILED),
     };
     r->events = bus_subscribe(a->bus, &f, on_event, r);
-    char subject[] = "mcpproxy.heartbeat.*";
-    r->beat_status = natsConnection_Subscribe(&r->beat_sub, cluster_conn(c), subject, on_beat_msg, r);
-    if (r->beat_status != NATS_OK)
-        log_kv(LOG_WARN, "cluster: cannot hear other nodes' heartbeats",
-               LOG_FIELDS(LOG_STR("error", natsStatus_GetText(r->beat_status))));
-    else
-        natsSubscription_SetPendingLimits(r->beat_sub, -1, -1);
     uv_timer_start(&r->beat, on_beat, r->cfg->heartbeat_ms, r->cfg->heartbeat_ms);
-    start_setup(r);
+    cluster_when_ready(c, registry_ready, r);
     return r;
 }
 

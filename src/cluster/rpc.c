@@ -251,6 +251,8 @@ static void on_timeout(uv_timer_t *t)
     p->fn(NULL, 0, why, p->ctx); /* p is freed only once its timer has closed */
 }
 
+static void rpc_ready(void *ctx);
+
 rpc *rpc_create(app *a, cluster *c)
 {
     rpc *r = xcalloc(1, sizeof *r);
@@ -263,7 +265,18 @@ rpc *rpc_create(app *a, cluster *c)
     uv_mutex_init(&r->lock);
     uv_async_init(a->loop, &r->wake, on_wake);
     r->wake.data = r;
-    natsConnection *nc = cluster_conn(c);
+    cluster_when_ready(c, rpc_ready, r);
+    return r;
+}
+
+/* The cluster's connection exists (nats.c sends the subscriptions once it
+ * is up). Until then a call cannot be made (rpc_call says so). */
+static void rpc_ready(void *ctx)
+{
+    rpc *r = ctx;
+    if (r->closing)
+        return;
+    natsConnection *nc = cluster_conn(r->c);
     char subject[160];
     snprintf(subject, sizeof subject, "mcpproxy.call.%s", r->node);
     natsStatus s = natsConnection_Subscribe(&r->requests, nc, subject, on_request_msg, r);
@@ -282,7 +295,6 @@ rpc *rpc_create(app *a, cluster *c)
     for (size_t i = 0; i < 3; i++)
         if (subs[i])
             natsSubscription_SetPendingLimits(subs[i], -1, -1);
-    return r;
 }
 
 void rpc_serve(rpc *r, rpc_request_fn on_request, rpc_cancel_fn on_cancel, void *ctx)

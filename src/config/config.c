@@ -337,7 +337,75 @@ static bool cluster_name_ok(const char *s)
     return true;
 }
 
-/* "cluster": {nats_url, stream, node, history, credentials, heartbeat_ms}. */
+/* One NATS server URL: [nats:// or tls://][user[:pass]@]host[:port] with
+ * a port of 1 to 65535 (what nats.c accepts), checked here so that a typo
+ * fails the start instead of being retried for ever. */
+static bool nats_url_ok(const char *url, size_t len)
+{
+    const char *p = url, *end = url + len;
+    const char *scheme = NULL;
+    for (const char *q = p; q + 2 < end; q++)
+        if (q[0] == ':' && q[1] == '/' && q[2] == '/') {
+            scheme = q;
+            break;
+        }
+    if (scheme) {
+        size_t n = (size_t)(scheme - p);
+        if (!((n == 4 && strncmp(p, "nats", 4) == 0) || (n == 3 && strncmp(p, "tls", 3) == 0)))
+            return false;
+        p = scheme + 3;
+    }
+    for (const char *q = end; q > p; q--) /* user info ends at the last '@' */
+        if (q[-1] == '@') {
+            p = q;
+            break;
+        }
+    const char *colon = NULL;
+    for (const char *q = p; q < end; q++) {
+        if (*q == '/' || *q == ' ' || *q == '@')
+            return false;
+        if (*q == ':')
+            colon = q;
+    }
+    if (p[0] == '[') /* [IPv6]:port */
+        colon = NULL;
+    if (colon == p || p == end)
+        return false; /* no host */
+    if (!colon)
+        return true;
+    if (colon + 1 == end || end - colon > 6)
+        return false;
+    unsigned port = 0;
+    for (const char *q = colon + 1; q < end; q++) {
+        if (*q < '0' || *q > '9')
+            return false;
+        port = port * 10 + (unsigned)(*q - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+/* nats_url: one URL or several comma-separated (servers of one NATS
+ * cluster). */
+static bool nats_urls_ok(const char *list)
+{
+    for (const char *p = list;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (!len || !nats_url_ok(p, len))
+            return false;
+        if (!comma)
+            return true;
+        p = comma + 1;
+    }
+}
+
+/* "cluster": {nats_url, stream, node, history, credentials, buffer, replicas, heartbeat_ms}. */
 static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
 {
     cluster_settings *c = &cfg->cluster;
@@ -348,6 +416,8 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
     c->stream = xstrdup("MCPPROXY_EVENTS");
     c->credentials = xstrdup("");
     c->history = 100000;
+    c->buffer = 10000;
+    c->replicas = 1;
     c->heartbeat_ms = 1000;
     const char *key;
     json_t *value;
@@ -363,12 +433,19 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
             ok = get_string(pc, value, key, &c->credentials);
         else if (strcmp(key, "history") == 0)
             ok = get_u32(pc, value, key, 1, &c->history);
-        else if (strcmp(key, "heartbeat_ms") == 0)
+        else if (strcmp(key, "buffer") == 0)
+            ok = get_u32(pc, value, key, 1, &c->buffer);
+        else if (strcmp(key, "replicas") == 0) {
+            ok = get_u32(pc, value, key, 1, &c->replicas);
+            if (ok && c->replicas > 5)
+                ok = fail_at_key(pc, key, "\"cluster.replicas\" must be 1 to 5 (JetStream keeps at most 5 copies)");
+        } else if (strcmp(key, "heartbeat_ms") == 0)
             ok = get_u32(pc, value, key, 50, &c->heartbeat_ms);
         else
-            ok = fail_at_key(
-                pc, key,
-                "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials, heartbeat_ms)", key);
+            ok = fail_at_key(pc, key,
+                             "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials, "
+                             "buffer, replicas, heartbeat_ms)",
+                             key);
         if (!ok)
             return false;
     }
@@ -387,6 +464,11 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
                            c->heartbeat_ms);
     if (c->nats_url[0] == '\0')
         return fail_at_key(pc, "nats_url", "\"cluster.nats_url\" must not be empty (e.g. nats://127.0.0.1:4222)");
+    if (!nats_urls_ok(c->nats_url))
+        return fail_at_key(pc, "nats_url",
+                           "\"cluster.nats_url\" must be nats://HOST:PORT (or tls://), several separated by commas, "
+                           "with ports 1 to 65535 (got \"%s\")",
+                           c->nats_url);
     return true;
 }
 

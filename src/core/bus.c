@@ -34,7 +34,8 @@ struct bus {
     char epoch[17];
     bus_relay_fn relay; /* NULL: this bus numbers its own events */
     void *relay_ctx;
-    char *node; /* owned; stamped on events while a relay is set */
+    char *node;        /* owned; stamped on events while a relay is set */
+    uint64_t loss_seq; /* bus_note_loss() */
 };
 
 bus *bus_create(uint32_t history)
@@ -136,7 +137,8 @@ uint64_t bus_publish(bus *b, const event_fields *fields)
         stamped.node = b->node;
         if (b->relay(&stamped, ts, b->relay_ctx))
             return 0;
-        /* Live only: see bus.h. */
+        /* A preview: see bus.h. */
+        stamped.pending = true;
         event_msg *msg = event_msg_create(b->head_seq, &stamped, ts);
         b->published++;
         fan_out(b, msg);
@@ -168,6 +170,17 @@ void bus_set_relay(bus *b, const char *node, bus_relay_fn relay, void *ctx)
 bool bus_relayed(const bus *b)
 {
     return b->relay != NULL;
+}
+
+void bus_note_loss(bus *b, uint64_t seq)
+{
+    if (seq > b->loss_seq)
+        b->loss_seq = seq;
+}
+
+uint64_t bus_loss_seq(const bus *b)
+{
+    return b->loss_seq;
 }
 
 void bus_set_epoch(bus *b, const char *epoch)

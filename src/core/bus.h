@@ -58,17 +58,20 @@ void bus_destroy(bus *b);
  * the ring and hands it to every matching subscriber. Returns the seq.
  * Never blocks.
  *
- * With a relay set (bus_set_relay): the event is offered to the relay. Taken,
+ * With a relay set (bus_set_relay): the event is offered to the relay. Sent,
  * it is neither numbered nor delivered now (it comes back through
- * bus_deliver()) and 0 is returned. Refused (the cluster is unreachable), it
- * is delivered to the subscribers live only: it carries the newest seq
- * delivered (it has no place of its own in the stream's order), is not kept
- * in the ring, and 0 is returned. */
+ * bus_deliver()) and 0 is returned. Held (the relay keeps it until the
+ * stream is reachable), it is delivered to the subscribers now as a preview:
+ * marked pending, carrying the newest seq delivered (it has no place of its
+ * own in the stream's order yet), not kept in the ring; its numbered copy
+ * comes back through bus_deliver() later. 0 is returned. */
 uint64_t bus_publish(bus *b, const event_fields *fields);
 
 /* Takes an event somewhere that numbers it, e.g. a JetStream stream. `fields`
  * (borrowed) already carries the node; `timestamp` is RFC 3339 UTC. Returns
- * false when it cannot take the event now. Called on the loop. */
+ * true when the event is on its way, false when it is held until the
+ * numbering side is reachable (the bus then sends a preview, above). Called
+ * on the loop. */
 typedef bool (*bus_relay_fn)(const event_fields *fields, const char *timestamp, void *ctx);
 
 /* Sends this bus's own events through `relay` from now on, stamped with
@@ -82,6 +85,14 @@ bool bus_relayed(const bus *b);
  * msg->seq must be above bus_head_seq(); seqs skipped are gaps in the ring
  * (a resume over them reports them dropped). Steals msg's reference. */
 void bus_deliver(bus *b, event_msg *msg);
+
+/* Events were lost just before `seq` (a cluster node's buffer overflowed
+ * while its stream was unreachable): a resume from a seq below it cannot be
+ * complete (stream_cursor_plan asks for a resync). Only the highest counts. */
+void bus_note_loss(bus *b, uint64_t seq);
+
+/* The seq bus_note_loss() last raised, 0 if none. */
+uint64_t bus_loss_seq(const bus *b);
 
 /* Replaces the epoch (at most 16 characters, copied): the stream's, which
  * every node shares. */

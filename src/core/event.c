@@ -108,6 +108,8 @@ static void write_event(strbuf *sb, uint64_t seq, const event_fields *f, const c
     write_member(sb, "timestamp", timestamp);
     if (f->node)
         write_member(sb, "node", f->node);
+    if (f->pending)
+        strbuf_append(sb, ",\"pending\":true", 15);
     strbuf_append(sb, ",\"data\":", 8);
     if (f->data_text)
         strbuf_append(sb, f->data_text, f->data_text_len);
@@ -124,8 +126,10 @@ event_msg *event_msg_create(uint64_t seq, const event_fields *fields, const char
      * allocation, grown in place, holding the header, the headroom, the
      * JSON and the server name. */
     size_t at = offsetof(event_msg, storage) + EVENT_HEADROOM;
-    strbuf sb = {0};
-    strbuf_reserve(&sb, at + 512);
+    /* Exactly this much to start with (most events fit): strbuf's doubling
+     * would make it 1 KiB, an allocation glibc treats as large (it sorts
+     * all its free small chunks first), once per event. */
+    strbuf sb = {.data = xmalloc(at + 512), .cap = at + 512};
     sb.len = at;
     write_event(&sb, seq, fields, timestamp);
     size_t json_len = sb.len - at;

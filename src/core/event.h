@@ -68,6 +68,9 @@ typedef struct event_fields {
     const char *data_text;
     size_t data_text_len;
     const char *node; /* the cluster node it happened on; NULL on a single node */
+    /* A cluster node's own event while the stream cannot take it yet: sent
+     * to its clients now as a preview ("pending":true), numbered later. */
+    bool pending;
 } event_fields;
 
 /* Bytes reserved in front of every serialized event so that a WebSocket frame

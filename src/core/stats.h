@@ -18,6 +18,7 @@ typedef struct proxy_stats {
     uint64_t tcp_connections;               /* open TCP connections, HTTP and WebSocket */
     uint64_t clients[STATS_ENDPOINT_COUNT]; /* stream clients connected, by endpoint */
     uint64_t clients_dropping;              /* connected stream clients that have lost any event */
+    uint64_t cluster_buffered;              /* this node's events not yet acknowledged by the cluster's stream */
     /* Counters: how many since start. */
     uint64_t delivered;         /* events written to WebSocket clients */
     uint64_t dropped;           /* events dropped for slow WebSocket clients */
@@ -27,6 +28,7 @@ typedef struct proxy_stats {
     uint64_t tool_errors;       /* of those, the ones that did not succeed */
     uint64_t upstream_starts;   /* upstream server processes started */
     uint64_t upstream_failures; /* upstream servers that exited or failed their handshake unasked */
+    uint64_t cluster_lost;      /* this node's events dropped unsent: its cluster buffer overflowed */
 } proxy_stats;
 
 #endif

@@ -64,7 +64,7 @@ bool secure_equals(const char *a, size_t a_len, const char *b, size_t b_len)
     return diff == 0;
 }
 
-void strbuf_reserve(strbuf *sb, size_t extra)
+void strbuf_grow(strbuf *sb, size_t extra)
 {
     if (sb->len + extra + 1 <= sb->cap)
         return;
@@ -73,15 +73,6 @@ void strbuf_reserve(strbuf *sb, size_t extra)
         cap *= 2;
     sb->data = xrealloc(sb->data, cap);
     sb->cap = cap;
-}
-
-void strbuf_append(strbuf *sb, const void *bytes, size_t len)
-{
-    strbuf_reserve(sb, len);
-    if (len) /* bytes may be NULL when len is 0 (an empty request body) */
-        memcpy(sb->data + sb->len, bytes, len);
-    sb->len += len;
-    sb->data[sb->len] = '\0';
 }
 
 void strbuf_appendf(strbuf *sb, const char *fmt, ...)

@@ -83,7 +83,7 @@ void conn_peer(struct lws *wsi, char *out, size_t len)
 {
     const conn_record *conn = lws_get_opaque_user_data(wsi);
     if (conn && conn->peer[0])
-        snprintf(out, len, "%s", conn->peer);
+        copy_text(out, len, conn->peer, strlen(conn->peer));
     else
         lws_get_peer_simple(wsi, out, len);
 }

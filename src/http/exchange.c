@@ -39,7 +39,10 @@ struct http_pending {
     int status;
     char content_type[128];
     size_t content_length; /* of a whole (non-streamed) body */
-    http_header extra[HTTP_MAX_EXTRA_HEADERS];
+    /* Made at the first header added: most answers (every /mcp call's)
+     * add none, and a handle 1.5 KiB larger is an allocation glibc treats
+     * as large (it sorts all its free small chunks first), once per request. */
+    http_header *extra;
     size_t n_extra;
     strbuf out; /* bytes still to write, from `sent` on */
     size_t sent;
@@ -120,7 +123,15 @@ json_t *http_parse_json_body(const http_request *req, http_response *res)
 static void pending_free(http_pending *p)
 {
     strbuf_free(&p->out);
+    free(p->extra);
     free(p);
+}
+
+static bool pending_add_header(http_pending *p, const char *name, const char *value)
+{
+    if (!p->extra)
+        p->extra = xcalloc(HTTP_MAX_EXTRA_HEADERS, sizeof *p->extra);
+    return headers_add(p->extra, &p->n_extra, name, value);
 }
 
 static void want_write(http_pending *p)
@@ -152,7 +163,7 @@ http_pending *http_respond_later(const http_request *req, void (*on_gone)(void *
 
 bool http_pending_add_header(http_pending *p, const char *name, const char *value)
 {
-    return !p->started && headers_add(p->extra, &p->n_extra, name, value);
+    return !p->started && pending_add_header(p, name, value);
 }
 
 void http_pending_abort(http_pending *p)
@@ -180,7 +191,8 @@ static void start(http_pending *p, int status, const char *content_type)
 {
     p->started = true;
     p->status = status;
-    snprintf(p->content_type, sizeof p->content_type, "%s", content_type ? content_type : "application/octet-stream");
+    const char *type = content_type ? content_type : "application/octet-stream";
+    copy_text(p->content_type, sizeof p->content_type, type, strlen(type));
 }
 
 /* Writes a finished answer now when nothing stands before it on the
@@ -227,13 +239,13 @@ void http_exchange_answer(http_slot *slot, http_response *res, bool head_only, b
         p->out = res->body; /* moved: no copy of the body */
         res->body = (strbuf){0};
     }
-    headers_add(p->extra, &p->n_extra, "cache-control", res->cache_control ? res->cache_control : "no-store");
+    pending_add_header(p, "cache-control", res->cache_control ? res->cache_control : "no-store");
     if (res->allow)
-        headers_add(p->extra, &p->n_extra, "allow", res->allow);
+        pending_add_header(p, "allow", res->allow);
     if (res->status == HTTP_UPGRADE_REQUIRED)
-        headers_add(p->extra, &p->n_extra, "upgrade", "websocket");
+        pending_add_header(p, "upgrade", "websocket");
     for (size_t i = 0; i < res->n_extra; i++)
-        headers_add(p->extra, &p->n_extra, res->extra[i].name, res->extra[i].value);
+        pending_add_header(p, res->extra[i].name, res->extra[i].value);
     want_write(p);
 }
 

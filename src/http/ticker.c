@@ -6,6 +6,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
+static void on_tick(uv_timer_t *timer);
+
 struct ticker {
     uv_loop_t *loop;
     uv_timer_t timer;
@@ -14,6 +16,28 @@ struct ticker {
     dlist_node *next; /* the job the running tick visits next */
     bool closed;
 };
+
+static uint64_t shortest_period(const ticker *t)
+{
+    uint64_t tick = 0;
+    for (const dlist_node *n = t->jobs.head; n; n = n->next) {
+        uint64_t p = DLIST_ENTRY(n, const ticker_job, link)->period_ms;
+        if (!tick || p < tick)
+            tick = p;
+    }
+    return tick;
+}
+
+static void set_tick(ticker *t, uint64_t tick)
+{
+    if (tick == t->tick_ms || t->closed)
+        return;
+    t->tick_ms = tick;
+    if (tick)
+        uv_timer_start(&t->timer, on_tick, tick, tick);
+    else
+        uv_timer_stop(&t->timer);
+}
 
 static void on_tick(uv_timer_t *timer)
 {
@@ -30,24 +54,10 @@ static void on_tick(uv_timer_t *timer)
         }
     }
     t->next = NULL;
-}
-
-/* The tick is the shortest period of the jobs that are on. */
-static void retime(ticker *t)
-{
-    uint64_t tick = 0;
-    for (const dlist_node *n = t->jobs.head; n; n = n->next) {
-        uint64_t p = DLIST_ENTRY(n, const ticker_job, link)->period_ms;
-        if (!tick || p < tick)
-            tick = p;
-    }
-    if (tick == t->tick_ms || t->closed)
-        return;
-    t->tick_ms = tick;
-    if (tick)
-        uv_timer_start(&t->timer, on_tick, tick, tick);
-    else
-        uv_timer_stop(&t->timer);
+    /* Jobs that stopped since the last tick left the timer as it was (a
+     * request's deadline job goes on and off with every request: two timer
+     * changes per request otherwise); it follows them here. */
+    set_tick(t, shortest_period(t));
 }
 
 ticker *ticker_create(uv_loop_t *loop)
@@ -69,7 +79,9 @@ void ticker_job_start(ticker *t, ticker_job *job, uint64_t period_ms, void (*run
         job->on = true;
         dlist_push_front(&t->jobs, &job->link);
     }
-    retime(t);
+    /* Only ever shorter here: a longer tick waits for the next tick. */
+    if (!t->tick_ms || job->period_ms < t->tick_ms)
+        set_tick(t, job->period_ms);
 }
 
 bool ticker_due(uint64_t *last_ms, uint64_t now_ms, uint64_t period_ms)
@@ -87,8 +99,7 @@ void ticker_job_stop(ticker *t, ticker_job *job)
     if (t->next == &job->link)
         t->next = job->link.next;
     job->on = false;
-    dlist_remove(&t->jobs, &job->link);
-    retime(t);
+    dlist_remove(&t->jobs, &job->link); /* the timer follows at its next tick */
 }
 
 void ticker_close(ticker *t)

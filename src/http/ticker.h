@@ -3,9 +3,11 @@
  * comments, the /mcp session expiry and stream pings.
  *
  * A job runs every `period_ms`, within one tick of being due; the tick is
- * the shortest period of the jobs that are on. The timer runs only while a
- * job is on and never keeps the loop alive by itself, so an idle proxy with
- * no clients wakes for nothing. */
+ * the shortest period of the jobs that are on (a job that stops leaves the
+ * timer as it is until the next tick, which follows what is left: jobs that
+ * go on and off with every request cost no timer change each). The timer
+ * stops at the first tick with no job on and never keeps the loop alive by
+ * itself, so an idle proxy with no clients wakes for nothing. */
 #ifndef MCPPROXY_HTTP_TICKER_H
 #define MCPPROXY_HTTP_TICKER_H
 

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@
 /* The queue's bound: at this many rows they are written at once, in the
  * add, so the queue never holds more (nothing is dropped for room). */
 #define FLUSH_ROWS 128
+/* Calls written by one INSERT of this many rows: a statement's own cost
+ * (its cursors, its end) is shared by the rows instead of paid by each. */
+#define CALL_CHUNK 16
+#define CALL_COLUMNS 11
 
 typedef struct pending_row {
     struct pending_row *next;
@@ -46,6 +51,7 @@ struct activity_log {
      * again on every flush (one per loop turn with calls) was most of a
      * tool call's cost at concurrency 1 (docs/BENCHMARKS.md). */
     sqlite3_stmt *begin, *commit, *insert_call, *insert_session;
+    sqlite3_stmt *insert_calls; /* CALL_CHUNK rows in one statement */
 };
 
 static void statements_free(activity_log *l)
@@ -54,20 +60,28 @@ static void statements_free(activity_log *l)
     sqlite3_finalize(l->commit);
     sqlite3_finalize(l->insert_call);
     sqlite3_finalize(l->insert_session);
-    l->begin = l->commit = l->insert_call = l->insert_session = NULL;
+    sqlite3_finalize(l->insert_calls);
+    l->begin = l->commit = l->insert_call = l->insert_session = l->insert_calls = NULL;
 }
+
+#define INSERT_CALLS                                                                                                   \
+    "INSERT INTO activity (ts_ms, session_id, server, method, name, arguments, arguments_truncated, ok, error, "       \
+    "duration_ms, response_bytes) VALUES "
+#define CALL_VALUES "(?,?,?,?,?,?,?,?,?,?,?)"
 
 static bool statements_ready(activity_log *l, sqlite3 *db)
 {
     if (l->insert_session)
         return true;
-    if (sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &l->begin, NULL) == SQLITE_OK &&
+    strbuf chunk = {0};
+    strbuf_appendf(&chunk, "%s", INSERT_CALLS);
+    for (int i = 0; i < CALL_CHUNK; i++)
+        strbuf_appendf(&chunk, "%s" CALL_VALUES, i ? "," : "");
+    bool ok = sqlite3_prepare_v2(db, chunk.data, -1, &l->insert_calls, NULL) == SQLITE_OK;
+    strbuf_free(&chunk);
+    if (ok && sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &l->begin, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db, "COMMIT", -1, &l->commit, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db,
-                           "INSERT INTO activity (ts_ms, session_id, server, method, name, arguments, "
-                           "arguments_truncated, ok, error, duration_ms, response_bytes) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &l->insert_call, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, INSERT_CALLS CALL_VALUES, -1, &l->insert_call, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(db,
                            "INSERT OR REPLACE INTO mcp_sessions (id, client_name, client_version, started_ms) "
                            "VALUES (?,?,?,?)",
@@ -77,7 +91,8 @@ static bool statements_ready(activity_log *l, sqlite3 *db)
     return false;
 }
 
-/* Runs a prepared statement without a result (BEGIN, COMMIT). */
+/* Runs a prepared statement without a result, and resets it: no statement
+ * is left open between uses. */
 static bool step_done(sqlite3_stmt *st)
 {
     bool ok = sqlite3_step(st) == SQLITE_DONE;
@@ -92,54 +107,75 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s && *s ? xstrdup(s) : NULL;
-}
-
 static void row_free(pending_row *r)
 {
-    free(r->session_id);
-    free(r->server);
-    free(r->method);
-    free(r->name);
-    free(r->arguments);
-    free(r->error);
-    free(r->client_name);
-    free(r->client_version);
-    free(r);
+    free(r); /* its strings are in the same block */
 }
 
-/* JSON text cut to `max` bytes on a character boundary: the client's own
- * text when the caller has it (no tree written out again), else the tree's. */
-static char *arguments_text(const activity_record *rec, size_t max, bool *truncated)
+/* The arguments' JSON text to keep: the client's own bytes when the caller
+ * has them (no tree written out again), else the tree written out
+ * (*dumped, for the caller to free); cut to `max` bytes on a character
+ * boundary. NULL when there are none. */
+static const char *arguments_span(const activity_record *rec, size_t max, size_t *len, bool *truncated, char **dumped)
 {
     *truncated = false;
-    char *text;
-    size_t len;
+    *dumped = NULL;
+    *len = 0;
+    const char *text;
+    size_t n;
     if (rec->arguments_text) {
-        /* One byte past the cut is kept to see where a character starts. */
-        len = rec->arguments_len;
-        size_t n = len <= max ? len : max + 1;
-        text = xmalloc(n + 1);
-        memcpy(text, rec->arguments_text, n);
-        text[n] = '\0';
+        text = rec->arguments_text;
+        n = rec->arguments_len;
     } else if (rec->arguments) {
-        text = json_dumps(rec->arguments, JSON_COMPACT);
-        len = strlen(text);
+        text = *dumped = json_dumps(rec->arguments, JSON_COMPACT);
+        n = strlen(text);
     } else {
         return NULL;
     }
-    if (len <= max)
-        return text;
-    *truncated = true;
-    while (max > 0 && ((unsigned char)text[max] & 0xC0) == 0x80)
-        max--;
-    text[max] = '\0';
+    if (n > max) { /* text[max], the first byte left out, says where a character starts */
+        *truncated = true;
+        while (max > 0 && ((unsigned char)text[max] & 0xC0) == 0x80)
+            max--;
+        n = max;
+    }
+    *len = n;
     return text;
 }
 
+/* A row and its strings in one allocation (a call's row was seven). */
+typedef struct row_text {
+    const char *s; /* NULL: the field stays NULL */
+    size_t len;
+} row_text;
+
+static row_text text_of(const char *s)
+{
+    return s && *s ? (row_text){s, strlen(s)} : (row_text){NULL, 0};
+}
+
+/* texts[i] is copied into the block and field offsets[i] (a char * of
+ * the row) points at it. */
+static pending_row *row_new(const row_text *texts, const size_t *offsets, size_t n)
+{
+    size_t size = sizeof(pending_row);
+    for (size_t i = 0; i < n; i++)
+        size += texts[i].s ? texts[i].len + 1 : 0;
+    pending_row *r = xmalloc(size);
+    *r = (pending_row){0};
+    char *at = (char *)(r + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!texts[i].s)
+            continue;
+        memcpy(at, texts[i].s, texts[i].len);
+        at[texts[i].len] = '\0';
+        memcpy((char *)r + offsets[i], &at, sizeof at);
+        at += texts[i].len + 1;
+    }
+    return r;
+}
+
 static void on_flush(uv_timer_t *t);
+static void prune(activity_log *l, bool by_time);
 
 static void enqueue(activity_log *l, pending_row *r)
 {
@@ -163,15 +199,25 @@ void activity_log_add(activity_log *l, const activity_record *rec)
 {
     if (!l)
         return;
-    pending_row *r = xcalloc(1, sizeof *r);
+    size_t args_len;
+    bool truncated;
+    char *dumped;
+    const char *args = arguments_span(rec, l->settings->max_argument_bytes, &args_len, &truncated, &dumped);
+    const char *method = rec->method ? rec->method : "tools/call";
+    const char *name = rec->name ? rec->name : "";
+    const row_text texts[] = {
+        text_of(rec->session_id), text_of(rec->server), {method, strlen(method)},
+        {name, strlen(name)},     {args, args_len},     {rec->error, rec->error ? strlen(rec->error) : 0},
+    };
+    static const size_t offsets[] = {
+        offsetof(pending_row, session_id), offsetof(pending_row, server),    offsetof(pending_row, method),
+        offsetof(pending_row, name),       offsetof(pending_row, arguments), offsetof(pending_row, error),
+    };
+    pending_row *r = row_new(texts, offsets, sizeof texts / sizeof texts[0]);
+    free(dumped);
     r->ts_ms = rec->ts_ms;
-    r->session_id = dup_or_null(rec->session_id);
-    r->server = dup_or_null(rec->server);
-    r->method = xstrdup(rec->method ? rec->method : "tools/call");
-    r->name = xstrdup(rec->name ? rec->name : "");
-    r->arguments = arguments_text(rec, l->settings->max_argument_bytes, &r->arguments_truncated);
+    r->arguments_truncated = truncated;
     r->ok = rec->error == NULL;
-    r->error = rec->error ? xstrdup(rec->error) : NULL;
     r->duration_ms = (int64_t)rec->duration_ms;
     r->response_bytes = (int64_t)rec->response_bytes;
     enqueue(l, r);
@@ -181,12 +227,12 @@ void activity_log_session(activity_log *l, const char *session_id, const char *c
 {
     if (!l || !session_id || !*session_id)
         return;
-    pending_row *r = xcalloc(1, sizeof *r);
+    const row_text texts[] = {text_of(session_id), text_of(client_name), text_of(client_version)};
+    static const size_t offsets[] = {offsetof(pending_row, session_id), offsetof(pending_row, client_name),
+                                     offsetof(pending_row, client_version)};
+    pending_row *r = row_new(texts, offsets, sizeof texts / sizeof texts[0]);
     r->is_session = true;
     r->ts_ms = now_ms();
-    r->session_id = xstrdup(session_id);
-    r->client_name = dup_or_null(client_name);
-    r->client_version = dup_or_null(client_version);
     enqueue(l, r);
 }
 
@@ -198,30 +244,49 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static bool write_row(sqlite3_stmt *call, sqlite3_stmt *session, const pending_row *r)
+/* A call's columns from parameter `at` on (1-based). Every parameter is
+ * bound again, so no clearing is needed between uses. */
+static void bind_call(sqlite3_stmt *st, int at, const pending_row *r)
 {
-    sqlite3_stmt *st = r->is_session ? session : call;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (r->is_session) {
-        bind_text(st, 1, r->session_id);
-        bind_text(st, 2, r->client_name);
-        bind_text(st, 3, r->client_version);
-        sqlite3_bind_int64(st, 4, r->ts_ms);
-    } else {
-        sqlite3_bind_int64(st, 1, r->ts_ms);
-        bind_text(st, 2, r->session_id);
-        bind_text(st, 3, r->server);
-        bind_text(st, 4, r->method);
-        bind_text(st, 5, r->name);
-        bind_text(st, 6, r->arguments);
-        sqlite3_bind_int(st, 7, r->arguments_truncated);
-        sqlite3_bind_int(st, 8, r->ok);
-        bind_text(st, 9, r->error);
-        sqlite3_bind_int64(st, 10, r->duration_ms);
-        sqlite3_bind_int64(st, 11, r->response_bytes);
+    sqlite3_bind_int64(st, at, r->ts_ms);
+    bind_text(st, at + 1, r->session_id);
+    bind_text(st, at + 2, r->server);
+    bind_text(st, at + 3, r->method);
+    bind_text(st, at + 4, r->name);
+    bind_text(st, at + 5, r->arguments);
+    sqlite3_bind_int(st, at + 6, r->arguments_truncated);
+    sqlite3_bind_int(st, at + 7, r->ok);
+    bind_text(st, at + 8, r->error);
+    sqlite3_bind_int64(st, at + 9, r->duration_ms);
+    sqlite3_bind_int64(st, at + 10, r->response_bytes);
+}
+
+/* Writes rows from *r on: CALL_CHUNK calls in a row in one statement, else
+ * one row (a session, or a call of a shorter run). Moves *r past them and
+ * counts the calls. */
+static bool write_rows(activity_log *l, pending_row **r, size_t *calls)
+{
+    pending_row *first = *r;
+    if (first->is_session) {
+        sqlite3_stmt *st = l->insert_session;
+        bind_text(st, 1, first->session_id);
+        bind_text(st, 2, first->client_name);
+        bind_text(st, 3, first->client_version);
+        sqlite3_bind_int64(st, 4, first->ts_ms);
+        *r = first->next;
+        return step_done(st);
     }
-    return sqlite3_step(st) == SQLITE_DONE;
+    int n = 0;
+    for (pending_row *p = first; p && !p->is_session && n < CALL_CHUNK; p = p->next)
+        n++;
+    sqlite3_stmt *st = n == CALL_CHUNK ? l->insert_calls : l->insert_call;
+    if (n < CALL_CHUNK)
+        n = 1;
+    for (int i = 0; i < n; i++, first = first->next)
+        bind_call(st, 1 + i * CALL_COLUMNS, first);
+    *r = first;
+    *calls += (size_t)n;
+    return step_done(st);
 }
 
 void activity_log_flush(activity_log *l)
@@ -238,16 +303,9 @@ void activity_log_flush(activity_log *l)
     bool ok = statements_ready(l, db) && step_done(l->begin);
     if (!ok)
         snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
-    for (pending_row *r = l->head; ok && r; r = r->next) {
-        ok = write_row(l->insert_call, l->insert_session, r);
-        if (!ok)
+    for (pending_row *r = l->head; ok && r;)
+        if (!(ok = write_rows(l, &r, &calls)))
             snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
-        calls += !r->is_session;
-    }
-    if (l->insert_call) { /* done with until the next flush: no statement left open */
-        sqlite3_reset(l->insert_call);
-        sqlite3_reset(l->insert_session);
-    }
     if (ok && !(ok = step_done(l->commit)))
         snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
     if (!ok) {
@@ -271,7 +329,7 @@ void activity_log_flush(activity_log *l)
     l->tail = &l->head;
     l->queued = l->queued_calls = 0;
     if (ok && l->rows > (int64_t)l->settings->max_rows + (int64_t)l->settings->max_rows / 10)
-        activity_log_prune(l);
+        prune(l, false);
 }
 
 static void on_flush(uv_timer_t *t)
@@ -290,36 +348,54 @@ static int64_t count_rows(activity_log *l)
     return n;
 }
 
-void activity_log_prune(activity_log *l)
+/* The oldest rows past max_rows, and with `by_time` also the rows (and
+ * then the sessions) older than retention_days. The count alone is an id
+ * range; the time needs a read of the whole table (no index on ts_ms), so
+ * it runs only hourly and at start, not every time the rows pass max_rows. */
+static void prune(activity_log *l, bool by_time)
 {
     sqlite3 *db = store_db(l->db);
     sqlite3_stmt *st;
     int64_t cutoff = now_ms() - (int64_t)l->settings->retention_days * 24 * 3600 * 1000;
     int changes = 0;
+    bool counted = false;
     if (sqlite3_prepare_v2(db,
-                           "DELETE FROM activity WHERE ts_ms < ?1 OR id <= (SELECT id FROM activity ORDER BY id DESC "
-                           "LIMIT 1 OFFSET ?2)",
+                           by_time ? "DELETE FROM activity WHERE ts_ms < ?1 OR id <= (SELECT id FROM activity ORDER BY "
+                                     "id DESC LIMIT 1 OFFSET ?2)"
+                                   : "DELETE FROM activity WHERE id <= (SELECT id FROM activity ORDER BY id DESC LIMIT "
+                                     "1 OFFSET ?2)",
                            -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, cutoff);
+        if (by_time)
+            sqlite3_bind_int64(st, 1, cutoff);
         sqlite3_bind_int64(st, 2, (int64_t)l->settings->max_rows);
-        if (sqlite3_step(st) == SQLITE_DONE)
+        if (sqlite3_step(st) == SQLITE_DONE) {
             changes = sqlite3_changes(db);
-        else
+            counted = true;
+        } else {
             log_kv(LOG_ERROR, "activity log: pruning failed", LOG_FIELDS(LOG_STR("error", sqlite3_errmsg(db))));
+        }
         sqlite3_finalize(st);
     }
     /* Sessions no row names any more. */
-    if (sqlite3_prepare_v2(db,
-                           "DELETE FROM mcp_sessions WHERE started_ms < ?1 AND id NOT IN "
-                           "(SELECT session_id FROM activity WHERE session_id IS NOT NULL)",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (by_time && sqlite3_prepare_v2(db,
+                                      "DELETE FROM mcp_sessions WHERE started_ms < ?1 AND id NOT IN "
+                                      "(SELECT session_id FROM activity WHERE session_id IS NOT NULL)",
+                                      -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, cutoff);
         sqlite3_step(st);
         sqlite3_finalize(st);
     }
-    l->rows = count_rows(l);
+    if (by_time || !counted)
+        l->rows = count_rows(l);
+    else
+        l->rows -= changes;
     if (changes > 0)
         log_kv(LOG_INFO, "activity log pruned", LOG_FIELDS(LOG_INT("deleted", changes), LOG_INT("rows", l->rows)));
+}
+
+void activity_log_prune(activity_log *l)
+{
+    prune(l, true);
 }
 
 static void on_prune(uv_timer_t *t)
@@ -452,9 +528,9 @@ bool activity_log_query(activity_log *l, const activity_filter *f, json_t **rows
                          "FROM activity a LEFT JOIN mcp_sessions s ON s.id = a.session_id WHERE 1");
     /* Only the conditions asked for, so SQLite can use an index for them
      * (server and tool: activity_server, whose entries end in the id, so
-     * the newest come first; times: activity_ts). A condition written "?1
-     * IS NULL OR ..." is never served by an index: a filter that matched
-     * little scanned the whole table. Parameter numbers stay fixed. */
+     * the newest come first; times: id ranges, below). A condition written
+     * "?1 IS NULL OR ..." is never served by an index: a filter that
+     * matched little scanned the whole table. Parameter numbers stay fixed. */
     if (set(f->server))
         strbuf_appendf(&sql, " AND a.server = ?1");
     if (set(f->tool))
@@ -464,8 +540,15 @@ bool activity_log_query(activity_log *l, const activity_filter *f, json_t **rows
     if (set(f->q))
         strbuf_appendf(&sql, " AND (a.name LIKE ?4 ESCAPE '\\' OR a.error LIKE ?4 ESCAPE '\\'"
                              " OR a.arguments LIKE ?4 ESCAPE '\\' OR s.client_name LIKE ?4 ESCAPE '\\')");
+    /* Rows go in in the order their calls end, and ts_ms + duration_ms is
+     * that end, so along the ids it never goes down (while the wall clock
+     * does not step back): every row that started at or after `since`
+     * comes after the newest row that ended before it. The id range is
+     * read from the newest row down, not the whole table (there is no
+     * index on ts_ms: schema version 3). */
     if (f->since_ms)
-        strbuf_appendf(&sql, " AND a.ts_ms >= ?5");
+        strbuf_appendf(&sql, " AND a.ts_ms >= ?5 AND a.id > coalesce((SELECT id FROM activity WHERE ts_ms + "
+                             "duration_ms < ?5 ORDER BY id DESC LIMIT 1), 0)");
     if (f->until_ms)
         strbuf_appendf(&sql, " AND a.ts_ms < ?6");
     if (f->cursor)

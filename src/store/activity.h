@@ -9,7 +9,9 @@
  * A kill -9 loses at most the last 20 ms. Rows a failed write loses are
  * counted (activity_log_dropped) and logged once. Rows older than
  * activity.retention_days, and the oldest past activity.max_rows, are
- * deleted (hourly, and whenever the rows pass max_rows by a tenth).
+ * deleted at start and hourly; the oldest past max_rows also whenever the
+ * rows pass it by a tenth. Rows are stored in the order calls end (the
+ * ids); a query's `since` relies on that (activity_filter).
  * Arguments are kept as JSON text cut to activity.max_argument_bytes; the
  * proxy's own secrets (env, headers) are never in them. */
 #ifndef MCPPROXY_STORE_ACTIVITY_H
@@ -47,7 +49,8 @@ typedef struct activity_filter {
     const char *tool;
     const char *outcome; /* "ok" or "error" */
     const char *q;       /* a substring of the tool, error, arguments or client name */
-    int64_t since_ms;    /* rows at or after; 0 = any */
+    int64_t since_ms;    /* rows that started at or after; 0 = any. Read as the ids after the newest
+                          * row that ended before it: a clock stepped back can hide older rows */
     int64_t until_ms;    /* rows before; 0 = any */
     int64_t cursor;      /* rows with an id below it (the last page's next_cursor); 0 = from the newest */
     size_t limit;        /* at most this many (1 or more) */

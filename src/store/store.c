@@ -61,6 +61,12 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (server, tool)"
     ");"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 3: no index on the activity log's start times. Rows go in in the
+     * order the calls end, so the id (the table's own key) orders them by
+     * time already, and time filters read id ranges (activity.c); the
+     * index was a third B-tree to write for every call, about a sixth of
+     * a tool call's proxy CPU (docs/BENCHMARKS.md). */
+    "DROP INDEX IF EXISTS activity_ts;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

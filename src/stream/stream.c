@@ -74,6 +74,9 @@ void stream_cursor_plan(stream_cursor *cur, const stream_request *r, const bus *
         cur->resync_reason = "since is ahead of the newest event";
     else if (r->since + 1 < bus_oldest_seq(b))
         cur->resync_reason = "events after since are no longer in history";
+    else if (r->since < bus_loss_seq(b))
+        cur->resync_reason = "events after since were lost: a cluster node's buffer (cluster.buffer) overflowed "
+                             "while NATS was unreachable";
     else {
         cur->replay_next = r->since + 1;
         cur->replay_end = head;

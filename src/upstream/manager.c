@@ -250,6 +250,20 @@ static bool is_remote(const server_config *cfg)
     return cfg->url && *cfg->url;
 }
 
+/* A disabled or auto-disabled server's tokens are not refreshed: nothing
+ * uses them until it is enabled again (the refresh would only keep a dead
+ * server's grant alive, and hit its authorization server for nothing). */
+static bool refresh_paused(const upstream *u)
+{
+    return !u->cfg.enabled || u->auto_disabled;
+}
+
+static void update_refresh_pause(upstream *u)
+{
+    if (u->oauth)
+        oauth_flow_set_paused(u->oauth, refresh_paused(u));
+}
+
 static oauth_flow_options flow_options(upstream *u)
 {
     return (oauth_flow_options){.server_name = u->cfg.name,
@@ -260,7 +274,7 @@ static oauth_flow_options flow_options(upstream *u)
                                 .timeout_ms = u->m->a->cfg.upstream.request_timeout_ms,
                                 .curl = u->m->curl,
                                 .store = u->m->tokens,
-                                .paused = !u->cfg.enabled};
+                                .paused = refresh_paused(u)};
 }
 
 /* A remote server gets its OAuth flow (tokens from the file); a server
@@ -328,6 +342,7 @@ static void reset_failures(upstream *u)
     u->failure_count = 0;
     u->retry_count = 0;
     u->auto_disabled = false;
+    update_refresh_pause(u);
 }
 
 /* ---- client callbacks ------------------------------------------------- */
@@ -479,6 +494,7 @@ static void on_failure(upstream *u, const char *reason)
     uint32_t threshold = m->a->cfg.auto_disable_threshold;
     if (threshold > 0 && u->failure_count >= threshold) {
         u->auto_disabled = true;
+        update_refresh_pause(u);
         char why[CONFIG_ERR_LEN + 64]; /* the count and the whole reason: no cut */
         snprintf(why, sizeof(why), "%u consecutive failures; last: %s", u->failure_count, reason);
         log_kv(LOG_WARN, "server auto-disabled",
@@ -976,9 +992,7 @@ static void update_server(struct manager *m, upstream *u, const server_change *c
     if (ch->fields & (SERVER_FIELD_BIT(SERVER_FIELD_URL) | SERVER_FIELD_BIT(SERVER_FIELD_OAUTH) |
                       SERVER_FIELD_BIT(SERVER_FIELD_TLS_SKIP_VERIFY)))
         flow_update(u);
-    /* A disabled server's tokens are not refreshed: nothing uses them. */
-    if (u->oauth)
-        oauth_flow_set_paused(u->oauth, !s->enabled);
+    update_refresh_pause(u);
     if (!s->enabled) {
         upstream_stop(u, AFTER_NOTHING);
     } else if (restart || !o->enabled) {

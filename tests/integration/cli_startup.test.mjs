@@ -137,3 +137,14 @@ test('an address that is not this machine\'s exits 1 with one line; a host name 
     await proxy.stop();
   }
 });
+
+test('on an IPv6 address the listening URL has the address in brackets, and it answers', async () => {
+  const proxy = await startProxy({ args: ['--listen', '[::1]:0'] });
+  try {
+    const url = new URL(proxy.url);
+    assert.equal(url.hostname, '[::1]');
+    assert.equal((await fetch(`${proxy.url}/healthz`)).status, 200);
+  } finally {
+    await proxy.stop();
+  }
+});

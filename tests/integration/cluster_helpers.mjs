@@ -25,13 +25,15 @@ export function freePort() {
  * Starts `nats-server -js` on a free port (or `port`), its store in `storeDir`
  * (a new temporary directory when not given). Resolves once its monitoring
  * endpoint says JetStream is up (GET /healthz?js-enabled-only=true).
+ * `extra`: more arguments (a cluster's, startNatsCluster).
  */
-export async function startNats({ port, storeDir } = {}) {
+export async function startNats({ port, storeDir, monitor, extra = [] } = {}) {
   port = port ?? await freePort();
-  const monitor = await freePort();
+  monitor = monitor ?? await freePort();
   const ownStore = !storeDir;
   storeDir = storeDir ?? mkdtempSync(path.join(tmpdir(), 'mcpproxy-nats-'));
-  const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-sd', storeDir],
+  const proc = spawn('nats-server',
+    ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-sd', storeDir, ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.setEncoding('utf8');
@@ -48,7 +50,7 @@ export async function startNats({ port, storeDir } = {}) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `nats://127.0.0.1:${port}`, port, storeDir, proc,
+    url: `nats://127.0.0.1:${port}`, port, monitor, storeDir, proc,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;
@@ -60,20 +62,77 @@ export async function startNats({ port, storeDir } = {}) {
   };
 }
 
+/** GET on a nats-server's monitoring endpoint: the JSON, or null if it does not answer. */
+export async function natsMonitor(server, what) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.monitor}${what}`);
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts `n` nats-servers forming one JetStream cluster (one cluster name,
+ * each its own server_name, store and ports, each routing to all the
+ * others) and resolves once every one of them names the same meta leader
+ * (GET /jsz: meta_cluster.leader), so streams can be created.
+ * `urlsFor(i)`: the client URLs with server i first.
+ */
+export async function startNatsCluster(n = 3, name = 'mcpproxy-test') {
+  const routes = [];
+  for (let i = 0; i < n; i++) routes.push(await freePort());
+  const routeUrls = routes.map((p) => `nats://127.0.0.1:${p}`);
+  const servers = await Promise.all(routes.map((routePort, i) => startNats({
+    extra: ['--server_name', `n${i}`, '--cluster_name', name, '--cluster', `nats://127.0.0.1:${routePort}`,
+      '--routes', routeUrls.filter((_, k) => k !== i).join(',')],
+  })));
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const jsz = await Promise.all(servers.filter((s) => s.proc.exitCode === null).map((s) => natsMonitor(s, '/jsz')));
+    const leaders = jsz.map((j) => j?.meta_cluster?.leader);
+    if (leaders.length === n && leaders[0] && leaders.every((l) => l === leaders[0])) break;
+    if (Date.now() > deadline) {
+      await Promise.all(servers.map((s) => s.destroy()));
+      throw new Error(`no JetStream meta leader within 30 s: ${JSON.stringify(jsz.map((j) => j?.meta_cluster))}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    servers,
+    urlsFor: (i) => [...servers.slice(i), ...servers.slice(0, i)].map((s) => s.url).join(','),
+    /** The index of the server holding the client connection named `name` (-1: none). */
+    async serverOf(clientName) {
+      for (const [i, s] of servers.entries()) {
+        const connz = await natsMonitor(s, '/connz');
+        if (connz?.connections?.some((c) => c.name === clientName)) return i;
+      }
+      return -1;
+    },
+    async destroy() { await Promise.all(servers.map((s) => s.destroy())); },
+  };
+}
+
+/** The environment of a node: nats.c's own leak after a NATS restart
+ * (lsan_nats.supp says which) is not ours. */
+export const natsEnv = { LSAN_OPTIONS: `suppressions=${path.join(repoRoot, 'tests/integration/lsan_nats.supp')}` };
+
 /**
  * Starts an mcpproxy node of the cluster on `natsUrl` and waits until its
  * own cluster_state_changed "connected" comes back through the stream.
  * `configPath` restarts a node with the config it had (keepConfig); `after`:
  * the event must have a seq above it (a restarted node's earlier
  * "connected" is still in the stream). `config`: more of the node's config
- * (its mcpServers); `cluster`: more cluster keys (heartbeat_ms).
+ * (its mcpServers); `cluster`: more cluster settings (buffer, stream,
+ * heartbeat_ms, ...).
  */
 export async function startNode(natsUrl, node, { configPath, history, after = 0, config = {}, cluster = {} } = {}) {
-  // nats.c's own leak after a NATS restart (lsan_nats.supp says which).
-  const env = { LSAN_OPTIONS: `suppressions=${path.join(repoRoot, 'tests/integration/lsan_nats.supp')}` };
   const proxy = configPath
-    ? await startProxy({ configPath, env })
-    : await startProxy({ config: { ...config, cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}), ...cluster } }, keepConfig: true, env });
+    ? await startProxy({ configPath, env: natsEnv })
+    : await startProxy({
+      config: { ...config, cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}), ...cluster } },
+      keepConfig: true, env: natsEnv,
+    });
   await waitClusterEvent(proxy, (e) => e.node === node && e.new_state === 'connected' && e.seq > after);
   return proxy;
 }

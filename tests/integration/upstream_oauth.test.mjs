@@ -536,3 +536,35 @@ test('a disabled server\'s tokens are not refreshed, nor after a restart while d
     await stopAll(proxy, srv, dir);
   }
 });
+
+test('an auto-disabled server\'s tokens are not refreshed; enabled again, it refreshes and is Ready', async () => {
+  const srv = await startShortServer({ TOKEN_LIFE_MS: '4500' });
+  const refreshes = async () => (await (await fetch(`${srv.authUrl}/test/stats`)).json()).refreshes;
+  const proxy = await startProxy({ config: { ...proxyConfig([{ name: 'short', url: srv.url }]), auto_disable_threshold: 2 } });
+  try {
+    const rec = await recordEvents(proxy, { headers: auth });
+    await rec.until(isState('short', 'Login required'), 20000, 'short to need a login');
+    assert.equal((await followLogin(await login(proxy, 'short'))).status, 200);
+    const ready = await rec.until(isState('short', 'Ready'), 20000, 'short to be Ready');
+    await eventually(async () => (await refreshes()) >= 1, 15000, 'a refresh while it works');
+
+    // The MCP endpoint breaks: the restart fails twice and the server is auto-disabled.
+    await fetch(`${srv.authUrl}/test/break`, { method: 'POST' });
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/restart')).status, 200);
+    await rec.until((e) => isType('short', 'server_auto_disabled')(e) && e.seq > ready.seq, 20000, 'short auto-disabled');
+    const before = await refreshes();
+    // The subject is time passing: two refresh periods (6 s) with none.
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(await refreshes(), before, 'no refresh while auto-disabled');
+
+    // Mended and enabled: the overdue token is refreshed and the server is Ready.
+    await fetch(`${srv.authUrl}/test/mend`, { method: 'POST' });
+    const disabled = rec.events[rec.events.length - 1];
+    assert.equal((await api(proxy, 'POST', '/api/servers/short/enable')).status, 200);
+    await rec.until((e) => isState('short', 'Ready')(e) && e.seq > disabled.seq, 20000, 'short Ready once enabled');
+    await eventually(async () => (await refreshes()) > before, 15000, 'refreshes again once enabled');
+    await rec.close();
+  } finally {
+    await stopAll(proxy, srv);
+  }
+});

@@ -544,8 +544,8 @@ static void test_relay_takes_and_stream_delivers(void **state)
     bus_destroy(b);
 }
 
-/* Refused by the relay (the cluster is down): delivered live, with the
- * newest stream seq and the node, and not kept. */
+/* Held by the relay (the cluster is down): delivered now as a preview,
+ * marked pending, with the newest stream seq and the node, and not kept. */
 static void test_relay_refused_is_live_only(void **state)
 {
     (void)state;
@@ -559,7 +559,7 @@ static void test_relay_refused_is_live_only(void **state)
     assert_int_equal(r.n, 2);
     assert_int_equal(r.seqs[1], 3);
     assert_int_equal(r.types[1], EVENT_CLUSTER_STATE_CHANGED);
-    assert_non_null(strstr((const char *)r.kept->json, "\"node\":\"node-a\""));
+    assert_non_null(strstr((const char *)r.kept->json, "\"node\":\"node-a\",\"pending\":true"));
     assert_int_equal(bus_head_seq(b), 3);
     assert_int_equal(bus_history_get(b, 3)->type, EVENT_TOOL_CALLED);
     /* Without the relay, numbering is local again. */
@@ -567,8 +567,21 @@ static void test_relay_refused_is_live_only(void **state)
     assert_false(bus_relayed(b));
     assert_int_equal(pub(b, EVENT_TOOL_CALLED, NULL), 4);
     assert_null(strstr((const char *)r.kept->json, "\"node\""));
+    assert_null(strstr((const char *)r.kept->json, "pending"));
     recorder_done(&r);
     bus_unsubscribe(b, s);
+    bus_destroy(b);
+}
+
+/* A loss is remembered at the highest seq told, never lowered. */
+static void test_loss_marker(void **state)
+{
+    (void)state;
+    bus *b = bus_create(8);
+    assert_int_equal(bus_loss_seq(b), 0);
+    bus_note_loss(b, 7);
+    bus_note_loss(b, 4);
+    assert_int_equal(bus_loss_seq(b), 7);
     bus_destroy(b);
 }
 
@@ -594,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_many_subscribers_in_order),
         cmocka_unit_test(test_relay_takes_and_stream_delivers),
         cmocka_unit_test(test_relay_refused_is_live_only),
+        cmocka_unit_test(test_loss_marker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -492,6 +492,8 @@ static void test_cluster_section(void **state)
     assert_string_equal(a.cluster.stream, "MCPPROXY_EVENTS");
     assert_string_equal(a.cluster.credentials, "");
     assert_int_equal(a.cluster.history, 50);
+    assert_int_equal(a.cluster.buffer, 10000);
+    assert_int_equal(a.cluster.replicas, 1);
     assert_int_equal(a.cluster.heartbeat_ms, 1000);
     ja = config_to_json(&a);
     char *text = json_dumps(ja, JSON_INDENT(2));
@@ -499,6 +501,7 @@ static void test_cluster_section(void **state)
     json_t *jb = config_to_json(&b);
     assert_true(json_equal(ja, jb));
     assert_string_equal(b.cluster.node, "n-1");
+    assert_int_equal(b.cluster.buffer, 10000);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(jb, "cluster"), "heartbeat_ms")), 1000);
     json_decref(ja);
     json_decref(jb);
@@ -519,6 +522,21 @@ static void test_cluster_section(void **state)
     assert_int_equal(c.cluster.heartbeat_ms, 250);
     config_free(&c);
     expect_error("{\"cluster\": []}", "cluster");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"buffer\": 0}}", "buffer");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"replicas\": 0}}", "replicas");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"replicas\": 6}}", "cluster.replicas");
+    /* nats_url: refused at load, not retried for ever. */
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"http://h:4222\"}}", "cluster.nats_url");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"nats://h:99999\"}}", "cluster.nats_url");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"nats://h:42,\"}}", "cluster.nats_url");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"nats://:42\"}}", "cluster.nats_url");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"nats://h:x1\"}}", "cluster.nats_url");
+    const char *good = "{\"cluster\": {\"node\": \"a\", \"buffer\": 3, \"replicas\": 3, \"nats_url\": "
+                       "\"nats://u:p@127.0.0.1:4222, tls://h2:4223,h3\"}}";
+    assert_true(parse(good, &a, err));
+    assert_int_equal(a.cluster.buffer, 3);
+    assert_int_equal(a.cluster.replicas, 3);
+    config_free(&a);
 }
 
 static void test_server_copy(void **state)

@@ -167,6 +167,7 @@ static void test_older_file_is_migrated_keeping_rows(void **state)
     char err[1024];
     store_destroy(store_open(fx->path, err, sizeof err));
     raw_exec(fx->path, "DROP TABLE server_trust; DROP TABLE tool_pins; DROP TABLE meta; PRAGMA user_version = 1;"
+                       "CREATE INDEX activity_ts ON activity(ts_ms);" /* schema 1 had it */
                        "INSERT INTO activity (ts_ms, method, name, ok, duration_ms, response_bytes) "
                        "VALUES (1, 'tools/call', 'kept', 1, 2, 3);");
     store *s = store_open(fx->path, err, sizeof err);
@@ -176,6 +177,9 @@ static void test_older_file_is_migrated_keeping_rows(void **state)
     assert_int_equal(query_int(fx->path, "SELECT count(*) FROM activity WHERE name = 'kept'"), 1);
     assert_int_equal(
         query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name IN ('server_trust','tool_pins')"), 2);
+    /* Schema 3 dropped the start-time index; the (server, name) one stays. */
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'activity_ts'"), 0);
+    assert_int_equal(query_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name = 'activity_server'"), 1);
 }
 
 static void test_resolve_path(void **state)
@@ -344,6 +348,53 @@ static void test_filters_and_pages(void **state)
 
 /* Arguments past max_argument_bytes are cut on a character boundary and
  * said to be. */
+/* Schema 3 has no index on start times: `since` reads the ids after the
+ * newest row that ended before it (rows go in as calls end). A call that
+ * started before `since` and ended after it is written after rows that
+ * started later: it must still be found or left out by its start alone. */
+static void test_time_filters_follow_call_ends(void **state)
+{
+    fixture *fx = *state;
+    logfx lf = {0};
+    log_open(&lf, fx->path);
+    int64_t t = now_ms() - 100000;
+    struct {
+        int64_t ts, duration;
+        const char *name;
+    } calls[] = {
+        {t - 5000, 100, "ended-before"}, /* ends t - 4900 */
+        {t + 100, 0, "after"},           /* ends t + 100 */
+        {t - 2000, 3000, "spans-since"}, /* ends t + 1000 */
+        {t + 200, 7, "after-too"},       /* ends t + 207 */
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        activity_log_add(lf.log, &(activity_record){.ts_ms = calls[i].ts,
+                                                    .server = "demo",
+                                                    .method = "tools/call",
+                                                    .name = calls[i].name,
+                                                    .duration_ms = (uint64_t)calls[i].duration});
+    json_t *rows = query(&lf, (activity_filter){.since_ms = t}, NULL);
+    assert_int_equal(json_array_size(rows), 2); /* newest first */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "tool")), "after-too");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "tool")), "after");
+    json_decref(rows);
+    rows = query(&lf, (activity_filter){.since_ms = t - 3000}, NULL);
+    assert_int_equal(json_array_size(rows), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "tool")), "spans-since");
+    json_decref(rows);
+    rows = query(&lf, (activity_filter){.until_ms = t}, NULL);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "tool")), "spans-since");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "tool")), "ended-before");
+    json_decref(rows);
+    /* A window inside the long call's span: only rows that started in it. */
+    rows = query(&lf, (activity_filter){.since_ms = t + 150, .until_ms = t + 5000}, NULL);
+    assert_int_equal(json_array_size(rows), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "tool")), "after-too");
+    json_decref(rows);
+    log_close(&lf);
+}
+
 static void test_arguments_are_cut(void **state)
 {
     fixture *fx = *state;
@@ -582,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_resolve_path),
         cmocka_unit_test_setup_teardown(test_rows_are_written_on_the_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_filters_follow_call_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arguments_are_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arguments_as_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_is_written_at_once, setup, teardown),

@@ -321,6 +321,26 @@ static void test_plan_resume_under_another_epoch(void **state)
     bus_destroy(b);
 }
 
+/* A cluster node lost events before seq 4 (its buffer overflowed): a
+ * resume from before 4 cannot be complete; from 4 on it can. */
+static void test_plan_resume_across_a_loss(void **state)
+{
+    (void)state;
+    bus *b = bus_with(5);
+    bus_note_loss(b, 4);
+    stream_cursor cur;
+    stream_request r = resume(3, bus_epoch(b));
+    stream_cursor_plan(&cur, &r, b);
+    assert_non_null(cur.resync_reason);
+    assert_non_null(strstr(cur.resync_reason, "cluster.buffer"));
+    assert_false(stream_cursor_replaying(&cur));
+    r = resume(4, bus_epoch(b));
+    stream_cursor_plan(&cur, &r, b);
+    assert_null(cur.resync_reason);
+    assert_int_equal(replay_all(&cur, b, 5), 1);
+    bus_destroy(b);
+}
+
 static void test_plan_resume_from_a_point_the_ring_lost(void **state)
 {
     (void)state;
@@ -461,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_replay_honours_the_filter),
         cmocka_unit_test(test_replay_reports_what_the_ring_lost_meanwhile),
         cmocka_unit_test(test_control_messages),
+        cmocka_unit_test(test_plan_resume_across_a_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
