@@ -50,6 +50,9 @@ struct registry {
     char kv_subjects[112]; /* $KV.<bucket>.> */
     char names_bucket[96]; /* <stream>_names: server name -> the node that holds it */
     kvStore *names;        /* written by the setup work, then used by claim works */
+    /* A JetStream context of our own on the cluster's connection: the
+     * cluster's reads its publishes' acks as its outbox's. */
+    jsCtx *js;
     natsSubscription *kv_sub;
     natsSubscription *beat_sub;
     natsStatus beat_status;
@@ -185,7 +188,7 @@ static bool write_value(registry *r, const char *server, const char *text)
 {
     strbuf subject = {0};
     key_subject(r, server, &subject);
-    natsStatus s = js_PublishAsync(cluster_js(r->c), subject.data, text, (int)strlen(text), NULL);
+    natsStatus s = js_PublishAsync(r->js, subject.data, text, (int)strlen(text), NULL);
     strbuf_free(&subject);
     if (s != NATS_OK)
         log_kv(LOG_WARN, "cluster: server status not written to the registry (retried)",
@@ -202,7 +205,7 @@ static bool delete_key(registry *r, const char *server)
     if (s == NATS_OK)
         s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
     if (s == NATS_OK)
-        s = js_PublishMsgAsync(cluster_js(r->c), &msg, NULL); /* takes msg when it succeeds */
+        s = js_PublishMsgAsync(r->js, &msg, NULL); /* takes msg when it succeeds */
     natsMsg_Destroy(msg);
     strbuf_free(&subject);
     if (s != NATS_OK)
@@ -524,7 +527,7 @@ static void announce_unreachable(registry *r, const char *node, const char *serv
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = id.data;
-    natsStatus s = js_PublishAsync(cluster_js(r->c), subject.data, text, (int)strlen(text), &po);
+    natsStatus s = js_PublishAsync(r->js, subject.data, text, (int)strlen(text), &po);
     if (s != NATS_OK)
         log_kv(LOG_WARN, "cluster: an unreachable server's state not sent to the stream",
                LOG_FIELDS(LOG_STR("server", server), LOG_STR("node", node), LOG_STR("error", natsStatus_GetText(s))));
@@ -596,7 +599,7 @@ static void on_beat(uv_timer_t *t)
 static void setup_work(uv_work_t *w)
 {
     registry *r = w->data;
-    jsCtx *js = cluster_js(r->c);
+    jsCtx *js = r->js;
     jsErrCode jerr = 0;
     kvStore *kv = NULL;
     kvConfig kc;
@@ -813,7 +816,7 @@ static void release(registry *r, const char *name)
     if (s == NATS_OK)
         s = natsMsgHeader_Set(msg, "KV-Operation", "DEL");
     if (s == NATS_OK)
-        s = js_PublishMsgAsync(cluster_js(r->c), &msg, NULL);
+        s = js_PublishMsgAsync(r->js, &msg, NULL);
     natsMsg_Destroy(msg);
     strbuf_free(&subject);
     if (s != NATS_OK)
@@ -835,6 +838,12 @@ static void registry_ready(void *ctx)
     registry *r = ctx;
     if (r->closing)
         return;
+    natsStatus s = natsConnection_JetStream(&r->js, cluster_conn(r->c), NULL);
+    if (s != NATS_OK) {
+        log_kv(LOG_WARN, "cluster: the servers registry is off: no JetStream context",
+               LOG_FIELDS(LOG_STR("error", natsStatus_GetText(s))));
+        return;
+    }
     r->ready = true;
     char subject[] = "mcpproxy.heartbeat.*";
     r->beat_status = natsConnection_Subscribe(&r->beat_sub, cluster_conn(r->c), subject, on_beat_msg, r);
@@ -992,8 +1001,9 @@ void registry_close(registry *r)
     }
     bus_unsubscribe(r->a->bus, r->events);
     r->events = NULL;
-    if (r->kv_sub)
-        natsSubscription_Unsubscribe(r->kv_sub);
+    /* The bucket's ordered consumer is left to the connection's close (an
+     * unsubscribe would delete it with a request only the loop can read,
+     * waiting out its timeout on the loop); the server drops it. */
     if (r->beat_sub)
         natsSubscription_Unsubscribe(r->beat_sub);
     uv_close((uv_handle_t *)&r->retry, NULL);
@@ -1030,6 +1040,7 @@ void registry_destroy(registry *r)
     json_decref(r->claiming);
     json_decref(r->contested);
     kvStore_Destroy(r->names);
+    jsCtx_Destroy(r->js);
     uv_mutex_destroy(&r->lock);
     free(r);
 }
