@@ -30,8 +30,8 @@ LAYERS = {
     "upstream": {"core", "config", "app", "net", "oauth"},
     "http": {"core", "config"},
     "stream": {"core", "config", "app", "http"},
-    "mcp": {"core", "config", "app", "http", "net", "oauth", "upstream", "store"},
-    "api": {"core", "config", "app", "http", "net", "oauth", "upstream", "stream", "store"},
+    "mcp": {"core", "config", "app", "http", "net", "oauth", "upstream", "store", "cluster"},
+    "api": {"core", "config", "app", "http", "net", "oauth", "upstream", "stream", "store", "cluster"},
     "cluster": {"core", "config", "app"},
     "cli": {"core", "config", "app"},
 }

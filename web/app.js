@@ -204,7 +204,7 @@ function applyEvent(ev) {
         // Created: draw the row from the event's fields. Without an enabled
         // flag we cannot tell Disabled from starting: refetch instead.
         if (!ev.server_name || !('enabled' in f)) return true;
-        const rec = recordFrom({ ...f, name: ev.server_name, status: f.status || undefined });
+        const rec = recordFrom({ ...f, name: ev.server_name, status: f.status || undefined, node: ev.node });
         servers.set(rec.name, rec);
         ensureGroup(rec.group);
         renderRow(rec);

@@ -4,6 +4,7 @@
 
 #include "api/path.h"
 #include "api/routes.h"
+#include "cluster/registry.h"
 #include "store/quarantine.h"
 #include "upstream/manager.h"
 
@@ -20,6 +21,11 @@ void api_mark_quarantined(app *a, json_t *status)
 static void approve(app *a, const char *name, http_response *res)
 {
     const server_config *srv = config_find_server(&a->cfg, name);
+    const char *owner = !srv && a->registry ? registry_name_owner(a->registry, name) : NULL;
+    if (owner) {
+        http_respond_error(res, 409, "server '%s' runs on node %s: send this request to node %s", name, owner, owner);
+        return;
+    }
     if (!srv) {
         http_respond_error(res, 404, "no server named \"%s\"", name);
         return;

@@ -9,6 +9,7 @@
  *              GET  /api/servers                  {"servers":[config + status...]}
  *              POST /api/servers                  add (body: a server config object)
  *              GET|PATCH|DELETE /api/servers/{name}
+ *              GET  /api/servers/{name}/status    the server's status object
  *              GET  /api/servers/{name}/tools     {"server","tool_count","tools":[...]}
  *              GET  /api/servers/{name}/logs      {"server","lines":[...],"total"} (?tail=N, ?since=T)
  *              POST /api/servers/{name}/enable|disable|restart

@@ -1,4 +1,5 @@
 /* servers.c - /api/servers: status, config, tools, logs, edits, actions. */
+#include "api/cluster_servers.h"
 #include "api/edit.h"
 #include "api/oauth.h"
 #include "api/path.h"
@@ -7,6 +8,7 @@
 #include "core/log.h"
 #include "core/strmap.h"
 #include "core/util.h"
+#include "cluster/registry.h"
 #include "upstream/manager.h"
 
 #include <errno.h>
@@ -62,6 +64,7 @@ static json_t *server_full_json(app *a, const char *name)
         json_object_update_missing(o, st);
     json_decref(st);
     api_mark_quarantined(a, o);
+    api_cluster_stamp(a, o);
     return o;
 }
 
@@ -76,6 +79,9 @@ static void status_list(app *a, http_response *res)
     json_t *st;
     json_array_foreach(servers, i, st)
         api_mark_quarantined(a, st);
+    /* In a cluster: and the other nodes' servers as this node's table has
+     * them after the same event (PROTOCOL.md, "Clusters"). */
+    api_cluster_add_remote(a, servers, false);
     http_respond_json(res, 200,
                       json_pack("{s:I, s:s, s:o}", "seq", (json_int_t)bus_head_seq(a->bus), "epoch", bus_epoch(a->bus),
                                 "servers", servers));
@@ -104,7 +110,59 @@ static void servers_list(app *a, http_response *res)
     }
     strmap_free(&by_name);
     json_decref(statuses);
+    api_cluster_add_remote(a, arr, true);
     http_respond_json(res, 200, json_pack("{s:o}", "servers", arr));
+}
+
+/* An add waiting for its name's claim. */
+typedef struct pending_add {
+    app *a;
+    server_config srv;
+    http_pending *http; /* NULL once the client left */
+} pending_add;
+
+static void add_gone(void *ctx)
+{
+    pending_add *pa = ctx;
+    http_pending_release(pa->http);
+    pa->http = NULL;
+}
+
+static void add_claimed(bool ok, const char *holder, const char *error, void *ctx)
+{
+    pending_add *pa = ctx;
+    app *a = pa->a;
+    char name[API_SEGMENT_LEN];
+    snprintf(name, sizeof(name), "%s", pa->srv.name);
+    http_response res = {0};
+    if (!pa->http) {
+        server_config_free(&pa->srv);
+        if (ok)
+            registry_release(a->registry, name);
+    } else if (!ok && holder) {
+        http_respond_error(&res, 409, "server name %s is already used by node %s (names are unique in the cluster)",
+                           name, holder);
+        server_config_free(&pa->srv);
+    } else if (!ok) {
+        http_respond_error(&res, 503, "%s", error);
+        server_config_free(&pa->srv);
+    } else if (config_find_server(&a->cfg, name)) { /* added meanwhile */
+        http_respond_error(&res, 409, "a server named '%s' already exists; PATCH /api/servers/%s to edit it", name,
+                           name);
+        server_config_free(&pa->srv);
+    } else {
+        config neu;
+        api_edit_begin(a, &neu);
+        neu.servers[neu.n_servers++] = pa->srv; /* config_for_edit left room */
+        if (api_edit_commit(a, &neu, &res))
+            http_respond_json(&res, 201, server_full_json(a, name));
+        else
+            registry_release(a->registry, name);
+    }
+    if (pa->http)
+        http_pending_finish(pa->http, res.status, res.content_type, res.body.data, res.body.len);
+    strbuf_free(&res.body);
+    free(pa);
 }
 
 static void server_add(app *a, const http_request *req, http_response *res)
@@ -124,6 +182,23 @@ static void server_add(app *a, const http_request *req, http_response *res)
         http_respond_error(res, 409, "a server named '%s' already exists; PATCH /api/servers/%s to edit it", srv.name,
                            srv.name);
         server_config_free(&srv);
+        return;
+    }
+    const char *owner = api_cluster_name_owner(a, srv.name);
+    if (owner) {
+        http_respond_error(res, 409, "server name %s is already used by node %s (names are unique in the cluster)",
+                           srv.name, owner);
+        server_config_free(&srv);
+        return;
+    }
+    if (a->registry) {
+        /* In a cluster the name is claimed first (atomically, in the
+         * cluster's names bucket): answered once the claim is settled. */
+        pending_add *pa = xcalloc(1, sizeof *pa);
+        pa->a = a;
+        pa->srv = srv;
+        pa->http = http_respond_later(req, add_gone, pa);
+        registry_claim(a->registry, srv.name, add_claimed, pa);
         return;
     }
     config neu;
@@ -303,12 +378,14 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
     }
     const char *name = p->seg[2];
     const char *sub = p->n == 4 ? p->seg[3] : NULL;
-    bool known_sub = !sub || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 || strcmp(sub, "enable") == 0 ||
-                     strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 || strcmp(sub, "login") == 0 ||
-                     strcmp(sub, "logout") == 0;
+    bool known_sub = !sub || strcmp(sub, "status") == 0 || strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0 ||
+                     strcmp(sub, "enable") == 0 || strcmp(sub, "disable") == 0 || strcmp(sub, "restart") == 0 ||
+                     strcmp(sub, "login") == 0 || strcmp(sub, "logout") == 0;
     if (!known_sub)
         return false;
     if (!config_find_server(&a->cfg, name)) {
+        if (api_cluster_remote_request(a, name, sub, req, res))
+            return true;
         http_respond_error(res, 404, "no server named '%s' (GET /api/servers lists them)", name);
         return true;
     }
@@ -321,6 +398,15 @@ static bool servers_route(app *a, const api_path *p, const http_request *req, ht
             server_delete(a, name, res);
         else
             http_respond_not_allowed(res, "GET, PATCH, DELETE");
+    } else if (strcmp(sub, "status") == 0) {
+        if (req->method != HTTP_GET) {
+            http_respond_not_allowed(res, "GET");
+        } else {
+            json_t *st = manager_server_status_json(a->manager, name);
+            api_mark_quarantined(a, st);
+            api_cluster_stamp(a, st);
+            http_respond_json(res, 200, st);
+        }
     } else if (strcmp(sub, "tools") == 0 || strcmp(sub, "logs") == 0) {
         if (req->method != HTTP_GET)
             http_respond_not_allowed(res, "GET");

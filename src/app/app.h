@@ -23,6 +23,8 @@ struct config_file;  /* src/config/file.h */
 struct ticker;       /* src/http/ticker.h */
 struct curl_loop;    /* src/net/curl_loop.h */
 struct cluster;      /* src/cluster/cluster.h */
+struct registry;     /* src/cluster/registry.h */
+struct rpc;          /* src/cluster/rpc.h */
 struct store;        /* src/store/store.h */
 struct activity_log; /* src/store/activity.h */
 struct quarantine;   /* src/store/quarantine.h */
@@ -51,6 +53,8 @@ typedef struct app {
     struct activity_log *activity; /* every /mcp call, in the store; owned */
     struct quarantine *quarantine; /* what waits for approval; owned */
     struct cluster *cluster;       /* the NATS stream's link; NULL on a single node; owned */
+    struct registry *registry;     /* every node's servers; NULL on a single node; owned */
+    struct rpc *rpc;               /* calls to and from other nodes; NULL on a single node; owned */
     /* "connecting", "connected" or "disconnected" (static text, set by the
      * cluster); NULL on a single node */
     const char *cluster_state;

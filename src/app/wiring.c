@@ -1,9 +1,12 @@
 /* wiring.c - parts created, routed, started and stopped in order (wiring.h). */
 #include "app/wiring.h"
 
+#include "api/cluster_servers.h"
 #include "api/routes.h"
 #include "app/app.h"
 #include "cluster/cluster.h"
+#include "cluster/registry.h"
+#include "cluster/rpc.h"
 #include "config/file.h"
 #include "config/watch.h"
 #include "core/bus.h"
@@ -165,6 +168,10 @@ static void finish(runtime *rt)
     activity_log_close(a->activity);
     quarantine_close(a->quarantine);
     ticker_close(a->ticker);
+    /* Its last words (this node's servers leave the others' lists) go out
+     * before the connection closes. */
+    registry_close(a->registry);
+    rpc_close(a->rpc);
     cluster_close(a->cluster);
     /* After the servers: their last exchanges (a session's DELETE) are done. */
     curl_loop_close(a->curl, NULL, NULL);
@@ -368,6 +375,15 @@ int app_run(const app_options *opts)
     a->manager = manager_create(a, a->curl, callback.data);
     strbuf_free(&callback);
     manager_set_notification_sink(a->manager, mcp_endpoint_upstream_notification, a->mcp);
+    if (a->cluster) {
+        a->registry = registry_create(a, a->cluster);
+        registry_set_source(a->registry, api_cluster_local_servers, a);
+        registry_set_listener(a->registry, mcp_endpoint_remote_changed, a->mcp);
+        a->rpc = rpc_create(a, a->cluster);
+        rpc_serve(a->rpc, mcp_endpoint_remote_request, mcp_endpoint_remote_cancel, a->mcp);
+        registry_set_node_down(a->registry, rpc_node_down, a->rpc);
+        manager_set_start_gate(a->manager, api_cluster_start_gate, a);
+    }
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),
@@ -383,6 +399,8 @@ int app_run(const app_options *opts)
     manager_destroy(a->manager);
     curl_loop_destroy(a->curl);
     ticker_destroy(a->ticker);
+    registry_destroy(a->registry);
+    rpc_destroy(a->rpc);
     cluster_destroy(a->cluster);
     close_store(a);
     if (uv_loop_close(&loop) != 0)

@@ -92,6 +92,11 @@ struct cluster {
     jsCtx *js;
     natsSubscription *sub; /* written by the setup work, then read on the loop */
     uv_thread_t loop_thread;
+    struct {
+        void (*fn)(void *ctx);
+        void *ctx;
+    } when_ready[4]; /* cluster_when_ready's callers, until nc and js exist */
+    size_t n_when_ready;
 
     /* Loop only. */
     const char *state; /* STATE_* */
@@ -463,7 +468,9 @@ static bool relay(const event_fields *f, const char *timestamp, void *ctx)
         json_object_set_new(payload, "old_state", json_string(f->old_state));
     if (f->new_state)
         json_object_set_new(payload, "new_state", json_string(f->new_state));
-    if (f->data)
+    if (f->data_text) /* a publisher that wrote its data as text (tool_called) */
+        json_object_set_new(payload, "data", json_loadb(f->data_text, f->data_text_len, 0, NULL));
+    else if (f->data)
         json_object_set(payload, "data", f->data);
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
@@ -603,6 +610,10 @@ static void connect_done(uv_work_t *w, int status)
         start_close(c);
         return;
     }
+    if (c->js) /* the parts built on the connection may subscribe now */
+        for (size_t i = 0; i < c->n_when_ready; i++)
+            c->when_ready[i].fn(c->when_ready[i].ctx);
+    c->n_when_ready = 0;
     if (s == NATS_OK) {
         c->linked = true;
         log_kv(LOG_INFO, "cluster: connected to NATS",
@@ -719,6 +730,28 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     c->connector.data = c;
     uv_queue_work(a->loop, &c->connector, connect_work, connect_done);
     return c;
+}
+
+void cluster_when_ready(cluster *c, void (*fn)(void *ctx), void *ctx)
+{
+    if (c->js) {
+        fn(ctx);
+        return;
+    }
+    if (c->n_when_ready == sizeof c->when_ready / sizeof *c->when_ready)
+        abort(); /* a fixed number of parts (registry, rpc) ask */
+    c->when_ready[c->n_when_ready].fn = fn;
+    c->when_ready[c->n_when_ready++].ctx = ctx;
+}
+
+natsConnection *cluster_conn(cluster *c)
+{
+    return c->nc;
+}
+
+jsCtx *cluster_js(cluster *c)
+{
+    return c->js;
 }
 
 static void close_work(uv_work_t *w)

@@ -26,6 +26,7 @@
 
 #include "app/app.h"
 
+#include <nats/nats.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,6 +40,17 @@ typedef struct cluster cluster;
  * file, options nats.c refuses. `a` is borrowed and must outlive the
  * cluster. */
 cluster *cluster_create(app *a, char *err, size_t err_len);
+
+/* For the parts built on this node's connection (registry.c, rpc.c): the
+ * connection and its JetStream context, borrowed, valid until
+ * cluster_destroy - but NULL until the background connect has made them:
+ * cluster_when_ready runs fn (on the loop) once they exist, at once when
+ * they do (never when nats.c refused the options for good, nor after
+ * cluster_close). At most 4 callers. Used on the loop (publishes only
+ * buffer) or in work threads (calls that wait for a reply). */
+void cluster_when_ready(cluster *c, void (*fn)(void *ctx), void *ctx);
+natsConnection *cluster_conn(cluster *c);
+jsCtx *cluster_js(cluster *c);
 
 /* Stops relaying and reading, and closes the NATS connection; its handles
  * leave the loop on its next turns. Call before the loop's last run. */

@@ -405,7 +405,7 @@ static bool nats_urls_ok(const char *list)
     }
 }
 
-/* "cluster": {nats_url, stream, node, history, credentials, buffer, replicas}. */
+/* "cluster": {nats_url, stream, node, history, credentials, buffer, replicas, heartbeat_ms}. */
 static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
 {
     cluster_settings *c = &cfg->cluster;
@@ -418,6 +418,7 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
     c->history = 100000;
     c->buffer = 10000;
     c->replicas = 1;
+    c->heartbeat_ms = 1000;
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value) {
@@ -438,11 +439,13 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
             ok = get_u32(pc, value, key, 1, &c->replicas);
             if (ok && c->replicas > 5)
                 ok = fail_at_key(pc, key, "\"cluster.replicas\" must be 1 to 5 (JetStream keeps at most 5 copies)");
-        } else
-            ok = fail_at_key(
-                pc, key,
-                "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials, buffer, replicas)",
-                key);
+        } else if (strcmp(key, "heartbeat_ms") == 0)
+            ok = get_u32(pc, value, key, 50, &c->heartbeat_ms);
+        else
+            ok = fail_at_key(pc, key,
+                             "unknown key \"cluster.%s\" (known: nats_url, stream, node, history, credentials, "
+                             "buffer, replicas, heartbeat_ms)",
+                             key);
         if (!ok)
             return false;
     }
@@ -454,6 +457,11 @@ static bool parse_cluster(const parse_ctx *pc, json_t *obj, config *cfg)
     if (!cluster_name_ok(c->stream))
         return fail_at_key(pc, "stream", "\"cluster.stream\" must be 1 to 64 letters, digits, '_' or '-' (got \"%s\")",
                            c->stream);
+    if (c->heartbeat_ms > 60000)
+        return fail_at_key(pc, "heartbeat_ms",
+                           "\"cluster.heartbeat_ms\" must be from 50 to 60000 (a node silent for 3 of them is "
+                           "unreachable; got %u)",
+                           c->heartbeat_ms);
     if (c->nats_url[0] == '\0')
         return fail_at_key(pc, "nats_url", "\"cluster.nats_url\" must not be empty (e.g. nats://127.0.0.1:4222)");
     if (!nats_urls_ok(c->nats_url))

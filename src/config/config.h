@@ -131,14 +131,15 @@ typedef struct config_servers_form {
  * (src/cluster). Absent from the file = a single node (enabled false, the
  * strings NULL). */
 typedef struct cluster_settings {
-    bool enabled;      /* the file has a "cluster" object */
-    char *nats_url;    /* "nats://127.0.0.1:4222"; several servers of one NATS cluster comma-separated */
-    char *stream;      /* "MCPPROXY_EVENTS": letters, digits, '_' and '-' */
-    char *node;        /* required: this node's name, same characters, at most 64 */
-    uint32_t history;  /* 100000: events the stream keeps (the oldest leave) */
-    char *credentials; /* "" = none, else a NATS .creds file */
-    uint32_t buffer;   /* 10000: this node's events held while the stream is unreachable */
-    uint32_t replicas; /* 1: copies of the stream a NATS cluster keeps (1 to 5) when it creates it */
+    bool enabled;          /* the file has a "cluster" object */
+    char *nats_url;        /* "nats://127.0.0.1:4222"; several servers of one NATS cluster comma-separated */
+    char *stream;          /* "MCPPROXY_EVENTS": letters, digits, '_' and '-' */
+    char *node;            /* required: this node's name, same characters, at most 64 */
+    uint32_t history;      /* 100000: events the stream keeps (the oldest leave) */
+    char *credentials;     /* "" = none, else a NATS .creds file */
+    uint32_t buffer;       /* 10000: this node's events held while the stream is unreachable */
+    uint32_t replicas;     /* 1: copies of the stream a NATS cluster keeps (1 to 5) when it creates it */
+    uint32_t heartbeat_ms; /* 1000: how often this node says it is alive; 3 missed = unreachable */
 } cluster_settings;
 
 typedef struct config {

@@ -164,8 +164,8 @@ static void diff_settings(config_changes *c, const config *a, const config *b)
             c->settings[c->n_settings++] = config_sections[i].name;
     const cluster_settings *x = &a->cluster, *y = &b->cluster;
     if (x->enabled != y->enabled || x->history != y->history || x->buffer != y->buffer || x->replicas != y->replicas ||
-        !str_eq(x->nats_url, y->nats_url) || !str_eq(x->stream, y->stream) || !str_eq(x->node, y->node) ||
-        !str_eq(x->credentials, y->credentials))
+        x->heartbeat_ms != y->heartbeat_ms || !str_eq(x->nats_url, y->nats_url) || !str_eq(x->stream, y->stream) ||
+        !str_eq(x->node, y->node) || !str_eq(x->credentials, y->credentials))
         c->settings[c->n_settings++] = "cluster";
 }
 

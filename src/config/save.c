@@ -185,12 +185,12 @@ json_t *config_to_json(const config *cfg)
         json_object_set_new(root, sec->name, obj);
     }
     if (cfg->cluster.enabled) /* absent stays absent: a single node */
-        json_object_set_new(root, "cluster",
-                            json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "nats_url", cfg->cluster.nats_url,
-                                      "stream", cfg->cluster.stream, "node", cfg->cluster.node, "history",
-                                      (json_int_t)cfg->cluster.history, "credentials", cfg->cluster.credentials,
-                                      "buffer", (json_int_t)cfg->cluster.buffer, "replicas",
-                                      (json_int_t)cfg->cluster.replicas));
+        json_object_set_new(
+            root, "cluster",
+            json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "nats_url", cfg->cluster.nats_url, "stream",
+                      cfg->cluster.stream, "node", cfg->cluster.node, "history", (json_int_t)cfg->cluster.history,
+                      "credentials", cfg->cluster.credentials, "buffer", (json_int_t)cfg->cluster.buffer, "replicas",
+                      (json_int_t)cfg->cluster.replicas, "heartbeat_ms", (json_int_t)cfg->cluster.heartbeat_ms));
     json_object_set_new(root, cfg->servers_form.vscode_key ? "servers" : "mcpServers", servers);
     return root;
 }

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "core/util.h"
+#include "cluster/rpc.h"
 #include "http/ticker.h"
 #include "mcp/session.h"
 #include "store/activity.h"
@@ -39,13 +40,15 @@ struct mcp_calls {
 struct mcp_batch {
     mcp_batch *next;
     mcp_calls *calls;
-    http_pending *http; /* NULL while dispatching and once the client went away */
-    bool sse;           /* answer as text/event-stream */
-    bool can_stream;    /* the client accepts text/event-stream: a long wait may become a stream */
-    bool is_array;      /* the request was a batch: answer with an array */
-    uint64_t since_ms;  /* uv_now() when the answer started to wait */
-    size_t waiting;     /* calls not yet answered, plus the dispatcher's hold */
-    json_t *answers;    /* JSON mode: answers so far; SSE mode: not yet written */
+    http_pending *http;       /* NULL while dispatching and once the client went away */
+    bool sse;                 /* answer as text/event-stream */
+    bool can_stream;          /* the client accepts text/event-stream: a long wait may become a stream */
+    bool is_array;            /* the request was a batch: answer with an array */
+    uint64_t since_ms;        /* uv_now() when the answer started to wait */
+    size_t waiting;           /* calls not yet answered, plus the dispatcher's hold */
+    json_t *answers;          /* JSON mode: answers so far; SSE mode: not yet written */
+    mcp_batch_reply_fn reply; /* a detached batch's answer goes here (no HTTP), or NULL */
+    void *reply_ctx;
 };
 
 struct mcp_call {
@@ -68,6 +71,8 @@ struct mcp_call {
     size_t arguments_len;
     json_t *progress_token; /* the client's _meta.progressToken, or NULL */
     int64_t our_token;      /* the one the upstream was given instead (0: none) */
+    uint64_t remote_id;     /* a call another cluster node runs (cluster/rpc.h): its request; else 0 */
+    char *node;             /* ... and that node */
 };
 
 /* ---- tool_called ------------------------------------------------------ */
@@ -197,6 +202,16 @@ static void batch_free(mcp_batch *b)
 static void batch_finish(mcp_batch *b)
 {
     batch_unlink(b);
+    if (b->reply) {
+        /* Detached: the one answer as text ("" when it was cancelled). */
+        size_t len = 0;
+        json_t *answer = json_array_get(b->answers, 0);
+        char *text = answer ? json_write_string(answer, &len) : NULL;
+        b->reply(text ? text : "", len, b->reply_ctx);
+        free(text);
+        batch_free(b);
+        return;
+    }
     if (!b->http) {
         batch_free(b);
         return;
@@ -295,6 +310,7 @@ static void call_free(mcp_call *c)
     free(c->server);
     free(c->tool);
     free(c->name);
+    free(c->node);
     free(c);
 }
 
@@ -323,6 +339,11 @@ static void record_forward(const mcp_call *c, const char *error, size_t response
 static void call_abandon(mcp_call *c, const char *why)
 {
     call_unlink(c);
+    if (c->remote_id) {
+        /* Its node cancels it upstream and says so in its tool_called. */
+        rpc_cancel(c->owner->a->rpc, c->remote_id);
+        return;
+    }
     mcp_client_cancel(c->client, c->upstream_id, why);
     if (c->done)
         c->done(false, c->done_ctx);
@@ -467,6 +488,73 @@ static json_t *refuse_call(mcp_calls *calls, const mcp_catalog_entry *e, const c
     return answer;
 }
 
+/* The answer of another node to a call it ran for us: its JSON-RPC answer
+ * (result or error) under our client's id, or why there is none. */
+static void remote_answered(const char *body, size_t len, const char *error, void *ctx)
+{
+    mcp_call *c = ctx;
+    call_unlink(c);
+    json_t *got = body ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *result = json_object_get(got, "result");
+    json_t *err = json_object_get(got, "error");
+    json_t *answer;
+    if (result) {
+        answer = jsonrpc_result_new(c->client_id, json_incref(result));
+    } else if (json_is_object(err)) {
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        answer = jsonrpc_error_new(c->client_id, (int)json_integer_value(json_object_get(err, "code")),
+                                   msg ? msg : "error", json_object_get(err, "data"));
+    } else {
+        char why[400];
+        snprintf(why, sizeof why, "tools/call to server \"%s\" on node %s failed: %s", c->server, c->node,
+                 error ? error : "its answer could not be read");
+        answer = jsonrpc_error_new(c->client_id, RPC_SERVER_UNAVAILABLE, why, NULL);
+    }
+    json_decref(got);
+    log_kv(error ? LOG_INFO : LOG_DEBUG, "tool call answered by another node",
+           LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("error", error)));
+    mcp_batch *b = c->batch;
+    call_free(c);
+    batch_answer(b, answer);
+}
+
+/* A tool of a server another cluster node runs: sent there (cluster/rpc.h),
+ * where the usual path runs it (quarantine, events, the activity log). */
+static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *session_id, json_t *id, json_t *params)
+{
+    mcp_calls *calls = b->calls;
+    json_t *req = json_pack("{s:s, s:s, s:O}", "server", e->server, "name", e->name, "params", params);
+    size_t len;
+    char *text = json_write_string(req, &len);
+    json_decref(req);
+    mcp_call *c = xcalloc(1, sizeof *c);
+    c->owner = calls;
+    c->batch = b;
+    c->client_id = json_incref(id);
+    c->server = xstrdup(e->server);
+    c->method = "tools/call";
+    c->tool = xstrdup(e->tool);
+    c->node = xstrdup(e->node);
+    snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
+    c->start_ns = uv_hrtime();
+    char err[300];
+    /* The node's own upstream timeout answers first; this one is for a node
+     * that never answers. */
+    c->remote_id = rpc_call(calls->a->rpc, e->node, text, len, calls->settings->call_timeout_ms + 2000, remote_answered,
+                            c, err, sizeof err);
+    free(text);
+    if (!c->remote_id) {
+        call_free(c);
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, err, NULL));
+        return;
+    }
+    c->next = calls->calls;
+    calls->calls = c;
+    b->waiting++;
+    log_kv(LOG_DEBUG, "tool call sent to another node",
+           LOG_FIELDS(LOG_STR("server", e->server), LOG_STR("node", e->node), LOG_STR("session_id", session_id)));
+}
+
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params)
 {
     mcp_calls *calls = b->calls;
@@ -484,6 +572,10 @@ void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *sessi
         return;
     }
     const mcp_catalog_entry *e = mcp_catalog_find(cat, name);
+    if (e && e->node && calls->a->rpc) {
+        call_remote(b, e, session_id, id, params);
+        return;
+    }
     struct mcp_client *client = e && calls->a->manager ? manager_server_client(calls->a->manager, e->server) : NULL;
     if (!client) {
         mcp_batch_answer_now(b, refuse_call(calls, e, name, session_id, id, arguments, start));
@@ -719,6 +811,21 @@ static void ping_batches(ticker_job *job)
         if (b->sse)
             http_stream_sse_comment(b->http, "ping");
     }
+}
+
+mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, void *ctx)
+{
+    mcp_batch *b = mcp_batch_begin(calls, false, true, false);
+    b->reply = fn;
+    b->reply_ctx = ctx;
+    return b;
+}
+
+void mcp_batch_end_detached(mcp_batch *b)
+{
+    /* Not in the batches list: no HTTP answer to keep alive. */
+    if (--b->waiting == 0)
+        batch_finish(b);
 }
 
 void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)

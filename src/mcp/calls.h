@@ -68,7 +68,9 @@ mcp_batch *mcp_batch_begin(mcp_calls *calls, bool is_array, bool accepts_json, b
 void mcp_batch_answer_now(mcp_batch *b, json_t *answer);
 
 /* tools/call: an answer at once (an error) goes into the batch; otherwise
- * the call is now in flight. `cat` is borrowed for the call only; `params`
+ * the call is now in flight - here, or on the cluster node that runs the
+ * tool's server (the entry's node; cluster/rpc.h), which then publishes
+ * tool_called and keeps the activity row. `cat` is borrowed for the call only; `params`
  * (borrowed, the request's own) gets the upstream's tool name in place of
  * the offered one when the call is forwarded. */
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params);
@@ -110,6 +112,15 @@ void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);
  * (which becomes a stream if it was waiting as JSON and the client takes
  * a stream). Others are ignored. */
 void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, json_t *params);
+
+/* A batch with no HTTP request behind it (a call another cluster node sent
+ * here): its one answer, as JSON-RPC text, goes to fn once it is in ("",
+ * 0 when the call was cancelled); the text is borrowed for the call. Fill
+ * it with mcp_batch_call_tool, then let go of it with
+ * mcp_batch_end_detached. */
+typedef void (*mcp_batch_reply_fn)(const char *text, size_t len, void *ctx);
+mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, void *ctx);
+void mcp_batch_end_detached(mcp_batch *b);
 
 /* Every message is dispatched: answers now (`res`: 200 with the answers, or
  * 202 when there are none) or later (through `req`), and lets go of b. */

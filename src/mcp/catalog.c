@@ -1,6 +1,7 @@
 /* mcp_catalog.c - naming and collecting the tools /mcp offers. */
 #include "mcp/catalog.h"
 
+#include "cluster/registry.h"
 #include "store/quarantine.h"
 
 #include "core/log.h"
@@ -71,7 +72,7 @@ const mcp_catalog_entry *mcp_catalog_find(const mcp_catalog *c, const char *name
     return pos ? &c->entries[json_integer_value(pos)] : NULL;
 }
 
-static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const char *tool, json_t *def)
+static mcp_catalog_entry *add_entry(mcp_catalog *c, size_t *cap, const char *server, const char *tool, json_t *def)
 {
     char name[MCP_TOOL_NAME_MAX + 1];
     mcp_tool_name(server, tool, false, name);
@@ -82,7 +83,7 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
         if (mcp_catalog_find(c, name)) {
             log_kv(LOG_WARN, "tool not offered: its name collides with another",
                    LOG_FIELDS(LOG_STR("server", server), LOG_STR("tool", tool), LOG_STR("name", name)));
-            return;
+            return NULL;
         }
     }
     if (c->n == *cap) {
@@ -98,6 +99,8 @@ static void add_entry(mcp_catalog *c, size_t *cap, const char *server, const cha
     e->server = xstrdup(server);
     e->tool = xstrdup(tool);
     e->def = json_incref(def);
+    e->node = NULL;
+    return e;
 }
 
 /* One list of every enabled server, leaving out what quarantine `q` holds
@@ -150,6 +153,44 @@ void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const c
     build(out, m, cfg, kind, q);
 }
 
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+void mcp_catalog_add_remote(mcp_catalog *c, struct registry *r)
+{
+    json_t *all = r ? registry_remote_all(r) : NULL;
+    size_t n = json_object_size(all), i = 0;
+    if (!n)
+        return;
+    /* In name order: the same list on every turn, whatever order the
+     * registry heard of the servers in. */
+    const char **names = xcalloc(n, sizeof *names);
+    const char *server;
+    json_t *entry;
+    json_object_foreach(all, server, entry)
+        names[i++] = server;
+    qsort(names, n, sizeof *names, by_name);
+    size_t cap = c->n; /* add_entry grows it from here */
+    for (i = 0; i < n; i++) {
+        entry = json_object_get(all, names[i]);
+        const char *status = json_string_value(json_object_get(entry, "status"));
+        if (!status || strcmp(status, "Ready") != 0 || json_is_true(json_object_get(entry, "quarantined")))
+            continue;
+        const char *node = json_string_value(json_object_get(entry, "node"));
+        size_t k;
+        json_t *def;
+        json_array_foreach(json_object_get(entry, "tools"), k, def) {
+            const char *tool = json_string_value(json_object_get(def, "name"));
+            mcp_catalog_entry *e = tool && *tool ? add_entry(c, &cap, names[i], tool, def) : NULL;
+            if (e)
+                e->node = xstrdup(node);
+        }
+    }
+    free(names);
+}
+
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b)
 {
     if (a->n != b->n)
@@ -198,6 +239,7 @@ void mcp_catalog_free(mcp_catalog *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->entries[i].server);
         free(c->entries[i].tool);
+        free(c->entries[i].node);
         json_decref(c->entries[i].def);
     }
     free(c->entries);

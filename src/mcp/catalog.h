@@ -25,6 +25,7 @@ typedef struct mcp_catalog_entry {
     char *server;                     /* owned */
     char *tool;                       /* the upstream's own name; owned */
     json_t *def;                      /* the tool object as the server sent it; one reference */
+    char *node;                       /* the cluster node that runs the server (owned); NULL: this one */
 } mcp_catalog_entry;
 
 typedef struct mcp_catalog {
@@ -53,6 +54,13 @@ void mcp_catalog_build_checked(mcp_catalog *out, struct manager *m, const config
 /* A list of another kind (prompts) without a quarantined server's. */
 void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const config *cfg, mcp_list_kind kind,
                                     struct quarantine *q);
+
+/* Adds the tools of the other cluster nodes' servers that are Ready and not
+ * quarantined on their node, as their nodes last wrote them to the
+ * registry (`r` borrowed; NULL: a single node, nothing added), after this
+ * node's own, named the same way. */
+struct registry;
+void mcp_catalog_add_remote(mcp_catalog *c, struct registry *r);
 
 /* Whether two catalogs offer the same names with equal definitions. */
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);

@@ -14,6 +14,8 @@
 #include "core/jsonrpc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "cluster/registry.h"
+#include "cluster/rpc.h"
 #include "mcp/call_text.h"
 #include "mcp/calls.h"
 #include "mcp/catalog.h"
@@ -26,6 +28,7 @@
 #include "upstream/manager.h"
 #include "upstream/mcp_client.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +52,9 @@ struct mcp_endpoint {
     bool offers_built;
     mcp_subs *subs;
     bool closed;
-    mcp_search *search; /* search mode's index and tools; NULL when SQLite lacks FTS5 */
+    mcp_search *search;   /* search mode's index and tools; NULL when SQLite lacks FTS5 */
+    json_t *remote_calls; /* "<node>/<id>" of another node's call here -> its session id here */
+    uint64_t remote_seq;  /* numbers those session ids */
 };
 
 /* An HTTP-level refusal: the status, with a JSON-RPC error (id null) body. */
@@ -77,6 +82,7 @@ static const mcp_catalog *catalog(mcp_endpoint *ep)
 {
     if (!ep->catalog_built) {
         mcp_catalog_build_checked(&ep->catalog, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
+        mcp_catalog_add_remote(&ep->catalog, ep->a->registry);
         ep->catalog_built = true;
         if (ep->search)
             mcp_search_sync(ep->search, &ep->catalog);
@@ -469,6 +475,7 @@ static void on_event(event_msg *msg, void *ctx)
      * server going Connecting → Discovering changes nothing on offer). */
     mcp_catalog now;
     mcp_catalog_build_checked(&now, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
+    mcp_catalog_add_remote(&now, ep->a->registry);
     bool changed = !ep->catalog_built || !mcp_catalog_equal(&ep->catalog, &now);
     mcp_catalog_free(&ep->catalog);
     ep->catalog = now;
@@ -483,6 +490,97 @@ static void on_event(event_msg *msg, void *ctx)
     static const char note[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}";
     size_t n = mcp_sessions_broadcast_direct(ep->sessions, note, sizeof note - 1);
     log_kv(LOG_DEBUG, "mcp tools changed", LOG_FIELDS(LOG_INT("tool_count", now.n), LOG_INT("streams", n)));
+}
+
+void mcp_endpoint_remote_changed(void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    if (!ep->closed)
+        on_event(NULL, ep);
+}
+
+/* ---- calls from other cluster nodes ------------------------------------ */
+
+/* One call another node sent here, until it is answered. */
+typedef struct remote_call {
+    mcp_endpoint *ep;
+    char *reply; /* where the answer goes (rpc_reply) */
+    char *key;   /* "<node>/<id>" in ep->remote_calls */
+} remote_call;
+
+static void remote_done(const char *text, size_t len, void *ctx)
+{
+    remote_call *rc = ctx;
+    if (len && rc->ep->a->rpc) /* nothing for a cancelled call: its caller gave up */
+        rpc_reply(rc->ep->a->rpc, rc->reply, text, len);
+    json_object_del(rc->ep->remote_calls, rc->key);
+    free(rc->reply);
+    free(rc->key);
+    free(rc);
+}
+
+static void remote_refuse(mcp_endpoint *ep, const char *reply, uint64_t id, const char *why)
+{
+    json_t *answer = jsonrpc_error_new(json_integer((json_int_t)id), RPC_SERVER_UNAVAILABLE, why, NULL);
+    size_t len;
+    char *text = json_write_string(answer, &len);
+    rpc_reply(ep->a->rpc, reply, text, len);
+    free(text);
+    json_decref(answer);
+}
+
+void mcp_endpoint_remote_request(const char *reply, const char *from, uint64_t id, const char *body, size_t len,
+                                 void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    json_t *req = json_loadb(body, len, 0, NULL);
+    json_t *params = json_object_get(req, "params");
+    const char *name = json_string_value(json_object_get(req, "name"));
+    const char *server = json_string_value(json_object_get(req, "server"));
+    char why[300];
+    /* The tool under the name this node offers it by (the same rule on
+     * every node), as this node's own: a call is never passed on again. */
+    const mcp_catalog_entry *e = name && !ep->closed ? mcp_catalog_find(catalog(ep), name) : NULL;
+    if (ep->closed) {
+        remote_refuse(ep, reply, id, "mcpproxy is shutting down");
+    } else if (!json_is_object(params) || !server) {
+        remote_refuse(ep, reply, id, "a call from another node must carry server, name and params");
+    } else if (e && (e->node || strcmp(e->server, server) != 0)) {
+        snprintf(why, sizeof why, "node %s does not run server \"%s\"", ep->a->cfg.cluster.node, server);
+        remote_refuse(ep, reply, id, why);
+    } else {
+        remote_call *rc = xcalloc(1, sizeof *rc);
+        rc->ep = ep;
+        rc->reply = xstrdup(reply);
+        strbuf key = {0};
+        strbuf_appendf(&key, "%s/%" PRIu64, from, id);
+        rc->key = key.data;
+        char session[MCP_SESSION_ID_LEN + 1];
+        snprintf(session, sizeof session, "node-%s-%" PRIu64, ep->a->cfg.cluster.node, ++ep->remote_seq);
+        json_object_set_new(ep->remote_calls, rc->key, json_string(session));
+        json_object_set_new(params, "name", json_string(name));
+        json_t *rid = json_integer((json_int_t)id);
+        mcp_batch *b = mcp_batch_begin_detached(ep->calls, remote_done, rc);
+        mcp_batch_call_tool(b, catalog(ep), session, rid, params);
+        mcp_batch_end_detached(b);
+        json_decref(rid);
+    }
+    json_decref(req);
+}
+
+void mcp_endpoint_remote_cancel(const char *from, uint64_t id, void *ctx)
+{
+    mcp_endpoint *ep = ctx;
+    char key[160];
+    snprintf(key, sizeof key, "%s/%" PRIu64, from, id);
+    const char *session = json_string_value(json_object_get(ep->remote_calls, key));
+    if (!session)
+        return;
+    char sid[MCP_SESSION_ID_LEN + 1];
+    snprintf(sid, sizeof sid, "%s", session); /* the entry goes with the call */
+    json_t *params = json_pack("{s:I}", "requestId", (json_int_t)id);
+    mcp_calls_cancel(ep->calls, sid, params);
+    json_decref(params);
 }
 
 /* A notifications/resources/updated on its way to the subscribed sessions. */
@@ -574,6 +672,7 @@ mcp_endpoint *mcp_endpoint_create(app *a)
     ep->calls = mcp_calls_create(a);
     mcp_calls_set_client_names(ep->calls, client_of_session, ep);
     ep->subs = mcp_subs_create();
+    ep->remote_calls = json_object();
     mcp_sessions_on_end(ep->sessions, session_ended, ep);
     char err[300];
     ep->search = mcp_search_create(a, err, sizeof err);
@@ -611,5 +710,6 @@ void mcp_endpoint_destroy(mcp_endpoint *ep)
     mcp_catalog_free(&ep->prompts);
     mcp_resources_free(&ep->resources);
     mcp_subs_destroy(ep->subs);
+    json_decref(ep->remote_calls);
     free(ep);
 }

@@ -37,6 +37,19 @@ void mcp_endpoint_close(mcp_endpoint *ep);
  * is on offer changed. `ep` is the endpoint. */
 void mcp_endpoint_upstream_notification(const char *server, const char *method, json_t *params, void *ep);
 
+/* The cluster's other nodes' servers changed (registry_changed_fn): the
+ * tools on offer are built again, and sessions told when they changed.
+ * `ep` is the endpoint. */
+void mcp_endpoint_remote_changed(void *ep);
+
+/* A tools/call another cluster node sent here (rpc_request_fn, its body
+ * {"server","name","params"}): run as this node's own /mcp would run it
+ * (quarantine, tool_called, the activity row), answered through rpc_reply.
+ * And its cancel (rpc_cancel_fn). `ep` is the endpoint. */
+void mcp_endpoint_remote_request(const char *reply, const char *from, uint64_t id, const char *body, size_t len,
+                                 void *ep);
+void mcp_endpoint_remote_cancel(const char *from, uint64_t id, void *ep);
+
 /* Frees it once the loop has run; before the manager is destroyed (calls
  * still in flight are cancelled on their upstream clients). NULL is fine. */
 void mcp_endpoint_destroy(mcp_endpoint *ep);

@@ -96,6 +96,8 @@ struct manager {
     void *stop_ctx;
     manager_notification_fn notify; /* the sink of servers' notifications, or NULL */
     void *notify_ctx;
+    manager_start_gate_fn gate; /* may a server start (manager_set_start_gate), or NULL */
+    void *gate_ctx;
 };
 
 static void upstream_start(upstream *u);
@@ -454,6 +456,12 @@ static void on_notification(struct mcp_client *c, const char *method, json_t *pa
         u->m->notify(u->cfg.name, method, params, u->m->notify_ctx);
 }
 
+void manager_set_start_gate(struct manager *m, manager_start_gate_fn fn, void *ctx)
+{
+    m->gate = fn;
+    m->gate_ctx = ctx;
+}
+
 void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx)
 {
     m->notify = fn;
@@ -660,6 +668,15 @@ static void upstream_start(upstream *u)
     if (u->client || !u->cfg.enabled || u->auto_disabled || m->stopping_all)
         return;
     uv_timer_stop(&u->timer);
+    char refused[CONFIG_ERR_LEN];
+    if (m->gate && !m->gate(u->cfg.name, refused, sizeof refused, m->gate_ctx)) {
+        /* Not a failure of the server's: no count, no retry. */
+        log_kv(LOG_WARN, "server not started", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", refused)));
+        set_str(&u->last_error, refused);
+        u->connected = false;
+        set_state(u, CONN_ERROR); /* its last_error says why */
+        return;
+    }
     set_state(u, CONN_CONNECTING);
     const upstream_settings *set = &m->a->cfg.upstream;
     mcp_client_options opts = {.server_name = u->cfg.name,

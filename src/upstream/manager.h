@@ -68,6 +68,14 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx);
 typedef void (*manager_notification_fn)(const char *server, const char *method, json_t *params, void *ctx);
 void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx);
 
+/* Whether a server may start now: false, with the reason in `err`, keeps
+ * it from starting (a cluster node refuses a name another node serves).
+ * The server then shows Error with that last_error, counts no failure and
+ * is not retried: a restart, an enable or a change of its settings asks
+ * again. One gate; NULL fn: every server may start. */
+typedef bool (*manager_start_gate_fn)(const char *server, char *err, size_t err_len, void *ctx);
+void manager_set_start_gate(struct manager *m, manager_start_gate_fn fn, void *ctx);
+
 /* Frees the manager; after manager_close's done. */
 void manager_destroy(struct manager *m);
 

@@ -122,14 +122,15 @@ export const natsEnv = { LSAN_OPTIONS: `suppressions=${path.join(repoRoot, 'test
  * own cluster_state_changed "connected" comes back through the stream.
  * `configPath` restarts a node with the config it had (keepConfig); `after`:
  * the event must have a seq above it (a restarted node's earlier
- * "connected" is still in the stream). `cluster`: more cluster settings
- * (buffer, stream, ...).
+ * "connected" is still in the stream). `config`: more of the node's config
+ * (its mcpServers); `cluster`: more cluster settings (buffer, stream,
+ * heartbeat_ms, ...).
  */
-export async function startNode(natsUrl, node, { configPath, history, after = 0, cluster = {} } = {}) {
+export async function startNode(natsUrl, node, { configPath, history, after = 0, config = {}, cluster = {} } = {}) {
   const proxy = configPath
     ? await startProxy({ configPath, env: natsEnv })
     : await startProxy({
-      config: { cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}), ...cluster } },
+      config: { ...config, cluster: { nats_url: natsUrl, node, ...(history ? { history } : {}), ...cluster } },
       keepConfig: true, env: natsEnv,
     });
   await waitClusterEvent(proxy, (e) => e.node === node && e.new_state === 'connected' && e.seq > after);

@@ -494,6 +494,7 @@ static void test_cluster_section(void **state)
     assert_int_equal(a.cluster.history, 50);
     assert_int_equal(a.cluster.buffer, 10000);
     assert_int_equal(a.cluster.replicas, 1);
+    assert_int_equal(a.cluster.heartbeat_ms, 1000);
     ja = config_to_json(&a);
     char *text = json_dumps(ja, JSON_INDENT(2));
     assert_true(parse(text, &b, err));
@@ -501,6 +502,7 @@ static void test_cluster_section(void **state)
     assert_true(json_equal(ja, jb));
     assert_string_equal(b.cluster.node, "n-1");
     assert_int_equal(b.cluster.buffer, 10000);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(jb, "cluster"), "heartbeat_ms")), 1000);
     json_decref(ja);
     json_decref(jb);
     free(text);
@@ -513,6 +515,12 @@ static void test_cluster_section(void **state)
     expect_error("{\"cluster\": {\"node\": \"a\", \"nats_url\": \"\"}}", "cluster.nats_url");
     expect_error("{\"cluster\": {\"node\": \"a\", \"history\": 0}}", "history");
     expect_error("{\"cluster\": {\"node\": \"a\", \"nodes\": 1}}", "cluster.nodes");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"heartbeat_ms\": 49}}", "heartbeat_ms");
+    expect_error("{\"cluster\": {\"node\": \"a\", \"heartbeat_ms\": 60001}}", "cluster.heartbeat_ms");
+    config c;
+    assert_true(parse("{\"cluster\": {\"node\": \"a\", \"heartbeat_ms\": 250}}", &c, err));
+    assert_int_equal(c.cluster.heartbeat_ms, 250);
+    config_free(&c);
     expect_error("{\"cluster\": []}", "cluster");
     expect_error("{\"cluster\": {\"node\": \"a\", \"buffer\": 0}}", "buffer");
     expect_error("{\"cluster\": {\"node\": \"a\", \"replicas\": 0}}", "replicas");
