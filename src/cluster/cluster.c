@@ -103,12 +103,18 @@ struct cluster {
     bool linked;       /* the connection is up (as the loop last heard) */
     bool setup_done;   /* stream found or made, consumer subscribed */
     bool setup_running;
+    bool verify_running; /* after a reconnect: is the stream still the one we read? */
+    bool stream_gone;    /* ... no: the verify work's answer */
+    bool stream_unknown; /* ... no answer (JetStream still starting): ask again */
+    uv_timer_t reverify;
+    char epoch[17]; /* the stream's, as last found ("" before) */
     bool connect_running;
     bool closing;
     natsStatus connect_status; /* the connect work's result */
     char setup_err[256];       /* the setup work's failure, read in its after-callback */
     uv_work_t connector;
     uv_work_t setup;
+    uv_work_t verifier;
     uv_work_t closer;
     uv_timer_t retry;
     uv_timer_t resend;      /* RESEND_DELAY_MS after a failed publish: flush() */
@@ -375,6 +381,7 @@ static bool flush(cluster *c)
 }
 
 static void start_setup(cluster *c);
+static void start_verify(cluster *c);
 
 static void on_resend(uv_timer_t *t)
 {
@@ -410,7 +417,11 @@ static void on_wake(uv_async_t *h)
             deliver(c, in);
             break;
         case IN_EPOCH:
-            bus_set_epoch(c->a->bus, in->data);
+            if (c->epoch[0] && strcmp(c->epoch, in->data) != 0)
+                bus_restart(c->a->bus, in->data); /* a new stream: seqs start over (verify_done) */
+            else
+                bus_set_epoch(c->a->bus, in->data);
+            snprintf(c->epoch, sizeof c->epoch, "%s", in->data);
             break;
         case IN_LINK_DOWN:
             c->linked = false;
@@ -427,6 +438,8 @@ static void on_wake(uv_async_t *h)
             set_state(c, current_state(c));
             if (!c->setup_done)
                 start_setup(c);
+            else
+                start_verify(c);
             flush(c);
             break;
         case IN_ACK:
@@ -566,6 +579,63 @@ static void setup_done(uv_work_t *w, int status)
     }
     c->setup_done = true;
     set_state(c, current_state(c));
+}
+
+/* The verify work: after a reconnect, whether the stream is still the one
+ * this node reads. A NATS server restarted without its store (or a stream
+ * deleted by hand) has none, or a new one: the ordered consumer would wait
+ * for ever on the old one and the outbox retry for ever. */
+static void verify_work(uv_work_t *w)
+{
+    cluster *c = w->data;
+    jsStreamInfo *si = NULL;
+    natsStatus s = js_GetStreamInfo(&si, c->js, c->cfg->stream, NULL, NULL);
+    char epoch[17] = "";
+    if (s == NATS_OK)
+        snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)si->Created);
+    jsStreamInfo_Destroy(si);
+    c->stream_gone = s == NATS_NOT_FOUND || (s == NATS_OK && strcmp(epoch, c->epoch) != 0);
+    /* Any other failure (no responders or a timeout while a restarted
+     * NATS brings JetStream up) proves nothing: asked again. */
+    c->stream_unknown = s != NATS_OK && s != NATS_NOT_FOUND;
+}
+
+static void on_reverify(uv_timer_t *t)
+{
+    start_verify(t->data);
+}
+
+static void verify_done(uv_work_t *w, int status)
+{
+    (void)status;
+    cluster *c = w->data;
+    c->verify_running = false;
+    if (c->closing)
+        return;
+    if (c->stream_unknown && c->linked) {
+        uv_timer_start(&c->reverify, on_reverify, RESEND_DELAY_MS, 0);
+        return;
+    }
+    if (!c->stream_gone)
+        return;
+    log_kv(LOG_WARN,
+           "the cluster's stream is gone on the NATS side (a NATS server restarted without its store?): "
+           "making it anew; the history starts over and clients are told to resync",
+           LOG_FIELDS(LOG_STR("stream", c->cfg->stream), LOG_STR("old_epoch", c->epoch)));
+    natsSubscription_Destroy(c->sub);
+    c->sub = NULL;
+    c->setup_done = false;
+    set_state(c, current_state(c));
+    start_setup(c); /* its IN_EPOCH restarts the bus */
+}
+
+static void start_verify(cluster *c)
+{
+    if (c->verify_running || c->setup_running || !c->setup_done || c->closing)
+        return;
+    c->verify_running = true;
+    c->verifier.data = c;
+    uv_queue_work(c->a->loop, &c->verifier, verify_work, verify_done);
 }
 
 static void start_setup(cluster *c)
@@ -712,6 +782,8 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     uv_timer_init(a->loop, &c->retry);
     c->retry.data = c;
     uv_timer_init(a->loop, &c->resend);
+    uv_timer_init(a->loop, &c->reverify);
+    c->reverify.data = c;
     c->resend.data = c;
     c->out = outbox_create(cfg->buffer);
     c->probing = true; /* the stream may still be electing its leader */
@@ -796,6 +868,7 @@ void cluster_close(cluster *c)
     uv_timer_stop(&c->retry);
     uv_close((uv_handle_t *)&c->retry, NULL);
     uv_close((uv_handle_t *)&c->resend, NULL);
+    uv_close((uv_handle_t *)&c->reverify, NULL);
     uv_mutex_lock(&c->lock);
     c->wake_closed = true;
     uv_cond_broadcast(&c->attached); /* a thread waiting in attach() gives up */

@@ -36,6 +36,11 @@ struct bus {
     void *relay_ctx;
     char *node;        /* owned; stamped on events while a relay is set */
     uint64_t loss_seq; /* bus_note_loss() */
+    struct restart_hook {
+        bus_restart_fn fn;
+        void *ctx;
+    } * restart_hooks; /* bus_on_restart(); owned */
+    size_t n_restart_hooks;
 };
 
 bus *bus_create(uint32_t history)
@@ -60,6 +65,7 @@ void bus_destroy(bus *b)
         bus_unsubscribe(b, DLIST_ENTRY(b->subs.head, bus_sub, link));
     free(b->ring);
     free(b->node);
+    free(b->restart_hooks);
     free(b);
 }
 
@@ -186,6 +192,36 @@ uint64_t bus_loss_seq(const bus *b)
 void bus_set_epoch(bus *b, const char *epoch)
 {
     snprintf(b->epoch, sizeof b->epoch, "%s", epoch);
+}
+
+void bus_restart(bus *b, const char *epoch)
+{
+    while (b->oldest <= b->head_seq)
+        evict_oldest(b);
+    b->head_seq = 0;
+    b->oldest = 1;
+    b->loss_seq = 0;
+    bus_set_epoch(b, epoch);
+    for (size_t i = 0; i < b->n_restart_hooks; i++)
+        b->restart_hooks[i].fn(b->restart_hooks[i].ctx);
+}
+
+void bus_on_restart(bus *b, bus_restart_fn fn, void *ctx)
+{
+    b->restart_hooks = xrealloc(b->restart_hooks, (b->n_restart_hooks + 1) * sizeof *b->restart_hooks);
+    b->restart_hooks[b->n_restart_hooks++] = (struct restart_hook){fn, ctx};
+}
+
+void bus_off_restart(bus *b, bus_restart_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < b->n_restart_hooks; i++) {
+        if (b->restart_hooks[i].fn == fn && b->restart_hooks[i].ctx == ctx) {
+            memmove(&b->restart_hooks[i], &b->restart_hooks[i + 1],
+                    (b->n_restart_hooks - i - 1) * sizeof *b->restart_hooks);
+            b->n_restart_hooks--;
+            return;
+        }
+    }
 }
 
 bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver, void *ctx)

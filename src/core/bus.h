@@ -98,6 +98,20 @@ uint64_t bus_loss_seq(const bus *b);
  * every node shares. */
 void bus_set_epoch(bus *b, const char *epoch);
 
+/* Starts the history over: the cluster's stream was made anew (its NATS
+ * server lost it), so seqs start again from 1 under a new epoch. The ring
+ * is emptied, the head goes back to 0, the loss mark is cleared, `epoch`
+ * (copied) becomes the epoch, and every restart hook runs, in the order
+ * added (each stream client is told to resync). */
+void bus_restart(bus *b, const char *epoch);
+
+typedef void (*bus_restart_fn)(void *ctx);
+
+/* Adds a hook bus_restart() runs; bus_off_restart() removes it (before
+ * ctx goes). */
+void bus_on_restart(bus *b, bus_restart_fn fn, void *ctx);
+void bus_off_restart(bus *b, bus_restart_fn fn, void *ctx);
+
 /* Adds a subscriber. The returned handle is owned by the bus; give it back
  * with bus_unsubscribe(). */
 bus_sub *bus_subscribe(bus *b, const bus_filter *filter, bus_deliver_fn deliver, void *ctx);

@@ -49,10 +49,27 @@ struct sse_manager {
     bool closed;
 };
 
+static void write_control(sse_client *c, char *json);
+
+/* The history started over (bus_restart): what each client got is of the
+ * old one, which the resync notice says (events go straight out, so
+ * nothing of the old history is still to come). */
+static void sse_on_restart(void *ctx)
+{
+    sse_manager *m = ctx;
+    for (dlist_node *n = m->clients.head; n; n = n->next) {
+        sse_client *c = DLIST_ENTRY(n, sse_client, link);
+        stream_cursor_restart(&c->cursor, &c->drops);
+        write_control(c, stream_resync_json(&c->cursor, m->app->bus));
+        c->cursor.resync_reason = NULL;
+    }
+}
+
 sse_manager *sse_manager_create(app *a)
 {
     sse_manager *m = xcalloc(1, sizeof *m);
     m->app = a;
+    bus_on_restart(a->bus, sse_on_restart, m);
     return m;
 }
 
@@ -262,5 +279,6 @@ void sse_manager_destroy(sse_manager *m)
 {
     if (!m)
         return;
+    bus_off_restart(m->app->bus, sse_on_restart, m);
     free(m);
 }

@@ -83,6 +83,20 @@ void stream_cursor_plan(stream_cursor *cur, const stream_request *r, const bus *
     }
 }
 
+void stream_cursor_restart(stream_cursor *cur, send_queue *q)
+{
+    event_msg *msg;
+    while ((msg = send_queue_pop(q)))
+        event_msg_unref(msg);
+    q->unreported = (send_drops){0};
+    *cur = (stream_cursor){
+        .hello_seq = 0,
+        .replay_next = 1,
+        .replay_end = 0,
+        .resync_reason = "the cluster's stream was made anew (its NATS server lost it): the history starts over",
+    };
+}
+
 bool stream_cursor_replaying(const stream_cursor *cur)
 {
     return cur->replay_next <= cur->replay_end;

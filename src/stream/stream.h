@@ -49,6 +49,11 @@ void stream_cursor_plan(stream_cursor *cur, const stream_request *r, const bus *
 
 bool stream_cursor_replaying(const stream_cursor *cur);
 
+/* The history started over (bus_restart): what is queued or still to be
+ * replayed is of the old history, so it goes (without counting as
+ * dropped), and the client is told to resync next. */
+void stream_cursor_restart(stream_cursor *cur, send_queue *q);
+
 /* The next replayed event that passes the filter, as a new reference, or
  * NULL once the replay is done. Events the ring has already overwritten are
  * recorded as drops in q, so the client is told. */

@@ -114,6 +114,8 @@ struct ws_manager {
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
+static void ws_on_restart(void *ctx);
+
 ws_manager *ws_manager_create(app *a)
 {
     ws_manager *m = xcalloc(1, sizeof *m);
@@ -129,7 +131,22 @@ ws_manager *ws_manager_create(app *a)
         .tx_packet_size = 2 * WS_WRITE_CHUNK,
         .user = m,
     };
+    bus_on_restart(a->bus, ws_on_restart, m);
     return m;
+}
+
+static void schedule(ws_client *c);
+
+/* The history started over (bus_restart): every client drops what it has
+ * of the old one and is told to resync. */
+static void ws_on_restart(void *ctx)
+{
+    ws_manager *m = ctx;
+    for (dlist_node *n = m->clients.head; n; n = n->next) {
+        ws_client *c = DLIST_ENTRY(n, ws_client, link);
+        stream_cursor_restart(&c->cursor, &c->queue);
+        schedule(c);
+    }
 }
 
 const struct lws_protocols *ws_manager_protocol(const ws_manager *m)
@@ -167,6 +184,7 @@ void ws_manager_destroy(ws_manager *m)
 {
     if (!m)
         return;
+    bus_off_restart(m->app->bus, ws_on_restart, m);
     strbuf_free(&m->out);
     strbuf_free(&m->batch);
     ws_deflater_destroy(m->deflater);
@@ -281,7 +299,6 @@ static void want_write(ws_client *c)
     c->write_wait_since_us = lws_now_usecs();
 }
 
-static void schedule(ws_client *c);
 static void flush_client(ws_client *c);
 
 static void ws_on_event(event_msg *msg, void *ctx)

@@ -244,3 +244,41 @@ test('what waiting cannot mend still fails the start: a malformed nats_url, an u
   assert.equal(creds.code, 1);
   assert.match(creds.stderr, /cannot read cluster\.credentials .*missing\.creds/);
 });
+
+test('NATS back without its store: the stream is made anew, clients are told to resync, events flow under the new epoch', async () => {
+  const before = await health(nodes.b);
+  const [onB] = await connectReady(nodes.b, '/ws/events?types=tool_called,cluster_state_changed');
+  const sse = await fetch(`${nodes.c.url}/events?types=tool_called`);
+  const sseText = sse.body.pipeThrough(new TextDecoderStream()).getReader();
+  const old = nats;
+  await natsDown(onB, 'b');
+  rmSync(old.storeDir, { recursive: true, force: true });
+  nats = await startNats({ port: old.port }); // the same address, an empty store
+
+  const resync = (await readUntil(onB, (m) => m.type === 'resync_required', RESTART_MS)).pop();
+  assert.match(resync.reason, /stream was made anew/);
+  assert.notEqual(resync.epoch, before.epoch);
+  assert.equal(resync.seq, 0);
+
+  // Every node is on the new stream: connected, its epoch the new one.
+  for (const [name, p] of Object.entries(nodes)) {
+    await waitClusterEvent(p, (e) => e.node === name && e.new_state === 'connected', RESTART_MS);
+    assert.equal((await health(p)).epoch, resync.epoch, `node ${name} on the new epoch`);
+  }
+  await post(nodes.a, tagged('n', 2));
+  const n = (await numberedUntil(onB, 'n1')).filter((e) => e.data.tag.startsWith('n'));
+  assert.deepEqual(n.map((e) => e.data.tag), ['n0', 'n1']);
+  assert.ok(n[0].seq < before.seq, `seqs started over: ${n[0].seq} after ${before.seq}`);
+
+  // An SSE client of node c was told too, then got the new events.
+  let text = '';
+  while (!/"tag":"n1"/.test(text)) {
+    const { value, done } = await sseText.read();
+    assert.ok(!done, `the SSE stream ended early:\n${text}`);
+    text += value;
+  }
+  assert.match(text, /"type":"resync_required","reason":"the cluster's stream was made anew/);
+  assert.ok(text.indexOf('resync_required') < text.indexOf('"tag":"n0"'));
+  await sseText.cancel();
+  await onB.close();
+});
