@@ -105,11 +105,25 @@ const char *api_cluster_name_owner(app *a, const char *name)
     return a->registry ? registry_name_owner(a->registry, name) : NULL;
 }
 
-bool api_cluster_start_gate(const char *server, char *err, size_t err_len, void *ctx)
+manager_gate api_cluster_start_gate(const char *server, char *err, size_t err_len, void *ctx)
 {
-    const char *owner = api_cluster_name_owner(ctx, server);
-    if (owner)
+    app *a = ctx;
+    char holder[80];
+    switch (registry_start_check(a->registry, server, holder, sizeof holder, err, err_len)) {
+    case REGISTRY_NAME_HELD:
+        return MANAGER_GATE_OPEN;
+    case REGISTRY_NAME_TAKEN:
         snprintf(err, err_len, "server name %s is already used by node %s (names are unique in the cluster)", server,
-                 owner);
-    return !owner;
+                 holder);
+        return MANAGER_GATE_REFUSED;
+    case REGISTRY_NAME_CLAIMING:
+        break;
+    }
+    return MANAGER_GATE_WAIT;
+}
+
+void api_cluster_gate_changed(const char *server, void *ctx)
+{
+    app *a = ctx;
+    manager_gate_changed(a->manager, server);
 }

@@ -20,7 +20,9 @@
  * JetStream's duplicate window keeps one and every node sees it once.
  *
  * Names: a server name is held cluster-wide by the node that serves it
- * (registry_claim; registry_name_owner says who serves one).
+ * (registry_claim; registry_name_owner says who serves one). A configured
+ * server starts only once its node holds its name (registry_start_check),
+ * and only servers whose names this node holds are written to the bucket.
  *
  * Threads as in cluster.c: nats.c's threads only copy into a locked inbox
  * and wake the loop; blocking JetStream calls run in libuv work threads;
@@ -97,6 +99,24 @@ const char *registry_name_owner(registry *r, const char *name);
  * goes and at a graceful stop. */
 typedef void (*registry_claim_fn)(bool ok, const char *holder, const char *error, void *ctx);
 void registry_claim(registry *r, const char *name, registry_claim_fn fn, void *ctx);
+
+/* Whether this node may start its configured server `name` (the start
+ * gate): it may once it holds the name. Until then a claim runs (the
+ * first call starts it; retried at every heartbeat while there is no
+ * answer - the bucket not found yet, NATS unreachable - and while the
+ * holder it found has not been heard since this node started), and
+ * NAME_CLAIMING says so, with what it waits for in `why`. NAME_TAKEN: a
+ * live node holds it (`holder`); asked again, it claims again. Each
+ * claim that settles for a name asked about is told to the gate
+ * listener. */
+typedef enum registry_name { REGISTRY_NAME_HELD, REGISTRY_NAME_CLAIMING, REGISTRY_NAME_TAKEN } registry_name;
+registry_name registry_start_check(registry *r, const char *name, char *holder, size_t holder_len, char *why,
+                                   size_t why_len);
+
+/* Who hears that a name asked about with registry_start_check has an
+ * answer now (one listener; NULL: none). `name` borrowed for the call. */
+typedef void (*registry_gate_fn)(const char *name, void *ctx);
+void registry_set_gate_listener(registry *r, registry_gate_fn fn, void *ctx);
 
 /* Releases a name claimed with registry_claim that no server of this node
  * uses after all (an add that failed). */
