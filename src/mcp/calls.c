@@ -40,14 +40,15 @@ struct mcp_calls {
 struct mcp_batch {
     mcp_batch *next;
     mcp_calls *calls;
-    http_pending *http;       /* NULL while dispatching and once the client went away */
-    bool sse;                 /* answer as text/event-stream */
-    bool can_stream;          /* the client accepts text/event-stream: a long wait may become a stream */
-    bool is_array;            /* the request was a batch: answer with an array */
-    uint64_t since_ms;        /* uv_now() when the answer started to wait */
-    size_t waiting;           /* calls not yet answered, plus the dispatcher's hold */
-    json_t *answers;          /* JSON mode: answers so far; SSE mode: not yet written */
-    mcp_batch_reply_fn reply; /* a detached batch's answer goes here (no HTTP), or NULL */
+    http_pending *http;          /* NULL while dispatching and once the client went away */
+    bool sse;                    /* answer as text/event-stream */
+    bool can_stream;             /* the client accepts text/event-stream: a long wait may become a stream */
+    bool is_array;               /* the request was a batch: answer with an array */
+    uint64_t since_ms;           /* uv_now() when the answer started to wait */
+    size_t waiting;              /* calls not yet answered, plus the dispatcher's hold */
+    json_t *answers;             /* JSON mode: answers so far; SSE mode: not yet written */
+    mcp_batch_reply_fn reply;    /* a detached batch's answer goes here (no HTTP), or NULL */
+    mcp_batch_reply_fn progress; /* ... and its call's progress, or NULL */
     void *reply_ctx;
 };
 
@@ -518,6 +519,20 @@ static void remote_answered(const char *body, size_t len, const char *error, voi
     batch_answer(b, answer);
 }
 
+static void call_progress(mcp_call *c, json_t *params);
+
+/* The owner's notifications/progress of a call it runs for us: passed on
+ * as a local call's (the client's own token was sent with the call). */
+static void remote_progress(const char *body, size_t len, void *ctx)
+{
+    mcp_call *c = ctx;
+    json_t *note = c->progress_token ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *params = json_object_get(note, "params");
+    if (json_is_object(params))
+        call_progress(c, params);
+    json_decref(note);
+}
+
 /* A tool of a server another cluster node runs: sent there (cluster/rpc.h),
  * where the usual path runs it (quarantine, events, the activity log). */
 static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *session_id, json_t *id, json_t *params)
@@ -535,13 +550,16 @@ static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *se
     c->method = "tools/call";
     c->tool = xstrdup(e->tool);
     c->node = xstrdup(e->node);
+    json_t *token = json_object_get(json_object_get(params, "_meta"), "progressToken");
+    if (json_is_string(token) || json_is_integer(token))
+        c->progress_token = json_incref(token);
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->start_ns = uv_hrtime();
     char err[300];
     /* The node's own upstream timeout answers first; this one is for a node
      * that never answers. */
     c->remote_id = rpc_call(calls->a->rpc, e->node, text, len, calls->settings->call_timeout_ms + 2000, remote_answered,
-                            c, err, sizeof err);
+                            remote_progress, c, err, sizeof err);
     free(text);
     if (!c->remote_id) {
         call_free(c);
@@ -813,10 +831,11 @@ static void ping_batches(ticker_job *job)
     }
 }
 
-mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, void *ctx)
+mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, mcp_batch_reply_fn progress, void *ctx)
 {
     mcp_batch *b = mcp_batch_begin(calls, false, true, false);
     b->reply = fn;
+    b->progress = progress;
     b->reply_ctx = ctx;
     return b;
 }
@@ -862,12 +881,21 @@ void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
 static void call_progress(mcp_call *c, json_t *params)
 {
     mcp_batch *b = c->batch;
-    if (!b->http || (!b->sse && !b->can_stream))
+    if (b->reply ? !b->progress : (!b->http || (!b->sse && !b->can_stream)))
         return;
     json_t *p = json_copy(params);
     json_object_set(p, "progressToken", c->progress_token);
     json_t *note = jsonrpc_notification_new("notifications/progress", p);
     json_decref(p);
+    if (b->reply) {
+        /* A call another node sent: its progress goes back there. */
+        size_t len;
+        char *text = json_write_string(note, &len);
+        b->progress(text, len, b->reply_ctx);
+        free(text);
+        json_decref(note);
+        return;
+    }
     if (!b->sse)
         stream_begin(b);
     sse_write(b, note);

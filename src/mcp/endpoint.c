@@ -519,6 +519,13 @@ static void remote_done(const char *text, size_t len, void *ctx)
     free(rc);
 }
 
+static void remote_progress(const char *text, size_t len, void *ctx)
+{
+    remote_call *rc = ctx;
+    if (rc->ep->a->rpc)
+        rpc_progress(rc->ep->a->rpc, rc->reply, text, len);
+}
+
 static void remote_refuse(mcp_endpoint *ep, const char *reply, uint64_t id, const char *why)
 {
     json_t *answer = jsonrpc_error_new(json_integer((json_int_t)id), RPC_SERVER_UNAVAILABLE, why, NULL);
@@ -560,7 +567,7 @@ void mcp_endpoint_remote_request(const char *reply, const char *from, uint64_t i
         json_object_set_new(ep->remote_calls, rc->key, json_string(session));
         json_object_set_new(params, "name", json_string(name));
         json_t *rid = json_integer((json_int_t)id);
-        mcp_batch *b = mcp_batch_begin_detached(ep->calls, remote_done, rc);
+        mcp_batch *b = mcp_batch_begin_detached(ep->calls, remote_done, remote_progress, rc);
         mcp_batch_call_tool(b, catalog(ep), session, rid, params);
         mcp_batch_end_detached(b);
         json_decref(rid);

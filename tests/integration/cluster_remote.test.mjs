@@ -1,0 +1,88 @@
+// cluster_remote.test.mjs - what a client of one node gets of a server that
+// runs on another node besides its tools/call answers: the call's
+// notifications/progress (docs/PROTOCOL.md, "Tool calls across nodes").
+// A real nats-server, two real nodes, node a running the real
+// @modelcontextprotocol/server-everything.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { api } from './harness.mjs';
+import { everythingArgs } from './upstream_helpers.mjs';
+import { mcpConnect, mcpPost, rawInitialize, jsonHeaders, sseMessages } from './mcp_helpers.mjs';
+import { startNats, startNode, stopNode } from './cluster_helpers.mjs';
+
+let nats;
+const nodes = {};
+const everything = { name: 'everything', protocol: 'stdio', command: process.execPath, args: everythingArgs };
+const LONG = 'everything__trigger-long-running-operation';
+
+/** Polls until pred() resolves truthy; resolves with its value. */
+async function until(pred, what, ms = 30000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+before(async () => {
+  nats = await startNats();
+  nodes.a = await startNode(nats.url, 'a', { config: { mcpServers: [everything] }, cluster: { heartbeat_ms: 200 } });
+  nodes.b = await startNode(nats.url, 'b', { cluster: { heartbeat_ms: 200 } });
+  // b offers a's tool once a's server is Ready and b has its entry.
+  const session = await rawInitialize(nodes.b);
+  await until(async () => {
+    const res = await mcpPost(nodes.b, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, jsonHeaders(session));
+    return res.json?.result?.tools.some((t) => t.name === LONG);
+  }, `${LONG} offered on b`);
+});
+
+after(async () => {
+  const results = [];
+  for (const p of Object.values(nodes)) results.push(await stopNode(p));
+  await nats?.destroy();
+  for (const r of results) assert.deepEqual(r, { code: 0, signal: null });
+});
+
+test('a call through node b of a tool on node a: the upstream\'s progress reaches b\'s client, then the answer', async () => {
+  const args = { duration: 0.3, steps: 3 };
+  // The SDK's client: onprogress hears every step, with its own token.
+  const { client } = await mcpConnect(nodes.b);
+  try {
+    const seen = [];
+    const result = await client.callTool({ name: LONG, arguments: args }, undefined,
+      { onprogress: (p) => seen.push([p.progress, p.total]) });
+    assert.match(result.content[0].text, /Long running operation completed/);
+    assert.deepEqual(seen, [[1, 3], [2, 3], [3, 3]]);
+  } finally {
+    await client.close();
+  }
+
+  // Raw: the answer becomes a stream, the notifications carry the client's token, in order, before the answer.
+  const sid = await rawInitialize(nodes.b);
+  const res = await mcpPost(nodes.b, { jsonrpc: '2.0', id: 7, method: 'tools/call',
+    params: { name: LONG, arguments: args, _meta: { progressToken: 'tok-b' } } }, jsonHeaders(sid));
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const msgs = sseMessages(res.text);
+  assert.deepEqual(msgs.slice(0, 3).map((m) => [m.method, m.params.progressToken, m.params.progress]),
+    [1, 2, 3].map((n) => ['notifications/progress', 'tok-b', n]));
+  assert.equal(msgs.length, 4, res.text);
+  assert.equal(msgs[3].id, 7);
+  assert.match(msgs[3].result.content[0].text, /completed/);
+
+  // Without a token: no progress, a plain JSON answer.
+  const plain = await mcpPost(nodes.b, { jsonrpc: '2.0', id: 8, method: 'tools/call',
+    params: { name: LONG, arguments: args } }, jsonHeaders(sid));
+  assert.equal(plain.headers.get('content-type'), 'application/json');
+  assert.equal(plain.json.id, 8);
+  // Every call ran on node a: its activity log has the three, b's none.
+  const rows = async (p) => {
+    const res = await api(p, 'GET', '/api/activity?server=everything&tool=trigger-long-running-operation');
+    assert.equal(res.status, 200, res.text);
+    return res.json.rows;
+  };
+  assert.equal((await until(async () => ((await rows(nodes.a)).length === 3 ? 3 : 0), 'three rows on a')), 3);
+  assert.equal((await rows(nodes.b)).length, 0);
+});
