@@ -32,6 +32,18 @@ json_t *api_cluster_local_servers(void *ctx)
         api_mark_quarantined(a, o);
         json_t *tools = manager_server_tools(a->manager, name);
         json_object_set_new(o, "tools", tools ? json_incref(tools) : json_array());
+        /* What /mcp on the other nodes offers of it besides its tools (a
+         * Ready server's lists; none otherwise). */
+        static const struct {
+            const char *key;
+            mcp_list_kind kind;
+        } lists[] = {{"prompts", MCP_LIST_PROMPTS},
+                     {"resources", MCP_LIST_RESOURCES},
+                     {"resource_templates", MCP_LIST_TEMPLATES}};
+        for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
+            json_t *list = manager_server_list(a->manager, name, lists[k].kind);
+            json_object_set_new(o, lists[k].key, list ? json_incref(list) : json_array());
+        }
         json_array_append_new(servers, o);
     }
     json_decref(statuses);

@@ -15,7 +15,8 @@
 
 /* The registry's source (registry_source_fn): this node's servers as GET
  * /api/servers gives them (settings masked, status), each with its
- * "tools". `app` is the app. */
+ * "tools", "prompts", "resources" and "resource_templates" (the last three
+ * empty unless it is Ready). `app` is the app. */
 json_t *api_cluster_local_servers(void *app);
 
 /* Stamps this node's name on the local entries of `servers` (borrowed

@@ -1014,6 +1014,12 @@ void registry_set_source(registry *r, registry_source_fn fn, void *ctx)
     mark_dirty(r);
 }
 
+void registry_touch(registry *r)
+{
+    if (!r->closing)
+        mark_dirty(r);
+}
+
 void registry_set_listener(registry *r, registry_changed_fn fn, void *ctx)
 {
     r->listener = fn;
@@ -1036,6 +1042,9 @@ static json_t *public_entry(json_t *entry)
 {
     json_t *o = json_copy(entry);
     json_object_del(o, "tools");
+    json_object_del(o, "prompts");
+    json_object_del(o, "resources");
+    json_object_del(o, "resource_templates");
     json_object_del(o, "_rev");
     json_object_del(o, "_seq");
     return o;

@@ -41,8 +41,10 @@ typedef struct registry registry;
 
 /* This node's servers, asked for when they may have changed: a new JSON
  * array (new reference) of objects, each with "name", "state" and "status",
- * "tools" (the server's tool definitions, an array) and whatever else the
- * layer above shows of a server (the registry keeps them as they are). */
+ * "tools" (the server's tool definitions, an array), "prompts",
+ * "resources", "resource_templates" (arrays, as the server listed them)
+ * and whatever else the layer above shows of a server (the registry keeps
+ * them as they are). */
 typedef json_t *(*registry_source_fn)(void *ctx);
 
 /* The other nodes' servers changed in a way /mcp's tool list may see (a
@@ -58,6 +60,10 @@ registry *registry_create(app *a, cluster *c);
  * Until set, nothing of this node is written. */
 void registry_set_source(registry *r, registry_source_fn fn, void *ctx);
 
+/* This node's servers changed in a way no event says (a server listed its
+ * prompts or resources again): they are written anew. */
+void registry_touch(registry *r);
+
 /* Who hears about the other nodes' tool changes (one listener; NULL: none). */
 void registry_set_listener(registry *r, registry_changed_fn fn, void *ctx);
 
@@ -69,7 +75,8 @@ void registry_set_node_down(registry *r, registry_node_down_fn fn, void *ctx);
 const char *registry_node(const registry *r);
 
 /* The other nodes' servers, as their entries with "node" (without their
- * tools), in node then name order: a new JSON array. */
+ * tools, prompts and resources), in node then name order: a new JSON
+ * array. */
 json_t *registry_remote_status(registry *r);
 
 /* One server of another node: its entry (with "node", without "tools"), a
@@ -81,7 +88,8 @@ json_t *registry_remote_find(registry *r, const char *name);
 json_t *registry_remote_tools(registry *r, const char *name);
 
 /* The other nodes' servers (name -> entry object with "node", "state",
- * "status", "tools"...): borrowed, for walking in order. */
+ * "status", "tools", "prompts", "resources", "resource_templates"...):
+ * borrowed, for walking in order. */
 json_t *registry_remote_all(registry *r);
 
 /* The live node other than this one that serves `name`, or NULL (borrowed

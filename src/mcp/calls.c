@@ -507,13 +507,13 @@ static void remote_answered(const char *body, size_t len, const char *error, voi
                                    msg ? msg : "error", json_object_get(err, "data"));
     } else {
         char why[400];
-        snprintf(why, sizeof why, "tools/call to server \"%s\" on node %s failed: %s", c->server, c->node,
+        snprintf(why, sizeof why, "%s to server \"%s\" on node %s failed: %s", c->method, c->server, c->node,
                  error ? error : "its answer could not be read");
         answer = jsonrpc_error_new(c->client_id, RPC_SERVER_UNAVAILABLE, why, NULL);
     }
     json_decref(got);
-    log_kv(error ? LOG_INFO : LOG_DEBUG, "tool call answered by another node",
-           LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("error", error)));
+    log_kv(error ? LOG_INFO : LOG_DEBUG, "request answered by another node",
+           LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("method", c->method), LOG_STR("error", error)));
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
@@ -533,12 +533,14 @@ static void remote_progress(const char *body, size_t len, void *ctx)
     json_decref(note);
 }
 
-/* A tool of a server another cluster node runs: sent there (cluster/rpc.h),
- * where the usual path runs it (quarantine, events, the activity log). */
-static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *session_id, json_t *id, json_t *params)
+/* A request for a server another cluster node runs: sent there
+ * (cluster/rpc.h), where the usual path runs it (quarantine, events, the
+ * activity log). `req` (stolen) is the request's body; `tool` the
+ * upstream's tool name of a tools/call, else NULL. */
+static void send_remote(mcp_batch *b, const char *node, const char *server, const char *method, const char *tool,
+                        const char *session_id, json_t *id, json_t *params, json_t *req)
 {
     mcp_calls *calls = b->calls;
-    json_t *req = json_pack("{s:s, s:s, s:O}", "server", e->server, "name", e->name, "params", params);
     size_t len;
     char *text = json_write_string(req, &len);
     json_decref(req);
@@ -546,10 +548,10 @@ static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *se
     c->owner = calls;
     c->batch = b;
     c->client_id = json_incref(id);
-    c->server = xstrdup(e->server);
-    c->method = "tools/call";
-    c->tool = xstrdup(e->tool);
-    c->node = xstrdup(e->node);
+    c->server = xstrdup(server);
+    c->method = method;
+    c->tool = tool ? xstrdup(tool) : NULL;
+    c->node = xstrdup(node);
     json_t *token = json_object_get(json_object_get(params, "_meta"), "progressToken");
     if (json_is_string(token) || json_is_integer(token))
         c->progress_token = json_incref(token);
@@ -558,7 +560,7 @@ static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *se
     char err[300];
     /* The node's own upstream timeout answers first; this one is for a node
      * that never answers. */
-    c->remote_id = rpc_call(calls->a->rpc, e->node, text, len, calls->settings->call_timeout_ms + 2000, remote_answered,
+    c->remote_id = rpc_call(calls->a->rpc, node, text, len, calls->settings->call_timeout_ms + 2000, remote_answered,
                             remote_progress, c, err, sizeof err);
     free(text);
     if (!c->remote_id) {
@@ -569,8 +571,26 @@ static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *se
     c->next = calls->calls;
     calls->calls = c;
     b->waiting++;
-    log_kv(LOG_DEBUG, "tool call sent to another node",
-           LOG_FIELDS(LOG_STR("server", e->server), LOG_STR("node", e->node), LOG_STR("session_id", session_id)));
+    log_kv(LOG_DEBUG, "request sent to another node",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("method", method), LOG_STR("node", node),
+                      LOG_STR("session_id", session_id)));
+}
+
+static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *session_id, json_t *id, json_t *params)
+{
+    json_t *req = json_pack("{s:s, s:s, s:O}", "server", e->server, "name", e->name, "params", params);
+    send_remote(b, e->node, e->server, "tools/call", e->tool, session_id, id, params, req);
+}
+
+void mcp_batch_forward_remote(mcp_batch *b, const char *node, const char *server, const char *session_id, json_t *id,
+                              const char *method, json_t *params)
+{
+    if (!b->calls->a->rpc) {
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, "this node is not in a cluster", NULL));
+        return;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:O}", "server", server, "method", method, "params", params);
+    send_remote(b, node, server, method, NULL, session_id, id, params, req);
 }
 
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params)

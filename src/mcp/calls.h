@@ -102,6 +102,14 @@ typedef void (*mcp_forward_done_fn)(bool ok, void *ctx);
 void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
                        const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx);
 
+/* The same request (prompts/get or resources/read; `method` static) for a
+ * server cluster node `node` runs: sent there (cluster/rpc.h), which
+ * forwards it to its server; its answer comes into the batch as that
+ * node's would, under the client's `id`. Cancelled like a tools/call.
+ * All borrowed. */
+void mcp_batch_forward_remote(mcp_batch *b, const char *node, const char *server, const char *session_id, json_t *id,
+                              const char *method, json_t *params);
+
 /* notifications/cancelled from a session: the call it names (in any batch
  * of that session) ends without an answer, and stops upstream too. */
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);

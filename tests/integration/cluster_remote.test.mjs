@@ -1,6 +1,7 @@
 // cluster_remote.test.mjs - what a client of one node gets of a server that
 // runs on another node besides its tools/call answers: the call's
-// notifications/progress (docs/PROTOCOL.md, "Tool calls across nodes").
+// notifications/progress, and the server's prompts and resources
+// (docs/PROTOCOL.md, "Tool calls across nodes").
 // A real nats-server, two real nodes, node a running the real
 // @modelcontextprotocol/server-everything.
 import { test, before, after } from 'node:test';
@@ -85,4 +86,60 @@ test('a call through node b of a tool on node a: the upstream\'s progress reache
   };
   assert.equal((await until(async () => ((await rows(nodes.a)).length === 3 ? 3 : 0), 'three rows on a')), 3);
   assert.equal((await rows(nodes.b)).length, 0);
+});
+
+/** Every page of a list through the SDK client. */
+async function allPages(list, key) {
+  const items = [];
+  let cursor;
+  do {
+    const page = await list(cursor ? { cursor } : undefined);
+    items.push(...page[key]);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+test('node b offers node a\'s prompts and resources, and gets and reads them on node a', async () => {
+  const { client } = await mcpConnect(nodes.b);
+  try {
+    const prompts = (await allPages((p) => client.listPrompts(p), 'prompts')).map((p) => p.name);
+    assert.ok(prompts.includes('everything__args-prompt'), prompts.join(' '));
+    const got = await client.getPrompt({ name: 'everything__args-prompt', arguments: { city: 'Paris', state: 'TX' } });
+    assert.equal(got.messages[0].content.text, "What's weather in Paris, TX?");
+
+    const resources = await allPages((p) => client.listResources(p), 'resources');
+    const doc = resources.find((r) => r.uri.startsWith('demo://resource/static/document/'));
+    assert.ok(doc, resources.map((r) => r.uri).join(' '));
+    const text = await client.readResource({ uri: doc.uri });
+    assert.equal(text.contents[0].uri, doc.uri);
+    assert.ok(text.contents[0].text.length > 0);
+
+    // A URI no server lists, routed by a's template.
+    const templates = (await allPages((p) => client.listResourceTemplates(p), 'resourceTemplates')).map((t) => t.uriTemplate);
+    assert.ok(templates.includes('demo://resource/dynamic/text/{resourceId}'), templates.join(' '));
+    const dyn = await client.readResource({ uri: 'demo://resource/dynamic/text/2' });
+    assert.match(dyn.contents[0].text, /^Resource 2: This is a plaintext resource/);
+
+    // Subscriptions stay with the node that runs the server, and the error says where to go.
+    await assert.rejects(client.subscribeResource({ uri: doc.uri }),
+      /server "everything" runs on node a: subscriptions to another node's resources are not carried across nodes; subscribe through node a's \/mcp/);
+
+    // A prompt no node offers is refused on b, as a local one is.
+    await assert.rejects(client.getPrompt({ name: 'everything__nope' }), /unknown prompt "everything__nope"/);
+  } finally {
+    await client.close();
+  }
+  // They ran on node a: its activity log has the get and the reads, b's has none.
+  const rows = async (p) => {
+    const res = await api(p, 'GET', '/api/activity?server=everything');
+    assert.equal(res.status, 200, res.text);
+    return res.json.rows.filter((r) => r.method !== 'tools/call').map((r) => r.method);
+  };
+  const onA = await until(async () => {
+    const r = await rows(nodes.a);
+    return r.length >= 3 ? r : null;
+  }, 'the get and the reads in a\'s activity log');
+  assert.deepEqual(onA.sort(), ['prompts/get', 'resources/read', 'resources/read']);
+  assert.deepEqual(await rows(nodes.b), []);
 });
