@@ -298,6 +298,11 @@ static void flush(registry *r)
         if (!json_object_get(configured, name))
             json_object_del(r->gated, name);
     }
+    json_object_foreach_safe(r->refused, tmp, name, v)
+    {
+        if (!json_object_get(configured, name))
+            json_object_del(r->refused, name);
+    }
     json_decref(configured);
     json_decref(now);
 }
