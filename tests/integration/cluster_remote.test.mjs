@@ -10,6 +10,7 @@ import { api } from './harness.mjs';
 import { everythingArgs } from './upstream_helpers.mjs';
 import { mcpConnect, mcpPost, rawInitialize, jsonHeaders, sseMessages } from './mcp_helpers.mjs';
 import { startNats, startNode, stopNode } from './cluster_helpers.mjs';
+import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 let nats;
 const nodes = {};
@@ -142,4 +143,38 @@ test('node b offers node a\'s prompts and resources, and gets and reads them on 
   }, 'the get and the reads in a\'s activity log');
   assert.deepEqual(onA.sort(), ['prompts/get', 'resources/read', 'resources/read']);
   assert.deepEqual(await rows(nodes.b), []);
+});
+
+/** Rejects after `ms` unless `promise` settles first (a deadline, not a wait). */
+function within(promise, ms, what) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
+  })]).finally(() => clearTimeout(timer));
+}
+
+test('node a\'s server disabled: node b tells its clients its prompts and resources changed, and no longer offers them', async () => {
+  // b's client, once its GET stream (where notifications come) is open.
+  let opened;
+  const streamOpen = new Promise((resolve) => { opened = resolve; });
+  const { client } = await mcpConnect(nodes.b, {
+    onResponse: (init, res) => { if (init.method === 'GET' && res.status === 200) opened(); },
+  });
+  const heard = (schema) => new Promise((resolve) => client.setNotificationHandler(schema, () => resolve()));
+  const promptsChanged = heard(PromptListChangedNotificationSchema);
+  const resourcesChanged = heard(ResourceListChangedNotificationSchema);
+  try {
+    await streamOpen;
+    assert.ok((await allPages((p) => client.listPrompts(p), 'prompts')).some((p) => p.name === 'everything__args-prompt'));
+    const res = await api(nodes.a, 'POST', '/api/servers/everything/disable');
+    assert.equal(res.status, 200, res.text);
+    await within(Promise.all([promptsChanged, resourcesChanged]), 20000, 'prompts and resources list_changed on b');
+    const prompts = (await allPages((p) => client.listPrompts(p), 'prompts')).map((p) => p.name);
+    assert.ok(!prompts.some((p) => p.startsWith('everything__')), prompts.join(' '));
+    const resources = await allPages((p) => client.listResources(p), 'resources');
+    assert.ok(!resources.some((r) => r.uri.startsWith('demo://')), resources.map((r) => r.uri).join(' '));
+    await assert.rejects(client.readResource({ uri: 'demo://resource/dynamic/text/2' }), /unknown resource/);
+  } finally {
+    await client.close();
+  }
 });
