@@ -102,9 +102,10 @@ const char *registry_name_owner(registry *r, const char *name);
  * the revision read, which fails when another node was quicker). fn runs
  * once, later on the loop (or at once when the registry is not ready):
  * ok, or the node that holds it (`holder`), or an `error` saying why there
- * is no answer; strings borrowed for the call. This node's running servers
- * claim their names in the background; a name is released when its server
- * goes and at a graceful stop. */
+ * is no answer; strings borrowed for the call. This node's servers that
+ * do not start (disabled) claim their names in the background, the others
+ * before they start (registry_start_check); a name is released when its
+ * server goes and at a graceful stop. */
 typedef void (*registry_claim_fn)(bool ok, const char *holder, const char *error, void *ctx);
 void registry_claim(registry *r, const char *name, registry_claim_fn fn, void *ctx);
 
