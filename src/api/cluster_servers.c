@@ -32,6 +32,18 @@ json_t *api_cluster_local_servers(void *ctx)
         api_mark_quarantined(a, o);
         json_t *tools = manager_server_tools(a->manager, name);
         json_object_set_new(o, "tools", tools ? json_incref(tools) : json_array());
+        /* What /mcp on the other nodes offers of it besides its tools (a
+         * Ready server's lists; none otherwise). */
+        static const struct {
+            const char *key;
+            mcp_list_kind kind;
+        } lists[] = {{"prompts", MCP_LIST_PROMPTS},
+                     {"resources", MCP_LIST_RESOURCES},
+                     {"resource_templates", MCP_LIST_TEMPLATES}};
+        for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
+            json_t *list = manager_server_list(a->manager, name, lists[k].kind);
+            json_object_set_new(o, lists[k].key, list ? json_incref(list) : json_array());
+        }
         json_array_append_new(servers, o);
     }
     json_decref(statuses);
@@ -105,11 +117,25 @@ const char *api_cluster_name_owner(app *a, const char *name)
     return a->registry ? registry_name_owner(a->registry, name) : NULL;
 }
 
-bool api_cluster_start_gate(const char *server, char *err, size_t err_len, void *ctx)
+manager_gate api_cluster_start_gate(const char *server, char *err, size_t err_len, void *ctx)
 {
-    const char *owner = api_cluster_name_owner(ctx, server);
-    if (owner)
+    app *a = ctx;
+    char holder[80];
+    switch (registry_start_check(a->registry, server, holder, sizeof holder, err, err_len)) {
+    case REGISTRY_NAME_HELD:
+        return MANAGER_GATE_OPEN;
+    case REGISTRY_NAME_TAKEN:
         snprintf(err, err_len, "server name %s is already used by node %s (names are unique in the cluster)", server,
-                 owner);
-    return !owner;
+                 holder);
+        return MANAGER_GATE_REFUSED;
+    case REGISTRY_NAME_CLAIMING:
+        break;
+    }
+    return MANAGER_GATE_WAIT;
+}
+
+void api_cluster_gate_changed(const char *server, void *ctx)
+{
+    app *a = ctx;
+    manager_gate_changed(a->manager, server);
 }

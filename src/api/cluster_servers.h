@@ -8,13 +8,15 @@
 #include "app/app.h"
 #include "http/exchange.h"
 #include "http/request.h"
+#include "upstream/manager.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 
 /* The registry's source (registry_source_fn): this node's servers as GET
  * /api/servers gives them (settings masked, status), each with its
- * "tools". `app` is the app. */
+ * "tools", "prompts", "resources" and "resource_templates" (the last three
+ * empty unless it is Ready). `app` is the app. */
 json_t *api_cluster_local_servers(void *app);
 
 /* Stamps this node's name on the local entries of `servers` (borrowed
@@ -35,8 +37,14 @@ bool api_cluster_remote_request(app *a, const char *name, const char *sub, const
 /* The live node other than this one serving `name`, or NULL. Borrowed. */
 const char *api_cluster_name_owner(app *a, const char *name);
 
-/* The manager's start gate (manager_start_gate_fn): a server whose name
- * another live node serves is not started. `app` is the app. */
-bool api_cluster_start_gate(const char *server, char *err, size_t err_len, void *app);
+/* The manager's start gate (manager_start_gate_fn): a server starts once
+ * this node holds its name in the cluster (registry_start_check); it waits
+ * while the claim runs, and is refused when another live node holds the
+ * name. `app` is the app. */
+manager_gate api_cluster_start_gate(const char *server, char *err, size_t err_len, void *app);
+
+/* The registry's gate listener: a waiting server's claim settled, the
+ * manager asks the gate again (manager_gate_changed). `app` is the app. */
+void api_cluster_gate_changed(const char *server, void *app);
 
 #endif

@@ -382,8 +382,10 @@ int app_run(const app_options *opts)
         a->rpc = rpc_create(a, a->cluster);
         rpc_serve(a->rpc, mcp_endpoint_remote_request, mcp_endpoint_remote_cancel, a->mcp);
         registry_set_node_down(a->registry, rpc_node_down, a->rpc);
+        registry_set_gate_listener(a->registry, api_cluster_gate_changed, a);
         manager_set_start_gate(a->manager, api_cluster_start_gate, a);
     }
+    manager_start(a->manager);
     a->watch = config_watch_create(a->loop, a->config_file, &a->cfg, on_config_changed, a);
     log_kv(LOG_INFO, "listening",
            LOG_FIELDS(LOG_STR("url", http_server_url(a->http)), LOG_STR("config", a->config_path),

@@ -81,6 +81,10 @@ struct registry {
     json_t *claimed;   /* server -> true: names this node holds in the names bucket */
     json_t *claiming;  /* server -> true: a claim under way */
     json_t *contested; /* server -> true: this node's server whose name another node holds */
+    json_t *gated;     /* server -> true (false once its wait is logged): asked registry_start_check, no answer yet */
+    json_t *refused;   /* server -> the holder: a gated claim lost, until the gate asks again */
+    registry_gate_fn gate_listener;
+    void *gate_ctx;
     uint64_t started_ms;
     uint64_t last_tick;             /* the loop's time at the last heartbeat tick */
     char started_at[TIMESTAMP_LEN]; /* the same, as event timestamps are written */
@@ -218,6 +222,7 @@ static bool delete_key(registry *r, const char *server)
 
 static void claim_local(registry *r, const char *name);
 static void release(registry *r, const char *name);
+static void retry_gated(registry *r);
 
 static void flush(registry *r)
 {
@@ -231,6 +236,12 @@ static void flush(registry *r)
     json_array_foreach(servers, i, st) {
         const char *name = json_string_value(json_object_get(st, "name"));
         if (!name)
+            continue;
+        claim_local(r, name);
+        /* Only a name this node holds: a server waiting for its claim, or
+         * refused its name, is nobody else's business (the holder's entry
+         * is the one the others list). */
+        if (!json_object_get(r->claimed, name))
             continue;
         json_object_set_new(st, "node", json_string(r->cfg->node));
         char *text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
@@ -250,7 +261,13 @@ static void flush(registry *r)
         }
         json_object_set_new(now, name, json_true());
         free(text);
-        claim_local(r, name);
+    }
+    /* A name asked about at a start that this node no longer has. */
+    json_t *configured = json_object();
+    json_array_foreach(servers, i, st) {
+        const char *name = json_string_value(json_object_get(st, "name"));
+        if (name)
+            json_object_set_new(configured, name, json_true());
     }
     json_decref(servers);
     /* Gone since the last write, or left by an earlier run of this node. */
@@ -276,6 +293,17 @@ static void flush(registry *r)
         if (!json_object_get(now, name) && delete_key(r, name))
             json_object_del(r->own_seen, name);
     }
+    json_object_foreach_safe(r->gated, tmp, name, v)
+    {
+        if (!json_object_get(configured, name))
+            json_object_del(r->gated, name);
+    }
+    json_object_foreach_safe(r->refused, tmp, name, v)
+    {
+        if (!json_object_get(configured, name))
+            json_object_del(r->refused, name);
+    }
+    json_decref(configured);
     json_decref(now);
 }
 
@@ -564,6 +592,7 @@ static void on_beat(uv_timer_t *t)
     flush(r);                                                     /* a write that failed, again */
     if (!r->setup_done)
         return;
+    retry_gated(r);
     /* A node never heard since this one started counts from the start. */
     uint64_t now = now_ms(r), bound = (uint64_t)MISSED_BEATS * r->cfg->heartbeat_ms;
     bool stood_still = r->last_tick && now - r->last_tick > 2 * (uint64_t)r->cfg->heartbeat_ms;
@@ -658,6 +687,7 @@ static void setup_done(uv_work_t *w, int status)
         return;
     }
     r->setup_done = true;
+    retry_gated(r);
     mark_dirty(r);
 }
 
@@ -697,6 +727,14 @@ static bool node_live(registry *r, const char *node)
     return heard && now - (uint64_t)json_integer_value(heard) <= bound && !json_object_get(r->down, node);
 }
 
+/* Whether `node` has been heard within 3 heartbeats. */
+static bool node_heard(registry *r, const char *node)
+{
+    json_t *heard = json_object_get(r->heard, node);
+    return heard && now_ms(r) - (uint64_t)json_integer_value(heard) <= (uint64_t)MISSED_BEATS * r->cfg->heartbeat_ms &&
+           !json_object_get(r->down, node);
+}
+
 /* A work thread: Create is atomic (it fails when the key holds a value),
  * and so is Update from a revision (it fails when someone wrote since). */
 static void claim_work(uv_work_t *w)
@@ -730,20 +768,40 @@ static void claim_start(claim *c)
     uv_queue_work(c->r->a->loop, &c->work, claim_work, claim_done);
 }
 
+/* A name asked about at a start has an answer: the gate hears it. */
+static void gate_settled(registry *r, const char *name)
+{
+    json_object_del(r->gated, name);
+    if (r->gate_listener)
+        r->gate_listener(name, r->gate_ctx);
+}
+
 static void claim_finish(claim *c, bool ok, const char *holder, const char *error)
 {
     registry *r = c->r;
     json_object_del(r->claiming, c->name);
-    if (ok)
+    json_t *gated = json_object_get(r->gated, c->name);
+    if (ok) {
         json_object_set_new(r->claimed, c->name, json_true());
-    if (c->fn)
+        mark_dirty(r); /* its server is written now */
+    }
+    if (c->fn) {
         c->fn(ok, holder, error, c->ctx);
-    else if (!ok && holder) {
+    } else if (!ok && holder) {
         /* Told once; not claimed again while the server stays. */
         json_object_set_new(r->contested, c->name, json_true());
         log_kv(LOG_WARN, "cluster: a server of this node has a name another node holds",
                LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("holder", holder)));
+        if (gated)
+            json_object_set_new(r->refused, c->name, json_string(holder));
+    } else if (!ok && gated && json_is_true(gated) && !r->closing) {
+        /* No answer: asked again at the next heartbeat. */
+        log_kv(LOG_WARN, "cluster: a server waits for its name to be claimed (retried every heartbeat)",
+               LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("reason", error)));
+        json_object_set_new(r->gated, c->name, json_false());
     }
+    if (gated && (ok || holder) && !r->closing)
+        gate_settled(r, c->name);
     free(c->name);
     free(c);
 }
@@ -766,7 +824,15 @@ static void claim_done(uv_work_t *w, int status)
         log_kv(LOG_INFO, "cluster: taking over the name of a node not heard from",
                LOG_FIELDS(LOG_STR("server", c->name), LOG_STR("holder", c->holder)));
         c->take_over = true;
+        c->holder[0] = '\0';
         claim_start(c);
+    } else if (!c->fn && json_object_get(r->gated, c->name) && !node_heard(r, c->holder)) {
+        /* Held by a node this one has not heard yet (it just started): a
+         * start waits until the holder is heard (refused) or has been
+         * silent for 3 heartbeats (taken over). */
+        char why[160];
+        snprintf(why, sizeof why, "its holder, node %s, has not been heard since this node started", c->holder);
+        claim_finish(c, false, NULL, why);
     } else {
         claim_finish(c, false, c->holder, NULL);
     }
@@ -802,6 +868,56 @@ static void claim_local(registry *r, const char *name)
     c->name = xstrdup(name);
     json_object_set_new(r->claiming, name, json_true());
     claim_start(c);
+}
+
+static void claim_for_gate(registry *r, const char *name)
+{
+    json_object_del(r->contested, name); /* asked again: claimed again */
+    claim_local(r, name);
+}
+
+/* Claims again the names starts wait for that no claim runs for (the
+ * last one had no answer). */
+static void retry_gated(registry *r)
+{
+    const char *name;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(r->gated, tmp, name, v)
+    {
+        if (!json_object_get(r->claiming, name))
+            claim_for_gate(r, name);
+    }
+}
+
+registry_name registry_start_check(registry *r, const char *name, char *holder, size_t holder_len, char *why,
+                                   size_t why_len)
+{
+    if (json_object_get(r->claimed, name)) {
+        json_object_del(r->gated, name);
+        return REGISTRY_NAME_HELD;
+    }
+    json_t *refused = json_object_get(r->refused, name);
+    if (refused) {
+        snprintf(holder, holder_len, "%s", json_string_value(refused));
+        json_object_del(r->refused, name);
+        json_object_del(r->gated, name);
+        return REGISTRY_NAME_TAKEN;
+    }
+    if (!json_object_get(r->gated, name))
+        json_object_set_new(r->gated, name, json_true());
+    if (r->names && !r->closing && !json_object_get(r->claiming, name))
+        claim_for_gate(r, name);
+    snprintf(why, why_len, "%s",
+             r->names ? "claiming its name in the cluster's bucket"
+                      : "the cluster's names bucket is not reached yet (NATS connecting)");
+    return REGISTRY_NAME_CLAIMING;
+}
+
+void registry_set_gate_listener(registry *r, registry_gate_fn fn, void *ctx)
+{
+    r->gate_listener = fn;
+    r->gate_ctx = ctx;
 }
 
 /* Lets go of a name this node holds: deleted as a KV delete does it. */
@@ -868,6 +984,8 @@ registry *registry_create(app *a, cluster *c)
     r->claimed = json_object();
     r->claiming = json_object();
     r->contested = json_object();
+    r->gated = json_object();
+    r->refused = json_object();
     r->written = json_object();
     r->own_seen = json_object();
     r->remote = json_object();
@@ -901,6 +1019,12 @@ void registry_set_source(registry *r, registry_source_fn fn, void *ctx)
     mark_dirty(r);
 }
 
+void registry_touch(registry *r)
+{
+    if (!r->closing)
+        mark_dirty(r);
+}
+
 void registry_set_listener(registry *r, registry_changed_fn fn, void *ctx)
 {
     r->listener = fn;
@@ -923,6 +1047,9 @@ static json_t *public_entry(json_t *entry)
 {
     json_t *o = json_copy(entry);
     json_object_del(o, "tools");
+    json_object_del(o, "prompts");
+    json_object_del(o, "resources");
+    json_object_del(o, "resource_templates");
     json_object_del(o, "_rev");
     json_object_del(o, "_seq");
     return o;
@@ -1039,6 +1166,8 @@ void registry_destroy(registry *r)
     json_decref(r->claimed);
     json_decref(r->claiming);
     json_decref(r->contested);
+    json_decref(r->gated);
+    json_decref(r->refused);
     kvStore_Destroy(r->names);
     jsCtx_Destroy(r->js);
     uv_mutex_destroy(&r->lock);

@@ -20,7 +20,9 @@
  * JetStream's duplicate window keeps one and every node sees it once.
  *
  * Names: a server name is held cluster-wide by the node that serves it
- * (registry_claim; registry_name_owner says who serves one).
+ * (registry_claim; registry_name_owner says who serves one). A configured
+ * server starts only once its node holds its name (registry_start_check),
+ * and only servers whose names this node holds are written to the bucket.
  *
  * Threads as in cluster.c: nats.c's threads only copy into a locked inbox
  * and wake the loop; blocking JetStream calls run in libuv work threads;
@@ -39,8 +41,10 @@ typedef struct registry registry;
 
 /* This node's servers, asked for when they may have changed: a new JSON
  * array (new reference) of objects, each with "name", "state" and "status",
- * "tools" (the server's tool definitions, an array) and whatever else the
- * layer above shows of a server (the registry keeps them as they are). */
+ * "tools" (the server's tool definitions, an array), "prompts",
+ * "resources", "resource_templates" (arrays, as the server listed them)
+ * and whatever else the layer above shows of a server (the registry keeps
+ * them as they are). */
 typedef json_t *(*registry_source_fn)(void *ctx);
 
 /* The other nodes' servers changed in a way /mcp's tool list may see (a
@@ -56,6 +60,10 @@ registry *registry_create(app *a, cluster *c);
  * Until set, nothing of this node is written. */
 void registry_set_source(registry *r, registry_source_fn fn, void *ctx);
 
+/* This node's servers changed in a way no event says (a server listed its
+ * prompts or resources again): they are written anew. */
+void registry_touch(registry *r);
+
 /* Who hears about the other nodes' tool changes (one listener; NULL: none). */
 void registry_set_listener(registry *r, registry_changed_fn fn, void *ctx);
 
@@ -67,7 +75,8 @@ void registry_set_node_down(registry *r, registry_node_down_fn fn, void *ctx);
 const char *registry_node(const registry *r);
 
 /* The other nodes' servers, as their entries with "node" (without their
- * tools), in node then name order: a new JSON array. */
+ * tools, prompts and resources), in node then name order: a new JSON
+ * array. */
 json_t *registry_remote_status(registry *r);
 
 /* One server of another node: its entry (with "node", without "tools"), a
@@ -79,7 +88,8 @@ json_t *registry_remote_find(registry *r, const char *name);
 json_t *registry_remote_tools(registry *r, const char *name);
 
 /* The other nodes' servers (name -> entry object with "node", "state",
- * "status", "tools"...): borrowed, for walking in order. */
+ * "status", "tools", "prompts", "resources", "resource_templates"...):
+ * borrowed, for walking in order. */
 json_t *registry_remote_all(registry *r);
 
 /* The live node other than this one that serves `name`, or NULL (borrowed
@@ -92,11 +102,30 @@ const char *registry_name_owner(registry *r, const char *name);
  * the revision read, which fails when another node was quicker). fn runs
  * once, later on the loop (or at once when the registry is not ready):
  * ok, or the node that holds it (`holder`), or an `error` saying why there
- * is no answer; strings borrowed for the call. This node's running servers
- * claim their names in the background; a name is released when its server
- * goes and at a graceful stop. */
+ * is no answer; strings borrowed for the call. This node's servers that
+ * do not start (disabled) claim their names in the background, the others
+ * before they start (registry_start_check); a name is released when its
+ * server goes and at a graceful stop. */
 typedef void (*registry_claim_fn)(bool ok, const char *holder, const char *error, void *ctx);
 void registry_claim(registry *r, const char *name, registry_claim_fn fn, void *ctx);
+
+/* Whether this node may start its configured server `name` (the start
+ * gate): it may once it holds the name. Until then a claim runs (the
+ * first call starts it; retried at every heartbeat while there is no
+ * answer - the bucket not found yet, NATS unreachable - and while the
+ * holder it found has not been heard since this node started), and
+ * NAME_CLAIMING says so, with what it waits for in `why`. NAME_TAKEN: a
+ * live node holds it (`holder`); asked again, it claims again. Each
+ * claim that settles for a name asked about is told to the gate
+ * listener. */
+typedef enum registry_name { REGISTRY_NAME_HELD, REGISTRY_NAME_CLAIMING, REGISTRY_NAME_TAKEN } registry_name;
+registry_name registry_start_check(registry *r, const char *name, char *holder, size_t holder_len, char *why,
+                                   size_t why_len);
+
+/* Who hears that a name asked about with registry_start_check has an
+ * answer now (one listener; NULL: none). `name` borrowed for the call. */
+typedef void (*registry_gate_fn)(const char *name, void *ctx);
+void registry_set_gate_listener(registry *r, registry_gate_fn fn, void *ctx);
 
 /* Releases a name claimed with registry_claim that no server of this node
  * uses after all (an add that failed). */

@@ -16,11 +16,13 @@
 
 #define HDR_FROM "Mcpproxy-From"
 #define HDR_ID "Mcpproxy-Id"
+#define HDR_PROGRESS "Mcpproxy-Progress"
 
 typedef enum inbound_kind {
-    IN_REQUEST, /* a: reply subject, b: from, c: body */
-    IN_CANCEL,  /* b: from */
-    IN_ANSWER,  /* c: body; no_responders */
+    IN_REQUEST,  /* a: reply subject, b: from, c: body */
+    IN_CANCEL,   /* b: from */
+    IN_ANSWER,   /* c: body; no_responders */
+    IN_PROGRESS, /* c: body */
 } inbound_kind;
 
 typedef struct inbound {
@@ -39,6 +41,7 @@ typedef struct pending {
     char *node;
     uint32_t timeout_ms;
     rpc_answer_fn fn;
+    rpc_progress_fn progress;
     void *ctx;
     uv_timer_t timer;
 } pending;
@@ -146,7 +149,10 @@ static void on_answer_msg(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     (void)sub;
     const char *last = strrchr(natsMsg_GetSubject(msg), '.');
     uint64_t id = last ? strtoull(last + 1, NULL, 10) : 0;
-    if (id)
+    const char *progress = NULL;
+    if (id && !natsMsg_IsNoResponders(msg) && natsMsgHeader_Get(msg, HDR_PROGRESS, &progress) == NATS_OK)
+        push(closure, IN_PROGRESS, id, false, NULL, NULL, natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg));
+    else if (id)
         push(closure, IN_ANSWER, id, natsMsg_IsNoResponders(msg), NULL, NULL, natsMsg_GetData(msg),
              natsMsg_IsNoResponders(msg) ? 0 : (size_t)natsMsg_GetDataLength(msg));
     natsMsg_Destroy(msg);
@@ -211,6 +217,18 @@ static void answer(rpc *r, const inbound *in)
     }
 }
 
+/* Progress of a request still waiting (one that ended hears nothing). */
+static void give_progress(rpc *r, const inbound *in)
+{
+    for (pending *p = r->waiting; p; p = p->next) {
+        if (p->id == in->id) {
+            if (p->progress)
+                p->progress(in->data + in->a_len + 1 + in->b_len + 1, in->c_len, p->ctx);
+            return;
+        }
+    }
+}
+
 static void on_wake(uv_async_t *h)
 {
     rpc *r = h->data;
@@ -232,6 +250,9 @@ static void on_wake(uv_async_t *h)
             break;
         case IN_ANSWER:
             answer(r, in);
+            break;
+        case IN_PROGRESS:
+            give_progress(r, in);
             break;
         }
         free(in);
@@ -312,8 +333,22 @@ void rpc_reply(rpc *r, const char *reply, const char *body, size_t len)
                LOG_FIELDS(LOG_STR("reply", reply), LOG_STR("error", natsStatus_GetText(s))));
 }
 
+void rpc_progress(rpc *r, const char *reply, const char *body, size_t len)
+{
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, reply, NULL, body, (int)len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(msg, HDR_PROGRESS, "1");
+    if (s == NATS_OK)
+        s = natsConnection_PublishMsg(cluster_conn(r->c), msg);
+    natsMsg_Destroy(msg);
+    if (s != NATS_OK)
+        log_kv(LOG_WARN, "cluster: a call's progress was not sent to its node",
+               LOG_FIELDS(LOG_STR("reply", reply), LOG_STR("error", natsStatus_GetText(s))));
+}
+
 uint64_t rpc_call(rpc *r, const char *node, const char *body, size_t len, uint32_t timeout_ms, rpc_answer_fn fn,
-                  void *ctx, char *err, size_t err_len)
+                  rpc_progress_fn progress, void *ctx, char *err, size_t err_len)
 {
     if (r->closing || !r->answers) {
         snprintf(err, err_len, "calls to node %s are not possible: this node is not subscribed for answers", node);
@@ -343,6 +378,7 @@ uint64_t rpc_call(rpc *r, const char *node, const char *body, size_t len, uint32
     p->node = xstrdup(node);
     p->timeout_ms = timeout_ms;
     p->fn = fn;
+    p->progress = progress;
     p->ctx = ctx;
     uv_timer_init(r->a->loop, &p->timer);
     p->timer.data = p;

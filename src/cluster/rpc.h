@@ -5,6 +5,8 @@
  *   rpc_call ── mcpproxy.call.<owner> ───────────▶ rpc_request_fn
  *            ◀── mcpproxy.reply.<caller>.<run>.<id> ── rpc_reply
  *   rpc_cancel ── mcpproxy.cancel.<owner> ───────▶ rpc_cancel_fn
+ *   rpc_progress_fn ◀── the same reply subject ─── rpc_progress
+ *                       (header Mcpproxy-Progress: 1, before the answer)
  *
  * A request carries its caller's node and id in the headers
  * Mcpproxy-From and Mcpproxy-Id; its body and its answer are the layer
@@ -45,19 +47,27 @@ void rpc_serve(rpc *r, rpc_request_fn on_request, rpc_cancel_fn on_cancel, void 
 /* Answers a request (body copied). A caller that is gone never reads it. */
 void rpc_reply(rpc *r, const char *reply, const char *body, size_t len);
 
+/* Something the caller hears before the answer (a call's progress; body
+ * copied), on the same subject as the answer and so before it. */
+void rpc_progress(rpc *r, const char *reply, const char *body, size_t len);
+
 /* ---- the caller's side ---- */
 
 /* The answer to rpc_call: `body` (borrowed for the call), or NULL with
  * `error` saying why there is none (no such node, timeout, NATS down). */
 typedef void (*rpc_answer_fn)(const char *body, size_t len, const char *error, void *ctx);
 
+/* What the owner sent with rpc_progress (borrowed for the call). */
+typedef void (*rpc_progress_fn)(const char *body, size_t len, void *ctx);
+
 /* Sends `body` (copied) to `node`; `fn` runs exactly once, on a later loop
  * turn, unless rpc_cancel comes first: with the answer, or with an error
- * when none came within `timeout_ms` or the node has no responder. Returns
- * the request's id, or 0 (fn never called) with `err` saying why the
- * request could not be sent. */
+ * when none came within `timeout_ms` or the node has no responder.
+ * `progress` (may be NULL) runs for each rpc_progress of the owner that
+ * comes before the answer. Returns the request's id, or 0 (fn never
+ * called) with `err` saying why the request could not be sent. */
 uint64_t rpc_call(rpc *r, const char *node, const char *body, size_t len, uint32_t timeout_ms, rpc_answer_fn fn,
-                  void *ctx, char *err, size_t err_len);
+                  rpc_progress_fn progress, void *ctx, char *err, size_t err_len);
 
 /* Gives up on a request still waiting: no answer callback after, and the
  * owner is told. */

@@ -40,14 +40,15 @@ struct mcp_calls {
 struct mcp_batch {
     mcp_batch *next;
     mcp_calls *calls;
-    http_pending *http;       /* NULL while dispatching and once the client went away */
-    bool sse;                 /* answer as text/event-stream */
-    bool can_stream;          /* the client accepts text/event-stream: a long wait may become a stream */
-    bool is_array;            /* the request was a batch: answer with an array */
-    uint64_t since_ms;        /* uv_now() when the answer started to wait */
-    size_t waiting;           /* calls not yet answered, plus the dispatcher's hold */
-    json_t *answers;          /* JSON mode: answers so far; SSE mode: not yet written */
-    mcp_batch_reply_fn reply; /* a detached batch's answer goes here (no HTTP), or NULL */
+    http_pending *http;          /* NULL while dispatching and once the client went away */
+    bool sse;                    /* answer as text/event-stream */
+    bool can_stream;             /* the client accepts text/event-stream: a long wait may become a stream */
+    bool is_array;               /* the request was a batch: answer with an array */
+    uint64_t since_ms;           /* uv_now() when the answer started to wait */
+    size_t waiting;              /* calls not yet answered, plus the dispatcher's hold */
+    json_t *answers;             /* JSON mode: answers so far; SSE mode: not yet written */
+    mcp_batch_reply_fn reply;    /* a detached batch's answer goes here (no HTTP), or NULL */
+    mcp_batch_reply_fn progress; /* ... and its call's progress, or NULL */
     void *reply_ctx;
 };
 
@@ -506,24 +507,40 @@ static void remote_answered(const char *body, size_t len, const char *error, voi
                                    msg ? msg : "error", json_object_get(err, "data"));
     } else {
         char why[400];
-        snprintf(why, sizeof why, "tools/call to server \"%s\" on node %s failed: %s", c->server, c->node,
+        snprintf(why, sizeof why, "%s to server \"%s\" on node %s failed: %s", c->method, c->server, c->node,
                  error ? error : "its answer could not be read");
         answer = jsonrpc_error_new(c->client_id, RPC_SERVER_UNAVAILABLE, why, NULL);
     }
     json_decref(got);
-    log_kv(error ? LOG_INFO : LOG_DEBUG, "tool call answered by another node",
-           LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("error", error)));
+    log_kv(error ? LOG_INFO : LOG_DEBUG, "request answered by another node",
+           LOG_FIELDS(LOG_STR("server", c->server), LOG_STR("method", c->method), LOG_STR("error", error)));
     mcp_batch *b = c->batch;
     call_free(c);
     batch_answer(b, answer);
 }
 
-/* A tool of a server another cluster node runs: sent there (cluster/rpc.h),
- * where the usual path runs it (quarantine, events, the activity log). */
-static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *session_id, json_t *id, json_t *params)
+static void call_progress(mcp_call *c, json_t *params);
+
+/* The owner's notifications/progress of a call it runs for us: passed on
+ * as a local call's (the client's own token was sent with the call). */
+static void remote_progress(const char *body, size_t len, void *ctx)
+{
+    mcp_call *c = ctx;
+    json_t *note = c->progress_token ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *params = json_object_get(note, "params");
+    if (json_is_object(params))
+        call_progress(c, params);
+    json_decref(note);
+}
+
+/* A request for a server another cluster node runs: sent there
+ * (cluster/rpc.h), where the usual path runs it (quarantine, events, the
+ * activity log). `req` (stolen) is the request's body; `tool` the
+ * upstream's tool name of a tools/call, else NULL. */
+static void send_remote(mcp_batch *b, const char *node, const char *server, const char *method, const char *tool,
+                        const char *session_id, json_t *id, json_t *params, json_t *req)
 {
     mcp_calls *calls = b->calls;
-    json_t *req = json_pack("{s:s, s:s, s:O}", "server", e->server, "name", e->name, "params", params);
     size_t len;
     char *text = json_write_string(req, &len);
     json_decref(req);
@@ -531,17 +548,20 @@ static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *se
     c->owner = calls;
     c->batch = b;
     c->client_id = json_incref(id);
-    c->server = xstrdup(e->server);
-    c->method = "tools/call";
-    c->tool = xstrdup(e->tool);
-    c->node = xstrdup(e->node);
+    c->server = xstrdup(server);
+    c->method = method;
+    c->tool = tool ? xstrdup(tool) : NULL;
+    c->node = xstrdup(node);
+    json_t *token = json_object_get(json_object_get(params, "_meta"), "progressToken");
+    if (json_is_string(token) || json_is_integer(token))
+        c->progress_token = json_incref(token);
     snprintf(c->session_id, sizeof c->session_id, "%s", session_id);
     c->start_ns = uv_hrtime();
     char err[300];
     /* The node's own upstream timeout answers first; this one is for a node
      * that never answers. */
-    c->remote_id = rpc_call(calls->a->rpc, e->node, text, len, calls->settings->call_timeout_ms + 2000, remote_answered,
-                            c, err, sizeof err);
+    c->remote_id = rpc_call(calls->a->rpc, node, text, len, calls->settings->call_timeout_ms + 2000, remote_answered,
+                            remote_progress, c, err, sizeof err);
     free(text);
     if (!c->remote_id) {
         call_free(c);
@@ -551,8 +571,26 @@ static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *se
     c->next = calls->calls;
     calls->calls = c;
     b->waiting++;
-    log_kv(LOG_DEBUG, "tool call sent to another node",
-           LOG_FIELDS(LOG_STR("server", e->server), LOG_STR("node", e->node), LOG_STR("session_id", session_id)));
+    log_kv(LOG_DEBUG, "request sent to another node",
+           LOG_FIELDS(LOG_STR("server", server), LOG_STR("method", method), LOG_STR("node", node),
+                      LOG_STR("session_id", session_id)));
+}
+
+static void call_remote(mcp_batch *b, const mcp_catalog_entry *e, const char *session_id, json_t *id, json_t *params)
+{
+    json_t *req = json_pack("{s:s, s:s, s:O}", "server", e->server, "name", e->name, "params", params);
+    send_remote(b, e->node, e->server, "tools/call", e->tool, session_id, id, params, req);
+}
+
+void mcp_batch_forward_remote(mcp_batch *b, const char *node, const char *server, const char *session_id, json_t *id,
+                              const char *method, json_t *params)
+{
+    if (!b->calls->a->rpc) {
+        mcp_batch_answer_now(b, jsonrpc_error_new(id, RPC_SERVER_UNAVAILABLE, "this node is not in a cluster", NULL));
+        return;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:O}", "server", server, "method", method, "params", params);
+    send_remote(b, node, server, method, NULL, session_id, id, params, req);
 }
 
 void mcp_batch_call_tool(mcp_batch *b, const mcp_catalog *cat, const char *session_id, json_t *id, json_t *params)
@@ -813,10 +851,11 @@ static void ping_batches(ticker_job *job)
     }
 }
 
-mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, void *ctx)
+mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, mcp_batch_reply_fn progress, void *ctx)
 {
     mcp_batch *b = mcp_batch_begin(calls, false, true, false);
     b->reply = fn;
+    b->progress = progress;
     b->reply_ctx = ctx;
     return b;
 }
@@ -862,12 +901,21 @@ void mcp_batch_end(mcp_batch *b, const http_request *req, http_response *res)
 static void call_progress(mcp_call *c, json_t *params)
 {
     mcp_batch *b = c->batch;
-    if (!b->http || (!b->sse && !b->can_stream))
+    if (b->reply ? !b->progress : (!b->http || (!b->sse && !b->can_stream)))
         return;
     json_t *p = json_copy(params);
     json_object_set(p, "progressToken", c->progress_token);
     json_t *note = jsonrpc_notification_new("notifications/progress", p);
     json_decref(p);
+    if (b->reply) {
+        /* A call another node sent: its progress goes back there. */
+        size_t len;
+        char *text = json_write_string(note, &len);
+        b->progress(text, len, b->reply_ctx);
+        free(text);
+        json_decref(note);
+        return;
+    }
     if (!b->sse)
         stream_begin(b);
     sse_write(b, note);

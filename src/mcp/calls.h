@@ -102,6 +102,14 @@ typedef void (*mcp_forward_done_fn)(bool ok, void *ctx);
 void mcp_batch_forward(mcp_batch *b, const char *server, struct mcp_client *client, const char *session_id, json_t *id,
                        const char *method, json_t *params, mcp_forward_done_fn done, void *done_ctx);
 
+/* The same request (prompts/get or resources/read; `method` static) for a
+ * server cluster node `node` runs: sent there (cluster/rpc.h), which
+ * forwards it to its server; its answer comes into the batch as that
+ * node's would, under the client's `id`. Cancelled like a tools/call.
+ * All borrowed. */
+void mcp_batch_forward_remote(mcp_batch *b, const char *node, const char *server, const char *session_id, json_t *id,
+                              const char *method, json_t *params);
+
 /* notifications/cancelled from a session: the call it names (in any batch
  * of that session) ends without an answer, and stops upstream too. */
 void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);
@@ -110,7 +118,8 @@ void mcp_calls_cancel(mcp_calls *calls, const char *session_id, json_t *params);
  * notifications/progress for a call in flight goes to the client that made
  * the call, with the client's own progress token, in that call's answer
  * (which becomes a stream if it was waiting as JSON and the client takes
- * a stream). Others are ignored. */
+ * a stream) - or, for a call another cluster node sent here, back to that
+ * node, which passes it on the same way. Others are ignored. */
 void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, json_t *params);
 
 /* A batch with no HTTP request behind it (a call another cluster node sent
@@ -119,7 +128,10 @@ void mcp_calls_notify(mcp_calls *calls, const char *server, const char *method, 
  * it with mcp_batch_call_tool, then let go of it with
  * mcp_batch_end_detached. */
 typedef void (*mcp_batch_reply_fn)(const char *text, size_t len, void *ctx);
-mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, void *ctx);
+/* `progress` (may be NULL) gets each notifications/progress of its call
+ * (JSON-RPC text, with the token the call came with; borrowed for the
+ * call), before the answer. */
+mcp_batch *mcp_batch_begin_detached(mcp_calls *calls, mcp_batch_reply_fn fn, mcp_batch_reply_fn progress, void *ctx);
 void mcp_batch_end_detached(mcp_batch *b);
 
 /* Every message is dispatched: answers now (`res`: 200 with the answers, or

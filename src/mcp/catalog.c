@@ -160,6 +160,11 @@ static int by_name(const void *x, const void *y)
 
 void mcp_catalog_add_remote(mcp_catalog *c, struct registry *r)
 {
+    mcp_catalog_add_remote_list(c, r, "tools");
+}
+
+void mcp_catalog_add_remote_list(mcp_catalog *c, struct registry *r, const char *key)
+{
     json_t *all = r ? registry_remote_all(r) : NULL;
     size_t n = json_object_size(all), i = 0;
     if (!n)
@@ -181,7 +186,7 @@ void mcp_catalog_add_remote(mcp_catalog *c, struct registry *r)
         const char *node = json_string_value(json_object_get(entry, "node"));
         size_t k;
         json_t *def;
-        json_array_foreach(json_object_get(entry, "tools"), k, def) {
+        json_array_foreach(json_object_get(entry, key), k, def) {
             const char *tool = json_string_value(json_object_get(def, "name"));
             mcp_catalog_entry *e = tool && *tool ? add_entry(c, &cap, names[i], tool, def) : NULL;
             if (e)

@@ -62,6 +62,9 @@ void mcp_catalog_build_list_checked(mcp_catalog *out, struct manager *m, const c
 struct registry;
 void mcp_catalog_add_remote(mcp_catalog *c, struct registry *r);
 
+/* The same for another list of the registry's entries: "prompts". */
+void mcp_catalog_add_remote_list(mcp_catalog *c, struct registry *r, const char *key);
+
 /* Whether two catalogs offer the same names with equal definitions. */
 bool mcp_catalog_equal(const mcp_catalog *a, const mcp_catalog *b);
 

@@ -102,7 +102,9 @@ static void refresh_offers(mcp_endpoint *ep, bool force, unsigned *changed)
     mcp_catalog prompts;
     mcp_resources resources;
     mcp_catalog_build_list_checked(&prompts, ep->a->manager, &ep->a->cfg, MCP_LIST_PROMPTS, ep->a->quarantine);
+    mcp_catalog_add_remote_list(&prompts, ep->a->registry, "prompts");
     mcp_resources_build(&resources, ep->a->manager, &ep->a->cfg, ep->a->quarantine);
+    mcp_resources_add_remote(&resources, ep->a->registry ? registry_remote_all(ep->a->registry) : NULL);
     if (changed && ep->offers_built) {
         *changed |= mcp_catalog_equal(&ep->prompts, &prompts) ? 0u : 1u;
         *changed |= mcp_resources_equal(&ep->resources, &resources) ? 0u : 2u;
@@ -519,6 +521,13 @@ static void remote_done(const char *text, size_t len, void *ctx)
     free(rc);
 }
 
+static void remote_progress(const char *text, size_t len, void *ctx)
+{
+    remote_call *rc = ctx;
+    if (rc->ep->a->rpc)
+        rpc_progress(rc->ep->a->rpc, rc->reply, text, len);
+}
+
 static void remote_refuse(mcp_endpoint *ep, const char *reply, uint64_t id, const char *why)
 {
     json_t *answer = jsonrpc_error_new(json_integer((json_int_t)id), RPC_SERVER_UNAVAILABLE, why, NULL);
@@ -529,6 +538,63 @@ static void remote_refuse(mcp_endpoint *ep, const char *reply, uint64_t id, cons
     json_decref(answer);
 }
 
+/* A call of another node's, recorded until it is answered (for its
+ * cancel): a detached batch whose answer and progress go back to it. The
+ * session id names it in this node's activity log. */
+static mcp_batch *remote_begin(mcp_endpoint *ep, const char *reply, const char *from, uint64_t id,
+                               char session[MCP_SESSION_ID_LEN + 1])
+{
+    remote_call *rc = xcalloc(1, sizeof *rc);
+    rc->ep = ep;
+    rc->reply = xstrdup(reply);
+    strbuf key = {0};
+    strbuf_appendf(&key, "%s/%" PRIu64, from, id);
+    rc->key = key.data;
+    snprintf(session, MCP_SESSION_ID_LEN + 1, "node-%s-%" PRIu64, ep->a->cfg.cluster.node, ++ep->remote_seq);
+    json_object_set_new(ep->remote_calls, rc->key, json_string(session));
+    return mcp_batch_begin_detached(ep->calls, remote_done, remote_progress, rc);
+}
+
+/* The method names this node forwards for another node (static strings). */
+static const char *forwarded_method(const char *method)
+{
+    static const char *const methods[] = {"prompts/get", "resources/read"};
+    for (size_t i = 0; method && i < sizeof methods / sizeof *methods; i++)
+        if (strcmp(method, methods[i]) == 0)
+            return methods[i];
+    return NULL;
+}
+
+/* A prompts/get or resources/read another node routed to a server of this
+ * node: forwarded to it as this node's own clients' are (quarantine
+ * applies, the activity row is this node's). */
+static void remote_forward(mcp_endpoint *ep, const char *reply, const char *from, uint64_t id, const char *server,
+                           const char *method, json_t *params)
+{
+    const char *m = forwarded_method(method);
+    char why[400];
+    struct mcp_client *client =
+        m && server && !ep->closed && ep->a->manager ? manager_server_client(ep->a->manager, server) : NULL;
+    if (ep->closed) {
+        remote_refuse(ep, reply, id, "mcpproxy is shutting down");
+    } else if (!m || !server || !json_is_object(params)) {
+        remote_refuse(ep, reply, id,
+                      "a request from another node must carry server, params and a method this node forwards "
+                      "(prompts/get, resources/read)");
+    } else if (!client) {
+        snprintf(why, sizeof why, "server \"%s\" is not available on node %s (not Ready there); try again later",
+                 server, ep->a->cfg.cluster.node);
+        remote_refuse(ep, reply, id, why);
+    } else {
+        char session[MCP_SESSION_ID_LEN + 1];
+        json_t *rid = json_integer((json_int_t)id);
+        mcp_batch *b = remote_begin(ep, reply, from, id, session);
+        mcp_batch_forward(b, server, client, session, rid, m, params, NULL, NULL);
+        mcp_batch_end_detached(b);
+        json_decref(rid);
+    }
+}
+
 void mcp_endpoint_remote_request(const char *reply, const char *from, uint64_t id, const char *body, size_t len,
                                  void *ctx)
 {
@@ -537,7 +603,13 @@ void mcp_endpoint_remote_request(const char *reply, const char *from, uint64_t i
     json_t *params = json_object_get(req, "params");
     const char *name = json_string_value(json_object_get(req, "name"));
     const char *server = json_string_value(json_object_get(req, "server"));
+    const char *method = json_string_value(json_object_get(req, "method"));
     char why[300];
+    if (method && strcmp(method, "tools/call") != 0) {
+        remote_forward(ep, reply, from, id, server, method, params);
+        json_decref(req);
+        return;
+    }
     /* The tool under the name this node offers it by (the same rule on
      * every node), as this node's own: a call is never passed on again. */
     const mcp_catalog_entry *e = name && !ep->closed ? mcp_catalog_find(catalog(ep), name) : NULL;
@@ -549,18 +621,10 @@ void mcp_endpoint_remote_request(const char *reply, const char *from, uint64_t i
         snprintf(why, sizeof why, "node %s does not run server \"%s\"", ep->a->cfg.cluster.node, server);
         remote_refuse(ep, reply, id, why);
     } else {
-        remote_call *rc = xcalloc(1, sizeof *rc);
-        rc->ep = ep;
-        rc->reply = xstrdup(reply);
-        strbuf key = {0};
-        strbuf_appendf(&key, "%s/%" PRIu64, from, id);
-        rc->key = key.data;
         char session[MCP_SESSION_ID_LEN + 1];
-        snprintf(session, sizeof session, "node-%s-%" PRIu64, ep->a->cfg.cluster.node, ++ep->remote_seq);
-        json_object_set_new(ep->remote_calls, rc->key, json_string(session));
         json_object_set_new(params, "name", json_string(name));
         json_t *rid = json_integer((json_int_t)id);
-        mcp_batch *b = mcp_batch_begin_detached(ep->calls, remote_done, rc);
+        mcp_batch *b = remote_begin(ep, reply, from, id, session);
         mcp_batch_call_tool(b, catalog(ep), session, rid, params);
         mcp_batch_end_detached(b);
         json_decref(rid);
@@ -645,7 +709,10 @@ void mcp_endpoint_upstream_notification(const char *server, const char *method, 
         return;
     if (strcmp(method, "notifications/prompts/list_changed") == 0 ||
         strcmp(method, "notifications/resources/list_changed") == 0) {
-        /* The server's list is listed again by now (manager.h). */
+        /* The server's list is listed again by now (manager.h); the
+         * other nodes hear of it through the registry. */
+        if (ep->a->registry)
+            registry_touch(ep->a->registry);
         unsigned changed;
         refresh_offers(ep, true, &changed);
         announce_changes(ep, changed);

@@ -86,26 +86,32 @@ static void prompts_get(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_
                      name);
         return;
     }
-    struct mcp_client *client = ready_client(b, ctx, m, e->server);
-    if (!client)
+    struct mcp_client *client = e->node ? NULL : ready_client(b, ctx, m, e->server);
+    if (!client && !e->node)
         return;
     /* The same params (arguments, _meta) with the server's own name. */
     json_t *params = json_copy(m->params);
     json_object_set_new(params, "name", json_string(e->tool));
-    mcp_batch_forward(b, e->server, client, ctx->session_id, m->id, "prompts/get", params, NULL, NULL);
+    if (e->node)
+        mcp_batch_forward_remote(b, e->node, e->server, ctx->session_id, m->id, "prompts/get", params);
+    else
+        mcp_batch_forward(b, e->server, client, ctx->session_id, m->id, "prompts/get", params, NULL, NULL);
     json_decref(params);
 }
 
-/* The server that serves params.uri, or NULL with the error answered. */
-static const char *route_uri(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_parts *m, const char **uri)
+/* The server that serves params.uri, or NULL with the error answered;
+ * *node: the cluster node that runs it (NULL: this one). */
+static const char *route_uri(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_parts *m, const char **uri,
+                             const char **node)
 {
+    *node = NULL;
     *uri = json_string_value(json_object_get(m->params, "uri"));
     if (!*uri) {
         answer_error(b, m->id, RPC_INVALID_PARAMS, "%s needs params.uri, a string", m->method);
         return NULL;
     }
     bool by_template;
-    const char *server = mcp_resources_route(ctx->resources, *uri, &by_template);
+    const char *server = mcp_resources_route(ctx->resources, *uri, &by_template, node);
     if (!server)
         answer_error(b, m->id, RPC_INVALID_PARAMS,
                      "unknown resource \"%.300s\": no Ready server lists it or has a resource template that matches "
@@ -116,8 +122,12 @@ static const char *route_uri(mcp_batch *b, const mcp_listing_ctx *ctx, const jso
 
 static void resources_read(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_parts *m)
 {
-    const char *uri;
-    const char *server = route_uri(b, ctx, m, &uri);
+    const char *uri, *node;
+    const char *server = route_uri(b, ctx, m, &uri, &node);
+    if (server && node) {
+        mcp_batch_forward_remote(b, node, server, ctx->session_id, m->id, "resources/read", m->params);
+        return;
+    }
     struct mcp_client *client = server ? ready_client(b, ctx, m, server) : NULL;
     if (client)
         mcp_batch_forward(b, server, client, ctx->session_id, m->id, "resources/read", m->params, NULL, NULL);
@@ -142,8 +152,17 @@ static void subscribe_done(bool ok, void *ctx)
 
 static void resources_subscribe(mcp_batch *b, const mcp_listing_ctx *ctx, const jsonrpc_parts *m, bool subscribe)
 {
-    const char *uri;
-    const char *server = route_uri(b, ctx, m, &uri);
+    const char *uri, *node;
+    const char *server = route_uri(b, ctx, m, &uri, &node);
+    if (server && node) {
+        char why[600];
+        snprintf(why, sizeof why,
+                 "server \"%s\" runs on node %s: subscriptions to another node's resources are not carried across "
+                 "nodes; subscribe through node %s's /mcp",
+                 server, node, node);
+        mcp_batch_answer_now(b, jsonrpc_error_new(m->id, RPC_METHOD_NOT_FOUND, why, NULL));
+        return;
+    }
     struct mcp_client *client = server ? ready_client(b, ctx, m, server) : NULL;
     if (!client)
         return;

@@ -1,4 +1,6 @@
-/* listings.h - the prompts and resources requests of /mcp:
+/* listings.h - the prompts and resources requests of /mcp (of this node's
+ * servers and, in a cluster, of the other nodes' - sent to the node that
+ * runs the server, calls.h):
  *
  *   prompts/list, resources/list, resources/templates/list
  *       answered from what the upstreams listed (catalog.h, resources.h),

@@ -21,6 +21,7 @@ static void add(mcp_resource_entry **arr, size_t *n, size_t *cap, const char *se
     (*arr)[*n].server = xstrdup(server);
     (*arr)[*n].def = json_incref(def);
     (*arr)[*n].held = held;
+    (*arr)[*n].node = NULL;
     (*n)++;
 }
 
@@ -69,10 +70,60 @@ void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cf
         quarantine_batch_end(q);
 }
 
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+void mcp_resources_add_remote(mcp_resources *out, json_t *remote)
+{
+    size_t n = json_object_size(remote), i = 0;
+    if (!n)
+        return;
+    /* In name order: the same offer on every turn, whatever order the
+     * registry heard of the servers in. */
+    const char **names = xcalloc(n, sizeof *names);
+    const char *server;
+    json_t *entry;
+    json_object_foreach(remote, server, entry)
+        names[i++] = server;
+    qsort(names, n, sizeof *names, by_name);
+    size_t cap_r = out->n_resources, cap_t = out->n_templates; /* add() grows them from here */
+    for (i = 0; i < n; i++) {
+        entry = json_object_get(remote, names[i]);
+        const char *status = json_string_value(json_object_get(entry, "status"));
+        const char *node = json_string_value(json_object_get(entry, "node"));
+        if (!status || strcmp(status, "Ready") != 0 || json_is_true(json_object_get(entry, "quarantined")) || !node)
+            continue;
+        size_t k;
+        json_t *def;
+        json_array_foreach(json_object_get(entry, "resources"), k, def) {
+            const char *uri = json_string_value(json_object_get(def, "uri"));
+            if (!uri || json_object_get(out->index, uri))
+                continue;
+            if (json_object_set_new(out->index, uri, json_integer((json_int_t)out->n_resources)) == 0) {
+                add(&out->resources, &out->n_resources, &cap_r, names[i], def, false);
+                out->resources[out->n_resources - 1].node = xstrdup(node);
+            }
+        }
+        json_array_foreach(json_object_get(entry, "resource_templates"), k, def) {
+            add(&out->templates, &out->n_templates, &cap_t, names[i], def, false);
+            out->templates[out->n_templates - 1].node = xstrdup(node);
+        }
+    }
+    free(names);
+}
+
+static bool same_node(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static bool entries_equal(const mcp_resource_entry *a, const mcp_resource_entry *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(a[i].server, b[i].server) != 0 || a[i].held != b[i].held || !json_equal(a[i].def, b[i].def))
+        if (strcmp(a[i].server, b[i].server) != 0 || a[i].held != b[i].held || !same_node(a[i].node, b[i].node) ||
+            !json_equal(a[i].def, b[i].def))
             return false;
     }
     return true;
@@ -133,16 +184,20 @@ bool mcp_uri_template_match(const char *tmpl, const char *uri)
     return matched;
 }
 
-const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *by_template)
+const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *by_template, const char **node)
 {
     *by_template = false;
+    *node = NULL;
     json_t *pos = r->index ? json_object_get(r->index, uri) : NULL;
-    if (pos)
+    if (pos) {
+        *node = r->resources[json_integer_value(pos)].node;
         return r->resources[json_integer_value(pos)].server;
+    }
     for (size_t i = 0; i < r->n_templates; i++) {
         const char *tmpl = json_string_value(json_object_get(r->templates[i].def, "uriTemplate"));
         if (tmpl && mcp_uri_template_match(tmpl, uri)) {
             *by_template = true;
+            *node = r->templates[i].node;
             return r->templates[i].server;
         }
     }
@@ -173,6 +228,7 @@ static void entries_free(mcp_resource_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(e[i].server);
+        free(e[i].node);
         json_decref(e[i].def);
     }
     free(e);

@@ -1,5 +1,7 @@
 /* resources.h - the resources and resource templates /mcp offers: those of
- * every Ready, enabled upstream, with their URIs as the servers gave them.
+ * every Ready, enabled upstream, with their URIs as the servers gave them,
+ * then those of the other cluster nodes' Ready servers (each entry names
+ * its node, where its reads go).
  *
  * A resource is routed by an index of which server listed its URI. A URI
  * listed by two servers is offered once, by the first in config order,
@@ -28,6 +30,7 @@ typedef struct mcp_resource_entry {
     char *server; /* owned */
     json_t *def;  /* the resource or template object as the server sent it; one reference */
     bool held;    /* its server is quarantined: routed, never listed */
+    char *node;   /* the cluster node that runs the server (owned); NULL: this one */
 } mcp_resource_entry;
 
 typedef struct mcp_resources {
@@ -43,13 +46,20 @@ typedef struct mcp_resources {
  * none). `out` must be empty (zeroed or freed). */
 void mcp_resources_build(mcp_resources *out, struct manager *m, const config *cfg, struct quarantine *q);
 
+/* Adds the resources and templates of the other cluster nodes' servers
+ * that are Ready and not quarantined on their node (`remote`: the
+ * registry's entries by server name, registry_remote_all; borrowed; NULL:
+ * none), after this node's own, servers in name order; a URI listed
+ * already keeps its earlier server. */
+void mcp_resources_add_remote(mcp_resources *r, json_t *remote);
+
 /* Whether two offer the same resources and templates, equal as sent. */
 bool mcp_resources_equal(const mcp_resources *a, const mcp_resources *b);
 
 /* The server that serves `uri`: the one that listed it, else the one with
  * the first template that matches it; NULL when none. Borrowed. *by_template
- * tells which. */
-const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *by_template);
+ * tells which, *node the node that runs it (NULL: this one). */
+const char *mcp_resources_route(const mcp_resources *r, const char *uri, bool *by_template, const char **node);
 
 /* New references: the resources/list and resources/templates/list arrays,
  * each object as its server sent it; held entries left out. */

@@ -75,6 +75,7 @@ typedef struct upstream {
     bool sent_token;        /* the running connection sends an OAuth token */
     bool refresh_tried;     /* a 401 led to a refresh since the last Ready */
     bool awaiting_refresh;  /* ... which runs: the server starts once it ends */
+    bool gate_waiting;      /* the start gate said wait (manager_gate_changed asks again) */
 } upstream;
 
 struct manager {
@@ -330,6 +331,7 @@ static void upstream_stop(upstream *u, after_exit after)
         return;
     }
     u->connected = false;
+    u->gate_waiting = false;
     set_state(u, after == AFTER_LOGIN ? CONN_LOGIN_REQUIRED : CONN_DISCONNECTED);
     if (after == AFTER_RESTART)
         upstream_start(u);
@@ -668,15 +670,27 @@ static void upstream_start(upstream *u)
     if (u->client || !u->cfg.enabled || u->auto_disabled || m->stopping_all)
         return;
     uv_timer_stop(&u->timer);
-    char refused[CONFIG_ERR_LEN];
-    if (m->gate && !m->gate(u->cfg.name, refused, sizeof refused, m->gate_ctx)) {
+    char said[CONFIG_ERR_LEN] = "";
+    manager_gate gate = m->gate ? m->gate(u->cfg.name, said, sizeof said, m->gate_ctx) : MANAGER_GATE_OPEN;
+    if (gate == MANAGER_GATE_REFUSED) {
         /* Not a failure of the server's: no count, no retry. */
-        log_kv(LOG_WARN, "server not started", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", refused)));
-        set_str(&u->last_error, refused);
+        log_kv(LOG_WARN, "server not started", LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", said)));
+        u->gate_waiting = false;
+        set_str(&u->last_error, said);
         u->connected = false;
         set_state(u, CONN_ERROR); /* its last_error says why */
         return;
     }
+    if (gate == MANAGER_GATE_WAIT) {
+        if (!u->gate_waiting)
+            log_kv(LOG_INFO, "server waits before it starts",
+                   LOG_FIELDS(LOG_STR("server", u->cfg.name), LOG_STR("reason", said)));
+        u->gate_waiting = true;
+        u->connected = false;
+        set_state(u, CONN_CONNECTING);
+        return;
+    }
+    u->gate_waiting = false;
     set_state(u, CONN_CONNECTING);
     const upstream_settings *set = &m->a->cfg.upstream;
     mcp_client_options opts = {.server_name = u->cfg.name,
@@ -740,11 +754,22 @@ struct manager *manager_create(app *a, struct curl_loop *curl, const char *redir
     free(tokens_path);
     m->tail = &m->servers;
     m->reaper = reaper_create(a->loop);
-    for (size_t i = 0; i < a->cfg.n_servers; i++) {
-        upstream *u = upstream_new(m, &a->cfg.servers[i]);
-        upstream_start(u);
-    }
+    for (size_t i = 0; i < a->cfg.n_servers; i++)
+        upstream_new(m, &a->cfg.servers[i]);
     return m;
+}
+
+void manager_start(struct manager *m)
+{
+    for (upstream *u = m->servers; u; u = u->next)
+        upstream_start(u);
+}
+
+void manager_gate_changed(struct manager *m, const char *server)
+{
+    upstream *u = find(m, server);
+    if (u && u->gate_waiting && !u->client)
+        upstream_start(u);
 }
 
 void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx)

@@ -46,12 +46,17 @@ struct mcp_client;
 
 struct curl_loop;
 
-/* Borrowed app; starts every enabled server in a->cfg. `curl` carries the
+/* Borrowed app; knows every server in a->cfg but starts none of them yet
+ * (manager_start does, once a start gate is set). `curl` carries the
  * HTTP of remote servers (borrowed; it must be closed only after
  * manager_close's done). `redirect_uri` (copied) is where OAuth logins come
  * back: the proxy's own /oauth/callback (a server's oauth.redirect_uri
  * wins). The OAuth token file is oauth_tokens.json beside a->config_path. */
 struct manager *manager_create(app *a, struct curl_loop *curl, const char *redirect_uri);
+
+/* Starts every enabled server of a->cfg (once, after manager_create and
+ * manager_set_start_gate). */
+void manager_start(struct manager *m);
 
 /* Graceful stop: stdin EOF + SIGTERM to every server's process group, SIGKILL
  * after upstream.stop_grace_ms but at most 1 s (servers already stopping
@@ -68,13 +73,25 @@ void manager_close(struct manager *m, void (*done)(void *ctx), void *ctx);
 typedef void (*manager_notification_fn)(const char *server, const char *method, json_t *params, void *ctx);
 void manager_set_notification_sink(struct manager *m, manager_notification_fn fn, void *ctx);
 
-/* Whether a server may start now: false, with the reason in `err`, keeps
- * it from starting (a cluster node refuses a name another node serves).
- * The server then shows Error with that last_error, counts no failure and
- * is not retried: a restart, an enable or a change of its settings asks
- * again. One gate; NULL fn: every server may start. */
-typedef bool (*manager_start_gate_fn)(const char *server, char *err, size_t err_len, void *ctx);
+/* Whether a server may start now (a cluster node starts only the servers
+ * whose names it holds in the cluster):
+ *   MANAGER_GATE_OPEN     it starts;
+ *   MANAGER_GATE_WAIT     not yet: it shows Connecting, nothing runs, and
+ *                         the gate calls manager_gate_changed once its
+ *                         answer may differ (`err` says what it waits for;
+ *                         logged);
+ *   MANAGER_GATE_REFUSED  it shows Error with `err` as last_error, counts
+ *                         no failure and is not retried: a restart, an
+ *                         enable or a change of its settings asks again.
+ * Asked at every start (the first, a retry, a restart, an enable). One
+ * gate; NULL fn: every server may start. */
+typedef enum manager_gate { MANAGER_GATE_OPEN, MANAGER_GATE_WAIT, MANAGER_GATE_REFUSED } manager_gate;
+typedef manager_gate (*manager_start_gate_fn)(const char *server, char *err, size_t err_len, void *ctx);
 void manager_set_start_gate(struct manager *m, manager_start_gate_fn fn, void *ctx);
+
+/* The gate's answer for `server` may have changed: a server waiting at it
+ * asks again (and starts, or shows Error). Others are left as they are. */
+void manager_gate_changed(struct manager *m, const char *server);
 
 /* Frees the manager; after manager_close's done. */
 void manager_destroy(struct manager *m);

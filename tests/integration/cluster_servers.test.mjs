@@ -127,10 +127,12 @@ test('a configured server whose name another node serves is not started: Error, 
   const isOurs = (e) => e.server_name === 'srv-a' && e.node === 'b';
   const ev = await recs.b.until((e) => e.type === 'server_state_changed' && isOurs(e) && e.new_state === 'Error');
   assert.equal(ev.data.last_error, 'server name srv-a is already used by node a (names are unique in the cluster)');
-  assert.ok(!recs.b.events.some((e) => isOurs(e) && e.new_state === 'Connecting'), 'never started');
+  // It waited for its name (Connecting, no process) and never got further.
+  assert.ok(!recs.b.events.some((e) => isOurs(e) && ['Discovering', 'Ready'].includes(e.new_state)), 'never started');
   // The configured one is b's own, in Error; a's is still listed, Ready.
   const list = (await status(nodes.b)).servers.filter((s) => s.name === 'srv-a');
   assert.deepEqual(list.map((s) => [s.node, s.state]).sort(), [['a', 'Ready'], ['b', 'Error']]);
+  assert.equal(list.find((s) => s.node === 'b').pid, null);
   writeFileSync(nodes.b.configPath, original);
   nodes.b.proc.kill('SIGHUP');
   await recs.b.until((e) => e.type === 'server_config_changed' && isOurs(e) && e.data?.action === 'deleted');

@@ -138,11 +138,52 @@ static void test_empty_without_manager(void **state)
     mcp_resources r;
     mcp_resources_build(&r, NULL, &cfg, NULL);
     bool by_template = true;
-    assert_null(mcp_resources_route(&r, "u://a", &by_template));
+    const char *node = "x";
+    assert_null(mcp_resources_route(&r, "u://a", &by_template, &node));
     assert_false(by_template);
+    assert_null(node);
     json_t *list = mcp_resources_list_json(&r);
     assert_int_equal(json_array_size(list), 0);
     json_decref(list);
+    mcp_resources_free(&r);
+}
+
+/* Other cluster nodes' servers (registry entries): only Ready, unquarantined
+ * ones, in name order, a URI kept by its first server, each routed to its node. */
+static void test_remote(void **state)
+{
+    (void)state;
+    config cfg = {0};
+    mcp_resources r;
+    mcp_resources_build(&r, NULL, &cfg, NULL);
+    json_error_t jerr;
+    json_t *remote = json_loads(
+        "{\"zeta\": {\"node\": \"b\", \"status\": \"Ready\","
+        "  \"resources\": [{\"uri\": \"u://shared\", \"name\": \"z\"}, {\"uri\": \"u://z\", \"name\": \"z2\"}],"
+        "  \"resource_templates\": [{\"uriTemplate\": \"t://{id}\", \"name\": \"t\"}]},"
+        " \"alpha\": {\"node\": \"a\", \"status\": \"Ready\","
+        "  \"resources\": [{\"uri\": \"u://shared\", \"name\": \"a\"}]},"
+        " \"down\": {\"node\": \"c\", \"status\": \"Unreachable\","
+        "  \"resources\": [{\"uri\": \"u://down\", \"name\": \"d\"}]},"
+        " \"held\": {\"node\": \"c\", \"status\": \"Ready\", \"quarantined\": true,"
+        "  \"resources\": [{\"uri\": \"u://held\", \"name\": \"h\"}]}}",
+        0, &jerr);
+    assert_non_null(remote);
+    mcp_resources_add_remote(&r, remote);
+    json_decref(remote);
+    assert_int_equal(r.n_resources, 2);
+    assert_int_equal(r.n_templates, 1);
+    bool by_template;
+    const char *node;
+    assert_string_equal(mcp_resources_route(&r, "u://shared", &by_template, &node), "alpha");
+    assert_string_equal(node, "a");
+    assert_string_equal(mcp_resources_route(&r, "u://z", &by_template, &node), "zeta");
+    assert_string_equal(node, "b");
+    assert_string_equal(mcp_resources_route(&r, "t://7", &by_template, &node), "zeta");
+    assert_true(by_template);
+    assert_string_equal(node, "b");
+    assert_null(mcp_resources_route(&r, "u://down", &by_template, &node));
+    assert_null(mcp_resources_route(&r, "u://held", &by_template, &node));
     mcp_resources_free(&r);
 }
 
@@ -155,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_subscriptions),
         cmocka_unit_test(test_session_end_drops_its_subscriptions),
         cmocka_unit_test(test_empty_without_manager),
+        cmocka_unit_test(test_remote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
