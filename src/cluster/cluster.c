@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SUBJECT_ALL "mcpproxy.events.>"
 #define CONNECT_TIMEOUT_MS 2000
@@ -107,7 +108,8 @@ struct cluster {
     bool stream_gone;    /* ... no: the verify work's answer */
     bool stream_unknown; /* ... no answer (JetStream still starting): ask again */
     uv_timer_t reverify;
-    char epoch[17]; /* the stream's, as last found ("" before) */
+    uv_check_t reaper; /* reap_poll_fds, after every poll */
+    char epoch[17];    /* the stream's, as last found ("" before) */
     bool connect_running;
     bool closing;
     natsStatus connect_status; /* the connect work's result */
@@ -130,6 +132,11 @@ struct cluster {
     uv_mutex_t lock;
     uv_cond_t attached;
     attach_request attach;
+    /* What the adapter polls: a dup() of each socket nats.c attached,
+     * oldest first (see attach()). */
+    int poll_fds[8];
+    size_t n_poll_fds;
+    void **adapter; /* the adapter's state (natsLibuvEvents), as attach got it */
     uv_async_t wake;
     inbound *head, *tail;
     bool wake_closed; /* after cluster_close: threads drop what they got */
@@ -215,10 +222,33 @@ static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, 
 }
 
 /* The adapter's attach (natsOptions_SetEventLoop's `loop` is the cluster):
- * see the top. */
+ * see the top.
+ *
+ * The adapter polls a dup() of nats.c's socket, never the socket itself.
+ * nats.c closes a lost connection's socket on its own thread, and the
+ * adapter stops polling it on the loop later (a reconnect's attach closes
+ * the old poll handle): by then the number may belong to a WebSocket or
+ * HTTP client accepted meanwhile, and libuv's stop removes *that* client
+ * from epoll (it never reads again; seen as a client whose close went
+ * unanswered for 30 s after a NATS restart). A dup stays ours until the
+ * adapter has let go of it (reap_poll_fds), so its number cannot be
+ * reused under it. */
 static natsStatus attach(void **user_data, void *loop, natsConnection *nc, natsSock sock)
 {
     cluster *c = loop;
+    int fd = dup(sock);
+    if (fd < 0)
+        return NATS_SYS_ERROR;
+    uv_mutex_lock(&c->lock);
+    if (c->n_poll_fds == sizeof c->poll_fds / sizeof c->poll_fds[0]) { /* never reaped: a bug, not a load */
+        uv_mutex_unlock(&c->lock);
+        close(fd);
+        return NATS_ILLEGAL_STATE;
+    }
+    c->poll_fds[c->n_poll_fds++] = fd;
+    c->adapter = user_data;
+    uv_mutex_unlock(&c->lock);
+    sock = fd;
     uv_thread_t self = uv_thread_self();
     if (*user_data || uv_thread_equal(&self, &c->loop_thread))
         return natsLibuv_Attach(user_data, c->a->loop, nc, sock);
@@ -402,6 +432,31 @@ static void serve_attach(cluster *c)
     uv_mutex_unlock(&c->lock);
 }
 
+/* Closes the dups the adapter no longer polls: all but the newest and the
+ * one its poll handle is on (a reconnect's attach runs on the loop later
+ * than nats.c asks for it, and closes the old handle then). */
+static void reap_poll_fds(uv_check_t *h)
+{
+    cluster *c = h->data;
+    uv_mutex_lock(&c->lock);
+    natsLibuvEvents *nle = c->adapter ? *c->adapter : NULL;
+    uv_os_fd_t polled = -1;
+    if (nle && nle->handle && !uv_is_closing((uv_handle_t *)nle->handle))
+        uv_fileno((uv_handle_t *)nle->handle, &polled);
+    size_t kept = 0;
+    for (size_t i = 0; i < c->n_poll_fds; i++) {
+        int fd = c->poll_fds[i];
+        if (i + 1 == c->n_poll_fds || fd == polled)
+            c->poll_fds[kept++] = fd;
+        else
+            close(fd);
+    }
+    c->n_poll_fds = kept;
+    uv_mutex_unlock(&c->lock);
+    if (kept <= 1)
+        uv_check_stop(h); /* on again at the next reconnect (IN_LINK_UP) */
+}
+
 static void on_wake(uv_async_t *h)
 {
     cluster *c = h->data;
@@ -433,7 +488,8 @@ static void on_wake(uv_async_t *h)
             break;
         case IN_LINK_UP:
             c->linked = true;
-            if (!c->js) /* the connect work has not finished: it goes on from here */
+            uv_check_start(&c->reaper, reap_poll_fds); /* the old connection's dup goes */
+            if (!c->js)                                /* the connect work has not finished: it goes on from here */
                 break;
             set_state(c, current_state(c));
             if (!c->setup_done)
@@ -783,6 +839,9 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     c->retry.data = c;
     uv_timer_init(a->loop, &c->resend);
     uv_timer_init(a->loop, &c->reverify);
+    uv_check_init(a->loop, &c->reaper);
+    c->reaper.data = c;
+    uv_unref((uv_handle_t *)&c->reaper); /* it never keeps the loop alive */
     c->reverify.data = c;
     c->resend.data = c;
     c->out = outbox_create(cfg->buffer);
@@ -869,6 +928,7 @@ void cluster_close(cluster *c)
     uv_close((uv_handle_t *)&c->retry, NULL);
     uv_close((uv_handle_t *)&c->resend, NULL);
     uv_close((uv_handle_t *)&c->reverify, NULL);
+    uv_close((uv_handle_t *)&c->reaper, NULL);
     uv_mutex_lock(&c->lock);
     c->wake_closed = true;
     uv_cond_broadcast(&c->attached); /* a thread waiting in attach() gives up */
@@ -901,6 +961,8 @@ void cluster_destroy(cluster *c)
         return;
     }
     outbox_destroy(c->out);
+    for (size_t i = 0; i < c->n_poll_fds; i++) /* the adapter closed its handle in the loop's last run */
+        close(c->poll_fds[i]);
     uv_cond_destroy(&c->attached);
     uv_mutex_destroy(&c->lock);
     free(c);

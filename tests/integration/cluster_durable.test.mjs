@@ -245,6 +245,24 @@ test('what waiting cannot mend still fails the start: a malformed nats_url, an u
   assert.match(creds.stderr, /cannot read cluster\.credentials .*missing\.creds/);
 });
 
+test('a client accepted while NATS was away is still read once NATS is back (its close is answered)', async () => {
+  const [onA] = await connectReady(nodes.a, '/ws/events?types=cluster_state_changed');
+  const before = await health(nodes.a);
+  await natsDown(onA, 'a');
+  // Accepted now, it likely gets the number of the socket nats.c just
+  // closed, which the NATS adapter stops polling later, on the reconnect.
+  const [late] = await connectReady(nodes.a, '/ws/events?types=tool_called');
+  await natsBack();
+  await waitClusterEvent(nodes.a, (e) => e.node === 'a' && e.new_state === 'connected' && e.seq > before.seq, RESTART_MS);
+  await post(nodes.b, tagged('r', 1));
+  await readUntil(late, (m) => m.data?.tag === 'r0' && !m.pending, RESTART_MS);
+  // A client whose socket left epoll gets no close frame back (1006 after
+  // the ws library's 30 s); one still read gets its 1005 echoed at once.
+  const { code } = await late.close();
+  assert.equal(code, 1005);
+  await onA.close();
+});
+
 test('NATS back without its store: the stream is made anew, clients are told to resync, events flow under the new epoch', async () => {
   const before = await health(nodes.b);
   const [onB] = await connectReady(nodes.b, '/ws/events?types=tool_called,cluster_state_changed');
