@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, connectReady } from './harness.mjs';
 import { EPOCH_RE, readUntil, eventsOnly } from './realtime_helpers.mjs';
-import { startNats, startNode, stopNode, waitClusterEvent } from './cluster_helpers.mjs';
+import { startNats, startNode, stopCluster, postEvents, waitClusterEvent } from './cluster_helpers.mjs';
 
 let nats;
 const nodes = {};
@@ -14,22 +14,7 @@ before(async () => {
   for (const name of ['a', 'b', 'c']) nodes[name] = await startNode(nats.url, name);
 });
 
-after(async () => {
-  const results = [];
-  for (const p of Object.values(nodes)) results.push([p, await stopNode(p)]);
-  await nats.destroy();
-  for (const [p, result] of results) {
-    assert.deepEqual(result, { code: 0, signal: null },
-      `a clean stop; its last log lines:\n${p.logs.slice(-25).map((e) => JSON.stringify(e)).join('\n')}`);
-  }
-});
-
-/** POSTs events to a node of the cluster: accepted, numbered later (202). */
-async function post(proxy, events) {
-  const res = await api(proxy, 'POST', '/api/events', events);
-  assert.equal(res.status, 202, `POST /api/events: ${res.status} ${res.text}`);
-  assert.deepEqual(res.json, { accepted: Array.isArray(events) ? events.length : 1 });
-}
+after(() => stopCluster(nodes, nats));
 
 async function health(proxy) {
   const res = await api(proxy, 'GET', '/healthz');
@@ -57,13 +42,13 @@ test('events published on two nodes reach every node once, in one order, with th
   const clients = {};
   for (const name of ['a', 'b', 'c']) [clients[name]] = await connectReady(nodes[name], '/ws/events?types=tool_called');
   const ev = (node, i) => ({ type: 'tool_called', server_name: `srv-${node}`, data: { tag: `${node}${i}` } });
-  await post(nodes.a, [ev('a', 0), ev('a', 1), ev('a', 2)]);
-  await post(nodes.b, ev('b', 0));
-  await post(nodes.a, ev('a', 3));
-  await post(nodes.b, [ev('b', 1), ev('b', 2)]);
+  await postEvents(nodes.a, [ev('a', 0), ev('a', 1), ev('a', 2)]);
+  await postEvents(nodes.b, ev('b', 0));
+  await postEvents(nodes.a, ev('a', 3));
+  await postEvents(nodes.b, [ev('b', 1), ev('b', 2)]);
   // A marker after everything: what came before it came exactly once.
   const got = {};
-  await post(nodes.b, ev('end', 0));
+  await postEvents(nodes.b, ev('end', 0));
   for (const name of ['a', 'b', 'c']) got[name] = await toolEventsUntil(clients[name], 'end0');
 
   const tags = (list) => list.map((e) => e.data.tag);
@@ -83,12 +68,12 @@ test('events published on two nodes reach every node once, in one order, with th
 
 test('a client resumes on node c from a seq it got on node a: no gap, no duplicate', async () => {
   const [onA, helloA] = await connectReady(nodes.a, '/ws/events?types=tool_called');
-  await post(nodes.a, [0, 1, 2, 3, 4].map((i) => ({ type: 'tool_called', server_name: 'r', data: { tag: `r${i}` } })));
+  await postEvents(nodes.a, [0, 1, 2, 3, 4].map((i) => ({ type: 'tool_called', server_name: 'r', data: { tag: `r${i}` } })));
   const fromA = await toolEventsUntil(onA, 'r4');
   await onA.close();
   const seen = fromA.slice(0, 2); // the client "disconnects" after r1
   // More events while it is away, published on b.
-  await post(nodes.b, [5, 6].map((i) => ({ type: 'tool_called', server_name: 'r', data: { tag: `r${i}` } })));
+  await postEvents(nodes.b, [5, 6].map((i) => ({ type: 'tool_called', server_name: 'r', data: { tag: `r${i}` } })));
   const since = seen[seen.length - 1].seq;
   const [onC, helloC] = await connectReady(nodes.c, `/ws/events?types=tool_called&since=${since}&epoch=${helloA.epoch}`);
   assert.equal(helloC.epoch, helloA.epoch);
@@ -101,7 +86,7 @@ test('a client resumes on node c from a seq it got on node a: no gap, no duplica
 });
 
 test('history survives a node restart: same epoch, same seqs, resume works', async () => {
-  await post(nodes.a, { type: 'tool_called', server_name: 'h', data: { tag: 'before-restart' } });
+  await postEvents(nodes.a, { type: 'tool_called', server_name: 'h', data: { tag: 'before-restart' } });
   const [onA] = await connectReady(nodes.a, '/ws/events?types=tool_called&since=0');
   const historyA = await toolEventsUntil(onA, 'before-restart');
   await onA.close();
@@ -139,7 +124,7 @@ test('NATS down: degraded, cluster_state_changed, local clients still served; ba
 
   // The node's own events still reach its own clients, live, as previews:
   // pending, carrying the newest stream seq (no place in its order yet).
-  await post(nodes.a, { type: 'tool_called', server_name: 'x', data: { tag: 'while-down' } });
+  await postEvents(nodes.a, { type: 'tool_called', server_name: 'x', data: { tag: 'while-down' } });
   const [local] = eventsOnly(await readUntil(onA, (m) => m.data?.tag === 'while-down')).slice(-1);
   assert.equal(local.node, 'a');
   assert.equal(local.pending, true);

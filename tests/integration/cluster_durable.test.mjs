@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { api, connectReady, startProxy, proxyBin } from './harness.mjs';
 import { readUntil, eventsOnly } from './realtime_helpers.mjs';
-import { startNats, startNode, stopNode, waitClusterEvent, freePort, natsEnv } from './cluster_helpers.mjs';
+import { startNats, startNode, stopNode, stopCluster, postEvents, waitClusterEvent, freePort, natsEnv } from './cluster_helpers.mjs';
 
 // After a NATS restart a node's ordered consumer is recreated once nats.c
 // notices the missed heartbeats: that can take tens of seconds.
@@ -26,20 +26,7 @@ before(async () => {
   nodes.d = await startNode(nats.url, 'd', { cluster: { buffer: 3 } });
 });
 
-after(async () => {
-  const results = [];
-  for (const p of Object.values(nodes)) results.push([p, await stopNode(p)]);
-  await nats.destroy();
-  for (const [p, result] of results) {
-    assert.deepEqual(result, { code: 0, signal: null },
-      `a clean stop; its last log lines:\n${p.logs.slice(-25).map((e) => JSON.stringify(e)).join('\n')}`);
-  }
-});
-
-async function post(proxy, events) {
-  const res = await api(proxy, 'POST', '/api/events', events);
-  assert.equal(res.status, 202, `POST /api/events: ${res.status} ${res.text}`);
-}
+after(() => stopCluster(nodes, nats));
 
 async function health(proxy) {
   const res = await api(proxy, 'GET', '/healthz');
@@ -75,7 +62,7 @@ test('events published on a node while NATS is down reach every node once, in or
 
   // Meanwhile a's clients get each event at once, as a preview: pending,
   // at the seq they already have (their resume point does not move).
-  await post(nodes.a, tagged('w', 5));
+  await postEvents(nodes.a, tagged('w', 5));
   const previews = eventsOnly(await readUntil(onA, (m) => m.data?.tag === 'w4')).filter((e) => e.type === 'tool_called');
   assert.deepEqual(previews.map((e) => e.data.tag), ['w0', 'w1', 'w2', 'w3', 'w4']);
   for (const e of previews) {
@@ -119,7 +106,7 @@ test('overflow: the oldest unsent events are dropped, counted and told; a resume
   await natsDown(onD, 'd');
   // d's outbox (3) gets its "disconnected" event and six more: the four
   // oldest (disconnected, o0, o1, o2) never reach the stream.
-  await post(nodes.d, tagged('o', 6));
+  await postEvents(nodes.d, tagged('o', 6));
   const h = await health(nodes.d);
   assert.equal(h.cluster.buffered, 3);
   assert.equal(h.cluster.events_lost, 4);
@@ -146,7 +133,7 @@ test('overflow: the oldest unsent events are dropped, counted and told; a resume
   }
   // From the news on, it can.
   const [after] = await connectReady(nodes.b, `/ws/events?types=tool_called&since=${up.seq}&epoch=${before.epoch}`);
-  await post(nodes.b, tagged('p', 1));
+  await postEvents(nodes.b, tagged('p', 1));
   const [p0] = (await numberedUntil(after, 'p0', 15000));
   assert.equal(p0.data.tag, 'p0');
   assert.ok(!after.messages.some((m) => m.type === 'resync_required'));
@@ -166,7 +153,7 @@ test('a node starts while its NATS is unreachable: degraded, then connected, its
     assert.equal(line.nats_url, url, 'the log names the URL');
 
     const [onE] = await connectReady(e, '/ws/events?types=tool_called');
-    await post(e, tagged('early', 1));
+    await postEvents(e, tagged('early', 1));
     const [preview] = eventsOnly(await readUntil(onE, (m) => m.data?.tag === 'early0'));
     assert.equal(preview.pending, true);
 
@@ -192,7 +179,7 @@ test('an event larger than the NATS server takes is left out (logged), not holdi
   const f = await startNode(small.url, 'f', { cluster: { stream: 'SMALL' } });
   try {
     const [onF] = await connectReady(f, '/ws/events?types=tool_called');
-    await post(f, [
+    await postEvents(f, [
       { type: 'tool_called', server_name: 'big', data: { tag: 'big', pad: 'x'.repeat(8000) } },
       ...tagged('after', 1),
     ]);
@@ -254,7 +241,7 @@ test('a client accepted while NATS was away is still read once NATS is back (its
   const [late] = await connectReady(nodes.a, '/ws/events?types=tool_called');
   await natsBack();
   await waitClusterEvent(nodes.a, (e) => e.node === 'a' && e.new_state === 'connected' && e.seq > before.seq, RESTART_MS);
-  await post(nodes.b, tagged('r', 1));
+  await postEvents(nodes.b, tagged('r', 1));
   await readUntil(late, (m) => m.data?.tag === 'r0' && !m.pending, RESTART_MS);
   // A client whose socket left epoll gets no close frame back (1006 after
   // the ws library's 30 s); one still read gets its 1005 echoed at once.
@@ -283,7 +270,7 @@ test('NATS back without its store: the stream is made anew, clients are told to 
     await waitClusterEvent(p, (e) => e.node === name && e.new_state === 'connected', RESTART_MS);
     assert.equal((await health(p)).epoch, resync.epoch, `node ${name} on the new epoch`);
   }
-  await post(nodes.a, tagged('n', 2));
+  await postEvents(nodes.a, tagged('n', 2));
   const n = (await numberedUntil(onB, 'n1')).filter((e) => e.data.tag.startsWith('n'));
   assert.deepEqual(n.map((e) => e.data.tag), ['n0', 'n1']);
   assert.ok(n[0].seq < before.seq, `seqs started over: ${n[0].seq} after ${before.seq}`);

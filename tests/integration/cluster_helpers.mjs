@@ -1,12 +1,13 @@
 // cluster_helpers.mjs - real nats-server processes (JetStream on, a store in
 // a temporary directory, free ports) and mcpproxy nodes configured to share
-// its stream. Used by cluster.test.mjs; nothing is mocked.
+// its stream. Used by the cluster*.test.mjs files; nothing is mocked.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startProxy, connectReady, repoRoot } from './harness.mjs';
+import { startProxy, connectReady, repoRoot, api } from './harness.mjs';
 import { readUntil } from './realtime_helpers.mjs';
 
 /** A TCP port nobody listens on right now. */
@@ -156,4 +157,25 @@ export async function stopNode(proxy) {
   const result = await proxy.stop();
   if (proxy.dir) rmSync(proxy.dir, { recursive: true, force: true });
   return result;
+}
+
+/**
+ * Stops every node ({name: proxy}), then NATS (anything with destroy()),
+ * and asserts each node exited cleanly, quoting its last log lines if not.
+ */
+export async function stopCluster(nodes, nats) {
+  const results = [];
+  for (const p of Object.values(nodes)) results.push([p, await stopNode(p)]);
+  await nats?.destroy();
+  for (const [p, result] of results) {
+    assert.deepEqual(result, { code: 0, signal: null },
+      `a clean stop; its last log lines:\n${p.logs.slice(-25).map((e) => JSON.stringify(e)).join('\n')}`);
+  }
+}
+
+/** POSTs events to a node of the cluster: accepted, numbered later (202). */
+export async function postEvents(proxy, events) {
+  const res = await api(proxy, 'POST', '/api/events', events);
+  assert.equal(res.status, 202, `POST /api/events: ${res.status} ${res.text}`);
+  assert.deepEqual(res.json, { accepted: Array.isArray(events) ? events.length : 1 });
 }

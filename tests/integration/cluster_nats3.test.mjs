@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, connectReady } from './harness.mjs';
 import { readUntil, eventsOnly } from './realtime_helpers.mjs';
-import { startNatsCluster, startNode, stopNode, waitClusterEvent, natsMonitor } from './cluster_helpers.mjs';
+import { startNatsCluster, startNode, stopCluster, postEvents, waitClusterEvent, natsMonitor } from './cluster_helpers.mjs';
 
 // A node whose server died reconnects in 0.5 s, but an ordered consumer that
 // lived there is recreated only once nats.c notices the missed heartbeats.
@@ -24,20 +24,7 @@ before(async () => {
   }
 });
 
-after(async () => {
-  const results = [];
-  for (const p of Object.values(nodes)) results.push([p, await stopNode(p)]);
-  await nats.destroy();
-  for (const [p, result] of results) {
-    assert.deepEqual(result, { code: 0, signal: null },
-      `a clean stop; its last log lines:\n${p.logs.slice(-25).map((e) => JSON.stringify(e)).join('\n')}`);
-  }
-});
-
-async function post(proxy, events) {
-  const res = await api(proxy, 'POST', '/api/events', events);
-  assert.equal(res.status, 202, `POST /api/events: ${res.status} ${res.text}`);
-}
+after(() => stopCluster(nodes, nats));
 
 const tagged = (prefix, n) => Array.from({ length: n }, (_, i) =>
   ({ type: 'tool_called', server_name: 'r3', data: { tag: `${prefix}${i}` } }));
@@ -58,9 +45,9 @@ test('each node is on its own NATS server and the stream is kept in three copies
 test('an event published on a reaches b and c once, in the same order', async () => {
   const clients = {};
   for (const name of names) [clients[name]] = await connectReady(nodes[name], '/ws/events?types=tool_called');
-  await post(nodes.a, tagged('x', 4));
-  await post(nodes.b, tagged('y', 2));
-  await post(nodes.a, tagged('z', 1));
+  await postEvents(nodes.a, tagged('x', 4));
+  await postEvents(nodes.b, tagged('y', 2));
+  await postEvents(nodes.a, tagged('z', 1));
   const got = {};
   // z0 was posted last, after y's answer: every node's list ends with it.
   for (const name of names) got[name] = await toolEventsUntil(clients[name], 'z0');
@@ -81,12 +68,12 @@ test('the NATS server of node a killed: a moves to another server, the cluster k
   await nats.servers[0].stop();
   await readUntil(onA, (m) => m.node === 'a' && m.new_state === 'disconnected');
   // While a is away from NATS or moving, what it publishes is held, then sent.
-  await post(nodes.a, tagged('k', 3));
+  await postEvents(nodes.a, tagged('k', 3));
   await readUntil(onA, (m) => m.node === 'a' && m.new_state === 'connected', FAILOVER_MS);
   const where = await nats.serverOf('a');
   assert.ok(where === 1 || where === 2, `a is on a live server now (${where})`);
 
-  await post(nodes.b, tagged('m', 1));
+  await postEvents(nodes.b, tagged('m', 1));
   const onBk = await toolEventsUntil(onB, 'm0', FAILOVER_MS);
   const onCk = await toolEventsUntil(onC, 'm0', FAILOVER_MS);
   const k = (list) => list.filter((e) => /^[km]/.test(e.data.tag));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { api } from './harness.mjs';
 import { everythingArgs } from './upstream_helpers.mjs';
 import { mcpConnect, mcpPost, rawInitialize, jsonHeaders, sseMessages } from './mcp_helpers.mjs';
-import { startNats, startNode, stopNode } from './cluster_helpers.mjs';
+import { startNats, startNode, stopCluster } from './cluster_helpers.mjs';
 import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 let nats;
@@ -40,12 +40,7 @@ before(async () => {
   }, `${LONG} offered on b`);
 });
 
-after(async () => {
-  const results = [];
-  for (const p of Object.values(nodes)) results.push(await stopNode(p));
-  await nats?.destroy();
-  for (const r of results) assert.deepEqual(r, { code: 0, signal: null });
-});
+after(() => stopCluster(nodes, nats));
 
 test('a call through node b of a tool on node a: the upstream\'s progress reaches b\'s client, then the answer', async () => {
   const args = { duration: 0.3, steps: 3 };

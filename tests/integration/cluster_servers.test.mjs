@@ -8,7 +8,7 @@ import { api } from './harness.mjs';
 import { recordEvents, demo } from './upstream_helpers.mjs';
 import { check } from './openapi_helpers.mjs';
 import { mcpConnect, mcpPost, rawInitialize, jsonHeaders, callSignals, signalServer } from './mcp_helpers.mjs';
-import { startNats, startNode, stopNode } from './cluster_helpers.mjs';
+import { startNats, startNode, stopNode, stopCluster } from './cluster_helpers.mjs';
 
 const HEARTBEAT_MS = 200;
 let nats;
@@ -34,16 +34,10 @@ before(async () => {
 });
 
 after(async () => {
-  const results = [];
   await watcher?.client.close();
   await signals?.close();
   for (const r of Object.values(recs)) await r.client.close();
-  for (const p of Object.values(nodes)) results.push([p, await stopNode(p)]);
-  await nats.destroy();
-  for (const [p, result] of results) {
-    assert.deepEqual(result, { code: 0, signal: null },
-      `a clean stop; its last log lines:\n${p.logs.slice(-25).map((e) => JSON.stringify(e)).join('\n')}`);
-  }
+  await stopCluster(nodes, nats);
 });
 
 /** GET /api/servers/status on a node, checked against docs/openapi.json. */
