@@ -9,9 +9,8 @@
  * subscription's delivery thread, the disconnected and reconnected
  * callbacks on its callback thread, JetStream publish-ack errors on the
  * reply subscription's thread. None of those touch the bus or the app:
- * they copy what they got into `inbox` under `lock` and wake the loop
- * with our uv_async_t (`wake`); the loop drains the inbox in order, so the
- * stream's order is the order the bus sees.
+ * they post what they got to the loop (`inbox`, mailbox.h), which reads
+ * it in order, so the stream's order is the order the bus sees.
  *
  * The other way round, a synchronous JetStream call (stream info, stream
  * creation, the consumer's creation inside js_Subscribe) waits for a reply
@@ -29,6 +28,7 @@
  * the link is up, so it cannot be waiting for the connection's lock). */
 #include "cluster/cluster.h"
 
+#include "cluster/mailbox.h"
 #include "cluster/outbox.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -57,7 +57,9 @@ static const char *const STATE_CONNECTING = "connecting";
 static const char *const STATE_CONNECTED = "connected";
 static const char *const STATE_DISCONNECTED = "disconnected";
 
+/* Letters (mailbox.h): num is `seq`, part 0 the text. */
 typedef enum inbound_kind {
+    IN_ATTACH,    /* attach() waits for the loop to attach (see the top) */
     IN_EVENT,     /* a message of the stream: seq, JSON payload */
     IN_EPOCH,     /* the stream's epoch (before its first message) */
     IN_LINK_DOWN, /* the connection to NATS was lost */
@@ -66,15 +68,6 @@ typedef enum inbound_kind {
     IN_PUB_RETRY, /* our event `seq` may not have reached the stream: the error text */
     IN_PUB_ERROR, /* the stream refused our event `seq`: the error text */
 } inbound_kind;
-
-/* One thing a nats.c thread tells the loop; the text is copied in. */
-typedef struct inbound {
-    struct inbound *next;
-    inbound_kind kind;
-    uint64_t seq;
-    size_t len;
-    char data[]; /* len bytes and a NUL */
-} inbound;
 
 /* A first attach asked of the loop by another thread (see the top). */
 typedef struct attach_request {
@@ -136,37 +129,18 @@ struct cluster {
      * oldest first (see attach()). */
     int poll_fds[8];
     size_t n_poll_fds;
-    void **adapter; /* the adapter's state (natsLibuvEvents), as attach got it */
-    uv_async_t wake;
-    inbound *head, *tail;
-    bool wake_closed; /* after cluster_close: threads drop what they got */
+    void **adapter;     /* the adapter's state (natsLibuvEvents), as attach got it */
+    bool attach_closed; /* after cluster_close: attach() waits no more */
+    mailbox inbox;      /* from nats.c's threads */
 };
 
 /* ---- from nats.c's threads ------------------------------------------------ */
 
 static void push(cluster *c, inbound_kind kind, uint64_t seq, const char *data, size_t len)
 {
-    inbound *in = xmalloc(sizeof *in + len + 1);
-    in->next = NULL;
-    in->kind = kind;
-    in->seq = seq;
-    in->len = len;
-    if (len)
-        memcpy(in->data, data, len);
-    in->data[len] = '\0';
-    uv_mutex_lock(&c->lock);
-    if (c->wake_closed) {
-        uv_mutex_unlock(&c->lock);
-        free(in);
-        return;
-    }
-    if (c->tail)
-        c->tail->next = in;
-    else
-        c->head = in;
-    c->tail = in;
-    uv_async_send(&c->wake); /* under the lock: the handle is not closed meanwhile */
-    uv_mutex_unlock(&c->lock);
+    const char *part[MAILBOX_PARTS] = {data, NULL, NULL};
+    size_t lens[MAILBOX_PARTS] = {len, 0, 0};
+    mailbox_post(&c->inbox, kind, seq, false, part, lens);
 }
 
 static void on_stream_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -254,10 +228,10 @@ static natsStatus attach(void **user_data, void *loop, natsConnection *nc, natsS
         return natsLibuv_Attach(user_data, c->a->loop, nc, sock);
     uv_mutex_lock(&c->lock);
     natsStatus s = NATS_ILLEGAL_STATE;
-    if (!c->wake_closed) {
+    if (!c->attach_closed) {
         c->attach = (attach_request){.asked = true, .user_data = user_data, .nc = nc, .sock = sock};
-        uv_async_send(&c->wake);
-        while (!c->attach.done && !c->wake_closed)
+        mailbox_post_kind(&c->inbox, IN_ATTACH, 0);
+        while (!c->attach.done && !c->attach_closed)
             uv_cond_wait(&c->attached, &c->lock);
         if (c->attach.done)
             s = c->attach.status;
@@ -322,10 +296,10 @@ static const char *opt_string(json_t *obj, const char *key, bool *ok)
  * seq. Anyone who may publish on the stream's subjects can write there, so
  * the payload is checked like POST /api/events checks a body; a bad one is
  * left out (a resume over its seq reports it dropped). */
-static void deliver(cluster *c, const inbound *in)
+static void deliver(cluster *c, const letter *in)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(in->data, in->len, 0, &jerr);
+    json_t *root = json_loadb(in->part[0], in->len[0], 0, &jerr);
     bool ok = json_is_object(root);
     event_fields f = {0};
     const char *type = ok ? opt_string(root, "type", &ok) : NULL;
@@ -341,17 +315,17 @@ static void deliver(cluster *c, const inbound *in)
     }
     if (!ok || !type || !ts || strlen(ts) >= TIMESTAMP_LEN || !event_type_parse(type, strlen(type), &f.type)) {
         log_kv(LOG_WARN, "cluster stream message is not an mcpproxy event: left out",
-               LOG_FIELDS(LOG_INT("seq", in->seq), LOG_STR("stream", c->cfg->stream)));
+               LOG_FIELDS(LOG_INT("seq", in->num), LOG_STR("stream", c->cfg->stream)));
         json_decref(root);
         return;
     }
-    if (in->seq > bus_head_seq(c->a->bus)) {
+    if (in->num > bus_head_seq(c->a->bus)) {
         /* A node's outbox overflowed before this event: a resume from
          * before it would miss what was lost (stream.c asks for a resync). */
         json_t *lost = f.type == EVENT_CLUSTER_STATE_CHANGED ? json_object_get(f.data, "events_lost") : NULL;
         if (json_is_integer(lost) && json_integer_value(lost) > 0)
-            bus_note_loss(c->a->bus, in->seq);
-        bus_deliver(c->a->bus, event_msg_create(in->seq, &f, ts));
+            bus_note_loss(c->a->bus, in->num);
+        bus_deliver(c->a->bus, event_msg_create(in->num, &f, ts));
     }
     json_decref(root);
 }
@@ -457,69 +431,69 @@ static void reap_poll_fds(uv_check_t *h)
         uv_check_stop(h); /* on again at the next reconnect (IN_LINK_UP) */
 }
 
-static void on_wake(uv_async_t *h)
+static void read_letter(const letter *in, void *ctx)
 {
-    cluster *c = h->data;
-    serve_attach(c);
-    uv_mutex_lock(&c->lock);
-    inbound *in = c->head;
-    c->head = c->tail = NULL;
-    uv_mutex_unlock(&c->lock);
-    while (in) {
-        inbound *next = in->next;
-        switch (in->kind) {
-        case IN_EVENT:
-            deliver(c, in);
+    cluster *c = ctx;
+    switch ((inbound_kind)in->kind) {
+    case IN_ATTACH:
+        serve_attach(c);
+        break;
+    case IN_EVENT:
+        deliver(c, in);
+        break;
+    case IN_EPOCH:
+        if (c->epoch[0] && strcmp(c->epoch, in->part[0]) != 0)
+            bus_restart(c->a->bus, in->part[0]); /* a new stream: seqs start over (verify_done) */
+        else
+            bus_set_epoch(c->a->bus, in->part[0]);
+        snprintf(c->epoch, sizeof c->epoch, "%s", in->part[0]);
+        break;
+    case IN_LINK_DOWN:
+        c->linked = false;
+        /* What was sent and not acked may not be in the stream: all
+         * of it goes again (the stream drops the copies it has). */
+        outbox_resend_all(c->out);
+        c->probing = true;
+        set_state(c, current_state(c));
+        break;
+    case IN_LINK_UP:
+        c->linked = true;
+        uv_check_start(&c->reaper, reap_poll_fds); /* the old connection's dup goes */
+        /* The connect work has not finished: it goes on from here. */
+        if (!c->js)
             break;
-        case IN_EPOCH:
-            if (c->epoch[0] && strcmp(c->epoch, in->data) != 0)
-                bus_restart(c->a->bus, in->data); /* a new stream: seqs start over (verify_done) */
-            else
-                bus_set_epoch(c->a->bus, in->data);
-            snprintf(c->epoch, sizeof c->epoch, "%s", in->data);
-            break;
-        case IN_LINK_DOWN:
-            c->linked = false;
-            /* What was sent and not acked may not be in the stream: all
-             * of it goes again (the stream drops the copies it has). */
-            outbox_resend_all(c->out);
-            c->probing = true;
-            set_state(c, current_state(c));
-            break;
-        case IN_LINK_UP:
-            c->linked = true;
-            uv_check_start(&c->reaper, reap_poll_fds); /* the old connection's dup goes */
-            if (!c->js)                                /* the connect work has not finished: it goes on from here */
-                break;
-            set_state(c, current_state(c));
-            if (!c->setup_done)
-                start_setup(c);
-            else
-                start_verify(c);
-            flush(c);
-            break;
-        case IN_ACK:
-            outbox_ack(c->out, in->seq);
-            c->probing = false;
-            break;
-        case IN_PUB_RETRY:
-            /* Not at once: a stream without a leader would answer the
-             * same at once, over and over. */
-            outbox_resend_from(c->out, in->seq);
-            c->probing = true;
-            if (!uv_is_active((uv_handle_t *)&c->resend))
-                uv_timer_start(&c->resend, on_resend, RESEND_DELAY_MS, 0);
-            break;
-        case IN_PUB_ERROR:
-            log_kv(LOG_WARN, "the cluster stream refused an event: it reached no node",
-                   LOG_FIELDS(LOG_STR("error", in->data), LOG_STR("stream", c->cfg->stream)));
-            outbox_ack(c->out, in->seq); /* sending it again would not help */
-            break;
-        }
-        free(in);
-        in = next;
+        set_state(c, current_state(c));
+        if (!c->setup_done)
+            start_setup(c);
+        else
+            start_verify(c);
+        flush(c);
+        break;
+    case IN_ACK:
+        outbox_ack(c->out, in->num);
+        c->probing = false;
+        break;
+    case IN_PUB_RETRY:
+        /* Not at once: a stream without a leader would answer the
+         * same at once, over and over. */
+        outbox_resend_from(c->out, in->num);
+        c->probing = true;
+        if (!uv_is_active((uv_handle_t *)&c->resend))
+            uv_timer_start(&c->resend, on_resend, RESEND_DELAY_MS, 0);
+        break;
+    case IN_PUB_ERROR:
+        log_kv(LOG_WARN, "the cluster stream refused an event: it reached no node",
+               LOG_FIELDS(LOG_STR("error", in->part[0]), LOG_STR("stream", c->cfg->stream)));
+        outbox_ack(c->out, in->num); /* sending it again would not help */
+        break;
     }
-    if (outbox_unsent(c->out)) /* acks made room (MAX_IN_FLIGHT) */
+}
+
+/* After the letters of a wake-up: acks may have made room (MAX_IN_FLIGHT). */
+static void after_letters(void *ctx)
+{
+    cluster *c = ctx;
+    if (outbox_unsent(c->out))
         flush(c);
     update_stats(c);
 }
@@ -833,8 +807,7 @@ cluster *cluster_create(app *a, char *err, size_t err_len)
     }
     uv_mutex_init(&c->lock);
     uv_cond_init(&c->attached);
-    uv_async_init(a->loop, &c->wake, on_wake);
-    c->wake.data = c;
+    mailbox_init(&c->inbox, a->loop, read_letter, after_letters, c);
     uv_timer_init(a->loop, &c->retry);
     c->retry.data = c;
     uv_timer_init(a->loop, &c->resend);
@@ -930,17 +903,10 @@ void cluster_close(cluster *c)
     uv_close((uv_handle_t *)&c->reverify, NULL);
     uv_close((uv_handle_t *)&c->reaper, NULL);
     uv_mutex_lock(&c->lock);
-    c->wake_closed = true;
+    c->attach_closed = true;
     uv_cond_broadcast(&c->attached); /* a thread waiting in attach() gives up */
-    inbound *in = c->head;
-    c->head = c->tail = NULL;
     uv_mutex_unlock(&c->lock);
-    while (in) {
-        inbound *next = in->next;
-        free(in);
-        in = next;
-    }
-    uv_close((uv_handle_t *)&c->wake, NULL);
+    mailbox_close(&c->inbox);
     if (!c->connect_running) /* else connect_done() starts it */
         start_close(c);
 }
@@ -963,6 +929,7 @@ void cluster_destroy(cluster *c)
     outbox_destroy(c->out);
     for (size_t i = 0; i < c->n_poll_fds; i++) /* the adapter closed its handle in the loop's last run */
         close(c->poll_fds[i]);
+    mailbox_destroy(&c->inbox);
     uv_cond_destroy(&c->attached);
     uv_mutex_destroy(&c->lock);
     free(c);

@@ -8,8 +8,10 @@
  * publishing an empty message with the header KV-Operation: DEL. Reading
  * it is an ordered consumer of that stream starting with each key's last
  * value; its messages, like the heartbeats, arrive on nats.c's threads,
- * which copy them into `inbox` and wake the loop (as cluster.c does). */
+ * which post them to the loop (mailbox.h, as cluster.c does). */
 #include "cluster/registry.h"
+
+#include "cluster/mailbox.h"
 
 #include "core/log.h"
 #include "core/util.h"
@@ -26,20 +28,12 @@
 #define UNREACHABLE "Unreachable"
 #define UNREACHABLE_ERROR "node unreachable"
 
+/* Letters (mailbox.h): num is the entry's stream revision. */
 typedef enum inbound_kind {
-    IN_KV_PUT, /* key, value */
-    IN_KV_DEL, /* key */
-    IN_BEAT,   /* node name */
+    IN_KV_PUT, /* 0: key, 1: value */
+    IN_KV_DEL, /* 0: key */
+    IN_BEAT,   /* 0: node name */
 } inbound_kind;
-
-typedef struct inbound {
-    struct inbound *next;
-    inbound_kind kind;
-    uint64_t revision;
-    size_t key_len;
-    size_t len;
-    char data[]; /* key, NUL, value (len bytes), NUL */
-} inbound;
 
 struct registry {
     app *a;
@@ -89,11 +83,7 @@ struct registry {
     uint64_t last_tick;             /* the loop's time at the last heartbeat tick */
     char started_at[TIMESTAMP_LEN]; /* the same, as event timestamps are written */
 
-    /* Shared with nats.c's threads, under lock. */
-    uv_mutex_t lock;
-    uv_async_t wake;
-    inbound *head, *tail;
-    bool wake_closed;
+    mailbox inbox; /* from nats.c's threads */
 };
 
 /* ---- from nats.c's threads ------------------------------------------------ */
@@ -101,30 +91,9 @@ struct registry {
 static void push(registry *r, inbound_kind kind, uint64_t revision, const char *key, size_t key_len, const char *data,
                  size_t len)
 {
-    inbound *in = xmalloc(sizeof *in + key_len + len + 2);
-    in->next = NULL;
-    in->kind = kind;
-    in->revision = revision;
-    in->key_len = key_len;
-    in->len = len;
-    memcpy(in->data, key, key_len);
-    in->data[key_len] = '\0';
-    if (len)
-        memcpy(in->data + key_len + 1, data, len);
-    in->data[key_len + 1 + len] = '\0';
-    uv_mutex_lock(&r->lock);
-    if (r->wake_closed) {
-        uv_mutex_unlock(&r->lock);
-        free(in);
-        return;
-    }
-    if (r->tail)
-        r->tail->next = in;
-    else
-        r->head = in;
-    r->tail = in;
-    uv_async_send(&r->wake);
-    uv_mutex_unlock(&r->lock);
+    const char *part[MAILBOX_PARTS] = {key, data, NULL};
+    size_t lens[MAILBOX_PARTS] = {key_len, len, 0};
+    mailbox_post(&r->inbox, kind, revision, false, part, lens);
 }
 
 static void on_kv_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -321,11 +290,11 @@ static void mark_dirty(registry *r)
 
 /* ---- the other nodes' servers ---------------------------------------------- */
 
-static void kv_put(registry *r, const inbound *in)
+static void kv_put(registry *r, const letter *in)
 {
     char node[80];
     const char *server;
-    if (!split_key(in->data, node, sizeof node, &server))
+    if (!split_key(in->part[0], node, sizeof node, &server))
         return;
     if (strcmp(node, r->cfg->node) == 0) {
         if (!json_object_get(r->written, server))
@@ -333,10 +302,10 @@ static void kv_put(registry *r, const inbound *in)
         return;
     }
     json_error_t jerr;
-    json_t *entry = json_loadb(in->data + in->key_len + 1, in->len, 0, &jerr);
+    json_t *entry = json_loadb(in->part[1], in->len[1], 0, &jerr);
     if (!json_is_object(entry) || !json_is_string(json_object_get(entry, "state"))) {
         log_kv(LOG_WARN, "cluster: a registry value is not a server status: left out",
-               LOG_FIELDS(LOG_STR("key", in->data), LOG_STR("bucket", r->bucket)));
+               LOG_FIELDS(LOG_STR("key", in->part[0]), LOG_STR("bucket", r->bucket)));
         json_decref(entry);
         return;
     }
@@ -352,7 +321,7 @@ static void kv_put(registry *r, const inbound *in)
     }
     json_object_set_new(entry, "name", json_string(server));
     json_object_set_new(entry, "node", json_string(node));
-    json_object_set_new(entry, "_rev", json_integer((json_int_t)in->revision));
+    json_object_set_new(entry, "_rev", json_integer((json_int_t)in->num));
     /* _seq: the newest stream seq the entry reflects - the owner's when it
      * wrote it, or an event of the owner applied since (apply_event): never
      * back, so every node that read the same stream has the same. */
@@ -371,11 +340,11 @@ static void kv_put(registry *r, const inbound *in)
     notify(r);
 }
 
-static void kv_del(registry *r, const inbound *in)
+static void kv_del(registry *r, const letter *in)
 {
     char node[80];
     const char *server;
-    if (!split_key(in->data, node, sizeof node, &server))
+    if (!split_key(in->part[0], node, sizeof node, &server))
         return;
     if (strcmp(node, r->cfg->node) == 0) {
         json_object_del(r->own_seen, server);
@@ -388,34 +357,26 @@ static void kv_del(registry *r, const inbound *in)
     }
 }
 
-static void on_wake(uv_async_t *h)
+static void read_letter(const letter *in, void *ctx)
 {
-    registry *r = h->data;
-    uv_mutex_lock(&r->lock);
-    inbound *in = r->head;
-    r->head = r->tail = NULL;
-    uv_mutex_unlock(&r->lock);
-    while (in) {
-        inbound *next = in->next;
-        switch (in->kind) {
-        case IN_KV_PUT:
-            kv_put(r, in);
-            break;
-        case IN_KV_DEL:
-            kv_del(r, in);
-            break;
-        case IN_BEAT:
-            if (strcmp(in->data, r->cfg->node) != 0) {
-                json_object_set_new(r->heard, in->data, json_integer((json_int_t)now_ms(r)));
-                if (json_object_get(r->down, in->data)) {
-                    json_object_del(r->down, in->data);
-                    log_kv(LOG_INFO, "cluster: node heard again", LOG_FIELDS(LOG_STR("node", in->data)));
-                }
+    registry *r = ctx;
+    const char *node = in->part[0];
+    switch ((inbound_kind)in->kind) {
+    case IN_KV_PUT:
+        kv_put(r, in);
+        break;
+    case IN_KV_DEL:
+        kv_del(r, in);
+        break;
+    case IN_BEAT:
+        if (strcmp(node, r->cfg->node) != 0) {
+            json_object_set_new(r->heard, node, json_integer((json_int_t)now_ms(r)));
+            if (json_object_get(r->down, node)) {
+                json_object_del(r->down, node);
+                log_kv(LOG_INFO, "cluster: node heard again", LOG_FIELDS(LOG_STR("node", node)));
             }
-            break;
         }
-        free(in);
-        in = next;
+        break;
     }
 }
 
@@ -991,9 +952,7 @@ registry *registry_create(app *a, cluster *c)
     r->remote = json_object();
     r->heard = json_object();
     r->down = json_object();
-    uv_mutex_init(&r->lock);
-    uv_async_init(a->loop, &r->wake, on_wake);
-    r->wake.data = r;
+    mailbox_init(&r->inbox, a->loop, read_letter, NULL, r);
     uv_timer_init(a->loop, &r->retry);
     uv_timer_init(a->loop, &r->flush);
     uv_timer_init(a->loop, &r->beat);
@@ -1136,17 +1095,7 @@ void registry_close(registry *r)
     uv_close((uv_handle_t *)&r->retry, NULL);
     uv_close((uv_handle_t *)&r->flush, NULL);
     uv_close((uv_handle_t *)&r->beat, NULL);
-    uv_mutex_lock(&r->lock);
-    r->wake_closed = true;
-    inbound *in = r->head;
-    r->head = r->tail = NULL;
-    uv_mutex_unlock(&r->lock);
-    while (in) {
-        inbound *next = in->next;
-        free(in);
-        in = next;
-    }
-    uv_close((uv_handle_t *)&r->wake, NULL);
+    mailbox_close(&r->inbox);
 }
 
 void registry_destroy(registry *r)
@@ -1170,6 +1119,6 @@ void registry_destroy(registry *r)
     json_decref(r->refused);
     kvStore_Destroy(r->names);
     jsCtx_Destroy(r->js);
-    uv_mutex_destroy(&r->lock);
+    mailbox_destroy(&r->inbox);
     free(r);
 }

@@ -1,10 +1,11 @@
 /* rpc.c - requests between cluster nodes over core NATS (rpc.h).
  *
  * Threads as in cluster.c: the three subscriptions' messages arrive on
- * nats.c's threads, which copy them into `inbox` under `lock` and wake the
- * loop; everything else, the publishes included (they only buffer), runs
- * on the loop. */
+ * nats.c's threads, which post them to the loop (mailbox.h); everything
+ * else, the publishes included (they only buffer), runs on the loop. */
 #include "cluster/rpc.h"
+
+#include "cluster/mailbox.h"
 
 #include "core/log.h"
 #include "core/util.h"
@@ -18,21 +19,13 @@
 #define HDR_ID "Mcpproxy-Id"
 #define HDR_PROGRESS "Mcpproxy-Progress"
 
+/* Letters (mailbox.h): num is the request's id; parts 0, 1, 2 as said. */
 typedef enum inbound_kind {
-    IN_REQUEST,  /* a: reply subject, b: from, c: body */
-    IN_CANCEL,   /* b: from */
-    IN_ANSWER,   /* c: body; no_responders */
-    IN_PROGRESS, /* c: body */
+    IN_REQUEST,  /* 0: reply subject, 1: from, 2: body */
+    IN_CANCEL,   /* 1: from */
+    IN_ANSWER,   /* 2: body; flag: no responders */
+    IN_PROGRESS, /* 2: body */
 } inbound_kind;
-
-typedef struct inbound {
-    struct inbound *next;
-    inbound_kind kind;
-    uint64_t id;
-    bool no_responders;
-    size_t a_len, b_len, c_len;
-    char data[]; /* a, NUL, b, NUL, c, NUL */
-} inbound;
 
 typedef struct pending {
     struct pending *next;
@@ -61,11 +54,7 @@ struct rpc {
     uint64_t next_id;
     bool closing;
 
-    /* Shared with nats.c's threads, under lock. */
-    uv_mutex_t lock;
-    uv_async_t wake;
-    inbound *head, *tail;
-    bool wake_closed;
+    mailbox inbox; /* from nats.c's threads */
 };
 
 /* ---- from nats.c's threads ------------------------------------------------ */
@@ -73,40 +62,9 @@ struct rpc {
 static void push(rpc *r, inbound_kind kind, uint64_t id, bool no_responders, const char *a, const char *b,
                  const char *c, size_t c_len)
 {
-    size_t a_len = a ? strlen(a) : 0, b_len = b ? strlen(b) : 0;
-    inbound *in = xmalloc(sizeof *in + a_len + b_len + c_len + 3);
-    in->next = NULL;
-    in->kind = kind;
-    in->id = id;
-    in->no_responders = no_responders;
-    in->a_len = a_len;
-    in->b_len = b_len;
-    in->c_len = c_len;
-    char *p = in->data;
-    if (a_len)
-        memcpy(p, a, a_len);
-    p[a_len] = '\0';
-    p += a_len + 1;
-    if (b_len)
-        memcpy(p, b, b_len);
-    p[b_len] = '\0';
-    p += b_len + 1;
-    if (c_len)
-        memcpy(p, c, c_len);
-    p[c_len] = '\0';
-    uv_mutex_lock(&r->lock);
-    if (r->wake_closed) {
-        uv_mutex_unlock(&r->lock);
-        free(in);
-        return;
-    }
-    if (r->tail)
-        r->tail->next = in;
-    else
-        r->head = in;
-    r->tail = in;
-    uv_async_send(&r->wake);
-    uv_mutex_unlock(&r->lock);
+    const char *part[MAILBOX_PARTS] = {a, b, c};
+    size_t len[MAILBOX_PARTS] = {a ? strlen(a) : 0, b ? strlen(b) : 0, c_len};
+    mailbox_post(&r->inbox, kind, id, no_responders, part, len);
 }
 
 static bool header_id(natsMsg *msg, uint64_t *id)
@@ -201,62 +159,51 @@ static void send_cancel(rpc *r, const char *node, uint64_t id)
                LOG_FIELDS(LOG_STR("node", node), LOG_STR("error", natsStatus_GetText(s))));
 }
 
-static void answer(rpc *r, const inbound *in)
+static void answer(rpc *r, const letter *in)
 {
-    pending *p = take(r, in->id);
+    pending *p = take(r, in->num);
     if (!p)
-        return; /* cancelled, timed out, or another run's */
-    const char *body = in->data + in->a_len + 1 + in->b_len + 1;
-    if (in->no_responders) {
+        return;     /* cancelled, timed out, or another run's */
+    if (in->flag) { /* no responders */
         char why[256];
         snprintf(why, sizeof why, "node %s is not answering (no responder on mcpproxy.call.%s): it is gone or stopping",
                  p->node, p->node);
         p->fn(NULL, 0, why, p->ctx);
     } else {
-        p->fn(body, in->c_len, NULL, p->ctx);
+        p->fn(in->part[2], in->len[2], NULL, p->ctx);
     }
 }
 
 /* Progress of a request still waiting (one that ended hears nothing). */
-static void give_progress(rpc *r, const inbound *in)
+static void give_progress(rpc *r, const letter *in)
 {
     for (pending *p = r->waiting; p; p = p->next) {
-        if (p->id == in->id) {
+        if (p->id == in->num) {
             if (p->progress)
-                p->progress(in->data + in->a_len + 1 + in->b_len + 1, in->c_len, p->ctx);
+                p->progress(in->part[2], in->len[2], p->ctx);
             return;
         }
     }
 }
 
-static void on_wake(uv_async_t *h)
+static void read_letter(const letter *in, void *ctx)
 {
-    rpc *r = h->data;
-    uv_mutex_lock(&r->lock);
-    inbound *in = r->head;
-    r->head = r->tail = NULL;
-    uv_mutex_unlock(&r->lock);
-    while (in) {
-        inbound *next = in->next;
-        const char *from = in->data + in->a_len + 1;
-        switch (in->kind) {
-        case IN_REQUEST:
-            if (r->on_request && !r->closing)
-                r->on_request(in->data, from, in->id, from + in->b_len + 1, in->c_len, r->serve_ctx);
-            break;
-        case IN_CANCEL:
-            if (r->on_cancel && !r->closing)
-                r->on_cancel(from, in->id, r->serve_ctx);
-            break;
-        case IN_ANSWER:
-            answer(r, in);
-            break;
-        case IN_PROGRESS:
-            give_progress(r, in);
-            break;
-        }
-        free(in);
-        in = next;
+    rpc *r = ctx;
+    switch ((inbound_kind)in->kind) {
+    case IN_REQUEST:
+        if (r->on_request && !r->closing)
+            r->on_request(in->part[0], in->part[1], in->num, in->part[2], in->len[2], r->serve_ctx);
+        break;
+    case IN_CANCEL:
+        if (r->on_cancel && !r->closing)
+            r->on_cancel(in->part[1], in->num, r->serve_ctx);
+        break;
+    case IN_ANSWER:
+        answer(r, in);
+        break;
+    case IN_PROGRESS:
+        give_progress(r, in);
+        break;
     }
 }
 
@@ -283,9 +230,7 @@ rpc *rpc_create(app *a, cluster *c)
     uint64_t run;
     random_bytes(&run, sizeof run);
     snprintf(r->run, sizeof r->run, "%016" PRIx64, run);
-    uv_mutex_init(&r->lock);
-    uv_async_init(a->loop, &r->wake, on_wake);
-    r->wake.data = r;
+    mailbox_init(&r->inbox, a->loop, read_letter, NULL, r);
     cluster_when_ready(c, rpc_ready, r);
     return r;
 }
@@ -427,17 +372,7 @@ void rpc_close(rpc *r)
     for (size_t i = 0; i < 3; i++)
         if (subs[i])
             natsSubscription_Unsubscribe(subs[i]);
-    uv_mutex_lock(&r->lock);
-    r->wake_closed = true;
-    inbound *in = r->head;
-    r->head = r->tail = NULL;
-    uv_mutex_unlock(&r->lock);
-    while (in) {
-        inbound *next = in->next;
-        free(in);
-        in = next;
-    }
-    uv_close((uv_handle_t *)&r->wake, NULL);
+    mailbox_close(&r->inbox);
 }
 
 void rpc_destroy(rpc *r)
@@ -447,6 +382,6 @@ void rpc_destroy(rpc *r)
     natsSubscription_Destroy(r->requests);
     natsSubscription_Destroy(r->cancels);
     natsSubscription_Destroy(r->answers);
-    uv_mutex_destroy(&r->lock);
+    mailbox_destroy(&r->inbox);
     free(r);
 }
