@@ -140,13 +140,16 @@ static pending *take(rpc *r, uint64_t id)
     return NULL;
 }
 
-static void send_cancel(rpc *r, const char *node, uint64_t id)
+/* A message to `node` on mcpproxy.<what>.<node>, saying who sends it and
+ * which request it is about (HDR_FROM, HDR_ID). Only buffers. */
+static natsStatus send_to_node(rpc *r, const char *what, const char *node, const char *reply, uint64_t id,
+                               const char *body, size_t len)
 {
     char subject[128], idtext[24];
-    snprintf(subject, sizeof subject, "mcpproxy.cancel.%s", node);
+    snprintf(subject, sizeof subject, "mcpproxy.%s.%s", what, node);
     snprintf(idtext, sizeof idtext, "%" PRIu64, id);
     natsMsg *msg = NULL;
-    natsStatus s = natsMsg_Create(&msg, subject, NULL, NULL, 0);
+    natsStatus s = natsMsg_Create(&msg, subject, reply, body, (int)len);
     if (s == NATS_OK)
         s = natsMsgHeader_Set(msg, HDR_FROM, r->node);
     if (s == NATS_OK)
@@ -154,6 +157,12 @@ static void send_cancel(rpc *r, const char *node, uint64_t id)
     if (s == NATS_OK)
         s = natsConnection_PublishMsg(cluster_conn(r->c), msg);
     natsMsg_Destroy(msg);
+    return s;
+}
+
+static void send_cancel(rpc *r, const char *node, uint64_t id)
+{
+    natsStatus s = send_to_node(r, "cancel", node, NULL, id, NULL, 0);
     if (s != NATS_OK)
         log_kv(LOG_WARN, "cluster: a cancel did not reach its node",
                LOG_FIELDS(LOG_STR("node", node), LOG_STR("error", natsStatus_GetText(s))));
@@ -300,19 +309,9 @@ uint64_t rpc_call(rpc *r, const char *node, const char *body, size_t len, uint32
         return 0;
     }
     uint64_t id = ++r->next_id;
-    char subject[128], reply[192], idtext[24];
-    snprintf(subject, sizeof subject, "mcpproxy.call.%s", node);
+    char reply[192];
     snprintf(reply, sizeof reply, "mcpproxy.reply.%s.%s.%" PRIu64, r->node, r->run, id);
-    snprintf(idtext, sizeof idtext, "%" PRIu64, id);
-    natsMsg *msg = NULL;
-    natsStatus s = natsMsg_Create(&msg, subject, reply, body, (int)len);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, HDR_FROM, r->node);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, HDR_ID, idtext);
-    if (s == NATS_OK)
-        s = natsConnection_PublishMsg(cluster_conn(r->c), msg);
-    natsMsg_Destroy(msg);
+    natsStatus s = send_to_node(r, "call", node, reply, id, body, len);
     if (s != NATS_OK) {
         snprintf(err, err_len, "the call could not be sent to node %s: %s", node, natsStatus_GetText(s));
         return 0;

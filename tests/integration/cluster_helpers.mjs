@@ -179,3 +179,14 @@ export async function postEvents(proxy, events) {
   assert.equal(res.status, 202, `POST /api/events: ${res.status} ${res.text}`);
   assert.deepEqual(res.json, { accepted: Array.isArray(events) ? events.length : 1 });
 }
+
+/** Polls pred() every 50 ms until it resolves truthy; resolves with its value. */
+export async function pollUntil(pred, what, ms = 20000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

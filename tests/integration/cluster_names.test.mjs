@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { api, startProxy } from './harness.mjs';
 import { recordEvents, demo } from './upstream_helpers.mjs';
 import { rawInitialize, mcpPost, jsonHeaders } from './mcp_helpers.mjs';
-import { startNats, startNode, stopNode, freePort, natsEnv } from './cluster_helpers.mjs';
+import { startNats, startNode, stopNode, freePort, natsEnv, pollUntil } from './cluster_helpers.mjs';
 
 const HEARTBEAT_MS = 200;
 const cleanups = [];
@@ -24,16 +24,7 @@ async function statusOf(proxy) {
   return res.json.servers;
 }
 
-/** Polls until pred() resolves truthy; resolves with its value. */
-async function until(pred, what, ms = 20000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (pred, what, ms = 20000) => pollUntil(pred, what, ms);
 
 async function toolNames(proxy) {
   const session = await rawInitialize(proxy);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { api } from './harness.mjs';
 import { everythingArgs } from './upstream_helpers.mjs';
 import { mcpConnect, mcpPost, rawInitialize, jsonHeaders, sseMessages } from './mcp_helpers.mjs';
-import { startNats, startNode, stopCluster } from './cluster_helpers.mjs';
+import { startNats, startNode, stopCluster, pollUntil } from './cluster_helpers.mjs';
 import { PromptListChangedNotificationSchema, ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 let nats;
@@ -17,16 +17,7 @@ const nodes = {};
 const everything = { name: 'everything', protocol: 'stdio', command: process.execPath, args: everythingArgs };
 const LONG = 'everything__trigger-long-running-operation';
 
-/** Polls until pred() resolves truthy; resolves with its value. */
-async function until(pred, what, ms = 30000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (pred, what, ms = 30000) => pollUntil(pred, what, ms);
 
 before(async () => {
   nats = await startNats();
