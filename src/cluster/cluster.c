@@ -85,6 +85,10 @@ struct cluster {
     natsConnection *nc; /* written by the connect work, then read on the loop */
     jsCtx *js;
     natsSubscription *sub; /* written by the setup work, then read on the loop */
+    /* The consumer of a stream found gone (verify_done), destroyed by the
+     * next setup work: its destroy may ask the server to delete it, and
+     * only a work thread may wait for an answer. */
+    natsSubscription *stale_sub;
     uv_thread_t loop_thread;
     struct {
         void (*fn)(void *ctx);
@@ -535,6 +539,8 @@ static void setup_work(uv_work_t *w)
     cluster *c = w->data;
     const cluster_settings *cfg = c->cfg;
     jsErrCode jerr = 0;
+    natsSubscription_Destroy(c->stale_sub);
+    c->stale_sub = NULL;
     jsStreamInfo *si = NULL;
     natsStatus s = js_GetStreamInfo(&si, c->js, cfg->stream, NULL, &jerr);
     if (s == NATS_NOT_FOUND) {
@@ -652,7 +658,7 @@ static void verify_done(uv_work_t *w, int status)
            "the cluster's stream is gone on the NATS side (a NATS server restarted without its store?): "
            "making it anew; the history starts over and clients are told to resync",
            LOG_FIELDS(LOG_STR("stream", c->cfg->stream), LOG_STR("old_epoch", c->epoch)));
-    natsSubscription_Destroy(c->sub);
+    c->stale_sub = c->sub;
     c->sub = NULL;
     c->setup_done = false;
     set_state(c, current_state(c));
@@ -915,6 +921,7 @@ void cluster_destroy(cluster *c)
 {
     if (!c)
         return;
+    natsSubscription_Destroy(c->stale_sub);
     natsSubscription_Destroy(c->sub);
     jsCtx_Destroy(c->js);
     natsConnection_Destroy(c->nc);
