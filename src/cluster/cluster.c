@@ -60,6 +60,7 @@ static const char *const STATE_DISCONNECTED = "disconnected";
 /* Letters (mailbox.h): num is `seq`, part 0 the text. */
 typedef enum inbound_kind {
     IN_ATTACH,    /* attach() waits for the loop to attach (see the top) */
+    IN_REAP,      /* attach() added a descriptor: reap the ones let go of */
     IN_EVENT,     /* a message of the stream: seq, JSON payload */
     IN_EPOCH,     /* the stream's epoch (before its first message) */
     IN_LINK_DOWN, /* the connection to NATS was lost */
@@ -226,6 +227,7 @@ static natsStatus attach(void **user_data, void *loop, natsConnection *nc, natsS
     c->poll_fds[c->n_poll_fds++] = fd;
     c->adapter = user_data;
     uv_mutex_unlock(&c->lock);
+    mailbox_post_kind(&c->inbox, IN_REAP, 0);
     sock = fd;
     uv_thread_t self = uv_thread_self();
     if (*user_data || uv_thread_equal(&self, &c->loop_thread))
@@ -432,7 +434,7 @@ static void reap_poll_fds(uv_check_t *h)
     c->n_poll_fds = kept;
     uv_mutex_unlock(&c->lock);
     if (kept <= 1)
-        uv_check_stop(h); /* on again at the next reconnect (IN_LINK_UP) */
+        uv_check_stop(h); /* on again at the next attach (IN_REAP) */
 }
 
 static void read_letter(const letter *in, void *ctx)
@@ -441,6 +443,9 @@ static void read_letter(const letter *in, void *ctx)
     switch ((inbound_kind)in->kind) {
     case IN_ATTACH:
         serve_attach(c);
+        break;
+    case IN_REAP:
+        uv_check_start(&c->reaper, reap_poll_fds);
         break;
     case IN_EVENT:
         deliver(c, in);
@@ -462,7 +467,6 @@ static void read_letter(const letter *in, void *ctx)
         break;
     case IN_LINK_UP:
         c->linked = true;
-        uv_check_start(&c->reaper, reap_poll_fds); /* the old connection's dup goes */
         /* The connect work has not finished: it goes on from here. */
         if (!c->js)
             break;
