@@ -1,6 +1,8 @@
 /* json_scan.c - a checking JSON scanner that builds nothing (json_scan.h). */
 #include "core/json_scan.h"
 
+#include "core/util.h"
+
 #include <string.h>
 
 typedef struct scan {
@@ -21,17 +23,6 @@ static bool literal(scan *s, const char *word, size_t n)
         return false;
     s->p += n;
     return true;
-}
-
-static int hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Four hex digits after "\u"; -1 when they are not. */

@@ -20,6 +20,18 @@ void random_bytes(void *buf, size_t len);
 /* Constant-time comparison of two byte strings (length leaks, content does not). */
 bool secure_equals(const char *a, size_t a_len, const char *b, size_t b_len);
 
+/* The value of one hex digit (0-9, a-f, A-F), -1 for any other byte. */
+static inline int hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* The first `len` bytes of `src` (cut to size - 1) into `dst`, NUL-terminated:
  * what snprintf(dst, size, "%.*s", len, src) does, without parsing a format
  * (four of those per tool call were ~2,400 instructions). size > 0. */

@@ -1,21 +1,12 @@
 /* request.c - query strings, and reading a request's parts from lws. */
 #include "http/request.h"
 
+#include "core/util.h"
+
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes %XX and '+' from src[0..len) into out. Returns false if malformed
  * or too long for out (which always ends NUL-terminated). */
@@ -27,7 +18,7 @@ static bool url_decode(const char *src, size_t len, char *out, size_t out_len)
         if (c == '%') {
             if (i + 2 >= len)
                 return false;
-            int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+            int hi = hex_digit((unsigned char)src[i + 1]), lo = hex_digit((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi * 16 + lo);
