@@ -73,6 +73,16 @@ async function assertNoSecret(proxy, rec, secrets, name) {
 
 /** Stops the proxy, then the OAuth upstream (if any), removes `dirs`, and
  *  asserts the proxy ended on its own (exit 0, no signal). */
+/** Resolves with a child's exit code and all it printed. */
+function finished(proc) {
+  return new Promise((resolve) => {
+    let stdout = '', stderr = '';
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 async function stopAll(proxy, upstream, ...dirs) {
   const { code, signal } = await proxy.stop();
   await upstream?.stop();
@@ -245,12 +255,6 @@ test('mcpproxy auth login prints the URL and opens it with xdg-open, then report
   chmodSync(path.join(bin, 'xdg-open'), 0o755);
   const env = { ...process.env, HOME: bin, PATH: `${bin}:${process.env.PATH}`, MCPPROXY_API_KEY: KEY };
   const cli = (args) => spawn(proxyBin, [...args, '--url', proxy.url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const finished = (proc) => new Promise((resolve) => {
-    let stdout = '', stderr = '';
-    proc.stdout.on('data', (d) => { stdout += d; });
-    proc.stderr.on('data', (d) => { stderr += d; });
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
   try {
     const rec = await recordEvents(proxy, { headers: auth });
     await rec.until(isState('sdk', 'Login required'), 20000, 'sdk to need a login');
@@ -442,12 +446,6 @@ test('a login that fails at the callback (a forged code, a denial): the page, la
   const srv = await startShortServer({ TOKEN_LIFE_MS: '60000' });
   const proxy = await startProxy({ config: proxyConfig([{ name: 'short', url: srv.url }]) });
   const env = { ...process.env, MCPPROXY_API_KEY: KEY };
-  const finished = (proc) => new Promise((resolve) => {
-    let stdout = '', stderr = '';
-    proc.stdout.on('data', (d) => { stdout += d; });
-    proc.stderr.on('data', (d) => { stderr += d; });
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
   try {
     const rec = await recordEvents(proxy, { headers: auth });
     await rec.until(isState('short', 'Login required'), 20000, 'short to need a login');
