@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { api, connectReady, startProxy, proxyBin } from './harness.mjs';
 import { readUntil, eventsOnly } from './realtime_helpers.mjs';
-import { startNats, startNode, stopNode, stopCluster, postEvents, waitClusterEvent, freePort, natsEnv } from './cluster_helpers.mjs';
+import { startNats, startNode, stopNode, stopCluster, postEvents, waitClusterEvent, freePort, natsEnv, pollUntil } from './cluster_helpers.mjs';
 
 // After a NATS restart a node's ordered consumer is recreated once nats.c
 // notices the missed heartbeats: that can take tens of seconds.
@@ -100,6 +100,9 @@ test('events published on a node while NATS is down reach every node once, in or
 });
 
 test('overflow: the oldest unsent events are dropped, counted and told; a resume across the hole gets resync_required', async () => {
+  // d back from the last test's outage first (a loaded machine may
+  // reconnect it late), or it would have no "disconnected" to tell.
+  await pollUntil(async () => (await health(nodes.d)).cluster.state === 'connected', 'node d connected', RESTART_MS);
   const before = await health(nodes.d);
   const [onD] = await connectReady(nodes.d, '/ws/events?types=cluster_state_changed');
   const [onB] = await connectReady(nodes.b, '/ws/events?types=tool_called,cluster_state_changed');
